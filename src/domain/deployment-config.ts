@@ -1,0 +1,247 @@
+/**
+ * Deployment configurations and the planner that turns any of them into steps.
+ *
+ * CodeDeploy's shapes (`TimeBasedCanary`, `TimeBasedLinear`, `AllAtOnce`, integer percent and
+ * minutes) are accepted exactly; Cutover adds `StepList`: explicit steps with fractional
+ * percentages and a bake per step, written as `1% 5m, 10% 10m, 50% 10m, 100%`.
+ */
+import { InvalidInputError, type Issue } from './errors.js';
+import type { ComputePlatform, Plan, Step } from './model.js';
+
+export type TrafficRoutingConfig =
+  | { type: 'AllAtOnce' }
+  | { type: 'TimeBasedCanary'; timeBasedCanary: { canaryPercentage: number; canaryInterval: number } }
+  | { type: 'TimeBasedLinear'; timeBasedLinear: { linearPercentage: number; linearInterval: number } }
+  | { type: 'StepList'; stepList: { steps: { percentage: number; bakeSeconds: number }[] } };
+
+export interface DeploymentConfig {
+  deploymentConfigName: string;
+  deploymentConfigId: string;
+  computePlatform: ComputePlatform;
+  trafficRoutingConfig: TrafficRoutingConfig;
+  createTime: string;
+}
+
+/** CodeDeploy: at most 2880 minutes between the first and the last traffic shift of a Lambda deployment. */
+export const MAX_SHIFT_SECONDS = 2880 * 60;
+/** Keeps an execution far below Step Functions' 25,000-event history limit. */
+export const MAX_STEPS = 100;
+/** Weights are sent to Lambda as fractions; 0.01 % is the finest step we accept. */
+export const PERCENT_RESOLUTION = 0.01;
+
+const canary = (p: number, i: number): TrafficRoutingConfig => ({
+  type: 'TimeBasedCanary',
+  timeBasedCanary: { canaryPercentage: p, canaryInterval: i },
+});
+const linear = (p: number, i: number): TrafficRoutingConfig => ({
+  type: 'TimeBasedLinear',
+  timeBasedLinear: { linearPercentage: p, linearInterval: i },
+});
+
+/** Every predefined Lambda configuration, with CodeDeploy's exact names. */
+export const PREDEFINED_LAMBDA_CONFIGS: Readonly<Record<string, TrafficRoutingConfig>> = {
+  'CodeDeployDefault.LambdaAllAtOnce': { type: 'AllAtOnce' },
+  'CodeDeployDefault.LambdaCanary10Percent5Minutes': canary(10, 5),
+  'CodeDeployDefault.LambdaCanary10Percent10Minutes': canary(10, 10),
+  'CodeDeployDefault.LambdaCanary10Percent15Minutes': canary(10, 15),
+  'CodeDeployDefault.LambdaCanary10Percent30Minutes': canary(10, 30),
+  'CodeDeployDefault.LambdaLinear10PercentEvery1Minute': linear(10, 1),
+  'CodeDeployDefault.LambdaLinear10PercentEvery2Minutes': linear(10, 2),
+  'CodeDeployDefault.LambdaLinear10PercentEvery3Minutes': linear(10, 3),
+  'CodeDeployDefault.LambdaLinear10PercentEvery10Minutes': linear(10, 10),
+};
+
+export const DEFAULT_LAMBDA_CONFIG = 'CodeDeployDefault.LambdaAllAtOnce';
+export const PREDEFINED_PREFIX = 'CodeDeployDefault.';
+const NAME_RE = /^[A-Za-z0-9._+=,@-]{1,100}$/;
+
+export function predefinedConfig(name: string): DeploymentConfig | undefined {
+  const trc = PREDEFINED_LAMBDA_CONFIGS[name];
+  if (!trc) return undefined;
+  return {
+    deploymentConfigName: name,
+    deploymentConfigId: `predefined-${name}`,
+    computePlatform: 'Lambda',
+    trafficRoutingConfig: trc,
+    createTime: '2014-10-06T00:00:00.000Z',
+  };
+}
+
+/** Issues with a configuration name (CodeDeploy's rules). */
+export function configNameIssues(name: unknown, path = 'deploymentConfigName', custom = true): Issue[] {
+  if (typeof name !== 'string' || name === '') return [{ path, message: 'required' }];
+  if (!NAME_RE.test(name)) {
+    return [{ path, message: 'must be 1-100 characters of letters, digits and . _ + = , @ -' }];
+  }
+  if (custom && name.startsWith(PREDEFINED_PREFIX)) {
+    return [{ path, message: `must not start with ${PREDEFINED_PREFIX} (reserved for predefined configurations)` }];
+  }
+  return [];
+}
+
+const DURATION_RE = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+/** Parse `90s`, `5m`, `1h30m` into seconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION_RE.exec(text.trim());
+  if (!m || text.trim() === '') return undefined;
+  const [, h, min, s] = m;
+  return Number(h ?? 0) * 3600 + Number(min ?? 0) * 60 + Number(s ?? 0);
+}
+
+/**
+ * Parse a step list written as text: `1% 5m, 10% 10m, 50% 10m, 100%`.
+ * Each step is a percentage and an optional bake (s, m or h); the last step must be 100%.
+ */
+export function parseStepList(text: string, path = 'steps'): { percentage: number; bakeSeconds: number }[] {
+  const issues: Issue[] = [];
+  const steps: { percentage: number; bakeSeconds: number }[] = [];
+  const parts = text.split(',').map((p) => p.trim());
+  parts.forEach((part, i) => {
+    const m = /^(\d+(?:\.\d+)?)%(?:\s+(\S+))?$/.exec(part);
+    if (!m) {
+      issues.push({ path: `${path}[${i}]`, message: `${JSON.stringify(part)} is not "<percent>% [<bake>]", e.g. "10% 5m"` });
+      return;
+    }
+    const bake = m[2] === undefined ? 0 : parseDuration(m[2]);
+    if (bake === undefined) {
+      issues.push({ path: `${path}[${i}]`, message: `bake ${JSON.stringify(m[2])} is not a duration like 30s, 5m or 1h` });
+      return;
+    }
+    steps.push({ percentage: Number(m[1]), bakeSeconds: bake });
+  });
+  if (issues.length) throw new InvalidInputError(issues, 'InvalidTrafficRoutingConfigurationException', 'Invalid step list');
+  return steps;
+}
+
+/** True when `text` looks like an inline step list rather than a configuration name. */
+export const isInlineStepList = (text: string): boolean => text.includes('%');
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** Validate a traffic routing configuration (as CreateDeploymentConfig receives it). */
+export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfig'): Issue[] {
+  if (typeof input !== 'object' || input === null) return [{ path, message: 'required' }];
+  const trc = input as Record<string, unknown>;
+  const issues: Issue[] = [];
+  switch (trc.type) {
+    case 'AllAtOnce':
+      break;
+    case 'TimeBasedCanary': {
+      const c = trc.timeBasedCanary as Record<string, unknown> | undefined;
+      if (!c) return [{ path: `${path}.timeBasedCanary`, message: 'required for TimeBasedCanary' }];
+      if (!isInt(c.canaryPercentage) || c.canaryPercentage < 1 || c.canaryPercentage > 99) {
+        issues.push({ path: `${path}.timeBasedCanary.canaryPercentage`, message: 'must be an integer from 1 to 99' });
+      }
+      if (!isInt(c.canaryInterval) || c.canaryInterval < 1 || c.canaryInterval > 2880) {
+        issues.push({ path: `${path}.timeBasedCanary.canaryInterval`, message: 'must be an integer number of minutes from 1 to 2880' });
+      }
+      break;
+    }
+    case 'TimeBasedLinear': {
+      const l = trc.timeBasedLinear as Record<string, unknown> | undefined;
+      if (!l) return [{ path: `${path}.timeBasedLinear`, message: 'required for TimeBasedLinear' }];
+      if (!isInt(l.linearPercentage) || l.linearPercentage < 1 || l.linearPercentage > 99) {
+        issues.push({ path: `${path}.timeBasedLinear.linearPercentage`, message: 'must be an integer from 1 to 99' });
+      }
+      if (!isInt(l.linearInterval) || l.linearInterval < 1 || l.linearInterval > 2880) {
+        issues.push({ path: `${path}.timeBasedLinear.linearInterval`, message: 'must be an integer number of minutes from 1 to 2880' });
+      }
+      if (issues.length === 0) {
+        const p = l.linearPercentage as number;
+        const shifts = Math.ceil(100 / p) - 1;
+        if (shifts * (l.linearInterval as number) * 60 > MAX_SHIFT_SECONDS) {
+          issues.push({ path: `${path}.timeBasedLinear`, message: `${shifts} intervals of ${String(l.linearInterval)} minutes exceed the 2880-minute limit between first and last shift` });
+        }
+      }
+      break;
+    }
+    case 'StepList': {
+      const sl = trc.stepList as Record<string, unknown> | undefined;
+      const steps = sl?.steps;
+      if (!Array.isArray(steps) || steps.length === 0) {
+        return [{ path: `${path}.stepList.steps`, message: 'must be a non-empty list of {percentage, bakeSeconds}' }];
+      }
+      if (steps.length > MAX_STEPS) issues.push({ path: `${path}.stepList.steps`, message: `at most ${MAX_STEPS} steps` });
+      let prev = 0;
+      let total = 0;
+      steps.forEach((s: unknown, i) => {
+        const at = `${path}.stepList.steps[${i}]`;
+        const step = s as Record<string, unknown>;
+        const pct = step?.percentage;
+        const bake = step?.bakeSeconds ?? 0;
+        const last = i === steps.length - 1;
+        if (typeof pct !== 'number' || !Number.isFinite(pct) || pct <= 0 || pct > 100) {
+          issues.push({ path: `${at}.percentage`, message: 'must be a number greater than 0 and at most 100' });
+        } else {
+          if (Math.abs(Math.round(pct / PERCENT_RESOLUTION) * PERCENT_RESOLUTION - pct) > 1e-9) {
+            issues.push({ path: `${at}.percentage`, message: `must be a multiple of ${PERCENT_RESOLUTION}` });
+          }
+          if (pct <= prev) issues.push({ path: `${at}.percentage`, message: `must be greater than the previous step (${prev}%)` });
+          if (last && pct !== 100) issues.push({ path: `${at}.percentage`, message: 'the last step must be 100%' });
+          if (!last && pct === 100) issues.push({ path: `${at}.percentage`, message: 'only the last step may be 100%' });
+          prev = pct;
+        }
+        if (!isInt(bake) || bake < 0) issues.push({ path: `${at}.bakeSeconds`, message: 'must be a whole number of seconds, 0 or more' });
+        else if (last && bake > 0) issues.push({ path: `${at}.bakeSeconds`, message: 'the last step (100%) has no bake; AfterAllowTraffic runs next' });
+        else total += bake;
+      });
+      if (total > MAX_SHIFT_SECONDS) {
+        issues.push({ path: `${path}.stepList.steps`, message: `bakes add up to ${Math.round(total / 60)} minutes, more than the 2880-minute limit` });
+      }
+      break;
+    }
+    default:
+      issues.push({ path: `${path}.type`, message: 'must be one of TimeBasedCanary, TimeBasedLinear, AllAtOnce, StepList' });
+  }
+  return issues;
+}
+
+/** Turn a valid configuration into the list of steps to run. Pure. */
+export function plan(trc: TrafficRoutingConfig): Plan {
+  const issues = trafficRoutingIssues(trc);
+  if (issues.length) throw new InvalidInputError(issues, 'InvalidTrafficRoutingConfigurationException', 'Invalid deployment configuration');
+  const step = (weight: number, bakeSeconds: number): Step => ({ kind: 'shift', weight, bakeSeconds });
+  let steps: Step[];
+  switch (trc.type) {
+    case 'AllAtOnce':
+      steps = [step(100, 0)];
+      break;
+    case 'TimeBasedCanary':
+      steps = [step(trc.timeBasedCanary.canaryPercentage, trc.timeBasedCanary.canaryInterval * 60), step(100, 0)];
+      break;
+    case 'TimeBasedLinear': {
+      const { linearPercentage: p, linearInterval: i } = trc.timeBasedLinear;
+      steps = [];
+      for (let w = p; w < 100; w += p) steps.push(step(w, i * 60));
+      steps.push(step(100, 0));
+      break;
+    }
+    case 'StepList':
+      steps = trc.stepList.steps.map((s) => step(s.percentage, s.bakeSeconds ?? 0));
+      break;
+  }
+  return { steps, totalBakeSeconds: steps.reduce((t, s) => t + s.bakeSeconds, 0) };
+}
+
+/** Build a StepList configuration from its text form, validated. */
+export function stepListConfig(text: string): TrafficRoutingConfig {
+  const trc: TrafficRoutingConfig = { type: 'StepList', stepList: { steps: parseStepList(text) } };
+  const issues = trafficRoutingIssues(trc);
+  if (issues.length) throw new InvalidInputError(issues, 'InvalidTrafficRoutingConfigurationException', 'Invalid step list');
+  return trc;
+}
+
+/** Human summary, e.g. "10% for 5m, then 100%". */
+export function describePlan(p: Plan): string {
+  return p.steps
+    .map((s) => `${s.weight}%${s.bakeSeconds ? ` for ${formatDuration(s.bakeSeconds)}` : ''}`)
+    .join(', then ');
+}
+
+export function formatDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return [h ? `${h}h` : '', m ? `${m}m` : '', s || (!h && !m) ? `${s}s` : ''].join('');
+}

@@ -1,0 +1,180 @@
+/**
+ * The deployment model, in CodeDeploy's words (application, deployment group, deployment
+ * configuration, revision, lifecycle event). Field names follow CodeDeploy's API where one exists.
+ */
+
+export const DEPLOYMENT_STATUSES = [
+  'Created',
+  'Queued',
+  'InProgress',
+  'Baking',
+  'Succeeded',
+  'Failed',
+  'Stopped',
+  'Ready',
+] as const;
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['Succeeded', 'Failed', 'Stopped'];
+export const isTerminal = (s: DeploymentStatus): boolean => TERMINAL_STATUSES.includes(s);
+
+export type LifecycleEventStatus = 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'Skipped' | 'Unknown';
+export const LAMBDA_HOOK_EVENTS = ['BeforeAllowTraffic', 'AfterAllowTraffic'] as const;
+export type LambdaHookEvent = (typeof LAMBDA_HOOK_EVENTS)[number];
+
+export type AutoRollbackEvent = 'DEPLOYMENT_FAILURE' | 'DEPLOYMENT_STOP_ON_ALARM' | 'DEPLOYMENT_STOP_ON_REQUEST';
+export interface AutoRollbackConfiguration {
+  enabled: boolean;
+  events: AutoRollbackEvent[];
+}
+export interface AlarmConfiguration {
+  enabled: boolean;
+  ignorePollAlarmFailure: boolean;
+  alarms: { name: string }[];
+}
+export const TRIGGER_EVENT_TYPES = [
+  'DeploymentStart',
+  'DeploymentSuccess',
+  'DeploymentFailure',
+  'DeploymentStop',
+  'DeploymentRollback',
+  'DeploymentReady',
+  'InstanceStart',
+  'InstanceSuccess',
+  'InstanceFailure',
+  'InstanceReady',
+] as const;
+export type TriggerEventType = (typeof TRIGGER_EVENT_TYPES)[number];
+export interface TriggerConfig {
+  triggerName: string;
+  triggerTargetArn: string;
+  triggerEvents: TriggerEventType[];
+}
+
+export type ComputePlatform = 'Lambda' | 'ECS' | 'Server';
+
+export interface Application {
+  applicationId: string;
+  applicationName: string;
+  computePlatform: ComputePlatform;
+  createTime: string;
+}
+
+export interface DeploymentGroup {
+  applicationName: string;
+  deploymentGroupName: string;
+  deploymentGroupId: string;
+  computePlatform: ComputePlatform;
+  serviceRoleArn?: string;
+  deploymentConfigName: string;
+  alarmConfiguration: AlarmConfiguration;
+  autoRollbackConfiguration: AutoRollbackConfiguration;
+  triggerConfigurations: TriggerConfig[];
+  /** Seconds a lifecycle hook may take to report before the event fails (CodeDeploy: 3600). */
+  hookTimeoutSeconds: number;
+  createTime: string;
+  /** Set while a deployment holds the group's lock (one active deployment per group). */
+  activeDeploymentId?: string;
+  lastSuccessfulDeployment?: DeploymentSummary;
+  lastAttemptedDeployment?: DeploymentSummary;
+  /** The revision of the last successful deployment. */
+  lastSuccessfulRevision?: RevisionLocation;
+}
+
+export interface DeploymentSummary {
+  deploymentId: string;
+  status: DeploymentStatus;
+  endTime?: string;
+  createTime: string;
+}
+
+export type RevisionLocation =
+  | { revisionType: 'AppSpecContent'; appSpecContent: { content: string; sha256: string } }
+  | { revisionType: 'String'; string: { content: string; sha256: string } }
+  | {
+      revisionType: 'S3';
+      s3Location: { bucket: string; key: string; bundleType?: string; version?: string; eTag?: string };
+    };
+
+/** One Lambda function shifted by a deployment. */
+export interface FunctionTarget {
+  /** The AppSpec resource's logical name. */
+  logicalName: string;
+  functionName: string;
+  alias: string;
+  currentVersion: string;
+  targetVersion: string;
+}
+
+export interface LifecycleEvent {
+  lifecycleEventName: string;
+  status: LifecycleEventStatus;
+  startTime?: string;
+  endTime?: string;
+  hookFunction?: string;
+  hookExecutionId?: string;
+  diagnostics?: { errorCode: string; message: string };
+}
+
+export interface TimelineEntry {
+  at: string;
+  event: string;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+export interface ErrorInformation {
+  code: string;
+  message: string;
+}
+
+export interface RollbackInfo {
+  rollbackDeploymentId?: string;
+  rollbackTriggeringDeploymentId?: string;
+  rollbackMessage?: string;
+}
+
+export type DeploymentCreator = 'user' | 'codeDeployRollback' | 'CodePipeline' | 'S3';
+
+export interface Step {
+  /** Percent of traffic on the target version after this step (0 < weight <= 100). */
+  weight: number;
+  /** Seconds to bake at this weight before the next step (0 for the last step). */
+  bakeSeconds: number;
+  /** Kind of step; 'approve' waits for an operator (issue #3). */
+  kind: 'shift';
+}
+
+export interface Plan {
+  steps: Step[];
+  /** Seconds between the first and the last traffic shift. */
+  totalBakeSeconds: number;
+}
+
+export interface Deployment {
+  deploymentId: string;
+  applicationName: string;
+  deploymentGroupName: string;
+  deploymentGroupId: string;
+  deploymentConfigName: string;
+  computePlatform: ComputePlatform;
+  status: DeploymentStatus;
+  creator: DeploymentCreator;
+  description?: string;
+  revision: RevisionLocation;
+  createTime: string;
+  startTime?: string;
+  completeTime?: string;
+  errorInformation?: ErrorInformation;
+  rollbackInfo?: RollbackInfo;
+  autoRollbackConfiguration: AutoRollbackConfiguration;
+  /** Filled by Prepare from the AppSpec. */
+  functions: FunctionTarget[];
+  hooks: Partial<Record<LambdaHookEvent, string>>;
+  plan?: Plan;
+  /** Current percent of traffic on the target versions. */
+  targetWeight: number;
+  lifecycleEvents: LifecycleEvent[];
+  executionArn?: string;
+  /** Monotonic counter for optimistic concurrency. */
+  version: number;
+}

@@ -1,0 +1,102 @@
+/**
+ * Outcome messages in CodeDeploy's shapes, so existing alerting keeps working:
+ * EventBridge `CodeDeploy Deployment State-change Notification` and SNS trigger JSON. Pure.
+ */
+import type { Deployment, DeploymentGroup, TriggerEventType } from './model.js';
+
+export type DeploymentState = 'START' | 'SUCCESS' | 'FAILURE' | 'STOP' | 'READY';
+
+export interface Environment {
+  region: string;
+  accountId: string;
+  /** EventBridge `source` (AWS reserves `aws.*`; default `cutover`). */
+  eventSource: string;
+}
+
+export interface EventBridgeEntry {
+  Source: string;
+  DetailType: string;
+  Resources: string[];
+  Detail: string;
+  Time: Date;
+}
+
+export interface SnsMessage {
+  topicArn: string;
+  subject: string;
+  message: string;
+}
+
+export const DEPLOYMENT_DETAIL_TYPE = 'CodeDeploy Deployment State-change Notification';
+
+export const applicationArn = (env: Environment, app: string): string =>
+  `arn:aws:codedeploy:${env.region}:${env.accountId}:application:${app}`;
+export const deploymentGroupArn = (env: Environment, app: string, group: string): string =>
+  `arn:aws:codedeploy:${env.region}:${env.accountId}:deploymentgroup:${app}/${group}`;
+
+export function eventBridgeEntry(env: Environment, d: Deployment, state: DeploymentState, at: Date): EventBridgeEntry {
+  return {
+    Source: env.eventSource,
+    DetailType: DEPLOYMENT_DETAIL_TYPE,
+    Resources: [applicationArn(env, d.applicationName), deploymentGroupArn(env, d.applicationName, d.deploymentGroupName)],
+    Detail: JSON.stringify({
+      instanceGroupId: d.deploymentGroupId,
+      region: env.region,
+      application: d.applicationName,
+      deploymentId: d.deploymentId,
+      state,
+      deploymentGroup: d.deploymentGroupName,
+    }),
+    Time: at,
+  };
+}
+
+/** CodeDeploy renders times in trigger messages as epoch seconds with millis, as strings. */
+const epoch = (iso: string | undefined): string | undefined =>
+  iso === undefined ? undefined : (Date.parse(iso) / 1000).toFixed(3);
+
+const SUBJECT_VERB: Partial<Record<TriggerEventType, string>> = {
+  DeploymentStart: 'CREATED',
+  DeploymentSuccess: 'SUCCEEDED',
+  DeploymentFailure: 'FAILED',
+  DeploymentStop: 'STOPPED',
+  DeploymentRollback: 'ROLLBACK',
+};
+
+/** One SNS message per trigger of the group that subscribes to `event`. */
+export function triggerMessages(env: Environment, group: DeploymentGroup, d: Deployment, event: TriggerEventType): SnsMessage[] {
+  const done = d.status === 'Succeeded' || d.status === 'Failed' || d.status === 'Stopped';
+  const n = d.functions.length;
+  const overview = {
+    Failed: String(d.status === 'Failed' ? n : 0),
+    InProgress: String(d.status === 'InProgress' ? n : 0),
+    Pending: String(d.status === 'Created' ? n : 0),
+    Skipped: String(d.status === 'Stopped' ? n : 0),
+    Succeeded: String(d.status === 'Succeeded' ? n : 0),
+  };
+  return group.triggerConfigurations
+    .filter((t) => t.triggerEvents.includes(event))
+    .map((t) => {
+      const body: Record<string, unknown> = {
+        region: env.region,
+        accountId: env.accountId,
+        eventTriggerName: t.triggerName,
+        applicationName: d.applicationName,
+        deploymentId: d.deploymentId,
+        deploymentGroupName: d.deploymentGroupName,
+        createTime: epoch(d.createTime),
+        completeTime: done ? epoch(d.completeTime) : undefined,
+        deploymentOverview: overview,
+        status: d.status,
+      };
+      if (d.errorInformation) {
+        body.errorInformation = { ErrorCode: d.errorInformation.code, ErrorMessage: d.errorInformation.message };
+      }
+      if (d.rollbackInfo) body.rollbackInformation = d.rollbackInfo;
+      return {
+        topicArn: t.triggerTargetArn,
+        subject: `${SUBJECT_VERB[event] ?? event}: AWS CodeDeploy ${d.deploymentId} in ${env.region} to ${d.applicationName}`.slice(0, 100),
+        message: JSON.stringify(body),
+      };
+    });
+}

@@ -1,0 +1,137 @@
+/**
+ * Ports: the only way tasks reach the outside world. Each has an AWS adapter (src/adapters/aws)
+ * and a simulated one (src/adapters/sim); src/wiring picks the family.
+ *
+ * Error contract for every port: throttling and 5xx (after the SDK's retries) surface as
+ * DependencyUnavailableError (Step Functions retries it); AWS refusals (AccessDenied,
+ * ResourceNotFound, validation) as DependencyRejectedError carrying AWS's message.
+ */
+import type { AlarmReading } from '../domain/alarms.js';
+import type { DeploymentConfig } from '../domain/deployment-config.js';
+import type {
+  Application,
+  Deployment,
+  DeploymentGroup,
+  DeploymentStatus,
+  LifecycleEvent,
+  RevisionLocation,
+  TimelineEntry,
+} from '../domain/model.js';
+import type { EventBridgeEntry, SnsMessage } from '../domain/notifications.js';
+import type { AliasRouting } from '../domain/traffic.js';
+
+/** Lambda alias routing. */
+export interface TrafficRouter {
+  /** Read an alias's routing. Throws PreconditionFailedError if the function or alias does not exist. */
+  getAlias(functionName: string, alias: string): Promise<AliasRouting>;
+  /** Set an alias's routing (UpdateAlias). Idempotent. Returns nothing; callers read back. */
+  setAlias(functionName: string, alias: string, routing: AliasRouting): Promise<void>;
+  /** Does this published version exist? */
+  versionExists(functionName: string, version: string): Promise<boolean>;
+}
+
+/** CloudWatch alarm states. */
+export interface AlarmSource {
+  /** Current state of the named alarms; alarms that do not exist are absent from the result. */
+  describe(names: string[]): Promise<AlarmReading[]>;
+}
+
+/** The payload a lifecycle hook receives: CodeDeploy's two keys plus Cutover's context. */
+export interface HookPayload {
+  DeploymentId: string;
+  LifecycleEventHookExecutionId: string;
+  [extra: string]: unknown;
+}
+
+/** Invokes lifecycle hook functions. */
+export interface HookInvoker {
+  /** Start the hook asynchronously (Lambda InvocationType=Event). Resolves once accepted. */
+  invoke(functionName: string, payload: HookPayload): Promise<void>;
+}
+
+/** Step Functions callbacks. */
+export interface TaskTokens {
+  /** Complete a waiting task. Resolves false when the token is no longer waiting (timed out or done). */
+  succeed(token: string, output: unknown): Promise<boolean>;
+  fail(token: string, error: string, cause: string): Promise<boolean>;
+}
+
+/** Starts state machine executions. */
+export interface ExecutionStarter {
+  /** StartExecution with a unique name (the deployment id). Returns the execution ARN. */
+  start(name: string, input: Record<string, unknown>): Promise<string>;
+}
+
+/** EventBridge and SNS. */
+export interface EventPublisher {
+  putEvents(entries: EventBridgeEntry[]): Promise<void>;
+  publish(message: SnsMessage): Promise<void>;
+}
+
+/** Time, injected so local mode can compress it and tests can skip it. */
+export interface Clock {
+  now(): Date;
+  /** Sleep `seconds` of clock time (compressed in local mode). */
+  sleep(seconds: number): Promise<void>;
+}
+
+/** A waiting hook execution: maps the hook's id to the task token waiting for it. */
+export interface HookExecution {
+  hookExecutionId: string;
+  deploymentId: string;
+  lifecycleEventName: string;
+  taskToken: string;
+  status: 'InProgress' | 'Succeeded' | 'Failed';
+}
+
+/** Group fields a deployment group update may change. */
+export type GroupInput = Omit<DeploymentGroup, 'deploymentGroupId' | 'createTime' | 'activeDeploymentId' | 'lastSuccessfulDeployment' | 'lastAttemptedDeployment' | 'lastSuccessfulRevision'>;
+
+/**
+ * The store (one DynamoDB table). Every write is conditional. Methods throw ApiError with
+ * CodeDeploy's exception names for user-visible conflicts.
+ */
+export interface DeploymentStore {
+  createApplication(app: Application): Promise<void>;
+  getApplication(name: string): Promise<Application | undefined>;
+  createDeploymentGroup(group: DeploymentGroup): Promise<void>;
+  /** Replace a group's settings (not its lock or history). */
+  updateDeploymentGroup(group: GroupInput): Promise<void>;
+  getDeploymentGroup(app: string, group: string): Promise<DeploymentGroup | undefined>;
+  createDeploymentConfig(config: DeploymentConfig): Promise<void>;
+  getDeploymentConfig(name: string): Promise<DeploymentConfig | undefined>;
+
+  /**
+   * Take the group's lock for `deploymentId`. Throws ApiError DeploymentLimitExceededException
+   * ("The Deployment Group 'G' already has an active Deployment 'd-X'") when another holds it.
+   */
+  lockGroup(app: string, group: string, deploymentId: string): Promise<void>;
+  /** Release the lock if `deploymentId` holds it; records the outcome on the group. */
+  releaseGroup(app: string, group: string, deploymentId: string, outcome: { status: DeploymentStatus; createTime: string; endTime?: string; revision?: RevisionLocation }): Promise<void>;
+
+  /** Create a deployment record (fails if the id exists). */
+  createDeployment(d: Deployment): Promise<void>;
+  getDeployment(id: string): Promise<Deployment | undefined>;
+  /**
+   * Compare-and-set update: applies `patch` only if the stored record still has `expectedVersion`.
+   * Returns the new record. Throws InternalError on a lost race.
+   */
+  updateDeployment(id: string, expectedVersion: number, patch: Partial<Deployment>): Promise<Deployment>;
+  appendTimeline(id: string, entry: TimelineEntry): Promise<void>;
+  getTimeline(id: string): Promise<TimelineEntry[]>;
+  listDeployments(app: string, group: string): Promise<string[]>;
+
+  putHookExecution(h: HookExecution): Promise<void>;
+  getHookExecution(id: string): Promise<HookExecution | undefined>;
+  /** InProgress → Succeeded/Failed once; returns false if it was already completed. */
+  completeHookExecution(id: string, status: 'Succeeded' | 'Failed'): Promise<boolean>;
+}
+
+export type { LifecycleEvent };
+
+/** Structured logs. Never pass task tokens, hook execution ids or secrets in `data`. */
+export interface Logger {
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
