@@ -175,6 +175,29 @@ export interface Deployment {
   targetWeight: number;
   lifecycleEvents: LifecycleEvent[];
   executionArn?: string;
+  /** The callback the execution is waiting on now (bake or hook), so alarms and operators can end it. */
+  currentWait?: CurrentWait;
   /** Monotonic counter for optimistic concurrency. */
   version: number;
 }
+
+export interface CurrentWait {
+  kind: 'bake' | 'hook';
+  /** Step Functions task token (a secret: never logged). */
+  token: string;
+  stepIndex?: number;
+  lifecycleEventName?: string;
+  since: string;
+  /** When the wait ends by itself (bake end or hook timeout). */
+  until?: string;
+}
+
+/** Return `events` with the named lifecycle event replaced by `patch` applied to it (added if missing). */
+export function withLifecycle(events: LifecycleEvent[], name: string, patch: Partial<LifecycleEvent>): LifecycleEvent[] {
+  const found = events.some((e) => e.lifecycleEventName === name);
+  const list = found ? events : [...events, { lifecycleEventName: name, status: 'Pending' as const }];
+  return list.map((e) => (e.lifecycleEventName === name ? { ...e, ...patch } : e));
+}
+
+/** Lifecycle events of a Lambda deployment, in order (Start and End are implicit). */
+export const LAMBDA_LIFECYCLE = ['BeforeAllowTraffic', 'AllowTraffic', 'AfterAllowTraffic'] as const;

@@ -71,8 +71,8 @@ export interface EventPublisher {
 /** Time, injected so local mode can compress it and tests can skip it. */
 export interface Clock {
   now(): Date;
-  /** Sleep `seconds` of clock time (compressed in local mode). */
-  sleep(seconds: number): Promise<void>;
+  /** Sleep `seconds` of clock time (compressed in local mode). Rejects with an AbortError if `signal` aborts. */
+  sleep(seconds: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** A waiting hook execution: maps the hook's id to the task token waiting for it. */

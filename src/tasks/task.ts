@@ -42,7 +42,14 @@ export const STATE_MACHINE_TASKS = [
   'recordOutcome',
 ] as const;
 /** Tasks called from outside the state machine (API, CLI, triggers). */
-export const API_TASKS = ['createDeployment', 'putLifecycleEventHookExecutionStatus'] as const;
+export const API_TASKS = [
+  'createApplication',
+  'createDeploymentGroup',
+  'updateDeploymentGroup',
+  'createDeploymentConfig',
+  'createDeployment',
+  'putLifecycleEventHookExecutionStatus',
+] as const;
 export type StateMachineTaskName = (typeof STATE_MACHINE_TASKS)[number];
 export type TaskName = StateMachineTaskName | (typeof API_TASKS)[number];
 

@@ -1,0 +1,30 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { clientConfig } from './errors.js';
+
+/** One SDK client per AWS service Cutover calls. */
+export interface AwsClients {
+  lambda: LambdaClient;
+  cloudwatch: CloudWatchClient;
+  sfn: SFNClient;
+  eventbridge: EventBridgeClient;
+  sns: SNSClient;
+  dynamodb: DynamoDBClient;
+}
+
+/** Build every client once per Lambda container, all with the shared retry settings (clientConfig). */
+export function createAwsClients(region: string): AwsClients {
+  const config = clientConfig({ region });
+  return {
+    lambda: new LambdaClient(config),
+    cloudwatch: new CloudWatchClient(config),
+    sfn: new SFNClient(config),
+    eventbridge: new EventBridgeClient(config),
+    sns: new SNSClient(config),
+    dynamodb: new DynamoDBClient(config),
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Simulated adapters over one SimWorld. They honour the same port contracts as the AWS adapters,
+ * including error mapping: throttling/5xx → DependencyUnavailableError, refusals →
+ * DependencyRejectedError, a missing alias → PreconditionFailedError.
+ */
+import type { AlarmReading } from '../../domain/alarms.js';
+import { DependencyRejectedError, DependencyUnavailableError, PreconditionFailedError } from '../../domain/errors.js';
+import type { EventBridgeEntry, SnsMessage } from '../../domain/notifications.js';
+import type { AliasRouting } from '../../domain/traffic.js';
+import type { AlarmSource, EventPublisher, HookInvoker, HookPayload, Logger, TrafficRouter } from '../../ports/index.js';
+import { SimAwsError, type SimHookContext, type SimOperation, type SimWorld } from './world.js';
+
+function mapSimError(e: unknown, what: string): Error {
+  if (!(e instanceof SimAwsError)) return e as Error;
+  if (e.kind === 'Throttling' || e.kind === 'ServiceUnavailable') return new DependencyUnavailableError(`${what}: ${e.name}: ${e.message}`);
+  return new DependencyRejectedError(`${what}: ${e.name}: ${e.message}`, e.name);
+}
+
+async function simCall<T>(world: SimWorld, op: SimOperation, target: string | undefined, fn: () => T): Promise<T> {
+  try {
+    world.call(op, target);
+    return fn();
+  } catch (e) {
+    throw mapSimError(e, `${op}${target ? ` ${target}` : ''}`);
+  }
+}
+
+/** Lambda aliases in the SimWorld. */
+export class SimTrafficRouter implements TrafficRouter {
+  constructor(private readonly world: SimWorld) {}
+
+  async getAlias(functionName: string, alias: string): Promise<AliasRouting> {
+    try {
+      return await simCall(this.world, 'GetAlias', functionName, () => this.world.getAlias(functionName, alias));
+    } catch (e) {
+      if (e instanceof DependencyRejectedError && e.awsErrorName === 'ResourceNotFoundException') {
+        throw new PreconditionFailedError(`Lambda function ${functionName} or alias ${alias} does not exist: ${e.message}`, 'INVALID_LAMBDA_FUNCTION');
+      }
+      throw e;
+    }
+  }
+
+  async setAlias(functionName: string, alias: string, routing: AliasRouting): Promise<void> {
+    await simCall(this.world, 'UpdateAlias', functionName, () => this.world.updateAlias(functionName, alias, routing));
+  }
+
+  async versionExists(functionName: string, version: string): Promise<boolean> {
+    try {
+      return await simCall(this.world, 'GetFunctionConfiguration', functionName, () => this.world.hasVersion(functionName, version));
+    } catch (e) {
+      if (e instanceof DependencyRejectedError && e.awsErrorName === 'ResourceNotFoundException') return false;
+      throw e;
+    }
+  }
+}
+
+/** CloudWatch alarms in the SimWorld. */
+export class SimAlarmSource implements AlarmSource {
+  constructor(private readonly world: SimWorld) {}
+  async describe(names: string[]): Promise<AlarmReading[]> {
+    if (names.length === 0) return [];
+    return simCall(this.world, 'DescribeAlarms', undefined, () => this.world.describeAlarms(names));
+  }
+}
+
+/** EventBridge and SNS as an event log in the SimWorld. */
+export class SimEventPublisher implements EventPublisher {
+  constructor(private readonly world: SimWorld) {}
+  async putEvents(entries: EventBridgeEntry[]): Promise<void> {
+    await simCall(this.world, 'PutEvents', undefined, () => {
+      for (const e of entries) {
+        this.world.record('EventBridge', { source: e.Source, 'detail-type': e.DetailType, resources: e.Resources, detail: JSON.parse(e.Detail) });
+      }
+    });
+  }
+  async publish(m: SnsMessage): Promise<void> {
+    await simCall(this.world, 'Publish', m.topicArn, () => {
+      this.world.record('SNS', { topicArn: m.topicArn, subject: m.subject, message: JSON.parse(m.message) });
+    });
+  }
+}
+
+/**
+ * Runs hook functions registered in the SimWorld (the user's own modules) the way Lambda's
+ * `InvocationType=Event` does: accepted at once, run in the background. A hook that throws is
+ * logged; like on AWS, the deployment then waits for the hook's timeout.
+ */
+export class SimHookInvoker implements HookInvoker {
+  constructor(
+    private readonly world: SimWorld,
+    private readonly report: SimHookContext['putLifecycleEventHookExecutionStatus'],
+    private readonly log: Logger,
+  ) {}
+
+  async invoke(functionName: string, payload: HookPayload): Promise<void> {
+    await simCall(this.world, 'Invoke', functionName, () => {
+      const handler = this.world.hookHandlers.get(functionName);
+      if (!handler) throw new SimAwsError('ResourceNotFound', `Function not found: ${functionName} (no local hook module registered under that name)`);
+      this.world.record('Hook', { functionName, lifecycleEventName: payload.LifecycleEventName, state: 'invoked' });
+      const context: SimHookContext = { functionName, putLifecycleEventHookExecutionStatus: this.report };
+      setImmediate(() => {
+        Promise.resolve()
+          .then(() => handler(payload, context))
+          .catch((e: unknown) => {
+            const message = e instanceof Error ? e.message : String(e);
+            this.world.record('Hook', { functionName, state: 'threw', message });
+            this.log.warn(`hook ${functionName} threw: ${message}`, { deploymentId: payload.DeploymentId });
+          });
+      });
+    });
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * SimWorld: the simulated AWS account local mode deploys into, where no emulator exists.
+ * Lambda functions with published versions and weighted aliases that split simulated traffic,
+ * an error rate per version, CloudWatch-style alarms evaluated on those metrics, an event log
+ * for EventBridge/SNS, and fault injection for AWS calls. Traffic is generated lazily up to the
+ * clock's "now" whenever something looks, so results do not depend on timers.
+ */
+import type { AlarmReading, AlarmState } from '../../domain/alarms.js';
+import type { AliasRouting } from '../../domain/traffic.js';
+import type { Clock, HookPayload } from '../../ports/index.js';
+
+export interface SimVersion {
+  /** Fraction of invocations that fail, 0..1. */
+  errorRate: number;
+}
+export interface SimFunction {
+  name: string;
+  versions: Record<string, SimVersion>;
+  aliases: Record<string, AliasRouting>;
+  /** Simulated invocations per second through each alias. */
+  requestsPerSecond: number;
+}
+export interface SimAlarm {
+  name: string;
+  functionName: string;
+  /** Metrics of invocations through this alias (all versions behind it). */
+  alias: string;
+  metric: 'ErrorRate' | 'Errors';
+  /** ALARM when the metric is greater than this (ErrorRate in percent). */
+  threshold: number;
+  periodSeconds: number;
+  evaluationPeriods: number;
+}
+export interface SimWorldSpec {
+  functions?: { name: string; versions: Record<string, Partial<SimVersion>>; aliases: Record<string, string | AliasRouting>; requestsPerSecond?: number }[];
+  alarms?: (Partial<SimAlarm> & Pick<SimAlarm, 'name' | 'functionName' | 'alias' | 'threshold'>)[];
+}
+
+export type SimOperation = 'GetAlias' | 'UpdateAlias' | 'GetFunctionConfiguration' | 'DescribeAlarms' | 'Invoke' | 'PutEvents' | 'Publish';
+export type SimFaultKind = 'Throttling' | 'AccessDenied' | 'ServiceUnavailable';
+export interface SimLogEntry {
+  at: string;
+  kind: 'EventBridge' | 'SNS' | 'Hook' | 'Alarm' | 'AliasUpdated';
+  detail: Record<string, unknown>;
+}
+
+/** The hook function signature in local mode: the user's own module's `handler`. */
+export type SimHookHandler = (event: HookPayload, context: SimHookContext) => unknown;
+export interface SimHookContext {
+  functionName: string;
+  /** CodeDeploy's PutLifecycleEventHookExecutionStatus, reachable from a local hook. */
+  putLifecycleEventHookExecutionStatus(input: { deploymentId: string; lifecycleEventHookExecutionId: string; status: 'Succeeded' | 'Failed' }): Promise<unknown>;
+}
+
+export class SimAwsError extends Error {
+  constructor(
+    readonly kind: SimFaultKind | 'ResourceNotFound',
+    message: string,
+  ) {
+    super(message);
+    this.name = kind === 'ResourceNotFound' ? 'ResourceNotFoundException' : `${kind}Exception`;
+  }
+}
+
+interface Bucket {
+  invocations: number;
+  errors: number;
+}
+
+const TICK_SECONDS = 10;
+
+export class SimWorld {
+  readonly functions = new Map<string, SimFunction>();
+  readonly alarms = new Map<string, SimAlarm>();
+  readonly log: SimLogEntry[] = [];
+  readonly hookHandlers = new Map<string, SimHookHandler>();
+  private readonly forced = new Map<string, AlarmState>();
+  private readonly states = new Map<string, AlarmState>();
+  private readonly faults: { op: SimOperation; kind: SimFaultKind; remaining: number; target?: string }[] = [];
+  /** Metric buckets keyed by `${function}:${alias}` then bucket start (epoch seconds). */
+  private readonly metrics = new Map<string, Map<number, Bucket>>();
+  private simulatedUntil: number;
+  private readonly listeners: ((e: SimLogEntry) => void)[] = [];
+  /** Counts of AWS-style calls made against the world, by operation. */
+  readonly calls: Record<string, number> = {};
+
+  constructor(
+    readonly clock: Clock,
+    spec: SimWorldSpec = {},
+  ) {
+    this.simulatedUntil = Math.floor(clock.now().getTime() / 1000);
+    for (const f of spec.functions ?? []) {
+      this.addFunction(f.name, {
+        versions: f.versions,
+        aliases: f.aliases,
+        ...(f.requestsPerSecond !== undefined ? { requestsPerSecond: f.requestsPerSecond } : {}),
+      });
+    }
+    for (const a of spec.alarms ?? []) this.addAlarm(a);
+  }
+
+  // ---- setup -------------------------------------------------------------------------------
+
+  addFunction(
+    name: string,
+    opts: { versions: Record<string, Partial<SimVersion>>; aliases?: Record<string, string | AliasRouting>; requestsPerSecond?: number },
+  ): SimFunction {
+    const fn: SimFunction = {
+      name,
+      versions: Object.fromEntries(Object.entries(opts.versions).map(([v, s]) => [v, { errorRate: s.errorRate ?? 0 }])),
+      aliases: Object.fromEntries(
+        Object.entries(opts.aliases ?? {}).map(([a, r]) => [a, typeof r === 'string' ? { functionVersion: r, additionalVersionWeights: {} } : r]),
+      ),
+      requestsPerSecond: opts.requestsPerSecond ?? 10,
+    };
+    this.functions.set(name, fn);
+    return fn;
+  }
+
+  publishVersion(functionName: string, version: string, errorRate = 0): void {
+    this.fn(functionName).versions[version] = { errorRate };
+  }
+
+  setErrorRate(functionName: string, version: string, errorRate: number): void {
+    this.catchUp();
+    const v = this.fn(functionName).versions[version];
+    if (!v) throw new Error(`sim: ${functionName} has no version ${version}`);
+    v.errorRate = errorRate;
+  }
+
+  addAlarm(a: Partial<SimAlarm> & Pick<SimAlarm, 'name' | 'functionName' | 'alias' | 'threshold'>): void {
+    this.alarms.set(a.name, { metric: 'ErrorRate', periodSeconds: 60, evaluationPeriods: 1, ...a });
+    this.states.set(a.name, 'INSUFFICIENT_DATA');
+  }
+
+  /** Pin an alarm to a state (as `aws cloudwatch set-alarm-state` would), or release it with undefined. */
+  forceAlarm(name: string, state: AlarmState | undefined): void {
+    if (!this.alarms.has(name)) throw new Error(`sim: no alarm ${name}`);
+    if (state) this.forced.set(name, state);
+    else this.forced.delete(name);
+    this.evaluate();
+  }
+
+  registerHook(functionName: string, handler: SimHookHandler): void {
+    this.hookHandlers.set(functionName, handler);
+  }
+
+  /** Make the next `times` calls of `op` fail like AWS would (optionally only for one function). */
+  injectFault(op: SimOperation, kind: SimFaultKind, times = 1, target?: string): void {
+    this.faults.push({ op, kind, remaining: times, ...(target ? { target } : {}) });
+  }
+
+  onLog(listener: (e: SimLogEntry) => void): void {
+    this.listeners.push(listener);
+  }
+
+  record(kind: SimLogEntry['kind'], detail: Record<string, unknown>): void {
+    const e: SimLogEntry = { at: this.clock.now().toISOString(), kind, detail };
+    this.log.push(e);
+    for (const l of this.listeners) l(e);
+  }
+
+  // ---- AWS-like operations (used by the sim adapters) ---------------------------------------
+
+  /** Called by every sim adapter first: counts the call and fails it if a fault is armed. */
+  call(op: SimOperation, target?: string): void {
+    this.calls[op] = (this.calls[op] ?? 0) + 1;
+    const f = this.faults.find((x) => x.op === op && x.remaining > 0 && (!x.target || x.target === target));
+    if (!f) return;
+    f.remaining--;
+    throw new SimAwsError(f.kind, `${op}${target ? ` ${target}` : ''}: simulated ${f.kind}`);
+  }
+
+  getAlias(functionName: string, alias: string): AliasRouting {
+    const a = this.fn(functionName).aliases[alias];
+    if (!a) throw new SimAwsError('ResourceNotFound', `Alias not found: ${functionName}:${alias}`);
+    return { functionVersion: a.functionVersion, additionalVersionWeights: { ...a.additionalVersionWeights } };
+  }
+
+  updateAlias(functionName: string, alias: string, routing: AliasRouting): void {
+    const fn = this.fn(functionName);
+    if (!fn.aliases[alias]) throw new SimAwsError('ResourceNotFound', `Alias not found: ${functionName}:${alias}`);
+    for (const v of [routing.functionVersion, ...Object.keys(routing.additionalVersionWeights)]) {
+      if (!fn.versions[v]) throw new SimAwsError('ResourceNotFound', `Function not found: ${functionName}:${v}`);
+    }
+    const extra = Object.keys(routing.additionalVersionWeights);
+    if (extra.length > 1) throw new Error('sim: Lambda aliases route to at most two versions');
+    this.catchUp();
+    fn.aliases[alias] = { functionVersion: routing.functionVersion, additionalVersionWeights: { ...routing.additionalVersionWeights } };
+    this.record('AliasUpdated', { functionName, alias, ...routing });
+  }
+
+  hasVersion(functionName: string, version: string): boolean {
+    const fn = this.functions.get(functionName);
+    if (!fn) throw new SimAwsError('ResourceNotFound', `Function not found: ${functionName}`);
+    return version in fn.versions;
+  }
+
+  describeAlarms(names: string[]): AlarmReading[] {
+    this.catchUp();
+    return names.filter((n) => this.alarms.has(n)).map((n) => ({ name: n, state: this.states.get(n) ?? 'INSUFFICIENT_DATA' }));
+  }
+
+  alarmState(name: string): AlarmState {
+    this.catchUp();
+    return this.states.get(name) ?? 'INSUFFICIENT_DATA';
+  }
+
+  /** Share of an alias's traffic on each version (percent). */
+  split(functionName: string, alias: string): Record<string, number> {
+    const r = this.getAlias(functionName, alias);
+    const extra = Object.entries(r.additionalVersionWeights);
+    const extraTotal = extra.reduce((t, [, w]) => t + w, 0);
+    const out: Record<string, number> = { [r.functionVersion]: Math.round((1 - extraTotal) * 10000) / 100 };
+    for (const [v, w] of extra) out[v] = Math.round(w * 10000) / 100;
+    return out;
+  }
+
+  /** Invocations and errors through an alias over the last `seconds` of simulated time. */
+  observed(functionName: string, alias: string, seconds: number): Bucket & { errorRate: number } {
+    this.catchUp();
+    const series = this.metrics.get(`${functionName}:${alias}`);
+    const from = this.simulatedUntil - seconds;
+    const total: Bucket = { invocations: 0, errors: 0 };
+    for (const [t, b] of series ?? []) {
+      if (t >= from) {
+        total.invocations += b.invocations;
+        total.errors += b.errors;
+      }
+    }
+    return { ...total, errorRate: total.invocations ? (total.errors / total.invocations) * 100 : 0 };
+  }
+
+  // ---- simulation ---------------------------------------------------------------------------
+
+  /** Generate traffic and metrics up to the clock's now, then re-evaluate alarms. */
+  catchUp(): void {
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    // Bound the work for very long gaps (e.g. a persisted world loaded days later).
+    if (now - this.simulatedUntil > 86_400) this.simulatedUntil = now - 86_400;
+    while (this.simulatedUntil + TICK_SECONDS <= now) {
+      this.generate(this.simulatedUntil, TICK_SECONDS);
+      this.simulatedUntil += TICK_SECONDS;
+    }
+    this.evaluate();
+  }
+
+  private generate(start: number, seconds: number): void {
+    for (const fn of this.functions.values()) {
+      for (const [alias, r] of Object.entries(fn.aliases)) {
+        const extra = Object.entries(r.additionalVersionWeights);
+        const shares: [string, number][] = [[r.functionVersion, 1 - extra.reduce((t, [, w]) => t + w, 0)], ...extra];
+        const key = `${fn.name}:${alias}`;
+        const series = this.metrics.get(key) ?? new Map<number, Bucket>();
+        this.metrics.set(key, series);
+        const b = series.get(start) ?? { invocations: 0, errors: 0 };
+        for (const [v, share] of shares) {
+          const n = fn.requestsPerSecond * seconds * share;
+          b.invocations += n;
+          b.errors += n * (fn.versions[v]?.errorRate ?? 0);
+        }
+        series.set(start, b);
+        // Keep a day of buckets at most.
+        for (const t of series.keys()) if (t < start - 86_400) series.delete(t);
+      }
+    }
+  }
+
+  private evaluate(): void {
+    for (const a of this.alarms.values()) {
+      const next = this.forced.get(a.name) ?? this.compute(a);
+      const prev = this.states.get(a.name);
+      if (next !== prev) {
+        this.states.set(a.name, next);
+        this.record('Alarm', { alarmName: a.name, previous: prev, state: next });
+      }
+    }
+  }
+
+  private compute(a: SimAlarm): AlarmState {
+    const series = this.metrics.get(`${a.functionName}:${a.alias}`);
+    if (!series) return 'INSUFFICIENT_DATA';
+    const end = this.simulatedUntil;
+    let breaching = 0;
+    for (let p = 0; p < a.evaluationPeriods; p++) {
+      const to = end - p * a.periodSeconds;
+      const from = to - a.periodSeconds;
+      let inv = 0;
+      let err = 0;
+      for (const [t, b] of series) {
+        if (t >= from && t < to) {
+          inv += b.invocations;
+          err += b.errors;
+        }
+      }
+      if (inv === 0) return 'INSUFFICIENT_DATA';
+      const value = a.metric === 'ErrorRate' ? (err / inv) * 100 : err;
+      if (value > a.threshold) breaching++;
+    }
+    return breaching === a.evaluationPeriods ? 'ALARM' : 'OK';
+  }
+
+  private fn(name: string): SimFunction {
+    const fn = this.functions.get(name);
+    if (!fn) throw new SimAwsError('ResourceNotFound', `Function not found: ${name}`);
+    return fn;
+  }
+
+  // ---- persistence ----------------------------------------------------------------------------
+
+  /** The parts of the world that must survive between CLI runs (versions, aliases, alarms). */
+  snapshot(): SimWorldSpec {
+    return {
+      functions: [...this.functions.values()].map((f) => ({
+        name: f.name,
+        versions: f.versions,
+        aliases: f.aliases,
+        requestsPerSecond: f.requestsPerSecond,
+      })),
+      alarms: [...this.alarms.values()],
+    };
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * The `cutover` command line. Local mode (no AWS account): deployments run on the local
+ * interpreter against the simulated world, with the store persisted under .cutover/.
+ *
+ * Exit codes: 0 success · 1 the deployment failed or was stopped · 2 bad usage or input · 3 internal error.
+ */
+import { existsSync, readFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ApiError, InvalidInputError } from '../domain/errors.js';
+import { describeRouting } from '../domain/traffic.js';
+import type { Deployment } from '../domain/model.js';
+import { TASKS } from '../tasks/index.js';
+import { c, clockText, renderEntry, watch } from './render.js';
+import { openSession, type Session } from './session.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const EXAMPLES = join(ROOT, 'examples');
+const out = (s = '') => process.stdout.write(`${s}\n`);
+const err = (s: string) => process.stderr.write(`${s}\n`);
+
+class UsageError extends Error {}
+
+const COMMON = {
+  'state-dir': { type: 'string', default: '.cutover' },
+  speed: { type: 'string', default: '60' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const HELP: Record<string, string> = {
+  main: `cutover — CodeDeploy-compatible deployments for AWS Lambda, on Step Functions.
+
+Usage: cutover <command> [options]
+
+Commands (local mode: no AWS account; time is compressed):
+  demo       Deploy a healthy and a faulty release in a simulated AWS account and show both outcomes
+  init       Write an example world file, AppSpec and hook modules to the current folder
+  deploy     Deploy an AppSpec to a deployment group and follow it live
+  status     Show a deployment's status, lifecycle events and timeline
+
+Run 'cutover <command> --help' for a command's options.
+Exit codes: 0 success, 1 deployment failed or stopped, 2 bad usage or input, 3 internal error.`,
+  demo: `Usage: cutover demo [--speed N] [--state-dir DIR]
+
+Runs two deployments of the 'checkout' function (alias live) in a simulated account with
+CodeDeployDefault.LambdaCanary10Percent5Minutes: version 1 → 2 (healthy: succeeds) and then
+2 → 3 (35% errors: the checkout-errors alarm trips and the deployment rolls back).
+Prints a live timeline and a summary; exits 0 when both end as expected.
+
+Options:
+  --speed N        Time compression (default 60: a 5-minute bake takes 5 s)
+  --state-dir DIR  Where the local store is kept (default .cutover)`,
+  init: `Usage: cutover init [--force]
+
+Writes cutover.world.yml (simulated functions, alarms, hooks, deployment groups), appspec.yml and
+hooks/pre-traffic.mjs, hooks/post-traffic.mjs to the current folder. Existing files are kept
+unless --force is given. Then: cutover deploy --application shop --group checkout-prod --appspec appspec.yml`,
+  deploy: `Usage: cutover deploy --application NAME --group NAME --appspec FILE [options]
+
+Creates a deployment (CodeDeploy CreateDeployment semantics) in local mode and follows it live.
+
+Options:
+  --application NAME   Application (created from the world file if it defines it)
+  --group NAME         Deployment group
+  --appspec FILE       AppSpec file (YAML or JSON)
+  --config NAME        Deployment configuration: a CodeDeployDefault.Lambda* name, a custom one,
+                       or a step list such as "1% 5m, 10% 10m, 50% 10m, 100%" (default: the group's)
+  --description TEXT   Description (max 256 characters)
+  --world FILE         World file (default ./cutover.world.yml)
+  --speed N            Time compression (default 60)
+  --state-dir DIR      Local state folder (default .cutover)
+  --json               Print the final deployment as JSON instead of a live timeline`,
+  status: `Usage: cutover status DEPLOYMENT_ID [--json] [--state-dir DIR]
+
+Shows a deployment from the local store: status, error, lifecycle events and timeline.`,
+};
+
+function parse<const O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O) {
+  try {
+    const config = { args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true } as const;
+    return parseArgs(config);
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${HELP[command]}`);
+  }
+}
+
+function speedOf(v: string | boolean | undefined): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 1_000_000) throw new UsageError(`--speed: must be a number from 0 (exclusive) to 1000000, got ${String(v)}`);
+  return n;
+}
+
+/**
+ * While a deployment runs in this process, Ctrl-C stops it with rollback instead of leaving traffic
+ * half-shifted: it fails the execution's current wait with DeploymentStoppedError.
+ */
+function stopOnInterrupt(session: Session, deploymentId: string): () => void {
+  let stopping = false;
+  const onSigint = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    err(c.yellow('\nInterrupted: stopping the deployment and rolling back (Ctrl-C again to quit at once)'));
+    const tryStop = async () => {
+      const d = await session.deps.store.getDeployment(deploymentId);
+      if (!d || ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) return;
+      if (d.currentWait && (await session.deps.tokens.fail(d.currentWait.token, 'DeploymentStoppedError', 'Stopped by the operator (Ctrl-C)'))) return;
+      setTimeout(() => void tryStop(), 20);
+    };
+    void tryStop();
+  };
+  process.on('SIGINT', onSigint);
+  return () => process.off('SIGINT', onSigint);
+}
+
+async function runDeployment(session: Session, input: Record<string, unknown>, speed: number, live: boolean): Promise<Deployment> {
+  const { deploymentId } = (await TASKS.createDeployment.run(input, session.deps)) as { deploymentId: string };
+  if (live) out(`  ${c.bold(deploymentId)} created`);
+  const release = stopOnInterrupt(session, deploymentId);
+  try {
+    if (live) return await watch(session, deploymentId, out, 60, speed);
+    await session.runtime.wait(deploymentId);
+    return (await session.deps.store.getDeployment(deploymentId))!;
+  } finally {
+    release();
+    session.save();
+  }
+}
+
+function summaryLine(d: Deployment, session: Session): string {
+  const aliases = d.functions.map((f) => `${f.functionName}:${f.alias} → ${describeRouting(session.world.getAlias(f.functionName, f.alias))}`).join(', ');
+  const took = d.completeTime ? clockText(Date.parse(d.completeTime) - Date.parse(d.createTime)) : '?';
+  const status = d.status === 'Succeeded' ? c.green(d.status) : c.red(d.status);
+  return `${d.deploymentId}  ${status}${d.errorInformation ? ` (${d.errorInformation.code})` : ''}  in ${took} simulated  ·  ${aliases}`;
+}
+
+async function demo(args: string[]): Promise<number> {
+  const { values } = parse('demo', args, {});
+  if (values.help) return out(HELP.demo), 0;
+  const speed = speedOf(values.speed);
+  out(c.bold('Cutover demo — local mode: real state machine, simulated AWS account'));
+  out(c.dim(`time runs ${speed}× faster (a 5-minute bake takes ${((300 / speed) * 1).toFixed(1)} s); nothing here touches AWS\n`));
+  const session = await openSession({ stateDir: String(values['state-dir']), speed, worldFile: join(EXAMPLES, 'demo.world.yml'), fresh: true });
+  try {
+    await recoverOrphans(session, 'shop', 'checkout-prod');
+    const appSpec = readFileSync(join(EXAMPLES, 'appspec.yml'), 'utf8');
+    const releases = [
+      { title: 'Release 1: checkout v1 → v2 (healthy)', from: '1', to: '2', expect: 'Succeeded', version: '2' },
+      { title: 'Release 2: checkout v2 → v3 (35% of its requests fail)', from: '2', to: '3', expect: 'Stopped', version: '2' },
+    ];
+    const results: { ok: boolean; line: string }[] = [];
+    for (const r of releases) {
+      out(c.bold(`${r.title} with CodeDeployDefault.LambdaCanary10Percent5Minutes`));
+      const content = appSpec.replace('CurrentVersion: "1"', `CurrentVersion: "${r.from}"`).replace('TargetVersion: "2"', `TargetVersion: "${r.to}"`);
+      const d = await runDeployment(
+        session,
+        { applicationName: 'shop', deploymentGroupName: 'checkout-prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content } } },
+        speed,
+        true,
+      );
+      const alias = session.world.getAlias('checkout', 'live');
+      const ok = d.status === r.expect && alias.functionVersion === r.version && Object.keys(alias.additionalVersionWeights).length === 0;
+      results.push({ ok, line: summaryLine(d, session) });
+      out();
+    }
+    out(c.bold('Summary'));
+    for (const r of results) out(`  ${r.ok ? c.green('✓') : c.red('✗')} ${r.line}`);
+    const all = results.every((r) => r.ok);
+    out(all ? c.green('\nBoth deployments ended as expected: the healthy release shipped, the faulty one rolled back.') : c.red('\nA deployment did not end as expected.'));
+    out(c.dim(`Inspect them with: cutover status <deployment-id> --state-dir ${String(values['state-dir'])}`));
+    return all ? 0 : 1;
+  } finally {
+    await session.close();
+  }
+}
+
+/** A deployment still holding its group when no process runs it (the CLI was killed): record it as failed. */
+async function recoverOrphans(session: Session, app: string, group: string): Promise<void> {
+  const g = await session.deps.store.getDeploymentGroup(app, group);
+  const id = g?.activeDeploymentId;
+  if (!id || session.runtime.executions.has(id)) return;
+  const d = await session.deps.store.getDeployment(id);
+  const now = session.clock.now().toISOString();
+  if (d && !['Succeeded', 'Failed', 'Stopped'].includes(d.status)) {
+    await session.deps.store.updateDeployment(id, d.version, {
+      status: 'Failed',
+      completeTime: now,
+      errorInformation: { code: 'INTERNAL_ERROR', message: 'The local process running this deployment ended before it finished' },
+    });
+    await session.deps.store.appendTimeline(id, { at: now, event: 'Failed', message: 'The local process running this deployment ended before it finished' });
+  }
+  await session.deps.store.releaseGroup(app, group, id, { status: 'Failed', createTime: d?.createTime ?? now, endTime: now });
+  err(c.yellow(`note: ${id} was left unfinished by an earlier run; recorded it as Failed and released ${app}/${group}`));
+}
+
+async function init(args: string[]): Promise<number> {
+  const { values } = parse('init', args, { force: { type: 'boolean', default: false } });
+  if (values.help) return out(HELP.init), 0;
+  const files: [string, string][] = [
+    ['demo.world.yml', 'cutover.world.yml'],
+    ['appspec.yml', 'appspec.yml'],
+    ['hooks/pre-traffic.mjs', 'hooks/pre-traffic.mjs'],
+    ['hooks/post-traffic.mjs', 'hooks/post-traffic.mjs'],
+  ];
+  for (const [from, to] of files) {
+    if (existsSync(to) && !values.force) {
+      out(`  kept    ${to} (exists; --force overwrites)`);
+      continue;
+    }
+    mkdirSync(dirname(resolve(to)), { recursive: true });
+    copyFileSync(join(EXAMPLES, from), to);
+    out(`  wrote   ${to}`);
+  }
+  out('\nNext: cutover deploy --application shop --group checkout-prod --appspec appspec.yml');
+  return 0;
+}
+
+async function deploy(args: string[]): Promise<number> {
+  const { values } = parse('deploy', args, {
+    application: { type: 'string' },
+    group: { type: 'string' },
+    appspec: { type: 'string' },
+    config: { type: 'string' },
+    description: { type: 'string' },
+    world: { type: 'string', default: 'cutover.world.yml' },
+    json: { type: 'boolean', default: false },
+  });
+  if (values.help) return out(HELP.deploy), 0;
+  const missing = ['application', 'group', 'appspec'].filter((k) => !values[k as keyof typeof values]);
+  if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${HELP.deploy}`);
+  const appspecPath = String(values.appspec);
+  if (!existsSync(appspecPath)) throw new UsageError(`--appspec: ${appspecPath} does not exist`);
+  const worldPath = String(values.world);
+  if (!existsSync(worldPath)) throw new UsageError(`--world: ${worldPath} does not exist (run 'cutover init' to write an example)`);
+  const speed = speedOf(values.speed);
+  const session = await openSession({ stateDir: String(values['state-dir']), speed, worldFile: worldPath });
+  try {
+    await recoverOrphans(session, String(values.application), String(values.group));
+    const d = await runDeployment(
+      session,
+      {
+        applicationName: values.application,
+        deploymentGroupName: values.group,
+        revision: { revisionType: 'AppSpecContent', appSpecContent: { content: readFileSync(appspecPath, 'utf8') } },
+        ...(values.config ? { deploymentConfigName: values.config } : {}),
+        ...(values.description ? { description: values.description } : {}),
+      },
+      speed,
+      !values.json,
+    );
+    if (values.json) out(JSON.stringify(d, null, 2));
+    else out(`\n${summaryLine(d, session)}`);
+    return d.status === 'Succeeded' ? 0 : 1;
+  } finally {
+    await session.close();
+  }
+}
+
+async function status(args: string[]): Promise<number> {
+  const { values, positionals } = parse('status', args, { json: { type: 'boolean', default: false } });
+  if (values.help) return out(HELP.status), 0;
+  const id = positionals[0];
+  if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${HELP.status}`);
+  const session = await openSession({ stateDir: String(values['state-dir']), speed: 1 });
+  try {
+    const d = await session.deps.store.getDeployment(id);
+    if (!d) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${id} does not exist in ${String(values['state-dir'])}`);
+    const timeline = await session.deps.store.getTimeline(id);
+    if (values.json) {
+      out(JSON.stringify({ deploymentInfo: d, timeline }, null, 2));
+      return 0;
+    }
+    out(`${c.bold(d.deploymentId)}  ${d.applicationName}/${d.deploymentGroupName}  ${d.status === 'Succeeded' ? c.green(d.status) : d.status}`);
+    out(`  config     ${d.deploymentConfigName}   creator ${d.creator}   created ${d.createTime}`);
+    for (const f of d.functions) out(`  function   ${f.functionName}:${f.alias} ${f.currentVersion} → ${f.targetVersion}`);
+    if (d.errorInformation) out(`  error      ${c.red(d.errorInformation.code)}: ${d.errorInformation.message}`);
+    if (d.rollbackInfo) out(`  rollback   ${JSON.stringify(d.rollbackInfo)}`);
+    out('  lifecycle  ' + d.lifecycleEvents.map((e) => `${e.lifecycleEventName}=${e.status}`).join('  '));
+    out('  timeline');
+    const t0 = Date.parse(d.createTime);
+    for (const e of timeline) out(renderEntry(t0, e));
+    return 0;
+  } finally {
+    await session.close();
+  }
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { demo, init, deploy, status };
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    out(HELP.main);
+    return command ? 0 : 2;
+  }
+  if (command === '--version') {
+    out((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    return 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    err(`cutover: unknown command '${command}'\n\n${HELP.main}`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) err(`cutover ${command}: ${e.message}`);
+    else if (e instanceof InvalidInputError) err(`cutover ${command}: ${e.exceptionName}: ${e.issues.length > 1 ? `\n  ${e.issues.map((i) => `${i.path || '(input)'}: ${i.message}`).join('\n  ')}` : e.message}`);
+    else if (e instanceof ApiError) err(`cutover ${command}: ${e.exceptionName}: ${e.message}`);
+    else {
+      err(`cutover ${command}: internal error: ${(e as Error).message}`);
+      if (process.env.CUTOVER_DEBUG) err((e as Error).stack ?? '');
+      return 3;
+    }
+    return 2;
+  }
+}

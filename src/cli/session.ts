@@ -1,0 +1,109 @@
+/**
+ * A local-mode session for the CLI: opens the local environment (store under .cutover/), builds
+ * the SimWorld from a world file plus its persisted state, registers the user's hook modules and
+ * creates or updates the file's applications and deployment groups.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ScaledClock } from '../adapters/sim/clock.js';
+import { SimWorld, type SimHookHandler, type SimWorldSpec } from '../adapters/sim/world.js';
+import { parseWorldFile, type WorldFile } from '../config/world-file.js';
+import { ApiError } from '../domain/errors.js';
+import { TASKS } from '../tasks/index.js';
+import { createLocalEnvironment, type LocalEnvironment } from '../wiring/local.js';
+
+export interface SessionOptions {
+  /** Folder for persisted local state (store and world). Default `.cutover` in the cwd. */
+  stateDir: string;
+  speed: number;
+  /** A world file to load (and sync into the store). */
+  worldFile?: string;
+  /** Or an already parsed world (the demo's), with hook modules resolved against `baseDir`. */
+  world?: WorldFile;
+  baseDir?: string;
+  /** Start from the file only, ignoring persisted alias positions (the demo). */
+  fresh?: boolean;
+}
+
+export interface Session extends LocalEnvironment {
+  worldFile?: WorldFile;
+  /** Save alias positions and versions so the next run continues from here. */
+  save(): void;
+}
+
+function worldFromFile(w: WorldFile, clock: ScaledClock): SimWorld {
+  const spec: SimWorldSpec = {
+    functions: w.functions.map((f) => ({ name: f.name, versions: f.versions, aliases: f.aliases, requestsPerSecond: f.requestsPerSecond })),
+    alarms: w.alarms.map((a) => ({ ...a, functionName: a.function })),
+  };
+  return new SimWorld(clock, spec);
+}
+
+/** Load a hook module and return its handler (`export const handler` or a default export). */
+export async function loadHook(path: string): Promise<SimHookHandler> {
+  if (!existsSync(path)) throw new Error(`hook module ${path} does not exist`);
+  const mod = (await import(pathToFileURL(path).href)) as { handler?: unknown; default?: unknown };
+  const handler = mod.handler ?? (typeof mod.default === 'function' ? mod.default : (mod.default as { handler?: unknown })?.handler);
+  if (typeof handler !== 'function') throw new Error(`hook module ${path} exports no handler function`);
+  return handler as SimHookHandler;
+}
+
+export async function openSession(opts: SessionOptions): Promise<Session> {
+  const clock = new ScaledClock(opts.speed);
+  let file = opts.world;
+  let baseDir = opts.baseDir ?? process.cwd();
+  if (!file && opts.worldFile) {
+    file = parseWorldFile(readFileSync(opts.worldFile, 'utf8'));
+    baseDir = dirname(resolve(opts.worldFile));
+  }
+  const world = file ? worldFromFile(file, clock) : new SimWorld(clock);
+  const statePath = join(opts.stateDir, 'world-state.json');
+  if (!opts.fresh && existsSync(statePath)) {
+    // Persisted alias positions and versions win over the file (deployments moved them).
+    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as SimWorldSpec;
+    for (const f of saved.functions ?? []) {
+      const cur = world.functions.get(f.name);
+      if (!cur) continue;
+      for (const [v, s] of Object.entries(f.versions)) cur.versions[v] = { errorRate: cur.versions[v]?.errorRate ?? s.errorRate ?? 0 };
+      for (const [a, r] of Object.entries(f.aliases)) if (typeof r !== 'string') cur.aliases[a] = r;
+    }
+  }
+  mkdirSync(opts.stateDir, { recursive: true });
+  const env = await createLocalEnvironment({ clock, world, storeDir: join(opts.stateDir, 'store') });
+  try {
+    for (const [name, modPath] of Object.entries(file?.hooks ?? {})) world.registerHook(name, await loadHook(resolve(baseDir, modPath)));
+    for (const app of file?.applications ?? []) {
+      await ignoreExists(TASKS.createApplication.run({ applicationName: app.name }, env.deps));
+      for (const g of app.deploymentGroups) {
+        const input = {
+          applicationName: app.name,
+          deploymentGroupName: g.name,
+          ...(g.deploymentConfigName ? { deploymentConfigName: g.deploymentConfigName } : {}),
+          alarmConfiguration: { enabled: g.alarms.length > 0, ignorePollAlarmFailure: g.ignorePollAlarmFailure, alarms: g.alarms.map((name) => ({ name })) },
+          ...(g.hookTimeoutSeconds ? { hookTimeoutSeconds: g.hookTimeoutSeconds } : {}),
+          ...(g.autoRollbackConfiguration ? { autoRollbackConfiguration: g.autoRollbackConfiguration } : {}),
+          ...(g.triggerConfigurations ? { triggerConfigurations: g.triggerConfigurations } : {}),
+        };
+        const exists = await env.deps.store.getDeploymentGroup(app.name, g.name);
+        await (exists ? TASKS.updateDeploymentGroup : TASKS.createDeploymentGroup).run(input, env.deps);
+      }
+    }
+  } catch (e) {
+    await env.close();
+    throw e;
+  }
+  return {
+    ...env,
+    ...(file ? { worldFile: file } : {}),
+    save: () => writeFileSync(statePath, JSON.stringify(world.snapshot(), null, 2)),
+  };
+}
+
+async function ignoreExists(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (!(e instanceof ApiError && e.exceptionName.endsWith('AlreadyExistsException'))) throw e;
+  }
+}

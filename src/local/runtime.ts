@@ -1,0 +1,234 @@
+/**
+ * The local Step Functions runtime: our actual ASL file on aws-local-stepfunctions, with every
+ * Task bound to the same src/tasks code that runs in Lambda.
+ *
+ * aws-local-stepfunctions has no `.waitForTaskToken` support, a single static `$$.Task.Token`,
+ * and evaluates `TimeoutSecondsPath` after `Parameters` (AWS evaluates it on the state input). So
+ * this runtime implements callbacks itself: each wait gets a fresh unguessable token in a registry
+ * (SendTaskSuccess/Failure complete it), and the state's timeout, evaluated from the state input,
+ * runs on the injected Clock (compressed in local mode). See docs/adr/0003-local-runtime.md.
+ */
+import './polyfill.js';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { Clock, ExecutionStarter, Logger, TaskTokens } from '../ports/index.js';
+import type { Deps, Task, TaskName } from '../tasks/task.js';
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type StateDef = Record<string, any>;
+
+export const DEFINITION_PATH = new URL('../../statemachines/deployment.asl.json', import.meta.url);
+const TOKEN_SENTINEL = '__cutover_local_task_token__';
+const TIMEOUT_FIELD = '__cutoverTimeoutSeconds';
+/** Under setTimeout's 2^31-1 ms ceiling; the real timeout runs on our Clock. */
+const INTERPRETER_TIMEOUT = 2_000_000;
+
+export function loadDefinition(path: URL | string = DEFINITION_PATH): StateDef {
+  return JSON.parse(readFileSync(path, 'utf8')) as StateDef;
+}
+
+/** The task a Task state runs: `{"Fn::GetAtt": [name, "Arn"]}` as Resource or as Parameters.FunctionName. */
+export function boundTaskName(state: StateDef): string | undefined {
+  const getAtt = (v: unknown): string | undefined => {
+    const ga = (v as { 'Fn::GetAtt'?: unknown })?.['Fn::GetAtt'];
+    return Array.isArray(ga) && typeof ga[0] === 'string' ? ga[0] : undefined;
+  };
+  return getAtt(state.Resource) ?? getAtt(state.Parameters?.FunctionName);
+}
+
+const isCallback = (state: StateDef): boolean => typeof state.Resource === 'string' && state.Resource.endsWith('.waitForTaskToken');
+
+function replaceSentinel(value: unknown, token: string): unknown {
+  if (value === TOKEN_SENTINEL) return token;
+  if (Array.isArray(value)) return value.map((v) => replaceSentinel(v, token));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceSentinel(v, token)]));
+  }
+  return value;
+}
+
+/** Error objects the interpreter turns into `{Error: name, Cause: message}`. */
+function namedError(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+export interface ExecutionRecord {
+  name: string;
+  arn: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  startDate: Date;
+  stopDate?: Date;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  /** The interpreter's event log (StateEntered, StateExited, StateRetried, ...). */
+  events: { type: string; state?: string; timestamp: number }[];
+  done: Promise<ExecutionRecord>;
+}
+
+export interface LocalRuntimeOptions {
+  clock: Clock;
+  log: Logger;
+  /** Milliseconds between Retry attempts (the ASL's intervals compressed). Default 5. */
+  retryIntervalMs?: number;
+  definition?: StateDef;
+  /** Tasks by name; defaults to every task in src/tasks. */
+  tasks: Record<string, Task<unknown, unknown>>;
+}
+
+/** Executes the deployment state machine locally and implements TaskTokens + ExecutionStarter for it. */
+export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
+  private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly executions = new Map<string, ExecutionRecord>();
+  private readonly definition: StateDef;
+  private readonly machine: StateMachine;
+  private readonly handlers: Record<string, (input: Json) => Promise<Json>>;
+  private readonly retryOverrides: Record<string, number>;
+  private deps?: Deps;
+
+  constructor(private readonly opts: LocalRuntimeOptions) {
+    const original = opts.definition ?? loadDefinition();
+    this.definition = structuredClone(original);
+    const unbound: string[] = [];
+    this.handlers = {};
+    this.retryOverrides = {};
+    for (const [stateName, state] of Object.entries(this.definition.States as Record<string, StateDef>)) {
+      if (state.Retry) this.retryOverrides[stateName] = opts.retryIntervalMs ?? 5;
+      if (state.Type !== 'Task') continue;
+      const taskName = boundTaskName(state);
+      const task = taskName ? opts.tasks[taskName] : undefined;
+      if (!task) {
+        unbound.push(`${stateName} (${taskName ? `task "${taskName}" does not exist` : 'Resource names no task'})`);
+        continue;
+      }
+      this.handlers[stateName] = isCallback(state) ? this.callbackHandler(stateName, state, task) : this.directHandler(task);
+    }
+    if (unbound.length) throw new Error(`Refusing to start: Task state(s) not bound to a task: ${unbound.join(', ')}`);
+    this.machine = new StateMachine(this.definition as any, { validationOptions: { checkArn: false, checkPaths: true } });
+  }
+
+  /** Give the runtime the task dependencies (they include the runtime itself). */
+  attach(deps: Deps): void {
+    this.deps = deps;
+  }
+
+  private requireDeps(): Deps {
+    if (!this.deps) throw new Error('LocalStepFunctions: attach(deps) before starting executions');
+    return this.deps;
+  }
+
+  private directHandler(task: Task<unknown, unknown>) {
+    return async (input: Json): Promise<Json> => (await task.run(input, this.requireDeps())) as Json;
+  }
+
+  /**
+   * A `.waitForTaskToken` state. Moves its timeout into the payload (evaluated on the state input,
+   * as AWS does) and replaces the interpreter's static token with a fresh one per wait.
+   */
+  private callbackHandler(stateName: string, state: StateDef, task: Task<unknown, unknown>) {
+    const payload = (state.Parameters?.Payload ?? {}) as Record<string, unknown>;
+    if (state.TimeoutSecondsPath) payload[`${TIMEOUT_FIELD}.$`] = state.TimeoutSecondsPath;
+    else payload[TIMEOUT_FIELD] = state.TimeoutSeconds ?? 99_999_999;
+    state.Parameters = { ...state.Parameters, Payload: payload };
+    delete state.TimeoutSecondsPath;
+    state.TimeoutSeconds = INTERPRETER_TIMEOUT;
+
+    return async (input: Json): Promise<Json> => {
+      const raw = { ...((input as { Payload?: Record<string, unknown> }).Payload ?? {}) };
+      const timeoutSeconds = Number(raw[TIMEOUT_FIELD]);
+      delete raw[TIMEOUT_FIELD];
+      if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) {
+        throw namedError('States.Runtime', `${stateName}: timeout must be a positive integer, got ${String(timeoutSeconds)}`);
+      }
+      const token = randomBytes(32).toString('base64url');
+      const waiting = new Promise<unknown>((resolve, reject) => this.pending.set(token, { resolve, reject }));
+      const abort = new AbortController();
+      try {
+        await task.run(replaceSentinel(raw, token), this.requireDeps());
+        const timeout = this.opts.clock.sleep(timeoutSeconds, abort.signal).then(() => {
+          throw namedError('States.Timeout', `${stateName} timed out after ${timeoutSeconds} s`);
+        });
+        return (await Promise.race([waiting, timeout])) as Json;
+      } finally {
+        abort.abort();
+        this.pending.delete(token);
+      }
+    };
+  }
+
+  // ---- TaskTokens ---------------------------------------------------------------------------
+
+  async succeed(token: string, output: unknown): Promise<boolean> {
+    const p = this.pending.get(token);
+    if (!p) return false;
+    this.pending.delete(token);
+    p.resolve(output ?? {});
+    return true;
+  }
+
+  async fail(token: string, error: string, cause: string): Promise<boolean> {
+    const p = this.pending.get(token);
+    if (!p) return false;
+    this.pending.delete(token);
+    p.reject(namedError(error, cause));
+    return true;
+  }
+
+  // ---- ExecutionStarter ---------------------------------------------------------------------
+
+  async start(name: string, input: Record<string, unknown>): Promise<string> {
+    if (this.executions.has(name)) throw new Error(`ExecutionAlreadyExists: ${name}`);
+    const arn = `arn:aws:states:local:000000000000:execution:cutover-deployment:${name}`;
+    const startDate = this.opts.clock.now();
+    const execution = this.machine.run(input as Json, {
+      overrides: { taskResourceLocalHandlers: this.handlers, retryIntervalOverrides: this.retryOverrides },
+      context: {
+        Execution: { Id: arn, Name: name, StartTime: startDate.toISOString(), Input: input as Json },
+        StateMachine: { Id: 'arn:aws:states:local:000000000000:stateMachine:cutover-deployment', Name: 'cutover-deployment' },
+        Task: { Token: TOKEN_SENTINEL },
+      },
+    });
+    const record: ExecutionRecord = { name, arn, status: 'RUNNING', startDate, events: [], done: undefined as never };
+    const collect = (async () => {
+      for await (const e of execution.eventLogs) {
+        const state = (e as { state?: { name?: string } }).state?.name;
+        record.events.push({ type: e.type, ...(state ? { state } : {}), timestamp: e.timestamp });
+      }
+    })().catch(() => undefined);
+    record.done = execution.result.then(
+      (output) => Object.assign(record, { status: 'SUCCEEDED' as const, output, stopDate: this.opts.clock.now() }),
+      (e: unknown) => {
+        const err = e as { name?: string; message?: string; cause?: { name?: string; message?: string } };
+        this.opts.log.warn(`execution ${name} failed`, { error: err.cause?.name ?? err.name });
+        return Object.assign(record, {
+          status: 'FAILED' as const,
+          error: err.cause?.name ?? err.name ?? 'Error',
+          cause: err.cause?.message ?? err.message ?? '',
+          stopDate: this.opts.clock.now(),
+        });
+      },
+    ).then(async (r) => {
+      await collect;
+      return r;
+    });
+    this.executions.set(name, record);
+    return arn;
+  }
+
+  /** Resolves when the execution ends. */
+  async wait(name: string): Promise<ExecutionRecord> {
+    const e = this.executions.get(name);
+    if (!e) throw new Error(`no local execution ${name}`);
+    return e.done;
+  }
+
+  /** Number of waits currently parked (for diagnostics). */
+  get waiting(): number {
+    return this.pending.size;
+  }
+}
+
+export type { TaskName };

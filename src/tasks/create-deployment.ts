@@ -1,0 +1,180 @@
+/**
+ * CreateDeployment: validate everything (AppSpec, configuration, group), take the group's lock,
+ * record the deployment, start its execution. Bad input changes nothing: no lock, no record.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { parseLambdaAppSpec } from '../domain/appspec.js';
+import {
+  DEFAULT_LAMBDA_CONFIG,
+  isInlineStepList,
+  plan,
+  predefinedConfig,
+  stepListConfig,
+  type TrafficRoutingConfig,
+} from '../domain/deployment-config.js';
+import { ApiError, InvalidInputError } from '../domain/errors.js';
+import { newDeploymentId } from '../domain/ids.js';
+import { LAMBDA_LIFECYCLE, type Deployment, type RevisionLocation } from '../domain/model.js';
+import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
+import { mutateDeployment, note } from './support.js';
+import { defineTask, parseInput, type Deps } from './task.js';
+
+const Content = z.object({ content: z.string().min(1, 'required'), sha256: z.string().optional() });
+const Revision = z.discriminatedUnion('revisionType', [
+  z.object({ revisionType: z.literal('AppSpecContent'), appSpecContent: Content }),
+  z.object({ revisionType: z.literal('String'), string: Content }),
+  z.object({
+    revisionType: z.literal('S3'),
+    s3Location: z.object({
+      bucket: z.string().min(1),
+      key: z.string().min(1),
+      bundleType: z.string().optional(),
+      version: z.string().optional(),
+      eTag: z.string().optional(),
+    }),
+  }),
+]);
+
+const AutoRollback = z.object({
+  enabled: z.boolean(),
+  events: z.array(z.enum(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'])).default([]),
+});
+
+export const CreateDeploymentInput = z.object({
+  applicationName: z.string().min(1, 'required').max(100),
+  deploymentGroupName: z.string().min(1, 'required').max(100),
+  revision: Revision,
+  deploymentConfigName: z.string().min(1).max(200).optional(),
+  description: z.string().max(256, 'at most 256 characters').optional(),
+  autoRollbackConfiguration: AutoRollback.optional(),
+  creator: z.enum(['user', 'CodePipeline', 'S3']).default('user'),
+});
+export type CreateDeploymentInput = z.infer<typeof CreateDeploymentInput>;
+
+const REQUIRED_EXCEPTIONS: Record<string, string> = {
+  applicationName: 'ApplicationNameRequiredException',
+  deploymentGroupName: 'DeploymentGroupNameRequiredException',
+  revision: 'RevisionRequiredException',
+  description: 'InvalidDescriptionException',
+  deploymentConfigName: 'InvalidDeploymentConfigNameException',
+  autoRollbackConfiguration: 'InvalidAutoRollbackConfigException',
+};
+
+const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+
+/** The AppSpec text of a revision, checking a given sha256 against the content. */
+export function appSpecText(revision: RevisionLocation): string {
+  if (revision.revisionType === 'S3') {
+    throw new InvalidInputError(
+      [{ path: 'revision.s3Location', message: 'S3 revisions are not supported yet; pass the AppSpec as AppSpecContent' }],
+      'InvalidRevisionException',
+    );
+  }
+  const c = revision.revisionType === 'AppSpecContent' ? revision.appSpecContent : revision.string;
+  const field = revision.revisionType === 'AppSpecContent' ? 'appSpecContent' : 'string';
+  if (c.sha256 && c.sha256.toLowerCase() !== sha256(c.content)) {
+    throw new InvalidInputError([{ path: `revision.${field}.sha256`, message: 'does not match the SHA-256 of content' }], 'InvalidRevisionException');
+  }
+  return c.content;
+}
+
+/** Resolve a configuration name (predefined, custom, or an inline step list) to its routing config. */
+export async function resolveConfig(deps: Deps, name: string): Promise<{ name: string; trafficRoutingConfig: TrafficRoutingConfig }> {
+  if (isInlineStepList(name)) return { name: 'Cutover.StepList', trafficRoutingConfig: stepListConfig(name) };
+  const predefined = predefinedConfig(name);
+  if (predefined) return { name, trafficRoutingConfig: predefined.trafficRoutingConfig };
+  if (name.startsWith('CodeDeployDefault.')) {
+    throw new ApiError('InvalidDeploymentConfigNameException', `${name} is not a predefined Lambda deployment configuration`);
+  }
+  const custom = await deps.store.getDeploymentConfig(name);
+  if (!custom) throw new ApiError('DeploymentConfigDoesNotExistException', `Deployment configuration ${name} does not exist`);
+  if (custom.computePlatform !== 'Lambda') {
+    throw new ApiError('InvalidDeploymentConfigNameException', `Deployment configuration ${name} is for ${custom.computePlatform}, not Lambda`);
+  }
+  return { name, trafficRoutingConfig: custom.trafficRoutingConfig };
+}
+
+async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string }> {
+  let input: CreateDeploymentInput;
+  try {
+    input = parseInput(CreateDeploymentInput, raw);
+  } catch (e) {
+    if (e instanceof InvalidInputError) {
+      const first = e.issues[0]?.path.split('.')[0] ?? '';
+      throw new InvalidInputError(e.issues, REQUIRED_EXCEPTIONS[first] ?? 'InvalidInputException');
+    }
+    throw e;
+  }
+
+  // Everything that can be checked without the world is checked before anything is written.
+  const app = await deps.store.getApplication(input.applicationName);
+  if (!app) throw new ApiError('ApplicationDoesNotExistException', `Application ${input.applicationName} does not exist`);
+  const group = await deps.store.getDeploymentGroup(input.applicationName, input.deploymentGroupName);
+  if (!group) {
+    throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${input.deploymentGroupName} does not exist in application ${input.applicationName}`);
+  }
+  const revision = input.revision as RevisionLocation;
+  const appSpec = parseLambdaAppSpec(appSpecText(revision));
+  const config = await resolveConfig(deps, input.deploymentConfigName ?? group.deploymentConfigName ?? DEFAULT_LAMBDA_CONFIG);
+  const steps = plan(config.trafficRoutingConfig);
+
+  const deploymentId = newDeploymentId();
+  const now = deps.clock.now().toISOString();
+  const contentField = revision.revisionType === 'AppSpecContent' ? revision.appSpecContent : revision.revisionType === 'String' ? revision.string : undefined;
+  if (contentField && !contentField.sha256) contentField.sha256 = sha256(contentField.content);
+
+  const deployment: Deployment = {
+    deploymentId,
+    applicationName: input.applicationName,
+    deploymentGroupName: input.deploymentGroupName,
+    deploymentGroupId: group.deploymentGroupId,
+    deploymentConfigName: config.name,
+    computePlatform: 'Lambda',
+    status: 'Created',
+    creator: input.creator,
+    ...(input.description ? { description: input.description } : {}),
+    revision,
+    createTime: now,
+    autoRollbackConfiguration: input.autoRollbackConfiguration ?? group.autoRollbackConfiguration ?? DEFAULT_AUTO_ROLLBACK,
+    functions: appSpec.functions,
+    hooks: appSpec.hooks,
+    plan: steps,
+    targetWeight: 0,
+    lifecycleEvents: LAMBDA_LIFECYCLE.map((name) => ({ lifecycleEventName: name, status: 'Pending' as const })),
+    version: 1,
+  };
+
+  await deps.store.lockGroup(input.applicationName, input.deploymentGroupName, deploymentId);
+  try {
+    await deps.store.createDeployment(deployment);
+  } catch (e) {
+    await deps.store.releaseGroup(input.applicationName, input.deploymentGroupName, deploymentId, { status: 'Failed', createTime: now });
+    throw e;
+  }
+  await note(deps, deploymentId, 'Created', `Deployment created by ${input.creator} with ${config.name}`, {
+    functions: appSpec.functions.map((f) => `${f.functionName}:${f.alias} ${f.currentVersion}→${f.targetVersion}`),
+  });
+
+  let executionArn: string;
+  try {
+    executionArn = await deps.executions.start(deploymentId, { deploymentId });
+  } catch (e) {
+    // The execution never started: nothing moved. Record why, and free the group.
+    const message = `The deployment could not be started: ${(e as Error).message}`;
+    await deps.store.updateDeployment(deploymentId, deployment.version, {
+      status: 'Failed',
+      completeTime: deps.clock.now().toISOString(),
+      errorInformation: { code: 'INTERNAL_ERROR', message },
+    });
+    await note(deps, deploymentId, 'Failed', message);
+    await deps.store.releaseGroup(input.applicationName, input.deploymentGroupName, deploymentId, { status: 'Failed', createTime: now });
+    throw e;
+  }
+  // The execution may already be writing the record: compare-and-set with retry.
+  await mutateDeployment(deps, deploymentId, () => ({ executionArn }));
+  return { deploymentId };
+}
+
+/** CreateDeployment (CodeDeploy's input shape). Returns `{deploymentId}`. */
+export const createDeployment = defineTask('createDeployment', z.unknown(), create);

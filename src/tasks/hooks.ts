@@ -1,0 +1,134 @@
+/**
+ * Lifecycle hooks. invokeHook starts the hook and parks the execution's task token under an
+ * unguessable hook execution id; putLifecycleEventHookExecutionStatus (CodeDeploy's callback)
+ * completes that token. A hook that never reports fails at the state's timeout.
+ */
+import { z } from 'zod';
+import { ApiError, HookFailedError } from '../domain/errors.js';
+import { newHookExecutionId } from '../domain/ids.js';
+import { withLifecycle, type LambdaHookEvent } from '../domain/model.js';
+import { loadDeployment, mutateDeployment, note } from './support.js';
+import { defineTask, type Deps } from './task.js';
+
+const InvokeHookInput = z.object({
+  deploymentId: z.string().min(1),
+  lifecycleEventName: z.enum(['BeforeAllowTraffic', 'AfterAllowTraffic']),
+  taskToken: z.string().min(1),
+});
+
+async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promise<{ hookExecutionId?: string; skipped: boolean }> {
+  const event: LambdaHookEvent = input.lifecycleEventName;
+  const d = await loadDeployment(deps, input.deploymentId);
+  const fn = d.hooks[event];
+  const now = deps.clock.now().toISOString();
+  if (!fn) {
+    await mutateDeployment(deps, d.deploymentId, (cur) => ({
+      lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'Skipped', startTime: now, endTime: now }),
+    }));
+    await deps.tokens.succeed(input.taskToken, { status: 'Skipped' });
+    return { skipped: true };
+  }
+
+  const hookExecutionId = newHookExecutionId();
+  await deps.store.putHookExecution({
+    hookExecutionId,
+    deploymentId: d.deploymentId,
+    lifecycleEventName: event,
+    taskToken: input.taskToken,
+    status: 'InProgress',
+  });
+  await mutateDeployment(deps, d.deploymentId, (cur) => ({
+    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'InProgress', startTime: now, hookFunction: fn, hookExecutionId }),
+    currentWait: { kind: 'hook', token: input.taskToken, lifecycleEventName: event, since: now },
+  }));
+  await note(deps, d.deploymentId, 'HookStarted', `${event} hook ${fn} invoked`, { lifecycleEventName: event, hookFunction: fn });
+  try {
+    await deps.hooks.invoke(fn, {
+      DeploymentId: d.deploymentId,
+      LifecycleEventHookExecutionId: hookExecutionId,
+      // Beyond CodeDeploy's two keys: what the hook would otherwise have to look up.
+      ApplicationName: d.applicationName,
+      DeploymentGroupName: d.deploymentGroupName,
+      LifecycleEventName: event,
+      Functions: d.functions.map((f) => ({
+        FunctionName: f.functionName,
+        Alias: f.alias,
+        CurrentVersion: f.currentVersion,
+        TargetVersion: f.targetVersion,
+      })),
+    });
+  } catch (e) {
+    const message = `${event} hook ${fn} could not be invoked: ${(e as Error).message}`;
+    await deps.store.completeHookExecution(hookExecutionId, 'Failed');
+    await mutateDeployment(deps, d.deploymentId, (cur) => ({
+      lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, {
+        status: 'Failed',
+        endTime: deps.clock.now().toISOString(),
+        diagnostics: { errorCode: 'UnknownError', message },
+      }),
+    }));
+    throw new HookFailedError(message);
+  }
+  return { hookExecutionId, skipped: false };
+}
+
+export const invokeHook = defineTask('invokeHook', InvokeHookInput, invoke);
+
+const StatusInput = z.object({
+  deploymentId: z.string().optional(),
+  lifecycleEventHookExecutionId: z.string().optional(),
+  status: z.string().optional(),
+});
+
+async function report(input: z.infer<typeof StatusInput>, deps: Deps): Promise<{ lifecycleEventHookExecutionId: string }> {
+  if (!input.deploymentId) throw new ApiError('DeploymentIdRequiredException', 'deploymentId is required');
+  if (!input.lifecycleEventHookExecutionId) {
+    throw new ApiError('InvalidLifecycleEventHookExecutionIdException', 'lifecycleEventHookExecutionId is required');
+  }
+  if (input.status !== 'Succeeded' && input.status !== 'Failed') {
+    throw new ApiError(
+      'InvalidLifecycleEventHookExecutionStatusException',
+      `status must be Succeeded or Failed, got ${JSON.stringify(input.status ?? null)}`,
+    );
+  }
+  const status = input.status;
+  const h = await deps.store.getHookExecution(input.lifecycleEventHookExecutionId);
+  // An unknown id and an id of another deployment look the same to the caller: the id is the credential.
+  if (!h || h.deploymentId !== input.deploymentId) {
+    throw new ApiError('InvalidLifecycleEventHookExecutionIdException', 'No such lifecycle event hook execution for this deployment');
+  }
+  // A lifecycle event that already ended (timed out, or the deployment stopped) takes no report.
+  const d = await loadDeployment(deps, h.deploymentId);
+  const event = d.lifecycleEvents.find((e) => e.lifecycleEventName === h.lifecycleEventName);
+  const alreadyCompleted = new ApiError('LifecycleEventAlreadyCompletedException', `The ${h.lifecycleEventName} lifecycle event has already completed`);
+  if (event?.status !== 'InProgress' || event.hookExecutionId !== h.hookExecutionId) throw alreadyCompleted;
+  if (!(await deps.store.completeHookExecution(h.hookExecutionId, status))) throw alreadyCompleted;
+  const now = deps.clock.now().toISOString();
+  const setStatus = (st: 'Succeeded' | 'Failed', message?: string) =>
+    mutateDeployment(deps, h.deploymentId, (cur) => ({
+      lifecycleEvents: withLifecycle(cur.lifecycleEvents, h.lifecycleEventName, {
+        status: st,
+        endTime: now,
+        ...(message ? { diagnostics: { errorCode: 'ScriptFailed', message } } : {}),
+      }),
+      ...(cur.currentWait?.token === h.taskToken ? { currentWait: undefined } : {}),
+    }));
+  // Record first, then release the execution, so the record is never behind the state machine.
+  await setStatus(status, status === 'Failed' ? 'The hook reported Failed' : undefined);
+  await note(deps, h.deploymentId, 'HookReported', `${h.lifecycleEventName} hook reported ${status}`, {
+    lifecycleEventName: h.lifecycleEventName,
+    status,
+  });
+  const delivered =
+    status === 'Succeeded'
+      ? await deps.tokens.succeed(h.taskToken, { status })
+      : await deps.tokens.fail(h.taskToken, 'HookFailedError', `The ${h.lifecycleEventName} hook reported Failed`);
+  if (!delivered) {
+    await setStatus('Failed', 'The report arrived after the lifecycle event had timed out');
+    throw alreadyCompleted;
+  }
+  return { lifecycleEventHookExecutionId: h.hookExecutionId };
+}
+
+/** CodeDeploy's PutLifecycleEventHookExecutionStatus. */
+export const putLifecycleEventHookExecutionStatus = defineTask('putLifecycleEventHookExecutionStatus', StatusInput, report);

@@ -1,0 +1,39 @@
+/** Every task, by name (the name is also the serverless.yml function key and the ASL Fn::GetAtt target). */
+import { createDeployment } from './create-deployment.js';
+import { invokeHook, putLifecycleEventHookExecutionStatus } from './hooks.js';
+import { finalizeDeployment, recordOutcome, rollbackDeployment } from './outcome.js';
+import { prepareDeployment } from './prepare-deployment.js';
+import { shiftTraffic, startBake } from './shift-traffic.js';
+import { createApplication, createDeploymentConfig, createDeploymentGroup, updateDeploymentGroup } from './setup.js';
+import type { Task, TaskName } from './task.js';
+
+export const TASKS: Record<TaskName, Task<any, any>> = {
+  createApplication,
+  createDeploymentGroup,
+  updateDeploymentGroup,
+  createDeploymentConfig,
+  createDeployment,
+  putLifecycleEventHookExecutionStatus,
+  prepareDeployment,
+  invokeHook,
+  shiftTraffic,
+  startBake,
+  finalizeDeployment,
+  rollbackDeployment,
+  recordOutcome,
+};
+export {
+  createApplication,
+  createDeploymentGroup,
+  updateDeploymentGroup,
+  createDeploymentConfig,
+  createDeployment,
+  putLifecycleEventHookExecutionStatus,
+  prepareDeployment,
+  invokeHook,
+  shiftTraffic,
+  startBake,
+  finalizeDeployment,
+  rollbackDeployment,
+  recordOutcome,
+};

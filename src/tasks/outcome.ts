@@ -1,0 +1,188 @@
+/**
+ * The end of a deployment: Finalize (success), Rollback (decide and restore), RecordOutcome
+ * (failure or stop). Each is idempotent so Step Functions may retry it.
+ */
+import { z } from 'zod';
+import { DependencyUnavailableError } from '../domain/errors.js';
+import { newDeploymentId } from '../domain/ids.js';
+import { isTerminal, type Deployment, type TriggerEventType } from '../domain/model.js';
+import { causeMessage, classifyFailure, shouldRollback, type CaughtError } from '../domain/outcome.js';
+import { describeRouting, routingFor, sameRouting, targetWeightOf } from '../domain/traffic.js';
+import { checkAlarms, loadDeployment, loadGroup, mutateDeployment, note, publishState } from './support.js';
+import { defineTask, type Deps } from './task.js';
+
+const Caught = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+async function finalize(input: { deploymentId: string }, deps: Deps): Promise<{ status: 'Succeeded' }> {
+  const d = await loadDeployment(deps, input.deploymentId);
+  const group = await loadGroup(deps, d);
+  if (d.status !== 'Succeeded') {
+    await checkAlarms(deps, d, group, 'after all traffic shifted');
+  }
+  const now = deps.clock.now().toISOString();
+  const done = await mutateDeployment(deps, d.deploymentId, (cur) =>
+    cur.status === 'Succeeded' ? undefined : { status: 'Succeeded', completeTime: now, currentWait: undefined },
+  );
+  await deps.store.releaseGroup(d.applicationName, d.deploymentGroupName, d.deploymentId, {
+    status: 'Succeeded',
+    createTime: d.createTime,
+    endTime: done.completeTime ?? now,
+    revision: d.revision,
+  });
+  await note(deps, d.deploymentId, 'Succeeded', `Deployment succeeded: ${d.functions.map((f) => `${f.functionName}:${f.alias} → v${f.targetVersion}`).join(', ')}`);
+  await publishState(deps, done, group, 'SUCCESS', ['DeploymentSuccess']);
+  return { status: 'Succeeded' };
+}
+
+export const finalizeDeployment = defineTask('finalizeDeployment', z.object({ deploymentId: z.string().min(1) }), finalize);
+
+export interface RollbackResult {
+  trafficMoved: boolean;
+  rolledBack: boolean;
+  rollbackDeploymentId?: string;
+  message: string;
+}
+
+async function rollback(input: { deploymentId: string; failure: CaughtError }, deps: Deps): Promise<RollbackResult> {
+  const d = await loadDeployment(deps, input.deploymentId);
+  const verdict = classifyFailure(input.failure);
+  // Look at the world, not at our record: a shift may have failed after UpdateAlias took effect.
+  const shifting = d.functions.filter((f) => f.currentVersion !== f.targetVersion);
+  const routings = await Promise.all(shifting.map((f) => deps.router.getAlias(f.functionName, f.alias)));
+  const moved = shifting.filter((f, i) => (targetWeightOf(f, routings[i]!) ?? 0) > 0);
+  if (moved.length === 0) {
+    const message = 'No traffic had moved to the target; nothing to roll back';
+    await note(deps, d.deploymentId, 'RollbackSkipped', message);
+    return { trafficMoved: false, rolledBack: false, message };
+  }
+  if (!shouldRollback(verdict.kind, d.autoRollbackConfiguration)) {
+    const message = `Automatic rollback is not configured for this ${verdict.kind}; traffic left as it is: ${moved
+      .map((f) => `${f.functionName}:${f.alias} ${describeRouting(routings[shifting.indexOf(f)]!)}`)
+      .join(', ')}`;
+    await note(deps, d.deploymentId, 'RollbackSkipped', message);
+    return { trafficMoved: true, rolledBack: false, message };
+  }
+
+  const now = deps.clock.now().toISOString();
+  // A rollback is a deployment of its own (creator codeDeployRollback), linked both ways.
+  let rollbackId = d.rollbackInfo?.rollbackDeploymentId;
+  if (!rollbackId) {
+    rollbackId = newDeploymentId();
+    const rb: Deployment = {
+      ...d,
+      deploymentId: rollbackId,
+      creator: 'codeDeployRollback',
+      status: 'InProgress',
+      createTime: now,
+      startTime: now,
+      completeTime: undefined,
+      description: `Rollback of ${d.deploymentId}`,
+      functions: d.functions.map((f) => ({ ...f, currentVersion: f.targetVersion, targetVersion: f.currentVersion })),
+      hooks: {},
+      rollbackInfo: { rollbackTriggeringDeploymentId: d.deploymentId },
+      errorInformation: undefined,
+      executionArn: undefined,
+      currentWait: undefined,
+      lifecycleEvents: [{ lifecycleEventName: 'AllowTraffic', status: 'InProgress', startTime: now }],
+      targetWeight: 0,
+      version: 1,
+    };
+    await deps.store.createDeployment(rb);
+    await mutateDeployment(deps, d.deploymentId, () => ({
+      rollbackInfo: { rollbackDeploymentId: rollbackId, rollbackMessage: 'Rollback in progress' },
+    }));
+  }
+  await note(deps, d.deploymentId, 'RollbackStarted', `Rolling back (${verdict.errorInformation.code}): every alias to its CurrentVersion at 100%`, {
+    rollbackDeploymentId: rollbackId,
+  });
+
+  // All functions go back together: restore every one that has traffic on its target.
+  await Promise.all(moved.map((f) => deps.router.setAlias(f.functionName, f.alias, routingFor(f, 0))));
+  const after = await Promise.all(d.functions.map((f) => deps.router.getAlias(f.functionName, f.alias)));
+  const notBack = d.functions.filter((f, i) => f.currentVersion !== f.targetVersion && !sameRouting(after[i]!, routingFor(f, 0)));
+  if (notBack.length) {
+    throw new DependencyUnavailableError(`rollback read-back mismatch: ${notBack.map((f) => `${f.functionName}:${f.alias}`).join(', ')}`);
+  }
+
+  const end = deps.clock.now().toISOString();
+  await mutateDeployment(deps, rollbackId, () => ({
+    status: 'Succeeded',
+    completeTime: end,
+    targetWeight: 100,
+    lifecycleEvents: [{ lifecycleEventName: 'AllowTraffic', status: 'Succeeded', startTime: now, endTime: end }],
+  }));
+  await mutateDeployment(deps, d.deploymentId, () => ({ targetWeight: 0 }));
+  const message = `Rolled back: ${d.functions.map((f, i) => `${f.functionName}:${f.alias} ${describeRouting(after[i]!)}`).join(', ')} (read back and verified)`;
+  await note(deps, d.deploymentId, 'RolledBack', message, { rollbackDeploymentId: rollbackId });
+  return { trafficMoved: true, rolledBack: true, rollbackDeploymentId: rollbackId, message };
+}
+
+export const rollbackDeployment = defineTask(
+  'rollbackDeployment',
+  z.object({ deploymentId: z.string().min(1), failure: Caught }),
+  rollback,
+);
+
+const RollbackOutcome = z.union([
+  z.object({ trafficMoved: z.boolean(), rolledBack: z.boolean(), rollbackDeploymentId: z.string().optional(), message: z.string() }),
+  Caught,
+]);
+
+async function record(
+  input: { deploymentId: string; failure: CaughtError; rollback: z.infer<typeof RollbackOutcome> },
+  deps: Deps,
+): Promise<{ status: string; errorCode: string }> {
+  const d = await loadDeployment(deps, input.deploymentId);
+  const group = await loadGroup(deps, d);
+  const verdict = classifyFailure(input.failure);
+  const rb = input.rollback;
+  const rollbackFailed = 'Error' in rb;
+  const rollbackMessage = rollbackFailed
+    ? `Rollback FAILED (${rb.Error}): ${causeMessage(rb.Cause)}. Check the aliases by hand.`
+    : rb.message;
+  const now = deps.clock.now().toISOString();
+  const updated = await mutateDeployment(deps, d.deploymentId, (cur) =>
+    isTerminal(cur.status)
+      ? undefined
+      : {
+          status: verdict.status,
+          completeTime: now,
+          errorInformation: verdict.errorInformation,
+          currentWait: undefined,
+          rollbackInfo: { ...cur.rollbackInfo, rollbackMessage },
+          lifecycleEvents: cur.lifecycleEvents.map((e) =>
+            e.status === 'InProgress'
+              ? { ...e, status: 'Failed' as const, endTime: now }
+              : e.status === 'Pending'
+                ? { ...e, status: 'Skipped' as const }
+                : e,
+          ),
+        },
+  );
+  if (rollbackFailed && d.rollbackInfo?.rollbackDeploymentId) {
+    const rbId = d.rollbackInfo.rollbackDeploymentId;
+    await mutateDeployment(deps, rbId, (cur) =>
+      isTerminal(cur.status) ? undefined : { status: 'Failed', completeTime: now, errorInformation: { code: 'INTERNAL_ERROR', message: rollbackMessage } },
+    );
+  }
+  await deps.store.releaseGroup(d.applicationName, d.deploymentGroupName, d.deploymentId, {
+    status: updated.status,
+    createTime: d.createTime,
+    endTime: updated.completeTime ?? now,
+  });
+  await note(deps, d.deploymentId, updated.status, `Deployment ${updated.status.toLowerCase()} (${verdict.errorInformation.code}): ${verdict.errorInformation.message}`, {
+    errorCode: verdict.errorInformation.code,
+    rollback: rollbackMessage,
+  });
+  const stopped = updated.status === 'Stopped';
+  const triggers: TriggerEventType[] = [stopped ? 'DeploymentStop' : 'DeploymentFailure'];
+  if (!rollbackFailed && rb.rolledBack) triggers.push('DeploymentRollback');
+  await publishState(deps, updated, group, stopped ? 'STOP' : 'FAILURE', triggers);
+  return { status: updated.status, errorCode: verdict.errorInformation.code };
+}
+
+export const recordOutcome = defineTask(
+  'recordOutcome',
+  z.object({ deploymentId: z.string().min(1), failure: Caught, rollback: RollbackOutcome }),
+  record,
+);

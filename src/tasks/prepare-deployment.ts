@@ -1,0 +1,107 @@
+/**
+ * Prepare: check the revision against the world before any traffic moves: every version exists,
+ * every alias routes all its traffic to CurrentVersion, every watched alarm exists and none is in
+ * ALARM. Then mark the deployment InProgress and publish START.
+ */
+import { z } from 'zod';
+import { evaluateAlarms, watchedAlarms } from '../domain/alarms.js';
+import { AlarmActiveError, InvalidInputError, PreconditionFailedError } from '../domain/errors.js';
+import type { Deployment, FunctionTarget } from '../domain/model.js';
+import { describeRouting, targetWeightOf } from '../domain/traffic.js';
+import { describePlan } from '../domain/deployment-config.js';
+import { loadDeployment, loadGroup, mutateDeployment, note, publishState } from './support.js';
+import { defineTask, type Deps } from './task.js';
+
+/** The execution state after Prepare (the state machine routes on it). */
+export interface PreparedState {
+  deploymentId: string;
+  noop: boolean;
+  hookTimeoutSeconds: number;
+  step: { index: number; weight: number; bakeSeconds: number; next: 'shift' };
+}
+
+/** Problems that stop a function from being shifted; empty when it is ready. */
+async function functionProblems(deps: Deps, f: FunctionTarget): Promise<string[]> {
+  const where = `${f.functionName}:${f.alias}`;
+  const [current, target] = await Promise.all([
+    deps.router.versionExists(f.functionName, f.currentVersion),
+    deps.router.versionExists(f.functionName, f.targetVersion),
+  ]);
+  const problems: string[] = [];
+  if (!current) problems.push(`${f.functionName} has no version ${f.currentVersion} (CurrentVersion)`);
+  if (!target) problems.push(`${f.functionName} has no version ${f.targetVersion} (TargetVersion)`);
+  if (problems.length) return problems;
+  const routing = await deps.router.getAlias(f.functionName, f.alias);
+  const onTarget = targetWeightOf(f, routing);
+  const expected = f.currentVersion === f.targetVersion ? 100 : 0;
+  if (onTarget !== expected) {
+    problems.push(
+      `alias ${where} routes ${describeRouting(routing)}, expected all traffic on version ${f.currentVersion} (CurrentVersion)`,
+    );
+  }
+  return problems;
+}
+
+async function prepare(input: { deploymentId: string }, deps: Deps): Promise<PreparedState> {
+  const d = await loadDeployment(deps, input.deploymentId);
+  const group = await loadGroup(deps, d);
+  const noop = d.functions.every((f) => f.currentVersion === f.targetVersion);
+  const result: PreparedState = {
+    deploymentId: d.deploymentId,
+    noop,
+    hookTimeoutSeconds: Math.max(1, Math.round(group.hookTimeoutSeconds)),
+    step: { index: -1, weight: 0, bakeSeconds: 0, next: 'shift' },
+  };
+  // A retried Prepare after it already succeeded: the world may have moved since; do not re-check.
+  if (d.status === 'InProgress') return result;
+  if (d.status !== 'Created') throw new PreconditionFailedError(`deployment ${d.deploymentId} is ${d.status}, not Created`, 'INTERNAL_ERROR');
+  if (!d.plan || d.functions.length === 0) {
+    throw new InvalidInputError([{ path: 'revision', message: 'the deployment has no functions to shift' }], 'InvalidRevisionException');
+  }
+
+  const problems = (await Promise.all(d.functions.map((f) => functionProblems(deps, f)))).flat();
+
+  const names = watchedAlarms(group.alarmConfiguration);
+  if (names.length) {
+    let verdict;
+    try {
+      verdict = evaluateAlarms(group.alarmConfiguration, await deps.alarms.describe(names));
+    } catch (e) {
+      verdict = evaluateAlarms(group.alarmConfiguration, undefined, (e as Error).message);
+    }
+    if (verdict.phase === 'Unknown' && verdict.missing.length) {
+      problems.push(`watched alarm(s) do not exist: ${verdict.missing.join(', ')}`);
+    } else if (verdict.phase === 'Unknown' && !group.alarmConfiguration.ignorePollAlarmFailure) {
+      problems.push(verdict.reason);
+    }
+    if (problems.length === 0 && verdict.phase === 'Breached') {
+      await note(deps, d.deploymentId, 'AlarmCheck', `Alarm ${verdict.alarms.join(', ')} already in ALARM at start`);
+      throw new AlarmActiveError(`Alarm ${verdict.alarms.join(', ')} in ALARM before traffic moved`);
+    }
+  }
+  if (problems.length) {
+    await note(deps, d.deploymentId, 'PreconditionFailed', `Nothing was shifted: ${problems.join('; ')}`);
+    throw new PreconditionFailedError(problems.join('; '));
+  }
+
+  const now = deps.clock.now().toISOString();
+  const started: Deployment = await mutateDeployment(deps, d.deploymentId, (cur) =>
+    cur.status === 'Created' ? { status: 'InProgress', startTime: now } : undefined,
+  );
+  await note(
+    deps,
+    d.deploymentId,
+    'Started',
+    noop ? 'Every function already runs its TargetVersion: nothing to shift' : `Plan: ${describePlan(d.plan)}`,
+    { steps: d.plan.steps },
+  );
+  await publishState(deps, started, group, 'START', ['DeploymentStart']);
+  if (noop) {
+    await mutateDeployment(deps, d.deploymentId, (cur) => ({
+      lifecycleEvents: cur.lifecycleEvents.map((e) => ({ ...e, status: 'Skipped' as const })),
+    }));
+  }
+  return result;
+}
+
+export const prepareDeployment = defineTask('prepareDeployment', z.object({ deploymentId: z.string().min(1) }), prepare);

@@ -1,0 +1,79 @@
+/**
+ * Composition root for local mode: the real ASL on aws-local-stepfunctions, the real DynamoDB
+ * API on dynalite (in-process, loopback only), and a SimWorld behind the same ports where no
+ * emulator exists. Nothing else in the code base knows it is running locally.
+ */
+import { mkdirSync } from 'node:fs';
+import { DynamoDeploymentStore, createDocumentClient } from '../adapters/aws/dynamodb-store.js';
+import { ensureTable } from '../adapters/aws/table.js';
+import { SimAlarmSource, SimEventPublisher, SimHookInvoker, SimTrafficRouter } from '../adapters/sim/adapters.js';
+import { ScaledClock } from '../adapters/sim/clock.js';
+import { SimWorld } from '../adapters/sim/world.js';
+import { localDynamoClient, startDynalite } from '../local/dynalite.js';
+import { LocalStepFunctions } from '../local/runtime.js';
+import type { Clock, Logger } from '../ports/index.js';
+import { TASKS, putLifecycleEventHookExecutionStatus } from '../tasks/index.js';
+import type { Deps } from '../tasks/task.js';
+
+export interface LocalOptions {
+  /** Time compression: 60 runs a 5-minute bake in 5 s. Default 60. */
+  speed?: number;
+  clock?: Clock;
+  /** Folder for the persisted store (dynalite); undefined keeps it in memory. */
+  storeDir?: string;
+  world?: SimWorld;
+  log?: Logger;
+  /** Milliseconds between ASL Retry attempts. Default 5. */
+  retryIntervalMs?: number;
+  eventSource?: string;
+}
+
+export interface LocalEnvironment {
+  deps: Deps;
+  world: SimWorld;
+  runtime: LocalStepFunctions;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+export const TABLE_NAME = 'cutover';
+
+/** A logger that writes nothing (the CLI prints its own timeline). */
+export const quietLogger: Logger = { info() {}, warn() {}, error() {} };
+
+export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<LocalEnvironment> {
+  const clock = opts.clock ?? new ScaledClock(opts.speed ?? 60);
+  const log = opts.log ?? quietLogger;
+  if (opts.storeDir) mkdirSync(opts.storeDir, { recursive: true });
+  const dynamo = await startDynalite(opts.storeDir ? { path: opts.storeDir } : {});
+  const client = localDynamoClient(dynamo.endpoint);
+  await ensureTable(client, TABLE_NAME);
+  const store = new DynamoDeploymentStore(createDocumentClient(client), TABLE_NAME);
+  const world = opts.world ?? new SimWorld(clock);
+  const runtime = new LocalStepFunctions({ clock, log, tasks: TASKS, retryIntervalMs: opts.retryIntervalMs ?? 5 });
+  // Hooks report through the same task the API serves (PutLifecycleEventHookExecutionStatus).
+  const report = (input: unknown) => putLifecycleEventHookExecutionStatus.run(input, deps);
+  const deps: Deps = {
+    store,
+    router: new SimTrafficRouter(world),
+    alarms: new SimAlarmSource(world),
+    hooks: new SimHookInvoker(world, report, log),
+    tokens: runtime,
+    executions: runtime,
+    events: new SimEventPublisher(world),
+    clock,
+    env: { region: 'local', accountId: '000000000000', eventSource: opts.eventSource ?? 'cutover' },
+    log,
+  };
+  runtime.attach(deps);
+  return {
+    deps,
+    world,
+    runtime,
+    clock,
+    close: async () => {
+      client.destroy();
+      await dynamo.close();
+    },
+  };
+}
