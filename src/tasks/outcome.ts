@@ -46,8 +46,12 @@ export interface RollbackResult {
 async function rollback(input: { deploymentId: string; failure: CaughtError }, deps: Deps): Promise<RollbackResult> {
   const d = await loadDeployment(deps, input.deploymentId);
   const verdict = classifyFailure(input.failure);
-  // Look at the world, not at our record: a shift may have failed after UpdateAlias took effect.
-  const shifting = d.functions.filter((f) => f.currentVersion !== f.targetVersion);
+  // ShiftTraffic marks AllowTraffic started before its first UpdateAlias. If it never started, this
+  // deployment moved nothing, and an alias routing elsewhere is someone else's: leave it alone.
+  const allow = d.lifecycleEvents.find((e) => e.lifecycleEventName === 'AllowTraffic');
+  const started = allow !== undefined && allow.status !== 'Pending' && allow.status !== 'Skipped';
+  // Then look at the world, not at our record: a shift may have failed after UpdateAlias took effect.
+  const shifting = started ? d.functions.filter((f) => f.currentVersion !== f.targetVersion) : [];
   const routings = await Promise.all(shifting.map((f) => deps.router.getAlias(f.functionName, f.alias)));
   const moved = shifting.filter((f, i) => (targetWeightOf(f, routings[i]!) ?? 0) > 0);
   if (moved.length === 0) {

@@ -28,6 +28,12 @@ async function shift(input: { deploymentId: string; completedStep: number }, dep
   const group = await loadGroup(deps, d);
   await checkAlarms(deps, d, group, index === 0 ? 'before shifting traffic' : `after step ${index} of ${d.plan.steps.length}`);
 
+  // Record the intent before touching any alias: Rollback trusts this to know traffic may have moved.
+  if (index === 0) {
+    await mutateDeployment(deps, d.deploymentId, (cur) => ({
+      lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'AllowTraffic', { status: 'InProgress', startTime: deps.clock.now().toISOString() }),
+    }));
+  }
   const wanted = d.functions.map((f) => ({ f, routing: routingFor(f, step.weight) }));
   await Promise.all(wanted.map(({ f, routing }) => deps.router.setAlias(f.functionName, f.alias, routing)));
   // Read back what we set before baking on it.
@@ -46,7 +52,6 @@ async function shift(input: { deploymentId: string; completedStep: number }, dep
     targetWeight: step.weight,
     lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'AllowTraffic', {
       status: last ? 'Succeeded' : 'InProgress',
-      ...(index === 0 ? { startTime: now.toISOString() } : {}),
       ...(last ? { endTime: now.toISOString() } : {}),
     }),
   }));

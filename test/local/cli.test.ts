@@ -40,7 +40,7 @@ describe('cutover CLI (local mode)', () => {
   it('init, deploy, status, and a second deploy that no longer matches the world', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-cli-'));
     expect(cutover(['init'], dir).code).toBe(0);
-    const args = ['deploy', '--application', 'shop', '--group', 'checkout-prod', '--appspec', 'appspec.yml', '--speed', '3000'];
+    const args = ['deploy', '--application', 'shop', '--group', 'checkout-prod', '--appspec', 'appspec.yml', '--speed', '600'];
     const first = cutover(args, dir);
     expect(first.code).toBe(0);
     const id = /(d-[A-Z0-9]{9})\s+Succeeded/.exec(first.out)?.[1];

@@ -155,6 +155,18 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
   });
 
+  it('an alias that does not route to CurrentVersion fails Prepare, and Rollback leaves that alias alone', async () => {
+    env = await testEnv();
+    env.world.updateAlias('api', 'live', { functionVersion: '2', additionalVersionWeights: {} });
+    const calls = env.world.calls.UpdateAlias;
+    const r = await env.deploy(appSpec({ functions: [['api', '1', '2']] }));
+    expect(r.deployment.status).toBe('Failed');
+    expect(r.deployment.errorInformation?.message).toContain('alias api:live routes v2 100%, expected all traffic on version 1');
+    expect(env.world.calls.UpdateAlias).toBe(calls);
+    expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '2', additionalVersionWeights: {} });
+    expect(r.deployment.rollbackInfo?.rollbackMessage).toMatch(/nothing to roll back/);
+  });
+
   it('a second deployment on the same group is rejected with DeploymentLimitExceededException', async () => {
     env = await testEnv({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' }, 1_000);
     const first = await env.start(appSpec());

@@ -6,7 +6,7 @@ import { TASKS } from '../../src/tasks/index.js';
 import { createLocalEnvironment, type LocalEnvironment } from '../../src/wiring/local.js';
 import type { ExecutionRecord } from '../../src/local/runtime.js';
 
-/** 10,000× time: a 5-minute bake takes 30 ms, a 60 s hook timeout 6 ms. */
+/** 10,000× time: a 5-minute bake takes 30 ms, the default 3600 s hook timeout 360 ms. */
 export const TEST_SPEED = 10_000;
 
 export interface GroupOptions {
@@ -52,7 +52,7 @@ export async function testEnv(group: GroupOptions = {}, speed = TEST_SPEED): Pro
       deploymentGroupName: 'prod',
       deploymentConfigName: group.deploymentConfigName ?? 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
       alarmConfiguration: { enabled: true, alarms: (group.alarms ?? []).map((name) => ({ name })), ignorePollAlarmFailure: group.ignorePollAlarmFailure ?? false },
-      hookTimeoutSeconds: group.hookTimeoutSeconds ?? 60,
+      hookTimeoutSeconds: group.hookTimeoutSeconds ?? 3600,
       ...(group.autoRollbackConfiguration ? { autoRollbackConfiguration: group.autoRollbackConfiguration } : {}),
       ...(group.triggerConfigurations ? { triggerConfigurations: group.triggerConfigurations } : {}),
     },
