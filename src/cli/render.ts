@@ -61,13 +61,14 @@ export async function watch(
   let lastWorld = env.world.log.length;
   const flush = async () => {
     const timeline = await env.deps.store.getTimeline(deploymentId);
-    for (const e of timeline.slice(printed)) out(renderEntry(t0, e));
+    const lines: [string, string][] = timeline.slice(printed).map((e) => [e.at, renderEntry(t0, e)]);
     printed = timeline.length;
     for (const e of env.world.log.slice(lastWorld)) {
       const s = renderWorld(t0, e);
-      if (s) out(s);
+      if (s) lines.push([e.at, s]);
     }
     lastWorld = env.world.log.length;
+    for (const [, s] of lines.sort((a, b) => a[0].localeCompare(b[0]))) out(s);
   };
   const progress = async () => {
     const d = await env.deps.store.getDeployment(deploymentId);

@@ -50,6 +50,7 @@ async function shift(input: { deploymentId: string; completedStep: number }, dep
   const next: StepState['next'] = last ? 'done' : step.bakeSeconds > 0 ? 'bake' : 'shift';
   await mutateDeployment(deps, d.deploymentId, (cur) => ({
     targetWeight: step.weight,
+    currentWait: undefined,
     lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'AllowTraffic', {
       status: last ? 'Succeeded' : 'InProgress',
       ...(last ? { endTime: now.toISOString() } : {}),
