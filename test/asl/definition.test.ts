@@ -1,0 +1,92 @@
+/** Static checks of statemachines/deployment.asl.json and of names across ASL, tasks and serverless.yml. */
+import { readFileSync, readdirSync } from 'node:fs';
+import aslValidator from 'asl-validator';
+import { parse as parseYaml } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { boundTaskName } from '../../src/local/runtime.js';
+import { API_TASKS, STATE_MACHINE_TASKS } from '../../src/tasks/task.js';
+import { TASKS } from '../../src/tasks/index.js';
+
+const text = readFileSync('statemachines/deployment.asl.json', 'utf8');
+const asl = JSON.parse(text) as { StartAt: string; States: Record<string, any> };
+const states = Object.entries(asl.States);
+const tasks = states.filter(([, s]) => s.Type === 'Task');
+
+function walk(v: unknown, visit: (key: string, value: unknown) => void): void {
+  if (Array.isArray(v)) v.forEach((x) => walk(x, visit));
+  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (visit(k, x), walk(x, visit));
+}
+
+describe('deployment.asl.json', () => {
+  it('is valid ASL (asl-validator)', () => {
+    const r = aslValidator(asl as never, { checkArn: false, checkPaths: true });
+    expect(r.errors ?? []).toEqual([]);
+    expect(r.isValid).toBe(true);
+  });
+
+  it('is JSONPath only: no JSONata, no Arguments/Output/Assign, no ${ (Serverless would resolve it)', () => {
+    const banned: string[] = [];
+    walk(asl, (k, v) => {
+      if (['Arguments', 'Output', 'Assign'].includes(k) || (k === 'QueryLanguage' && v === 'JSONata')) banned.push(k);
+    });
+    expect(banned).toEqual([]);
+    expect(text).not.toContain('${');
+  });
+
+  it('every Task has a timeout, the standard Retry rules, and a Catch that leads to Rollback', () => {
+    for (const [name, s] of tasks) {
+      expect(s.TimeoutSeconds ?? s.TimeoutSecondsPath, `${name} timeout`).toBeDefined();
+      const retried = (s.Retry ?? []).flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals);
+      expect(retried, name).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'DependencyUnavailableError']));
+      const catchAll = (s.Catch ?? []).find((c: { ErrorEquals: string[] }) => c.ErrorEquals.includes('States.ALL'));
+      expect(catchAll, `${name} catches States.ALL`).toBeDefined();
+      if (name === 'Rollback' || name === 'RecordOutcome') continue;
+      const target = asl.States[catchAll.Next];
+      expect(catchAll.Next === 'Rollback' || target?.Next === 'Rollback', `${name} → Rollback`).toBe(true);
+    }
+  });
+
+  it('callback Tasks pass $$.Task.Token; waits for hooks time out into HookTimedOut, bakes back into ShiftTraffic', () => {
+    const callbacks = tasks.filter(([, s]) => String(s.Resource).endsWith('.waitForTaskToken'));
+    expect(callbacks.map(([n]) => n).sort()).toEqual(['AfterAllowTraffic', 'Bake', 'BeforeAllowTraffic']);
+    for (const [name, s] of callbacks) {
+      expect(JSON.stringify(s.Parameters.Payload), name).toContain('"$$.Task.Token"');
+      const onTimeout = s.Catch.find((c: { ErrorEquals: string[] }) => c.ErrorEquals.includes('States.Timeout'));
+      expect(onTimeout.Next).toBe(name === 'Bake' ? 'ShiftTraffic' : 'HookTimedOut');
+    }
+  });
+
+  it('every transition target exists, every state is reachable, names are PascalCase', () => {
+    const next = (s: any): string[] => [
+      ...(s.Next ? [s.Next] : []),
+      ...(s.Default ? [s.Default] : []),
+      ...(s.Choices ?? []).map((c: { Next: string }) => c.Next),
+      ...(s.Catch ?? []).map((c: { Next: string }) => c.Next),
+    ];
+    const seen = new Set<string>([asl.StartAt]);
+    const queue = [asl.StartAt];
+    while (queue.length) {
+      const name = queue.shift()!;
+      const s = asl.States[name];
+      expect(s, `state ${name} exists`).toBeDefined();
+      for (const n of next(s)) if (!seen.has(n)) (seen.add(n), queue.push(n));
+    }
+    expect([...seen].sort()).toEqual(Object.keys(asl.States).sort());
+    for (const name of Object.keys(asl.States)) expect(name).toMatch(/^[A-Z][A-Za-z]+$/);
+  });
+});
+
+describe('one name per thing', () => {
+  it('ASL task names = STATE_MACHINE_TASKS = serverless.yml engine functions = functions/*.ts', () => {
+    const aslNames = new Set(tasks.map(([, s]) => boundTaskName(s)));
+    expect([...aslNames].sort()).toEqual([...STATE_MACHINE_TASKS].sort());
+    const sls = parseYaml(readFileSync('serverless.yml', 'utf8'), { customTags: [{ tag: '!Sub', resolve: (v: string) => v }, { tag: '!Ref', resolve: (v: string) => v }, { tag: '!GetAtt', resolve: (v: string) => v }, { tag: '!Join', collection: 'seq', resolve: (v: unknown) => v }] as never }) as {
+      functions: Record<string, { handler: string }>;
+    };
+    expect(Object.keys(sls.functions).sort()).toEqual([...STATE_MACHINE_TASKS, 'api'].sort());
+    for (const [name, fn] of Object.entries(sls.functions)) expect(fn.handler).toBe(`functions/${name}.handler`);
+    const files = readdirSync('functions').map((f) => f.replace(/\.ts$/, ''));
+    expect(files.sort()).toEqual(Object.keys(sls.functions).sort());
+    for (const name of [...STATE_MACHINE_TASKS, ...API_TASKS]) expect(TASKS[name].name).toBe(name);
+  });
+});
