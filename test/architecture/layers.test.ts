@@ -11,12 +11,12 @@ function files(dir: string): string[] {
 }
 const SOURCES = [...files('src'), ...files('functions')].map((path) => ({ path, text: readFileSync(path, 'utf8') }));
 const imports = (text: string) => [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]!);
-const layer = (path: string) => relative('src', path).split('/')[0];
+const layer = (path: string): string => relative('src', path).split('/')[0] ?? '';
 /** Our folders a module imports from (resolved relative to it). */
 const ourLayers = (path: string, text: string) =>
   imports(text)
     .filter((i) => i.startsWith('.'))
-    .map((i) => relative('src', join(path, '..', i)).split('/')[0]);
+    .map((i) => relative('src', join(path, '..', i)).split('/')[0] ?? '');
 
 function breaches(check: (f: { path: string; text: string }) => string[]): string[] {
   return SOURCES.flatMap((f) => check(f).map((b) => `${f.path}: ${b}`));

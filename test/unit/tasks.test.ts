@@ -1,6 +1,6 @@
 /** Tasks' validation and error names (CodeDeploy's exceptions), against sim adapters and dynalite. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, InvalidInputError } from '../../src/domain/errors.js';
+import { InvalidInputError } from '../../src/domain/errors.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { appSpec, testEnv, type TestEnv } from '../support/local.js';
 
@@ -16,7 +16,7 @@ const rejects = async (p: Promise<unknown>) => {
     (x: unknown) => x,
   );
   expect(e, 'expected a rejection').toBeDefined();
-  return e as ApiError & InvalidInputError;
+  return e as { exceptionName: string; message: string; issues: InvalidInputError['issues'] };
 };
 const create = (extra: Record<string, unknown>) =>
   TASKS.createDeployment.run(

@@ -10,3 +10,13 @@ declare module 'dynalite' {
   function dynalite(options?: DynaliteOptions): Server;
   export default dynalite;
 }
+
+declare module 'asl-validator' {
+  interface Result {
+    isValid: boolean;
+    errors: unknown[];
+    errorsText(separator?: string): string;
+  }
+  function aslValidator(definition: unknown, options?: { checkArn?: boolean; checkPaths?: boolean }): Result;
+  export default aslValidator;
+}
