@@ -121,3 +121,29 @@ describe('PutLifecycleEventHookExecutionStatus', () => {
     expect((await env.deps.store.getHookExecution('h-real'))?.status).toBe('InProgress');
   });
 });
+
+describe('one active deployment per group', () => {
+  it('50 concurrent CreateDeployment calls on one group: exactly one wins; the others leave no record', async () => {
+    const race = await testEnv({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' }, 1_000);
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, () =>
+          TASKS.createDeployment.run(
+            { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } } },
+            race.deps,
+          ),
+        ),
+      );
+      const winners = results.filter((r): r is PromiseFulfilledResult<{ deploymentId: string }> => r.status === 'fulfilled');
+      expect(winners).toHaveLength(1);
+      const winner = winners[0]!.value.deploymentId;
+      const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(new Set(losers.map((r) => (r.reason as { exceptionName: string }).exceptionName))).toEqual(new Set(['DeploymentLimitExceededException']));
+      expect(losers[0]!.reason.message).toBe(`The Deployment Group 'prod' already has an active Deployment '${winner}'`);
+      expect(await race.deps.store.listDeployments('shop', 'prod')).toEqual([winner]);
+      expect((await race.finish(winner)).deployment.status).toBe('Succeeded');
+    } finally {
+      await race.close();
+    }
+  });
+});
