@@ -1,4 +1,4 @@
-import { finalizeDeployment } from '../src/tasks/index.js';
+import { TASKS } from '../src/tasks/index.js';
 import { lambdaHandler } from '../src/wiring/aws.js';
 
-export const handler = lambdaHandler(finalizeDeployment);
+export const handler = lambdaHandler(TASKS.finalizeDeployment);

@@ -1,4 +1,4 @@
-import { shiftTraffic } from '../src/tasks/index.js';
+import { TASKS } from '../src/tasks/index.js';
 import { lambdaHandler } from '../src/wiring/aws.js';
 
-export const handler = lambdaHandler(shiftTraffic);
+export const handler = lambdaHandler(TASKS.shiftTraffic);

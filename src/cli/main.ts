@@ -267,7 +267,8 @@ async function status(args: string[]): Promise<number> {
     if (!d) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${id} does not exist in ${String(values['state-dir'])}`);
     const timeline = await session.deps.store.getTimeline(id);
     if (values.json) {
-      out(JSON.stringify({ deploymentInfo: d, timeline }, null, 2));
+      const { currentWait: _token, ...deploymentInfo } = d;
+      out(JSON.stringify({ deploymentInfo, timeline }, null, 2));
       return 0;
     }
     out(`${c.bold(d.deploymentId)}  ${d.applicationName}/${d.deploymentGroupName}  ${d.status === 'Succeeded' ? c.green(d.status) : d.status}`);

@@ -66,10 +66,11 @@ export function shouldRollback(kind: FailureKind, config: AutoRollbackConfigurat
 }
 
 /**
- * Cutover's default when a group sets no autoRollbackConfiguration: roll back on failure and on
- * alarm. (CodeDeploy's API default is no rollback; see docs/adr/0004-rollback-by-default.md.)
+ * Cutover's default when a group sets no autoRollbackConfiguration: roll back on failure, on
+ * alarm and on a stop request. (CodeDeploy's API default is no rollback; see
+ * docs/adr/0004-rollback-by-default.md.)
  */
 export const DEFAULT_AUTO_ROLLBACK: AutoRollbackConfiguration = {
   enabled: true,
-  events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'],
+  events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'],
 };

@@ -22,18 +22,3 @@ export const TASKS: Record<TaskName, Task<any, any>> = {
   rollbackDeployment,
   recordOutcome,
 };
-export {
-  createApplication,
-  createDeploymentGroup,
-  updateDeploymentGroup,
-  createDeploymentConfig,
-  createDeployment,
-  putLifecycleEventHookExecutionStatus,
-  prepareDeployment,
-  invokeHook,
-  shiftTraffic,
-  startBake,
-  finalizeDeployment,
-  rollbackDeployment,
-  recordOutcome,
-};

@@ -12,7 +12,7 @@ import { SimWorld } from '../adapters/sim/world.js';
 import { localDynamoClient, startDynalite } from '../local/dynalite.js';
 import { LocalStepFunctions } from '../local/runtime.js';
 import type { Clock, Logger } from '../ports/index.js';
-import { TASKS, putLifecycleEventHookExecutionStatus } from '../tasks/index.js';
+import { TASKS } from '../tasks/index.js';
 import type { Deps } from '../tasks/task.js';
 
 export interface LocalOptions {
@@ -52,7 +52,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   const world = opts.world ?? new SimWorld(clock);
   const runtime = new LocalStepFunctions({ clock, log, tasks: TASKS, retryIntervalMs: opts.retryIntervalMs ?? 5 });
   // Hooks report through the same task the API serves (PutLifecycleEventHookExecutionStatus).
-  const report = (input: unknown) => putLifecycleEventHookExecutionStatus.run(input, deps);
+  const report = (input: unknown) => TASKS.putLifecycleEventHookExecutionStatus.run(input, deps);
   const deps: Deps = {
     store,
     router: new SimTrafficRouter(world),

@@ -28,7 +28,7 @@ describe('cutover CLI (local mode)', () => {
 
   it('demo: the healthy release succeeds, the faulty one rolls back, exit 0', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-demo-'));
-    const r = cutover(['demo', '--speed', '3000', '--state-dir', join(dir, 'state')]);
+    const r = cutover(['demo', '--speed', '1000', '--state-dir', join(dir, 'state')]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/✓ d-[A-Z0-9]{9}\s+Succeeded .*checkout:live → v2 100%/);
