@@ -28,7 +28,11 @@ export class ScaledClock implements Clock {
   now(): Date {
     return new Date(this.virtualStart + (performance.now() - this.realStart) * this.speed);
   }
+  /** Returns once now() has advanced by at least `seconds` (timers may fire a little early). */
   async sleep(seconds: number, signal?: AbortSignal): Promise<void> {
-    await delay((seconds * 1000) / this.speed, undefined, signal ? { signal } : {});
+    const until = this.now().getTime() + seconds * 1000;
+    for (let left = seconds * 1000; left > 0; left = until - this.now().getTime()) {
+      await delay(Math.max(1, left / this.speed), undefined, signal ? { signal } : {});
+    }
   }
 }
