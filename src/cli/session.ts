@@ -80,7 +80,12 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
           applicationName: app.name,
           deploymentGroupName: g.name,
           ...(g.deploymentConfigName ? { deploymentConfigName: g.deploymentConfigName } : {}),
-          alarmConfiguration: { enabled: g.alarms.length > 0, ignorePollAlarmFailure: g.ignorePollAlarmFailure, alarms: g.alarms.map((name) => ({ name })) },
+          alarmConfiguration: {
+            enabled: g.alarms.length > 0,
+            ignorePollAlarmFailure: g.ignorePollAlarmFailure,
+            alarms: g.alarms.map((name) => ({ name })),
+            ...(g.baselineMode ? { baselineMode: g.baselineMode } : {}),
+          },
           ...(g.hookTimeoutSeconds ? { hookTimeoutSeconds: g.hookTimeoutSeconds } : {}),
           ...(g.autoRollbackConfiguration ? { autoRollbackConfiguration: g.autoRollbackConfiguration } : {}),
           ...(g.triggerConfigurations ? { triggerConfigurations: g.triggerConfigurations } : {}),

@@ -27,6 +27,7 @@ const Group = z.object({
   deploymentConfigName: z.string().optional(),
   alarms: z.array(z.string()).default([]),
   ignorePollAlarmFailure: z.boolean().default(false),
+  baselineMode: z.enum(['failOnAlarmAtStart', 'ignoreAlarmsAlreadyFiring']).optional(),
   hookTimeoutSeconds: z.number().int().positive().optional(),
   autoRollbackConfiguration: z.object({ enabled: z.boolean(), events: z.array(z.string()) }).optional(),
   triggerConfigurations: z.array(z.unknown()).optional(),

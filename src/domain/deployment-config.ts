@@ -12,7 +12,15 @@ export type TrafficRoutingConfig =
   | { type: 'AllAtOnce' }
   | { type: 'TimeBasedCanary'; timeBasedCanary: { canaryPercentage: number; canaryInterval: number } }
   | { type: 'TimeBasedLinear'; timeBasedLinear: { linearPercentage: number; linearInterval: number } }
-  | { type: 'StepList'; stepList: { steps: { percentage: number; bakeSeconds: number }[] } };
+  | { type: 'StepList'; stepList: { steps: StepListEntry[] } };
+
+/** A step of a StepList: a weight and a bake, or an approval gate with its timeout. */
+export type StepListEntry = { percentage: number; bakeSeconds: number } | { approve: true; timeoutSeconds: number };
+
+/** Default time an approval step waits before it fails the deployment. */
+export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600;
+/** Longest an approval may wait (7 days). */
+export const MAX_APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 export interface DeploymentConfig {
   deploymentConfigName: string;
@@ -90,17 +98,25 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /**
- * Parse a step list written as text: `1% 5m, 10% 10m, 50% 10m, 100%`.
- * Each step is a percentage and an optional bake (s, m or h); the last step must be 100%.
+ * Parse a step list written as text: `1% 5m, 10% 10m, approve 2h, 50% 10m, 100%`.
+ * Each step is a percentage and an optional bake (s, m or h), or `approve` with an optional
+ * timeout (default 1h); the last step must be 100%.
  */
-export function parseStepList(text: string, path = 'steps'): { percentage: number; bakeSeconds: number }[] {
+export function parseStepList(text: string, path = 'steps'): StepListEntry[] {
   const issues: Issue[] = [];
-  const steps: { percentage: number; bakeSeconds: number }[] = [];
+  const steps: StepListEntry[] = [];
   const parts = text.split(',').map((p) => p.trim());
   parts.forEach((part, i) => {
+    const approve = /^approve(?:\s+(\S+))?$/i.exec(part);
+    if (approve) {
+      const timeout = approve[1] === undefined ? DEFAULT_APPROVAL_TIMEOUT_SECONDS : parseDuration(approve[1]);
+      if (timeout === undefined) issues.push({ path: `${path}[${i}]`, message: `approval timeout ${JSON.stringify(approve[1])} is not a duration like 30m or 2h` });
+      else steps.push({ approve: true, timeoutSeconds: timeout });
+      return;
+    }
     const m = /^(\d+(?:\.\d+)?)%(?:\s+(\S+))?$/.exec(part);
     if (!m) {
-      issues.push({ path: `${path}[${i}]`, message: `${JSON.stringify(part)} is not "<percent>% [<bake>]", e.g. "10% 5m"` });
+      issues.push({ path: `${path}[${i}]`, message: `${JSON.stringify(part)} is not "<percent>% [<bake>]" or "approve [<timeout>]", e.g. "10% 5m"` });
       return;
     }
     const bake = m[2] === undefined ? 0 : parseDuration(m[2]);
@@ -160,17 +176,26 @@ export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfi
       const sl = trc.stepList as Record<string, unknown> | undefined;
       const steps = sl?.steps;
       if (!Array.isArray(steps) || steps.length === 0) {
-        return [{ path: `${path}.stepList.steps`, message: 'must be a non-empty list of {percentage, bakeSeconds}' }];
+        return [{ path: `${path}.stepList.steps`, message: 'must be a non-empty list of {percentage, bakeSeconds} or {approve: true, timeoutSeconds}' }];
       }
       if (steps.length > MAX_STEPS) issues.push({ path: `${path}.stepList.steps`, message: `at most ${MAX_STEPS} steps` });
       let prev = 0;
       let total = 0;
       steps.forEach((s: unknown, i) => {
         const at = `${path}.stepList.steps[${i}]`;
-        const step = s as Record<string, unknown>;
-        const pct = step?.percentage;
-        const bake = step?.bakeSeconds ?? 0;
+        const step = (s ?? {}) as Record<string, unknown>;
         const last = i === steps.length - 1;
+        if (step.approve !== undefined) {
+          const t = step.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS;
+          if (step.approve !== true) issues.push({ path: `${at}.approve`, message: 'must be true' });
+          if (!isInt(t) || t < 1 || t > MAX_APPROVAL_TIMEOUT_SECONDS) {
+            issues.push({ path: `${at}.timeoutSeconds`, message: `must be a whole number of seconds from 1 to ${MAX_APPROVAL_TIMEOUT_SECONDS}` });
+          }
+          if (last) issues.push({ path: at, message: 'the last step must be 100%, not an approval' });
+          return;
+        }
+        const pct = step.percentage;
+        const bake = step.bakeSeconds ?? 0;
         if (typeof pct !== 'number' || !Number.isFinite(pct) || pct <= 0 || pct > 100) {
           issues.push({ path: `${at}.percentage`, message: 'must be a number greater than 0 and at most 100' });
         } else {
@@ -202,6 +227,7 @@ export function plan(trc: TrafficRoutingConfig): Plan {
   const issues = trafficRoutingIssues(trc);
   if (issues.length) throw new InvalidInputError(issues, 'InvalidTrafficRoutingConfigurationException', 'Invalid deployment configuration');
   const step = (weight: number, bakeSeconds: number): Step => ({ kind: 'shift', weight, bakeSeconds });
+  let weight = 0;
   let steps: Step[];
   switch (trc.type) {
     case 'AllAtOnce':
@@ -218,7 +244,11 @@ export function plan(trc: TrafficRoutingConfig): Plan {
       break;
     }
     case 'StepList':
-      steps = trc.stepList.steps.map((s) => step(s.percentage, s.bakeSeconds ?? 0));
+      steps = trc.stepList.steps.map((s): Step => {
+        if ('approve' in s) return { kind: 'approve', weight, bakeSeconds: 0, timeoutSeconds: s.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS };
+        weight = s.percentage;
+        return step(s.percentage, s.bakeSeconds ?? 0);
+      });
       break;
   }
   return { steps, totalBakeSeconds: steps.reduce((t, s) => t + s.bakeSeconds, 0) };
@@ -235,7 +265,7 @@ export function stepListConfig(text: string): TrafficRoutingConfig {
 /** Human summary, e.g. "10% for 5m, then 100%". */
 export function describePlan(p: Plan): string {
   return p.steps
-    .map((s) => `${s.weight}%${s.bakeSeconds ? ` for ${formatDuration(s.bakeSeconds)}` : ''}`)
+    .map((s) => (s.kind === 'approve' ? `approval (${formatDuration(s.timeoutSeconds)} max)` : `${s.weight}%${s.bakeSeconds ? ` for ${formatDuration(s.bakeSeconds)}` : ''}`))
     .join(', then ');
 }
 

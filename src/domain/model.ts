@@ -30,6 +30,12 @@ export interface AlarmConfiguration {
   enabled: boolean;
   ignorePollAlarmFailure: boolean;
   alarms: { name: string }[];
+  /**
+   * Cutover: what an alarm already in ALARM when the deployment starts means.
+   * `failOnAlarmAtStart` (CodeDeploy's behaviour, default) fails the deployment;
+   * `ignoreAlarmsAlreadyFiring` counts only new transitions to ALARM, so a fix can ship mid-incident.
+   */
+  baselineMode?: 'failOnAlarmAtStart' | 'ignoreAlarmsAlreadyFiring';
 }
 export const TRIGGER_EVENT_TYPES = [
   'DeploymentStart',
@@ -135,14 +141,19 @@ export interface RollbackInfo {
 
 export type DeploymentCreator = 'user' | 'codeDeployRollback' | 'CodePipeline' | 'S3';
 
-export interface Step {
-  /** Percent of traffic on the target version after this step (0 < weight <= 100). */
-  weight: number;
-  /** Seconds to bake at this weight before the next step (0 for the last step). */
-  bakeSeconds: number;
-  /** Kind of step; 'approve' waits for an operator (issue #3). */
-  kind: 'shift';
-}
+/**
+ * One step of a plan. A `shift` moves traffic to `weight` and bakes there; an `approve` step keeps
+ * the weight of the step before it and waits for an operator's approval (or times out → rollback).
+ */
+export type Step =
+  | {
+      kind: 'shift';
+      /** Percent of traffic on the target version after this step (0 < weight <= 100). */
+      weight: number;
+      /** Seconds to bake at this weight before the next step (0 for the last step). */
+      bakeSeconds: number;
+    }
+  | { kind: 'approve'; weight: number; bakeSeconds: 0; timeoutSeconds: number };
 
 export interface Plan {
   steps: Step[];
@@ -175,14 +186,32 @@ export interface Deployment {
   targetWeight: number;
   lifecycleEvents: LifecycleEvent[];
   executionArn?: string;
-  /** The callback the execution is waiting on now (bake or hook), so alarms and operators can end it. */
+  /** The callback the execution is waiting on now, so alarms and operators can end it at once. */
   currentWait?: CurrentWait;
+  /** Index of the last plan step applied (-1 before the first). */
+  stepIndex?: number;
+  /** When the bake at the current step ends (simulated or real time, ISO). */
+  bakeUntil?: string;
+  /** Set while paused: the bake time that was left when the pause began. */
+  paused?: { at: string; remainingBakeSeconds: number };
+  /** An operator asked to skip the remaining bakes and go to 100%. */
+  promoted?: { at: string };
+  /** An operator asked to stop (StopDeployment). */
+  stopRequest?: { at: string; autoRollbackEnabled?: boolean };
+  /** Steps an operator approved (plan indexes). */
+  approvedSteps?: number[];
+  /** The alarms this deployment indexed for the alarm listener (removed from the index at the end). */
+  watchedAlarms?: string[];
+  /** Alarm states when traffic was about to move (the baseline of `ignoreAlarmsAlreadyFiring`). */
+  alarmBaseline?: { at: string; firing: string[] };
+  /** An alarm that went to ALARM while no wait could be interrupted: acted on at the next boundary. */
+  pendingAlarm?: { alarmName: string; at: string };
   /** Monotonic counter for optimistic concurrency. */
   version: number;
 }
 
 export interface CurrentWait {
-  kind: 'bake' | 'hook';
+  kind: 'bake' | 'hook' | 'pause' | 'approval';
   /** Step Functions task token (a secret: never logged). */
   token: string;
   stepIndex?: number;

@@ -41,6 +41,8 @@ const CODES: Record<string, { code: string; kind: FailureKind }> = {
   InvalidInputError: { code: 'INVALID_REVISION', kind: 'failure' },
   PreconditionFailedError: { code: 'INVALID_LAMBDA_CONFIGURATION', kind: 'failure' },
   DependencyUnavailableError: { code: 'THROTTLED', kind: 'failure' },
+  ApprovalTimedOutError: { code: 'TIMEOUT', kind: 'failure' },
+  PauseTimedOutError: { code: 'TIMEOUT', kind: 'failure' },
   'States.Timeout': { code: 'TIMEOUT', kind: 'failure' },
 };
 

@@ -121,6 +121,13 @@ export interface DeploymentStore {
   getTimeline(id: string): Promise<TimelineEntry[]>;
   listDeployments(app: string, group: string): Promise<string[]>;
 
+  /** Index the alarms an active deployment watches (alarm → deployments, queried without scans). */
+  watchAlarms(deploymentId: string, alarmNames: string[]): Promise<void>;
+  /** Remove a deployment from the alarm index (idempotent). */
+  unwatchAlarms(deploymentId: string, alarmNames: string[]): Promise<void>;
+  /** Ids of the deployments that watch `alarmName` now. */
+  deploymentsWatching(alarmName: string): Promise<string[]>;
+
   putHookExecution(h: HookExecution): Promise<void>;
   getHookExecution(id: string): Promise<HookExecution | undefined>;
   /** InProgress → Succeeded/Failed once; returns false if it was already completed. */

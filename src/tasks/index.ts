@@ -3,7 +3,8 @@ import { createDeployment } from './create-deployment.js';
 import { invokeHook, putLifecycleEventHookExecutionStatus } from './hooks.js';
 import { finalizeDeployment, recordOutcome, rollbackDeployment } from './outcome.js';
 import { prepareDeployment } from './prepare-deployment.js';
-import { shiftTraffic, startBake } from './shift-traffic.js';
+import { shiftTraffic, startWait } from './shift-traffic.js';
+import { alarmListener, approveDeployment, pauseDeployment, promoteDeployment, resumeDeployment, stopDeployment } from './controls.js';
 import { createApplication, createDeploymentConfig, createDeploymentGroup, updateDeploymentGroup } from './setup.js';
 import type { Task, TaskName } from './task.js';
 
@@ -17,8 +18,14 @@ export const TASKS: Record<TaskName, Task<any, any>> = {
   prepareDeployment,
   invokeHook,
   shiftTraffic,
-  startBake,
+  startWait,
   finalizeDeployment,
   rollbackDeployment,
   recordOutcome,
+  stopDeployment,
+  promoteDeployment,
+  pauseDeployment,
+  resumeDeployment,
+  approveDeployment,
+  alarmListener,
 };

@@ -23,6 +23,7 @@ async function finalize(input: { deploymentId: string }, deps: Deps): Promise<{ 
   const done = await mutateDeployment(deps, d.deploymentId, (cur) =>
     cur.status === 'Succeeded' ? undefined : { status: 'Succeeded', completeTime: now, currentWait: undefined },
   );
+  await deps.store.unwatchAlarms(d.deploymentId, d.watchedAlarms ?? []);
   await deps.store.releaseGroup(d.applicationName, d.deploymentGroupName, d.deploymentId, {
     status: 'Succeeded',
     createTime: d.createTime,
@@ -59,8 +60,11 @@ async function rollback(input: { deploymentId: string; failure: CaughtError }, d
     await note(deps, d.deploymentId, 'RollbackSkipped', message);
     return { trafficMoved: false, rolledBack: false, message };
   }
-  if (!shouldRollback(verdict.kind, d.autoRollbackConfiguration)) {
-    const message = `Automatic rollback is not configured for this ${verdict.kind}; traffic left as it is: ${moved
+  // A stop request may say whether to roll back (StopDeployment's autoRollbackEnabled).
+  const wanted = verdict.kind === 'stop' && d.stopRequest?.autoRollbackEnabled !== undefined ? d.stopRequest.autoRollbackEnabled : shouldRollback(verdict.kind, d.autoRollbackConfiguration);
+  if (!wanted) {
+    const why = verdict.kind === 'stop' && d.stopRequest?.autoRollbackEnabled === false ? 'The stop asked for no rollback' : `Automatic rollback is not configured for this ${verdict.kind}`;
+    const message = `${why}; traffic left as it is: ${moved
       .map((f) => `${f.functionName}:${f.alias} ${describeRouting(routings[shifting.indexOf(f)]!)}`)
       .join(', ')}`;
     await note(deps, d.deploymentId, 'RollbackSkipped', message);
@@ -169,6 +173,7 @@ async function record(
       isTerminal(cur.status) ? undefined : { status: 'Failed', completeTime: now, errorInformation: { code: 'INTERNAL_ERROR', message: rollbackMessage } },
     );
   }
+  await deps.store.unwatchAlarms(d.deploymentId, d.watchedAlarms ?? []);
   await deps.store.releaseGroup(d.applicationName, d.deploymentGroupName, d.deploymentId, {
     status: updated.status,
     createTime: d.createTime,

@@ -4,7 +4,7 @@
  * ALARM. Then mark the deployment InProgress and publish START.
  */
 import { z } from 'zod';
-import { evaluateAlarms, watchedAlarms } from '../domain/alarms.js';
+import { baselineOf, evaluateAlarms, watchedAlarms, type AlarmBaseline, type AlarmReading } from '../domain/alarms.js';
 import { AlarmActiveError, InvalidInputError, PreconditionFailedError } from '../domain/errors.js';
 import type { Deployment, FunctionTarget } from '../domain/model.js';
 import { describeRouting, targetWeightOf } from '../domain/traffic.js';
@@ -62,10 +62,13 @@ async function prepare(input: { deploymentId: string }, deps: Deps): Promise<Pre
   const problems = (await Promise.all(d.functions.map((f) => functionProblems(deps, f)))).flat();
 
   const names = watchedAlarms(group.alarmConfiguration);
+  let baseline: AlarmBaseline | undefined;
   if (names.length) {
     let verdict;
+    let readings: AlarmReading[] | undefined;
     try {
-      verdict = evaluateAlarms(group.alarmConfiguration, await deps.alarms.describe(names));
+      readings = await deps.alarms.describe(names);
+      verdict = evaluateAlarms(group.alarmConfiguration, readings);
     } catch (e) {
       verdict = evaluateAlarms(group.alarmConfiguration, undefined, (e as Error).message);
     }
@@ -74,9 +77,16 @@ async function prepare(input: { deploymentId: string }, deps: Deps): Promise<Pre
     } else if (verdict.phase === 'Unknown' && !group.alarmConfiguration.ignorePollAlarmFailure) {
       problems.push(verdict.reason);
     }
+    baseline = baselineOf(readings ?? [], deps.clock.now().toISOString());
     if (problems.length === 0 && verdict.phase === 'Breached') {
-      await note(deps, d.deploymentId, 'AlarmCheck', `Alarm ${verdict.alarms.join(', ')} already in ALARM at start`);
-      throw new AlarmActiveError(`Alarm ${verdict.alarms.join(', ')} in ALARM before traffic moved`);
+      if (group.alarmConfiguration.baselineMode === 'ignoreAlarmsAlreadyFiring') {
+        await note(deps, d.deploymentId, 'AlarmBaseline', `Already in ALARM at start, ignored until they change state: ${verdict.alarms.join(', ')}`, {
+          firing: verdict.alarms,
+        });
+      } else {
+        await note(deps, d.deploymentId, 'AlarmCheck', `Alarm ${verdict.alarms.join(', ')} already in ALARM at start`);
+        throw new AlarmActiveError(`Alarm ${verdict.alarms.join(', ')} in ALARM before traffic moved`);
+      }
     }
   }
   if (problems.length) {
@@ -86,8 +96,10 @@ async function prepare(input: { deploymentId: string }, deps: Deps): Promise<Pre
 
   const now = deps.clock.now().toISOString();
   const started: Deployment = await mutateDeployment(deps, d.deploymentId, (cur) =>
-    cur.status === 'Created' ? { status: 'InProgress', startTime: now } : undefined,
+    cur.status === 'Created' ? { status: 'InProgress', startTime: now, stepIndex: -1, watchedAlarms: names, ...(baseline ? { alarmBaseline: baseline } : {}) } : undefined,
   );
+  // Index the watched alarms so the alarm listener finds this deployment without a scan.
+  if (names.length) await deps.store.watchAlarms(d.deploymentId, names);
   await note(
     deps,
     d.deploymentId,

@@ -34,6 +34,7 @@ export const createApplication = defineTask('createApplication', ApplicationInpu
 const AlarmConfig = z.object({
   enabled: z.boolean().default(true),
   ignorePollAlarmFailure: z.boolean().default(false),
+  baselineMode: z.enum(['failOnAlarmAtStart', 'ignoreAlarmsAlreadyFiring']).default('failOnAlarmAtStart'),
   alarms: z
     .array(z.object({ name: z.string().min(1).max(255) }))
     .max(10, 'at most 10 alarms per deployment group')
@@ -52,7 +53,7 @@ export const GroupInputSchema = z.object({
   deploymentGroupName: NAME,
   serviceRoleArn: z.string().optional(),
   deploymentConfigName: z.string().min(1).default('CodeDeployDefault.LambdaAllAtOnce'),
-  alarmConfiguration: AlarmConfig.default({ enabled: false, ignorePollAlarmFailure: false, alarms: [] }),
+  alarmConfiguration: AlarmConfig.default({ enabled: false, ignorePollAlarmFailure: false, baselineMode: 'failOnAlarmAtStart', alarms: [] }),
   autoRollbackConfiguration: z
     .object({
       enabled: z.boolean(),

@@ -1,37 +1,70 @@
 /**
- * A step boundary: read the alarms, then move every function's alias to the next step's weight
- * and read it back. Idempotent: re-running a step sets the same routing again.
+ * The step decision (ShiftTraffic) and the waits between steps (startWait). ShiftTraffic reads the
+ * deployment record and decides: keep baking, pause, wait for an approval, or cross a step
+ * boundary (read the alarms, then move every alias to the next weight and read it back).
+ * It is idempotent: the record says which step is applied and when its bake ends.
  */
 import { z } from 'zod';
-import { DependencyUnavailableError, DeploymentStoppedError, InternalError } from '../domain/errors.js';
-import { withLifecycle } from '../domain/model.js';
-import { describeRouting, routingFor, sameRouting } from '../domain/traffic.js';
 import { formatDuration } from '../domain/deployment-config.js';
+import { DependencyUnavailableError, DeploymentStoppedError, InternalError } from '../domain/errors.js';
+import { withLifecycle, type CurrentWait, type Deployment } from '../domain/model.js';
+import { describeRouting, routingFor, sameRouting } from '../domain/traffic.js';
 import { checkAlarms, loadDeployment, loadGroup, mutateDeployment, note } from './support.js';
 import { defineTask, type Deps } from './task.js';
 
 export interface StepState {
   index: number;
   weight: number;
+  /** Seconds to wait in the next state (bake time left, or the approval's timeout). */
   bakeSeconds: number;
-  /** What the state machine does next: bake at this weight, shift again at once, or finish. */
-  next: 'bake' | 'shift' | 'done';
+  /** What the state machine does next. */
+  next: 'bake' | 'shift' | 'pause' | 'approve' | 'done';
 }
 
-async function shift(input: { deploymentId: string; completedStep: number }, deps: Deps): Promise<StepState> {
+/** Bake time left at `now`, in whole seconds; under a second counts as done. */
+function bakeLeft(d: Deployment, now: Date): number {
+  if (!d.bakeUntil) return 0;
+  const left = (Date.parse(d.bakeUntil) - now.getTime()) / 1000;
+  return left >= 1 ? Math.ceil(left) : 0;
+}
+
+async function decide(input: { deploymentId: string }, deps: Deps): Promise<StepState> {
   const d = await loadDeployment(deps, input.deploymentId);
-  if (d.status === 'Stopped') throw new DeploymentStoppedError(`deployment ${d.deploymentId} was stopped`);
+  if (d.stopRequest) throw new DeploymentStoppedError(`Stopped by request at ${d.stopRequest.at}`);
   if (d.status !== 'InProgress' || !d.plan) throw new InternalError(`deployment ${d.deploymentId} is ${d.status}, cannot shift traffic`);
-  const index = input.completedStep + 1;
-  const step = d.plan.steps[index];
-  if (!step) throw new InternalError(`deployment ${d.deploymentId} has no step ${index}`);
+  const steps = d.plan.steps;
+  const now = deps.clock.now();
+  const index = d.stepIndex ?? -1;
+  const current = steps[index];
+  const weight = current?.weight ?? 0;
+
+  // Still inside the current step?
+  if (d.paused) return { index, weight, bakeSeconds: 0, next: 'pause' };
+  if (!d.promoted && current?.kind === 'approve' && !d.approvedSteps?.includes(index)) {
+    return { index, weight, bakeSeconds: current.timeoutSeconds, next: 'approve' };
+  }
+  const left = d.promoted ? 0 : bakeLeft(d, now);
+  if (left > 0) return { index, weight, bakeSeconds: left, next: 'bake' };
+
+  // A step boundary.
   const group = await loadGroup(deps, d);
-  await checkAlarms(deps, d, group, index === 0 ? 'before shifting traffic' : `after step ${index} of ${d.plan.steps.length}`);
+  const nextIndex = d.promoted ? steps.length - 1 : index + 1;
+  const step = steps[nextIndex];
+  if (!step) throw new InternalError(`deployment ${d.deploymentId} has no step ${nextIndex}`);
+  await checkAlarms(deps, d, group, index < 0 ? 'before shifting traffic' : `after step ${index + 1} of ${steps.length}`);
+
+  if (step.kind === 'approve') {
+    await mutateDeployment(deps, d.deploymentId, () => ({ stepIndex: nextIndex, bakeUntil: undefined, currentWait: undefined }));
+    await note(deps, d.deploymentId, 'AwaitingApproval', `Step ${nextIndex + 1}/${steps.length}: waiting up to ${formatDuration(step.timeoutSeconds)} for approval at ${step.weight}%`, {
+      step: nextIndex + 1,
+    });
+    return { index: nextIndex, weight: step.weight, bakeSeconds: step.timeoutSeconds, next: 'approve' };
+  }
 
   // Record the intent before touching any alias: Rollback trusts this to know traffic may have moved.
-  if (index === 0) {
+  if (index < 0 || d.lifecycleEvents.find((e) => e.lifecycleEventName === 'AllowTraffic')?.status === 'Pending') {
     await mutateDeployment(deps, d.deploymentId, (cur) => ({
-      lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'AllowTraffic', { status: 'InProgress', startTime: deps.clock.now().toISOString() }),
+      lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'AllowTraffic', { status: 'InProgress', startTime: now.toISOString() }),
     }));
   }
   const wanted = d.functions.map((f) => ({ f, routing: routingFor(f, step.weight) }));
@@ -40,58 +73,67 @@ async function shift(input: { deploymentId: string; completedStep: number }, dep
   const actual = await Promise.all(wanted.map(({ f }) => deps.router.getAlias(f.functionName, f.alias)));
   const wrong = wanted.filter((w, i) => !sameRouting(w.routing, actual[i]!));
   if (wrong.length) {
-    throw new DependencyUnavailableError(
-      `read-back mismatch after UpdateAlias: ${wrong.map((w) => `${w.f.functionName}:${w.f.alias}`).join(', ')}`,
-    );
+    throw new DependencyUnavailableError(`read-back mismatch after UpdateAlias: ${wrong.map((w) => `${w.f.functionName}:${w.f.alias}`).join(', ')}`);
   }
 
-  const last = index === d.plan.steps.length - 1;
-  const now = deps.clock.now();
-  const next: StepState['next'] = last ? 'done' : step.bakeSeconds > 0 ? 'bake' : 'shift';
+  const last = nextIndex === steps.length - 1;
+  const shiftedAt = deps.clock.now();
   await mutateDeployment(deps, d.deploymentId, (cur) => ({
+    stepIndex: nextIndex,
     targetWeight: step.weight,
+    bakeUntil: step.bakeSeconds > 0 ? new Date(shiftedAt.getTime() + step.bakeSeconds * 1000).toISOString() : undefined,
     currentWait: undefined,
     lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'AllowTraffic', {
       status: last ? 'Succeeded' : 'InProgress',
-      ...(last ? { endTime: now.toISOString() } : {}),
+      ...(last ? { endTime: shiftedAt.toISOString() } : {}),
     }),
   }));
+  const next: StepState['next'] = last ? 'done' : step.bakeSeconds > 0 ? 'bake' : 'shift';
   await note(
     deps,
     d.deploymentId,
     'TrafficShifted',
-    `Step ${index + 1}/${d.plan.steps.length}: ${step.weight}% on target${next === 'bake' ? `, baking ${formatDuration(step.bakeSeconds)}` : ''}`,
+    `Step ${nextIndex + 1}/${steps.length}: ${step.weight}% on target${d.promoted ? ' (promoted)' : ''}${next === 'bake' ? `, baking ${formatDuration(step.bakeSeconds)}` : ''}`,
     {
-      step: index + 1,
+      step: nextIndex + 1,
       weight: step.weight,
       routing: Object.fromEntries(wanted.map(({ f }, i) => [`${f.functionName}:${f.alias}`, describeRouting(actual[i]!)])),
     },
   );
-  return { index, weight: step.weight, bakeSeconds: step.bakeSeconds, next };
+  return { index: nextIndex, weight: step.weight, bakeSeconds: step.bakeSeconds, next };
 }
 
-export const shiftTraffic = defineTask(
-  'shiftTraffic',
-  z.object({ deploymentId: z.string().min(1), completedStep: z.number().int().min(-1) }),
-  shift,
-);
+export const shiftTraffic = defineTask('shiftTraffic', z.object({ deploymentId: z.string().min(1) }), decide);
 
-async function bake(input: { deploymentId: string; stepIndex: number; taskToken: string }, deps: Deps): Promise<{ until: string }> {
-  const d = await loadDeployment(deps, input.deploymentId);
-  const step = d.plan?.steps[input.stepIndex];
-  if (!step) throw new InternalError(`deployment ${d.deploymentId} has no step ${input.stepIndex}`);
+const WaitInput = z.object({
+  deploymentId: z.string().min(1),
+  kind: z.enum(['bake', 'pause', 'approval']),
+  seconds: z.number().int().min(1),
+  taskToken: z.string().min(1),
+});
+
+/**
+ * Park the task token of a bake, pause or approval wait where the alarm listener and operators find
+ * it. The state's timeout ends the wait on its own. A request that arrived just before the wait
+ * began (an alarm, a stop, a promote, a resume, an approval) ends it at once.
+ */
+async function park(input: z.infer<typeof WaitInput>, deps: Deps): Promise<{ until: string }> {
   const now = deps.clock.now();
-  const until = new Date(now.getTime() + step.bakeSeconds * 1000).toISOString();
-  // Park the token where an alarm listener or an operator can find it (issue #3); the state's
-  // timeout (= bake time) ends the wait on its own.
-  await mutateDeployment(deps, d.deploymentId, () => ({
-    currentWait: { kind: 'bake', token: input.taskToken, stepIndex: input.stepIndex, since: now.toISOString(), until },
-  }));
+  const until = new Date(now.getTime() + input.seconds * 1000).toISOString();
+  const wait: CurrentWait = { kind: input.kind, token: input.taskToken, since: now.toISOString(), until };
+  const d = await mutateDeployment(deps, input.deploymentId, (cur) => ({ currentWait: { ...wait, ...(cur.stepIndex !== undefined ? { stepIndex: cur.stepIndex } : {}) } }));
+  if (d.stopRequest) await deps.tokens.fail(input.taskToken, 'DeploymentStoppedError', `Stopped by request at ${d.stopRequest.at}`);
+  else if (d.pendingAlarm) await deps.tokens.fail(input.taskToken, 'AlarmActiveError', `Alarm ${d.pendingAlarm.alarmName} went to ALARM at ${d.pendingAlarm.at}`);
+  else if (
+    (input.kind === 'bake' && (d.promoted || d.paused)) ||
+    (input.kind === 'pause' && !d.paused) ||
+    (input.kind === 'approval' && (d.promoted || d.approvedSteps?.includes(d.stepIndex ?? -1)))
+  ) {
+    await deps.tokens.succeed(input.taskToken, { ended: 'request arrived before the wait began' });
+  } else if (input.kind === 'pause') {
+    await note(deps, d.deploymentId, 'Paused', `Paused at ${d.targetWeight}% (bake time left: ${formatDuration(d.paused?.remainingBakeSeconds ?? 0)})`);
+  }
   return { until };
 }
 
-export const startBake = defineTask(
-  'startBake',
-  z.object({ deploymentId: z.string().min(1), stepIndex: z.number().int().min(0), taskToken: z.string().min(1) }),
-  bake,
-);
+export const startWait = defineTask('startWait', WaitInput, park);

@@ -46,15 +46,19 @@ export async function note(deps: Deps, id: string, event: string, message: strin
 }
 
 /**
- * Step-boundary alarm check: read the group's alarms and judge them. Throws AlarmActiveError
- * when the verdict stops the deployment; returns the verdict otherwise (recorded on the timeline).
+ * Step-boundary alarm check: an alarm recorded by the alarm listener since the last boundary, then
+ * the group's alarms read now (the safety net), judged against the deployment's baseline. Throws
+ * AlarmActiveError when the verdict stops the deployment; returns the verdict otherwise.
  */
 export async function checkAlarms(deps: Deps, d: Deployment, group: DeploymentGroup, when: string): Promise<AlarmVerdict> {
+  if (d.pendingAlarm) {
+    throw new AlarmActiveError(`Alarm ${d.pendingAlarm.alarmName} went to ALARM at ${d.pendingAlarm.at} (noticed ${when})`);
+  }
   const names = watchedAlarms(group.alarmConfiguration);
   if (names.length === 0) return { phase: 'Healthy', readings: [] };
   let verdict: AlarmVerdict;
   try {
-    verdict = evaluateAlarms(group.alarmConfiguration, await deps.alarms.describe(names));
+    verdict = evaluateAlarms(group.alarmConfiguration, await deps.alarms.describe(names), undefined, d.alarmBaseline);
   } catch (e) {
     verdict = evaluateAlarms(group.alarmConfiguration, undefined, (e as Error).message);
   }
@@ -71,6 +75,16 @@ export async function checkAlarms(deps: Deps, d: Deployment, group: DeploymentGr
     );
   }
   return verdict;
+}
+
+/**
+ * End the execution's current wait at once, if there is one: `fail` with an error name, or
+ * `succeed` (promote, resume, approve). Returns whether a waiting task was completed.
+ */
+export async function endWait(deps: Deps, d: Deployment, how: { fail: string; cause: string } | { succeed: Record<string, unknown> }, kinds?: string[]): Promise<boolean> {
+  const w = d.currentWait;
+  if (!w || (kinds && !kinds.includes(w.kind))) return false;
+  return 'fail' in how ? deps.tokens.fail(w.token, how.fail, how.cause) : deps.tokens.succeed(w.token, how.succeed);
 }
 
 /** Publish a deployment state to EventBridge and the group's SNS triggers, in CodeDeploy's shapes. */

@@ -36,7 +36,7 @@ export const STATE_MACHINE_TASKS = [
   'prepareDeployment',
   'invokeHook',
   'shiftTraffic',
-  'startBake',
+  'startWait',
   'finalizeDeployment',
   'rollbackDeployment',
   'recordOutcome',
@@ -49,9 +49,16 @@ export const API_TASKS = [
   'createDeploymentConfig',
   'createDeployment',
   'putLifecycleEventHookExecutionStatus',
+  'stopDeployment',
+  'promoteDeployment',
+  'pauseDeployment',
+  'resumeDeployment',
+  'approveDeployment',
 ] as const;
+/** Tasks started by events (an EventBridge rule); each is also a serverless.yml function. */
+export const EVENT_TASKS = ['alarmListener'] as const;
 export type StateMachineTaskName = (typeof STATE_MACHINE_TASKS)[number];
-export type TaskName = StateMachineTaskName | (typeof API_TASKS)[number];
+export type TaskName = StateMachineTaskName | (typeof API_TASKS)[number] | (typeof EVENT_TASKS)[number];
 
 export interface Task<I, O> {
   readonly name: TaskName;

@@ -8,7 +8,7 @@ import { DynamoDeploymentStore, createDocumentClient } from '../adapters/aws/dyn
 import { ensureTable } from '../adapters/aws/table.js';
 import { SimAlarmSource, SimEventPublisher, SimHookInvoker, SimTrafficRouter } from '../adapters/sim/adapters.js';
 import { ScaledClock } from '../adapters/sim/clock.js';
-import { SimWorld } from '../adapters/sim/world.js';
+import { SimWorld, alarmStateChangeEvent } from '../adapters/sim/world.js';
 import { localDynamoClient, startDynalite } from '../local/dynalite.js';
 import { LocalStepFunctions } from '../local/runtime.js';
 import type { Clock, Logger } from '../ports/index.js';
@@ -66,12 +66,24 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     log,
   };
   runtime.attach(deps);
+
+  // Alarms in the SimWorld change state as simulated time passes (every 10 simulated seconds), and
+  // each change to ALARM goes, as CloudWatch's EventBridge event, to the same alarm listener task.
+  world.onLog((e) => {
+    if (e.kind !== 'Alarm' || e.detail.state !== 'ALARM') return;
+    TASKS.alarmListener.run(alarmStateChangeEvent(e), deps).catch((err: unknown) => log.error('alarm listener failed', { error: (err as Error).message }));
+  });
+  const speed = clock instanceof ScaledClock ? clock.speed : 1;
+  const ticker = setInterval(() => world.catchUp(), Math.max(2, Math.round(10_000 / speed)));
+  ticker.unref();
+
   return {
     deps,
     world,
     runtime,
     clock,
     close: async () => {
+      clearInterval(ticker);
       client.destroy();
       await dynamo.close();
     },

@@ -4,7 +4,7 @@ import aslValidator from 'asl-validator';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { boundTaskName } from '../../src/local/runtime.js';
-import { API_TASKS, STATE_MACHINE_TASKS } from '../../src/tasks/task.js';
+import { API_TASKS, EVENT_TASKS, STATE_MACHINE_TASKS } from '../../src/tasks/task.js';
 import { TASKS } from '../../src/tasks/index.js';
 
 const text = readFileSync('statemachines/deployment.asl.json', 'utf8');
@@ -48,11 +48,18 @@ describe('deployment.asl.json', () => {
 
   it('callback Tasks pass $$.Task.Token; waits for hooks time out into HookTimedOut, bakes back into ShiftTraffic', () => {
     const callbacks = tasks.filter(([, s]) => String(s.Resource).endsWith('.waitForTaskToken'));
-    expect(callbacks.map(([n]) => n).sort()).toEqual(['AfterAllowTraffic', 'Bake', 'BeforeAllowTraffic']);
+    expect(callbacks.map(([n]) => n).sort()).toEqual(['AfterAllowTraffic', 'Approval', 'Bake', 'BeforeAllowTraffic', 'Paused']);
+    const timeoutGoesTo: Record<string, string> = {
+      BeforeAllowTraffic: 'HookTimedOut',
+      AfterAllowTraffic: 'HookTimedOut',
+      Bake: 'ShiftTraffic',
+      Approval: 'ApprovalTimedOut',
+      Paused: 'PauseTimedOut',
+    };
     for (const [name, s] of callbacks) {
       expect(JSON.stringify(s.Parameters.Payload), name).toContain('"$$.Task.Token"');
       const onTimeout = s.Catch.find((c: { ErrorEquals: string[] }) => c.ErrorEquals.includes('States.Timeout'));
-      expect(onTimeout.Next).toBe(name === 'Bake' ? 'ShiftTraffic' : 'HookTimedOut');
+      expect(onTimeout.Next, name).toBe(timeoutGoesTo[name]);
     }
   });
 
@@ -83,10 +90,11 @@ describe('one name per thing', () => {
     const sls = parseYaml(readFileSync('serverless.yml', 'utf8'), { customTags: [{ tag: '!Sub', resolve: (v: string) => v }, { tag: '!Ref', resolve: (v: string) => v }, { tag: '!GetAtt', resolve: (v: string) => v }, { tag: '!Join', collection: 'seq', resolve: (v: unknown) => v }] as never }) as {
       functions: Record<string, { handler: string }>;
     };
-    expect(Object.keys(sls.functions).sort()).toEqual([...STATE_MACHINE_TASKS, 'api'].sort());
+    expect(Object.keys(sls.functions).sort()).toEqual([...STATE_MACHINE_TASKS, ...EVENT_TASKS, 'api'].sort());
     for (const [name, fn] of Object.entries(sls.functions)) expect(fn.handler).toBe(`functions/${name}.handler`);
     const files = readdirSync('functions').map((f) => f.replace(/\.ts$/, ''));
     expect(files.sort()).toEqual(Object.keys(sls.functions).sort());
-    for (const name of [...STATE_MACHINE_TASKS, ...API_TASKS]) expect(TASKS[name].name).toBe(name);
+    for (const name of [...STATE_MACHINE_TASKS, ...API_TASKS, ...EVENT_TASKS]) expect(TASKS[name].name).toBe(name);
+    expect(Object.keys(TASKS).sort()).toEqual([...STATE_MACHINE_TASKS, ...API_TASKS, ...EVENT_TASKS].sort());
   });
 });

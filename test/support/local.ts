@@ -94,3 +94,13 @@ export const reportingHook =
       status,
     });
   };
+
+/** Resolve once the deployment's record satisfies `ready` (polled; bounded by the test timeout). */
+export async function waitFor(env: LocalEnvironment, id: string, ready: (d: Deployment) => boolean): Promise<Deployment> {
+  for (;;) {
+    const d = await env.deps.store.getDeployment(id);
+    if (d && ready(d)) return d;
+    if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) throw new Error(`deployment ended ${d.status} before the condition held`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

@@ -35,7 +35,11 @@ export class CloudWatchAlarmSource implements AlarmSource {
         );
         for (const a of [...(res.MetricAlarms ?? []), ...(res.CompositeAlarms ?? [])]) {
           if (a.AlarmName && a.StateValue && STATES.has(a.StateValue)) {
-            readings.push({ name: a.AlarmName, state: a.StateValue as AlarmState });
+            readings.push({
+              name: a.AlarmName,
+              state: a.StateValue as AlarmState,
+              ...(a.StateUpdatedTimestamp ? { updatedAt: a.StateUpdatedTimestamp.toISOString() } : {}),
+            });
           }
         }
         nextToken = res.NextToken;

@@ -4,7 +4,7 @@
  * so that a crash leaves a state the next step can repair (lock first, record second).
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import type { DeploymentConfig } from '../../domain/deployment-config.js';
 import { ApiError, InternalError } from '../../domain/errors.js';
@@ -263,6 +263,32 @@ export class DynamoDeploymentStore implements DeploymentStore {
       ScanIndexForward: false,
       ProjectionExpression: 'deploymentId',
     });
+    return items.map((i) => String(i.deploymentId));
+  }
+
+  // ---- alarm index -------------------------------------------------------------------------
+
+  async watchAlarms(deploymentId: string, alarmNames: string[]): Promise<void> {
+    // Already indexed (a retried Prepare) is fine: putNew reports it and we move on.
+    await Promise.all(alarmNames.map((name) => this.putNew({ pk: `ALARM#${name}`, sk: `DEP#${deploymentId}`, alarmName: name, deploymentId })));
+  }
+
+  async unwatchAlarms(deploymentId: string, alarmNames: string[]): Promise<void> {
+    await Promise.all(
+      alarmNames.map(async (name) => {
+        try {
+          await this.doc.send(
+            new DeleteCommand({ TableName: this.table, Key: { pk: `ALARM#${name}`, sk: `DEP#${deploymentId}` }, ConditionExpression: 'attribute_exists(pk)' }),
+          );
+        } catch (e) {
+          if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB DeleteItem');
+        }
+      }),
+    );
+  }
+
+  async deploymentsWatching(alarmName: string): Promise<string[]> {
+    const items = await this.query({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `ALARM#${alarmName}` } });
     return items.map((i) => String(i.deploymentId));
   }
 

@@ -76,6 +76,7 @@ export class SimWorld {
   readonly hookHandlers = new Map<string, SimHookHandler>();
   private readonly forced = new Map<string, AlarmState>();
   private readonly states = new Map<string, AlarmState>();
+  private readonly updatedAt = new Map<string, string>();
   private readonly faults: { op: SimOperation; kind: SimFaultKind; remaining: number; target?: string }[] = [];
   /** Metric buckets keyed by `${function}:${alias}` then bucket start (epoch seconds). */
   private readonly metrics = new Map<string, Map<number, Bucket>>();
@@ -198,7 +199,12 @@ export class SimWorld {
 
   describeAlarms(names: string[]): AlarmReading[] {
     this.catchUp();
-    return names.filter((n) => this.alarms.has(n)).map((n) => ({ name: n, state: this.states.get(n) ?? 'INSUFFICIENT_DATA' }));
+    return names
+      .filter((n) => this.alarms.has(n))
+      .map((n) => {
+        const updatedAt = this.updatedAt.get(n);
+        return { name: n, state: this.states.get(n) ?? 'INSUFFICIENT_DATA', ...(updatedAt ? { updatedAt } : {}) };
+      });
   }
 
   alarmState(name: string): AlarmState {
@@ -272,6 +278,7 @@ export class SimWorld {
       const prev = this.states.get(a.name);
       if (next !== prev) {
         this.states.set(a.name, next);
+        this.updatedAt.set(a.name, this.clock.now().toISOString());
         this.record('Alarm', { alarmName: a.name, previous: prev, state: next });
       }
     }
@@ -320,4 +327,27 @@ export class SimWorld {
       alarms: [...this.alarms.values()],
     };
   }
+}
+
+/**
+ * The EventBridge event CloudWatch emits for an alarm state change, for a SimWorld alarm log entry,
+ * so local mode drives the same alarm listener task as AWS.
+ */
+export function alarmStateChangeEvent(e: SimLogEntry, region = 'local', account = '000000000000'): Record<string, unknown> {
+  const name = String(e.detail.alarmName);
+  return {
+    version: '0',
+    id: `sim-${name}-${e.at}`,
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account,
+    time: e.at,
+    region,
+    resources: [`arn:aws:cloudwatch:${region}:${account}:alarm:${name}`],
+    detail: {
+      alarmName: name,
+      state: { value: String(e.detail.state), reason: 'Simulated metric crossed the threshold', timestamp: e.at },
+      previousState: { value: String(e.detail.previous ?? 'INSUFFICIENT_DATA') },
+    },
+  };
 }

@@ -1,0 +1,170 @@
+/**
+ * Issue #3 paths on the real ASL: alarms end waits at once, the alarm baseline policy, and the
+ * operator controls (stop, promote, pause/resume, approvals).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { TASKS } from '../../src/tasks/index.js';
+import { appSpec, reportingHook, testEnv, waitFor, type TestEnv } from '../support/local.js';
+
+let env: TestEnv | undefined;
+afterEach(async () => {
+  await env?.close();
+  env = undefined;
+});
+const entered = (r: { execution: { events: { type: string; state?: string }[] } }) =>
+  r.execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state);
+const baking = (d: { currentWait?: { kind: string } }) => d.currentWait?.kind === 'bake';
+const simulatedSeconds = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 1000;
+
+describe('alarms end waits at once', () => {
+  it('an alarm during a bake rolls back without waiting for the bake to end', async () => {
+    env = await testEnv({ alarms: ['api-errors'], deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' });
+    const id = await env.start(appSpec());
+    const inBake = await waitFor(env, id, baking);
+    env.world.forceAlarm('api-errors', 'ALARM');
+    const r = await env.finish(id);
+    expect(r.deployment.status).toBe('Stopped');
+    expect(r.deployment.errorInformation?.code).toBe('ALARM_ACTIVE');
+    expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
+    // Far less than the 30-minute bake passed between the bake starting and the outcome.
+    expect(simulatedSeconds(inBake.currentWait!.since, r.deployment.completeTime!)).toBeLessThan(30 * 60 / 2);
+    expect(r.timeline.map((t) => t.event)).toContain('AlarmFired');
+    expect(entered(r).filter((s) => s === 'ShiftTraffic')).toHaveLength(1);
+  });
+
+  it('an alarm during a hook wait rolls back', async () => {
+    env = await testEnv({ alarms: ['api-errors'] });
+    env.world.registerHook('postHook', async () => {
+      env!.world.forceAlarm('api-errors', 'ALARM'); // the validation it runs trips the alarm; it never reports
+    });
+    const r = await env.deploy(appSpec({ after: 'postHook' }));
+    expect(r.deployment.status).toBe('Stopped');
+    expect(r.deployment.errorInformation?.code).toBe('ALARM_ACTIVE');
+    expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')?.status).toBe('Failed');
+    expect(entered(r)).not.toContain('HookTimedOut');
+    expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
+  });
+
+  it('ignoreAlarmsAlreadyFiring: a hotfix ships during an incident; only a new transition to ALARM counts', async () => {
+    env = await testEnv({ alarms: ['api-errors'] });
+    await TASKS.updateDeploymentGroup.run(
+      {
+        applicationName: 'shop',
+        deploymentGroupName: 'prod',
+        deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+        alarmConfiguration: { enabled: true, alarms: [{ name: 'api-errors' }], baselineMode: 'ignoreAlarmsAlreadyFiring' },
+      },
+      env.deps,
+    );
+    env.world.forceAlarm('api-errors', 'ALARM');
+    const fix = await env.deploy(appSpec());
+    expect(fix.deployment.status).toBe('Succeeded');
+    expect(fix.timeline.map((t) => t.event)).toContain('AlarmBaseline');
+
+    // The incident ends; the next release makes it fire again: that transition counts.
+    env.world.forceAlarm('api-errors', 'OK');
+    const next = await env.start(appSpec({ functions: [['api', '2', '1']] }));
+    await waitFor(env, next, baking);
+    env.world.forceAlarm('api-errors', 'ALARM');
+    const r = await env.finish(next);
+    expect(r.deployment.status).toBe('Stopped');
+    expect(env.world.getAlias('api', 'live').functionVersion).toBe('2');
+  });
+
+  it('failOnAlarmAtStart (the default) refuses to start while an alarm fires', async () => {
+    env = await testEnv({ alarms: ['api-errors'] });
+    env.world.forceAlarm('api-errors', 'ALARM');
+    const r = await env.deploy(appSpec());
+    expect(r.deployment).toMatchObject({ status: 'Stopped', errorInformation: { code: 'ALARM_ACTIVE' } });
+    expect(env.world.calls.UpdateAlias).toBeUndefined();
+  });
+});
+
+describe('operator controls', () => {
+  const long = { deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' };
+
+  it('stop (default: with rollback) ends a bake at once; status Stopped, MANUAL_STOP', async () => {
+    env = await testEnv(long);
+    const id = await env.start(appSpec());
+    await waitFor(env, id, baking);
+    expect(await TASKS.stopDeployment.run({ deploymentId: id }, env.deps)).toMatchObject({ status: 'Pending' });
+    const r = await env.finish(id);
+    expect(r.deployment).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
+    expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
+    await expect(TASKS.stopDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({ exceptionName: 'DeploymentAlreadyCompletedException' });
+  });
+
+  it('stop without rollback leaves traffic where it is and says so', async () => {
+    env = await testEnv(long);
+    const id = await env.start(appSpec());
+    await waitFor(env, id, baking);
+    await TASKS.stopDeployment.run({ deploymentId: id, autoRollbackEnabled: false }, env.deps);
+    const r = await env.finish(id);
+    expect(r.deployment.status).toBe('Stopped');
+    expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.1 } });
+    expect(r.deployment.rollbackInfo?.rollbackMessage).toMatch(/stop asked for no rollback/);
+  });
+
+  it('promote mid-bake goes to 100% at once; AfterAllowTraffic still runs', async () => {
+    env = await testEnv(long);
+    const seen: unknown[] = [];
+    env.world.registerHook('postHook', reportingHook('Succeeded', seen));
+    const id = await env.start(appSpec({ after: 'postHook' }));
+    const inBake = await waitFor(env, id, baking);
+    await TASKS.promoteDeployment.run({ deploymentId: id }, env.deps);
+    const r = await env.finish(id);
+    expect(r.deployment.status).toBe('Succeeded');
+    expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '2', additionalVersionWeights: {} });
+    expect(seen).toHaveLength(1);
+    expect(simulatedSeconds(inBake.currentWait!.since, r.deployment.completeTime!)).toBeLessThan(30 * 60 / 2);
+    expect(r.timeline.some((t) => t.message.includes('(promoted)'))).toBe(true);
+  });
+
+  it('pause holds the weight (the bake clock stops) until resume, then the bake continues', async () => {
+    env = await testEnv({ deploymentConfigName: '10% 10m, 100%' });
+    const id = await env.start(appSpec());
+    await waitFor(env, id, baking);
+    await TASKS.pauseDeployment.run({ deploymentId: id }, env.deps);
+    const paused = await waitFor(env, id, (d) => d.currentWait?.kind === 'pause');
+    expect(paused.paused!.remainingBakeSeconds).toBeGreaterThan(0);
+    // Well past the 10-minute bake, it is still held at 10%.
+    await env.clock.sleep(30 * 60);
+    expect((await env.deps.store.getDeployment(id))?.status).toBe('InProgress');
+    expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.1 } });
+    await TASKS.resumeDeployment.run({ deploymentId: id }, env.deps);
+    const r = await env.finish(id);
+    expect(r.deployment.status).toBe('Succeeded');
+    expect(entered(r).filter((s) => s === 'Bake').length).toBe(2); // the bake, then the rest of it
+    await expect(TASKS.resumeDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({ exceptionName: 'DeploymentAlreadyCompletedException' });
+  });
+
+  it('an approval step waits for approve, then continues', async () => {
+    env = await testEnv({ deploymentConfigName: '10% 1m, approve 1h, 50% 1m, 100%' });
+    const id = await env.start(appSpec());
+    await waitFor(env, id, (d) => d.currentWait?.kind === 'approval');
+    expect(env.world.getAlias('api', 'live').additionalVersionWeights).toEqual({ '2': 0.1 });
+    await TASKS.approveDeployment.run({ deploymentId: id }, env.deps);
+    const r = await env.finish(id);
+    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.timeline.map((t) => t.event)).toEqual(expect.arrayContaining(['AwaitingApproval', 'Approved']));
+  });
+
+  it('an approval that never comes times out and rolls back', async () => {
+    env = await testEnv({ deploymentConfigName: '10% 1m, approve 10m, 100%' });
+    const r = await env.deploy(appSpec());
+    expect(r.deployment).toMatchObject({ status: 'Failed', errorInformation: { code: 'TIMEOUT' } });
+    expect(r.deployment.errorInformation?.message).toMatch(/not approved/);
+    expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
+  });
+
+  it('controls on a deployment that is not waiting for them say so', async () => {
+    env = await testEnv(long);
+    const id = await env.start(appSpec());
+    await waitFor(env, id, baking);
+    await expect(TASKS.approveDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({ exceptionName: 'DeploymentIsNotInReadyStateException' });
+    await expect(TASKS.resumeDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({ exceptionName: 'DeploymentIsNotInReadyStateException' });
+    await expect(TASKS.promoteDeployment.run({ deploymentId: 'd-NOSUCHONE' }, env.deps)).rejects.toMatchObject({ exceptionName: 'DeploymentDoesNotExistException' });
+    await TASKS.promoteDeployment.run({ deploymentId: id }, env.deps);
+    expect((await env.finish(id)).deployment.status).toBe('Succeeded');
+  });
+});
