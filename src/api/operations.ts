@@ -25,7 +25,7 @@ export const OPERATIONS: Record<string, Operation> = {
   GetDeploymentGroup: async (i, d) => {
     const g = await d.store.getDeploymentGroup(str(i.applicationName), str(i.deploymentGroupName));
     if (!g) throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${str(i.deploymentGroupName)} does not exist`);
-    const { activeDeploymentId: _lock, ...deploymentGroupInfo } = g;
+    const { activeDeploymentId: _lock, webhookSecret: _secret, ...deploymentGroupInfo } = g;
     return { deploymentGroupInfo };
   },
   CreateDeploymentConfig: (i, d) => TASKS.createDeploymentConfig.run(i, d),
@@ -43,6 +43,12 @@ export const OPERATIONS: Record<string, Operation> = {
     return { deploymentInfo };
   },
   PutLifecycleEventHookExecutionStatus: (i, d) => TASKS.putLifecycleEventHookExecutionStatus.run(i, d),
+  StopDeployment: (i, d) => TASKS.stopDeployment.run(i, d),
+  // Cutover's extras (issue #4 serves them under Cutover's own X-Amz-Target prefix).
+  PromoteDeployment: (i, d) => TASKS.promoteDeployment.run(i, d),
+  PauseDeployment: (i, d) => TASKS.pauseDeployment.run(i, d),
+  ResumeDeployment: (i, d) => TASKS.resumeDeployment.run(i, d),
+  ApproveDeployment: (i, d) => TASKS.approveDeployment.run(i, d),
 };
 
 export interface ApiErrorShape {

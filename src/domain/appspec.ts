@@ -54,6 +54,7 @@ export function parseDocument(text: string, what = 'AppSpec'): unknown {
 
 const VERSION_RE = /^[1-9][0-9]{0,9}$/;
 const FUNCTION_NAME_RE = /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[a-zA-Z0-9_-]{1,140}$/;
+const WEBHOOK_RE = /^https?:\/\/[^\s/?#]+[^\s]*$/i;
 const ALIAS_RE = /^(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}$/;
 
 function asText(v: unknown): string | undefined {
@@ -159,8 +160,8 @@ export function parseLambdaAppSpec(text: string): LambdaAppSpec {
           return;
         }
         const name = asText(fn);
-        if (!name || !FUNCTION_NAME_RE.test(name)) {
-          issues.push({ path: `${at}.${rawName}`, message: 'must be the name or ARN of the hook function' });
+        if (!name || !(FUNCTION_NAME_RE.test(name) || WEBHOOK_RE.test(name))) {
+          issues.push({ path: `${at}.${rawName}`, message: 'must be the name or ARN of the hook function, or an http(s) webhook URL' });
           return;
         }
         if (hooks[event]) {

@@ -63,6 +63,11 @@ export class HookFailedError extends CutoverError {
   override readonly name = 'HookFailedError' as const;
 }
 
+/** A lifecycle hook did not report before its timeout (and its timeout action is rollback). */
+export class HookTimedOutError extends CutoverError {
+  override readonly name = 'HookTimedOutError' as const;
+}
+
 /** A watched CloudWatch alarm is in ALARM (or could not be read and failures are not ignored). */
 export class AlarmActiveError extends CutoverError {
   override readonly name = 'AlarmActiveError' as const;
@@ -95,6 +100,7 @@ export const ERROR_NAMES = [
   'DependencyUnavailableError',
   'DependencyRejectedError',
   'HookFailedError',
+  'HookTimedOutError',
   'AlarmActiveError',
   'DeploymentStoppedError',
   'InternalError',

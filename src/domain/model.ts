@@ -77,6 +77,10 @@ export interface DeploymentGroup {
   triggerConfigurations: TriggerConfig[];
   /** Seconds a lifecycle hook may take to report before the event fails (CodeDeploy: 3600). */
   hookTimeoutSeconds: number;
+  /** Per lifecycle event: its own timeout and what a timeout does (default: roll back). */
+  hookConfiguration?: Partial<Record<LambdaHookEvent, HookSettings>>;
+  /** Secret for signing webhook hook requests (HMAC-SHA256). Never returned by the API. */
+  webhookSecret?: string;
   createTime: string;
   /** Set while a deployment holds the group's lock (one active deployment per group). */
   activeDeploymentId?: string;
@@ -211,7 +215,7 @@ export interface Deployment {
 }
 
 export interface CurrentWait {
-  kind: 'bake' | 'hook' | 'pause' | 'approval';
+  kind: 'bake' | 'hook' | 'pause' | 'approval' | 'hookRetry';
   /** Step Functions task token (a secret: never logged). */
   token: string;
   stepIndex?: number;
@@ -230,3 +234,8 @@ export function withLifecycle(events: LifecycleEvent[], name: string, patch: Par
 
 /** Lifecycle events of a Lambda deployment, in order (Start and End are implicit). */
 export const LAMBDA_LIFECYCLE = ['BeforeAllowTraffic', 'AllowTraffic', 'AfterAllowTraffic'] as const;
+
+export interface HookSettings {
+  timeoutSeconds?: number;
+  timeoutAction?: 'rollback' | 'continue';
+}

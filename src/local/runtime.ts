@@ -146,12 +146,15 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
       const token = randomBytes(32).toString('base64url');
       const waiting = new Promise<unknown>((resolve, reject) => this.pending.set(token, { resolve, reject }));
       const abort = new AbortController();
+      // As on AWS, the timeout runs from the moment the state starts, whatever the invoked task does.
+      const timeout = this.opts.clock.sleep(timeoutSeconds, abort.signal).then(() => {
+        throw namedError('States.Timeout', `${stateName} timed out after ${timeoutSeconds} s`);
+      });
+      timeout.catch(() => undefined);
       try {
-        await task.run(replaceSentinel(raw, token), this.requireDeps());
-        const timeout = this.opts.clock.sleep(timeoutSeconds, abort.signal).then(() => {
-          throw namedError('States.Timeout', `${stateName} timed out after ${timeoutSeconds} s`);
-        });
-        return (await Promise.race([waiting, timeout])) as Json;
+        // The task's own failure fails the state; otherwise the first of token and timeout wins.
+        const invoked = task.run(replaceSentinel(raw, token), this.requireDeps()).then(() => new Promise<never>(() => undefined));
+        return (await Promise.race([waiting, timeout, invoked])) as Json;
       } finally {
         abort.abort();
         this.pending.delete(token);

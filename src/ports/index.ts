@@ -43,10 +43,13 @@ export interface HookPayload {
   [extra: string]: unknown;
 }
 
-/** Invokes lifecycle hook functions. */
+/** Invokes lifecycle hooks: Lambda functions (by name or ARN) or webhooks (http/https URLs). */
 export interface HookInvoker {
-  /** Start the hook asynchronously (Lambda InvocationType=Event). Resolves once accepted. */
-  invoke(functionName: string, payload: HookPayload): Promise<void>;
+  /**
+   * Run the hook and resolve with what it answered (its return value or response body), or
+   * undefined. A hook that fails to run rejects with DependencyRejectedError naming it.
+   */
+  invoke(target: string, payload: HookPayload, options?: { webhookSecret?: string }): Promise<unknown>;
 }
 
 /** Step Functions callbacks. */

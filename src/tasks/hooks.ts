@@ -4,10 +4,11 @@
  * completes that token. A hook that never reports fails at the state's timeout.
  */
 import { z } from 'zod';
-import { ApiError, HookFailedError } from '../domain/errors.js';
+import { ApiError, DependencyUnavailableError, HookFailedError, HookTimedOutError } from '../domain/errors.js';
+import { hookSettings, interpretHookAnswer, type HookAnswer } from '../domain/hooks.js';
 import { newHookExecutionId } from '../domain/ids.js';
 import { withLifecycle, type LambdaHookEvent } from '../domain/model.js';
-import { loadDeployment, mutateDeployment, note } from './support.js';
+import { loadDeployment, loadGroup, mutateDeployment, note } from './support.js';
 import { defineTask, type Deps } from './task.js';
 
 const InvokeHookInput = z.object({
@@ -16,6 +17,11 @@ const InvokeHookInput = z.object({
   taskToken: z.string().min(1),
 });
 
+/**
+ * Invoke the hook (again, after an InProgress answer) and park the task token under a fresh hook
+ * execution id. A hook that returns its status completes the wait at once; one that returns
+ * nothing reports later through PutLifecycleEventHookExecutionStatus.
+ */
 async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promise<{ hookExecutionId?: string; skipped: boolean }> {
   const event: LambdaHookEvent = input.lifecycleEventName;
   const d = await loadDeployment(deps, input.deploymentId);
@@ -28,51 +34,99 @@ async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promi
     await deps.tokens.succeed(input.taskToken, { status: 'Skipped' });
     return { skipped: true };
   }
+  const group = await loadGroup(deps, d);
+  const previous = d.lifecycleEvents.find((e) => e.lifecycleEventName === event);
+  const retry = previous?.status === 'InProgress' && previous.hookExecutionId !== undefined;
+  // The hook's timeout covers every attempt: an InProgress answer does not extend it.
+  if (retry && previous.startTime) {
+    const deadline = Date.parse(previous.startTime) + hookSettings(group, event).timeoutSeconds * 1000;
+    if (deps.clock.now().getTime() >= deadline) {
+      await deps.tokens.succeed(input.taskToken, await timedOut(deps, d.deploymentId, event));
+      return { skipped: false };
+    }
+    await deps.store.completeHookExecution(previous.hookExecutionId!, 'Failed'); // superseded by this attempt
+  }
 
   const hookExecutionId = newHookExecutionId();
-  await deps.store.putHookExecution({
-    hookExecutionId,
-    deploymentId: d.deploymentId,
-    lifecycleEventName: event,
-    taskToken: input.taskToken,
-    status: 'InProgress',
-  });
+  await deps.store.putHookExecution({ hookExecutionId, deploymentId: d.deploymentId, lifecycleEventName: event, taskToken: input.taskToken, status: 'InProgress' });
   await mutateDeployment(deps, d.deploymentId, (cur) => ({
-    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'InProgress', startTime: now, hookFunction: fn, hookExecutionId }),
+    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'InProgress', ...(retry ? {} : { startTime: now }), hookFunction: fn, hookExecutionId }),
     currentWait: { kind: 'hook', token: input.taskToken, lifecycleEventName: event, since: now },
   }));
-  await note(deps, d.deploymentId, 'HookStarted', `${event} hook ${fn} invoked`, { lifecycleEventName: event, hookFunction: fn });
+  await note(deps, d.deploymentId, 'HookStarted', `${event} hook ${fn} ${retry ? 'invoked again' : 'invoked'}`, { lifecycleEventName: event, hookFunction: fn });
+  let answer;
   try {
-    await deps.hooks.invoke(fn, {
-      DeploymentId: d.deploymentId,
-      LifecycleEventHookExecutionId: hookExecutionId,
-      // Beyond CodeDeploy's two keys: what the hook would otherwise have to look up.
-      ApplicationName: d.applicationName,
-      DeploymentGroupName: d.deploymentGroupName,
-      LifecycleEventName: event,
-      Functions: d.functions.map((f) => ({
-        FunctionName: f.functionName,
-        Alias: f.alias,
-        CurrentVersion: f.currentVersion,
-        TargetVersion: f.targetVersion,
-      })),
-    });
+    answer = interpretHookAnswer(
+      await deps.hooks.invoke(
+        fn,
+        {
+          DeploymentId: d.deploymentId,
+          LifecycleEventHookExecutionId: hookExecutionId,
+          // Beyond CodeDeploy's two keys: what the hook would otherwise have to look up.
+          ApplicationName: d.applicationName,
+          DeploymentGroupName: d.deploymentGroupName,
+          LifecycleEventName: event,
+          Functions: d.functions.map((f) => ({ FunctionName: f.functionName, Alias: f.alias, CurrentVersion: f.currentVersion, TargetVersion: f.targetVersion })),
+        },
+        group.webhookSecret ? { webhookSecret: group.webhookSecret } : {},
+      ),
+    );
   } catch (e) {
-    const message = `${event} hook ${fn} could not be invoked: ${(e as Error).message}`;
-    await deps.store.completeHookExecution(hookExecutionId, 'Failed');
-    await mutateDeployment(deps, d.deploymentId, (cur) => ({
-      lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, {
-        status: 'Failed',
-        endTime: deps.clock.now().toISOString(),
-        diagnostics: { errorCode: 'UnknownError', message },
-      }),
-    }));
+    if (e instanceof DependencyUnavailableError) throw e; // throttled: the state machine retries
+    const message = `${event} hook ${fn} could not be run: ${(e as Error).message}`;
+    if (await deps.store.completeHookExecution(hookExecutionId, 'Failed')) {
+      await mutateDeployment(deps, d.deploymentId, (cur) => ({
+        lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'Failed', endTime: deps.clock.now().toISOString(), diagnostics: { errorCode: 'UnknownError', message } }),
+      }));
+    }
     throw new HookFailedError(message);
   }
+  if (answer) await answered(deps, hookExecutionId, answer);
   return { hookExecutionId, skipped: false };
 }
 
+/** A hook's own answer (return value or webhook body) completes its wait like a callback would. */
+async function answered(deps: Deps, hookExecutionId: string, answer: HookAnswer): Promise<void> {
+  const h = await deps.store.getHookExecution(hookExecutionId);
+  if (!h || h.status !== 'InProgress') return; // it already reported through the callback
+  if (answer.status === 'InProgress') {
+    await note(deps, h.deploymentId, 'HookInProgress', `${h.lifecycleEventName} hook is still working; invoking it again in ${answer.retryAfterSeconds} s`);
+    await deps.tokens.succeed(h.taskToken, answer);
+    return;
+  }
+  await report({ deploymentId: h.deploymentId, lifecycleEventHookExecutionId: hookExecutionId, status: answer.status }, deps).catch((e: unknown) => {
+    // Completed concurrently (a late callback, a stop): the first answer stands.
+    if (!(e instanceof ApiError && e.exceptionName === 'LifecycleEventAlreadyCompletedException')) throw e;
+  });
+}
+
 export const invokeHook = defineTask('invokeHook', InvokeHookInput, invoke);
+
+/**
+ * The hook did not report before its timeout: record it and refuse late reports; then continue or
+ * fail with HookTimedOutError, per the group's timeout action for this lifecycle event.
+ */
+async function timedOut(deps: Deps, deploymentId: string, event: LambdaHookEvent): Promise<{ status: 'TimedOut' }> {
+  const d = await loadDeployment(deps, deploymentId);
+  const group = await loadGroup(deps, d);
+  const { timeoutSeconds, timeoutAction } = hookSettings(group, event);
+  const lifecycle = d.lifecycleEvents.find((e) => e.lifecycleEventName === event);
+  if (lifecycle?.hookExecutionId) await deps.store.completeHookExecution(lifecycle.hookExecutionId, 'Failed');
+  const message = `The ${event} hook did not report a status (PutLifecycleEventHookExecutionStatus) within ${timeoutSeconds} s`;
+  await mutateDeployment(deps, deploymentId, (cur) => ({
+    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'Failed', endTime: deps.clock.now().toISOString(), diagnostics: { errorCode: 'ScriptTimedOut', message } }),
+    currentWait: undefined,
+  }));
+  if (timeoutAction === 'rollback') throw new HookTimedOutError(message);
+  await note(deps, deploymentId, 'HookTimedOut', `${message}; continuing (timeoutAction: continue)`);
+  return { status: 'TimedOut' };
+}
+
+export const hookTimedOut = defineTask(
+  'hookTimedOut',
+  z.object({ deploymentId: z.string().min(1), lifecycleEventName: z.enum(['BeforeAllowTraffic', 'AfterAllowTraffic']) }),
+  (input, deps) => timedOut(deps, input.deploymentId, input.lifecycleEventName),
+);
 
 const StatusInput = z.object({
   deploymentId: z.string().optional(),

@@ -1,6 +1,6 @@
 /** Every task, by name (the name is also the serverless.yml function key and the ASL Fn::GetAtt target). */
 import { createDeployment } from './create-deployment.js';
-import { invokeHook, putLifecycleEventHookExecutionStatus } from './hooks.js';
+import { hookTimedOut, invokeHook, putLifecycleEventHookExecutionStatus } from './hooks.js';
 import { finalizeDeployment, recordOutcome, rollbackDeployment } from './outcome.js';
 import { prepareDeployment } from './prepare-deployment.js';
 import { shiftTraffic, startWait } from './shift-traffic.js';
@@ -17,6 +17,7 @@ export const TASKS: Record<TaskName, Task<any, any>> = {
   putLifecycleEventHookExecutionStatus,
   prepareDeployment,
   invokeHook,
+  hookTimedOut,
   shiftTraffic,
   startWait,
   finalizeDeployment,

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { baselineOf, evaluateAlarms, watchedAlarms, type AlarmBaseline, type AlarmReading } from '../domain/alarms.js';
 import { AlarmActiveError, InvalidInputError, PreconditionFailedError } from '../domain/errors.js';
-import type { Deployment, FunctionTarget } from '../domain/model.js';
+import type { Deployment, FunctionTarget, LambdaHookEvent } from '../domain/model.js';
+import { hookSettings } from '../domain/hooks.js';
 import { describeRouting, targetWeightOf } from '../domain/traffic.js';
 import { describePlan } from '../domain/deployment-config.js';
 import { loadDeployment, loadGroup, mutateDeployment, note, publishState } from './support.js';
@@ -16,7 +17,8 @@ import { defineTask, type Deps } from './task.js';
 export interface PreparedState {
   deploymentId: string;
   noop: boolean;
-  hookTimeoutSeconds: number;
+  /** Each hook's timeout (the wait states' TimeoutSecondsPath). */
+  hooks: Record<LambdaHookEvent, { timeoutSeconds: number }>;
   step: { index: number; weight: number; bakeSeconds: number; next: 'shift' };
 }
 
@@ -49,7 +51,10 @@ async function prepare(input: { deploymentId: string }, deps: Deps): Promise<Pre
   const result: PreparedState = {
     deploymentId: d.deploymentId,
     noop,
-    hookTimeoutSeconds: Math.max(1, Math.round(group.hookTimeoutSeconds)),
+    hooks: {
+      BeforeAllowTraffic: { timeoutSeconds: hookSettings(group, 'BeforeAllowTraffic').timeoutSeconds },
+      AfterAllowTraffic: { timeoutSeconds: hookSettings(group, 'AfterAllowTraffic').timeoutSeconds },
+    },
     step: { index: -1, weight: 0, bakeSeconds: 0, next: 'shift' },
   };
   // A retried Prepare after it already succeeded: the world may have moved since; do not re-check.

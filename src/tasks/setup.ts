@@ -62,6 +62,13 @@ export const GroupInputSchema = z.object({
     .default(DEFAULT_AUTO_ROLLBACK),
   triggerConfigurations: z.array(Trigger).max(10, 'at most 10 triggers per deployment group').default([]),
   hookTimeoutSeconds: z.number().int().min(1).max(3600 * 24, 'at most 86400 seconds').default(3600),
+  hookConfiguration: z
+    .partialRecord(
+      z.enum(['BeforeAllowTraffic', 'AfterAllowTraffic']),
+      z.object({ timeoutSeconds: z.number().int().min(1).max(3600 * 24).optional(), timeoutAction: z.enum(['rollback', 'continue']).optional() }),
+    )
+    .optional(),
+  webhookSecret: z.string().min(16, 'at least 16 characters').max(256).optional(),
 });
 export type GroupInputSchema = z.infer<typeof GroupInputSchema>;
 

@@ -107,7 +107,7 @@ export const shiftTraffic = defineTask('shiftTraffic', z.object({ deploymentId: 
 
 const WaitInput = z.object({
   deploymentId: z.string().min(1),
-  kind: z.enum(['bake', 'pause', 'approval']),
+  kind: z.enum(['bake', 'pause', 'approval', 'hookRetry']),
   seconds: z.number().int().min(1),
   taskToken: z.string().min(1),
 });

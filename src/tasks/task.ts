@@ -35,6 +35,7 @@ export interface Deps {
 export const STATE_MACHINE_TASKS = [
   'prepareDeployment',
   'invokeHook',
+  'hookTimedOut',
   'shiftTraffic',
   'startWait',
   'finalizeDeployment',

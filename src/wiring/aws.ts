@@ -12,6 +12,7 @@ import { LambdaHookInvoker } from '../adapters/aws/lambda-hook-invoker.js';
 import { LambdaAliasTrafficRouter } from '../adapters/aws/lambda-traffic-router.js';
 import { StepFunctionsExecutionStarter, StepFunctionsTaskTokens } from '../adapters/aws/step-functions.js';
 import { SystemClock } from '../adapters/sim/clock.js';
+import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
 import { dispatch } from '../api/operations.js';
 import { parseAwsEnv } from '../config/env.js';
 import type { Logger } from '../ports/index.js';
@@ -36,7 +37,7 @@ export function awsDeps(context?: Pick<Context, 'invokedFunctionArn'>, env: Reco
     store: new DynamoDeploymentStore(createDocumentClient(clients.dynamodb), cfg.CUTOVER_TABLE),
     router: new LambdaAliasTrafficRouter(clients.lambda),
     alarms: new CloudWatchAlarmSource(clients.cloudwatch),
-    hooks: new LambdaHookInvoker(clients.lambda),
+    hooks: new RoutingHookInvoker(new LambdaHookInvoker(clients.lambda)),
     tokens: new StepFunctionsTaskTokens(clients.sfn),
     executions: new StepFunctionsExecutionStarter(clients.sfn, cfg.CUTOVER_STATE_MACHINE_ARN),
     events: new EventBridgeSnsPublisher(clients.eventbridge, clients.sns, cfg.CUTOVER_EVENT_BUS),

@@ -8,6 +8,7 @@ import { DynamoDeploymentStore, createDocumentClient } from '../adapters/aws/dyn
 import { ensureTable } from '../adapters/aws/table.js';
 import { SimAlarmSource, SimEventPublisher, SimHookInvoker, SimTrafficRouter } from '../adapters/sim/adapters.js';
 import { ScaledClock } from '../adapters/sim/clock.js';
+import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
 import { SimWorld, alarmStateChangeEvent } from '../adapters/sim/world.js';
 import { localDynamoClient, startDynalite } from '../local/dynalite.js';
 import { LocalStepFunctions } from '../local/runtime.js';
@@ -57,7 +58,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     store,
     router: new SimTrafficRouter(world),
     alarms: new SimAlarmSource(world),
-    hooks: new SimHookInvoker(world, report, log),
+    hooks: new RoutingHookInvoker(new SimHookInvoker(world, report, log)),
     tokens: runtime,
     executions: runtime,
     events: new SimEventPublisher(world),

@@ -46,12 +46,14 @@ describe('deployment.asl.json', () => {
     }
   });
 
-  it('callback Tasks pass $$.Task.Token; waits for hooks time out into HookTimedOut, bakes back into ShiftTraffic', () => {
+  it('callback Tasks pass $$.Task.Token; each wait’s timeout leads where it should', () => {
     const callbacks = tasks.filter(([, s]) => String(s.Resource).endsWith('.waitForTaskToken'));
-    expect(callbacks.map(([n]) => n).sort()).toEqual(['AfterAllowTraffic', 'Approval', 'Bake', 'BeforeAllowTraffic', 'Paused']);
+    expect(callbacks.map(([n]) => n).sort()).toEqual(['AfterAllowTraffic', 'AfterAllowTrafficRetry', 'Approval', 'Bake', 'BeforeAllowTraffic', 'BeforeAllowTrafficRetry', 'Paused']);
     const timeoutGoesTo: Record<string, string> = {
-      BeforeAllowTraffic: 'HookTimedOut',
-      AfterAllowTraffic: 'HookTimedOut',
+      BeforeAllowTraffic: 'BeforeAllowTrafficTimedOut',
+      AfterAllowTraffic: 'AfterAllowTrafficTimedOut',
+      BeforeAllowTrafficRetry: 'BeforeAllowTraffic',
+      AfterAllowTrafficRetry: 'AfterAllowTraffic',
       Bake: 'ShiftTraffic',
       Approval: 'ApprovalTimedOut',
       Paused: 'PauseTimedOut',

@@ -3,6 +3,7 @@
  * over a small fake that applies UpdateAlias the way Lambda does (an omitted RoutingConfig keeps
  * the old weights), so they check the alias afterwards, not the calls.
  */
+import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import {
   GetAliasCommand,
   GetFunctionConfigurationCommand,
@@ -68,6 +69,9 @@ class FakeLambda {
 beforeEach(() => {
   lambdaMock.reset();
 });
+
+/** A Lambda response payload (the SDK's blob type is a Uint8Array with helpers we do not use). */
+const blob = (text: string) => new TextEncoder().encode(text) as unknown as InvokeCommandOutput['Payload'];
 
 describe('LambdaAliasTrafficRouter', () => {
   const router = new LambdaAliasTrafficRouter(client);
@@ -162,23 +166,35 @@ describe('LambdaHookInvoker', () => {
   const invoker = new LambdaHookInvoker(client);
   const payload: HookPayload = { DeploymentId: 'd-ABCDEF123', LifecycleEventHookExecutionId: 'hook-exec-1', LifecycleEventName: 'BeforeAllowTraffic' };
 
-  it('starts the hook asynchronously with the payload as JSON', async () => {
+  it('runs the hook synchronously with the payload as JSON and returns its answer', async () => {
     const received: unknown[] = [];
     lambdaMock.on(InvokeCommand).callsFake(async (input: { InvocationType?: string; Payload?: Uint8Array }) => {
-      // Only an Event invocation returns before the hook finishes; the hook reports back itself.
-      if (input.InvocationType === 'Event') received.push(JSON.parse(new TextDecoder().decode(input.Payload)));
-      return { StatusCode: input.InvocationType === 'Event' ? 202 : 200 };
+      // Only a RequestResponse invocation hands back what the hook returned.
+      received.push(JSON.parse(new TextDecoder().decode(input.Payload)));
+      const answer = input.InvocationType === 'RequestResponse' ? { status: 'Succeeded' } : null;
+      return { StatusCode: input.InvocationType === 'RequestResponse' ? 200 : 202, Payload: new TextEncoder().encode(JSON.stringify(answer)) };
     });
-    await invoker.invoke('pre-traffic-hook', payload);
+    expect(await invoker.invoke('pre-traffic-hook', payload)).toEqual({ status: 'Succeeded' });
     expect(received).toEqual([payload]);
   });
 
-  it('rejects a response with a FunctionError, naming the function', async () => {
-    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 202, FunctionError: 'Unhandled' });
+  it('a hook returning nothing (CodeDeploy style) yields undefined; a string is passed through', async () => {
+    lambdaMock.on(InvokeCommand).resolvesOnce({ StatusCode: 200 }).resolvesOnce({ StatusCode: 200, Payload: blob('"done"') });
+    expect(await invoker.invoke('pre-traffic-hook', payload)).toBeUndefined();
+    expect(await invoker.invoke('pre-traffic-hook', payload)).toBe('done');
+  });
+
+  it('rejects a response with a FunctionError, naming the function and its error', async () => {
+    lambdaMock.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: blob(JSON.stringify({ errorType: 'TypeError', errorMessage: 'x is undefined' })),
+    });
     const err = await invoker.invoke('pre-traffic-hook', payload).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyRejectedError);
     expect((err as Error).message).toContain('Invoke pre-traffic-hook');
     expect((err as Error).message).toContain('Unhandled');
+    expect((err as Error).message).toContain('TypeError: x is undefined');
   });
 
   it('rejects a non-2xx StatusCode, naming the function', async () => {

@@ -53,7 +53,10 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     expect(group?.lastSuccessfulDeployment?.deploymentId).toBe(r.deploymentId);
     expect(r.timeline.map((t) => t.event)).toContain('TrafficShifted');
     // Waiting is a callback: transitions do not depend on the bake time.
-    expect(states(r)).toEqual(['Prepare', 'IsNoop', 'BeforeAllowTraffic', 'ShiftTraffic', 'NextStep', 'Bake', 'ShiftTraffic', 'NextStep', 'AfterAllowTraffic', 'Finalize', 'Deployed']);
+    expect(states(r)).toEqual([
+      'Prepare', 'IsNoop', 'BeforeAllowTraffic', 'BeforeAllowTrafficResult', 'ShiftTraffic', 'NextStep', 'Bake',
+      'ShiftTraffic', 'NextStep', 'AfterAllowTraffic', 'AfterAllowTrafficResult', 'Finalize', 'Deployed',
+    ]);
   });
 
   it('alarm at a step boundary stops the deployment and rolls back (ALARM_ACTIVE)', async () => {
@@ -102,15 +105,15 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
   });
 
   it('a hook that never reports times out and the deployment rolls back', async () => {
-    env = await testEnv({ hookTimeoutSeconds: 60 });
+    env = await testEnv({ hookConfiguration: { AfterAllowTraffic: { timeoutSeconds: 60 } } });
     env.world.registerHook('postHook', async () => {
       /* never calls back */
     });
     const r = await env.deploy(appSpec({ after: 'postHook' }));
     expect(r.deployment.status).toBe('Failed');
     expect(r.deployment.errorInformation).toMatchObject({ code: 'HOOK_EXECUTION_FAILURE' });
-    expect(r.deployment.errorInformation?.message).toMatch(/did not report/);
-    expect(states(r)).toContain('HookTimedOut');
+    expect(r.deployment.errorInformation?.message).toMatch(/AfterAllowTraffic hook did not report a status .* within 60 s/);
+    expect(states(r)).toContain('AfterAllowTrafficTimedOut');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
     // A late report is refused: the lifecycle event is over.
     const h = r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic');

@@ -16,6 +16,8 @@ export interface GroupOptions {
   deploymentConfigName?: string;
   autoRollbackConfiguration?: { enabled: boolean; events: string[] };
   triggerConfigurations?: unknown[];
+  hookConfiguration?: Record<string, { timeoutSeconds?: number; timeoutAction?: 'rollback' | 'continue' }>;
+  webhookSecret?: string;
 }
 
 export interface TestEnv extends LocalEnvironment {
@@ -55,6 +57,8 @@ export async function testEnv(group: GroupOptions = {}, speed = TEST_SPEED): Pro
       hookTimeoutSeconds: group.hookTimeoutSeconds ?? 3600,
       ...(group.autoRollbackConfiguration ? { autoRollbackConfiguration: group.autoRollbackConfiguration } : {}),
       ...(group.triggerConfigurations ? { triggerConfigurations: group.triggerConfigurations } : {}),
+      ...(group.hookConfiguration ? { hookConfiguration: group.hookConfiguration } : {}),
+      ...(group.webhookSecret ? { webhookSecret: group.webhookSecret } : {}),
     },
     env.deps,
   );

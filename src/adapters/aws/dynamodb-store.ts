@@ -24,6 +24,8 @@ const GROUP_SETTINGS = [
   'autoRollbackConfiguration',
   'triggerConfigurations',
   'hookTimeoutSeconds',
+  'hookConfiguration',
+  'webhookSecret',
   'computePlatform',
 ] as const;
 

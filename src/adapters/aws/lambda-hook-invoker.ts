@@ -5,30 +5,45 @@ import type { HookInvoker, HookPayload } from '../../ports/index.js';
 import { withAwsErrors } from './errors.js';
 
 /**
- * Starts lifecycle hook functions. Calls `lambda:InvokeFunction` with InvocationType=Event: the
- * hook reports back through PutLifecycleEventHookExecutionStatus, so we only need Lambda to accept it.
+ * Runs lifecycle hook functions. Calls `lambda:InvokeFunction` with InvocationType=RequestResponse
+ * so a hook may simply return its status (`{"status": "Succeeded"}`); a CodeDeploy-style hook that
+ * reports through PutLifecycleEventHookExecutionStatus and returns anything else works unchanged.
+ * A hook that crashes (FunctionError) is reported at once instead of waiting for its timeout.
  */
 export class LambdaHookInvoker implements HookInvoker {
   constructor(private readonly client: LambdaClient) {}
 
-  async invoke(functionName: string, payload: HookPayload): Promise<void> {
+  async invoke(functionName: string, payload: HookPayload): Promise<unknown> {
     const what = `Invoke ${functionName}`;
     const res = await withAwsErrors(what, () =>
       this.client.send(
         new InvokeCommand({
           FunctionName: functionName,
-          InvocationType: 'Event',
+          InvocationType: 'RequestResponse',
           Payload: new TextEncoder().encode(JSON.stringify(payload)),
         }),
       ),
     );
-    // Lambda answers 202 for an accepted event; anything else means the hook will never run.
+    const text = res.Payload ? new TextDecoder().decode(res.Payload) : '';
     const status = res.StatusCode;
     if (res.FunctionError || status === undefined || Math.floor(status / 100) !== 2) {
+      let detail = '';
+      try {
+        const err = JSON.parse(text) as { errorType?: string; errorMessage?: string };
+        if (err.errorMessage) detail = `: ${err.errorType ?? 'Error'}: ${err.errorMessage}`;
+      } catch {
+        /* not JSON */
+      }
       throw new DependencyRejectedError(
-        `${what}: hook function was not started (StatusCode ${status ?? 'none'}${res.FunctionError ? `, FunctionError ${res.FunctionError}` : ''})`,
+        `${what}: the hook function failed (StatusCode ${status ?? 'none'}${res.FunctionError ? `, FunctionError ${res.FunctionError}` : ''})${detail}`,
         res.FunctionError,
       );
+    }
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
     }
   }
 }

@@ -81,9 +81,9 @@ export class SimEventPublisher implements EventPublisher {
 }
 
 /**
- * Runs hook functions registered in the SimWorld (the user's own modules) the way Lambda's
- * `InvocationType=Event` does: accepted at once, run in the background. A hook that throws is
- * logged; like on AWS, the deployment then waits for the hook's timeout.
+ * Runs hook functions registered in the SimWorld (the user's own modules) in-process, like Lambda's
+ * RequestResponse invocation: resolves with what the handler returns. A handler that throws is a
+ * failed invocation (DependencyRejectedError naming it), as a Lambda FunctionError is on AWS.
  */
 export class SimHookInvoker implements HookInvoker {
   constructor(
@@ -92,21 +92,21 @@ export class SimHookInvoker implements HookInvoker {
     private readonly log: Logger,
   ) {}
 
-  async invoke(functionName: string, payload: HookPayload): Promise<void> {
-    await simCall(this.world, 'Invoke', functionName, () => {
-      const handler = this.world.hookHandlers.get(functionName);
-      if (!handler) throw new SimAwsError('ResourceNotFound', `Function not found: ${functionName} (no local hook module registered under that name)`);
-      this.world.record('Hook', { functionName, lifecycleEventName: payload.LifecycleEventName, state: 'invoked' });
-      const context: SimHookContext = { functionName, putLifecycleEventHookExecutionStatus: this.report };
-      setImmediate(() => {
-        Promise.resolve()
-          .then(() => handler(payload, context))
-          .catch((e: unknown) => {
-            const message = e instanceof Error ? e.message : String(e);
-            this.world.record('Hook', { functionName, state: 'threw', message });
-            this.log.warn(`hook ${functionName} threw: ${message}`, { deploymentId: payload.DeploymentId });
-          });
-      });
+  async invoke(functionName: string, payload: HookPayload): Promise<unknown> {
+    const handler = await simCall(this.world, 'Invoke', functionName, () => {
+      const h = this.world.hookHandlers.get(functionName);
+      if (!h) throw new SimAwsError('ResourceNotFound', `Function not found: ${functionName} (no local hook module registered under that name)`);
+      return h;
     });
+    this.world.record('Hook', { functionName, lifecycleEventName: payload.LifecycleEventName, state: 'invoked' });
+    const context: SimHookContext = { functionName, putLifecycleEventHookExecutionStatus: this.report };
+    try {
+      return await handler(payload, context);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.world.record('Hook', { functionName, state: 'threw', message });
+      this.log.warn(`hook ${functionName} threw: ${message}`, { deploymentId: payload.DeploymentId });
+      throw new DependencyRejectedError(`Invoke ${functionName}: the hook function failed: ${message}`, 'Unhandled');
+    }
   }
 }

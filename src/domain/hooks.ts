@@ -1,0 +1,36 @@
+/** Lifecycle hook rules: settings per event, what a hook's answer means, webhook signatures. Pure. */
+import { createHmac } from 'node:crypto';
+import type { DeploymentGroup, LambdaHookEvent } from './model.js';
+
+export const DEFAULT_RETRY_AFTER_SECONDS = 30;
+export const MAX_RETRY_AFTER_SECONDS = 3600;
+export const SIGNATURE_HEADER = 'X-Cutover-Signature';
+
+export function hookSettings(group: DeploymentGroup, event: LambdaHookEvent): { timeoutSeconds: number; timeoutAction: 'rollback' | 'continue' } {
+  const s = group.hookConfiguration?.[event];
+  return { timeoutSeconds: Math.max(1, Math.round(s?.timeoutSeconds ?? group.hookTimeoutSeconds)), timeoutAction: s?.timeoutAction ?? 'rollback' };
+}
+
+export type HookAnswer = { status: 'Succeeded' | 'Failed' } | { status: 'InProgress'; retryAfterSeconds: number };
+
+/**
+ * What a hook's return value (or webhook response body) says. `undefined` when it says nothing
+ * about status: a CodeDeploy-style hook that reports through PutLifecycleEventHookExecutionStatus.
+ */
+export function interpretHookAnswer(value: unknown): HookAnswer | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { status, retryAfterSeconds } = value as { status?: unknown; retryAfterSeconds?: unknown };
+  if (status === 'Succeeded' || status === 'Failed') return { status };
+  if (status === 'InProgress') {
+    const n = typeof retryAfterSeconds === 'number' && Number.isFinite(retryAfterSeconds) ? Math.round(retryAfterSeconds) : DEFAULT_RETRY_AFTER_SECONDS;
+    return { status: 'InProgress', retryAfterSeconds: Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, n)) };
+  }
+  return undefined;
+}
+
+export const isWebhook = (target: string): boolean => /^https?:\/\//i.test(target);
+
+/** `sha256=<hex HMAC-SHA256 of the exact body>`, as sent in X-Cutover-Signature. */
+export function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}

@@ -1,0 +1,108 @@
+/** Hooks that are easy to write: a returned status, InProgress and retry, webhooks, timeout actions. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { signBody } from '../../src/domain/hooks.js';
+import { appSpec, testEnv, type TestEnv } from '../support/local.js';
+
+let env: TestEnv | undefined;
+let server: Server | undefined;
+afterEach(async () => {
+  await env?.close();
+  env = undefined;
+  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  server = undefined;
+});
+const entered = (r: { execution: { events: { type: string; state?: string }[] } }) =>
+  r.execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state);
+
+/** A webhook receiver on loopback that only trusts bodies signed with `secret`. */
+async function webhook(secret: string, seen: unknown[]): Promise<string> {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      if (req.headers['x-cutover-signature'] !== signBody(secret, body)) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"bad signature"}');
+        return;
+      }
+      seen.push(JSON.parse(body));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'Succeeded' }));
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server!.address() as AddressInfo).port}/hooks/pre-traffic`;
+}
+
+describe('hooks', () => {
+  it('a hook may simply return its status (Succeeded → continues, Failed → rollback)', async () => {
+    env = await testEnv();
+    env.world.registerHook('ok', async () => ({ status: 'Succeeded' }));
+    env.world.registerHook('no', async () => ({ status: 'Failed' }));
+    const good = await env.deploy(appSpec({ before: 'ok', after: 'ok' }));
+    expect(good.deployment.status).toBe('Succeeded');
+    expect(good.deployment.lifecycleEvents.map((e) => e.status)).toEqual(['Succeeded', 'Succeeded', 'Succeeded']);
+    const bad = await env.deploy(appSpec({ functions: [['api', '2', '1']], after: 'no' }));
+    expect(bad.deployment).toMatchObject({ status: 'Failed', errorInformation: { code: 'HOOK_EXECUTION_FAILURE' } });
+    expect(env.world.getAlias('api', 'live').functionVersion).toBe('2');
+  });
+
+  it('InProgress with retryAfterSeconds: invoked again later, then Succeeded', async () => {
+    env = await testEnv();
+    const ids: string[] = [];
+    env.world.registerHook('slow', async (event) => {
+      ids.push(event.LifecycleEventHookExecutionId);
+      return ids.length < 3 ? { status: 'InProgress', retryAfterSeconds: 45 } : { status: 'Succeeded' };
+    });
+    const r = await env.deploy(appSpec({ before: 'slow' }));
+    expect(r.deployment.status).toBe('Succeeded');
+    expect(ids).toHaveLength(3);
+    expect(new Set(ids).size).toBe(3); // a fresh execution id per attempt
+    expect(entered(r).filter((s) => s === 'BeforeAllowTrafficRetry')).toHaveLength(2);
+  });
+
+  it('a hook that throws fails the deployment at once, without waiting for its timeout', async () => {
+    env = await testEnv();
+    env.world.registerHook('broken', async () => {
+      throw new TypeError('cannot read properties of undefined');
+    });
+    const r = await env.deploy(appSpec({ before: 'broken' }));
+    expect(r.deployment).toMatchObject({ status: 'Failed', errorInformation: { code: 'HOOK_EXECUTION_FAILURE' } });
+    expect(r.deployment.errorInformation?.message).toContain('cannot read properties of undefined');
+    expect(entered(r)).not.toContain('BeforeAllowTrafficTimedOut');
+  });
+
+  it('timeoutAction continue: a silent hook is recorded as timed out and the deployment goes on', async () => {
+    env = await testEnv({ hookConfiguration: { AfterAllowTraffic: { timeoutSeconds: 60, timeoutAction: 'continue' } } });
+    env.world.registerHook('silent', async () => undefined);
+    const r = await env.deploy(appSpec({ after: 'silent' }));
+    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')).toMatchObject({
+      status: 'Failed',
+      diagnostics: { errorCode: 'ScriptTimedOut' },
+    });
+    expect(r.timeline.map((t) => t.message).join('\n')).toMatch(/continuing \(timeoutAction: continue\)/);
+  });
+
+  it('webhook hook: signed with the group secret, its JSON answer counts', async () => {
+    const secret = 'a-long-shared-secret-for-hooks';
+    const seen: any[] = [];
+    const url = await webhook(secret, seen);
+    env = await testEnv({ webhookSecret: secret });
+    const r = await env.deploy(appSpec({ before: url }));
+    expect(r.deployment.status).toBe('Succeeded');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ DeploymentId: r.deploymentId, LifecycleEventName: 'BeforeAllowTraffic' });
+  });
+
+  it('webhook hook: a receiver that rejects the signature fails the deployment before traffic moves', async () => {
+    const seen: unknown[] = [];
+    const url = await webhook('the-receivers-own-secret-value', seen);
+    env = await testEnv({ webhookSecret: 'a-different-secret-altogether' });
+    const r = await env.deploy(appSpec({ before: url }));
+    expect(r.deployment).toMatchObject({ status: 'Failed', errorInformation: { code: 'HOOK_EXECUTION_FAILURE' } });
+    expect(r.deployment.errorInformation?.message).toContain('answered 401');
+    expect(seen).toHaveLength(0);
+    expect(env.world.calls.UpdateAlias).toBeUndefined();
+  });
+});
