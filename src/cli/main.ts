@@ -12,6 +12,7 @@ import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { describeRouting } from '../domain/traffic.js';
 import type { Deployment } from '../domain/model.js';
 import { TASKS } from '../tasks/index.js';
+import { KEYS_HINT, listenForKeys } from './keys.js';
 import { c, clockText, renderEntry, watch } from './render.js';
 import { openSession, type Session } from './session.js';
 
@@ -115,13 +116,15 @@ function stopOnInterrupt(session: Session, deploymentId: string): () => void {
 
 async function runDeployment(session: Session, input: Record<string, unknown>, speed: number, live: boolean): Promise<Deployment> {
   const { deploymentId } = (await TASKS.createDeployment.run(input, session.deps)) as { deploymentId: string };
-  if (live) out(`  ${c.bold(deploymentId)} created`);
+  if (live) out(`  ${c.bold(deploymentId)} created${process.stdin.isTTY ? c.dim(`   (${KEYS_HINT})`) : ''}`);
   const release = stopOnInterrupt(session, deploymentId);
+  const releaseKeys = live ? listenForKeys(session.deps, deploymentId, (s) => out(c.cyan(`  » ${s}`))) : () => undefined;
   try {
     if (live) return await watch(session, deploymentId, out, 60, speed);
     await session.runtime.wait(deploymentId);
     return (await session.deps.store.getDeployment(deploymentId))!;
   } finally {
+    releaseKeys();
     release();
     session.save();
   }

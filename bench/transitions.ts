@@ -1,0 +1,54 @@
+/**
+ * State transitions of a 10-step linear deployment with both hooks, for a 1-minute and a 1-hour
+ * bake per step, counted from the execution's event log (StateEntered events, what Standard
+ * workflows bill). Target: ≤ 60, and the same count for both bake times. Time is compressed here:
+ * the count does not depend on it.
+ *
+ *   npx tsx bench/transitions.ts
+ */
+import '../src/local/polyfill.js';
+import { ScaledClock } from '../src/adapters/sim/clock.js';
+import { SimWorld } from '../src/adapters/sim/world.js';
+import { TASKS } from '../src/tasks/index.js';
+import { createLocalEnvironment } from '../src/wiring/local.js';
+import { report } from './support.js';
+
+const TARGET = 60;
+const clock = new ScaledClock(20_000);
+const world = new SimWorld(clock);
+world.addFunction('api', { versions: { '1': {}, '2': {}, '3': {} }, aliases: { live: '1' } });
+const hook = async () => ({ status: 'Succeeded' });
+world.registerHook('preHook', hook);
+world.registerHook('postHook', hook);
+const env = await createLocalEnvironment({ clock, world, retryIntervalMs: 1 });
+await TASKS.createApplication.run({ applicationName: 'bench' }, env.deps);
+await TASKS.createDeploymentGroup.run({ applicationName: 'bench', deploymentGroupName: 'g' }, env.deps);
+
+async function count(name: string, intervalMinutes: number, from: string, to: string): Promise<{ transitions: number; steps: number; states: Record<string, number> }> {
+  await TASKS.createDeploymentConfig.run({ deploymentConfigName: name, trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: 10, linearInterval: intervalMinutes } } }, env.deps);
+  const content = `version: 0.0\nResources:\n  - fn:\n      Type: AWS::Lambda::Function\n      Properties: { Name: api, Alias: live, CurrentVersion: "${from}", TargetVersion: "${to}" }\nHooks:\n  - BeforeAllowTraffic: preHook\n  - AfterAllowTraffic: postHook\n`;
+  const { deploymentId } = (await TASKS.createDeployment.run(
+    { applicationName: 'bench', deploymentGroupName: 'g', deploymentConfigName: name, revision: { revisionType: 'AppSpecContent', appSpecContent: { content } } },
+    env.deps,
+  )) as { deploymentId: string };
+  const execution = await env.runtime.wait(deploymentId);
+  const d = await env.deps.store.getDeployment(deploymentId);
+  if (execution.status !== 'SUCCEEDED' || d?.status !== 'Succeeded') throw new Error(`${name}: ${d?.status}: ${JSON.stringify(d?.errorInformation)}`);
+  const entered = execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state!);
+  const states: Record<string, number> = {};
+  for (const s of entered) states[s] = (states[s] ?? 0) + 1;
+  return { transitions: entered.length, steps: d.plan!.steps.length, states };
+}
+
+const oneMinute = await count('Linear10Every1Minute', 1, '1', '2');
+const oneHour = await count('Linear10Every60Minutes', 60, '2', '3');
+await env.close();
+report('transitions', {
+  description: 'StateEntered events of a 10-step linear deployment with BeforeAllowTraffic and AfterAllowTraffic hooks',
+  oneMinuteBake: oneMinute,
+  oneHourBake: oneHour,
+  target: TARGET,
+  sameForBothBakeTimes: oneMinute.transitions === oneHour.transitions,
+  meetsTarget: oneMinute.transitions <= TARGET && oneHour.transitions <= TARGET && oneMinute.transitions === oneHour.transitions,
+});
+process.exit(0);
