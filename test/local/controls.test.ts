@@ -168,3 +168,42 @@ describe('operator controls', () => {
     expect((await env.finish(id)).deployment.status).toBe('Succeeded');
   });
 });
+
+describe('the alarm listener task', () => {
+  const event = (alarmName: string, value = 'ALARM') => ({
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    time: '2026-11-22T10:00:00Z',
+    detail: { alarmName, state: { value, timestamp: '2026-11-22T10:00:00Z' }, previousState: { value: 'OK' } },
+  });
+
+  it('ignores transitions to OK and alarms nobody watches; finds watchers through the index', async () => {
+    env = await testEnv({ alarms: ['api-errors'], deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' });
+    const id = await env.start(appSpec());
+    await waitFor(env, id, baking);
+    expect(await env.deps.store.deploymentsWatching('api-errors')).toEqual([id]);
+    expect(await TASKS.alarmListener.run(event('api-errors', 'OK'), env.deps)).toMatchObject({ interrupted: [], recorded: [] });
+    expect(await TASKS.alarmListener.run(event('worker-errors'), env.deps)).toMatchObject({ interrupted: [], recorded: [] });
+    expect((await env.deps.store.getDeployment(id))?.status).toBe('InProgress');
+    expect(await TASKS.alarmListener.run(event('api-errors'), env.deps)).toEqual({ alarmName: 'api-errors', interrupted: [id], recorded: [id] });
+    const r = await env.finish(id);
+    expect(r.deployment.status).toBe('Stopped');
+    // The deployment left the index when it ended.
+    expect(await env.deps.store.deploymentsWatching('api-errors')).toEqual([]);
+  });
+
+  it('an alarm between waits is recorded and acted on at the next step boundary', async () => {
+    env = await testEnv({ alarms: ['api-errors'] });
+    const results: unknown[] = [];
+    env.world.registerHook('preHook', async (e, ctx) => {
+      await ctx.putLifecycleEventHookExecutionStatus({ deploymentId: e.DeploymentId, lifecycleEventHookExecutionId: e.LifecycleEventHookExecutionId, status: 'Succeeded' });
+      // The hook's wait is over; the alarm fires before the next step boundary (the world's alarm stays OK).
+      results.push(await TASKS.alarmListener.run(event('api-errors'), env!.deps));
+    });
+    const r = await env.deploy(appSpec({ before: 'preHook' }));
+    expect(results[0]).toMatchObject({ recorded: [r.deploymentId] });
+    expect(r.deployment).toMatchObject({ status: 'Stopped', errorInformation: { code: 'ALARM_ACTIVE' } });
+    expect(r.deployment.errorInformation?.message).toContain('api-errors went to ALARM');
+    expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
+  });
+});
