@@ -65,7 +65,7 @@ export interface ExecutionRecord {
   error?: string;
   cause?: string;
   /** The interpreter's event log (StateEntered, StateExited, StateRetried, ...). */
-  events: { type: string; state?: string; timestamp: number }[];
+  events: { type: string; state?: string; error?: string; timestamp: number }[];
   done: Promise<ExecutionRecord>;
 }
 
@@ -198,7 +198,8 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
     const collect = (async () => {
       for await (const e of execution.eventLogs) {
         const state = (e as { state?: { name?: string } }).state?.name;
-        record.events.push({ type: e.type, ...(state ? { state } : {}), timestamp: e.timestamp });
+        const error = (e as { Error?: string }).Error;
+        record.events.push({ type: e.type, ...(state ? { state } : {}), ...(error ? { error } : {}), timestamp: e.timestamp });
       }
     })().catch(() => undefined);
     record.done = execution.result.then(
