@@ -3,7 +3,7 @@
  * invoker: http(s) URLs to webhooks, everything else to Lambda (or the SimWorld locally).
  */
 import { DependencyRejectedError, DependencyUnavailableError } from '../domain/errors.js';
-import { SIGNATURE_HEADER, isWebhook, signBody } from '../domain/hooks.js';
+import { SIGNATURE_HEADER, describeHookTarget, isWebhook, signBody } from '../domain/hooks.js';
 import type { HookInvoker, HookPayload } from '../ports/index.js';
 
 /** Largest webhook response we read (input size limit). */
@@ -16,12 +16,13 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 export class WebhookHookInvoker implements HookInvoker {
   constructor(private readonly timeoutMs = 10_000) {}
 
-  async invoke(url: string, payload: HookPayload, options?: { webhookSecret?: string }): Promise<unknown> {
+  async invoke(target: string, payload: HookPayload, options?: { webhookSecret?: string }): Promise<unknown> {
+    const url = describeHookTarget(target); // what errors may show
     if (!options?.webhookSecret) throw new DependencyRejectedError(`webhook ${url}: the deployment group has no webhookSecret to sign requests with`);
     const body = JSON.stringify(payload);
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await fetch(target, {
         method: 'POST',
         headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signBody(options.webhookSecret, body), 'user-agent': 'cutover-hooks' },
         body,

@@ -5,6 +5,7 @@
  */
 import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { predefinedConfig } from '../domain/deployment-config.js';
+import type { RevisionLocation } from '../domain/model.js';
 import { TASKS } from '../tasks/index.js';
 import type { Deps } from '../tasks/task.js';
 
@@ -39,7 +40,9 @@ export const OPERATIONS: Record<string, Operation> = {
   GetDeployment: async (i, d) => {
     const deployment = await d.store.getDeployment(str(i.deploymentId));
     if (!deployment) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${str(i.deploymentId)} does not exist`);
-    const { currentWait: _secret, ...deploymentInfo } = deployment;
+    // Like CodeDeploy, GetDeployment does not return the AppSpec content (GetApplicationRevision does).
+    const { currentWait: _secret, revision, ...rest } = deployment;
+    const deploymentInfo = { ...rest, revision: withoutContent(revision) };
     return { deploymentInfo };
   },
   PutLifecycleEventHookExecutionStatus: (i, d) => TASKS.putLifecycleEventHookExecutionStatus.run(i, d),
@@ -50,6 +53,12 @@ export const OPERATIONS: Record<string, Operation> = {
   ResumeDeployment: (i, d) => TASKS.resumeDeployment.run(i, d),
   ApproveDeployment: (i, d) => TASKS.approveDeployment.run(i, d),
 };
+
+function withoutContent(r: RevisionLocation): RevisionLocation {
+  if (r.revisionType === 'AppSpecContent') return { ...r, appSpecContent: { ...r.appSpecContent, content: null as unknown as string } };
+  if (r.revisionType === 'String') return { ...r, string: { ...r.string, content: null as unknown as string } };
+  return r;
+}
 
 export interface ApiErrorShape {
   __type: string;

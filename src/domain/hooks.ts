@@ -34,3 +34,14 @@ export const isWebhook = (target: string): boolean => /^https?:\/\//i.test(targe
 export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
 }
+
+/** A hook target fit for logs and records: a webhook URL without its query string or credentials. */
+export function describeHookTarget(target: string): string {
+  if (!isWebhook(target)) return target;
+  try {
+    const u = new URL(target);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return 'webhook';
+  }
+}

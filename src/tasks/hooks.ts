@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ApiError, DependencyUnavailableError, HookFailedError, HookTimedOutError } from '../domain/errors.js';
-import { hookSettings, interpretHookAnswer, type HookAnswer } from '../domain/hooks.js';
+import { describeHookTarget, hookSettings, interpretHookAnswer, type HookAnswer } from '../domain/hooks.js';
 import { newHookExecutionId } from '../domain/ids.js';
 import { withLifecycle, type LambdaHookEvent } from '../domain/model.js';
 import { loadDeployment, loadGroup, mutateDeployment, note } from './support.js';
@@ -48,12 +48,13 @@ async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promi
   }
 
   const hookExecutionId = newHookExecutionId();
+  const shown = describeHookTarget(fn); // a webhook URL may carry a token in its query string
   await deps.store.putHookExecution({ hookExecutionId, deploymentId: d.deploymentId, lifecycleEventName: event, taskToken: input.taskToken, status: 'InProgress' });
   await mutateDeployment(deps, d.deploymentId, (cur) => ({
-    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'InProgress', ...(retry ? {} : { startTime: now }), hookFunction: fn, hookExecutionId }),
+    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'InProgress', ...(retry ? {} : { startTime: now }), hookFunction: shown, hookExecutionId }),
     currentWait: { kind: 'hook', token: input.taskToken, lifecycleEventName: event, since: now },
   }));
-  await note(deps, d.deploymentId, 'HookStarted', `${event} hook ${fn} ${retry ? 'invoked again' : 'invoked'}`, { lifecycleEventName: event, hookFunction: fn });
+  await note(deps, d.deploymentId, 'HookStarted', `${event} hook ${shown} ${retry ? 'invoked again' : 'invoked'}`, { lifecycleEventName: event, hookFunction: shown });
   let answer;
   try {
     answer = interpretHookAnswer(
@@ -73,7 +74,7 @@ async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promi
     );
   } catch (e) {
     if (e instanceof DependencyUnavailableError) throw e; // throttled: the state machine retries
-    const message = `${event} hook ${fn} could not be run: ${(e as Error).message}`;
+    const message = `${event} hook ${shown} could not be run: ${(e as Error).message.replace(fn, shown)}`;
     if (await deps.store.completeHookExecution(hookExecutionId, 'Failed')) {
       await mutateDeployment(deps, d.deploymentId, (cur) => ({
         lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'Failed', endTime: deps.clock.now().toISOString(), diagnostics: { errorCode: 'UnknownError', message } }),

@@ -106,3 +106,17 @@ describe('hooks', () => {
     expect(env.world.calls.UpdateAlias).toBeUndefined();
   });
 });
+
+describe('hook targets in records and logs', () => {
+  it('a webhook URL is recorded without its query string', async () => {
+    const secret = 'another-long-shared-secret';
+    const seen: unknown[] = [];
+    const url = await webhook(secret, seen);
+    env = await testEnv({ webhookSecret: secret });
+    const r = await env.deploy(appSpec({ before: `${url}?token=do-not-log-me` }));
+    expect(r.deployment.status).toBe('Succeeded');
+    expect(JSON.stringify(r.timeline)).not.toContain('do-not-log-me');
+    expect(JSON.stringify(r.deployment.lifecycleEvents)).not.toContain('do-not-log-me');
+    expect(r.deployment.lifecycleEvents[0]?.hookFunction).toBe(url);
+  });
+});
