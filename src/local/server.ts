@@ -1,0 +1,50 @@
+/**
+ * The local API server: CodeDeploy's JSON 1.1 protocol over HTTP on loopback, backed by the
+ * local environment, so the AWS CLI, the SDK's CodeDeploy client and hook functions can point
+ * their endpoint at it. Binding anything but loopback needs an explicit opt-in.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MAX_REQUEST_BYTES, handleJson } from '../api/json-protocol.js';
+import type { Deps } from '../tasks/task.js';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export interface ApiServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(deps: Deps, opts: { host?: string; port?: number; allowRemote?: boolean } = {}): Promise<ApiServer> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!LOOPBACK.has(host) && !opts.allowRemote) {
+    throw new Error(`refusing to listen on ${host}: the local API has no authentication; use 127.0.0.1, or --allow-remote if you mean it`);
+  }
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_REQUEST_BYTES) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      const respond = (status: number, headers: Record<string, string>, body: string) => res.writeHead(status, headers).end(body);
+      if (req.method !== 'POST') return respond(405, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'MethodNotAllowed', message: 'Use POST /' }));
+      if (tooLarge) return respond(413, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'RequestEntityTooLargeException', message: 'Request body too large' }));
+      const target = req.headers['x-amz-target'];
+      handleJson(Array.isArray(target) ? target[0] : target, Buffer.concat(chunks).toString('utf8'), deps).then(
+        (r) => respond(r.status, r.headers, r.body),
+        () => respond(500, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'InternalFailure', message: 'An internal error occurred' })),
+      );
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const shown = address.includes(':') ? `[${address}]` : address;
+  return { url: `http://${shown}:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
