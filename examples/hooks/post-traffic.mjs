@@ -1,8 +1,6 @@
-// An AfterAllowTraffic hook: runs once all traffic is on the new version.
-export async function handler(event, context) {
-  await context.putLifecycleEventHookExecutionStatus({
-    deploymentId: event.DeploymentId,
-    lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
-    status: 'Succeeded',
-  });
+// An AfterAllowTraffic hook in Cutover's simpler style: return the status (or
+// {status: 'InProgress', retryAfterSeconds: 30} to be invoked again later). No callback needed.
+export async function handler(event) {
+  // ... check the new version under full traffic here ...
+  return { status: 'Succeeded' };
 }

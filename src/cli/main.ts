@@ -39,6 +39,7 @@ Commands (local mode: no AWS account; time is compressed):
   init       Write an example world file, AppSpec and hook modules to the current folder
   deploy     Deploy an AppSpec to a deployment group and follow it live
   status     Show a deployment's status, lifecycle events and timeline
+  server     Serve the CodeDeploy-compatible API (JSON 1.1) locally for the AWS CLI and SDKs
 
 Run 'cutover <command> --help' for a command's options.
 Exit codes: 0 success, 1 deployment failed or stopped, 2 bad usage or input, 3 internal error.`,
@@ -72,6 +73,20 @@ Options:
   --speed N            Time compression (default 60)
   --state-dir DIR      Local state folder (default .cutover)
   --json               Print the final deployment as JSON instead of a live timeline`,
+  server: `Usage: cutover server [--port N] [--host ADDR] [--allow-remote] [--world FILE] [--speed N] [--state-dir DIR]
+
+Serves CodeDeploy's API (AWS JSON 1.1, X-Amz-Target CodeDeploy_20141006.*; Cutover's extras under
+Cutover_20261122.*) on 127.0.0.1, backed by local mode: deployments created through it run in this
+process against the simulated world. Point the AWS CLI (--endpoint-url) or an SDK client (endpoint,
+or AWS_ENDPOINT_URL_CODEDEPLOY) at it. Hook modules in the world file reach it automatically.
+
+Options:
+  --port N          Port (default 4980; 0 picks a free one)
+  --host ADDR       Address (default 127.0.0.1); anything but loopback needs --allow-remote
+  --allow-remote    Allow a non-loopback address (the local API has no authentication)
+  --world FILE      World file (default ./cutover.world.yml, if it exists)
+  --speed N         Time compression (default 60)
+  --state-dir DIR   Local state folder (default .cutover)`,
   status: `Usage: cutover status DEPLOYMENT_ID [--json] [--state-dir DIR]
 
 Shows a deployment from the local store: status, error, lifecycle events and timeline.`,
@@ -202,7 +217,7 @@ async function init(args: string[]): Promise<number> {
   const files: [string, string][] = [
     ['demo.world.yml', 'cutover.world.yml'],
     ['appspec.yml', 'appspec.yml'],
-    ['hooks/pre-traffic.mjs', 'hooks/pre-traffic.mjs'],
+    ['init/pre-traffic.mjs', 'hooks/pre-traffic.mjs'],
     ['hooks/post-traffic.mjs', 'hooks/post-traffic.mjs'],
   ];
   for (const [from, to] of files) {
@@ -289,7 +304,40 @@ async function status(args: string[]): Promise<number> {
   }
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { demo, init, deploy, status };
+async function server(args: string[]): Promise<number> {
+  const { values } = parse('server', args, {
+    port: { type: 'string', default: '4980' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'allow-remote': { type: 'boolean', default: false },
+    world: { type: 'string', default: 'cutover.world.yml' },
+  });
+  if (values.help) return out(HELP.server), 0;
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: must be 0-65535, got ${String(values.port)}`);
+  const worldPath = String(values.world);
+  const session = await openSession({
+    stateDir: String(values['state-dir']),
+    speed: speedOf(values.speed),
+    ...(existsSync(worldPath) ? { worldFile: worldPath } : {}),
+    host: String(values.host),
+    port,
+    allowRemote: Boolean(values['allow-remote']),
+    onRequest: (target, status, ms) => out(`  ${status < 400 ? c.green(String(status)) : c.red(String(status))}  ${target}  ${c.dim(`${ms.toFixed(0)} ms`)}`),
+  });
+  out(`Cutover local API on ${c.bold(session.api.url)} (CodeDeploy JSON 1.1${existsSync(worldPath) ? `, world ${worldPath}` : ', empty world'})`);
+  out(c.dim(`  aws deploy --endpoint-url ${session.api.url} list-deployments --application-name APP --deployment-group-name GROUP`));
+  out(c.dim(`  SDK clients: endpoint ${session.api.url}, or AWS_ENDPOINT_URL_CODEDEPLOY=${session.api.url}`));
+  out(c.dim('  Ctrl-C stops the server'));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  session.save();
+  await session.close();
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { demo, init, deploy, status, server };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -11,6 +11,7 @@ import { SimWorld, type SimHookHandler, type SimWorldSpec } from '../adapters/si
 import { parseWorldFile, type WorldFile } from '../config/world-file.js';
 import { ApiError } from '../domain/errors.js';
 import { TASKS } from '../tasks/index.js';
+import { startApiServer, type ApiServer } from '../local/server.js';
 import { createLocalEnvironment, type LocalEnvironment } from '../wiring/local.js';
 
 export interface SessionOptions {
@@ -24,10 +25,17 @@ export interface SessionOptions {
   baseDir?: string;
   /** Start from the file only, ignoring persisted alias positions (the demo). */
   fresh?: boolean;
+  /** Where the session's API listens (default 127.0.0.1 on a free port). */
+  host?: string;
+  port?: number;
+  allowRemote?: boolean;
+  onRequest?: (target: string, status: number, ms: number) => void;
 }
 
 export interface Session extends LocalEnvironment {
   worldFile?: WorldFile;
+  /** The CodeDeploy-compatible API of this session, on loopback. */
+  api: ApiServer;
   /** Save alias positions and versions so the next run continues from here. */
   save(): void;
 }
@@ -71,7 +79,15 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   }
   mkdirSync(opts.stateDir, { recursive: true });
   const env = await createLocalEnvironment({ clock, world, storeDir: join(opts.stateDir, 'store') });
+  let api: ApiServer | undefined;
   try {
+    api = await startApiServer(env.deps, { ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.allowRemote ? { allowRemote: true } : {}), ...(opts.onRequest ? { onRequest: opts.onRequest } : {}) });
+    // Hook modules written for CodeDeploy call PutLifecycleEventHookExecutionStatus through the
+    // SDK's CodeDeploy client: point it at this session (nothing in local mode talks to AWS).
+    process.env.AWS_ENDPOINT_URL_CODEDEPLOY ??= api.url;
+    process.env.AWS_REGION ??= 'us-east-1';
+    process.env.AWS_ACCESS_KEY_ID ??= 'local';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
     for (const [name, modPath] of Object.entries(file?.hooks ?? {})) world.registerHook(name, await loadHook(resolve(baseDir, modPath)));
     for (const app of file?.applications ?? []) {
       await ignoreExists(TASKS.createApplication.run({ applicationName: app.name }, env.deps));
@@ -95,13 +111,20 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       }
     }
   } catch (e) {
+    await api?.close();
     await env.close();
     throw e;
   }
+  const server = api;
   return {
     ...env,
+    api: server,
     ...(file ? { worldFile: file } : {}),
     save: () => writeFileSync(statePath, JSON.stringify(world.snapshot(), null, 2)),
+    close: async () => {
+      await server.close();
+      await env.close();
+    },
   };
 }
 

@@ -15,7 +15,10 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function startApiServer(deps: Deps, opts: { host?: string; port?: number; allowRemote?: boolean } = {}): Promise<ApiServer> {
+export async function startApiServer(
+  deps: Deps,
+  opts: { host?: string; port?: number; allowRemote?: boolean; onRequest?: (target: string, status: number, ms: number) => void } = {},
+): Promise<ApiServer> {
   const host = opts.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host) && !opts.allowRemote) {
     throw new Error(`refusing to listen on ${host}: the local API has no authentication; use 127.0.0.1, or --allow-remote if you mean it`);
@@ -33,9 +36,14 @@ export async function startApiServer(deps: Deps, opts: { host?: string; port?: n
       const respond = (status: number, headers: Record<string, string>, body: string) => res.writeHead(status, headers).end(body);
       if (req.method !== 'POST') return respond(405, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'MethodNotAllowed', message: 'Use POST /' }));
       if (tooLarge) return respond(413, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'RequestEntityTooLargeException', message: 'Request body too large' }));
-      const target = req.headers['x-amz-target'];
-      handleJson(Array.isArray(target) ? target[0] : target, Buffer.concat(chunks).toString('utf8'), deps).then(
-        (r) => respond(r.status, r.headers, r.body),
+      const header = req.headers['x-amz-target'];
+      const target = Array.isArray(header) ? header[0] : header;
+      const started = performance.now();
+      handleJson(target, Buffer.concat(chunks).toString('utf8'), deps).then(
+        (r) => {
+          respond(r.status, r.headers, r.body);
+          opts.onRequest?.(target ?? '(no target)', r.status, performance.now() - started);
+        },
         () => respond(500, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'InternalFailure', message: 'An internal error occurred' })),
       );
     });

@@ -1,5 +1,7 @@
 /** The CLI as a user drives it: real processes, local mode, a temporary state folder. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { CodeDeployClient, CreateDeploymentCommand, waitUntilDeploymentSuccessful } from '@aws-sdk/client-codedeploy';
+import { readFileSync } from 'node:fs';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +17,7 @@ describe('cutover CLI (local mode)', () => {
   it('--help lists the commands; every command has --help; unknown commands exit 2', () => {
     const main = cutover(['--help']);
     expect(main.code).toBe(0);
-    for (const cmd of ['demo', 'init', 'deploy', 'status']) {
+    for (const cmd of ['demo', 'init', 'deploy', 'status', 'server']) {
       expect(main.out).toContain(cmd);
       const sub = cutover([cmd, '--help']);
       expect(sub.code).toBe(0);
@@ -71,5 +73,40 @@ describe('cutover CLI (local mode)', () => {
     expect(bad.err).toContain('Resources[0].fn.Properties.CurrentVersion: required');
     expect(bad.err).toContain('Resources[0].fn.Properties.TargetVersion: required');
     expect(bad.err).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('cutover server', () => {
+  it('serves the CodeDeploy API on loopback; a deployment through the SDK runs in the server; Ctrl-C stops it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-server-'));
+    expect(cutover(['init'], dir).code).toBe(0);
+    const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--speed', '2000'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no URL in: ${output}`)), 20_000);
+      child.stdout.on('data', () => {
+        const m = /Cutover local API on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (m) (clearTimeout(t), resolve(m[1]!));
+      });
+    });
+    const client = new CodeDeployClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    try {
+      const { deploymentId } = await client.send(
+        new CreateDeploymentCommand({
+          applicationName: 'shop',
+          deploymentGroupName: 'checkout-prod',
+          revision: { revisionType: 'AppSpecContent', appSpecContent: { content: readFileSync(join(dir, 'appspec.yml'), 'utf8') } },
+        }),
+      );
+      const r = await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId });
+      expect(r.state).toBe('SUCCESS');
+      expect(output).toMatch(/200 {2}CodeDeploy_20141006.CreateDeployment/);
+    } finally {
+      client.destroy();
+      child.kill('SIGINT');
+    }
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(0);
   });
 });
