@@ -6,6 +6,7 @@
 import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { predefinedConfig } from '../domain/deployment-config.js';
 import { TASKS } from '../tasks/index.js';
+import { CATALOG } from './catalog.js';
 import { applicationInfo, deploymentConfigInfo, deploymentGroupInfo, deploymentInfo } from './shapes.js';
 import type { Deps } from '../tasks/task.js';
 
@@ -88,6 +89,7 @@ export const OPERATIONS: Record<string, Operation> = {
   },
   PutLifecycleEventHookExecutionStatus: (i, d) => TASKS.putLifecycleEventHookExecutionStatus.run(i, d),
   StopDeployment: (i, d) => TASKS.stopDeployment.run(i, d),
+  ...CATALOG,
   // Cutover's extras (served under Cutover's own X-Amz-Target prefix).
   PromoteDeployment: (i, d) => TASKS.promoteDeployment.run(i, d),
   PauseDeployment: (i, d) => TASKS.pauseDeployment.run(i, d),

@@ -87,6 +87,18 @@ export interface HookExecution {
   status: 'InProgress' | 'Succeeded' | 'Failed';
 }
 
+/** A registered application revision with CodeDeploy's GenericRevisionInfo. */
+export interface StoredRevision {
+  /** Identity of the revision: its sha256, or its S3 location. */
+  key: string;
+  revision: RevisionLocation;
+  description?: string;
+  registerTime?: string;
+  firstUsedTime?: string;
+  lastUsedTime?: string;
+  deploymentGroups: string[];
+}
+
 /** Group fields a deployment group update may change. */
 export type GroupInput = Omit<DeploymentGroup, 'deploymentGroupId' | 'createTime' | 'activeDeploymentId' | 'lastSuccessfulDeployment' | 'lastAttemptedDeployment' | 'lastSuccessfulRevision'>;
 
@@ -123,6 +135,22 @@ export interface DeploymentStore {
   appendTimeline(id: string, entry: TimelineEntry): Promise<void>;
   getTimeline(id: string): Promise<TimelineEntry[]>;
   listDeployments(app: string, group: string): Promise<string[]>;
+
+  listApplications(): Promise<Application[]>;
+  /** Delete an application and its deployment groups (CodeDeploy's DeleteApplication). */
+  deleteApplication(name: string): Promise<void>;
+  listDeploymentGroups(app: string): Promise<DeploymentGroup[]>;
+  /** Delete a group; refuses (ApiError) while a deployment holds its lock. */
+  deleteDeploymentGroup(app: string, group: string): Promise<void>;
+  listDeploymentConfigs(): Promise<DeploymentConfig[]>;
+  deleteDeploymentConfig(name: string): Promise<void>;
+
+  /** RegisterApplicationRevision: remember a revision (idempotent merge; keeps its usage). */
+  registerRevision(app: string, key: string, revision: RevisionLocation, description: string | undefined, at: string): Promise<void>;
+  /** A deployment of `group` used this revision at `at` (idempotent merge). */
+  recordRevisionUse(app: string, key: string, revision: RevisionLocation, group: string, at: string): Promise<void>;
+  getRevision(app: string, key: string): Promise<StoredRevision | undefined>;
+  listRevisions(app: string): Promise<StoredRevision[]>;
 
   /** Index the alarms an active deployment watches (alarm → deployments, queried without scans). */
   watchAlarms(deploymentId: string, alarmNames: string[]): Promise<void>;

@@ -15,6 +15,7 @@ import {
 } from '../domain/deployment-config.js';
 import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { newDeploymentId } from '../domain/ids.js';
+import { revisionKey } from '../domain/revisions.js';
 import { LAMBDA_LIFECYCLE, type Deployment, type RevisionLocation } from '../domain/model.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
 import { mutateDeployment, note } from './support.js';
@@ -173,6 +174,7 @@ async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string 
   }
   // The execution may already be writing the record: compare-and-set with retry.
   await mutateDeployment(deps, deploymentId, () => ({ executionArn }));
+  await deps.store.recordRevisionUse(input.applicationName, revisionKey(revision), revision, input.deploymentGroupName, now);
   return { deploymentId };
 }
 

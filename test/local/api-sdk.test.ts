@@ -3,7 +3,21 @@
  * protocol, shapes and error names a CodeDeploy user relies on.
  */
 import {
+  BatchGetApplicationsCommand,
+  BatchGetDeploymentTargetsCommand,
   BatchGetDeploymentsCommand,
+  CreateDeploymentConfigCommand,
+  DeleteApplicationCommand,
+  DeleteDeploymentConfigCommand,
+  DeleteDeploymentGroupCommand,
+  GetApplicationCommand,
+  GetApplicationRevisionCommand,
+  ListApplicationRevisionsCommand,
+  ListApplicationsCommand,
+  ListDeploymentConfigsCommand,
+  ListDeploymentGroupsCommand,
+  ListDeploymentTargetsCommand,
+  RegisterApplicationRevisionCommand,
   CodeDeployClient,
   CreateApplicationCommand,
   CreateDeploymentCommand,
@@ -80,5 +94,46 @@ describe('CodeDeploy SDK client against the local server', () => {
 
   it('refuses to listen beyond loopback unless told to', async () => {
     await expect(startApiServer(env.deps, { host: '0.0.0.0' })).rejects.toThrow(/refusing to listen on 0.0.0.0/);
+  });
+});
+
+describe('catalog operations through the SDK', () => {
+  it('applications, groups, configs: list, get, delete, with CodeDeploy exception names', async () => {
+    await client.send(new CreateApplicationCommand({ applicationName: 'catalog' }));
+    await client.send(new CreateDeploymentConfigCommand({ deploymentConfigName: 'Careful10', computePlatform: 'Lambda', trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 10, canaryInterval: 5 } } }));
+    await client.send(new CreateDeploymentGroupCommand({ applicationName: 'catalog', deploymentGroupName: 'a', serviceRoleArn: 'arn:aws:iam::111122223333:role/cd', deploymentConfigName: 'Careful10' }));
+    await client.send(new CreateDeploymentGroupCommand({ applicationName: 'catalog', deploymentGroupName: 'b', serviceRoleArn: 'arn:aws:iam::111122223333:role/cd' }));
+    expect((await client.send(new ListApplicationsCommand({}))).applications).toEqual(expect.arrayContaining(['catalog', 'web']));
+    expect((await client.send(new BatchGetApplicationsCommand({ applicationNames: ['catalog'] }))).applicationsInfo?.[0]).toMatchObject({ applicationName: 'catalog', computePlatform: 'Lambda' });
+    expect((await client.send(new ListDeploymentGroupsCommand({ applicationName: 'catalog' }))).deploymentGroups).toEqual(['a', 'b']);
+    const configs = (await client.send(new ListDeploymentConfigsCommand({}))).deploymentConfigsList;
+    expect(configs).toEqual(expect.arrayContaining(['CodeDeployDefault.LambdaAllAtOnce', 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute', 'Careful10']));
+    await expect(client.send(new DeleteDeploymentConfigCommand({ deploymentConfigName: 'Careful10' }))).rejects.toMatchObject({ name: 'DeploymentConfigInUseException' });
+    await expect(client.send(new DeleteDeploymentConfigCommand({ deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' }))).rejects.toMatchObject({ name: 'InvalidOperationException' });
+    await client.send(new DeleteDeploymentGroupCommand({ applicationName: 'catalog', deploymentGroupName: 'a' }));
+    await client.send(new DeleteDeploymentConfigCommand({ deploymentConfigName: 'Careful10' }));
+    expect((await client.send(new ListDeploymentGroupsCommand({ applicationName: 'catalog' }))).deploymentGroups).toEqual(['b']);
+    await client.send(new DeleteApplicationCommand({ applicationName: 'catalog' }));
+    await expect(client.send(new GetApplicationCommand({ applicationName: 'catalog' }))).rejects.toMatchObject({ name: 'ApplicationDoesNotExistException' });
+  });
+
+  it('revisions: registered, used by a deployment, listed and fetched with their content; targets of a deployment', async () => {
+    const content = appSpec({ functions: [['api', '2', '1']] });
+    await client.send(new RegisterApplicationRevisionCommand({ applicationName: 'web', revision: revision(content), description: 'roll back to v1' }));
+    const listed = await client.send(new ListApplicationRevisionsCommand({ applicationName: 'web', deployed: 'exclude' }));
+    expect(listed.revisions).toHaveLength(1);
+    const { deploymentId } = await client.send(new CreateDeploymentCommand({ applicationName: 'web', deploymentGroupName: 'prod', revision: revision(content) }));
+    await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId });
+    const got = await client.send(new GetApplicationRevisionCommand({ applicationName: 'web', revision: revision(content) }));
+    expect(got.revision?.appSpecContent?.content).toBe(content);
+    expect(got.revisionInfo).toMatchObject({ description: 'roll back to v1', deploymentGroups: ['prod'] });
+    expect(got.revisionInfo?.firstUsedTime).toBeInstanceOf(Date);
+    const targets = await client.send(new ListDeploymentTargetsCommand({ deploymentId }));
+    expect(targets.targetIds).toEqual(['api:live']);
+    const batch = await client.send(new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds: ['api:live'] }));
+    expect(batch.deploymentTargets?.[0]).toMatchObject({
+      deploymentTargetType: 'LambdaTarget',
+      lambdaTarget: { status: 'Succeeded', lambdaFunctionInfo: { functionName: 'api', functionAlias: 'live', currentVersion: '2', targetVersion: '1', targetVersionWeight: 100 } },
+    });
   });
 });

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { DeploymentConfig } from '../../domain/deployment-config.js';
 import { ApiError, InternalError } from '../../domain/errors.js';
 import type { Application, Deployment, DeploymentGroup, DeploymentStatus, RevisionLocation, TimelineEntry } from '../../domain/model.js';
-import type { DeploymentStore, GroupInput, HookExecution } from '../../ports/index.js';
+import type { DeploymentStore, GroupInput, HookExecution, StoredRevision } from '../../ports/index.js';
 import { mapAwsError, withAwsErrors } from './errors.js';
 
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
@@ -34,6 +34,13 @@ function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
   const copy = { ...item };
   for (const k of KEYS) delete copy[k];
   return copy as T;
+}
+
+/** Stored revisions keep deploymentGroups as a string set; callers get an array. */
+function revisionOut(item: Record<string, unknown> | undefined): StoredRevision | undefined {
+  if (!item) return undefined;
+  const groups = item.deploymentGroups instanceof Set ? [...(item.deploymentGroups as Set<string>)].sort() : [];
+  return { ...(item as unknown as StoredRevision), deploymentGroups: groups };
 }
 
 const isConditionFailure = (e: unknown): boolean =>
@@ -97,7 +104,7 @@ export class DynamoDeploymentStore implements DeploymentStore {
   // ---- applications, groups, configs -------------------------------------------------------
 
   async createApplication(app: Application): Promise<void> {
-    if (!(await this.putNew({ pk: `APP#${app.applicationName}`, sk: 'APP', ...app }))) {
+    if (!(await this.putNew({ pk: `APP#${app.applicationName}`, sk: 'APP', gsi1pk: 'APPLICATIONS', gsi1sk: app.applicationName, ...app }))) {
       throw new ApiError('ApplicationAlreadyExistsException', `Application ${app.applicationName} already exists`);
     }
   }
@@ -139,13 +146,96 @@ export class DynamoDeploymentStore implements DeploymentStore {
   }
 
   async createDeploymentConfig(config: DeploymentConfig): Promise<void> {
-    if (!(await this.putNew({ pk: `CONFIG#${config.deploymentConfigName}`, sk: 'CONFIG', ...config }))) {
+    if (!(await this.putNew({ pk: `CONFIG#${config.deploymentConfigName}`, sk: 'CONFIG', gsi1pk: 'CONFIGS', gsi1sk: config.deploymentConfigName, ...config }))) {
       throw new ApiError('DeploymentConfigAlreadyExistsException', `Deployment configuration ${config.deploymentConfigName} already exists`);
     }
   }
 
   getDeploymentConfig(name: string): Promise<DeploymentConfig | undefined> {
     return this.get<DeploymentConfig>(`CONFIG#${name}`, 'CONFIG');
+  }
+
+  async listApplications(): Promise<Application[]> {
+    const items = await this.query({ IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'APPLICATIONS' } });
+    return items.map((i) => strip<Application>(i)!);
+  }
+
+  async deleteApplication(name: string): Promise<void> {
+    for (const g of await this.listDeploymentGroups(name)) await this.deleteDeploymentGroup(name, g.deploymentGroupName);
+    await this.deleteIfExists(`APP#${name}`, 'APP');
+  }
+
+  async listDeploymentGroups(app: string): Promise<DeploymentGroup[]> {
+    const items = await this.query({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :g)', ExpressionAttributeValues: { ':pk': `APP#${app}`, ':g': 'DG#' }, ConsistentRead: true });
+    return items.map((i) => strip<DeploymentGroup>(i)!);
+  }
+
+  async deleteDeploymentGroup(app: string, group: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({ TableName: this.table, Key: { pk: `APP#${app}`, sk: `DG#${group}` }, ConditionExpression: 'attribute_not_exists(activeDeploymentId)' }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB DeleteItem');
+      const g = await this.getDeploymentGroup(app, group);
+      throw new ApiError('InvalidOperationException', `Deployment group ${group} has an active deployment ${g?.activeDeploymentId ?? ''}; stop it first`);
+    }
+  }
+
+  async listDeploymentConfigs(): Promise<DeploymentConfig[]> {
+    const items = await this.query({ IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'CONFIGS' } });
+    return items.map((i) => strip<DeploymentConfig>(i)!);
+  }
+
+  async deleteDeploymentConfig(name: string): Promise<void> {
+    await this.deleteIfExists(`CONFIG#${name}`, 'CONFIG');
+  }
+
+  // Revisions are merged with UpdateItem (SET/ADD, if_not_exists): idempotent, and no update is lost.
+  async registerRevision(app: string, key: string, revision: RevisionLocation, description: string | undefined, at: string): Promise<void> {
+    await withAwsErrors('DynamoDB UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `APP#${app}`, sk: `REV#${key}` },
+          UpdateExpression: `SET #key = :key, revision = :rev, registerTime = if_not_exists(registerTime, :at)${description !== undefined ? ', description = :d' : ''}`,
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':key': key, ':rev': revision, ':at': at, ...(description !== undefined ? { ':d': description } : {}) },
+        }),
+      ),
+    );
+  }
+
+  async recordRevisionUse(app: string, key: string, revision: RevisionLocation, group: string, at: string): Promise<void> {
+    await withAwsErrors('DynamoDB UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `APP#${app}`, sk: `REV#${key}` },
+          UpdateExpression: 'SET #key = :key, revision = if_not_exists(revision, :rev), firstUsedTime = if_not_exists(firstUsedTime, :at), lastUsedTime = :at ADD deploymentGroups :g',
+          ExpressionAttributeNames: { '#key': 'key' },
+          ExpressionAttributeValues: { ':key': key, ':rev': revision, ':at': at, ':g': new Set([group]) },
+        }),
+      ),
+    );
+  }
+
+  async getRevision(app: string, key: string): Promise<StoredRevision | undefined> {
+    return revisionOut(await this.get<Record<string, unknown>>(`APP#${app}`, `REV#${key}`));
+  }
+
+  async listRevisions(app: string): Promise<StoredRevision[]> {
+    const items = await this.query({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)', ExpressionAttributeValues: { ':pk': `APP#${app}`, ':r': 'REV#' }, ConsistentRead: true });
+    return items.map((i) => revisionOut(strip<Record<string, unknown>>(i))!);
+  }
+
+  /** Delete an item if it exists (a missing one is not an error: deletes are idempotent). */
+  private async deleteIfExists(pk: string, sk: string): Promise<void> {
+    try {
+      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk, sk }, ConditionExpression: 'attribute_exists(pk)' }));
+    } catch (e) {
+      if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB DeleteItem');
+    }
   }
 
   // ---- the group lock ----------------------------------------------------------------------
