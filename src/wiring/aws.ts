@@ -13,7 +13,7 @@ import { LambdaAliasTrafficRouter } from '../adapters/aws/lambda-traffic-router.
 import { StepFunctionsExecutionStarter, StepFunctionsTaskTokens } from '../adapters/aws/step-functions.js';
 import { SystemClock } from '../adapters/sim/clock.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
-import { dispatch } from '../api/operations.js';
+import { handleApiEvent, type ApiEvent } from '../api/gateway.js';
 import { parseAwsEnv } from '../config/env.js';
 import type { Logger } from '../ports/index.js';
 import type { Deps, Task } from '../tasks/task.js';
@@ -56,9 +56,10 @@ export function lambdaHandler<I, O>(task: Task<I, O>) {
   return middy<unknown, O, Error, Context>().handler(async (event, context) => task.run(event, awsDeps(context)));
 }
 
-/** The `api` function: `{operation, input}` with CodeDeploy's operation names. */
+/**
+ * The `api` function: CodeDeploy's JSON 1.1 protocol behind API Gateway, or `{operation, input}`
+ * when invoked directly (see src/api/gateway.ts).
+ */
 export function apiHandler() {
-  return middy<{ operation?: string; input?: unknown }, unknown, Error, Context>().handler(async (event, context) =>
-    dispatch(event?.operation ?? '', event?.input, awsDeps(context)),
-  );
+  return middy<ApiEvent, unknown, Error, Context>().handler(async (event, context) => handleApiEvent(event, awsDeps(context)));
 }

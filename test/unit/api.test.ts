@@ -1,6 +1,7 @@
 /** The CodeDeploy-compatible operations: names, error shape, and no secrets in what they return. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatch } from '../../src/api/operations.js';
+import { handleApiEvent } from '../../src/api/gateway.js';
 import { testEnv, type TestEnv } from '../support/local.js';
 
 let env: TestEnv;
@@ -32,5 +33,35 @@ describe('api dispatch', () => {
   it('an unexpected error does not leak internals', async () => {
     const broken = { ...env.deps, store: { ...env.deps.store, getApplication: async () => { throw new Error('socket hang up at 10.0.0.1'); } } };
     expect(await dispatch('GetApplication', { applicationName: 'shop' }, broken as never)).toEqual({ error: { __type: 'InternalFailure', message: 'An internal error occurred' } });
+  });
+});
+
+describe('API Gateway events', () => {
+  const call = (resource: string, target: string, body: unknown) =>
+    handleApiEvent({ resource, headers: { 'X-Amz-Target': target, 'Content-Type': 'application/x-amz-json-1.1' }, body: JSON.stringify(body) }, env.deps) as Promise<{
+      statusCode: number;
+      body: string;
+    }>;
+
+  it('POST / serves CodeDeploy operations in JSON 1.1', async () => {
+    const ok = await call('/', 'CodeDeploy_20141006.GetApplication', { applicationName: 'shop' });
+    expect(ok.statusCode).toBe(200);
+    expect(JSON.parse(ok.body).application.applicationName).toBe('shop');
+    const missing = await call('/', 'CodeDeploy_20141006.GetApplication', { applicationName: 'nope' });
+    expect(missing.statusCode).toBe(400);
+    expect(JSON.parse(missing.body)).toEqual({ __type: 'ApplicationDoesNotExistException', message: 'Application nope does not exist' });
+    expect((await call('/', 'CodeDeploy_20141006.PromoteDeployment', {})).statusCode).toBe(400); // an extra, only under Cutover's prefix
+    expect(JSON.parse((await call('/', 'Cutover_20261122.PromoteDeployment', {})).body).__type).toBe('DeploymentIdRequiredException');
+  });
+
+  it('POST /hooks (no IAM) serves only PutLifecycleEventHookExecutionStatus', async () => {
+    const denied = await call('/hooks', 'CodeDeploy_20141006.GetApplication', { applicationName: 'shop' });
+    expect(denied.statusCode).toBe(403);
+    const hook = await call('/hooks', 'CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus', { deploymentId: 'd-AAAAAAAAA', lifecycleEventHookExecutionId: 'guess', status: 'Succeeded' });
+    expect(JSON.parse(hook.body).__type).toBe('InvalidLifecycleEventHookExecutionIdException');
+  });
+
+  it('a direct invocation {operation, input} still works', async () => {
+    expect(await handleApiEvent({ operation: 'GetApplication', input: { applicationName: 'shop' } }, env.deps)).toMatchObject({ output: { application: { applicationName: 'shop' } } });
   });
 });
