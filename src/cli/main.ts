@@ -12,6 +12,7 @@ import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { describeRouting } from '../domain/traffic.js';
 import type { Deployment } from '../domain/model.js';
 import { TASKS } from '../tasks/index.js';
+import { DEFAULT_ENDPOINT, callApi } from './client.js';
 import { KEYS_HINT, listenForKeys } from './keys.js';
 import { c, clockText, renderEntry, watch } from './render.js';
 import { openSession, type Session } from './session.js';
@@ -40,6 +41,13 @@ Commands (local mode: no AWS account; time is compressed):
   deploy     Deploy an AppSpec to a deployment group and follow it live
   status     Show a deployment's status, lifecycle events and timeline
   server     Serve the CodeDeploy-compatible API (JSON 1.1) locally for the AWS CLI and SDKs
+
+Commands for a running 'cutover server' (--endpoint, default http://127.0.0.1:4980 or $CUTOVER_ENDPOINT):
+  list       List a deployment group's deployments
+  stop       Stop a deployment (with rollback unless --no-rollback)
+  promote    Skip the remaining bakes and approvals; go to 100%
+  pause      Hold at the current weight        resume    Continue a paused deployment
+  approve    Approve the approval step a deployment waits on (also: continue)
 
 Run 'cutover <command> --help' for a command's options.
 Exit codes: 0 success, 1 deployment failed or stopped, 2 bad usage or input, 3 internal error.`,
@@ -87,6 +95,18 @@ Options:
   --world FILE      World file (default ./cutover.world.yml, if it exists)
   --speed N         Time compression (default 60)
   --state-dir DIR   Local state folder (default .cutover)`,
+  list: `Usage: cutover list --application NAME --group NAME [--status STATUS] [--output json|table] [--endpoint URL]
+
+Lists the group's deployments, newest first (CodeDeploy ListDeployments + BatchGetDeployments).`,
+  stop: `Usage: cutover stop DEPLOYMENT_ID [--no-rollback] [--endpoint URL]
+
+Stops the deployment at once (CodeDeploy StopDeployment). Traffic goes back to CurrentVersion unless
+--no-rollback, which leaves it where it is. The deployment ends Stopped (MANUAL_STOP).`,
+  promote: 'Usage: cutover promote DEPLOYMENT_ID [--endpoint URL]\n\nSkips the remaining bakes and approvals and goes to 100% now; AfterAllowTraffic still runs.',
+  pause: 'Usage: cutover pause DEPLOYMENT_ID [--endpoint URL]\n\nHolds the deployment at its current weight; the bake clock stops until resume.',
+  resume: 'Usage: cutover resume DEPLOYMENT_ID [--endpoint URL]\n\nContinues a paused deployment with the bake time that was left.',
+  approve: 'Usage: cutover approve DEPLOYMENT_ID [--endpoint URL]\n\nApproves the approval step the deployment is waiting on.',
+  continue: 'Usage: cutover continue DEPLOYMENT_ID [--endpoint URL]\n\nCodeDeploy ContinueDeployment: for Lambda deployments, approves the approval step it waits on.',
   status: `Usage: cutover status DEPLOYMENT_ID [--json] [--state-dir DIR]
 
 Shows a deployment from the local store: status, error, lifecycle events and timeline.`,
@@ -337,7 +357,64 @@ async function server(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { demo, init, deploy, status, server };
+const endpointOf = (v: unknown): string => String(v ?? process.env.CUTOVER_ENDPOINT ?? DEFAULT_ENDPOINT);
+
+/** stop, promote, pause, resume, approve, continue: one API call on one deployment. */
+function control(command: string, operation: string, done: string) {
+  return async (args: string[]): Promise<number> => {
+    const { values, positionals } = parse(command, args, { endpoint: { type: 'string' }, 'no-rollback': { type: 'boolean', default: false } });
+    if (values.help) return out(HELP[command]), 0;
+    const id = positionals[0];
+    if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${HELP[command]}`);
+    if (values['no-rollback'] && command !== 'stop') throw new UsageError('--no-rollback applies to stop only');
+    const input: Record<string, unknown> = { deploymentId: id, ...(command === 'stop' ? { autoRollbackEnabled: !values['no-rollback'] } : {}), ...(command === 'continue' ? { deploymentWaitType: 'READY_WAIT' } : {}) };
+    const r = await callApi(endpointOf(values.endpoint), operation, input);
+    out(`${id}: ${done}${r.statusMessage ? ` (${String(r.statusMessage)})` : ''}`);
+    return 0;
+  };
+}
+
+async function list(args: string[]): Promise<number> {
+  const { values } = parse('list', args, { application: { type: 'string' }, group: { type: 'string' }, status: { type: 'string' }, output: { type: 'string', default: 'table' }, endpoint: { type: 'string' } });
+  if (values.help) return out(HELP.list), 0;
+  const missing = ['application', 'group'].filter((k) => !values[k as keyof typeof values]);
+  if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${HELP.list}`);
+  if (!['json', 'table'].includes(String(values.output))) throw new UsageError(`--output: json or table, got ${String(values.output)}`);
+  const endpoint = endpointOf(values.endpoint);
+  const ids: string[] = [];
+  let nextToken: unknown;
+  do {
+    const page = await callApi(endpoint, 'ListDeployments', { applicationName: values.application, deploymentGroupName: values.group, ...(values.status ? { includeOnlyStatuses: [values.status] } : {}), ...(nextToken ? { nextToken } : {}) });
+    ids.push(...((page.deployments as string[]) ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const infos: Record<string, unknown>[] = [];
+  for (let i = 0; i < ids.length; i += 25) infos.push(...(((await callApi(endpoint, 'BatchGetDeployments', { deploymentIds: ids.slice(i, i + 25) })).deploymentsInfo as Record<string, unknown>[]) ?? []));
+  infos.sort((a, b) => Number(b.createTime) - Number(a.createTime));
+  if (values.output === 'json') return out(JSON.stringify({ deployments: infos }, null, 2)), 0;
+  out(`${'DEPLOYMENT'.padEnd(13)} ${'STATUS'.padEnd(10)} ${'CREATED (UTC)'.padEnd(20)} ${'CONFIG'.padEnd(40)} ERROR`);
+  for (const d of infos) {
+    const created = new Date(Number(d.createTime) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    const error = (d.errorInformation as { code?: string } | undefined)?.code ?? '';
+    out(`${String(d.deploymentId).padEnd(13)} ${String(d.status).padEnd(10)} ${created.padEnd(20)} ${String(d.deploymentConfigName).padEnd(40)} ${error}`);
+  }
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  demo,
+  init,
+  deploy,
+  status,
+  server,
+  list,
+  stop: control('stop', 'StopDeployment', 'stop requested'),
+  promote: control('promote', 'PromoteDeployment', 'promote requested'),
+  pause: control('pause', 'PauseDeployment', 'pause requested'),
+  resume: control('resume', 'ResumeDeployment', 'resume requested'),
+  approve: control('approve', 'ApproveDeployment', 'approved'),
+  continue: control('continue', 'ContinueDeployment', 'continued'),
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -13,11 +13,23 @@ function cutover(args: string[], cwd = process.cwd()) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** Like cutover(), without blocking the event loop (a server in this process's child must keep answering). */
+function cutoverAsync(args: string[], cwd: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    p.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
 describe('cutover CLI (local mode)', () => {
   it('--help lists the commands; every command has --help; unknown commands exit 2', () => {
     const main = cutover(['--help']);
     expect(main.code).toBe(0);
-    for (const cmd of ['demo', 'init', 'deploy', 'status', 'server']) {
+    for (const cmd of ['demo', 'init', 'deploy', 'status', 'server', 'list', 'stop', 'promote', 'pause', 'resume', 'approve', 'continue']) {
       expect(main.out).toContain(cmd);
       const sub = cutover([cmd, '--help']);
       expect(sub.code).toBe(0);
@@ -60,6 +72,12 @@ describe('cutover CLI (local mode)', () => {
     expect(second.out).toMatch(/Failed \(INVALID_LAMBDA_CONFIGURATION\).*checkout:live → v2 100%/);
   });
 
+  it('commands for a server say clearly when none is running', () => {
+    const r = cutover(['promote', 'd-AAAAAAAAA', '--endpoint', 'http://127.0.0.1:9']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9 .*is 'cutover server' running\?/);
+  });
+
   it('bad input: missing options and an invalid AppSpec exit 2 with every problem and no stack trace', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-bad-'));
     expect(cutover(['init'], dir).code).toBe(0);
@@ -96,12 +114,21 @@ describe('cutover server', () => {
         new CreateDeploymentCommand({
           applicationName: 'shop',
           deploymentGroupName: 'checkout-prod',
+          deploymentConfigName: '10% 24h, 100%', // far longer than the test: only a promote ends it
           revision: { revisionType: 'AppSpecContent', appSpecContent: { content: readFileSync(join(dir, 'appspec.yml'), 'utf8') } },
         }),
       );
+      // Controls from another terminal, through the server.
+      const promote = await cutoverAsync(['promote', deploymentId!, '--endpoint', url], dir);
+      expect(promote).toMatchObject({ code: 0 });
       const r = await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId });
       expect(r.state).toBe('SUCCESS');
       expect(output).toMatch(/200 {2}CodeDeploy_20141006.CreateDeployment/);
+      const listed = await cutoverAsync(['list', '--application', 'shop', '--group', 'checkout-prod', '--output', 'json', '--endpoint', url], dir);
+      expect(JSON.parse(listed.out).deployments.map((d: { deploymentId: string; status: string }) => [d.deploymentId, d.status])).toEqual([[deploymentId, 'Succeeded']]);
+      const late = await cutoverAsync(['stop', deploymentId!, '--endpoint', url], dir);
+      expect(late.code).toBe(2);
+      expect(late.err).toContain('DeploymentAlreadyCompletedException');
     } finally {
       client.destroy();
       child.kill('SIGINT');
