@@ -180,7 +180,6 @@ async function demo(args: string[]): Promise<number> {
   out(c.dim(`time runs ${speed}× faster (a 5-minute bake takes ${((300 / speed) * 1).toFixed(1)} s); nothing here touches AWS\n`));
   const session = await openSession({ stateDir: String(values['state-dir']), speed, worldFile: join(EXAMPLES, 'demo.world.yml'), fresh: true });
   try {
-    await recoverOrphans(session, 'shop', 'checkout-prod');
     const appSpec = readFileSync(join(EXAMPLES, 'appspec.yml'), 'utf8');
     const releases = [
       { title: 'Release 1: checkout v1 → v2 (healthy)', from: '1', to: '2', expect: 'Succeeded', version: '2' },
@@ -210,25 +209,6 @@ async function demo(args: string[]): Promise<number> {
   } finally {
     await session.close();
   }
-}
-
-/** A deployment still holding its group when no process runs it (the CLI was killed): record it as failed. */
-async function recoverOrphans(session: Session, app: string, group: string): Promise<void> {
-  const g = await session.deps.store.getDeploymentGroup(app, group);
-  const id = g?.activeDeploymentId;
-  if (!id || session.runtime.executions.has(id)) return;
-  const d = await session.deps.store.getDeployment(id);
-  const now = session.clock.now().toISOString();
-  if (d && !['Succeeded', 'Failed', 'Stopped'].includes(d.status)) {
-    await session.deps.store.updateDeployment(id, d.version, {
-      status: 'Failed',
-      completeTime: now,
-      errorInformation: { code: 'INTERNAL_ERROR', message: 'The local process running this deployment ended before it finished' },
-    });
-    await session.deps.store.appendTimeline(id, { at: now, event: 'Failed', message: 'The local process running this deployment ended before it finished' });
-  }
-  await session.deps.store.releaseGroup(app, group, id, { status: 'Failed', createTime: d?.createTime ?? now, endTime: now });
-  err(c.yellow(`note: ${id} was left unfinished by an earlier run; recorded it as Failed and released ${app}/${group}`));
 }
 
 async function init(args: string[]): Promise<number> {
@@ -273,7 +253,6 @@ async function deploy(args: string[]): Promise<number> {
   const speed = speedOf(values.speed);
   const session = await openSession({ stateDir: String(values['state-dir']), speed, worldFile: worldPath });
   try {
-    await recoverOrphans(session, String(values.application), String(values.group));
     const d = await runDeployment(
       session,
       {

@@ -110,6 +110,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
         await (exists ? TASKS.updateDeploymentGroup : TASKS.createDeploymentGroup).run(input, env.deps);
       }
     }
+    await recoverOrphans(env, (m) => process.stderr.write(`${m}\n`));
   } catch (e) {
     await api?.close();
     await env.close();
@@ -126,6 +127,30 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       await env.close();
     },
   };
+}
+
+/**
+ * Local executions live in the process that started them, and dynalite's folder lock means no other
+ * process uses this store now: a deployment still holding its group was left unfinished by a process
+ * that ended (killed, crashed). Record it as Failed and free the group, so nothing stays locked.
+ */
+async function recoverOrphans(env: LocalEnvironment, warn: (m: string) => void): Promise<void> {
+  for (const app of await env.deps.store.listApplications()) {
+    for (const g of await env.deps.store.listDeploymentGroups(app.applicationName)) {
+      const id = g.activeDeploymentId;
+      if (!id) continue;
+      const d = await env.deps.store.getDeployment(id);
+      const now = env.clock.now().toISOString();
+      const message = 'The local process running this deployment ended before it finished';
+      if (d && !['Succeeded', 'Failed', 'Stopped'].includes(d.status)) {
+        await env.deps.store.updateDeployment(id, d.version, { status: 'Failed', completeTime: now, currentWait: undefined, errorInformation: { code: 'INTERNAL_ERROR', message } });
+        await env.deps.store.appendTimeline(id, { at: now, event: 'Failed', message });
+        await env.deps.store.unwatchAlarms(id, d.watchedAlarms ?? []);
+      }
+      await env.deps.store.releaseGroup(app.applicationName, g.deploymentGroupName, id, { status: 'Failed', createTime: d?.createTime ?? now, endTime: now });
+      warn(`note: ${id} was left unfinished by an earlier run; recorded it as Failed and released ${app.applicationName}/${g.deploymentGroupName}`);
+    }
+  }
 }
 
 async function ignoreExists(p: Promise<unknown>): Promise<void> {

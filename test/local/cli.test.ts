@@ -72,6 +72,24 @@ describe('cutover CLI (local mode)', () => {
     expect(second.out).toMatch(/Failed \(INVALID_LAMBDA_CONFIGURATION\).*checkout:live → v2 100%/);
   });
 
+  it('a deployment left unfinished by a killed process is recorded as Failed and frees its group', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-orphan-'));
+    expect(cutover(['init'], dir).code).toBe(0);
+    const args = ['deploy', '--application', 'shop', '--group', 'checkout-prod', '--appspec', 'appspec.yml'];
+    const first = spawn(process.execPath, [BIN, ...args, '--config', '10% 24h, 100%'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    first.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await new Promise<void>((resolve) => first.stdout.on('data', () => /TrafficShifted/.test(out) && resolve()));
+    const orphan = /(d-[A-Z0-9]{9}) created/.exec(out)![1];
+    first.kill('SIGKILL');
+    await new Promise((r) => first.on('exit', r));
+    const second = await cutoverAsync([...args, '--speed', '3000'], dir);
+    expect(second.err).toContain(`${orphan} was left unfinished by an earlier run`);
+    expect(second.code).toBe(0);
+    const status = JSON.parse((await cutoverAsync(['status', orphan!, '--json'], dir)).out);
+    expect(status.deploymentInfo).toMatchObject({ status: 'Failed', errorInformation: { code: 'INTERNAL_ERROR' } });
+  });
+
   it('commands for a server say clearly when none is running', () => {
     const r = cutover(['promote', 'd-AAAAAAAAA', '--endpoint', 'http://127.0.0.1:9']);
     expect(r.code).toBe(2);
