@@ -52,6 +52,24 @@ export interface HookInvoker {
   invoke(target: string, payload: HookPayload, options?: { webhookSecret?: string }): Promise<unknown>;
 }
 
+/** An object holding a revision (S3). */
+export interface RevisionObject {
+  body: Uint8Array;
+  eTag?: string;
+  versionId?: string;
+  /** User metadata (x-amz-meta-*), keys lower-case without the prefix. */
+  metadata: Record<string, string>;
+}
+
+/** Where S3 revisions are read from. */
+export interface RevisionSource {
+  /**
+   * GetObject. A missing bucket, key or version throws ApiError RevisionDoesNotExistException;
+   * an object larger than `maxBytes` throws InvalidInputError (InvalidRevisionException).
+   */
+  get(bucket: string, key: string, version: string | undefined, maxBytes: number): Promise<RevisionObject>;
+}
+
 /** Step Functions callbacks. */
 export interface TaskTokens {
   /** Complete a waiting task. Resolves false when the token is no longer waiting (timed out or done). */

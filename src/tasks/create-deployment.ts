@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseLambdaAppSpec } from '../domain/appspec.js';
+import { MAX_BUNDLE_BYTES, appSpecFromBundle, bundleTypeOf, type BundleType } from '../domain/bundle.js';
 import {
   DEFAULT_LAMBDA_CONFIG,
   isInlineStepList,
@@ -64,21 +65,40 @@ const REQUIRED_EXCEPTIONS: Record<string, string> = {
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
-/** The AppSpec text of a revision, checking a given sha256 against the content. */
-export function appSpecText(revision: RevisionLocation): string {
+/**
+ * The AppSpec text of a revision: inline content (checking a given sha256), or an S3 object (a bare
+ * AppSpec or a zip/tar/tgz bundle, checking a given eTag). Returns the revision as recorded, with
+ * the S3 object's eTag, version and bundle type filled in.
+ */
+export async function revisionAppSpec(deps: Deps, revision: RevisionLocation): Promise<{ content: string; revision: RevisionLocation }> {
   if (revision.revisionType === 'S3') {
-    throw new InvalidInputError(
-      [{ path: 'revision.s3Location', message: 'S3 revisions are not supported yet; pass the AppSpec as AppSpecContent' }],
-      'InvalidRevisionException',
-    );
+    const loc = revision.s3Location;
+    const type = (BUNDLE_TYPES as readonly string[]).includes(loc.bundleType ?? '') ? (loc.bundleType as BundleType) : bundleTypeOf(loc.key);
+    if (!type) {
+      throw new InvalidInputError(
+        [{ path: 'revision.s3Location.bundleType', message: `cannot tell the bundle type of ${loc.key}; give bundleType (${BUNDLE_TYPES.join(', ')}) or a key ending in .yaml, .yml, .json, .zip, .tar, .tar.gz or .tgz` }],
+        'InvalidRevisionException',
+      );
+    }
+    const obj = await deps.revisions.get(loc.bucket, loc.key, loc.version, MAX_BUNDLE_BYTES);
+    if (loc.eTag && obj.eTag && loc.eTag.replace(/"/g, '') !== obj.eTag) {
+      throw new InvalidInputError([{ path: 'revision.s3Location.eTag', message: `does not match the object's ETag (${obj.eTag})` }], 'InvalidRevisionException');
+    }
+    const content = appSpecFromBundle(obj.body, type);
+    return {
+      content,
+      revision: { revisionType: 'S3', s3Location: { ...loc, bundleType: type, ...(obj.eTag ? { eTag: obj.eTag } : {}), ...(obj.versionId ? { version: obj.versionId } : {}) } },
+    };
   }
   const c = revision.revisionType === 'AppSpecContent' ? revision.appSpecContent : revision.string;
   const field = revision.revisionType === 'AppSpecContent' ? 'appSpecContent' : 'string';
   if (c.sha256 && c.sha256.toLowerCase() !== sha256(c.content)) {
     throw new InvalidInputError([{ path: `revision.${field}.sha256`, message: 'does not match the SHA-256 of content' }], 'InvalidRevisionException');
   }
-  return c.content;
+  return { content: c.content, revision: { ...revision, [field]: { content: c.content, sha256: c.sha256 ?? sha256(c.content) } } as RevisionLocation };
 }
+
+const BUNDLE_TYPES = ['YAML', 'JSON', 'zip', 'tar', 'tgz'] as const;
 
 /** Resolve a configuration name (predefined, custom, or an inline step list) to its routing config. */
 export async function resolveConfig(deps: Deps, name: string): Promise<{ name: string; trafficRoutingConfig: TrafficRoutingConfig }> {
@@ -115,15 +135,13 @@ async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string 
   if (!group) {
     throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${input.deploymentGroupName} does not exist in application ${input.applicationName}`);
   }
-  const revision = input.revision as RevisionLocation;
-  const appSpec = parseLambdaAppSpec(appSpecText(revision));
+  const { content, revision } = await revisionAppSpec(deps, input.revision as RevisionLocation);
+  const appSpec = parseLambdaAppSpec(content);
   const config = await resolveConfig(deps, input.deploymentConfigName ?? group.deploymentConfigName ?? DEFAULT_LAMBDA_CONFIG);
   const steps = plan(config.trafficRoutingConfig);
 
   const deploymentId = newDeploymentId();
   const now = deps.clock.now().toISOString();
-  const contentField = revision.revisionType === 'AppSpecContent' ? revision.appSpecContent : revision.revisionType === 'String' ? revision.string : undefined;
-  if (contentField && !contentField.sha256) contentField.sha256 = sha256(contentField.content);
 
   const deployment: Deployment = {
     deploymentId,

@@ -11,6 +11,7 @@ import type {
   DeploymentStore,
   EventPublisher,
   ExecutionStarter,
+  RevisionSource,
   HookInvoker,
   Logger,
   TaskTokens,
@@ -26,6 +27,7 @@ export interface Deps {
   tokens: TaskTokens;
   executions: ExecutionStarter;
   events: EventPublisher;
+  revisions: RevisionSource;
   clock: Clock;
   env: Environment;
   log: Logger;

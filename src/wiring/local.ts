@@ -4,6 +4,8 @@
  * emulator exists. Nothing else in the code base knows it is running locally.
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
 import { DynamoDeploymentStore, createDocumentClient } from '../adapters/aws/dynamodb-store.js';
 import { ensureTable } from '../adapters/aws/table.js';
 import { SimAlarmSource, SimEventPublisher, SimHookInvoker, SimTrafficRouter } from '../adapters/sim/adapters.js';
@@ -12,6 +14,7 @@ import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
 import { SimWorld, alarmStateChangeEvent } from '../adapters/sim/world.js';
 import { localDynamoClient, startDynalite } from '../local/dynalite.js';
 import { LocalStepFunctions } from '../local/runtime.js';
+import { localS3Client, startS3 } from '../local/s3.js';
 import type { Clock, Logger } from '../ports/index.js';
 import { TASKS } from '../tasks/index.js';
 import type { Deps } from '../tasks/task.js';
@@ -31,6 +34,8 @@ export interface LocalOptions {
 
 export interface LocalEnvironment {
   deps: Deps;
+  /** The local S3 (s3rver) endpoint, for uploads of revisions. */
+  s3: { endpoint: string; client: ReturnType<typeof localS3Client>; onEvent(listener: (event: unknown) => void): void };
   world: SimWorld;
   runtime: LocalStepFunctions;
   clock: Clock;
@@ -50,6 +55,9 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   const client = localDynamoClient(dynamo.endpoint);
   await ensureTable(client, TABLE_NAME);
   const store = new DynamoDeploymentStore(createDocumentClient(client), TABLE_NAME);
+  // S3 is real too: s3rver on loopback, read through the same adapter as on AWS.
+  const s3 = await startS3(opts.storeDir ? { directory: join(opts.storeDir, '..', 's3') } : {});
+  const s3Client = localS3Client(s3.endpoint);
   const world = opts.world ?? new SimWorld(clock);
   const runtime = new LocalStepFunctions({ clock, log, tasks: TASKS, retryIntervalMs: opts.retryIntervalMs ?? 5 });
   // Hooks report through the same task the API serves (PutLifecycleEventHookExecutionStatus).
@@ -62,6 +70,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     tokens: runtime,
     executions: runtime,
     events: new SimEventPublisher(world),
+    revisions: new S3RevisionSource(s3Client),
     clock,
     env: { region: 'local', accountId: '000000000000', eventSource: opts.eventSource ?? 'cutover' },
     log,
@@ -83,9 +92,12 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     world,
     runtime,
     clock,
+    s3: { endpoint: s3.endpoint, client: s3Client, onEvent: s3.onEvent },
     close: async () => {
       clearInterval(ticker);
       client.destroy();
+      s3Client.destroy();
+      await s3.close();
       await dynamo.close();
     },
   };

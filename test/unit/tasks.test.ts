@@ -42,7 +42,7 @@ describe('createDeployment input', () => {
     expect(bad.message).toContain('greater than the previous step');
   });
 
-  it('checks a given sha256 and refuses S3 revisions for now, changing nothing', async () => {
+  it('checks a given sha256, and names a missing S3 revision, changing nothing', async () => {
     const wrong = await rejects(
       TASKS.createDeployment.run(
         { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec(), sha256: '00' } } },
@@ -50,8 +50,11 @@ describe('createDeployment input', () => {
       ),
     );
     expect(wrong.message).toContain('revision.appSpecContent.sha256');
-    const s3 = await rejects(create({ revision: { revisionType: 'S3', s3Location: { bucket: 'b', key: 'k' } } }));
-    expect(s3.exceptionName).toBe('InvalidRevisionException');
+    const s3 = await rejects(create({ revision: { revisionType: 'S3', s3Location: { bucket: 'no-such-bucket', key: 'app.zip' } } }));
+    expect(s3.exceptionName).toBe('RevisionDoesNotExistException');
+    const untyped = await rejects(create({ revision: { revisionType: 'S3', s3Location: { bucket: 'b', key: 'revision.bin' } } }));
+    expect(untyped.exceptionName).toBe('InvalidRevisionException');
+    expect(untyped.message).toContain('revision.s3Location.bundleType');
     expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([]);
     expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
   });

@@ -2,6 +2,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { clientConfig } from './errors.js';
@@ -14,6 +15,7 @@ export interface AwsClients {
   eventbridge: EventBridgeClient;
   sns: SNSClient;
   dynamodb: DynamoDBClient;
+  s3: S3Client;
 }
 
 /** Build every client once per Lambda container, all with the shared retry settings (clientConfig). */
@@ -26,5 +28,6 @@ export function createAwsClients(region: string): AwsClients {
     eventbridge: new EventBridgeClient(config),
     sns: new SNSClient(config),
     dynamodb: new DynamoDBClient(config),
+    s3: new S3Client(config),
   };
 }

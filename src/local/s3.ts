@@ -1,0 +1,44 @@
+/**
+ * s3rver in-process: S3's real API on loopback for local mode. Object-created events are emitted
+ * in S3's notification shape, so the same S3 trigger code can consume them.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+
+/** The bucket local mode creates for revision uploads. */
+export const LOCAL_REVISION_BUCKET = 'cutover-revisions';
+/** s3rver verifies SigV4 signatures against these fixed credentials. */
+const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface LocalS3 {
+  endpoint: string;
+  /** Subscribe to S3 event notifications ({Records: [...]}) for uploads. */
+  onEvent(listener: (event: unknown) => void): void;
+  close(): Promise<void>;
+}
+
+export async function startS3(opts: { directory?: string } = {}): Promise<LocalS3> {
+  const directory = opts.directory ?? mkdtempSync(join(tmpdir(), 'cutover-s3-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    resetOnClose: opts.directory === undefined,
+    vhostBuckets: false,
+    configureBuckets: [{ name: LOCAL_REVISION_BUCKET }],
+  });
+  const { port } = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    onEvent: (listener) => server.on('event', listener),
+    close: () => server.close(),
+  };
+}
+
+export function localS3Client(endpoint: string): S3Client {
+  return new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS, maxAttempts: 3 });
+}

@@ -1,0 +1,66 @@
+/** S3 revisions through the real S3 API (s3rver on loopback): bare AppSpecs and bundles. */
+import { readFileSync } from 'node:fs';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appSpecFromBundle } from '../../src/domain/bundle.js';
+import { LOCAL_REVISION_BUCKET } from '../../src/local/s3.js';
+import { TASKS } from '../../src/tasks/index.js';
+import { tar, tgz, zip } from '../support/archives.js';
+import { appSpec, testEnv, type TestEnv } from '../support/local.js';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await testEnv();
+});
+afterAll(async () => env.close());
+
+const put = (key: string, body: Uint8Array | string) => env.s3.client.send(new PutObjectCommand({ Bucket: LOCAL_REVISION_BUCKET, Key: key, Body: body }));
+const deployS3 = async (key: string, extra: Record<string, unknown> = {}) => {
+  const { deploymentId } = (await TASKS.createDeployment.run(
+    { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'S3', s3Location: { bucket: LOCAL_REVISION_BUCKET, key, ...extra } } },
+    env.deps,
+  )) as { deploymentId: string };
+  return env.finish(deploymentId);
+};
+
+describe('S3 revisions', () => {
+  it('a zip bundle with appspec.yml at its root deploys; the revision records bundle type and eTag', async () => {
+    const put1 = await put('revisions/shop/prod/v2.zip', zip({ 'appspec.yml': appSpec(), 'README.md': 'docs' }));
+    const r = await deployS3('revisions/shop/prod/v2.zip');
+    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.revision).toEqual({
+      revisionType: 'S3',
+      s3Location: { bucket: LOCAL_REVISION_BUCKET, key: 'revisions/shop/prod/v2.zip', bundleType: 'zip', eTag: put1.ETag!.replace(/"/g, '') },
+    });
+  });
+
+  it('a tgz bundle and a bare YAML AppSpec deploy too', async () => {
+    await put('r/back.tgz', tgz({ 'appspec.yaml': appSpec({ functions: [['api', '2', '1']] }) }));
+    expect((await deployS3('r/back.tgz')).deployment.status).toBe('Succeeded');
+    await put('r/again.yaml', appSpec());
+    expect((await deployS3('r/again.yaml')).deployment.status).toBe('Succeeded');
+  });
+
+  it('a bundle without an AppSpec, or with the wrong eTag, is refused with the reason; nothing is recorded', async () => {
+    await put('r/empty.zip', zip({ 'src/index.js': 'x' }));
+    await expect(deployS3('r/empty.zip')).rejects.toMatchObject({ exceptionName: 'InvalidRevisionException', message: expect.stringContaining('no appspec.yml, appspec.yaml, appspec.json at its root') });
+    await put('r/v.yaml', appSpec({ functions: [['api', '1', '2']] }));
+    await expect(deployS3('r/v.yaml', { eTag: '"0123"' })).rejects.toMatchObject({ message: expect.stringContaining("revision.s3Location.eTag: does not match the object's ETag") });
+    expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
+  });
+});
+
+describe('bundle reading', () => {
+  it('reads archives made by real tools (Info-ZIP, GNU tar with ./ names, gzip)', () => {
+    expect(appSpecFromBundle(readFileSync('test/fixtures/bundles/info-zip.zip'), 'zip')).toBe('version: 0.0\n');
+    expect(appSpecFromBundle(readFileSync('test/fixtures/bundles/gnu-tar.tgz'), 'tgz')).toBe('version: 0.0\n');
+    expect(appSpecFromBundle(readFileSync('test/fixtures/bundles/gnu-tar-dot-slash.tar'), 'tar')).toBe('version: 0.0\n');
+  });
+
+  it('prefers appspec.yml, reads stored (uncompressed) zip entries, ignores nested appspecs, rejects garbage', () => {
+    expect(appSpecFromBundle(zip({ 'appspec.json': '{}', 'appspec.yml': 'yml' }, false), 'zip')).toBe('yml');
+    expect(() => appSpecFromBundle(tar({ 'sub/appspec.yml': 'nested' }), 'tar')).toThrow(/no appspec.yml, appspec.yaml, appspec.json at its root \(it is empty\)/);
+    expect(() => appSpecFromBundle(Buffer.from('not a zip at all'), 'zip')).toThrow(/not a valid zip archive/);
+    expect(() => appSpecFromBundle(Buffer.from('not gzip'), 'tgz')).toThrow(/not valid gzip/);
+  });
+});
