@@ -10,6 +10,7 @@ const AwsEnvSchema = z.object({
   CUTOVER_STATE_MACHINE_ARN: z.string().startsWith('arn:', 'must be the deployment state machine ARN'),
   CUTOVER_EVENT_SOURCE: z.string().min(1).default('cutover'),
   CUTOVER_EVENT_BUS: z.string().min(1).default('default'),
+  CUTOVER_REVISION_PREFIX: z.string().default('revisions'),
   AWS_REGION: z.string().min(1, 'AWS_REGION is set by Lambda'),
   CUTOVER_ACCOUNT_ID: z.string().regex(/^\d{12}$/, 'must be the 12-digit account id').optional(),
 });

@@ -11,6 +11,8 @@ export interface Environment {
   accountId: string;
   /** EventBridge `source` (AWS reserves `aws.*`; default `cutover`). */
   eventSource: string;
+  /** Key prefix under which S3 uploads start deployments (`<prefix>/<app>/<group>/...`). */
+  revisionPrefix?: string;
 }
 
 export interface EventBridgeEntry {

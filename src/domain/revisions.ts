@@ -11,3 +11,17 @@ export function revisionKey(r: RevisionLocation): string {
       return `s3://${r.s3Location.bucket}/${r.s3Location.key}${r.s3Location.version ? `?versionId=${r.s3Location.version}` : ''}`;
   }
 }
+
+/**
+ * Where an uploaded revision goes: `<prefix>/<application>/<deploymentGroup>/<anything>`.
+ * Undefined when the key is outside the prefix or too short.
+ */
+export function revisionTarget(key: string, prefix: string): { applicationName: string; deploymentGroupName: string } | undefined {
+  const p = prefix.replace(/^\/+|\/+$/g, '');
+  const parts = key.split('/');
+  const head = p ? p.split('/') : [];
+  if (head.some((h, i) => parts[i] !== h)) return undefined;
+  const [applicationName, deploymentGroupName, ...rest] = parts.slice(head.length);
+  if (!applicationName || !deploymentGroupName || rest.length === 0 || rest.join('/') === '') return undefined;
+  return { applicationName, deploymentGroupName };
+}

@@ -6,6 +6,7 @@ import { prepareDeployment } from './prepare-deployment.js';
 import { shiftTraffic, startWait } from './shift-traffic.js';
 import { alarmListener, approveDeployment, pauseDeployment, promoteDeployment, resumeDeployment, stopDeployment } from './controls.js';
 import { createApplication, createDeploymentConfig, createDeploymentGroup, updateDeploymentGroup } from './setup.js';
+import { s3Trigger } from './s3-trigger.js';
 import type { Task, TaskName } from './task.js';
 
 export const TASKS: Record<TaskName, Task<any, any>> = {
@@ -29,4 +30,5 @@ export const TASKS: Record<TaskName, Task<any, any>> = {
   resumeDeployment,
   approveDeployment,
   alarmListener,
+  s3Trigger,
 };

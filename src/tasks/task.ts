@@ -59,7 +59,7 @@ export const API_TASKS = [
   'approveDeployment',
 ] as const;
 /** Tasks started by events (an EventBridge rule); each is also a serverless.yml function. */
-export const EVENT_TASKS = ['alarmListener'] as const;
+export const EVENT_TASKS = ['alarmListener', 's3Trigger'] as const;
 export type StateMachineTaskName = (typeof STATE_MACHINE_TASKS)[number];
 export type TaskName = StateMachineTaskName | (typeof API_TASKS)[number] | (typeof EVENT_TASKS)[number];
 

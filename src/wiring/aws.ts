@@ -44,7 +44,7 @@ export function awsDeps(context?: Pick<Context, 'invokedFunctionArn'>, env: Reco
     events: new EventBridgeSnsPublisher(clients.eventbridge, clients.sns, cfg.CUTOVER_EVENT_BUS),
     revisions: new S3RevisionSource(clients.s3),
     clock: new SystemClock(),
-    env: { region: cfg.AWS_REGION, accountId, eventSource: cfg.CUTOVER_EVENT_SOURCE },
+    env: { region: cfg.AWS_REGION, accountId, eventSource: cfg.CUTOVER_EVENT_SOURCE, revisionPrefix: cfg.CUTOVER_REVISION_PREFIX },
     log: jsonLogger,
   };
   return cached;

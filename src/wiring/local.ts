@@ -72,7 +72,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     events: new SimEventPublisher(world),
     revisions: new S3RevisionSource(s3Client),
     clock,
-    env: { region: 'local', accountId: '000000000000', eventSource: opts.eventSource ?? 'cutover' },
+    env: { region: 'local', accountId: '000000000000', eventSource: opts.eventSource ?? 'cutover', revisionPrefix: 'revisions' },
     log,
   };
   runtime.attach(deps);
@@ -82,6 +82,10 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   world.onLog((e) => {
     if (e.kind !== 'Alarm' || e.detail.state !== 'ALARM') return;
     TASKS.alarmListener.run(alarmStateChangeEvent(e), deps).catch((err: unknown) => log.error('alarm listener failed', { error: (err as Error).message }));
+  });
+  // Uploads to the local S3 drive the same S3 trigger task as S3 event notifications on AWS.
+  s3.onEvent((event) => {
+    TASKS.s3Trigger.run(event, deps).catch((err: unknown) => log.error('S3 trigger failed', { error: (err as Error).message }));
   });
   const speed = clock instanceof ScaledClock ? clock.speed : 1;
   const ticker = setInterval(() => world.catchUp(), Math.max(2, Math.round(10_000 / speed)));

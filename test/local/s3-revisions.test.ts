@@ -64,3 +64,62 @@ describe('bundle reading', () => {
     expect(() => appSpecFromBundle(Buffer.from('not gzip'), 'tgz')).toThrow(/not valid gzip/);
   });
 });
+
+describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => {
+  /** Wait until the group has `n` deployments (the trigger runs on s3rver's event). */
+  async function deploymentsOf(n: number): Promise<string[]> {
+    for (let i = 0; i < 2000; i++) {
+      const ids = await env.deps.store.listDeployments('shop', 'prod');
+      if (ids.length >= n) return ids;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`fewer than ${n} deployments`);
+  }
+
+  it('an upload under revisions/<app>/<group>/ starts a deployment; metadata names the config', async () => {
+    const before = (await env.deps.store.listDeployments('shop', 'prod')).length;
+    await env.s3.client.send(
+      new PutObjectCommand({
+        Bucket: LOCAL_REVISION_BUCKET,
+        Key: 'revisions/shop/prod/release 7.tgz',
+        Body: tgz({ 'appspec.yml': appSpec({ functions: [['worker', '5', '6']] }) }),
+        Metadata: { 'deployment-config': 'CodeDeployDefault.LambdaAllAtOnce', description: 'from CI' },
+      }),
+    );
+    const [id] = await deploymentsOf(before + 1);
+    const r = await env.finish(id!);
+    expect(r.deployment).toMatchObject({ status: 'Succeeded', creator: 'S3', description: 'from CI', deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' });
+    expect(r.deployment.revision).toMatchObject({ revisionType: 'S3', s3Location: { key: 'revisions/shop/prod/release 7.tgz', bundleType: 'tgz' } });
+    expect(env.world.getAlias('worker', 'live').functionVersion).toBe('6');
+  });
+
+  it('an invalid upload is recorded as a Failed deployment with the reason, and the failure is published', async () => {
+    const before = (await env.deps.store.listDeployments('shop', 'prod')).length;
+    await put('revisions/shop/prod/broken.zip', zip({ 'index.js': 'no appspec here' }));
+    const [id] = await deploymentsOf(before + 1);
+    const d = (await env.deps.store.getDeployment(id!))!;
+    expect(d).toMatchObject({ status: 'Failed', creator: 'S3', errorInformation: { code: 'INVALID_REVISION' } });
+    expect(d.errorInformation?.message).toContain('no appspec.yml');
+    const published = () => env.world.log.find((e) => e.kind === 'EventBridge' && (e.detail.detail as { deploymentId: string }).deploymentId === id);
+    while (!published()) await new Promise((r) => setTimeout(r, 2));
+    expect((published()!.detail.detail as { state: string }).state).toBe('FAILURE');
+  });
+
+  it('uploads outside the prefix, or of other files, are ignored', async () => {
+    const result = await TASKS.s3Trigger.run(
+      {
+        Records: [
+          { eventName: 'ObjectCreated:Put', s3: { bucket: { name: LOCAL_REVISION_BUCKET }, object: { key: 'other/shop/prod/x.zip' } } },
+          { eventName: 'ObjectCreated:Put', s3: { bucket: { name: LOCAL_REVISION_BUCKET }, object: { key: 'revisions/shop/prod/notes.txt' } } },
+          { eventName: 'ObjectCreated:Put', s3: { bucket: { name: LOCAL_REVISION_BUCKET }, object: { key: 'revisions/shop/x.zip' } } },
+        ],
+      },
+      env.deps,
+    );
+    expect(result.results.map((r: { ignored?: string }) => r.ignored)).toEqual([
+      'not under revisions/<application>/<deploymentGroup>/',
+      'not an AppSpec or bundle (.yaml, .yml, .json, .zip, .tar, .tgz)',
+      'not under revisions/<application>/<deploymentGroup>/',
+    ]);
+  });
+});

@@ -70,6 +70,8 @@ export async function testEnv(group: GroupOptions = {}, speed = TEST_SPEED): Pro
     return deploymentId as string;
   };
   const finish = async (deploymentId: string): Promise<Finished> => {
+    // A deployment created by a trigger may be listed a moment before its execution starts.
+    while (!env.runtime.executions.has(deploymentId)) await new Promise((r) => setTimeout(r, 2));
     const execution = await env.runtime.wait(deploymentId);
     const deployment = (await env.deps.store.getDeployment(deploymentId))!;
     const timeline = await env.deps.store.getTimeline(deploymentId);

@@ -1,0 +1,110 @@
+/**
+ * S3 uploads start deployments: an object created under `<prefix>/<application>/<group>/` that is a
+ * bare AppSpec or a bundle becomes a CreateDeployment (creator `S3`). Object metadata may name a
+ * deployment configuration (`deployment-config`) and a `description`. An upload that cannot become
+ * a deployment is recorded as a Failed deployment with the reason, and its failure is published:
+ * it never disappears silently.
+ */
+import { z } from 'zod';
+import { bundleTypeOf, MAX_BUNDLE_BYTES } from '../domain/bundle.js';
+import { ApiError, InvalidInputError } from '../domain/errors.js';
+import { newDeploymentId } from '../domain/ids.js';
+import type { Deployment, RevisionLocation } from '../domain/model.js';
+import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
+import { revisionTarget } from '../domain/revisions.js';
+import { createDeployment } from './create-deployment.js';
+import { note, publishState } from './support.js';
+import { defineTask, type Deps } from './task.js';
+
+const S3Event = z.object({
+  Records: z.array(
+    z.object({
+      eventName: z.string(),
+      s3: z.object({
+        bucket: z.object({ name: z.string() }),
+        object: z.object({ key: z.string(), eTag: z.string().optional(), versionId: z.string().optional() }),
+      }),
+    }),
+  ),
+});
+
+type Outcome = { key: string; deploymentId?: string; ignored?: string; failed?: string };
+
+async function onUpload(event: z.infer<typeof S3Event>, deps: Deps): Promise<{ results: Outcome[] }> {
+  const prefix = deps.env.revisionPrefix ?? 'revisions';
+  const results: Outcome[] = [];
+  for (const r of event.Records) {
+    // S3 URL-encodes keys in notifications, with + for spaces.
+    const key = decodeURIComponent(r.s3.object.key.replace(/\+/g, ' '));
+    const target = revisionTarget(key, prefix);
+    if (!r.eventName.startsWith('ObjectCreated') || !target || !bundleTypeOf(key)) {
+      const why = !target ? `not under ${prefix}/<application>/<deploymentGroup>/` : !bundleTypeOf(key) ? 'not an AppSpec or bundle (.yaml, .yml, .json, .zip, .tar, .tgz)' : r.eventName;
+      deps.log.info('S3 upload ignored', { key, why });
+      results.push({ key, ignored: why });
+      continue;
+    }
+    const revision: RevisionLocation = {
+      revisionType: 'S3',
+      s3Location: { bucket: r.s3.bucket.name, key, ...(r.s3.object.versionId ? { version: r.s3.object.versionId } : {}), ...(r.s3.object.eTag ? { eTag: r.s3.object.eTag } : {}) },
+    };
+    try {
+      const meta = (await deps.revisions.get(r.s3.bucket.name, key, r.s3.object.versionId, MAX_BUNDLE_BYTES)).metadata;
+      const { deploymentId } = await createDeployment.run(
+        {
+          ...target,
+          revision,
+          creator: 'S3',
+          ...(meta['deployment-config'] ? { deploymentConfigName: meta['deployment-config'] } : {}),
+          ...(meta.description ? { description: meta.description.slice(0, 256) } : {}),
+        },
+        deps,
+      );
+      results.push({ key, deploymentId });
+    } catch (e) {
+      if (!(e instanceof InvalidInputError || e instanceof ApiError)) throw e; // AWS trouble: let the event be retried
+      results.push({ key, failed: e.message, ...(await recordRejected(deps, target, revision, e)) });
+    }
+  }
+  return { results };
+}
+
+/** Record an upload that could not start as a Failed deployment, and publish the failure. */
+async function recordRejected(
+  deps: Deps,
+  target: { applicationName: string; deploymentGroupName: string },
+  revision: RevisionLocation,
+  e: InvalidInputError | ApiError,
+): Promise<{ deploymentId?: string }> {
+  const group = await deps.store.getDeploymentGroup(target.applicationName, target.deploymentGroupName);
+  if (!group) {
+    deps.log.error('S3 upload for an unknown deployment group', { ...target, error: e.message });
+    return {};
+  }
+  const now = deps.clock.now().toISOString();
+  const code = e instanceof ApiError && e.exceptionName === 'DeploymentLimitExceededException' ? 'RESOURCE_LIMIT_EXCEEDED' : e instanceof ApiError && e.exceptionName === 'RevisionDoesNotExistException' ? 'REVISION_MISSING' : 'INVALID_REVISION';
+  const d: Deployment = {
+    deploymentId: newDeploymentId(),
+    ...target,
+    deploymentGroupId: group.deploymentGroupId,
+    deploymentConfigName: group.deploymentConfigName,
+    computePlatform: 'Lambda',
+    status: 'Failed',
+    creator: 'S3',
+    revision,
+    createTime: now,
+    completeTime: now,
+    errorInformation: { code, message: `${e instanceof ApiError ? e.exceptionName : e.exceptionName}: ${e.message}`.slice(0, 1000) },
+    autoRollbackConfiguration: group.autoRollbackConfiguration ?? DEFAULT_AUTO_ROLLBACK,
+    functions: [],
+    hooks: {},
+    targetWeight: 0,
+    lifecycleEvents: [],
+    version: 1,
+  };
+  await deps.store.createDeployment(d);
+  await note(deps, d.deploymentId, 'Failed', `The upload could not start a deployment: ${d.errorInformation!.message}`);
+  await publishState(deps, d, group, 'FAILURE', ['DeploymentFailure']);
+  return { deploymentId: d.deploymentId };
+}
+
+export const s3Trigger = defineTask('s3Trigger', S3Event, onUpload);
