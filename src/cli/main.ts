@@ -14,6 +14,7 @@ import type { Deployment } from '../domain/model.js';
 import { TASKS } from '../tasks/index.js';
 import { DEFAULT_ENDPOINT, callApi } from './client.js';
 import { KEYS_HINT, listenForKeys } from './keys.js';
+import { LOCAL_REVISION_BUCKET } from '../local/s3.js';
 import { c, clockText, renderEntry, watch } from './render.js';
 import { openSession, type Session } from './session.js';
 
@@ -90,6 +91,7 @@ or AWS_ENDPOINT_URL_CODEDEPLOY) at it. Hook modules in the world file reach it a
 
 Options:
   --port N          Port (default 4980; 0 picks a free one)
+  --s3-port N       Port of the local S3 for revision uploads (default 4981; 0 picks a free one)
   --host ADDR       Address (default 127.0.0.1); anything but loopback needs --allow-remote
   --allow-remote    Allow a non-loopback address (the local API has no authentication)
   --world FILE      World file (default ./cutover.world.yml, if it exists)
@@ -306,6 +308,7 @@ async function status(args: string[]): Promise<number> {
 async function server(args: string[]): Promise<number> {
   const { values } = parse('server', args, {
     port: { type: 'string', default: '4980' },
+    's3-port': { type: 'string', default: '4981' },
     host: { type: 'string', default: '127.0.0.1' },
     'allow-remote': { type: 'boolean', default: false },
     world: { type: 'string', default: 'cutover.world.yml' },
@@ -313,6 +316,8 @@ async function server(args: string[]): Promise<number> {
   if (values.help) return out(HELP.server), 0;
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: must be 0-65535, got ${String(values.port)}`);
+  const s3Port = Number(values['s3-port']);
+  if (!Number.isInteger(s3Port) || s3Port < 0 || s3Port > 65535) throw new UsageError(`--s3-port: must be 0-65535, got ${String(values['s3-port'])}`);
   const worldPath = String(values.world);
   const session = await openSession({
     stateDir: String(values['state-dir']),
@@ -320,12 +325,16 @@ async function server(args: string[]): Promise<number> {
     ...(existsSync(worldPath) ? { worldFile: worldPath } : {}),
     host: String(values.host),
     port,
+    s3Port,
     allowRemote: Boolean(values['allow-remote']),
     onRequest: (target, status, ms) => out(`  ${status < 400 ? c.green(String(status)) : c.red(String(status))}  ${target}  ${c.dim(`${ms.toFixed(0)} ms`)}`),
   });
   out(`Cutover local API on ${c.bold(session.api.url)} (CodeDeploy JSON 1.1${existsSync(worldPath) ? `, world ${worldPath}` : ', empty world'})`);
   out(c.dim(`  aws deploy --endpoint-url ${session.api.url} list-deployments --application-name APP --deployment-group-name GROUP`));
   out(c.dim(`  SDK clients: endpoint ${session.api.url}, or AWS_ENDPOINT_URL_CODEDEPLOY=${session.api.url}`));
+  out(`Local S3 on ${c.bold(session.s3.endpoint)}: uploads to s3://${LOCAL_REVISION_BUCKET}/revisions/<application>/<deploymentGroup>/ start deployments`);
+  out(c.dim(`  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${session.s3.endpoint} s3 cp bundle.zip s3://${LOCAL_REVISION_BUCKET}/revisions/APP/GROUP/v2.zip`));
+  out(c.dim('  (a bare appspec.yaml/.json, or a .zip/.tar/.tgz with appspec.yml at its root; metadata deployment-config and description are honoured)'));
   out(c.dim('  Ctrl-C stops the server'));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

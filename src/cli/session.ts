@@ -30,6 +30,7 @@ export interface SessionOptions {
   port?: number;
   allowRemote?: boolean;
   onRequest?: (target: string, status: number, ms: number) => void;
+  s3Port?: number;
 }
 
 export interface Session extends LocalEnvironment {
@@ -78,7 +79,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     }
   }
   mkdirSync(opts.stateDir, { recursive: true });
-  const env = await createLocalEnvironment({ clock, world, storeDir: join(opts.stateDir, 'store') });
+  const env = await createLocalEnvironment({ clock, world, storeDir: join(opts.stateDir, 'store'), ...(opts.s3Port !== undefined ? { s3Port: opts.s3Port } : {}) });
   let api: ApiServer | undefined;
   try {
     api = await startApiServer(env.deps, { ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.allowRemote ? { allowRemote: true } : {}), ...(opts.onRequest ? { onRequest: opts.onRequest } : {}) });

@@ -20,11 +20,11 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
-export async function startS3(opts: { directory?: string } = {}): Promise<LocalS3> {
+export async function startS3(opts: { directory?: string; port?: number } = {}): Promise<LocalS3> {
   const directory = opts.directory ?? mkdtempSync(join(tmpdir(), 'cutover-s3-'));
   const server = new S3rver({
     address: '127.0.0.1',
-    port: 0,
+    port: opts.port ?? 0,
     silent: true,
     directory,
     resetOnClose: opts.directory === undefined,

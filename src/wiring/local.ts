@@ -30,6 +30,8 @@ export interface LocalOptions {
   /** Milliseconds between ASL Retry attempts. Default 5. */
   retryIntervalMs?: number;
   eventSource?: string;
+  /** Port of the local S3 (s3rver) on 127.0.0.1; default a free one. */
+  s3Port?: number;
 }
 
 export interface LocalEnvironment {
@@ -56,7 +58,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   await ensureTable(client, TABLE_NAME);
   const store = new DynamoDeploymentStore(createDocumentClient(client), TABLE_NAME);
   // S3 is real too: s3rver on loopback, read through the same adapter as on AWS.
-  const s3 = await startS3(opts.storeDir ? { directory: join(opts.storeDir, '..', 's3') } : {});
+  const s3 = await startS3({ ...(opts.storeDir ? { directory: join(opts.storeDir, '..', 's3') } : {}), ...(opts.s3Port !== undefined ? { port: opts.s3Port } : {}) });
   const s3Client = localS3Client(s3.endpoint);
   const world = opts.world ?? new SimWorld(clock);
   const runtime = new LocalStepFunctions({ clock, log, tasks: TASKS, retryIntervalMs: opts.retryIntervalMs ?? 5 });

@@ -116,7 +116,7 @@ describe('cutover server', () => {
   it('serves the CodeDeploy API on loopback; a deployment through the SDK runs in the server; Ctrl-C stops it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-server-'));
     expect(cutover(['init'], dir).code).toBe(0);
-    const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--speed', '2000'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--s3-port', '0', '--speed', '2000'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     const url = await new Promise<string>((resolve, reject) => {
