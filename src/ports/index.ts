@@ -70,6 +70,14 @@ export interface RevisionSource {
   get(bucket: string, key: string, version: string | undefined, maxBytes: number): Promise<RevisionObject>;
 }
 
+/** CodePipeline job results (a Lambda invoke action's job worker). */
+export interface PipelineJobs {
+  /** PutJobSuccessResult; with a continuationToken CodePipeline invokes the worker again later. */
+  succeed(jobId: string, result: { continuationToken?: string; summary?: string; externalExecutionId?: string }): Promise<void>;
+  /** PutJobFailureResult. */
+  fail(jobId: string, failure: { type: 'JobFailed' | 'ConfigurationError'; message: string; externalExecutionId?: string }): Promise<void>;
+}
+
 /** Step Functions callbacks. */
 export interface TaskTokens {
   /** Complete a waiting task. Resolves false when the token is no longer waiting (timed out or done). */

@@ -7,6 +7,7 @@ import { shiftTraffic, startWait } from './shift-traffic.js';
 import { alarmListener, approveDeployment, pauseDeployment, promoteDeployment, resumeDeployment, stopDeployment } from './controls.js';
 import { createApplication, createDeploymentConfig, createDeploymentGroup, updateDeploymentGroup } from './setup.js';
 import { s3Trigger } from './s3-trigger.js';
+import { codePipelineJob } from './codepipeline-job.js';
 import type { Task, TaskName } from './task.js';
 
 export const TASKS: Record<TaskName, Task<any, any>> = {
@@ -31,4 +32,5 @@ export const TASKS: Record<TaskName, Task<any, any>> = {
   approveDeployment,
   alarmListener,
   s3Trigger,
+  codePipelineJob,
 };

@@ -11,6 +11,7 @@ import type {
   DeploymentStore,
   EventPublisher,
   ExecutionStarter,
+  PipelineJobs,
   RevisionSource,
   HookInvoker,
   Logger,
@@ -28,6 +29,7 @@ export interface Deps {
   executions: ExecutionStarter;
   events: EventPublisher;
   revisions: RevisionSource;
+  pipeline: PipelineJobs;
   clock: Clock;
   env: Environment;
   log: Logger;
@@ -59,7 +61,7 @@ export const API_TASKS = [
   'approveDeployment',
 ] as const;
 /** Tasks started by events (an EventBridge rule); each is also a serverless.yml function. */
-export const EVENT_TASKS = ['alarmListener', 's3Trigger'] as const;
+export const EVENT_TASKS = ['alarmListener', 's3Trigger', 'codePipelineJob'] as const;
 export type StateMachineTaskName = (typeof STATE_MACHINE_TASKS)[number];
 export type TaskName = StateMachineTaskName | (typeof API_TASKS)[number] | (typeof EVENT_TASKS)[number];
 

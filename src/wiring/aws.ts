@@ -11,6 +11,7 @@ import { EventBridgeSnsPublisher } from '../adapters/aws/event-publisher.js';
 import { LambdaHookInvoker } from '../adapters/aws/lambda-hook-invoker.js';
 import { LambdaAliasTrafficRouter } from '../adapters/aws/lambda-traffic-router.js';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
+import { CodePipelineJobs } from '../adapters/aws/codepipeline-jobs.js';
 import { StepFunctionsExecutionStarter, StepFunctionsTaskTokens } from '../adapters/aws/step-functions.js';
 import { SystemClock } from '../adapters/sim/clock.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
@@ -43,6 +44,7 @@ export function awsDeps(context?: Pick<Context, 'invokedFunctionArn'>, env: Reco
     executions: new StepFunctionsExecutionStarter(clients.sfn, cfg.CUTOVER_STATE_MACHINE_ARN),
     events: new EventBridgeSnsPublisher(clients.eventbridge, clients.sns, cfg.CUTOVER_EVENT_BUS),
     revisions: new S3RevisionSource(clients.s3),
+    pipeline: new CodePipelineJobs(clients.codepipeline),
     clock: new SystemClock(),
     env: { region: cfg.AWS_REGION, accountId, eventSource: cfg.CUTOVER_EVENT_SOURCE, revisionPrefix: cfg.CUTOVER_REVISION_PREFIX },
     log: jsonLogger,

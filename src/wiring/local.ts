@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
 import { DynamoDeploymentStore, createDocumentClient } from '../adapters/aws/dynamodb-store.js';
 import { ensureTable } from '../adapters/aws/table.js';
-import { SimAlarmSource, SimEventPublisher, SimHookInvoker, SimTrafficRouter } from '../adapters/sim/adapters.js';
+import { SimAlarmSource, SimEventPublisher, SimHookInvoker, SimPipelineJobs, SimTrafficRouter } from '../adapters/sim/adapters.js';
 import { ScaledClock } from '../adapters/sim/clock.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
 import { SimWorld, alarmStateChangeEvent } from '../adapters/sim/world.js';
@@ -73,6 +73,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     executions: runtime,
     events: new SimEventPublisher(world),
     revisions: new S3RevisionSource(s3Client),
+    pipeline: new SimPipelineJobs(world),
     clock,
     env: { region: 'local', accountId: '000000000000', eventSource: opts.eventSource ?? 'cutover', revisionPrefix: 'revisions' },
     log,

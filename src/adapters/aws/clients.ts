@@ -1,4 +1,5 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -16,6 +17,7 @@ export interface AwsClients {
   sns: SNSClient;
   dynamodb: DynamoDBClient;
   s3: S3Client;
+  codepipeline: CodePipelineClient;
 }
 
 /** Build every client once per Lambda container, all with the shared retry settings (clientConfig). */
@@ -29,5 +31,6 @@ export function createAwsClients(region: string): AwsClients {
     sns: new SNSClient(config),
     dynamodb: new DynamoDBClient(config),
     s3: new S3Client(config),
+    codepipeline: new CodePipelineClient(config),
   };
 }

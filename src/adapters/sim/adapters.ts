@@ -7,7 +7,7 @@ import type { AlarmReading } from '../../domain/alarms.js';
 import { DependencyRejectedError, DependencyUnavailableError, PreconditionFailedError } from '../../domain/errors.js';
 import type { EventBridgeEntry, SnsMessage } from '../../domain/notifications.js';
 import type { AliasRouting } from '../../domain/traffic.js';
-import type { AlarmSource, EventPublisher, HookInvoker, HookPayload, Logger, TrafficRouter } from '../../ports/index.js';
+import type { AlarmSource, EventPublisher, HookInvoker, HookPayload, Logger, PipelineJobs, TrafficRouter } from '../../ports/index.js';
 import { SimAwsError, type SimHookContext, type SimOperation, type SimWorld } from './world.js';
 
 function mapSimError(e: unknown, what: string): Error {
@@ -77,6 +77,17 @@ export class SimEventPublisher implements EventPublisher {
     await simCall(this.world, 'Publish', m.topicArn, () => {
       this.world.record('SNS', { topicArn: m.topicArn, subject: m.subject, message: JSON.parse(m.message) });
     });
+  }
+}
+
+/** CodePipeline job results as entries of the SimWorld's log (no pipeline runs locally). */
+export class SimPipelineJobs implements PipelineJobs {
+  constructor(private readonly world: SimWorld) {}
+  async succeed(jobId: string, result: { continuationToken?: string; summary?: string; externalExecutionId?: string }): Promise<void> {
+    await simCall(this.world, 'PutJobResult', jobId, () => this.world.record('CodePipeline', { jobId, result: 'success', ...result }));
+  }
+  async fail(jobId: string, failure: { type: string; message: string; externalExecutionId?: string }): Promise<void> {
+    await simCall(this.world, 'PutJobResult', jobId, () => this.world.record('CodePipeline', { jobId, result: 'failure', ...failure }));
   }
 }
 

@@ -36,11 +36,11 @@ export interface SimWorldSpec {
   alarms?: (Partial<SimAlarm> & Pick<SimAlarm, 'name' | 'functionName' | 'alias' | 'threshold'>)[];
 }
 
-export type SimOperation = 'GetAlias' | 'UpdateAlias' | 'GetFunctionConfiguration' | 'DescribeAlarms' | 'Invoke' | 'PutEvents' | 'Publish';
+export type SimOperation = 'GetAlias' | 'UpdateAlias' | 'GetFunctionConfiguration' | 'DescribeAlarms' | 'Invoke' | 'PutEvents' | 'Publish' | 'PutJobResult';
 export type SimFaultKind = 'Throttling' | 'AccessDenied' | 'ServiceUnavailable';
 export interface SimLogEntry {
   at: string;
-  kind: 'EventBridge' | 'SNS' | 'Hook' | 'Alarm' | 'AliasUpdated';
+  kind: 'EventBridge' | 'SNS' | 'Hook' | 'Alarm' | 'AliasUpdated' | 'CodePipeline';
   detail: Record<string, unknown>;
 }
 
