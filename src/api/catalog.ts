@@ -2,11 +2,10 @@
  * CodeDeploy's catalog operations (applications, groups, configurations, revisions, targets) over
  * the store, with CodeDeploy's exception names. Thin: validation, then one store call each.
  */
-import { createHash } from 'node:crypto';
 import { PREDEFINED_LAMBDA_CONFIGS, predefinedConfig } from '../domain/deployment-config.js';
 import { ApiError } from '../domain/errors.js';
 import type { Deployment, RevisionLocation } from '../domain/model.js';
-import { revisionKey } from '../domain/revisions.js';
+import { revisionKey, sha256Hex } from '../domain/revisions.js';
 import { TASKS } from '../tasks/index.js';
 import type { Deps } from '../tasks/task.js';
 import { applicationInfo, epochSeconds } from './shapes.js';
@@ -29,12 +28,11 @@ async function mustApp(d: Deps, name: string) {
 function normalizeRevision(r: unknown): RevisionLocation {
   const rev = r as RevisionLocation | undefined;
   if (!rev || typeof rev !== 'object') throw new ApiError('RevisionRequiredException', 'revision is required');
-  const sha = (c: string) => createHash('sha256').update(c, 'utf8').digest('hex');
   if (rev.revisionType === 'AppSpecContent' && typeof rev.appSpecContent?.content === 'string') {
-    return { revisionType: 'AppSpecContent', appSpecContent: { content: rev.appSpecContent.content, sha256: rev.appSpecContent.sha256 ?? sha(rev.appSpecContent.content) } };
+    return { revisionType: 'AppSpecContent', appSpecContent: { content: rev.appSpecContent.content, sha256: rev.appSpecContent.sha256 ?? sha256Hex(rev.appSpecContent.content) } };
   }
   if (rev.revisionType === 'String' && typeof rev.string?.content === 'string') {
-    return { revisionType: 'String', string: { content: rev.string.content, sha256: rev.string.sha256 ?? sha(rev.string.content) } };
+    return { revisionType: 'String', string: { content: rev.string.content, sha256: rev.string.sha256 ?? sha256Hex(rev.string.content) } };
   }
   if (rev.revisionType === 'S3' && rev.s3Location?.bucket && rev.s3Location.key) return rev;
   throw new ApiError('InvalidRevisionException', 'revision must be AppSpecContent {content}, String {content} or S3 {bucket, key}');

@@ -1,5 +1,9 @@
 /** Revision identity, as CodeDeploy keys a registered revision. Pure. */
+import { createHash } from 'node:crypto';
 import type { RevisionLocation } from './model.js';
+
+/** Hex SHA-256 of a revision's raw content (CodeDeploy's `sha256`). */
+export const sha256Hex = (content: string): string => createHash('sha256').update(content, 'utf8').digest('hex');
 
 export function revisionKey(r: RevisionLocation): string {
   switch (r.revisionType) {

@@ -87,8 +87,7 @@ async function work(event: z.infer<typeof JobEvent>, deps: Deps): Promise<{ jobI
     return { jobId, deploymentId, result: 'continuing' };
   } catch (e) {
     if (!(e instanceof InvalidInputError || e instanceof ApiError)) throw e; // AWS trouble: CodePipeline retries the invocation
-    const name = e instanceof ApiError ? e.exceptionName : e.exceptionName;
-    await deps.pipeline.fail(jobId, { type: e instanceof InvalidInputError && e.issues.some((i) => i.path.startsWith('UserParameters')) ? 'ConfigurationError' : 'JobFailed', message: `${name}: ${e.message}` });
+    await deps.pipeline.fail(jobId, { type: e instanceof InvalidInputError && e.issues.some((i) => i.path.startsWith('UserParameters')) ? 'ConfigurationError' : 'JobFailed', message: `${e.exceptionName}: ${e.message}` });
     return { jobId, result: 'failed' };
   }
 }

@@ -2,7 +2,6 @@
  * CreateDeployment: validate everything (AppSpec, configuration, group), take the group's lock,
  * record the deployment, start its execution. Bad input changes nothing: no lock, no record.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseLambdaAppSpec } from '../domain/appspec.js';
 import { MAX_BUNDLE_BYTES, appSpecFromBundle, bundleTypeOf, type BundleType } from '../domain/bundle.js';
@@ -16,7 +15,7 @@ import {
 } from '../domain/deployment-config.js';
 import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { newDeploymentId } from '../domain/ids.js';
-import { revisionKey } from '../domain/revisions.js';
+import { revisionKey, sha256Hex } from '../domain/revisions.js';
 import { LAMBDA_LIFECYCLE, type Deployment, type RevisionLocation } from '../domain/model.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
 import { mutateDeployment, note } from './support.js';
@@ -63,8 +62,6 @@ const REQUIRED_EXCEPTIONS: Record<string, string> = {
   autoRollbackConfiguration: 'InvalidAutoRollbackConfigException',
 };
 
-const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
-
 /**
  * The AppSpec text of a revision: inline content (checking a given sha256), or an S3 object (a bare
  * AppSpec or a zip/tar/tgz bundle, checking a given eTag). Returns the revision as recorded, with
@@ -92,10 +89,10 @@ export async function revisionAppSpec(deps: Deps, revision: RevisionLocation): P
   }
   const c = revision.revisionType === 'AppSpecContent' ? revision.appSpecContent : revision.string;
   const field = revision.revisionType === 'AppSpecContent' ? 'appSpecContent' : 'string';
-  if (c.sha256 && c.sha256.toLowerCase() !== sha256(c.content)) {
+  if (c.sha256 && c.sha256.toLowerCase() !== sha256Hex(c.content)) {
     throw new InvalidInputError([{ path: `revision.${field}.sha256`, message: 'does not match the SHA-256 of content' }], 'InvalidRevisionException');
   }
-  return { content: c.content, revision: { ...revision, [field]: { content: c.content, sha256: c.sha256 ?? sha256(c.content) } } as RevisionLocation };
+  return { content: c.content, revision: { ...revision, [field]: { content: c.content, sha256: c.sha256 ?? sha256Hex(c.content) } } as RevisionLocation };
 }
 
 const BUNDLE_TYPES = ['YAML', 'JSON', 'zip', 'tar', 'tgz'] as const;

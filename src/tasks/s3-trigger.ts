@@ -93,7 +93,7 @@ async function recordRejected(
     revision,
     createTime: now,
     completeTime: now,
-    errorInformation: { code, message: `${e instanceof ApiError ? e.exceptionName : e.exceptionName}: ${e.message}`.slice(0, 1000) },
+    errorInformation: { code, message: `${e.exceptionName}: ${e.message}`.slice(0, 1000) },
     autoRollbackConfiguration: group.autoRollbackConfiguration ?? DEFAULT_AUTO_ROLLBACK,
     functions: [],
     hooks: {},

@@ -5,7 +5,10 @@ import { readFileSync } from 'node:fs';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+
+// Each test starts real CLI processes (a second or so each); allow for a loaded CI machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 const BIN = resolve('bin/cutover.js');
 function cutover(args: string[], cwd = process.cwd()) {
