@@ -39,7 +39,27 @@ export const OPERATIONS: Record<string, Operation> = {
   },
   CreateDeploymentGroup: (i, d) => TASKS.createDeploymentGroup.run(i, d),
   UpdateDeploymentGroup: async (i, d) => {
-    await TASKS.updateDeploymentGroup.run({ ...i, deploymentGroupName: i.currentDeploymentGroupName ?? i.deploymentGroupName }, d);
+    const current = i.currentDeploymentGroupName ?? i.deploymentGroupName;
+    if (!current) throw new ApiError('DeploymentGroupNameRequiredException', 'currentDeploymentGroupName is required');
+    if (i.newDeploymentGroupName !== undefined && i.newDeploymentGroupName !== current) {
+      throw new ApiError('InvalidOperationException', 'Renaming a deployment group (newDeploymentGroupName) is not supported yet');
+    }
+    const existing = await d.store.getDeploymentGroup(str(i.applicationName), str(current));
+    if (!existing) throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${str(current)} does not exist`);
+    // Like CodeDeploy, fields left out keep their current values.
+    const { currentDeploymentGroupName: _c, newDeploymentGroupName: _n, ...given } = i;
+    const keep = {
+      serviceRoleArn: existing.serviceRoleArn,
+      deploymentConfigName: existing.deploymentConfigName,
+      alarmConfiguration: existing.alarmConfiguration,
+      autoRollbackConfiguration: existing.autoRollbackConfiguration,
+      triggerConfigurations: existing.triggerConfigurations,
+      hookTimeoutSeconds: existing.hookTimeoutSeconds,
+      hookConfiguration: existing.hookConfiguration,
+      webhookSecret: existing.webhookSecret,
+    };
+    const settings = Object.fromEntries(Object.entries({ ...keep, ...given }).filter(([, v]) => v !== undefined && v !== null));
+    await TASKS.updateDeploymentGroup.run({ ...settings, deploymentGroupName: current }, d);
     return { hooksNotCleanedUp: [] };
   },
   GetDeploymentGroup: async (i, d) => {

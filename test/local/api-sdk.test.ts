@@ -137,3 +137,40 @@ describe('catalog operations through the SDK', () => {
     });
   });
 });
+
+describe('pagination and updates', () => {
+  it('ListDeployments pages with nextToken (the SDK paginator collects every page)', async () => {
+    const { paginateListDeployments } = await import('@aws-sdk/client-codedeploy');
+    const group = (await env.deps.store.getDeploymentGroup('web', 'prod'))!;
+    const ids = Array.from({ length: 130 }, (_, i) => `d-P${String(i).padStart(8, '0')}`);
+    await Promise.all(
+      ids.map((deploymentId, i) =>
+        env.deps.store.createDeployment({
+          deploymentId, applicationName: 'web', deploymentGroupName: 'pages', deploymentGroupId: group.deploymentGroupId,
+          deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce', computePlatform: 'Lambda', status: 'Failed', creator: 'user',
+          revision: { revisionType: 'AppSpecContent', appSpecContent: { content: 'x', sha256: 'y' } },
+          createTime: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+          autoRollbackConfiguration: { enabled: false, events: [] }, functions: [], hooks: {}, targetWeight: 0, lifecycleEvents: [], version: 1,
+        }),
+      ),
+    );
+    await client.send(new CreateDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'pages', serviceRoleArn: 'arn:aws:iam::111122223333:role/cd' }));
+    const pages: string[][] = [];
+    for await (const page of paginateListDeployments({ client }, { applicationName: 'web', deploymentGroupName: 'pages' })) pages.push(page.deployments ?? []);
+    expect(pages.map((p) => p.length)).toEqual([100, 30]);
+    expect(pages.flat()).toEqual([...ids].reverse());
+    await expect(client.send(new ListDeploymentsCommand({ applicationName: 'web', deploymentGroupName: 'pages', nextToken: 'garbage!' }))).rejects.toMatchObject({ name: 'InvalidNextTokenException' });
+  });
+
+  it('UpdateDeploymentGroup changes settings; a rename is refused rather than ignored', async () => {
+    const { UpdateDeploymentGroupCommand, GetDeploymentGroupCommand } = await import('@aws-sdk/client-codedeploy');
+    await client.send(new UpdateDeploymentGroupCommand({ applicationName: 'web', currentDeploymentGroupName: 'prod', deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes' }));
+    const g = await client.send(new GetDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'prod' }));
+    expect(g.deploymentGroupInfo?.deploymentConfigName).toBe('CodeDeployDefault.LambdaCanary10Percent5Minutes');
+    // Fields not given keep their values (the role set at creation is still there).
+    expect(g.deploymentGroupInfo?.serviceRoleArn).toBe('arn:aws:iam::111122223333:role/cd');
+    await expect(client.send(new UpdateDeploymentGroupCommand({ applicationName: 'web', currentDeploymentGroupName: 'prod', newDeploymentGroupName: 'production' }))).rejects.toMatchObject({
+      name: 'InvalidOperationException',
+    });
+  });
+});
