@@ -77,7 +77,8 @@ export function deploymentInfo(d: Deployment) {
       plan: d.plan,
       targetWeight: d.targetWeight,
       stepIndex: d.stepIndex,
-      lifecycleEvents: d.lifecycleEvents,
+      // The hook execution id is the hook's credential for its callback: never handed out.
+      lifecycleEvents: d.lifecycleEvents.map(({ hookExecutionId: _id, ...e }) => e),
       waiting: d.currentWait?.kind,
       paused: d.paused !== undefined,
     },

@@ -286,7 +286,9 @@ async function status(args: string[]): Promise<number> {
     if (!d) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${id} does not exist in ${String(values['state-dir'])}`);
     const timeline = await session.deps.store.getTimeline(id);
     if (values.json) {
-      const { currentWait: _token, ...deploymentInfo } = d;
+      // No task token, no hook execution ids: they are credentials.
+      const { currentWait: _token, lifecycleEvents, ...rest } = d;
+      const deploymentInfo = { ...rest, lifecycleEvents: lifecycleEvents.map(({ hookExecutionId: _id, ...e }) => e) };
       out(JSON.stringify({ deploymentInfo, timeline }, null, 2));
       return 0;
     }

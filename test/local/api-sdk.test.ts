@@ -65,6 +65,11 @@ describe('CodeDeploy SDK client against the local server', () => {
     expect(deploymentInfo).toMatchObject({ deploymentId, status: 'Succeeded', applicationName: 'web', deploymentGroupName: 'prod', creator: 'user', computePlatform: 'Lambda' });
     expect(deploymentInfo?.createTime).toBeInstanceOf(Date);
     expect(deploymentInfo?.revision?.appSpecContent?.content).toBeUndefined();
+    // Hook execution ids (the hooks' callback credentials) and task tokens never leave through the API.
+    const hookId = (await env.deps.store.getDeployment(deploymentId!))!.lifecycleEvents.find((e) => e.hookExecutionId)?.hookExecutionId;
+    expect(hookId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const raw = await fetch(server.url, { method: 'POST', headers: { 'x-amz-target': 'CodeDeploy_20141006.GetDeployment', 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify({ deploymentId }) });
+    expect(await raw.text()).not.toContain(hookId!);
     expect(env.world.getAlias('api', 'live').functionVersion).toBe('2');
 
     const listed = await client.send(new ListDeploymentsCommand({ applicationName: 'web', deploymentGroupName: 'prod', includeOnlyStatuses: ['Succeeded'] }));
