@@ -115,10 +115,15 @@ export const OPERATIONS: Record<string, Operation> = {
   PauseDeployment: (i, d) => TASKS.pauseDeployment.run(i, d),
   ResumeDeployment: (i, d) => TASKS.resumeDeployment.run(i, d),
   ApproveDeployment: (i, d) => TASKS.approveDeployment.run(i, d),
+  GetDeploymentTimeline: async (i, d) => {
+    const deployment = await mustGetDeployment(d, i.deploymentId);
+    const timeline = await d.store.getTimeline(deployment.deploymentId);
+    return { timeline: timeline.map((t) => ({ at: t.at, event: t.event, message: t.message })) };
+  },
 };
 
 /** Operations that exist only in Cutover (not in CodeDeploy's API). */
-export const CUTOVER_OPERATIONS = new Set(['PromoteDeployment', 'PauseDeployment', 'ResumeDeployment', 'ApproveDeployment']);
+export const CUTOVER_OPERATIONS = new Set(['PromoteDeployment', 'PauseDeployment', 'ResumeDeployment', 'ApproveDeployment', 'GetDeploymentTimeline']);
 
 export interface ApiErrorShape {
   __type: string;

@@ -12,6 +12,7 @@ import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { describeRouting } from '../domain/traffic.js';
 import type { Deployment } from '../domain/model.js';
 import { TASKS } from '../tasks/index.js';
+import { CatalogUsageError, catalogCommand } from './catalog.js';
 import { DEFAULT_ENDPOINT, callApi } from './client.js';
 import { KEYS_HINT, listenForKeys } from './keys.js';
 import { LOCAL_REVISION_BUCKET } from '../local/s3.js';
@@ -44,6 +45,9 @@ Commands (local mode: no AWS account; time is compressed):
   server     Serve the CodeDeploy-compatible API (JSON 1.1) locally for the AWS CLI and SDKs
 
 Commands for a running 'cutover server' (--endpoint, default http://127.0.0.1:4980 or $CUTOVER_ENDPOINT):
+  app        Applications: create|get|list|delete
+  group      Deployment groups: create|update|get|list|delete
+  config     Deployment configurations: create|get|list|delete
   list       List a deployment group's deployments
   stop       Stop a deployment (with rollback unless --no-rollback)
   promote    Skip the remaining bakes and approvals; go to 100%
@@ -81,7 +85,8 @@ Options:
   --world FILE         World file (default ./cutover.world.yml)
   --speed N            Time compression (default 60)
   --state-dir DIR      Local state folder (default .cutover)
-  --json               Print the final deployment as JSON instead of a live timeline`,
+  --json               Print the final deployment as JSON instead of a live timeline
+  --endpoint URL       Deploy through a running Cutover API ('cutover server') instead of in this process`,
   server: `Usage: cutover server [--port N] [--host ADDR] [--allow-remote] [--world FILE] [--speed N] [--state-dir DIR]
 
 Serves CodeDeploy's API (AWS JSON 1.1, X-Amz-Target CodeDeploy_20141006.*; Cutover's extras under
@@ -110,8 +115,11 @@ Stops the deployment at once (CodeDeploy StopDeployment). Traffic goes back to C
   approve: 'Usage: cutover approve DEPLOYMENT_ID [--endpoint URL]\n\nApproves the approval step the deployment is waiting on.',
   continue: 'Usage: cutover continue DEPLOYMENT_ID [--endpoint URL]\n\nCodeDeploy ContinueDeployment: for Lambda deployments, approves the approval step it waits on.',
   status: `Usage: cutover status DEPLOYMENT_ID [--json] [--state-dir DIR]
+       cutover status DEPLOYMENT_ID --endpoint URL [--watch] [--json]
 
-Shows a deployment from the local store: status, error, lifecycle events and timeline.`,
+Shows a deployment: status, error, lifecycle events and timeline. Without --endpoint it reads the
+local store; with --endpoint (or $CUTOVER_ENDPOINT) it asks a running Cutover API, and --watch
+follows the deployment until it ends (exit 0 succeeded, 1 failed or stopped).`,
 };
 
 function parse<const O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O) {
@@ -244,12 +252,25 @@ async function deploy(args: string[]): Promise<number> {
     description: { type: 'string' },
     world: { type: 'string', default: 'cutover.world.yml' },
     json: { type: 'boolean', default: false },
+    endpoint: { type: 'string' },
   });
   if (values.help) return out(HELP.deploy), 0;
   const missing = ['application', 'group', 'appspec'].filter((k) => !values[k as keyof typeof values]);
   if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${HELP.deploy}`);
   const appspecPath = String(values.appspec);
   if (!existsSync(appspecPath)) throw new UsageError(`--appspec: ${appspecPath} does not exist`);
+  if (values.endpoint) {
+    // Through a running API (e.g. 'cutover server'): create there, then follow it.
+    const endpoint = endpointOf(values.endpoint);
+    const { deploymentId } = (await callApi(endpoint, 'CreateDeployment', {
+      applicationName: values.application,
+      deploymentGroupName: values.group,
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content: readFileSync(appspecPath, 'utf8') } },
+      ...(values.config ? { deploymentConfigName: values.config } : {}),
+      ...(values.description ? { description: values.description } : {}),
+    })) as { deploymentId: string };
+    return followRemote(endpoint, deploymentId, true, Boolean(values.json));
+  }
   const worldPath = String(values.world);
   if (!existsSync(worldPath)) throw new UsageError(`--world: ${worldPath} does not exist (run 'cutover init' to write an example)`);
   const speed = speedOf(values.speed);
@@ -275,11 +296,40 @@ async function deploy(args: string[]): Promise<number> {
   }
 }
 
+/**
+ * Follow a deployment through the API until it ends (or print it once): new timeline entries as
+ * they appear. Returns the exit code: 0 succeeded, 1 failed or stopped (or still running, once).
+ */
+async function followRemote(endpoint: string, id: string, watch: boolean, json: boolean): Promise<number> {
+  let printed = 0;
+  for (;;) {
+    const { deploymentInfo: d } = (await callApi(endpoint, 'GetDeployment', { deploymentId: id })) as { deploymentInfo: Record<string, any> };
+    const { timeline } = (await callApi(endpoint, 'GetDeploymentTimeline', { deploymentId: id })) as { timeline: { at: string; event: string; message: string }[] };
+    const done = ['Succeeded', 'Failed', 'Stopped'].includes(d.status);
+    if (json) {
+      if (done || !watch) out(JSON.stringify({ deploymentInfo: d, timeline }, null, 2));
+    } else {
+      if (printed === 0) out(`${c.bold(id)}  ${d.applicationName}/${d.deploymentGroupName}  ${d.deploymentConfigName}`);
+      const t0 = Number(d.createTime) * 1000;
+      for (const e of timeline.slice(printed)) out(renderEntry(t0, e));
+      printed = timeline.length;
+      if (done || !watch) {
+        const weight = d.cutover?.targetWeight;
+        out(`  status ${d.status === 'Succeeded' ? c.green(d.status) : d.status}${d.errorInformation ? ` (${d.errorInformation.code}: ${d.errorInformation.message})` : ''}${weight !== undefined ? `, ${weight}% on target` : ''}`);
+      }
+    }
+    if (done) return d.status === 'Succeeded' ? 0 : 1;
+    if (!watch) return 0;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 async function status(args: string[]): Promise<number> {
-  const { values, positionals } = parse('status', args, { json: { type: 'boolean', default: false } });
+  const { values, positionals } = parse('status', args, { json: { type: 'boolean', default: false }, endpoint: { type: 'string' }, watch: { type: 'boolean', default: false } });
   if (values.help) return out(HELP.status), 0;
   const id = positionals[0];
   if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${HELP.status}`);
+  if (values.endpoint || values.watch || process.env.CUTOVER_ENDPOINT) return followRemote(endpointOf(values.endpoint), id, Boolean(values.watch), Boolean(values.json));
   const session = await openSession({ stateDir: String(values['state-dir']), speed: 1 });
   try {
     const d = await session.deps.store.getDeployment(id);
@@ -404,7 +454,19 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   resume: control('resume', 'ResumeDeployment', 'resume requested'),
   approve: control('approve', 'ApproveDeployment', 'approved'),
   continue: control('continue', 'ContinueDeployment', 'continued'),
+  app: (args) => catalog('app', args),
+  group: (args) => catalog('group', args),
+  config: (args) => catalog('config', args),
 };
+
+async function catalog(kind: 'app' | 'group' | 'config', args: string[]): Promise<number> {
+  try {
+    return await catalogCommand(kind, args, endpointOf, out);
+  } catch (e) {
+    if (e instanceof CatalogUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError((e as Error).message);
+    throw e;
+  }
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

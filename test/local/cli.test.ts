@@ -32,7 +32,7 @@ describe('cutover CLI (local mode)', () => {
   it('--help lists the commands; every command has --help; unknown commands exit 2', () => {
     const main = cutover(['--help']);
     expect(main.code).toBe(0);
-    for (const cmd of ['demo', 'init', 'deploy', 'status', 'server', 'list', 'stop', 'promote', 'pause', 'resume', 'approve', 'continue']) {
+    for (const cmd of ['demo', 'init', 'deploy', 'status', 'server', 'app', 'group', 'config', 'list', 'stop', 'promote', 'pause', 'resume', 'approve', 'continue']) {
       expect(main.out).toContain(cmd);
       const sub = cutover([cmd, '--help']);
       expect(sub.code).toBe(0);
@@ -150,6 +150,35 @@ describe('cutover server', () => {
       const late = await cutoverAsync(['stop', deploymentId!, '--endpoint', url], dir);
       expect(late.code).toBe(2);
       expect(late.err).toContain('DeploymentAlreadyCompletedException');
+
+      // Catalog commands through the server.
+      const run = (...args: string[]) => cutoverAsync([...args, '--endpoint', url], dir);
+      expect((await run('config', 'create', 'Careful', '--steps', '5% 1m, 100%')).code).toBe(0);
+      expect((await run('app', 'create', 'tools')).code).toBe(0);
+      expect((await run('group', 'create', '--application', 'tools', '--group', 'g1', '--config', 'Careful', '--alarms', 'checkout-errors', '--ignore-firing-alarms')).code).toBe(0);
+      const group = JSON.parse((await run('group', 'get', '--application', 'tools', '--group', 'g1', '--output', 'json')).out);
+      expect(group.deploymentGroupInfo).toMatchObject({
+        deploymentConfigName: 'Careful',
+        alarmConfiguration: { enabled: true, alarms: [{ name: 'checkout-errors' }], baselineMode: 'ignoreAlarmsAlreadyFiring' },
+      });
+      expect((await run('app', 'list')).out).toMatch(/^tools$/m);
+      expect((await run('config', 'list')).out).toContain('CodeDeployDefault.LambdaCanary10Percent5Minutes');
+      const inUse = await run('config', 'delete', 'Careful');
+      expect(inUse.code).toBe(2);
+      expect(inUse.err).toContain('DeploymentConfigInUseException');
+      // deploy --endpoint: created in the server, followed from here until it ends.
+      writeFileSync(join(dir, 'back.yml'), readFileSync(join(dir, 'appspec.yml'), 'utf8').replace('CurrentVersion: "1"', 'CurrentVersion: "X"').replace('TargetVersion: "2"', 'TargetVersion: "1"').replace('CurrentVersion: "X"', 'CurrentVersion: "2"'));
+      const back = await run('deploy', '--application', 'shop', '--group', 'checkout-prod', '--appspec', 'back.yml', '--config', 'CodeDeployDefault.LambdaAllAtOnce');
+      expect(back.code).toBe(0);
+      expect(back.out).toMatch(/TrafficShifted +Step 1\/1: 100% on target/);
+      expect(back.out).toContain('status Succeeded, 100% on target');
+      const backId = /^(d-[A-Z0-9]{9}) /m.exec(back.out)?.[1];
+      const remote = JSON.parse((await run('status', backId!, '--json')).out);
+      expect(remote.deploymentInfo).toMatchObject({ status: 'Succeeded', creator: 'user' });
+      expect(remote.timeline.map((t: { event: string }) => t.event)).toContain('Succeeded');
+      const badFlags = await run('config', 'create', 'X', '--canary', '10', '--linear', '10:1');
+      expect(badFlags.code).toBe(2);
+      expect(badFlags.err).toContain('exactly one of --steps, --canary, --linear, --all-at-once');
     } finally {
       client.destroy();
       child.kill('SIGINT');
