@@ -113,7 +113,11 @@ export async function resolveConfig(deps: Deps, name: string): Promise<{ name: s
   return { name, trafficRoutingConfig: custom.trafficRoutingConfig };
 }
 
-async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string }> {
+/**
+ * Validate a CreateDeployment request against the store and the revision, take the group's lock and
+ * record the deployment (status Created). Nothing is written when anything is invalid.
+ */
+async function record(raw: unknown, deps: Deps, executionArn?: string) {
   let input: CreateDeploymentInput;
   try {
     input = parseInput(CreateDeploymentInput, raw);
@@ -158,6 +162,7 @@ async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string 
     plan: steps,
     targetWeight: 0,
     lifecycleEvents: LAMBDA_LIFECYCLE.map((name) => ({ lifecycleEventName: name, status: 'Pending' as const })),
+    ...(executionArn ? { executionArn } : {}),
     version: 1,
   };
 
@@ -171,7 +176,13 @@ async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string 
   await note(deps, deploymentId, 'Created', `Deployment created by ${input.creator} with ${config.name}`, {
     functions: appSpec.functions.map((f) => `${f.functionName}:${f.alias} ${f.currentVersion}→${f.targetVersion}`),
   });
+  await deps.store.recordRevisionUse(input.applicationName, revisionKey(revision), revision, input.deploymentGroupName, now);
+  return { deployment, input, now };
+}
 
+async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string }> {
+  const { deployment, input, now } = await record(raw, deps);
+  const { deploymentId } = deployment;
   let executionArn: string;
   try {
     executionArn = await deps.executions.start(deploymentId, { deploymentId });
@@ -189,9 +200,22 @@ async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string 
   }
   // The execution may already be writing the record: compare-and-set with retry.
   await mutateDeployment(deps, deploymentId, () => ({ executionArn }));
-  await deps.store.recordRevisionUse(input.applicationName, revisionKey(revision), revision, input.deploymentGroupName, now);
   return { deploymentId };
 }
 
 /** CreateDeployment (CodeDeploy's input shape). Returns `{deploymentId}`. */
 export const createDeployment = defineTask('createDeployment', z.unknown(), create);
+
+/**
+ * The state machine's first state when an execution is started with a CreateDeployment request
+ * instead of a deployment id (e.g. CodePipeline's native Step Functions action): record the
+ * deployment for this very execution, then continue with Prepare.
+ */
+export const recordDeployment = defineTask(
+  'recordDeployment',
+  z.object({ request: z.unknown(), executionArn: z.string().min(1) }),
+  async ({ request, executionArn }, deps) => {
+    const { deployment } = await record({ ...(request as object), creator: (request as { creator?: string })?.creator ?? 'user' }, deps, executionArn);
+    return { deploymentId: deployment.deploymentId };
+  },
+);

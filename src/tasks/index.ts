@@ -1,5 +1,5 @@
 /** Every task, by name (the name is also the serverless.yml function key and the ASL Fn::GetAtt target). */
-import { createDeployment } from './create-deployment.js';
+import { createDeployment, recordDeployment } from './create-deployment.js';
 import { hookTimedOut, invokeHook, putLifecycleEventHookExecutionStatus } from './hooks.js';
 import { finalizeDeployment, recordOutcome, rollbackDeployment } from './outcome.js';
 import { prepareDeployment } from './prepare-deployment.js';
@@ -17,6 +17,7 @@ export const TASKS: Record<TaskName, Task<any, any>> = {
   createDeploymentConfig,
   createDeployment,
   putLifecycleEventHookExecutionStatus,
+  recordDeployment,
   prepareDeployment,
   invokeHook,
   hookTimedOut,

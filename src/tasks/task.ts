@@ -37,6 +37,7 @@ export interface Deps {
 
 /** Tasks the state machine calls (each is also a serverless.yml function). */
 export const STATE_MACHINE_TASKS = [
+  'recordDeployment',
   'prepareDeployment',
   'invokeHook',
   'hookTimedOut',

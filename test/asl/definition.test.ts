@@ -41,6 +41,11 @@ describe('deployment.asl.json', () => {
       const catchAll = (s.Catch ?? []).find((c: { ErrorEquals: string[] }) => c.ErrorEquals.includes('States.ALL'));
       expect(catchAll, `${name} catches States.ALL`).toBeDefined();
       if (name === 'Rollback' || name === 'RecordOutcome') continue;
+      // Before a deployment is recorded there is nothing to roll back: an invalid request just fails.
+      if (name === 'RecordDeployment') {
+        expect(catchAll.Next).toBe('RequestRejected');
+        continue;
+      }
       const target = asl.States[catchAll.Next];
       expect(catchAll.Next === 'Rollback' || target?.Next === 'Rollback', `${name} → Rollback`).toBe(true);
     }

@@ -54,7 +54,7 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     expect(r.timeline.map((t) => t.event)).toContain('TrafficShifted');
     // Waiting is a callback: transitions do not depend on the bake time.
     expect(states(r)).toEqual([
-      'Prepare', 'IsNoop', 'BeforeAllowTraffic', 'BeforeAllowTrafficResult', 'ShiftTraffic', 'NextStep', 'Bake',
+      'HasDeployment', 'Prepare', 'IsNoop', 'BeforeAllowTraffic', 'BeforeAllowTrafficResult', 'ShiftTraffic', 'NextStep', 'Bake',
       'ShiftTraffic', 'NextStep', 'AfterAllowTraffic', 'AfterAllowTrafficResult', 'Finalize', 'Deployed',
     ]);
   });
@@ -207,7 +207,7 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     const r = await env.deploy(appSpec({ functions: [['api', '1', '1']] }));
     expect(r.deployment.status).toBe('Succeeded');
     expect(env.world.calls.UpdateAlias).toBeUndefined();
-    expect(states(r)).toEqual(['Prepare', 'IsNoop', 'Finalize', 'Deployed']);
+    expect(states(r)).toEqual(['HasDeployment', 'Prepare', 'IsNoop', 'Finalize', 'Deployed']);
   });
 
   it('an alarm already in ALARM at start stops the deployment before traffic moves', async () => {
@@ -242,5 +242,24 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     expect(r.deployment.status).toBe('Succeeded');
     const weights = env.world.log.filter((e) => e.kind === 'AliasUpdated').map((e) => e.detail.additionalVersionWeights);
     expect(weights).toEqual([{ '2': 0.005 }, { '2': 0.125 }, { '2': 0.5 }, {}]);
+  });
+});
+
+describe('started with a CreateDeployment request (CodePipeline native Step Functions action)', () => {
+  it('records the deployment for this execution, then deploys; an invalid request changes nothing', async () => {
+    env = await testEnv();
+    const request = { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } } };
+    const arn = await env.runtime.start('pipeline-exec-1', request);
+    const execution = await env.runtime.wait('pipeline-exec-1');
+    expect(execution.status).toBe('SUCCEEDED');
+    const [id] = await env.deps.store.listDeployments('shop', 'prod');
+    const d = (await env.deps.store.getDeployment(id!))!;
+    expect(d).toMatchObject({ status: 'Succeeded', executionArn: arn });
+    expect(env.world.getAlias('api', 'live').functionVersion).toBe('2');
+
+    await env.runtime.start('pipeline-exec-2', { ...request, deploymentGroupName: 'nope' });
+    const rejected = await env.runtime.wait('pipeline-exec-2');
+    expect(rejected).toMatchObject({ status: 'FAILED', error: 'DeploymentRequestRejected' });
+    expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([id]);
   });
 });
