@@ -105,17 +105,17 @@ Options:
   list: `Usage: cutover list --application NAME --group NAME [--status STATUS] [--output json|table] [--endpoint URL]
 
 Lists the group's deployments, newest first (CodeDeploy ListDeployments + BatchGetDeployments).`,
-  stop: `Usage: cutover stop DEPLOYMENT_ID [--no-rollback] [--endpoint URL]
+  stop: `Usage: cutover stop DEPLOYMENT_ID [--no-rollback] [--output json|table] [--endpoint URL]
 
 Stops the deployment at once (CodeDeploy StopDeployment). Traffic goes back to CurrentVersion unless
 --no-rollback, which leaves it where it is. The deployment ends Stopped (MANUAL_STOP).`,
-  promote: 'Usage: cutover promote DEPLOYMENT_ID [--endpoint URL]\n\nSkips the remaining bakes and approvals and goes to 100% now; AfterAllowTraffic still runs.',
-  pause: 'Usage: cutover pause DEPLOYMENT_ID [--endpoint URL]\n\nHolds the deployment at its current weight; the bake clock stops until resume.',
-  resume: 'Usage: cutover resume DEPLOYMENT_ID [--endpoint URL]\n\nContinues a paused deployment with the bake time that was left.',
-  approve: 'Usage: cutover approve DEPLOYMENT_ID [--endpoint URL]\n\nApproves the approval step the deployment is waiting on.',
-  continue: 'Usage: cutover continue DEPLOYMENT_ID [--endpoint URL]\n\nCodeDeploy ContinueDeployment: for Lambda deployments, approves the approval step it waits on.',
-  status: `Usage: cutover status DEPLOYMENT_ID [--json] [--state-dir DIR]
-       cutover status DEPLOYMENT_ID --endpoint URL [--watch] [--json]
+  promote: 'Usage: cutover promote DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nSkips the remaining bakes and approvals and goes to 100% now; AfterAllowTraffic still runs.',
+  pause: 'Usage: cutover pause DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nHolds the deployment at its current weight; the bake clock stops until resume.',
+  resume: 'Usage: cutover resume DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nContinues a paused deployment with the bake time that was left.',
+  approve: 'Usage: cutover approve DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nApproves the approval step the deployment is waiting on.',
+  continue: 'Usage: cutover continue DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nCodeDeploy ContinueDeployment: for Lambda deployments, approves the approval step it waits on.',
+  status: `Usage: cutover status DEPLOYMENT_ID [--json | --output json|table] [--state-dir DIR]
+       cutover status DEPLOYMENT_ID --endpoint URL [--watch] [--json | --output json|table]
 
 Shows a deployment: status, error, lifecycle events and timeline. Without --endpoint it reads the
 local store; with --endpoint (or $CUTOVER_ENDPOINT) it asks a running Cutover API, and --watch
@@ -325,8 +325,10 @@ async function followRemote(endpoint: string, id: string, watch: boolean, json: 
 }
 
 async function status(args: string[]): Promise<number> {
-  const { values, positionals } = parse('status', args, { json: { type: 'boolean', default: false }, endpoint: { type: 'string' }, watch: { type: 'boolean', default: false } });
+  const { values, positionals } = parse('status', args, { json: { type: 'boolean', default: false }, output: { type: 'string' }, endpoint: { type: 'string' }, watch: { type: 'boolean', default: false } });
   if (values.help) return out(HELP.status), 0;
+  if (values.output !== undefined && !['json', 'table'].includes(String(values.output))) throw new UsageError(`--output: json or table, got ${String(values.output)}`);
+  if (values.output === 'json') values.json = true;
   const id = positionals[0];
   if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${HELP.status}`);
   if (values.endpoint || values.watch || process.env.CUTOVER_ENDPOINT) return followRemote(endpointOf(values.endpoint), id, Boolean(values.watch), Boolean(values.json));
@@ -402,14 +404,15 @@ const endpointOf = (v: unknown): string => String(v ?? process.env.CUTOVER_ENDPO
 /** stop, promote, pause, resume, approve, continue: one API call on one deployment. */
 function control(command: string, operation: string, done: string) {
   return async (args: string[]): Promise<number> => {
-    const { values, positionals } = parse(command, args, { endpoint: { type: 'string' }, 'no-rollback': { type: 'boolean', default: false } });
+    const { values, positionals } = parse(command, args, { endpoint: { type: 'string' }, 'no-rollback': { type: 'boolean', default: false }, output: { type: 'string', default: 'table' } });
     if (values.help) return out(HELP[command]), 0;
     const id = positionals[0];
     if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${HELP[command]}`);
     if (values['no-rollback'] && command !== 'stop') throw new UsageError('--no-rollback applies to stop only');
     const input: Record<string, unknown> = { deploymentId: id, ...(command === 'stop' ? { autoRollbackEnabled: !values['no-rollback'] } : {}), ...(command === 'continue' ? { deploymentWaitType: 'READY_WAIT' } : {}) };
+    if (!['json', 'table'].includes(String(values.output))) throw new UsageError(`--output: json or table, got ${String(values.output)}`);
     const r = await callApi(endpointOf(values.endpoint), operation, input);
-    out(`${id}: ${done}${r.statusMessage ? ` (${String(r.statusMessage)})` : ''}`);
+    out(values.output === 'json' ? JSON.stringify({ deploymentId: id, ...r }, null, 2) : `${id}: ${done}${r.statusMessage ? ` (${String(r.statusMessage)})` : ''}`);
     return 0;
   };
 }

@@ -167,6 +167,23 @@ describe('pagination and updates', () => {
     await expect(client.send(new ListDeploymentsCommand({ applicationName: 'web', deploymentGroupName: 'pages', nextToken: 'garbage!' }))).rejects.toMatchObject({ name: 'InvalidNextTokenException' });
   });
 
+  it('UpdateApplication renames an application without groups; GetDeploymentConfig; ContinueDeployment approves', async () => {
+    const { UpdateApplicationCommand, GetDeploymentConfigCommand, ContinueDeploymentCommand } = await import('@aws-sdk/client-codedeploy');
+    await client.send(new CreateApplicationCommand({ applicationName: 'old-name' }));
+    await client.send(new UpdateApplicationCommand({ applicationName: 'old-name', newApplicationName: 'new-name' }));
+    expect((await client.send(new GetApplicationCommand({ applicationName: 'new-name' }))).application?.applicationName).toBe('new-name');
+    await expect(client.send(new GetApplicationCommand({ applicationName: 'old-name' }))).rejects.toMatchObject({ name: 'ApplicationDoesNotExistException' });
+    const cfg = await client.send(new GetDeploymentConfigCommand({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent15Minutes' }));
+    expect(cfg.deploymentConfigInfo?.trafficRoutingConfig).toEqual({ type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 10, canaryInterval: 15 } });
+    await expect(client.send(new GetDeploymentConfigCommand({ deploymentConfigName: 'Nope' }))).rejects.toMatchObject({ name: 'DeploymentConfigDoesNotExistException' });
+
+    await client.send(new CreateDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'gated', serviceRoleArn: 'arn:aws:iam::111122223333:role/cd' }));
+    const { deploymentId } = await client.send(new CreateDeploymentCommand({ applicationName: 'web', deploymentGroupName: 'gated', deploymentConfigName: '10% 1m, approve 1h, 100%', revision: revision(appSpec({ functions: [['worker', '5', '6']] })) }));
+    await waitFor(env, deploymentId!, (d) => d.currentWait?.kind === 'approval');
+    await client.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' }));
+    expect((await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId })).state).toBe('SUCCESS');
+  });
+
   it('UpdateDeploymentGroup changes settings; a rename is refused rather than ignored', async () => {
     const { UpdateDeploymentGroupCommand, GetDeploymentGroupCommand } = await import('@aws-sdk/client-codedeploy');
     await client.send(new UpdateDeploymentGroupCommand({ applicationName: 'web', currentDeploymentGroupName: 'prod', deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes' }));

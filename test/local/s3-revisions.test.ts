@@ -93,6 +93,21 @@ describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => 
     expect(env.world.getAlias('worker', 'live').functionVersion).toBe('6');
   });
 
+  it('a bare AppSpec and a zip bundle uploaded under the prefix deploy too', async () => {
+    for (const [key, body, from, to] of [
+      ['revisions/shop/prod/back.yaml', appSpec({ functions: [['worker', '6', '5']] }), '6', '5'],
+      ['revisions/shop/prod/again.zip', zip({ 'appspec.yml': appSpec({ functions: [['worker', '5', '6']] }) }), '5', '6'],
+    ] as const) {
+      const before = (await env.deps.store.listDeployments('shop', 'prod')).length;
+      expect(env.world.getAlias('worker', 'live').functionVersion).toBe(from);
+      await put(key, body);
+      const [id] = await deploymentsOf(before + 1);
+      const r = await env.finish(id!);
+      expect(r.deployment).toMatchObject({ status: 'Succeeded', creator: 'S3', revision: { s3Location: { key } } });
+      expect(env.world.getAlias('worker', 'live').functionVersion).toBe(to);
+    }
+  });
+
   it('an invalid upload is recorded as a Failed deployment with the reason, and the failure is published', async () => {
     const before = (await env.deps.store.listDeployments('shop', 'prod')).length;
     await put('revisions/shop/prod/broken.zip', zip({ 'index.js': 'no appspec here' }));
