@@ -2,8 +2,10 @@
  * CodeDeploy's catalog operations (applications, groups, configurations, revisions, targets) over
  * the store, with CodeDeploy's exception names. Thin: validation, then one store call each.
  */
-import { PREDEFINED_LAMBDA_CONFIGS, predefinedConfig } from '../domain/deployment-config.js';
+import { PREDEFINED_ECS_CONFIGS, PREDEFINED_LAMBDA_CONFIGS, predefinedConfig } from '../domain/deployment-config.js';
+import { targetGroupName } from '../domain/ecs.js';
 import { ApiError } from '../domain/errors.js';
+import type { Environment } from '../domain/notifications.js';
 import type { Deployment, RevisionLocation } from '../domain/model.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
 import { TASKS } from '../tasks/index.js';
@@ -38,23 +40,53 @@ function normalizeRevision(r: unknown): RevisionLocation {
   throw new ApiError('InvalidRevisionException', 'revision must be AppSpecContent {content}, String {content} or S3 {bucket, key}');
 }
 
-function lambdaTarget(d: Deployment, f: Deployment['functions'][number]) {
+/** The fields every deployment target shares (CodeDeploy's LambdaTarget / ECSTarget). */
+function targetCommon(d: Deployment, targetId: string, targetArn: string) {
   const allow = d.lifecycleEvents.find((e) => e.lifecycleEventName === 'AllowTraffic');
+  return {
+    deploymentId: d.deploymentId,
+    targetId,
+    targetArn,
+    status: d.status === 'Succeeded' ? 'Succeeded' : d.status === 'Failed' ? 'Failed' : d.status === 'Stopped' ? 'Skipped' : d.status === 'Created' ? 'Pending' : d.status === 'Ready' ? 'Ready' : 'InProgress',
+    lastUpdatedAt: epochSeconds(d.completeTime ?? allow?.endTime ?? allow?.startTime ?? d.startTime ?? d.createTime),
+    lifecycleEvents: d.lifecycleEvents.map((e) => ({
+      lifecycleEventName: e.lifecycleEventName,
+      status: e.status,
+      startTime: epochSeconds(e.startTime),
+      endTime: epochSeconds(e.endTime),
+      ...(e.diagnostics ? { diagnostics: { errorCode: e.diagnostics.errorCode, message: e.diagnostics.message } } : {}),
+    })),
+  };
+}
+
+/** The targets of a deployment by id: `<function>:<alias>` (Lambda) or `<cluster>:<service>` (ECS). */
+function targetsOf(d: Deployment, env: Environment): Map<string, Record<string, unknown>> {
+  const e = d.ecs;
+  if (e) {
+    const id = `${e.clusterName}:${e.serviceName}`;
+    const label = (color: 'Blue' | 'Green', taskSet: string | undefined, targetGroupArn: string | undefined, weight: number) =>
+      taskSet ? [{ identifer: taskSet, status: color === 'Green' && d.status === 'Succeeded' ? 'PRIMARY' : 'ACTIVE', trafficWeight: weight, targetGroup: { name: targetGroupName(targetGroupArn ?? '') }, taskSetLabel: color }] : [];
+    return new Map([
+      [
+        id,
+        {
+          deploymentTargetType: 'ECSTarget',
+          ecsTarget: {
+            ...targetCommon(d, id, `arn:aws:ecs:${env.region}:${env.accountId}:service/${e.clusterName}/${e.serviceName}`),
+            taskSetsInfo: [...label('Blue', e.blueTaskSetId, e.blueTargetGroupArn, 100 - d.targetWeight), ...label('Green', e.greenTaskSetId, e.greenTargetGroupArn, d.targetWeight)],
+          },
+        },
+      ],
+    ]);
+  }
+  return new Map(d.functions.map((f) => [`${f.functionName}:${f.alias}`, lambdaTarget(d, f)]));
+}
+
+function lambdaTarget(d: Deployment, f: Deployment['functions'][number]) {
   return {
     deploymentTargetType: 'LambdaTarget',
     lambdaTarget: {
-      deploymentId: d.deploymentId,
-      targetId: `${f.functionName}:${f.alias}`,
-      targetArn: f.functionName,
-      status: d.status === 'Succeeded' ? 'Succeeded' : d.status === 'Failed' ? 'Failed' : d.status === 'Stopped' ? 'Skipped' : d.status === 'Created' ? 'Pending' : 'InProgress',
-      lastUpdatedAt: epochSeconds(d.completeTime ?? allow?.endTime ?? allow?.startTime ?? d.startTime ?? d.createTime),
-      lifecycleEvents: d.lifecycleEvents.map((e) => ({
-        lifecycleEventName: e.lifecycleEventName,
-        status: e.status,
-        startTime: epochSeconds(e.startTime),
-        endTime: epochSeconds(e.endTime),
-        ...(e.diagnostics ? { diagnostics: { errorCode: e.diagnostics.errorCode, message: e.diagnostics.message } } : {}),
-      })),
+      ...targetCommon(d, `${f.functionName}:${f.alias}`, f.functionName),
       lambdaFunctionInfo: {
         functionName: f.functionName,
         functionAlias: f.alias,
@@ -104,7 +136,7 @@ export const CATALOG: Record<string, (i: Input, d: Deps) => Promise<unknown>> = 
     return { hooksNotCleanedUp: [] };
   },
   ListDeploymentConfigs: async (_i, d) => ({
-    deploymentConfigsList: [...Object.keys(PREDEFINED_LAMBDA_CONFIGS), ...(await d.store.listDeploymentConfigs()).map((c) => c.deploymentConfigName).sort()],
+    deploymentConfigsList: [...Object.keys(PREDEFINED_LAMBDA_CONFIGS), ...Object.keys(PREDEFINED_ECS_CONFIGS), ...(await d.store.listDeploymentConfigs()).map((c) => c.deploymentConfigName).sort()],
   }),
   DeleteDeploymentConfig: async (i, d) => {
     const name = need(i, 'deploymentConfigName', 'DeploymentConfigNameRequiredException');
@@ -117,24 +149,25 @@ export const CATALOG: Record<string, (i: Input, d: Deps) => Promise<unknown>> = 
     return {};
   },
   ContinueDeployment: async (i, d) => {
-    // Lambda deployments have no READY_WAIT; Cutover maps ContinueDeployment onto its approval steps.
-    await TASKS.approveDeployment.run({ deploymentId: i.deploymentId }, d);
+    // ECS: the ready or termination wait; Lambda (no such waits): the approval step it waits on.
+    await TASKS.continueDeployment.run({ deploymentId: i.deploymentId, ...(i.deploymentWaitType ? { deploymentWaitType: i.deploymentWaitType } : {}) }, d);
     return {};
   },
   ListDeploymentTargets: async (i, d) => {
     const dep = await d.store.getDeployment(need(i, 'deploymentId', 'DeploymentIdRequiredException'));
     if (!dep) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${str(i.deploymentId)} does not exist`);
-    return { targetIds: dep.functions.map((f) => `${f.functionName}:${f.alias}`) };
+    return { targetIds: [...targetsOf(dep, d.env).keys()] };
   },
   BatchGetDeploymentTargets: async (i, d) => {
     const dep = await d.store.getDeployment(need(i, 'deploymentId', 'DeploymentIdRequiredException'));
     if (!dep) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${str(i.deploymentId)} does not exist`);
     const ids = Array.isArray(i.targetIds) ? i.targetIds.map(str) : [];
     if (ids.length > 25) throw new ApiError('BatchLimitExceededException', 'At most 25 target ids per call');
+    const all = targetsOf(dep, d.env);
     const targets = ids.map((id) => {
-      const f = dep.functions.find((x) => `${x.functionName}:${x.alias}` === id);
-      if (!f) throw new ApiError('DeploymentTargetDoesNotExistException', `No target ${id} in deployment ${dep.deploymentId}`);
-      return lambdaTarget(dep, f);
+      const t = all.get(id);
+      if (!t) throw new ApiError('DeploymentTargetDoesNotExistException', `No target ${id} in deployment ${dep.deploymentId}`);
+      return t;
     });
     return { deploymentTargets: targets };
   },

@@ -57,6 +57,10 @@ export const OPERATIONS: Record<string, Operation> = {
       hookTimeoutSeconds: existing.hookTimeoutSeconds,
       hookConfiguration: existing.hookConfiguration,
       webhookSecret: existing.webhookSecret,
+      ecsServices: existing.ecsServices,
+      loadBalancerInfo: existing.loadBalancerInfo,
+      blueGreenDeploymentConfiguration: existing.blueGreenDeploymentConfiguration,
+      deploymentStyle: existing.deploymentStyle,
     };
     const settings = Object.fromEntries(Object.entries({ ...keep, ...given }).filter(([, v]) => v !== undefined && v !== null));
     await TASKS.updateDeploymentGroup.run({ ...settings, deploymentGroupName: current }, d);

@@ -33,6 +33,9 @@ export function deploymentGroupInfo(g: DeploymentGroup) {
     triggerConfigurations: g.triggerConfigurations,
     deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
     computePlatform: g.computePlatform,
+    ecsServices: g.ecsServices,
+    loadBalancerInfo: g.loadBalancerInfo,
+    blueGreenDeploymentConfiguration: g.blueGreenDeploymentConfiguration,
     targetRevision: g.lastSuccessfulRevision ? revisionOut(g.lastSuccessfulRevision) : undefined,
     lastSuccessfulDeployment: summary(g.lastSuccessfulDeployment),
     lastAttemptedDeployment: summary(g.lastAttemptedDeployment),
@@ -45,7 +48,7 @@ export function deploymentConfigInfo(c: DeploymentConfig) {
 }
 
 export function deploymentInfo(d: Deployment) {
-  const n = d.functions.length;
+  const n = d.ecs ? 1 : d.functions.length;
   const count = (statuses: string[]) => (statuses.includes(d.status) ? n : 0);
   return {
     applicationName: d.applicationName,
@@ -74,6 +77,7 @@ export function deploymentInfo(d: Deployment) {
     deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
     cutover: {
       functions: d.functions,
+      ...(d.ecs ? { ecs: d.ecs } : {}),
       plan: d.plan,
       targetWeight: d.targetWeight,
       stepIndex: d.stepIndex,

@@ -16,7 +16,7 @@ import { CatalogUsageError, catalogCommand } from './catalog.js';
 import { DEFAULT_ENDPOINT, callApi } from './client.js';
 import { KEYS_HINT, listenForKeys } from './keys.js';
 import { LOCAL_REVISION_BUCKET } from '../local/s3.js';
-import { c, clockText, renderEntry, watch } from './render.js';
+import { c, clockText, listenerRouting, renderEntry, watch } from './render.js';
 import { openSession, type Session } from './session.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -176,7 +176,9 @@ async function runDeployment(session: Session, input: Record<string, unknown>, s
 }
 
 function summaryLine(d: Deployment, session: Session): string {
-  const aliases = d.functions.map((f) => `${f.functionName}:${f.alias} → ${describeRouting(session.world.getAlias(f.functionName, f.alias))}`).join(', ');
+  const aliases = d.ecs
+    ? (d.ecs.prodListenerArns ?? []).map((arn) => listenerRouting(session, arn)).join(', ')
+    : d.functions.map((f) => `${f.functionName}:${f.alias} → ${describeRouting(session.world.getAlias(f.functionName, f.alias))}`).join(', ');
   const took = d.completeTime ? clockText(Date.parse(d.completeTime) - Date.parse(d.createTime)) : '?';
   const status = d.status === 'Succeeded' ? c.green(d.status) : c.red(d.status);
   return `${d.deploymentId}  ${status}${d.errorInformation ? ` (${d.errorInformation.code})` : ''}  in ${took} simulated  ·  ${aliases}`;

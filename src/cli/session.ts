@@ -44,9 +44,32 @@ export interface Session extends LocalEnvironment {
 function worldFromFile(w: WorldFile, clock: ScaledClock): SimWorld {
   const spec: SimWorldSpec = {
     functions: w.functions.map((f) => ({ name: f.name, versions: f.versions, aliases: f.aliases, requestsPerSecond: f.requestsPerSecond })),
-    alarms: w.alarms.map((a) => ({ ...a, functionName: a.function })),
+    alarms: w.alarms.map(({ function: functionName, ...a }) => ({ ...a, ...(functionName !== undefined ? { functionName } : {}) })),
+    ...(w.ecs ? { ecs: w.ecs } : {}),
   };
   return new SimWorld(clock, spec);
+}
+
+type FileGroup = WorldFile['applications'][number]['deploymentGroups'][number];
+
+/** A world-file ECS group's fields as CodeDeploy's CreateDeploymentGroup takes them (listener ARNs from the world). */
+function ecsGroupFields(g: FileGroup, world: SimWorld): Record<string, unknown> {
+  if (!g.ecsService) return {};
+  const route = (ref: string) => ({ listenerArns: [world.listenerArn(ref)] });
+  return {
+    ecsServices: [{ clusterName: g.ecsService.cluster, serviceName: g.ecsService.service }],
+    loadBalancerInfo: {
+      targetGroupPairInfoList: [
+        {
+          targetGroups: (g.targetGroups ?? []).map((name) => ({ name })),
+          ...(g.prodListener ? { prodTrafficRoute: route(g.prodListener) } : {}),
+          ...(g.testListener ? { testTrafficRoute: route(g.testListener) } : {}),
+        },
+      ],
+    },
+    ...(g.blueGreenDeploymentConfiguration ? { blueGreenDeploymentConfiguration: g.blueGreenDeploymentConfiguration } : {}),
+    deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+  };
 }
 
 /** Load a hook module and return its handler (`export const handler` or a default export). */
@@ -77,6 +100,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       for (const [v, s] of Object.entries(f.versions)) cur.versions[v] = { errorRate: cur.versions[v]?.errorRate ?? s.errorRate ?? 0 };
       for (const [a, r] of Object.entries(f.aliases)) if (typeof r !== 'string') cur.aliases[a] = r;
     }
+    // Task sets and listener weights too (deployments moved them); task definitions stay as in the file.
+    if (saved.ecs) world.ecs.restore(saved.ecs);
   }
   mkdirSync(opts.stateDir, { recursive: true });
   const env = await createLocalEnvironment({ clock, world, storeDir: join(opts.stateDir, 'store'), ...(opts.s3Port !== undefined ? { s3Port: opts.s3Port } : {}) });
@@ -91,7 +116,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
     for (const [name, modPath] of Object.entries(file?.hooks ?? {})) world.registerHook(name, await loadHook(resolve(baseDir, modPath)));
     for (const app of file?.applications ?? []) {
-      await ignoreExists(TASKS.createApplication.run({ applicationName: app.name }, env.deps));
+      await ignoreExists(TASKS.createApplication.run({ applicationName: app.name, computePlatform: app.computePlatform }, env.deps));
       for (const g of app.deploymentGroups) {
         const input = {
           applicationName: app.name,
@@ -106,6 +131,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
           ...(g.hookTimeoutSeconds ? { hookTimeoutSeconds: g.hookTimeoutSeconds } : {}),
           ...(g.autoRollbackConfiguration ? { autoRollbackConfiguration: g.autoRollbackConfiguration } : {}),
           ...(g.triggerConfigurations ? { triggerConfigurations: g.triggerConfigurations } : {}),
+          ...ecsGroupFields(g, world),
         };
         const exists = await env.deps.store.getDeploymentGroup(app.name, g.name);
         await (exists ? TASKS.updateDeploymentGroup : TASKS.createDeploymentGroup).run(input, env.deps);

@@ -1,10 +1,11 @@
 /**
- * The local world file (cutover.world.yml): the simulated functions, alarms and hook modules that
- * local mode deploys into, and the applications/deployment groups to create in the local store.
+ * The local world file (cutover.world.yml): the simulated functions, ECS services and load
+ * balancers, alarms and hook modules that local mode deploys into, and the applications/deployment
+ * groups to create in the local store.
  */
 import { z } from 'zod';
 import { parseDocument } from '../domain/appspec.js';
-import { InvalidInputError } from '../domain/errors.js';
+import { InvalidInputError, type Issue } from '../domain/errors.js';
 
 const Version = z.object({ errorRate: z.number().min(0, 'must be 0..1').max(1, 'must be 0..1').default(0) });
 const Fn = z.object({
@@ -13,15 +14,58 @@ const Fn = z.object({
   aliases: z.record(z.string().min(1), z.string().regex(/^[1-9][0-9]*$/, 'must name a version')),
   requestsPerSecond: z.number().positive().default(50),
 });
-const Alarm = z.object({
-  name: z.string().min(1),
-  function: z.string().min(1),
-  alias: z.string().min(1),
-  metric: z.enum(['ErrorRate', 'Errors']).default('ErrorRate'),
-  threshold: z.number(),
-  periodSeconds: z.number().int().min(10).default(60),
-  evaluationPeriods: z.number().int().min(1).default(1),
+const TaskDefinition = z.object({
+  errorRate: z.number().min(0, 'must be 0..1').max(1, 'must be 0..1').default(0),
+  steadyAfterSeconds: z.union([z.number().min(0), z.literal('never')], { message: 'seconds (a number) or never' }).default(20),
 });
+const NAME = z.string().min(1).regex(/^[A-Za-z0-9-]+$/, 'letters, digits and - only');
+const Listener = z.object({
+  name: NAME,
+  port: z.number().int().min(1).max(65535),
+  protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'TLS', 'UDP', 'TCP_UDP']).optional(),
+  /** The target group its default action forwards to. */
+  forwardTo: z.string().min(1),
+  requestsPerSecond: z.number().min(0).default(10),
+});
+const LoadBalancer = z.object({
+  name: NAME,
+  type: z.enum(['application', 'network']).default('application'),
+  targetGroups: z.array(NAME).default([]),
+  listeners: z.array(Listener).default([]),
+});
+const Service = z.object({
+  cluster: z.string().min(1),
+  name: z.string().min(1),
+  desiredCount: z.number().int().min(0).default(1),
+  /** Its first (PRIMARY, steady) task set: this task definition on this target group. */
+  taskDefinition: z.string().min(1),
+  targetGroup: z.string().min(1),
+  deploymentController: z.enum(['EXTERNAL', 'ECS', 'CODE_DEPLOY']).default('EXTERNAL'),
+});
+const Ecs = z.object({
+  taskDefinitions: z.record(z.string().regex(/^[A-Za-z0-9_-]+:[1-9][0-9]*$/, 'must be family:revision, e.g. web:2'), TaskDefinition.default({ errorRate: 0, steadyAfterSeconds: 20 })).default({}),
+  loadBalancers: z.array(LoadBalancer).default([]),
+  services: z.array(Service).default([]),
+});
+const Alarm = z
+  .object({
+    name: z.string().min(1),
+    /** What it watches: a Lambda alias (function and alias), a target group, or a listener (`<loadBalancer>/<listener>`). */
+    function: z.string().min(1).optional(),
+    alias: z.string().min(1).optional(),
+    targetGroup: z.string().min(1).optional(),
+    listener: z.string().min(1).optional(),
+    metric: z.enum(['ErrorRate', 'Errors']).default('ErrorRate'),
+    threshold: z.number(),
+    periodSeconds: z.number().int().min(10).default(60),
+    evaluationPeriods: z.number().int().min(1).default(1),
+  })
+  .check((ctx) => {
+    const a = ctx.value;
+    const sources = [a.function !== undefined || a.alias !== undefined, a.targetGroup !== undefined, a.listener !== undefined].filter(Boolean).length;
+    if (sources !== 1) ctx.issues.push({ code: 'custom', input: a, message: 'needs one of: function and alias, targetGroup, listener' });
+    else if ((a.function === undefined) !== (a.alias === undefined)) ctx.issues.push({ code: 'custom', input: a, path: [a.function === undefined ? 'function' : 'alias'], message: 'required with ' + (a.function === undefined ? 'alias' : 'function') });
+  });
 const Group = z.object({
   name: z.string().min(1),
   deploymentConfigName: z.string().optional(),
@@ -31,13 +75,34 @@ const Group = z.object({
   hookTimeoutSeconds: z.number().int().positive().optional(),
   autoRollbackConfiguration: z.object({ enabled: z.boolean(), events: z.array(z.string()) }).optional(),
   triggerConfigurations: z.array(z.unknown()).optional(),
+  // ECS groups: the service, its blue/green target groups and the listeners that route to them.
+  ecsService: z.object({ cluster: z.string().min(1), service: z.string().min(1) }).optional(),
+  targetGroups: z.tuple([z.string().min(1), z.string().min(1)], { message: 'two target groups: [blue, green]' }).optional(),
+  /** `<loadBalancer>/<listener>`. */
+  prodListener: z.string().min(1).optional(),
+  testListener: z.string().min(1).optional(),
+  blueGreenDeploymentConfiguration: z
+    .object({
+      terminateBlueInstancesOnDeploymentSuccess: z
+        .object({ action: z.enum(['TERMINATE', 'KEEP_ALIVE']), terminationWaitTimeInMinutes: z.number().int().min(0).optional() })
+        .optional(),
+      deploymentReadyOption: z
+        .object({ actionOnTimeout: z.enum(['CONTINUE_DEPLOYMENT', 'STOP_DEPLOYMENT']), waitTimeInMinutes: z.number().int().min(0).optional() })
+        .optional(),
+    })
+    .optional(),
 });
+const Application = z
+  .object({ name: z.string().min(1), computePlatform: z.enum(['Lambda', 'ECS']).optional(), deploymentGroups: z.array(Group).default([]) })
+  // Default: ECS when any of its groups deploys an ECS service.
+  .transform((a) => ({ ...a, computePlatform: a.computePlatform ?? (a.deploymentGroups.some((g) => g.ecsService) ? 'ECS' : 'Lambda') }));
 export const WorldFileSchema = z.object({
   functions: z.array(Fn).default([]),
   alarms: z.array(Alarm).default([]),
   /** Hook function name → path of a JS/TS module (relative to the world file) exporting `handler`. */
   hooks: z.record(z.string(), z.string()).default({}),
-  applications: z.array(z.object({ name: z.string().min(1), deploymentGroups: z.array(Group).default([]) })).default([]),
+  ecs: Ecs.optional(),
+  applications: z.array(Application).default([]),
 });
 export type WorldFile = z.infer<typeof WorldFileSchema>;
 
@@ -52,16 +117,70 @@ export function parseWorldFile(text: string): WorldFile {
       'Invalid world file',
     );
   }
-  const issues = [];
+  const issues: Issue[] = [];
   const fnNames = new Set(r.data.functions.map((f) => f.name));
   for (const [i, f] of r.data.functions.entries()) {
     for (const [alias, v] of Object.entries(f.aliases)) {
       if (!(v in f.versions)) issues.push({ path: `functions.${i}.aliases.${alias}`, message: `version ${v} is not in versions` });
     }
   }
+  const ecs = r.data.ecs;
+  const targetGroups = new Set(ecs?.loadBalancers.flatMap((lb) => lb.targetGroups) ?? []);
+  const listeners = new Set(ecs?.loadBalancers.flatMap((lb) => lb.listeners.map((l) => `${lb.name}/${l.name}`)) ?? []);
+  const services = new Set(ecs?.services.map((s) => `${s.cluster}/${s.name}`) ?? []);
+  const checkTargetGroup = (path: string, name: string) => {
+    if (!targetGroups.has(name)) issues.push({ path, message: `no target group named ${name} in ecs.loadBalancers[].targetGroups` });
+  };
+  const checkListener = (path: string, ref: string) => {
+    if (!listeners.has(ref)) issues.push({ path, message: `no listener ${ref} (write <loadBalancer>/<listener> of ecs.loadBalancers)` });
+  };
+  if (ecs) ecsIssues(ecs, issues, checkTargetGroup);
   for (const [i, a] of r.data.alarms.entries()) {
-    if (!fnNames.has(a.function)) issues.push({ path: `alarms.${i}.function`, message: `no function named ${a.function}` });
+    if (a.function !== undefined && !fnNames.has(a.function)) issues.push({ path: `alarms.${i}.function`, message: `no function named ${a.function}` });
+    if (a.targetGroup !== undefined) checkTargetGroup(`alarms.${i}.targetGroup`, a.targetGroup);
+    if (a.listener !== undefined) checkListener(`alarms.${i}.listener`, a.listener);
+  }
+  for (const [i, app] of r.data.applications.entries()) {
+    for (const [j, g] of app.deploymentGroups.entries()) {
+      const at = `applications.${i}.deploymentGroups.${j}`;
+      const ecsFields = (['targetGroups', 'prodListener', 'testListener', 'blueGreenDeploymentConfiguration'] as const).filter((k) => g[k] !== undefined);
+      if (!g.ecsService) {
+        for (const k of ecsFields) issues.push({ path: `${at}.${k}`, message: 'applies to ECS groups only (give the group an ecsService)' });
+        continue;
+      }
+      if (app.computePlatform !== 'ECS') issues.push({ path: `${at}.ecsService`, message: `application ${app.name} is ${app.computePlatform}; an ECS group needs computePlatform ECS` });
+      if (!services.has(`${g.ecsService.cluster}/${g.ecsService.service}`)) {
+        issues.push({ path: `${at}.ecsService`, message: `no service ${g.ecsService.service} in cluster ${g.ecsService.cluster} in ecs.services` });
+      }
+      if (!g.targetGroups) issues.push({ path: `${at}.targetGroups`, message: 'required for an ECS group: [blue, green]' });
+      else g.targetGroups.forEach((tg, k) => checkTargetGroup(`${at}.targetGroups.${k}`, tg));
+      if (!g.prodListener) issues.push({ path: `${at}.prodListener`, message: 'required for an ECS group: <loadBalancer>/<listener>' });
+      else checkListener(`${at}.prodListener`, g.prodListener);
+      if (g.testListener !== undefined) checkListener(`${at}.testListener`, g.testListener);
+    }
   }
   if (issues.length) throw new InvalidInputError(issues, 'InvalidInputException', 'Invalid world file');
   return r.data;
+}
+
+/** The ECS section's own cross-references: task definitions and target groups its services and listeners name. */
+function ecsIssues(ecs: z.infer<typeof Ecs>, issues: Issue[], checkTargetGroup: (path: string, name: string) => void): void {
+  const lbNames = new Set<string>();
+  for (const [i, lb] of ecs.loadBalancers.entries()) {
+    if (lbNames.has(lb.name)) issues.push({ path: `ecs.loadBalancers.${i}.name`, message: `a second load balancer named ${lb.name}` });
+    lbNames.add(lb.name);
+    for (const [j, l] of lb.listeners.entries()) {
+      if (!lb.targetGroups.includes(l.forwardTo)) issues.push({ path: `ecs.loadBalancers.${i}.listeners.${j}.forwardTo`, message: `no target group named ${l.forwardTo} in this load balancer's targetGroups` });
+      if (lb.type === 'application' && ['TCP', 'TLS', 'UDP', 'TCP_UDP'].includes(l.protocol ?? '')) issues.push({ path: `ecs.loadBalancers.${i}.listeners.${j}.protocol`, message: 'an application load balancer listens on HTTP or HTTPS' });
+      if (lb.type === 'network' && ['HTTP', 'HTTPS'].includes(l.protocol ?? '')) issues.push({ path: `ecs.loadBalancers.${i}.listeners.${j}.protocol`, message: 'a network load balancer listens on TCP, TLS, UDP or TCP_UDP' });
+    }
+  }
+  const seen = new Set<string>();
+  for (const [i, s] of ecs.services.entries()) {
+    const key = `${s.cluster}/${s.name}`;
+    if (seen.has(key)) issues.push({ path: `ecs.services.${i}.name`, message: `a second service ${s.name} in cluster ${s.cluster}` });
+    seen.add(key);
+    if (!(s.taskDefinition in ecs.taskDefinitions)) issues.push({ path: `ecs.services.${i}.taskDefinition`, message: `no task definition ${s.taskDefinition} in ecs.taskDefinitions` });
+    checkTargetGroup(`ecs.services.${i}.targetGroup`, s.targetGroup);
+  }
 }

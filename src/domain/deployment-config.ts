@@ -59,17 +59,28 @@ export const PREDEFINED_LAMBDA_CONFIGS: Readonly<Record<string, TrafficRoutingCo
   'CodeDeployDefault.LambdaLinear10PercentEvery10Minutes': linear(10, 10),
 };
 
+/** Every predefined ECS configuration (note CodeDeploy's plural `Every1Minutes`). */
+export const PREDEFINED_ECS_CONFIGS: Readonly<Record<string, TrafficRoutingConfig>> = {
+  'CodeDeployDefault.ECSAllAtOnce': { type: 'AllAtOnce' },
+  'CodeDeployDefault.ECSCanary10Percent5Minutes': canary(10, 5),
+  'CodeDeployDefault.ECSCanary10Percent15Minutes': canary(10, 15),
+  'CodeDeployDefault.ECSLinear10PercentEvery1Minutes': linear(10, 1),
+  'CodeDeployDefault.ECSLinear10PercentEvery3Minutes': linear(10, 3),
+};
+
 export const DEFAULT_LAMBDA_CONFIG = 'CodeDeployDefault.LambdaAllAtOnce';
+export const DEFAULT_ECS_CONFIG = 'CodeDeployDefault.ECSAllAtOnce';
 export const PREDEFINED_PREFIX = 'CodeDeployDefault.';
 const NAME_RE = /^[A-Za-z0-9._+=,@-]{1,100}$/;
 
 export function predefinedConfig(name: string): DeploymentConfig | undefined {
-  const trc = PREDEFINED_LAMBDA_CONFIGS[name];
+  const lambda = PREDEFINED_LAMBDA_CONFIGS[name];
+  const trc = lambda ?? PREDEFINED_ECS_CONFIGS[name];
   if (!trc) return undefined;
   return {
     deploymentConfigName: name,
     deploymentConfigId: `predefined-${name}`,
-    computePlatform: 'Lambda',
+    computePlatform: lambda ? 'Lambda' : 'ECS',
     trafficRoutingConfig: trc,
     createTime: '2014-10-06T00:00:00.000Z',
   };

@@ -78,6 +78,11 @@ export class DeploymentStoppedError extends CutoverError {
   override readonly name = 'DeploymentStoppedError' as const;
 }
 
+/** The replacement (green) ECS task set did not reach steady state before its deadline. */
+export class TaskSetNotSteadyError extends CutoverError {
+  override readonly name = 'TaskSetNotSteadyError' as const;
+}
+
 /** A bug or an impossible state. */
 export class InternalError extends CutoverError {
   override readonly name = 'InternalError' as const;
@@ -103,6 +108,7 @@ export const ERROR_NAMES = [
   'HookTimedOutError',
   'AlarmActiveError',
   'DeploymentStoppedError',
+  'TaskSetNotSteadyError',
   'InternalError',
 ] as const;
 export type ErrorName = (typeof ERROR_NAMES)[number];

@@ -20,6 +20,11 @@ export const isTerminal = (s: DeploymentStatus): boolean => TERMINAL_STATUSES.in
 export type LifecycleEventStatus = 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'Skipped' | 'Unknown';
 export const LAMBDA_HOOK_EVENTS = ['BeforeAllowTraffic', 'AfterAllowTraffic'] as const;
 export type LambdaHookEvent = (typeof LAMBDA_HOOK_EVENTS)[number];
+/** ECS hooks, in the order they run. */
+export const ECS_HOOK_EVENTS = ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic', 'BeforeAllowTraffic', 'AfterAllowTraffic'] as const;
+export type EcsHookEvent = (typeof ECS_HOOK_EVENTS)[number];
+export type HookEvent = LambdaHookEvent | EcsHookEvent;
+export const HOOK_EVENTS: readonly HookEvent[] = ECS_HOOK_EVENTS;
 
 export type AutoRollbackEvent = 'DEPLOYMENT_FAILURE' | 'DEPLOYMENT_STOP_ON_ALARM' | 'DEPLOYMENT_STOP_ON_REQUEST';
 export interface AutoRollbackConfiguration {
@@ -65,6 +70,30 @@ export interface Application {
   createTime: string;
 }
 
+/** An ECS service a deployment group deploys (CodeDeploy's ECSService). */
+export interface EcsServiceRef {
+  serviceName: string;
+  clusterName: string;
+}
+/** CodeDeploy's TargetGroupPairInfo: the two target groups and the listeners that route to them. */
+export interface TargetGroupPairInfo {
+  targetGroups: { name: string }[];
+  prodTrafficRoute: { listenerArns: string[] };
+  testTrafficRoute?: { listenerArns: string[] };
+}
+export interface LoadBalancerInfo {
+  targetGroupPairInfoList: TargetGroupPairInfo[];
+}
+/** CodeDeploy's BlueGreenDeploymentConfiguration (the parts that apply to ECS). */
+export interface BlueGreenDeploymentConfiguration {
+  terminateBlueInstancesOnDeploymentSuccess?: { action: 'TERMINATE' | 'KEEP_ALIVE'; terminationWaitTimeInMinutes?: number };
+  deploymentReadyOption?: { actionOnTimeout: 'CONTINUE_DEPLOYMENT' | 'STOP_DEPLOYMENT'; waitTimeInMinutes?: number };
+}
+export interface DeploymentStyle {
+  deploymentType: 'BLUE_GREEN' | 'IN_PLACE';
+  deploymentOption: 'WITH_TRAFFIC_CONTROL' | 'WITHOUT_TRAFFIC_CONTROL';
+}
+
 export interface DeploymentGroup {
   applicationName: string;
   deploymentGroupName: string;
@@ -78,7 +107,12 @@ export interface DeploymentGroup {
   /** Seconds a lifecycle hook may take to report before the event fails (CodeDeploy: 3600). */
   hookTimeoutSeconds: number;
   /** Per lifecycle event: its own timeout and what a timeout does (default: roll back). */
-  hookConfiguration?: Partial<Record<LambdaHookEvent, HookSettings>>;
+  hookConfiguration?: Partial<Record<HookEvent, HookSettings>>;
+  /** ECS groups: the service (exactly one), its target group pair and listeners, blue/green settings. */
+  ecsServices?: EcsServiceRef[];
+  loadBalancerInfo?: LoadBalancerInfo;
+  blueGreenDeploymentConfiguration?: BlueGreenDeploymentConfiguration;
+  deploymentStyle?: DeploymentStyle;
   /** Secret for signing webhook hook requests (HMAC-SHA256). Never returned by the API. */
   webhookSecret?: string;
   createTime: string;
@@ -184,7 +218,9 @@ export interface Deployment {
   autoRollbackConfiguration: AutoRollbackConfiguration;
   /** Filled by Prepare from the AppSpec. */
   functions: FunctionTarget[];
-  hooks: Partial<Record<LambdaHookEvent, string>>;
+  hooks: Partial<Record<HookEvent, string>>;
+  /** ECS deployments: the service, its task sets and listeners (filled by Prepare and Install). */
+  ecs?: EcsTarget;
   plan?: Plan;
   /** Current percent of traffic on the target versions. */
   targetWeight: number;
@@ -202,6 +238,8 @@ export interface Deployment {
   promoted?: { at: string };
   /** An operator asked to stop (StopDeployment). */
   stopRequest?: { at: string; autoRollbackEnabled?: boolean };
+  /** ContinueDeployment requests (ECS: READY_WAIT ends the ready wait, TERMINATION_WAIT the termination wait). */
+  continued?: { READY_WAIT?: string; TERMINATION_WAIT?: string };
   /** Steps an operator approved (plan indexes). */
   approvedSteps?: number[];
   /** The alarms this deployment indexed for the alarm listener (removed from the index at the end). */
@@ -214,8 +252,36 @@ export interface Deployment {
   version: number;
 }
 
+/** An ECS deployment's target: from the AppSpec, then the blue/green task sets found and made. */
+export interface EcsTarget {
+  clusterName: string;
+  serviceName: string;
+  taskDefinition: string;
+  containerName: string;
+  containerPort: number;
+  platformVersion?: string;
+  networkConfiguration?: { awsvpcConfiguration: { subnets: string[]; securityGroups?: string[]; assignPublicIp?: 'ENABLED' | 'DISABLED' } };
+  capacityProviderStrategy?: { capacityProvider: string; base?: number; weight?: number }[];
+  /** Set by Prepare: the primary task set and its target group. */
+  blueTaskSetId?: string;
+  blueTaskDefinition?: string;
+  blueTargetGroupArn?: string;
+  /** Set by Prepare: the other target group of the pair. Install creates green on it. */
+  greenTargetGroupArn?: string;
+  /** Set by Install. */
+  greenTaskSetId?: string;
+  prodListenerArns?: string[];
+  testListenerArns?: string[];
+  /** Install gives up when green is not steady by then (ISO). */
+  steadyDeadline?: string;
+  /** Set when the green task set has been made the service's primary. */
+  greenPrimary?: boolean;
+  /** Set when test traffic was routed to green. */
+  testTrafficOnGreen?: boolean;
+}
+
 export interface CurrentWait {
-  kind: 'bake' | 'hook' | 'pause' | 'approval' | 'hookRetry';
+  kind: 'bake' | 'hook' | 'pause' | 'approval' | 'hookRetry' | 'steady' | 'ready' | 'termination';
   /** Step Functions task token (a secret: never logged). */
   token: string;
   stepIndex?: number;
@@ -234,6 +300,17 @@ export function withLifecycle(events: LifecycleEvent[], name: string, patch: Par
 
 /** Lifecycle events of a Lambda deployment, in order (Start and End are implicit). */
 export const LAMBDA_LIFECYCLE = ['BeforeAllowTraffic', 'AllowTraffic', 'AfterAllowTraffic'] as const;
+/** Lifecycle events of an ECS deployment, in order (Start and End are implicit). */
+export const ECS_LIFECYCLE = [
+  'BeforeInstall',
+  'Install',
+  'AfterInstall',
+  'AllowTestTraffic',
+  'AfterAllowTestTraffic',
+  'BeforeAllowTraffic',
+  'AllowTraffic',
+  'AfterAllowTraffic',
+] as const;
 
 export interface HookSettings {
   timeoutSeconds?: number;

@@ -2,7 +2,7 @@
  * What a failure means for a deployment: its CodeDeploy error code, its final status, and whether
  * the group's auto-rollback configuration asks for traffic to go back. Pure.
  */
-import type { AutoRollbackConfiguration, DeploymentStatus, ErrorInformation } from './model.js';
+import type { AutoRollbackConfiguration, ComputePlatform, DeploymentStatus, ErrorInformation } from './model.js';
 
 /** The error as Step Functions hands it to a Catch: `{Error, Cause}`. */
 export interface CaughtError {
@@ -43,15 +43,20 @@ const CODES: Record<string, { code: string; kind: FailureKind }> = {
   DependencyUnavailableError: { code: 'THROTTLED', kind: 'failure' },
   ApprovalTimedOutError: { code: 'TIMEOUT', kind: 'failure' },
   PauseTimedOutError: { code: 'TIMEOUT', kind: 'failure' },
+  TaskSetNotSteadyError: { code: 'ECS_UPDATE_ERROR', kind: 'failure' },
+  // CodeDeploy: nobody continued a STOP_DEPLOYMENT ready wait in time; the deployment is Stopped.
+  ReadyWaitTimedOutError: { code: 'TIMEOUT', kind: 'stop' },
   'States.Timeout': { code: 'TIMEOUT', kind: 'failure' },
 };
 
-export function classifyFailure(error: CaughtError): FailureVerdict {
+export function classifyFailure(error: CaughtError, platform: ComputePlatform = 'Lambda'): FailureVerdict {
   const message = causeMessage(error.Cause) || error.Error;
   let entry = CODES[error.Error];
   if (!entry && error.Error === 'DependencyRejectedError') {
-    entry = { code: /AccessDenied|not authorized/i.test(message) ? 'IAM_ROLE_PERMISSIONS' : 'INVALID_LAMBDA_FUNCTION', kind: 'failure' };
+    const refused = platform === 'ECS' ? 'ECS_UPDATE_ERROR' : 'INVALID_LAMBDA_FUNCTION';
+    entry = { code: /AccessDenied|not authorized/i.test(message) ? 'IAM_ROLE_PERMISSIONS' : refused, kind: 'failure' };
   }
+  if (platform === 'ECS' && error.Error === 'PreconditionFailedError') entry = { code: 'INVALID_ECS_SERVICE', kind: 'failure' };
   const { code, kind } = entry ?? { code: 'INTERNAL_ERROR', kind: 'failure' as const };
   return {
     kind,

@@ -96,6 +96,35 @@ async function approve(input: z.infer<typeof Id>, deps: Deps): Promise<{ status:
 }
 export const approveDeployment = defineTask('approveDeployment', Id, approve);
 
+const ContinueInput = Id.extend({ deploymentWaitType: z.enum(['READY_WAIT', 'TERMINATION_WAIT']).optional() });
+
+/**
+ * CodeDeploy's ContinueDeployment. ECS: READY_WAIT starts rerouting production traffic after a
+ * STOP_DEPLOYMENT ready wait; TERMINATION_WAIT deletes the original task set now instead of at
+ * the end of the termination wait. Lambda (no such waits): approves the approval step it waits on.
+ */
+async function continueDeployment_(input: z.infer<typeof ContinueInput>, deps: Deps): Promise<{ status: 'Continued' }> {
+  const d = await active(deps, input.deploymentId);
+  if (d.computePlatform !== 'ECS') {
+    await approve({ deploymentId: d.deploymentId }, deps);
+    return { status: 'Continued' };
+  }
+  const type = input.deploymentWaitType ?? 'READY_WAIT';
+  const kind = type === 'READY_WAIT' ? 'ready' : 'termination';
+  if (d.currentWait?.kind !== kind) {
+    throw new ApiError('DeploymentIsNotInReadyStateException', `Deployment ${d.deploymentId} is not in its ${type === 'READY_WAIT' ? 'ready wait' : 'termination wait'}`);
+  }
+  const at = deps.clock.now().toISOString();
+  const updated = await mutateDeployment(deps, d.deploymentId, (cur) => ({
+    continued: { ...cur.continued, [type]: at },
+    ...(cur.status === 'Ready' ? { status: 'InProgress' as const } : {}),
+  }));
+  await note(deps, d.deploymentId, 'Continued', type === 'READY_WAIT' ? 'Continued: rerouting production traffic' : 'Continued: ending the termination wait now');
+  await endWait(deps, updated, { succeed: { ended: 'continued' } }, [kind]);
+  return { status: 'Continued' };
+}
+export const continueDeployment = defineTask('continueDeployment', ContinueInput, continueDeployment_);
+
 /** The EventBridge event `CloudWatch Alarm State Change` (the fields we use). */
 const AlarmEvent = z.object({
   time: z.string().optional(),

@@ -3,9 +3,10 @@
  * record the deployment, start its execution. Bad input changes nothing: no lock, no record.
  */
 import { z } from 'zod';
-import { parseLambdaAppSpec } from '../domain/appspec.js';
+import { parseEcsAppSpec, parseLambdaAppSpec } from '../domain/appspec.js';
 import { MAX_BUNDLE_BYTES, appSpecFromBundle, bundleTypeOf, type BundleType } from '../domain/bundle.js';
 import {
+  DEFAULT_ECS_CONFIG,
   DEFAULT_LAMBDA_CONFIG,
   isInlineStepList,
   plan,
@@ -16,7 +17,7 @@ import {
 import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { newDeploymentId } from '../domain/ids.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
-import { LAMBDA_LIFECYCLE, type Deployment, type RevisionLocation } from '../domain/model.js';
+import { ECS_LIFECYCLE, LAMBDA_LIFECYCLE, type ComputePlatform, type Deployment, type DeploymentGroup, type RevisionLocation } from '../domain/model.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
 import { mutateDeployment, note } from './support.js';
 import { defineTask, parseInput, type Deps } from './task.js';
@@ -98,19 +99,43 @@ export async function revisionAppSpec(deps: Deps, revision: RevisionLocation): P
 const BUNDLE_TYPES = ['YAML', 'JSON', 'zip', 'tar', 'tgz'] as const;
 
 /** Resolve a configuration name (predefined, custom, or an inline step list) to its routing config. */
-export async function resolveConfig(deps: Deps, name: string): Promise<{ name: string; trafficRoutingConfig: TrafficRoutingConfig }> {
+export async function resolveConfig(deps: Deps, name: string, platform: ComputePlatform): Promise<{ name: string; trafficRoutingConfig: TrafficRoutingConfig }> {
   if (isInlineStepList(name)) return { name: 'Cutover.StepList', trafficRoutingConfig: stepListConfig(name) };
-  const predefined = predefinedConfig(name);
-  if (predefined) return { name, trafficRoutingConfig: predefined.trafficRoutingConfig };
-  if (name.startsWith('CodeDeployDefault.')) {
-    throw new ApiError('InvalidDeploymentConfigNameException', `${name} is not a predefined Lambda deployment configuration`);
+  const config = predefinedConfig(name) ?? (name.startsWith('CodeDeployDefault.') ? undefined : await deps.store.getDeploymentConfig(name));
+  if (!config && name.startsWith('CodeDeployDefault.')) {
+    throw new ApiError('InvalidDeploymentConfigNameException', `${name} is not a predefined ${platform} deployment configuration`);
   }
-  const custom = await deps.store.getDeploymentConfig(name);
-  if (!custom) throw new ApiError('DeploymentConfigDoesNotExistException', `Deployment configuration ${name} does not exist`);
-  if (custom.computePlatform !== 'Lambda') {
-    throw new ApiError('InvalidDeploymentConfigNameException', `Deployment configuration ${name} is for ${custom.computePlatform}, not Lambda`);
+  if (!config) throw new ApiError('DeploymentConfigDoesNotExistException', `Deployment configuration ${name} does not exist`);
+  if (config.computePlatform !== platform) {
+    throw new ApiError('InvalidDeploymentConfigNameException', `Deployment configuration ${name} is for ${config.computePlatform}, not ${platform}`);
   }
-  return { name, trafficRoutingConfig: custom.trafficRoutingConfig };
+  return { name, trafficRoutingConfig: config.trafficRoutingConfig };
+}
+
+/** What a deployment shifts, from its AppSpec: Lambda aliases, or an ECS service (from the group). */
+function targetOf(platform: ComputePlatform, content: string, group: DeploymentGroup): Pick<Deployment, 'functions' | 'hooks' | 'ecs'> {
+  if (platform !== 'ECS') {
+    const appSpec = parseLambdaAppSpec(content);
+    return { functions: appSpec.functions, hooks: appSpec.hooks };
+  }
+  const appSpec = parseEcsAppSpec(content);
+  const svc = group.ecsServices?.[0];
+  const pair = group.loadBalancerInfo?.targetGroupPairInfoList[0];
+  if (!svc || !pair) throw new ApiError('InvalidDeploymentGroupNameException', `Deployment group ${group.deploymentGroupName} has no ECS service or target group pair`);
+  const hooks = { ...appSpec.hooks };
+  // CodeDeploy ignores AfterAllowTestTraffic when the group has no test listener.
+  if (!pair.testTrafficRoute) delete hooks.AfterAllowTestTraffic;
+  return {
+    functions: [],
+    hooks,
+    ecs: {
+      clusterName: svc.clusterName,
+      serviceName: svc.serviceName,
+      ...appSpec.target,
+      prodListenerArns: pair.prodTrafficRoute.listenerArns,
+      ...(pair.testTrafficRoute ? { testListenerArns: pair.testTrafficRoute.listenerArns } : {}),
+    },
+  };
 }
 
 /**
@@ -137,8 +162,9 @@ async function record(raw: unknown, deps: Deps, executionArn?: string) {
     throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${input.deploymentGroupName} does not exist in application ${input.applicationName}`);
   }
   const { content, revision } = await revisionAppSpec(deps, input.revision as RevisionLocation);
-  const appSpec = parseLambdaAppSpec(content);
-  const config = await resolveConfig(deps, input.deploymentConfigName ?? group.deploymentConfigName ?? DEFAULT_LAMBDA_CONFIG);
+  const platform = app.computePlatform;
+  const target = targetOf(platform, content, group);
+  const config = await resolveConfig(deps, input.deploymentConfigName ?? group.deploymentConfigName ?? (platform === 'ECS' ? DEFAULT_ECS_CONFIG : DEFAULT_LAMBDA_CONFIG), platform);
   const steps = plan(config.trafficRoutingConfig);
 
   const deploymentId = newDeploymentId();
@@ -150,18 +176,17 @@ async function record(raw: unknown, deps: Deps, executionArn?: string) {
     deploymentGroupName: input.deploymentGroupName,
     deploymentGroupId: group.deploymentGroupId,
     deploymentConfigName: config.name,
-    computePlatform: 'Lambda',
+    computePlatform: platform,
     status: 'Created',
     creator: input.creator,
     ...(input.description ? { description: input.description } : {}),
     revision,
     createTime: now,
     autoRollbackConfiguration: input.autoRollbackConfiguration ?? group.autoRollbackConfiguration ?? DEFAULT_AUTO_ROLLBACK,
-    functions: appSpec.functions,
-    hooks: appSpec.hooks,
+    ...target,
     plan: steps,
     targetWeight: 0,
-    lifecycleEvents: LAMBDA_LIFECYCLE.map((name) => ({ lifecycleEventName: name, status: 'Pending' as const })),
+    lifecycleEvents: (platform === 'ECS' ? ECS_LIFECYCLE : LAMBDA_LIFECYCLE).map((name) => ({ lifecycleEventName: name, status: 'Pending' as const })),
     ...(executionArn ? { executionArn } : {}),
     version: 1,
   };
@@ -174,7 +199,9 @@ async function record(raw: unknown, deps: Deps, executionArn?: string) {
     throw e;
   }
   await note(deps, deploymentId, 'Created', `Deployment created by ${input.creator} with ${config.name}`, {
-    functions: appSpec.functions.map((f) => `${f.functionName}:${f.alias} ${f.currentVersion}→${f.targetVersion}`),
+    ...(target.ecs
+      ? { service: `${target.ecs.clusterName}:${target.ecs.serviceName}`, taskDefinition: target.ecs.taskDefinition }
+      : { functions: target.functions.map((f) => `${f.functionName}:${f.alias} ${f.currentVersion}→${f.targetVersion}`) }),
   });
   await deps.store.recordRevisionUse(input.applicationName, revisionKey(revision), revision, input.deploymentGroupName, now);
   return { deployment, input, now };

@@ -7,13 +7,13 @@ import { z } from 'zod';
 import { ApiError, DependencyUnavailableError, HookFailedError, HookTimedOutError } from '../domain/errors.js';
 import { describeHookTarget, hookSettings, interpretHookAnswer, type HookAnswer } from '../domain/hooks.js';
 import { newHookExecutionId } from '../domain/ids.js';
-import { withLifecycle, type LambdaHookEvent } from '../domain/model.js';
+import { ECS_HOOK_EVENTS, withLifecycle, type Deployment, type HookEvent } from '../domain/model.js';
 import { loadDeployment, loadGroup, mutateDeployment, note } from './support.js';
 import { defineTask, type Deps } from './task.js';
 
 const InvokeHookInput = z.object({
   deploymentId: z.string().min(1),
-  lifecycleEventName: z.enum(['BeforeAllowTraffic', 'AfterAllowTraffic']),
+  lifecycleEventName: z.enum(ECS_HOOK_EVENTS),
   taskToken: z.string().min(1),
 });
 
@@ -23,7 +23,7 @@ const InvokeHookInput = z.object({
  * nothing reports later through PutLifecycleEventHookExecutionStatus.
  */
 async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promise<{ hookExecutionId?: string; skipped: boolean }> {
-  const event: LambdaHookEvent = input.lifecycleEventName;
+  const event: HookEvent = input.lifecycleEventName;
   const d = await loadDeployment(deps, input.deploymentId);
   const fn = d.hooks[event];
   const now = deps.clock.now().toISOString();
@@ -67,7 +67,7 @@ async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promi
           ApplicationName: d.applicationName,
           DeploymentGroupName: d.deploymentGroupName,
           LifecycleEventName: event,
-          Functions: d.functions.map((f) => ({ FunctionName: f.functionName, Alias: f.alias, CurrentVersion: f.currentVersion, TargetVersion: f.targetVersion })),
+          ...hookContext(d),
         },
         group.webhookSecret ? { webhookSecret: group.webhookSecret } : {},
       ),
@@ -84,6 +84,24 @@ async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promi
   }
   if (answer) await answered(deps, hookExecutionId, answer);
   return { hookExecutionId, skipped: false };
+}
+
+/** What the hook would otherwise have to look up: the functions, or the ECS service and task sets. */
+function hookContext(d: Deployment): Record<string, unknown> {
+  const e = d.ecs;
+  if (!e) return { Functions: d.functions.map((f) => ({ FunctionName: f.functionName, Alias: f.alias, CurrentVersion: f.currentVersion, TargetVersion: f.targetVersion })) };
+  return {
+    EcsService: {
+      Cluster: e.clusterName,
+      Service: e.serviceName,
+      TaskDefinition: e.taskDefinition,
+      ...(e.blueTaskSetId ? { OriginalTaskSet: e.blueTaskSetId } : {}),
+      ...(e.greenTaskSetId ? { ReplacementTaskSet: e.greenTaskSetId } : {}),
+      ...(e.greenTargetGroupArn ? { ReplacementTargetGroupArn: e.greenTargetGroupArn } : {}),
+      ...(e.testListenerArns?.[0] ? { TestListenerArn: e.testListenerArns[0] } : {}),
+      ...(e.prodListenerArns?.[0] ? { ProdListenerArn: e.prodListenerArns[0] } : {}),
+    },
+  };
 }
 
 /** A hook's own answer (return value or webhook body) completes its wait like a callback would. */
@@ -107,7 +125,7 @@ export const invokeHook = defineTask('invokeHook', InvokeHookInput, invoke);
  * The hook did not report before its timeout: record it and refuse late reports; then continue or
  * fail with HookTimedOutError, per the group's timeout action for this lifecycle event.
  */
-async function timedOut(deps: Deps, deploymentId: string, event: LambdaHookEvent): Promise<{ status: 'TimedOut' }> {
+async function timedOut(deps: Deps, deploymentId: string, event: HookEvent): Promise<{ status: 'TimedOut' }> {
   const d = await loadDeployment(deps, deploymentId);
   const group = await loadGroup(deps, d);
   const { timeoutSeconds, timeoutAction } = hookSettings(group, event);
@@ -125,7 +143,7 @@ async function timedOut(deps: Deps, deploymentId: string, event: LambdaHookEvent
 
 export const hookTimedOut = defineTask(
   'hookTimedOut',
-  z.object({ deploymentId: z.string().min(1), lifecycleEventName: z.enum(['BeforeAllowTraffic', 'AfterAllowTraffic']) }),
+  z.object({ deploymentId: z.string().min(1), lifecycleEventName: z.enum(ECS_HOOK_EVENTS) }),
   (input, deps) => timedOut(deps, input.deploymentId, input.lifecycleEventName),
 );
 

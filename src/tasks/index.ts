@@ -4,7 +4,8 @@ import { hookTimedOut, invokeHook, putLifecycleEventHookExecutionStatus } from '
 import { finalizeDeployment, recordOutcome, rollbackDeployment } from './outcome.js';
 import { prepareDeployment } from './prepare-deployment.js';
 import { shiftTraffic, startWait } from './shift-traffic.js';
-import { alarmListener, approveDeployment, pauseDeployment, promoteDeployment, resumeDeployment, stopDeployment } from './controls.js';
+import { allowTestTraffic, installTaskSet } from './ecs.js';
+import { alarmListener, approveDeployment, continueDeployment, pauseDeployment, promoteDeployment, resumeDeployment, stopDeployment } from './controls.js';
 import { createApplication, createDeploymentConfig, createDeploymentGroup, updateDeploymentGroup } from './setup.js';
 import { s3Trigger } from './s3-trigger.js';
 import { codePipelineJob } from './codepipeline-job.js';
@@ -31,6 +32,9 @@ export const TASKS: Record<TaskName, Task<any, any>> = {
   pauseDeployment,
   resumeDeployment,
   approveDeployment,
+  continueDeployment,
+  installTaskSet,
+  allowTestTraffic,
   alarmListener,
   s3Trigger,
   codePipelineJob,

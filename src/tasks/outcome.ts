@@ -8,6 +8,7 @@ import { newDeploymentId } from '../domain/ids.js';
 import { isTerminal, type Deployment, type TriggerEventType } from '../domain/model.js';
 import { causeMessage, classifyFailure, shouldRollback, type CaughtError } from '../domain/outcome.js';
 import { describeRouting, routingFor, sameRouting, targetWeightOf } from '../domain/traffic.js';
+import { ecsSomethingToUndo, finishEcs, rollbackEcs } from './ecs.js';
 import { checkAlarms, loadDeployment, loadGroup, mutateDeployment, note, publishState } from './support.js';
 import { defineTask, type Deps } from './task.js';
 
@@ -19,6 +20,8 @@ async function finalize(input: { deploymentId: string }, deps: Deps): Promise<{ 
   if (d.status !== 'Succeeded') {
     await checkAlarms(deps, d, group, 'after all traffic shifted');
   }
+  // ECS: the original task set goes (TERMINATE) or stays without traffic (KEEP_ALIVE) before success is recorded.
+  const ecsSummary = d.ecs && d.status !== 'Succeeded' ? await finishEcs(deps, d, group) : undefined;
   const now = deps.clock.now().toISOString();
   const done = await mutateDeployment(deps, d.deploymentId, (cur) =>
     cur.status === 'Succeeded' ? undefined : { status: 'Succeeded', completeTime: now, currentWait: undefined },
@@ -30,7 +33,8 @@ async function finalize(input: { deploymentId: string }, deps: Deps): Promise<{ 
     endTime: done.completeTime ?? now,
     revision: d.revision,
   });
-  await note(deps, d.deploymentId, 'Succeeded', `Deployment succeeded: ${d.functions.map((f) => `${f.functionName}:${f.alias} → v${f.targetVersion}`).join(', ')}`);
+  const summary = ecsSummary ?? d.functions.map((f) => `${f.functionName}:${f.alias} → v${f.targetVersion}`).join(', ');
+  await note(deps, d.deploymentId, 'Succeeded', `Deployment succeeded: ${summary}`);
   await publishState(deps, done, group, 'SUCCESS', ['DeploymentSuccess']);
   return { status: 'Succeeded' };
 }
@@ -44,9 +48,18 @@ export interface RollbackResult {
   message: string;
 }
 
-async function rollback(input: { deploymentId: string; failure: CaughtError }, deps: Deps): Promise<RollbackResult> {
-  const d = await loadDeployment(deps, input.deploymentId);
-  const verdict = classifyFailure(input.failure);
+/** What a failed deployment changed, read from the world, and how to undo it (with read-back). */
+interface Undo {
+  /** Something of this deployment's is in place (traffic, or an ECS replacement task set). */
+  changed: boolean;
+  trafficMoved: boolean;
+  /** The state now, for the timeline. */
+  current: string;
+  /** Restore and read back; resolves with the restored state, throws if it does not read back. */
+  restore(): Promise<string>;
+}
+
+async function lambdaUndo(deps: Deps, d: Deployment): Promise<Undo> {
   // ShiftTraffic marks AllowTraffic started before its first UpdateAlias. If it never started, this
   // deployment moved nothing, and an alias routing elsewhere is someone else's: leave it alone.
   const allow = d.lifecycleEvents.find((e) => e.lifecycleEventName === 'AllowTraffic');
@@ -55,8 +68,58 @@ async function rollback(input: { deploymentId: string; failure: CaughtError }, d
   const shifting = started ? d.functions.filter((f) => f.currentVersion !== f.targetVersion) : [];
   const routings = await Promise.all(shifting.map((f) => deps.router.getAlias(f.functionName, f.alias)));
   const moved = shifting.filter((f, i) => (targetWeightOf(f, routings[i]!) ?? 0) > 0);
-  if (moved.length === 0) {
-    const message = 'No traffic had moved to the target; nothing to roll back';
+  return {
+    changed: moved.length > 0,
+    trafficMoved: moved.length > 0,
+    current: moved.map((f) => `${f.functionName}:${f.alias} ${describeRouting(routings[shifting.indexOf(f)]!)}`).join(', '),
+    restore: async () => {
+      // All functions go back together: restore every one that has traffic on its target.
+      await Promise.all(moved.map((f) => deps.router.setAlias(f.functionName, f.alias, routingFor(f, 0))));
+      const after = await Promise.all(d.functions.map((f) => deps.router.getAlias(f.functionName, f.alias)));
+      const notBack = d.functions.filter((f, i) => f.currentVersion !== f.targetVersion && !sameRouting(after[i]!, routingFor(f, 0)));
+      if (notBack.length) {
+        throw new DependencyUnavailableError(`rollback read-back mismatch: ${notBack.map((f) => `${f.functionName}:${f.alias}`).join(', ')}`);
+      }
+      return d.functions.map((f, i) => `${f.functionName}:${f.alias} ${describeRouting(after[i]!)}`).join(', ');
+    },
+  };
+}
+
+async function ecsUndo(deps: Deps, d: Deployment): Promise<Undo> {
+  const found = await ecsSomethingToUndo(deps, d);
+  return { changed: found.changed, trafficMoved: found.trafficMoved, current: found.describe, restore: () => rollbackEcs(deps, d) };
+}
+
+/** The deployment a rollback records (creator codeDeployRollback): the same target, the other way round. */
+function rollbackRecord(d: Deployment, rollbackId: string, now: string): Deployment {
+  return {
+    ...d,
+    deploymentId: rollbackId,
+    creator: 'codeDeployRollback',
+    status: 'InProgress',
+    createTime: now,
+    startTime: now,
+    completeTime: undefined,
+    description: `Rollback of ${d.deploymentId}`,
+    functions: d.functions.map((f) => ({ ...f, currentVersion: f.targetVersion, targetVersion: f.currentVersion })),
+    ...(d.ecs ? { ecs: { ...d.ecs, taskDefinition: d.ecs.blueTaskDefinition ?? d.ecs.taskDefinition, blueTaskDefinition: d.ecs.taskDefinition } } : {}),
+    hooks: {},
+    rollbackInfo: { rollbackTriggeringDeploymentId: d.deploymentId },
+    errorInformation: undefined,
+    executionArn: undefined,
+    currentWait: undefined,
+    lifecycleEvents: [{ lifecycleEventName: 'AllowTraffic', status: 'InProgress', startTime: now }],
+    targetWeight: 0,
+    version: 1,
+  };
+}
+
+async function rollback(input: { deploymentId: string; failure: CaughtError }, deps: Deps): Promise<RollbackResult> {
+  const d = await loadDeployment(deps, input.deploymentId);
+  const verdict = classifyFailure(input.failure, d.computePlatform);
+  const undo = d.ecs ? await ecsUndo(deps, d) : await lambdaUndo(deps, d);
+  if (!undo.changed) {
+    const message = d.ecs ? 'Nothing had been changed (no replacement task set, no traffic moved); nothing to roll back' : 'No traffic had moved to the target; nothing to roll back';
     await note(deps, d.deploymentId, 'RollbackSkipped', message);
     return { trafficMoved: false, rolledBack: false, message };
   }
@@ -64,11 +127,9 @@ async function rollback(input: { deploymentId: string; failure: CaughtError }, d
   const wanted = verdict.kind === 'stop' && d.stopRequest?.autoRollbackEnabled !== undefined ? d.stopRequest.autoRollbackEnabled : shouldRollback(verdict.kind, d.autoRollbackConfiguration);
   if (!wanted) {
     const why = verdict.kind === 'stop' && d.stopRequest?.autoRollbackEnabled === false ? 'The stop asked for no rollback' : `Automatic rollback is not configured for this ${verdict.kind}`;
-    const message = `${why}; traffic left as it is: ${moved
-      .map((f) => `${f.functionName}:${f.alias} ${describeRouting(routings[shifting.indexOf(f)]!)}`)
-      .join(', ')}`;
+    const message = `${why}; left as it is: ${undo.current}`;
     await note(deps, d.deploymentId, 'RollbackSkipped', message);
-    return { trafficMoved: true, rolledBack: false, message };
+    return { trafficMoved: undo.trafficMoved, rolledBack: false, message };
   }
 
   const now = deps.clock.now().toISOString();
@@ -76,41 +137,17 @@ async function rollback(input: { deploymentId: string; failure: CaughtError }, d
   let rollbackId = d.rollbackInfo?.rollbackDeploymentId;
   if (!rollbackId) {
     rollbackId = newDeploymentId();
-    const rb: Deployment = {
-      ...d,
-      deploymentId: rollbackId,
-      creator: 'codeDeployRollback',
-      status: 'InProgress',
-      createTime: now,
-      startTime: now,
-      completeTime: undefined,
-      description: `Rollback of ${d.deploymentId}`,
-      functions: d.functions.map((f) => ({ ...f, currentVersion: f.targetVersion, targetVersion: f.currentVersion })),
-      hooks: {},
-      rollbackInfo: { rollbackTriggeringDeploymentId: d.deploymentId },
-      errorInformation: undefined,
-      executionArn: undefined,
-      currentWait: undefined,
-      lifecycleEvents: [{ lifecycleEventName: 'AllowTraffic', status: 'InProgress', startTime: now }],
-      targetWeight: 0,
-      version: 1,
-    };
-    await deps.store.createDeployment(rb);
+    await deps.store.createDeployment(rollbackRecord(d, rollbackId, now));
     await mutateDeployment(deps, d.deploymentId, () => ({
       rollbackInfo: { rollbackDeploymentId: rollbackId, rollbackMessage: 'Rollback in progress' },
     }));
   }
-  await note(deps, d.deploymentId, 'RollbackStarted', `Rolling back (${verdict.errorInformation.code}): every alias to its CurrentVersion at 100%`, {
-    rollbackDeploymentId: rollbackId,
-  });
+  const what = d.ecs
+    ? 'production and test traffic back to the original task set, which is PRIMARY again; the replacement task set deleted'
+    : 'every alias to its CurrentVersion at 100%';
+  await note(deps, d.deploymentId, 'RollbackStarted', `Rolling back (${verdict.errorInformation.code}): ${what}`, { rollbackDeploymentId: rollbackId });
 
-  // All functions go back together: restore every one that has traffic on its target.
-  await Promise.all(moved.map((f) => deps.router.setAlias(f.functionName, f.alias, routingFor(f, 0))));
-  const after = await Promise.all(d.functions.map((f) => deps.router.getAlias(f.functionName, f.alias)));
-  const notBack = d.functions.filter((f, i) => f.currentVersion !== f.targetVersion && !sameRouting(after[i]!, routingFor(f, 0)));
-  if (notBack.length) {
-    throw new DependencyUnavailableError(`rollback read-back mismatch: ${notBack.map((f) => `${f.functionName}:${f.alias}`).join(', ')}`);
-  }
+  const restored = await undo.restore();
 
   const end = deps.clock.now().toISOString();
   await mutateDeployment(deps, rollbackId, () => ({
@@ -120,9 +157,9 @@ async function rollback(input: { deploymentId: string; failure: CaughtError }, d
     lifecycleEvents: [{ lifecycleEventName: 'AllowTraffic', status: 'Succeeded', startTime: now, endTime: end }],
   }));
   await mutateDeployment(deps, d.deploymentId, () => ({ targetWeight: 0 }));
-  const message = `Rolled back: ${d.functions.map((f, i) => `${f.functionName}:${f.alias} ${describeRouting(after[i]!)}`).join(', ')} (read back and verified)`;
+  const message = `Rolled back: ${restored} (read back and verified)`;
   await note(deps, d.deploymentId, 'RolledBack', message, { rollbackDeploymentId: rollbackId });
-  return { trafficMoved: true, rolledBack: true, rollbackDeploymentId: rollbackId, message };
+  return { trafficMoved: undo.trafficMoved, rolledBack: true, rollbackDeploymentId: rollbackId, message };
 }
 
 export const rollbackDeployment = defineTask(
@@ -142,7 +179,7 @@ async function record(
 ): Promise<{ status: string; errorCode: string }> {
   const d = await loadDeployment(deps, input.deploymentId);
   const group = await loadGroup(deps, d);
-  const verdict = classifyFailure(input.failure);
+  const verdict = classifyFailure(input.failure, d.computePlatform);
   const rb = input.rollback;
   const rollbackFailed = 'Error' in rb;
   const rollbackMessage = rollbackFailed

@@ -6,7 +6,9 @@
 import { z } from 'zod';
 import { baselineOf, evaluateAlarms, watchedAlarms, type AlarmBaseline, type AlarmReading } from '../domain/alarms.js';
 import { AlarmActiveError, InvalidInputError, PreconditionFailedError } from '../domain/errors.js';
-import type { Deployment, FunctionTarget, LambdaHookEvent } from '../domain/model.js';
+import { ECS_HOOK_EVENTS, LAMBDA_HOOK_EVENTS, type Deployment, type EcsTarget, type FunctionTarget, type HookEvent } from '../domain/model.js';
+import { taskDefinitionShortName, targetGroupName } from '../domain/ecs.js';
+import { ecsProblems, terminationWaitSeconds } from './ecs.js';
 import { hookSettings } from '../domain/hooks.js';
 import { describeRouting, targetWeightOf } from '../domain/traffic.js';
 import { describePlan } from '../domain/deployment-config.js';
@@ -17,9 +19,13 @@ import { defineTask, type Deps } from './task.js';
 export interface PreparedState {
   deploymentId: string;
   noop: boolean;
+  /** The state machine takes the ECS path (Install, test traffic, ready and termination waits) for ECS. */
+  platform: 'Lambda' | 'ECS';
   /** Each hook's timeout (the wait states' TimeoutSecondsPath). */
-  hooks: Record<LambdaHookEvent, { timeoutSeconds: number }>;
+  hooks: Partial<Record<HookEvent, { timeoutSeconds: number }>>;
   step: { index: number; weight: number; bakeSeconds: number; next: 'shift' };
+  /** ECS: how long the original task set is kept after AfterAllowTraffic (0: no wait). */
+  termination: { waitSeconds: number };
 }
 
 /** Problems that stop a function from being shifted; empty when it is ready. */
@@ -47,24 +53,27 @@ async function functionProblems(deps: Deps, f: FunctionTarget): Promise<string[]
 async function prepare(input: { deploymentId: string }, deps: Deps): Promise<PreparedState> {
   const d = await loadDeployment(deps, input.deploymentId);
   const group = await loadGroup(deps, d);
-  const noop = d.functions.every((f) => f.currentVersion === f.targetVersion);
+  const ecs = d.computePlatform === 'ECS';
+  const noop = !ecs && d.functions.every((f) => f.currentVersion === f.targetVersion);
   const result: PreparedState = {
     deploymentId: d.deploymentId,
     noop,
-    hooks: {
-      BeforeAllowTraffic: { timeoutSeconds: hookSettings(group, 'BeforeAllowTraffic').timeoutSeconds },
-      AfterAllowTraffic: { timeoutSeconds: hookSettings(group, 'AfterAllowTraffic').timeoutSeconds },
-    },
+    platform: ecs ? 'ECS' : 'Lambda',
+    hooks: Object.fromEntries((ecs ? ECS_HOOK_EVENTS : LAMBDA_HOOK_EVENTS).map((e) => [e, { timeoutSeconds: hookSettings(group, e).timeoutSeconds }])),
     step: { index: -1, weight: 0, bakeSeconds: 0, next: 'shift' },
+    termination: { waitSeconds: ecs ? terminationWaitSeconds(group) : 0 },
   };
   // A retried Prepare after it already succeeded: the world may have moved since; do not re-check.
   if (d.status === 'InProgress') return result;
   if (d.status !== 'Created') throw new PreconditionFailedError(`deployment ${d.deploymentId} is ${d.status}, not Created`, 'INTERNAL_ERROR');
-  if (!d.plan || d.functions.length === 0) {
-    throw new InvalidInputError([{ path: 'revision', message: 'the deployment has no functions to shift' }], 'InvalidRevisionException');
+  if (!d.plan || (ecs ? !d.ecs : d.functions.length === 0)) {
+    throw new InvalidInputError([{ path: 'revision', message: `the deployment has no ${ecs ? 'ECS service' : 'functions'} to shift` }], 'InvalidRevisionException');
   }
 
-  const problems = (await Promise.all(d.functions.map((f) => functionProblems(deps, f)))).flat();
+  let found: Partial<EcsTarget> | undefined;
+  let problems: string[];
+  if (ecs) ({ problems, found } = await ecsProblems(deps, d, group));
+  else problems = (await Promise.all(d.functions.map((f) => functionProblems(deps, f)))).flat();
 
   const names = watchedAlarms(group.alarmConfiguration);
   let baseline: AlarmBaseline | undefined;
@@ -95,13 +104,22 @@ async function prepare(input: { deploymentId: string }, deps: Deps): Promise<Pre
     }
   }
   if (problems.length) {
-    await note(deps, d.deploymentId, 'PreconditionFailed', `Nothing was shifted: ${problems.join('; ')}`);
-    throw new PreconditionFailedError(problems.join('; '));
+    await note(deps, d.deploymentId, 'PreconditionFailed', `Nothing was ${ecs ? 'changed' : 'shifted'}: ${problems.join('; ')}`);
+    throw new PreconditionFailedError(problems.join('; '), ecs ? 'INVALID_ECS_SERVICE' : 'INVALID_LAMBDA_CONFIGURATION');
   }
 
   const now = deps.clock.now().toISOString();
   const started: Deployment = await mutateDeployment(deps, d.deploymentId, (cur) =>
-    cur.status === 'Created' ? { status: 'InProgress', startTime: now, stepIndex: -1, watchedAlarms: names, ...(baseline ? { alarmBaseline: baseline } : {}) } : undefined,
+    cur.status === 'Created'
+      ? {
+          status: 'InProgress',
+          startTime: now,
+          stepIndex: -1,
+          watchedAlarms: names,
+          ...(baseline ? { alarmBaseline: baseline } : {}),
+          ...(found && cur.ecs ? { ecs: { ...cur.ecs, ...found } } : {}),
+        }
+      : undefined,
   );
   // Index the watched alarms so the alarm listener finds this deployment without a scan.
   if (names.length) await deps.store.watchAlarms(d.deploymentId, names);
@@ -109,7 +127,11 @@ async function prepare(input: { deploymentId: string }, deps: Deps): Promise<Pre
     deps,
     d.deploymentId,
     'Started',
-    noop ? 'Every function already runs its TargetVersion: nothing to shift' : `Plan: ${describePlan(d.plan)}`,
+    noop
+      ? 'Every function already runs its TargetVersion: nothing to shift'
+      : found && d.ecs
+        ? `${d.ecs.clusterName}:${d.ecs.serviceName} ${taskDefinitionShortName(found.blueTaskDefinition ?? '?')} → ${taskDefinitionShortName(d.ecs.taskDefinition)} (blue task set ${found.blueTaskSetId} on ${targetGroupName(found.blueTargetGroupArn ?? '')}). Plan: ${describePlan(d.plan)}`
+        : `Plan: ${describePlan(d.plan)}`,
     { steps: d.plan.steps },
   );
   await publishState(deps, started, group, 'START', ['DeploymentStart']);

@@ -4,19 +4,22 @@
  * when any is found.
  */
 import { z } from 'zod';
-import { configNameIssues, plan, predefinedConfig, stepListConfig, trafficRoutingIssues, type DeploymentConfig, type TrafficRoutingConfig } from '../domain/deployment-config.js';
+import { DEFAULT_ECS_CONFIG, DEFAULT_LAMBDA_CONFIG, configNameIssues, plan, predefinedConfig, stepListConfig, trafficRoutingIssues, type DeploymentConfig, type TrafficRoutingConfig } from '../domain/deployment-config.js';
 import { ApiError, InvalidInputError, type Issue } from '../domain/errors.js';
 import { newUuid } from '../domain/ids.js';
-import type { Application, DeploymentGroup } from '../domain/model.js';
+import { ECS_HOOK_EVENTS, LAMBDA_HOOK_EVENTS, type Application, type DeploymentGroup } from '../domain/model.js';
+import type { GroupInput } from '../ports/index.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
 import { resolveConfig } from './create-deployment.js';
 import { defineTask, parseInput, type Deps } from './task.js';
 
+const LISTENER_ARN = z.string().regex(/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/(app|net)\/[^/]+\/[0-9a-f]+\/[0-9a-f]+$/, 'must be an ELB listener ARN');
 const NAME = z.string().min(1, 'required').max(100, 'at most 100 characters').regex(/^[A-Za-z0-9._+=,@-]+$/, 'letters, digits and . _ + = , @ - only');
 
+const PLATFORM = z.enum(['Lambda', 'ECS'], { message: 'must be Lambda or ECS (Server, for EC2/on-premises, is not supported yet)' });
 const ApplicationInput = z.object({
   applicationName: NAME,
-  computePlatform: z.literal('Lambda', { message: 'only Lambda is supported so far' }).default('Lambda'),
+  computePlatform: PLATFORM.default('Lambda'),
 });
 
 async function createApp(input: z.infer<typeof ApplicationInput>, deps: Deps): Promise<{ applicationId: string }> {
@@ -52,7 +55,8 @@ export const GroupInputSchema = z.object({
   applicationName: NAME,
   deploymentGroupName: NAME,
   serviceRoleArn: z.string().optional(),
-  deploymentConfigName: z.string().min(1).default('CodeDeployDefault.LambdaAllAtOnce'),
+  /** Default: CodeDeployDefault.LambdaAllAtOnce or CodeDeployDefault.ECSAllAtOnce, by the application's platform. */
+  deploymentConfigName: z.string().min(1).optional(),
   alarmConfiguration: AlarmConfig.default({ enabled: false, ignorePollAlarmFailure: false, baselineMode: 'failOnAlarmAtStart', alarms: [] }),
   autoRollbackConfiguration: z
     .object({
@@ -64,26 +68,116 @@ export const GroupInputSchema = z.object({
   hookTimeoutSeconds: z.number().int().min(1).max(3600 * 24, 'at most 86400 seconds').default(3600),
   hookConfiguration: z
     .partialRecord(
-      z.enum(['BeforeAllowTraffic', 'AfterAllowTraffic']),
+      z.enum(ECS_HOOK_EVENTS),
       z.object({ timeoutSeconds: z.number().int().min(1).max(3600 * 24).optional(), timeoutAction: z.enum(['rollback', 'continue']).optional() }),
     )
     .optional(),
   webhookSecret: z.string().min(16, 'at least 16 characters').max(256).optional(),
+  // ECS groups (CodeDeploy's shapes).
+  ecsServices: z.array(z.object({ serviceName: z.string().min(1).max(255), clusterName: z.string().min(1).max(255) })).optional(),
+  loadBalancerInfo: z
+    .object({
+      targetGroupPairInfoList: z.array(
+        z.object({
+          targetGroups: z.array(z.object({ name: z.string().min(1).max(32, 'a target group name has at most 32 characters') })),
+          prodTrafficRoute: z.object({ listenerArns: z.array(LISTENER_ARN) }),
+          testTrafficRoute: z.object({ listenerArns: z.array(LISTENER_ARN) }).optional(),
+        }),
+      ),
+    })
+    .optional(),
+  blueGreenDeploymentConfiguration: z
+    .object({
+      terminateBlueInstancesOnDeploymentSuccess: z
+        .object({
+          action: z.enum(['TERMINATE', 'KEEP_ALIVE']),
+          terminationWaitTimeInMinutes: z.number().int().min(0).max(2880, 'at most 2880 minutes (2 days)').optional(),
+        })
+        .optional(),
+      deploymentReadyOption: z
+        .object({
+          actionOnTimeout: z.enum(['CONTINUE_DEPLOYMENT', 'STOP_DEPLOYMENT']),
+          waitTimeInMinutes: z.number().int().min(0).max(7200, 'at most 7200 minutes (120 hours) for ECS').optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  deploymentStyle: z
+    .object({ deploymentType: z.enum(['BLUE_GREEN', 'IN_PLACE']), deploymentOption: z.enum(['WITH_TRAFFIC_CONTROL', 'WITHOUT_TRAFFIC_CONTROL']) })
+    .optional(),
 });
 export type GroupInputSchema = z.infer<typeof GroupInputSchema>;
 
-async function checkGroup(input: GroupInputSchema, deps: Deps): Promise<void> {
+const ECS_ONLY = ['ecsServices', 'loadBalancerInfo', 'blueGreenDeploymentConfiguration', 'deploymentStyle'] as const;
+
+/** The ECS rules CodeDeploy applies to a group: one service, one target group pair, one listener per route. */
+function ecsGroupIssues(input: GroupInputSchema): Issue[] {
+  const issues: Issue[] = [];
+  if (input.ecsServices?.length !== 1) issues.push({ path: 'ecsServices', message: 'required: exactly one {serviceName, clusterName} (an ECS group deploys one service)' });
+  const pairs = input.loadBalancerInfo?.targetGroupPairInfoList;
+  if (pairs?.length !== 1) {
+    issues.push({ path: 'loadBalancerInfo.targetGroupPairInfoList', message: 'required: exactly one target group pair (ECS blue/green needs a load balancer)' });
+  } else {
+    const pair = pairs[0]!;
+    const at = 'loadBalancerInfo.targetGroupPairInfoList.0';
+    const names = pair.targetGroups.map((t) => t.name);
+    if (names.length !== 2 || names[0] === names[1]) issues.push({ path: `${at}.targetGroups`, message: 'must name exactly two different target groups (blue and green take turns on them)' });
+    if (pair.prodTrafficRoute.listenerArns.length !== 1) issues.push({ path: `${at}.prodTrafficRoute.listenerArns`, message: 'must hold exactly one listener ARN' });
+    if (pair.testTrafficRoute && pair.testTrafficRoute.listenerArns.length !== 1) issues.push({ path: `${at}.testTrafficRoute.listenerArns`, message: 'must hold exactly one listener ARN (or leave testTrafficRoute out)' });
+    if (pair.testTrafficRoute?.listenerArns[0] && pair.testTrafficRoute.listenerArns[0] === pair.prodTrafficRoute.listenerArns[0]) {
+      issues.push({ path: `${at}.testTrafficRoute.listenerArns`, message: 'must be a different listener from the production route' });
+    }
+  }
+  const style = input.deploymentStyle;
+  if (style && (style.deploymentType !== 'BLUE_GREEN' || style.deploymentOption !== 'WITH_TRAFFIC_CONTROL')) {
+    issues.push({ path: 'deploymentStyle', message: 'ECS deployments are BLUE_GREEN WITH_TRAFFIC_CONTROL' });
+  }
+  const ready = input.blueGreenDeploymentConfiguration?.deploymentReadyOption;
+  if (ready?.actionOnTimeout === 'STOP_DEPLOYMENT' && !ready.waitTimeInMinutes) {
+    issues.push({ path: 'blueGreenDeploymentConfiguration.deploymentReadyOption.waitTimeInMinutes', message: 'required with STOP_DEPLOYMENT: minutes to wait for ContinueDeployment (1-7200)' });
+  }
+  return issues;
+}
+
+/** The group as stored, after every check; throws with every problem at once. */
+async function checkGroup(input: GroupInputSchema, deps: Deps): Promise<GroupInput> {
   const app = await deps.store.getApplication(input.applicationName);
   if (!app) throw new ApiError('ApplicationDoesNotExistException', `Application ${input.applicationName} does not exist`);
-  await resolveConfig(deps, input.deploymentConfigName);
+  const platform = app.computePlatform;
+  const issues = platform === 'ECS' ? ecsGroupIssues(input) : ECS_ONLY.filter((k) => input[k] !== undefined).map((k) => ({ path: k, message: `applies to ECS applications only; ${input.applicationName} is ${platform}` }));
+  if (platform !== 'ECS' && input.hookConfiguration) {
+    for (const k of Object.keys(input.hookConfiguration)) {
+      if (!(LAMBDA_HOOK_EVENTS as readonly string[]).includes(k)) issues.push({ path: `hookConfiguration.${k}`, message: `is an ECS lifecycle event; Lambda hooks are ${LAMBDA_HOOK_EVENTS.join(' and ')}` });
+    }
+  }
+  if (issues.length) throw new InvalidInputError(issues, platform === 'ECS' ? 'InvalidECSServiceException' : 'InvalidInputException', 'Invalid deployment group');
+  const deploymentConfigName = input.deploymentConfigName ?? (platform === 'ECS' ? DEFAULT_ECS_CONFIG : DEFAULT_LAMBDA_CONFIG);
+  await resolveConfig(deps, deploymentConfigName, platform);
+  if (platform === 'ECS') {
+    // CodeDeploy: an ECS service belongs to one deployment group at most.
+    const svc = input.ecsServices![0]!;
+    for (const a of await deps.store.listApplications()) {
+      if (a.computePlatform !== 'ECS') continue;
+      for (const g of await deps.store.listDeploymentGroups(a.applicationName)) {
+        const same = g.ecsServices?.some((s) => s.clusterName === svc.clusterName && s.serviceName === svc.serviceName);
+        if (same && !(g.applicationName === input.applicationName && g.deploymentGroupName === input.deploymentGroupName)) {
+          throw new ApiError('ECSServiceMappingLimitExceededException', `The ECS service ${svc.clusterName}:${svc.serviceName} already belongs to deployment group ${g.applicationName}/${g.deploymentGroupName}`);
+        }
+      }
+    }
+  }
+  return {
+    ...input,
+    deploymentConfigName,
+    computePlatform: platform,
+    ...(platform === 'ECS' ? { deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' } as const } : {}),
+  };
 }
 
 async function createGroup(raw: unknown, deps: Deps): Promise<{ deploymentGroupId: string }> {
-  const input = parseInput(GroupInputSchema, raw);
-  await checkGroup(input, deps);
+  const input = await checkGroup(parseInput(GroupInputSchema, raw), deps);
   const group: DeploymentGroup = {
     ...input,
-    computePlatform: 'Lambda',
     deploymentGroupId: newUuid(),
     createTime: deps.clock.now().toISOString(),
   };
@@ -93,16 +187,14 @@ async function createGroup(raw: unknown, deps: Deps): Promise<{ deploymentGroupI
 export const createDeploymentGroup = defineTask('createDeploymentGroup', z.unknown(), createGroup);
 
 async function updateGroup(raw: unknown, deps: Deps): Promise<Record<string, never>> {
-  const input = parseInput(GroupInputSchema, raw);
-  await checkGroup(input, deps);
-  await deps.store.updateDeploymentGroup({ ...input, computePlatform: 'Lambda' });
+  await deps.store.updateDeploymentGroup(await checkGroup(parseInput(GroupInputSchema, raw), deps));
   return {};
 }
 export const updateDeploymentGroup = defineTask('updateDeploymentGroup', z.unknown(), updateGroup);
 
 const ConfigInput = z.object({
   deploymentConfigName: z.string(),
-  computePlatform: z.literal('Lambda', { message: 'only Lambda is supported so far' }).default('Lambda'),
+  computePlatform: PLATFORM.default('Lambda'),
   /** CodeDeploy's shape, or Cutover's StepList; a string is read as a step list ("10% 5m, 100%"). */
   trafficRoutingConfig: z.unknown(),
 });
@@ -131,7 +223,7 @@ async function createConfig(input: z.infer<typeof ConfigInput>, deps: Deps): Pro
   const config: DeploymentConfig = {
     deploymentConfigName: input.deploymentConfigName,
     deploymentConfigId: newUuid(),
-    computePlatform: 'Lambda',
+    computePlatform: input.computePlatform,
     trafficRoutingConfig: trc,
     createTime: deps.clock.now().toISOString(),
   };

@@ -9,7 +9,8 @@ import { formatDuration } from '../domain/deployment-config.js';
 import { DependencyUnavailableError, DeploymentStoppedError, InternalError } from '../domain/errors.js';
 import { withLifecycle, type CurrentWait, type Deployment } from '../domain/model.js';
 import { describeRouting, routingFor, sameRouting } from '../domain/traffic.js';
-import { checkAlarms, loadDeployment, loadGroup, mutateDeployment, note } from './support.js';
+import { shiftEcs } from './ecs.js';
+import { checkAlarms, loadDeployment, loadGroup, mutateDeployment, note, publishState } from './support.js';
 import { defineTask, type Deps } from './task.js';
 
 export interface StepState {
@@ -26,6 +27,19 @@ function bakeLeft(d: Deployment, now: Date): number {
   if (!d.bakeUntil) return 0;
   const left = (Date.parse(d.bakeUntil) - now.getTime()) / 1000;
   return left >= 1 ? Math.ceil(left) : 0;
+}
+
+/** Every alias of the deployment to `weight` on its target version, read back. Returns the routings read. */
+async function shiftAliases(deps: Deps, d: Deployment, weight: number): Promise<Record<string, string>> {
+  const wanted = d.functions.map((f) => ({ f, routing: routingFor(f, weight) }));
+  await Promise.all(wanted.map(({ f, routing }) => deps.router.setAlias(f.functionName, f.alias, routing)));
+  // Read back what we set before baking on it.
+  const actual = await Promise.all(wanted.map(({ f }) => deps.router.getAlias(f.functionName, f.alias)));
+  const wrong = wanted.filter((w, i) => !sameRouting(w.routing, actual[i]!));
+  if (wrong.length) {
+    throw new DependencyUnavailableError(`read-back mismatch after UpdateAlias: ${wrong.map((w) => `${w.f.functionName}:${w.f.alias}`).join(', ')}`);
+  }
+  return Object.fromEntries(wanted.map(({ f }, i) => [`${f.functionName}:${f.alias}`, describeRouting(actual[i]!)]));
 }
 
 async function decide(input: { deploymentId: string }, deps: Deps): Promise<StepState> {
@@ -61,20 +75,13 @@ async function decide(input: { deploymentId: string }, deps: Deps): Promise<Step
     return { index: nextIndex, weight: step.weight, bakeSeconds: step.timeoutSeconds, next: 'approve' };
   }
 
-  // Record the intent before touching any alias: Rollback trusts this to know traffic may have moved.
+  // Record the intent before touching any alias or listener: Rollback trusts this to know traffic may have moved.
   if (index < 0 || d.lifecycleEvents.find((e) => e.lifecycleEventName === 'AllowTraffic')?.status === 'Pending') {
     await mutateDeployment(deps, d.deploymentId, (cur) => ({
       lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'AllowTraffic', { status: 'InProgress', startTime: now.toISOString() }),
     }));
   }
-  const wanted = d.functions.map((f) => ({ f, routing: routingFor(f, step.weight) }));
-  await Promise.all(wanted.map(({ f, routing }) => deps.router.setAlias(f.functionName, f.alias, routing)));
-  // Read back what we set before baking on it.
-  const actual = await Promise.all(wanted.map(({ f }) => deps.router.getAlias(f.functionName, f.alias)));
-  const wrong = wanted.filter((w, i) => !sameRouting(w.routing, actual[i]!));
-  if (wrong.length) {
-    throw new DependencyUnavailableError(`read-back mismatch after UpdateAlias: ${wrong.map((w) => `${w.f.functionName}:${w.f.alias}`).join(', ')}`);
-  }
+  const routing = d.ecs ? await shiftEcs(deps, d, step.weight) : await shiftAliases(deps, d, step.weight);
 
   const last = nextIndex === steps.length - 1;
   const shiftedAt = deps.clock.now();
@@ -97,7 +104,7 @@ async function decide(input: { deploymentId: string }, deps: Deps): Promise<Step
     {
       step: nextIndex + 1,
       weight: step.weight,
-      routing: Object.fromEntries(wanted.map(({ f }, i) => [`${f.functionName}:${f.alias}`, describeRouting(actual[i]!)])),
+      routing,
     },
   );
   return { index: nextIndex, weight: step.weight, bakeSeconds: step.bakeSeconds, next };
@@ -107,7 +114,7 @@ export const shiftTraffic = defineTask('shiftTraffic', z.object({ deploymentId: 
 
 const WaitInput = z.object({
   deploymentId: z.string().min(1),
-  kind: z.enum(['bake', 'pause', 'approval', 'hookRetry']),
+  kind: z.enum(['bake', 'pause', 'approval', 'hookRetry', 'steady', 'ready', 'termination']),
   seconds: z.number().int().min(1),
   taskToken: z.string().min(1),
 });
@@ -130,8 +137,17 @@ async function park(input: z.infer<typeof WaitInput>, deps: Deps): Promise<{ unt
     (input.kind === 'approval' && (d.promoted || d.approvedSteps?.includes(d.stepIndex ?? -1)))
   ) {
     await deps.tokens.succeed(input.taskToken, { ended: 'request arrived before the wait began' });
+  } else if ((input.kind === 'ready' && d.continued?.READY_WAIT) || (input.kind === 'termination' && d.continued?.TERMINATION_WAIT)) {
+    await deps.tokens.succeed(input.taskToken, { ended: 'continued before the wait began' });
   } else if (input.kind === 'pause') {
     await note(deps, d.deploymentId, 'Paused', `Paused at ${d.targetWeight}% (bake time left: ${formatDuration(d.paused?.remainingBakeSeconds ?? 0)})`);
+  } else if (input.kind === 'ready') {
+    // CodeDeploy's Ready status: the replacement is installed and tested, waiting for ContinueDeployment.
+    const ready = await mutateDeployment(deps, d.deploymentId, (cur) => (cur.status === 'InProgress' ? { status: 'Ready' } : undefined));
+    await note(deps, d.deploymentId, 'Ready', `Replacement ready; waiting up to ${formatDuration(input.seconds)} for ContinueDeployment (READY_WAIT) before stopping`);
+    await publishState(deps, ready, await loadGroup(deps, ready), 'READY', ['DeploymentReady']);
+  } else if (input.kind === 'termination') {
+    await note(deps, d.deploymentId, 'TerminationWait', `Keeping the original task set for ${formatDuration(input.seconds)} (ContinueDeployment TERMINATION_WAIT ends this early; a stop or an alarm still rolls back)`);
   }
   return { until };
 }

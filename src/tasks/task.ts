@@ -9,6 +9,8 @@ import type {
   AlarmSource,
   Clock,
   DeploymentStore,
+  EcsServices,
+  LoadBalancers,
   EventPublisher,
   ExecutionStarter,
   PipelineJobs,
@@ -23,6 +25,8 @@ import type {
 export interface Deps {
   store: DeploymentStore;
   router: TrafficRouter;
+  ecs: EcsServices;
+  elb: LoadBalancers;
   alarms: AlarmSource;
   hooks: HookInvoker;
   tokens: TaskTokens;
@@ -40,6 +44,8 @@ export const STATE_MACHINE_TASKS = [
   'recordDeployment',
   'prepareDeployment',
   'invokeHook',
+  'installTaskSet',
+  'allowTestTraffic',
   'hookTimedOut',
   'shiftTraffic',
   'startWait',
@@ -60,6 +66,7 @@ export const API_TASKS = [
   'pauseDeployment',
   'resumeDeployment',
   'approveDeployment',
+  'continueDeployment',
 ] as const;
 /** Tasks started by events (an EventBridge rule); each is also a serverless.yml function. */
 export const EVENT_TASKS = ['alarmListener', 's3Trigger', 'codePipelineJob'] as const;

@@ -7,9 +7,11 @@ import type { Context } from 'aws-lambda';
 import { createAwsClients } from '../adapters/aws/clients.js';
 import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarm-source.js';
 import { DynamoDeploymentStore, createDocumentClient } from '../adapters/aws/dynamodb-store.js';
+import { EcsTaskSetServices } from '../adapters/aws/ecs-services.js';
 import { EventBridgeSnsPublisher } from '../adapters/aws/event-publisher.js';
 import { LambdaHookInvoker } from '../adapters/aws/lambda-hook-invoker.js';
 import { LambdaAliasTrafficRouter } from '../adapters/aws/lambda-traffic-router.js';
+import { ElbListenerRouter } from '../adapters/aws/load-balancers.js';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
 import { CodePipelineJobs } from '../adapters/aws/codepipeline-jobs.js';
 import { StepFunctionsExecutionStarter, StepFunctionsTaskTokens } from '../adapters/aws/step-functions.js';
@@ -38,6 +40,8 @@ export function awsDeps(context?: Pick<Context, 'invokedFunctionArn'>, env: Reco
   cached = {
     store: new DynamoDeploymentStore(createDocumentClient(clients.dynamodb), cfg.CUTOVER_TABLE),
     router: new LambdaAliasTrafficRouter(clients.lambda),
+    ecs: new EcsTaskSetServices(clients.ecs),
+    elb: new ElbListenerRouter(clients.elb),
     alarms: new CloudWatchAlarmSource(clients.cloudwatch),
     hooks: new RoutingHookInvoker(new LambdaHookInvoker(clients.lambda)),
     tokens: new StepFunctionsTaskTokens(clients.sfn),

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
 import { DynamoDeploymentStore, createDocumentClient } from '../adapters/aws/dynamodb-store.js';
 import { ensureTable } from '../adapters/aws/table.js';
-import { SimAlarmSource, SimEventPublisher, SimHookInvoker, SimPipelineJobs, SimTrafficRouter } from '../adapters/sim/adapters.js';
+import { SimAlarmSource, SimEcsServices, SimEventPublisher, SimHookInvoker, SimLoadBalancers, SimPipelineJobs, SimTrafficRouter } from '../adapters/sim/adapters.js';
 import { ScaledClock } from '../adapters/sim/clock.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
 import { SimWorld, alarmStateChangeEvent } from '../adapters/sim/world.js';
@@ -67,6 +67,8 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   const deps: Deps = {
     store,
     router: new SimTrafficRouter(world),
+    ecs: new SimEcsServices(world),
+    elb: new SimLoadBalancers(world),
     alarms: new SimAlarmSource(world),
     hooks: new RoutingHookInvoker(new SimHookInvoker(world, report, log)),
     tokens: runtime,

@@ -53,16 +53,19 @@ describe('deployment.asl.json', () => {
 
   it('callback Tasks pass $$.Task.Token; each wait’s timeout leads where it should', () => {
     const callbacks = tasks.filter(([, s]) => String(s.Resource).endsWith('.waitForTaskToken'));
-    expect(callbacks.map(([n]) => n).sort()).toEqual(['AfterAllowTraffic', 'AfterAllowTrafficRetry', 'Approval', 'Bake', 'BeforeAllowTraffic', 'BeforeAllowTrafficRetry', 'Paused']);
+    const hooks = ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic', 'BeforeAllowTraffic', 'AfterAllowTraffic'];
     const timeoutGoesTo: Record<string, string> = {
-      BeforeAllowTraffic: 'BeforeAllowTrafficTimedOut',
-      AfterAllowTraffic: 'AfterAllowTrafficTimedOut',
-      BeforeAllowTrafficRetry: 'BeforeAllowTraffic',
-      AfterAllowTrafficRetry: 'AfterAllowTraffic',
+      // A hook's timeout is recorded (and continued or failed per the group); a retry's delay re-invokes it.
+      ...Object.fromEntries(hooks.flatMap((h) => [[h, `${h}TimedOut`], [`${h}Retry`, h]])),
       Bake: 'ShiftTraffic',
       Approval: 'ApprovalTimedOut',
       Paused: 'PauseTimedOut',
+      // ECS: polling again, stopping when nobody continued, deleting blue when the wait is over.
+      WaitForSteady: 'Install',
+      ReadyWait: 'ReadyTimedOut',
+      TerminationWait: 'Finalize',
     };
+    expect(callbacks.map(([n]) => n).sort()).toEqual(Object.keys(timeoutGoesTo).sort());
     for (const [name, s] of callbacks) {
       expect(JSON.stringify(s.Parameters.Payload), name).toContain('"$$.Task.Token"');
       const onTimeout = s.Catch.find((c: { ErrorEquals: string[] }) => c.ErrorEquals.includes('States.Timeout'));

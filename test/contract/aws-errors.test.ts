@@ -86,7 +86,7 @@ describe('clientConfig and createAwsClients', () => {
 
   it('builds every client in the region with those retry settings', async () => {
     const clients = createAwsClients('eu-west-1');
-    expect(Object.keys(clients).sort()).toEqual(['cloudwatch', 'codepipeline', 'dynamodb', 'eventbridge', 'lambda', 's3', 'sfn', 'sns']);
+    expect(Object.keys(clients).sort()).toEqual(['cloudwatch', 'codepipeline', 'dynamodb', 'ecs', 'elb', 'eventbridge', 'lambda', 's3', 'sfn', 'sns']);
     for (const client of Object.values(clients)) {
       expect(await client.config.region()).toBe('eu-west-1');
       expect(await client.config.maxAttempts()).toBe(5);

@@ -4,21 +4,7 @@ import { SimAlarmSource, SimTrafficRouter } from '../../src/adapters/sim/adapter
 import { ScaledClock } from '../../src/adapters/sim/clock.js';
 import { SimWorld } from '../../src/adapters/sim/world.js';
 import { DependencyRejectedError, DependencyUnavailableError, PreconditionFailedError } from '../../src/domain/errors.js';
-import type { Clock } from '../../src/ports/index.js';
-
-/** A clock moved by hand: the world only advances when we say so. */
-class ManualClock implements Clock {
-  t = Date.parse('2026-01-01T00:00:00Z');
-  now() {
-    return new Date(this.t);
-  }
-  async sleep(s: number) {
-    this.t += s * 1000;
-  }
-  advance(s: number) {
-    this.t += s * 1000;
-  }
-}
+import { ManualClock } from '../support/manual-clock.js';
 
 function world() {
   const clock = new ManualClock();

@@ -27,6 +27,10 @@ const GROUP_SETTINGS = [
   'hookConfiguration',
   'webhookSecret',
   'computePlatform',
+  'ecsServices',
+  'loadBalancerInfo',
+  'blueGreenDeploymentConfiguration',
+  'deploymentStyle',
 ] as const;
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {

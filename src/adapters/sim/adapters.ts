@@ -1,13 +1,30 @@
 /**
  * Simulated adapters over one SimWorld. They honour the same port contracts as the AWS adapters,
  * including error mapping: throttling/5xx → DependencyUnavailableError, refusals →
- * DependencyRejectedError, a missing alias → PreconditionFailedError.
+ * DependencyRejectedError, a missing alias, ECS service or listener → PreconditionFailedError.
  */
 import type { AlarmReading } from '../../domain/alarms.js';
 import { DependencyRejectedError, DependencyUnavailableError, PreconditionFailedError } from '../../domain/errors.js';
 import type { EventBridgeEntry, SnsMessage } from '../../domain/notifications.js';
+import type { ForwardWeights } from '../../domain/ecs.js';
 import type { AliasRouting } from '../../domain/traffic.js';
-import type { AlarmSource, EventPublisher, HookInvoker, HookPayload, Logger, PipelineJobs, TrafficRouter } from '../../ports/index.js';
+import type {
+  AlarmSource,
+  EcsServiceInfo,
+  EcsServices,
+  EventPublisher,
+  HookInvoker,
+  HookPayload,
+  ListenerForward,
+  ListenerInfo,
+  LoadBalancers,
+  Logger,
+  PipelineJobs,
+  TaskSetInfo,
+  TaskSetSpec,
+  TrafficRouter,
+} from '../../ports/index.js';
+import { ECS_MISSING_ERRORS, forwardsToRewrite, missingEcsService, missingListener } from '../ecs-common.js';
 import { SimAwsError, type SimHookContext, type SimOperation, type SimWorld } from './world.js';
 
 function mapSimError(e: unknown, what: string): Error {
@@ -118,6 +135,83 @@ export class SimHookInvoker implements HookInvoker {
       this.world.record('Hook', { functionName, state: 'threw', message });
       this.log.warn(`hook ${functionName} threw: ${message}`, { deploymentId: payload.DeploymentId });
       throw new DependencyRejectedError(`Invoke ${functionName}: the hook function failed: ${message}`, 'Unhandled');
+    }
+  }
+}
+
+/** A missing cluster or service (an error name in ECS_MISSING_ERRORS) → PreconditionFailedError. */
+async function ecsCall<T>(world: SimWorld, op: SimOperation, cluster: string, service: string, fn: () => T): Promise<T> {
+  try {
+    return await simCall(world, op, `${cluster}/${service}`, fn);
+  } catch (e) {
+    if (e instanceof DependencyRejectedError && ECS_MISSING_ERRORS.has(e.awsErrorName ?? '')) throw missingEcsService(cluster, service, e.message);
+    throw e;
+  }
+}
+
+/** ECS task sets in the SimWorld (fault targets: `<cluster>/<service>`). */
+export class SimEcsServices implements EcsServices {
+  constructor(private readonly world: SimWorld) {}
+
+  async describeService(cluster: string, service: string): Promise<EcsServiceInfo> {
+    const res = await ecsCall(this.world, 'DescribeServices', cluster, service, () => this.world.ecs.describeServices(cluster, service));
+    if (!res.service) throw missingEcsService(cluster, service, `${res.failure?.reason ?? 'MISSING'} (${res.failure?.arn ?? service})`);
+    // As on AWS: only a service with an EXTERNAL (or CODE_DEPLOY) controller has task sets to describe.
+    const taskSets =
+      res.service.deploymentController === 'ECS' ? [] : await ecsCall(this.world, 'DescribeTaskSets', cluster, service, () => this.world.ecs.describeTaskSets(cluster, service));
+    return { ...res.service, taskSets };
+  }
+
+  async createTaskSet(cluster: string, service: string, spec: TaskSetSpec): Promise<TaskSetInfo> {
+    return ecsCall(this.world, 'CreateTaskSet', cluster, service, () => this.world.ecs.createTaskSet(cluster, service, spec));
+  }
+
+  async updateServicePrimaryTaskSet(cluster: string, service: string, taskSetId: string): Promise<void> {
+    await ecsCall(this.world, 'UpdateServicePrimaryTaskSet', cluster, service, () => this.world.ecs.updateServicePrimaryTaskSet(cluster, service, taskSetId));
+  }
+
+  async deleteTaskSet(cluster: string, service: string, taskSetId: string): Promise<void> {
+    try {
+      await ecsCall(this.world, 'DeleteTaskSet', cluster, service, () => this.world.ecs.deleteTaskSet(cluster, service, taskSetId));
+    } catch (e) {
+      // Already gone is the outcome we wanted.
+      if (!(e instanceof DependencyRejectedError && e.awsErrorName === 'TaskSetNotFoundException')) throw e;
+    }
+  }
+}
+
+/** ELB listeners and target groups in the SimWorld (fault targets: the listener ARN). */
+export class SimLoadBalancers implements LoadBalancers {
+  constructor(private readonly world: SimWorld) {}
+
+  /** A listener call; ListenerNotFoundException → PreconditionFailedError. */
+  private async call<T>(op: SimOperation, listenerArn: string, fn: () => T): Promise<T> {
+    try {
+      return await simCall(this.world, op, listenerArn, fn);
+    } catch (e) {
+      if (e instanceof DependencyRejectedError && e.awsErrorName === 'ListenerNotFoundException') throw missingListener(listenerArn, e.message);
+      throw e;
+    }
+  }
+
+  async describeListener(listenerArn: string): Promise<ListenerInfo> {
+    const { forward, ...listener } = await this.call('DescribeListeners', listenerArn, () => this.world.ecs.describeListener(listenerArn));
+    const rules = await this.call('DescribeRules', listenerArn, () => this.world.ecs.describeRules(listenerArn));
+    const forwards: ListenerForward[] = [...(forward ? [{ weights: forward }] : []), ...rules];
+    return { ...listener, forwards };
+  }
+
+  async targetGroupArns(names: string[]): Promise<Record<string, string>> {
+    if (names.length === 0) return {};
+    return simCall(this.world, 'DescribeTargetGroups', undefined, () => this.world.ecs.targetGroupArns(names));
+  }
+
+  async setForward(listenerArn: string, pair: [string, string], weights: ForwardWeights): Promise<void> {
+    const info = await this.describeListener(listenerArn);
+    for (const f of forwardsToRewrite(info, pair, weights)) {
+      const ruleArn = f.ruleArn;
+      if (ruleArn === undefined) await this.call('ModifyListener', listenerArn, () => this.world.ecs.modifyListener(listenerArn, f.weights));
+      else await this.call('ModifyRule', listenerArn, () => this.world.ecs.modifyRule(ruleArn, f.weights));
     }
   }
 }

@@ -1,13 +1,19 @@
 /**
  * SimWorld: the simulated AWS account local mode deploys into, where no emulator exists.
  * Lambda functions with published versions and weighted aliases that split simulated traffic,
- * an error rate per version, CloudWatch-style alarms evaluated on those metrics, an event log
- * for EventBridge/SNS, and fault injection for AWS calls. Traffic is generated lazily up to the
+ * an error rate per version; ECS services with task sets behind ELB listeners whose weights split
+ * simulated requests (see ecs-world.ts); CloudWatch-style alarms evaluated on those metrics, an
+ * event log for EventBridge/SNS, and fault injection for AWS calls. Traffic is generated lazily up to the
  * clock's "now" whenever something looks, so results do not depend on timers.
  */
 import type { AlarmReading, AlarmState } from '../../domain/alarms.js';
 import type { AliasRouting } from '../../domain/traffic.js';
 import type { Clock, HookPayload } from '../../ports/index.js';
+import { listenerMetric, SimEcs, targetGroupMetric, type SimEcsSpec, type SimTraffic } from './ecs-world.js';
+import { SimAwsError, type SimFaultKind } from './errors.js';
+
+export { SimAwsError, type SimFaultKind } from './errors.js';
+export type { SimEcsSpec, SimTaskDefinition, SimTaskSet, SimService, SimListener, SimLoadBalancer } from './ecs-world.js';
 
 export interface SimVersion {
   /** Fraction of invocations that fail, 0..1. */
@@ -22,25 +28,55 @@ export interface SimFunction {
 }
 export interface SimAlarm {
   name: string;
-  functionName: string;
+  /** What the alarm watches: a Lambda alias (functionName and alias), a target group or a listener. */
+  functionName?: string;
   /** Metrics of invocations through this alias (all versions behind it). */
-  alias: string;
+  alias?: string;
+  /** Metrics of the requests a target group (by name) gets: its tasks' errors, and 503s while it has no steady task set. */
+  targetGroup?: string;
+  /** Metrics of the requests through a listener (its ARN or `<loadBalancer>/<listener>`). */
+  listener?: string;
   metric: 'ErrorRate' | 'Errors';
   /** ALARM when the metric is greater than this (ErrorRate in percent). */
   threshold: number;
   periodSeconds: number;
   evaluationPeriods: number;
 }
+/** An alarm to add: its name, threshold and one source (functionName + alias, targetGroup or listener). */
+export type SimAlarmSpec = Partial<SimAlarm> & Pick<SimAlarm, 'name' | 'threshold'>;
 export interface SimWorldSpec {
   functions?: { name: string; versions: Record<string, Partial<SimVersion>>; aliases: Record<string, string | AliasRouting>; requestsPerSecond?: number }[];
-  alarms?: (Partial<SimAlarm> & Pick<SimAlarm, 'name' | 'functionName' | 'alias' | 'threshold'>)[];
+  alarms?: SimAlarmSpec[];
+  ecs?: SimEcsSpec;
 }
 
-export type SimOperation = 'GetAlias' | 'UpdateAlias' | 'GetFunctionConfiguration' | 'DescribeAlarms' | 'Invoke' | 'PutEvents' | 'Publish' | 'PutJobResult';
-export type SimFaultKind = 'Throttling' | 'AccessDenied' | 'ServiceUnavailable';
+export type SimOperation =
+  | 'GetAlias'
+  | 'UpdateAlias'
+  | 'GetFunctionConfiguration'
+  | 'DescribeAlarms'
+  | 'Invoke'
+  | 'PutEvents'
+  | 'Publish'
+  | 'PutJobResult'
+  | 'DescribeServices'
+  | 'DescribeTaskSets'
+  | 'CreateTaskSet'
+  | 'UpdateServicePrimaryTaskSet'
+  | 'DeleteTaskSet'
+  | 'DescribeListeners'
+  | 'DescribeRules'
+  | 'DescribeTargetGroups'
+  | 'ModifyListener'
+  | 'ModifyRule';
 export interface SimLogEntry {
   at: string;
-  kind: 'EventBridge' | 'SNS' | 'Hook' | 'Alarm' | 'AliasUpdated' | 'CodePipeline';
+  /**
+   * TaskSet: {event: created|primary|steady|deleted, cluster, service, taskSetId, taskDefinition,
+   * targetGroups, status}. Listener: {listenerArn, listener, ruleArn?, weights (by target group
+   * name), split}.
+   */
+  kind: 'EventBridge' | 'SNS' | 'Hook' | 'Alarm' | 'AliasUpdated' | 'CodePipeline' | 'TaskSet' | 'Listener';
   detail: Record<string, unknown>;
 }
 
@@ -52,20 +88,7 @@ export interface SimHookContext {
   putLifecycleEventHookExecutionStatus(input: { deploymentId: string; lifecycleEventHookExecutionId: string; status: 'Succeeded' | 'Failed' }): Promise<unknown>;
 }
 
-export class SimAwsError extends Error {
-  constructor(
-    readonly kind: SimFaultKind | 'ResourceNotFound',
-    message: string,
-  ) {
-    super(message);
-    this.name = kind === 'ResourceNotFound' ? 'ResourceNotFoundException' : `${kind}Exception`;
-  }
-}
-
-interface Bucket {
-  invocations: number;
-  errors: number;
-}
+type Bucket = SimTraffic;
 
 const TICK_SECONDS = 10;
 
@@ -84,6 +107,8 @@ export class SimWorld {
   private readonly listeners: ((e: SimLogEntry) => void)[] = [];
   /** Counts of AWS-style calls made against the world, by operation. */
   readonly calls: Record<string, number> = {};
+  /** ECS services and task sets, target groups, load balancers and listeners. */
+  readonly ecs: SimEcs;
 
   constructor(
     readonly clock: Clock,
@@ -97,6 +122,7 @@ export class SimWorld {
         ...(f.requestsPerSecond !== undefined ? { requestsPerSecond: f.requestsPerSecond } : {}),
       });
     }
+    this.ecs = new SimEcs(this, spec.ecs);
     for (const a of spec.alarms ?? []) this.addAlarm(a);
   }
 
@@ -129,7 +155,9 @@ export class SimWorld {
     v.errorRate = errorRate;
   }
 
-  addAlarm(a: Partial<SimAlarm> & Pick<SimAlarm, 'name' | 'functionName' | 'alias' | 'threshold'>): void {
+  addAlarm(a: SimAlarmSpec): void {
+    const sources = [a.functionName !== undefined && a.alias !== undefined, a.targetGroup !== undefined, a.listener !== undefined].filter(Boolean).length;
+    if (sources !== 1) throw new Error(`sim: alarm ${a.name} needs one of functionName and alias, targetGroup or listener`);
     this.alarms.set(a.name, { metric: 'ErrorRate', periodSeconds: 60, evaluationPeriods: 1, ...a });
     this.states.set(a.name, 'INSUFFICIENT_DATA');
   }
@@ -224,8 +252,32 @@ export class SimWorld {
 
   /** Invocations and errors through an alias over the last `seconds` of simulated time. */
   observed(functionName: string, alias: string, seconds: number): Bucket & { errorRate: number } {
+    return this.observedSeries(`${functionName}:${alias}`, seconds);
+  }
+
+  /** Requests (as `invocations`) and errors a target group answered over the last `seconds`. */
+  observedTargetGroup(name: string, seconds: number): Bucket & { errorRate: number } {
+    return this.observedSeries(targetGroupMetric(name), seconds);
+  }
+
+  /** Requests (as `invocations`) and errors through a listener (ARN or `<lb>/<listener>`) over the last `seconds`. */
+  observedListener(ref: string, seconds: number): Bucket & { errorRate: number } {
+    return this.observedSeries(listenerMetric(this.ecs.listenerArn(ref)), seconds);
+  }
+
+  /** A listener's ARN from its ARN or `<loadBalancer>/<listener>`. */
+  listenerArn(ref: string): string {
+    return this.ecs.listenerArn(ref);
+  }
+
+  /** A target group's ARN by name. */
+  targetGroupArn(name: string): string {
+    return this.ecs.targetGroupArn(name);
+  }
+
+  private observedSeries(key: string, seconds: number): Bucket & { errorRate: number } {
     this.catchUp();
-    const series = this.metrics.get(`${functionName}:${alias}`);
+    const series = this.metrics.get(key);
     const from = this.simulatedUntil - seconds;
     const total: Bucket = { invocations: 0, errors: 0 };
     for (const [t, b] of series ?? []) {
@@ -248,6 +300,7 @@ export class SimWorld {
       this.generate(this.simulatedUntil, TICK_SECONDS);
       this.simulatedUntil += TICK_SECONDS;
     }
+    this.ecs.noticeSteady();
     this.evaluate();
   }
 
@@ -256,20 +309,37 @@ export class SimWorld {
       for (const [alias, r] of Object.entries(fn.aliases)) {
         const extra = Object.entries(r.additionalVersionWeights);
         const shares: [string, number][] = [[r.functionVersion, 1 - extra.reduce((t, [, w]) => t + w, 0)], ...extra];
-        const key = `${fn.name}:${alias}`;
-        const series = this.metrics.get(key) ?? new Map<number, Bucket>();
-        this.metrics.set(key, series);
-        const b = series.get(start) ?? { invocations: 0, errors: 0 };
+        const b = { invocations: 0, errors: 0 };
         for (const [v, share] of shares) {
           const n = fn.requestsPerSecond * seconds * share;
           b.invocations += n;
           b.errors += n * (fn.versions[v]?.errorRate ?? 0);
         }
-        series.set(start, b);
-        // Keep a day of buckets at most.
-        for (const t of series.keys()) if (t < start - 86_400) series.delete(t);
+        this.addMetric(`${fn.name}:${alias}`, start, b);
       }
     }
+    for (const [key, b] of this.ecs.traffic(start, seconds)) this.addMetric(key, start, b);
+  }
+
+  private addMetric(key: string, start: number, add: Bucket): void {
+    const series = this.metrics.get(key) ?? new Map<number, Bucket>();
+    this.metrics.set(key, series);
+    const b = series.get(start) ?? { invocations: 0, errors: 0 };
+    b.invocations += add.invocations;
+    b.errors += add.errors;
+    series.set(start, b);
+    // Keep a day of buckets at most.
+    for (const t of series.keys()) if (t < start - 86_400) series.delete(t);
+  }
+
+  /** The metric series an alarm watches (undefined: a listener the world does not have). */
+  private alarmSeries(a: SimAlarm): string | undefined {
+    if (a.targetGroup !== undefined) return targetGroupMetric(a.targetGroup);
+    if (a.listener !== undefined) {
+      const l = this.ecs.findListener(a.listener);
+      return l ? listenerMetric(l.arn) : undefined;
+    }
+    return `${a.functionName}:${a.alias}`;
   }
 
   private evaluate(): void {
@@ -285,7 +355,8 @@ export class SimWorld {
   }
 
   private compute(a: SimAlarm): AlarmState {
-    const series = this.metrics.get(`${a.functionName}:${a.alias}`);
+    const key = this.alarmSeries(a);
+    const series = key === undefined ? undefined : this.metrics.get(key);
     if (!series) return 'INSUFFICIENT_DATA';
     const end = this.simulatedUntil;
     let breaching = 0;
@@ -315,7 +386,7 @@ export class SimWorld {
 
   // ---- persistence ----------------------------------------------------------------------------
 
-  /** The parts of the world that must survive between CLI runs (versions, aliases, alarms). */
+  /** The parts of the world that must survive between CLI runs (versions, aliases, alarms, ECS). */
   snapshot(): SimWorldSpec {
     return {
       functions: [...this.functions.values()].map((f) => ({
@@ -325,6 +396,7 @@ export class SimWorld {
         requestsPerSecond: f.requestsPerSecond,
       })),
       alarms: [...this.alarms.values()],
+      ecs: this.ecs.snapshot(),
     };
   }
 }

@@ -1,0 +1,303 @@
+/**
+ * The AWS package, checked offline: `npm run package` (osls, no credentials, no network) builds the
+ * CloudFormation template, and these tests read it. Two variants: the `ci` stage as is (a new
+ * revision bucket, every optional IAM statement present), and the same with an existing revision
+ * bucket and a custom event bus.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boundTaskName } from '../../src/local/runtime.js';
+import { EVENT_TASKS, STATE_MACHINE_TASKS } from '../../src/tasks/task.js';
+
+/**
+ * Actions AWS authorises only with `Resource: '*'` (no resource-level permissions in the Service
+ * Authorization Reference). A `*` resource with any other action fails the test.
+ */
+const STAR_ONLY: Record<string, string> = {
+  // CodePipeline job workers act on a job id, which is no IAM resource.
+  'codepipeline:PutJobSuccessResult': 'job worker: jobs are not IAM resources',
+  'codepipeline:PutJobFailureResult': 'job worker: jobs are not IAM resources',
+  // ELBv2 Describe* support no resource-level permissions.
+  'elasticloadbalancing:DescribeListeners': 'ELBv2 Describe* take no resource',
+  'elasticloadbalancing:DescribeRules': 'ELBv2 Describe* take no resource',
+  'elasticloadbalancing:DescribeTargetGroups': 'ELBv2 Describe* take no resource',
+  // The state machine's X-Ray tracing (tracingConfig): X-Ray actions take no resource.
+  'xray:PutTraceSegments': 'X-Ray takes no resource',
+  'xray:PutTelemetryRecords': 'X-Ray takes no resource',
+  'xray:GetSamplingRules': 'X-Ray takes no resource',
+  'xray:GetSamplingTargets': 'X-Ray takes no resource',
+  // The state machine's execution logging (loggingConfig): CloudWatch Logs vended-log delivery
+  // actions take no resource (Step Functions documents exactly this policy).
+  'logs:CreateLogDelivery': 'log delivery takes no resource',
+  'logs:GetLogDelivery': 'log delivery takes no resource',
+  'logs:UpdateLogDelivery': 'log delivery takes no resource',
+  'logs:DeleteLogDelivery': 'log delivery takes no resource',
+  'logs:ListLogDeliveries': 'log delivery takes no resource',
+  'logs:PutResourcePolicy': 'log delivery sets the log group resource policy; takes no resource',
+  'logs:DescribeResourcePolicies': 'log delivery reads resource policies; takes no resource',
+  'logs:DescribeLogGroups': 'List-level action; takes no resource',
+};
+
+type Json = any;
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: Json;
+  Condition?: Record<string, Record<string, string>>;
+  NotAction?: unknown;
+  NotResource?: unknown;
+}
+
+const STAGE = 'ci';
+const SERVICE = 'cutover';
+const upperFirst = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+/** The serverless.yml function key of a template function (`cutover-ci-<key>`). */
+const fnKey = (f: Json) => String(f.Properties.FunctionName).replace(`${SERVICE}-${STAGE}-`, '');
+const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+const dirs: string[] = [];
+
+/** `npm run package` into a temporary directory; returns the update-stack template. */
+function packageStack(...params: string[]): Json {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-package-'));
+  dirs.push(dir);
+  const r = spawnSync('npm', ['run', '--silent', 'package', '--', '--package', dir, ...params.map((p) => `--param=${p}`)], {
+    encoding: 'utf8',
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SLS_TELEMETRY_DISABLED: '1' },
+    timeout: 170_000,
+  });
+  if (r.status !== 0) throw new Error(`npm run package failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+}
+
+const ofType = (t: Json, type: string): [string, Json][] => Object.entries(t.Resources as Record<string, Json>).filter(([, r]) => r.Type === type);
+
+/** Every IAM policy statement in the template, with the role it belongs to. */
+function statements(t: Json): { role: string; s: Statement }[] {
+  const out: { role: string; s: Statement }[] = [];
+  for (const [role, r] of ofType(t, 'AWS::IAM::Role')) {
+    for (const p of r.Properties.Policies ?? []) for (const s of asList(p.PolicyDocument.Statement)) out.push({ role, s });
+  }
+  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
+    for (const [role, r] of ofType(t, type)) for (const s of asList(r.Properties.PolicyDocument.Statement)) out.push({ role, s });
+  }
+  return out;
+}
+const actionsOf = (s: Statement) => asList(s.Action);
+
+let template: Json;
+let existingBucket: Json;
+
+beforeAll(() => {
+  const t0 = Date.now();
+  template = packageStack();
+  existingBucket = packageStack('revisionBucketExisting=true', 'createEventBus=true', 'eventBus=cutover-ci-outcomes');
+  console.log(`packaged twice in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}, 360_000);
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('functions', () => {
+  it('are exactly the tasks of src/tasks/task.ts: STATE_MACHINE_TASKS + EVENT_TASKS + api', () => {
+    const names = ofType(template, 'AWS::Lambda::Function').map(([, f]) => fnKey(f));
+    expect(names.sort()).toEqual([...STATE_MACHINE_TASKS, ...EVENT_TASKS, 'api'].sort());
+  });
+
+  it('run nodejs22.x on arm64, in both variants (osls helper functions included)', () => {
+    for (const t of [template, existingBucket]) {
+      for (const [id, f] of ofType(t, 'AWS::Lambda::Function')) {
+        expect(f.Properties.Runtime, id).toBe('nodejs22.x');
+        expect(f.Properties.Architectures, id).toEqual(['arm64']);
+      }
+    }
+  });
+
+  it('each has a log group with retention, and its own role that writes only to that log group', () => {
+    for (const t of [template, existingBucket]) {
+      const groups = new Map(ofType(t, 'AWS::Logs::LogGroup').map(([, g]) => [g.Properties.LogGroupName, g.Properties.RetentionInDays]));
+      for (const [id, f] of ofType(t, 'AWS::Lambda::Function')) {
+        const retention = groups.get(`/aws/lambda/${f.Properties.FunctionName}`);
+        expect(retention, `${id} log group retention`).toBeGreaterThan(0);
+      }
+    }
+    const roles = new Set<string>();
+    for (const [id, f] of ofType(template, 'AWS::Lambda::Function')) {
+      const key = fnKey(f);
+      const role = f.Properties.Role['Fn::GetAtt']?.[0];
+      expect(role, id).toBe(`${upperFirst(key)}Role`);
+      expect(roles.has(role), `${role} is shared`).toBe(false);
+      roles.add(role);
+      const r = template.Resources[role];
+      expect(r.Properties.ManagedPolicyArns, `${role} has no managed policies`).toBeUndefined();
+      const logs = statements({ Resources: { [role]: r } }).filter(({ s }) => actionsOf(s).some((a) => a.startsWith('logs:')));
+      expect(logs.map(({ s }) => s.Resource['Fn::Sub'])).toEqual([
+        `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${f.Properties.FunctionName}:*`,
+      ]);
+    }
+  });
+});
+
+describe('the state machine', () => {
+  const aslText = readFileSync('statemachines/deployment.asl.json', 'utf8');
+  const asl = JSON.parse(aslText) as { States: Record<string, Json> };
+
+  it('is the statemachines/ file, with each Fn::GetAtt bound to that function in the template', () => {
+    const [, sm] = ofType(template, 'AWS::StepFunctions::StateMachine')[0]!;
+    expect(sm.Properties.StateMachineType ?? 'STANDARD').toBe('STANDARD');
+    const [body, refs] = sm.Properties.DefinitionString['Fn::Sub'] as [string, Record<string, Json>];
+    // Put each substitution back as the Fn::GetAtt of the function key it came from.
+    let text = body;
+    for (const [name, ref] of Object.entries(refs)) {
+      const logicalId: string = ref['Fn::GetAtt'][0];
+      const [, f] = Object.entries(template.Resources as Record<string, Json>).find(([id]) => id === logicalId)!;
+      expect(f.Type, logicalId).toBe('AWS::Lambda::Function');
+      const key = fnKey(f);
+      text = text.split(`"\${${name}}"`).join(JSON.stringify({ 'Fn::GetAtt': [key, 'Arn'] }));
+    }
+    const strip = (v: Json): Json =>
+      Array.isArray(v) ? v.map(strip) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([k, x]) => !(k === 'QueryLanguage' && x === 'JSONPath')).map(([k, x]) => [k, strip(x)])) : v;
+    expect(strip(JSON.parse(text))).toEqual(strip(asl));
+  });
+
+  it('every ASL Task names a function of the template, and the machine may invoke exactly those', () => {
+    const functions = new Map(ofType(template, 'AWS::Lambda::Function').map(([id, f]) => [fnKey(f), id]));
+    const targets = new Set(Object.values(asl.States).filter((s) => s.Type === 'Task').map((s) => boundTaskName(s)));
+    for (const t of targets) expect(functions.has(t!), `Task target ${t}`).toBe(true);
+    const invoke = statements(template).filter(({ role, s }) => role === 'DeploymentStateMachineRole' && actionsOf(s).includes('lambda:InvokeFunction'));
+    const invoked = new Set(invoke.flatMap(({ s }) => asList(s.Resource)).map((r: Json) => r['Fn::GetAtt']?.[0] ?? r['Fn::Sub']?.[1]?.functionArn?.['Fn::GetAtt']?.[0]));
+    expect([...invoked].sort()).toEqual([...targets].map((t) => functions.get(t!)).sort());
+  });
+
+  it('logs to a log group with retention', () => {
+    const [, sm] = ofType(template, 'AWS::StepFunctions::StateMachine')[0]!;
+    const dest = sm.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(template.Resources[dest].Properties.RetentionInDays).toBeGreaterThan(0);
+  });
+});
+
+describe('IAM: least privilege', () => {
+  const all = () => [...statements(template), ...statements(existingBucket)];
+
+  it('no wildcard actions, no NotAction/NotResource, Allow only', () => {
+    for (const { role, s } of all()) {
+      expect(s.Effect, role).toBe('Allow');
+      expect(s.NotAction, role).toBeUndefined();
+      expect(s.NotResource, role).toBeUndefined();
+      for (const a of actionsOf(s)) expect(a, `${role}: ${a}`).toMatch(/^[a-z0-9-]+:[A-Za-z0-9]+$/);
+    }
+  });
+
+  it("`Resource: '*'` only for actions AWS authorises only on '*' (STAR_ONLY, each with its reason)", () => {
+    const starred = all().filter(({ s }) => asList(s.Resource).includes('*'));
+    expect(starred.length).toBeGreaterThan(0);
+    for (const { role, s } of starred) for (const a of actionsOf(s)) expect(STAR_ONLY[a], `${role}: ${a} on '*'`).toBeDefined();
+  });
+
+  it('table actions only on the table and its indexes; Query only where the index is granted', () => {
+    for (const { role, s } of all().filter(({ s }) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))) {
+      for (const r of asList(s.Resource)) expect(JSON.stringify(r), role).toContain('"CutoverTable","Arn"');
+      if (actionsOf(s).includes('dynamodb:Query')) expect(JSON.stringify(s.Resource), role).toContain('/index/');
+    }
+  });
+
+  it('Lambda alias operations only on listed or tagged functions, and only in the roles that shift traffic', () => {
+    const alias = statements(template).filter(({ s }) => actionsOf(s).some((a) => ['lambda:UpdateAlias', 'lambda:GetAlias', 'lambda:GetFunctionConfiguration'].includes(a)));
+    expect(new Set(alias.map(({ role }) => role))).toEqual(new Set(['PrepareDeploymentRole', 'ShiftTrafficRole', 'RollbackDeploymentRole']));
+    for (const { role, s } of alias) {
+      const resources = asList(s.Resource).map((r: Json) => r['Fn::Sub'] as string);
+      const tagged = s.Condition?.StringEquals?.[`aws:ResourceTag/cutover:deployer`];
+      if (tagged) expect(tagged, role).toBe(`${SERVICE}-${STAGE}`);
+      else for (const r of resources) expect(r, role).toMatch(/:function:(checkout|orders-\*)(:\*)?$/);
+    }
+  });
+
+  it('states:SendTask* and StartExecution only on the deployment state machine', () => {
+    for (const { role, s } of all().filter(({ s }) => actionsOf(s).some((a) => a.startsWith('states:')))) {
+      expect(asList(s.Resource).map((r: Json) => r['Fn::Sub']), role).toEqual([
+        `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${SERVICE}-${STAGE}-deployment`,
+      ]);
+    }
+  });
+
+  it('iam:PassRole only to ECS tasks; ECS and ELB changes only on the configured services and load balancers', () => {
+    const st = statements(template);
+    const pass = st.filter(({ s }) => actionsOf(s).includes('iam:PassRole'));
+    expect(pass.map(({ role }) => role)).toEqual(['InstallTaskSetRole']);
+    for (const { s } of pass) expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    for (const { role, s } of st.filter(({ s }) => actionsOf(s).some((a) => a.startsWith('ecs:')))) {
+      for (const r of asList(s.Resource)) expect(r['Fn::Sub'], role).toMatch(/:(service|task-set)\/shop\/(web|api-\*)(\/\*)?$/);
+    }
+    for (const { role, s } of st.filter(({ s }) => actionsOf(s).some((a) => /^elasticloadbalancing:Modify/.test(a)))) {
+      for (const r of asList(s.Resource)) expect(r['Fn::Sub'], role).toMatch(/:listener(-rule)?\/(app|net)\/shop-\*\/\*$/);
+    }
+    const grants = (role: string) => new Set(st.filter((x) => x.role === role).flatMap(({ s }) => actionsOf(s)));
+    expect(grants('InstallTaskSetRole')).toContain('ecs:CreateTaskSet');
+    expect(grants('AllowTestTrafficRole')).toContain('elasticloadbalancing:ModifyRule');
+    expect(grants('RollbackDeploymentRole')).toContain('ecs:DeleteTaskSet');
+    expect(grants('ApiRole')).not.toContain('lambda:UpdateAlias');
+  });
+});
+
+describe('resources', () => {
+  it('the table: on-demand, point-in-time recovery, and every index the store queries', () => {
+    const t = template.Resources.CutoverTable;
+    expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(t.DeletionPolicy).toBe('Retain');
+    const indexes = (t.Properties.GlobalSecondaryIndexes as Json[]).map((i) => i.IndexName);
+    const store = readFileSync('src/adapters/aws/dynamodb-store.ts', 'utf8');
+    const queried = new Set([...store.matchAll(/IndexName: '([^']+)'/g)].map((m) => m[1]));
+    expect(queried.size).toBeGreaterThan(0);
+    for (const i of queried) expect(indexes).toContain(i);
+  });
+
+  it('the EventBridge rule sends CloudWatch Alarm State Change (ALARM) to alarmListener', () => {
+    const rules = ofType(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern?.['detail-type']?.includes('CloudWatch Alarm State Change'));
+    expect(rules).toHaveLength(1);
+    const [, rule] = rules[0]!;
+    expect(rule.Properties.EventPattern.source).toEqual(['aws.cloudwatch']);
+    expect(rule.Properties.EventPattern.detail.state.value).toEqual(['ALARM']);
+    expect(rule.Properties.Targets.map((x: Json) => x.Arn['Fn::GetAtt'][0])).toEqual(['AlarmListenerLambdaFunction']);
+  });
+
+  it('the API requires IAM, except POST /hooks (PutLifecycleEventHookExecutionStatus only, by hook execution id)', () => {
+    const methods = ofType(template, 'AWS::ApiGateway::Method');
+    expect(methods.length).toBeGreaterThan(0);
+    const paths = Object.fromEntries(ofType(template, 'AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties.PathPart]));
+    const open = methods.filter(([, m]) => m.Properties.AuthorizationType !== 'AWS_IAM');
+    expect(open.map(([, m]) => [m.Properties.HttpMethod, paths[m.Properties.ResourceId.Ref], m.Properties.AuthorizationType])).toEqual([['POST', 'hooks', 'NONE']]);
+    // The api function itself refuses every other operation on /hooks.
+    expect(readFileSync('src/api/gateway.ts', 'utf8')).toMatch(/event\.resource === '\/hooks' && target !== HOOK_TARGET/);
+  });
+
+  it('the revision bucket: created (versioned, private) with the prefix trigger, or an existing one by name', () => {
+    const [, bucket] = ofType(template, 'AWS::S3::Bucket').find(([, b]) => b.Properties.BucketName === `${SERVICE}-${STAGE}-revisions`)!;
+    expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.Properties.PublicAccessBlockConfiguration.RestrictPublicBuckets).toBe(true);
+    const [n] = bucket.Properties.NotificationConfiguration.LambdaConfigurations;
+    expect(n.Function['Fn::GetAtt'][0]).toBe('S3TriggerLambdaFunction');
+    expect(n.Filter.S3Key.Rules).toEqual([{ Name: 'prefix', Value: 'revisions/' }]);
+
+    expect(ofType(existingBucket, 'AWS::S3::Bucket').map(([, b]) => b.Properties.BucketName)).not.toContain(`${SERVICE}-${STAGE}-revisions`);
+    const [[, custom]] = ofType(existingBucket, 'Custom::S3') as [[string, Json]];
+    expect(custom.Properties.BucketName).toBe(`${SERVICE}-${STAGE}-revisions`);
+    expect(custom.Properties.BucketConfigs).toEqual([{ Event: 's3:ObjectCreated:*', Rules: [{ Prefix: 'revisions/' }] }]);
+  });
+
+  it('the SNS topic, and the optional event bus (created only when asked, and named in the functions’ env)', () => {
+    expect(ofType(template, 'AWS::SNS::Topic').map(([, x]) => x.Properties.TopicName)).toEqual([`${SERVICE}-${STAGE}-notifications`]);
+    expect(template.Resources.OutcomesEventBus.Condition).toBe('CreateEventBus');
+    expect(template.Conditions.CreateEventBus).toEqual({ 'Fn::Equals': ['false', 'true'] });
+    expect(existingBucket.Conditions.CreateEventBus).toEqual({ 'Fn::Equals': ['true', 'true'] });
+    expect(existingBucket.Resources.OutcomesEventBus.Properties.Name).toBe('cutover-ci-outcomes');
+    for (const [, f] of ofType(existingBucket, 'AWS::Lambda::Function')) {
+      if (f.Properties.Environment) expect(f.Properties.Environment.Variables.CUTOVER_EVENT_BUS).toBe('cutover-ci-outcomes');
+    }
+    const put = statements(existingBucket).filter(({ s }) => actionsOf(s).includes('events:PutEvents'));
+    for (const { s } of put) expect(s.Resource['Fn::Sub']).toMatch(/:event-bus\/cutover-ci-outcomes$/);
+  });
+});
