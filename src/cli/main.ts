@@ -56,11 +56,16 @@ Commands for a running 'cutover server' (--endpoint, default http://127.0.0.1:49
 
 Run 'cutover <command> --help' for a command's options.
 Exit codes: 0 success, 1 deployment failed or stopped, 2 bad usage or input, 3 internal error.`,
-  demo: `Usage: cutover demo [--speed N] [--state-dir DIR]
+  demo: `Usage: cutover demo [lambda|ecs] [--speed N] [--state-dir DIR]
 
-Runs two deployments of the 'checkout' function (alias live) in a simulated account with
-CodeDeployDefault.LambdaCanary10Percent5Minutes: version 1 → 2 (healthy: succeeds) and then
+lambda (default): two deployments of the 'checkout' function (alias live) in a simulated account
+with CodeDeployDefault.LambdaCanary10Percent5Minutes: version 1 → 2 (healthy: succeeds) and then
 2 → 3 (35% errors: the checkout-errors alarm trips and the deployment rolls back).
+ecs: two blue/green deployments of the ECS service demo/web behind an ALB (prod and test listeners)
+with CodeDeployDefault.ECSCanary10Percent5Minutes and all five ECS hooks: task definition web:1 →
+web:2 (succeeds; the original task set is deleted after a 5-minute termination wait), then
+web:2 → web:3 (35% errors: the web-5xx alarm trips; both listeners go back to blue and the
+replacement task set is deleted).
 Prints a live timeline and a summary; exits 0 when both end as expected.
 
 Options:
@@ -184,32 +189,77 @@ function summaryLine(d: Deployment, session: Session): string {
   return `${d.deploymentId}  ${status}${d.errorInformation ? ` (${d.errorInformation.code})` : ''}  in ${took} simulated  ·  ${aliases}`;
 }
 
+interface DemoRelease {
+  title: string;
+  content: string;
+  expect: 'Succeeded' | 'Stopped';
+  /** Did the world end where it should (the alias, or the service's task set and listener)? */
+  check(session: Session): boolean;
+}
+
+/** The Lambda demo: checkout v1 → v2 (healthy) and v2 → v3 (35% errors, rolled back). */
+function lambdaDemo(): { world: string; group: string; config: string; releases: DemoRelease[] } {
+  const appSpec = readFileSync(join(EXAMPLES, 'appspec.yml'), 'utf8');
+  const release = (title: string, from: string, to: string, expect: DemoRelease['expect']): DemoRelease => ({
+    title,
+    content: appSpec.replace('CurrentVersion: "1"', `CurrentVersion: "${from}"`).replace('TargetVersion: "2"', `TargetVersion: "${to}"`),
+    expect,
+    check: (session) => {
+      const alias = session.world.getAlias('checkout', 'live');
+      return alias.functionVersion === '2' && Object.keys(alias.additionalVersionWeights).length === 0;
+    },
+  });
+  return {
+    world: 'demo.world.yml',
+    group: 'checkout-prod',
+    config: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+    releases: [release('Release 1: checkout v1 → v2 (healthy)', '1', '2', 'Succeeded'), release('Release 2: checkout v2 → v3 (35% of its requests fail)', '2', '3', 'Stopped')],
+  };
+}
+
+/** The ECS demo: service web from task definition web:1 to web:2 (healthy), then web:3 (35% errors, rolled back). */
+function ecsDemo(): { world: string; group: string; config: string; releases: DemoRelease[] } {
+  const appSpec = readFileSync(join(EXAMPLES, 'ecs-appspec.yml'), 'utf8');
+  const release = (title: string, to: string, expect: DemoRelease['expect']): DemoRelease => ({
+    title,
+    content: appSpec.replace('task-definition/web:2', `task-definition/web:${to}`),
+    expect,
+    check: (session) => {
+      const sets = session.world.ecs.describeTaskSets('demo', 'web');
+      const prod = Object.entries(session.world.ecs.split('web-alb/prod')).filter(([, w]) => w > 0);
+      const greenSide = sets.length === 1 && sets[0]!.status === 'PRIMARY' && sets[0]!.taskDefinition.endsWith('/web:2');
+      return greenSide && prod.length === 1 && prod[0]![1] === 100 && sets[0]!.targetGroupArns.some((a) => a.includes(`/${prod[0]![0]}/`));
+    },
+  });
+  return {
+    world: 'ecs.world.yml',
+    group: 'web-prod',
+    config: 'CodeDeployDefault.ECSCanary10Percent5Minutes',
+    releases: [release('Release 1: service web, web:1 → web:2 (healthy)', '2', 'Succeeded'), release('Release 2: web:2 → web:3 (35% of its requests fail)', '3', 'Stopped')],
+  };
+}
+
 async function demo(args: string[]): Promise<number> {
-  const { values } = parse('demo', args, {});
+  const { values, positionals } = parse('demo', args, {});
   if (values.help) return out(HELP.demo), 0;
+  const kind = positionals[0] ?? 'lambda';
+  if (!['lambda', 'ecs'].includes(kind)) throw new UsageError(`demo: lambda or ecs, got ${kind}\n\n${HELP.demo}`);
+  const plan = kind === 'ecs' ? ecsDemo() : lambdaDemo();
   const speed = speedOf(values.speed);
-  out(c.bold('Cutover demo — local mode: real state machine, simulated AWS account'));
+  out(c.bold(`Cutover demo (${kind === 'ecs' ? 'ECS blue/green' : 'Lambda'}) — local mode: real state machine, simulated AWS account`));
   out(c.dim(`time runs ${speed}× faster (a 5-minute bake takes ${((300 / speed) * 1).toFixed(1)} s); nothing here touches AWS\n`));
-  const session = await openSession({ stateDir: String(values['state-dir']), speed, worldFile: join(EXAMPLES, 'demo.world.yml'), fresh: true });
+  const session = await openSession({ stateDir: String(values['state-dir']), speed, worldFile: join(EXAMPLES, plan.world), fresh: true });
   try {
-    const appSpec = readFileSync(join(EXAMPLES, 'appspec.yml'), 'utf8');
-    const releases = [
-      { title: 'Release 1: checkout v1 → v2 (healthy)', from: '1', to: '2', expect: 'Succeeded', version: '2' },
-      { title: 'Release 2: checkout v2 → v3 (35% of its requests fail)', from: '2', to: '3', expect: 'Stopped', version: '2' },
-    ];
     const results: { ok: boolean; line: string }[] = [];
-    for (const r of releases) {
-      out(c.bold(`${r.title} with CodeDeployDefault.LambdaCanary10Percent5Minutes`));
-      const content = appSpec.replace('CurrentVersion: "1"', `CurrentVersion: "${r.from}"`).replace('TargetVersion: "2"', `TargetVersion: "${r.to}"`);
+    for (const r of plan.releases) {
+      out(c.bold(`${r.title} with ${plan.config}`));
       const d = await runDeployment(
         session,
-        { applicationName: 'shop', deploymentGroupName: 'checkout-prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content } } },
+        { applicationName: 'shop', deploymentGroupName: plan.group, revision: { revisionType: 'AppSpecContent', appSpecContent: { content: r.content } } },
         speed,
         true,
       );
-      const alias = session.world.getAlias('checkout', 'live');
-      const ok = d.status === r.expect && alias.functionVersion === r.version && Object.keys(alias.additionalVersionWeights).length === 0;
-      results.push({ ok, line: summaryLine(d, session) });
+      results.push({ ok: d.status === r.expect && r.check(session), line: summaryLine(d, session) });
       out();
     }
     out(c.bold('Summary'));

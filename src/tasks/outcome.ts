@@ -127,7 +127,7 @@ async function rollback(input: { deploymentId: string; failure: CaughtError }, d
   const wanted = verdict.kind === 'stop' && d.stopRequest?.autoRollbackEnabled !== undefined ? d.stopRequest.autoRollbackEnabled : shouldRollback(verdict.kind, d.autoRollbackConfiguration);
   if (!wanted) {
     const why = verdict.kind === 'stop' && d.stopRequest?.autoRollbackEnabled === false ? 'The stop asked for no rollback' : `Automatic rollback is not configured for this ${verdict.kind}`;
-    const message = `${why}; left as it is: ${undo.current}`;
+    const message = `${why}; ${d.ecs ? 'left' : 'traffic left'} as it is: ${undo.current}`;
     await note(deps, d.deploymentId, 'RollbackSkipped', message);
     return { trafficMoved: undo.trafficMoved, rolledBack: false, message };
   }

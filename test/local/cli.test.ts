@@ -54,6 +54,18 @@ describe('cutover CLI (local mode)', () => {
     expect(r.out).toContain('Rolled back');
   });
 
+  it('demo ecs: blue/green through all five hooks succeeds, the faulty task definition rolls back to blue, exit 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-demo-ecs-'));
+    const r = cutover(['demo', 'ecs', '--speed', '2000', '--state-dir', join(dir, 'state')]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/✓ d-[A-Z0-9]{9}\s+Succeeded .*web-alb\/prod web-green 100%/);
+    expect(r.out).toMatch(/✓ d-[A-Z0-9]{9}\s+Stopped \(ALARM_ACTIVE\).*web-alb\/prod web-green 100%/);
+    for (const hook of ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic', 'BeforeAllowTraffic', 'AfterAllowTraffic']) expect(r.out).toContain(`${hook} hook reported Succeeded`);
+    expect(r.out).toMatch(/Rolled back: demo:web: all traffic on web-green .* replacement ecs-svc\/\d+ deleted/);
+    expect(cutover(['demo', 'fargate']).code).toBe(2);
+  });
+
   it('init, deploy, status, and a second deploy that no longer matches the world', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-cli-'));
     expect(cutover(['init'], dir).code).toBe(0);

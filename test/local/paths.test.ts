@@ -54,8 +54,8 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     expect(r.timeline.map((t) => t.event)).toContain('TrafficShifted');
     // Waiting is a callback: transitions do not depend on the bake time.
     expect(states(r)).toEqual([
-      'HasDeployment', 'Prepare', 'IsNoop', 'BeforeAllowTraffic', 'BeforeAllowTrafficResult', 'ShiftTraffic', 'NextStep', 'Bake',
-      'ShiftTraffic', 'NextStep', 'AfterAllowTraffic', 'AfterAllowTrafficResult', 'Finalize', 'Deployed',
+      'HasDeployment', 'Prepare', 'IsNoop', 'Platform', 'BeforeAllowTraffic', 'BeforeAllowTrafficResult', 'ShiftTraffic', 'NextStep', 'Bake',
+      'ShiftTraffic', 'NextStep', 'AfterAllowTraffic', 'AfterAllowTrafficResult', 'AfterTraffic', 'Finalize', 'Deployed',
     ]);
   });
 
