@@ -8,22 +8,31 @@ import { callApi } from './client.js';
 export class CatalogUsageError extends Error {}
 
 export const CATALOG_HELP: Record<string, string> = {
-  app: `Usage: cutover app create|get|list|delete [NAME] [--output json|table] [--endpoint URL]
+  app: `Usage: cutover app create|get|list|delete [NAME] [--platform Lambda|ECS] [--output json|table] [--endpoint URL]
 
-Applications (CodeDeploy CreateApplication, GetApplication, ListApplications, DeleteApplication).`,
+Applications (CodeDeploy CreateApplication, GetApplication, ListApplications, DeleteApplication).
+create takes --platform (default Lambda).`,
   group: `Usage: cutover group create|update|get|list|delete --application NAME [--group NAME] [options]
 
 Deployment groups. Options for create and update:
-  --config NAME            Deployment configuration (default CodeDeployDefault.LambdaAllAtOnce)
+  --config NAME            Deployment configuration (default: CodeDeployDefault.LambdaAllAtOnce or ECSAllAtOnce)
   --alarms A,B             CloudWatch alarms to watch (enables alarm checks)
   --ignore-firing-alarms   Baseline mode ignoreAlarmsAlreadyFiring (default failOnAlarmAtStart)
   --hook-timeout SECONDS   Lifecycle hook timeout (default 3600)
   --no-auto-rollback       Leave traffic where it is on failure (default: roll back)
+ECS groups (the application's platform is ECS):
+  --ecs-service CLUSTER/SERVICE   The service (its deployment controller must be EXTERNAL)
+  --target-groups BLUE,GREEN      The two target groups that take turns
+  --prod-listener ARN             Production listener    --test-listener ARN   Test listener (optional)
+  --ready-wait MINUTES            STOP_DEPLOYMENT: wait for 'cutover continue' before production traffic moves
+  --termination-wait MINUTES      Keep the original task set this long after success (TERMINATE)
+  --keep-original                 KEEP_ALIVE: never delete the original task set
   --output json|table      Output (default table)   --endpoint URL   API endpoint`,
   config: `Usage: cutover config create|get|list|delete [NAME] [--steps "1% 5m, 10% 10m, 100%" | --canary P:MIN | --linear P:MIN | --all-at-once]
 
 Deployment configurations: CodeDeploy's TimeBasedCanary / TimeBasedLinear / AllAtOnce, or a
-Cutover step list. 'list' includes the predefined CodeDeployDefault.Lambda* configurations.`,
+Cutover step list. 'list' includes the predefined CodeDeployDefault.Lambda* and ECS* configurations.
+create takes --platform Lambda|ECS (default Lambda).`,
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -39,6 +48,50 @@ function pair(v: unknown, flag: string): [number, number] {
   const m = /^(\d+):(\d+)$/.exec(String(v));
   if (!m) throw new CatalogUsageError(`${flag}: expected PERCENT:MINUTES, e.g. 10:5`);
   return [Number(m[1]), Number(m[2])];
+}
+
+function minutes(value: unknown, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new CatalogUsageError(`${flag}: a whole number of minutes`);
+  return n;
+}
+
+/** CodeDeploy's ECS group fields from the ECS flags (only those given: update keeps the rest). */
+function ecsGroupInput(v: Values): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  if (v['ecs-service'] !== undefined) {
+    const m = /^([^/\s]+)\/([^/\s]+)$/.exec(String(v['ecs-service']));
+    if (!m) throw new CatalogUsageError('--ecs-service: expected CLUSTER/SERVICE');
+    input.ecsServices = [{ clusterName: m[1], serviceName: m[2] }];
+  }
+  const pairGiven = ['target-groups', 'prod-listener', 'test-listener'].filter((k) => v[k] !== undefined);
+  if (pairGiven.length) {
+    if (v['target-groups'] === undefined || v['prod-listener'] === undefined) throw new CatalogUsageError('--target-groups and --prod-listener go together (and --test-listener with them)');
+    input.loadBalancerInfo = {
+      targetGroupPairInfoList: [
+        {
+          targetGroups: String(v['target-groups']).split(',').map((name) => ({ name: name.trim() })),
+          prodTrafficRoute: { listenerArns: [String(v['prod-listener'])] },
+          ...(v['test-listener'] !== undefined ? { testTrafficRoute: { listenerArns: [String(v['test-listener'])] } } : {}),
+        },
+      ],
+    };
+  }
+  const ready = minutes(v['ready-wait'], '--ready-wait');
+  const termination = minutes(v['termination-wait'], '--termination-wait');
+  if (v['keep-original'] && termination !== undefined) throw new CatalogUsageError('--keep-original and --termination-wait exclude each other');
+  if (ready !== undefined || termination !== undefined || v['keep-original']) {
+    input.blueGreenDeploymentConfiguration = {
+      ...(ready !== undefined ? { deploymentReadyOption: ready > 0 ? { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: ready } : { actionOnTimeout: 'CONTINUE_DEPLOYMENT' } } : {}),
+      ...(v['keep-original']
+        ? { terminateBlueInstancesOnDeploymentSuccess: { action: 'KEEP_ALIVE' } }
+        : termination !== undefined
+          ? { terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: termination } }
+          : {}),
+    };
+  }
+  return input;
 }
 
 export async function catalogCommand(kind: 'app' | 'group' | 'config', args: string[], endpoint: (v: unknown) => string, out: (s: string) => void): Promise<number> {
@@ -61,12 +114,22 @@ export async function catalogCommand(kind: 'app' | 'group' | 'config', args: str
       canary: { type: 'string' },
       linear: { type: 'string' },
       'all-at-once': { type: 'boolean' },
+      platform: { type: 'string' },
+      'ecs-service': { type: 'string' },
+      'target-groups': { type: 'string' },
+      'prod-listener': { type: 'string' },
+      'test-listener': { type: 'string' },
+      'ready-wait': { type: 'string' },
+      'termination-wait': { type: 'string' },
+      'keep-original': { type: 'boolean' },
     },
   });
   const v = values as Values;
   if (v.help || positionals.length === 0) return out(CATALOG_HELP[kind]!), v.help ? 0 : 2;
   if (!['json', 'table'].includes(String(v.output))) throw new CatalogUsageError(`--output: json or table, got ${String(v.output)}`);
   const [action, name] = positionals;
+  const platform = v.platform === undefined ? 'Lambda' : String(v.platform);
+  if (!['Lambda', 'ECS'].includes(platform)) throw new CatalogUsageError(`--platform: Lambda or ECS, got ${platform}`);
   const url = endpoint(v.endpoint);
   const show = (result: Record<string, unknown>, rows: Record<string, unknown>[], columns: string[]) =>
     out(v.output === 'json' ? JSON.stringify(result, null, 2) : table(rows, columns));
@@ -81,7 +144,7 @@ export async function catalogCommand(kind: 'app' | 'group' | 'config', args: str
       return show(r, ((r.applications as string[]) ?? []).map((n) => ({ application: n })), ['application']), 0;
     }
     const app = need(name, 'NAME');
-    if (action === 'create') return show(await callApi(url, 'CreateApplication', { applicationName: app, computePlatform: 'Lambda' }), [{ application: app, status: 'created' }], ['application', 'status']), 0;
+    if (action === 'create') return show(await callApi(url, 'CreateApplication', { applicationName: app, computePlatform: platform }), [{ application: app, status: 'created' }], ['application', 'status']), 0;
     if (action === 'get') {
       const r = await callApi(url, 'GetApplication', { applicationName: app });
       return show(r, [r.application as Record<string, unknown>], ['applicationName', 'applicationId', 'computePlatform']), 0;
@@ -114,6 +177,7 @@ export async function catalogCommand(kind: 'app' | 'group' | 'config', args: str
           : {}),
         ...(hookTimeout ? { hookTimeoutSeconds: hookTimeout } : {}),
         ...(v['no-auto-rollback'] ? { autoRollbackConfiguration: { enabled: false, events: [] } } : {}),
+        ...ecsGroupInput(v),
       };
       const r = await callApi(url, action === 'create' ? 'CreateDeploymentGroup' : 'UpdateDeploymentGroup', input);
       return show(r, [{ group, status: action === 'create' ? 'created' : 'updated' }], ['group', 'status']), 0;
@@ -142,7 +206,7 @@ export async function catalogCommand(kind: 'app' | 'group' | 'config', args: str
         const [p, i] = pair(v.linear, '--linear');
         trafficRoutingConfig = { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: p, linearInterval: i } };
       } else if (v['all-at-once']) trafficRoutingConfig = { type: 'AllAtOnce' };
-      const r = await callApi(url, 'CreateDeploymentConfig', { deploymentConfigName: config, computePlatform: 'Lambda', trafficRoutingConfig });
+      const r = await callApi(url, 'CreateDeploymentConfig', { deploymentConfigName: config, computePlatform: platform, trafficRoutingConfig });
       return show(r, [{ config, status: 'created' }], ['config', 'status']), 0;
     }
   }

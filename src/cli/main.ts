@@ -118,7 +118,11 @@ Stops the deployment at once (CodeDeploy StopDeployment). Traffic goes back to C
   pause: 'Usage: cutover pause DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nHolds the deployment at its current weight; the bake clock stops until resume.',
   resume: 'Usage: cutover resume DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nContinues a paused deployment with the bake time that was left.',
   approve: 'Usage: cutover approve DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nApproves the approval step the deployment is waiting on.',
-  continue: 'Usage: cutover continue DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nCodeDeploy ContinueDeployment: for Lambda deployments, approves the approval step it waits on.',
+  continue: `Usage: cutover continue DEPLOYMENT_ID [--wait-type READY_WAIT|TERMINATION_WAIT] [--output json|table] [--endpoint URL]
+
+CodeDeploy ContinueDeployment. ECS: READY_WAIT (default) lets a deployment waiting as Ready
+(STOP_DEPLOYMENT) move production traffic; TERMINATION_WAIT deletes the original task set now
+instead of at the end of the termination wait. Lambda: approves the approval step it waits on.`,
   status: `Usage: cutover status DEPLOYMENT_ID [--json | --output json|table] [--state-dir DIR]
        cutover status DEPLOYMENT_ID --endpoint URL [--watch] [--json | --output json|table]
 
@@ -456,12 +460,20 @@ const endpointOf = (v: unknown): string => String(v ?? process.env.CUTOVER_ENDPO
 /** stop, promote, pause, resume, approve, continue: one API call on one deployment. */
 function control(command: string, operation: string, done: string) {
   return async (args: string[]): Promise<number> => {
-    const { values, positionals } = parse(command, args, { endpoint: { type: 'string' }, 'no-rollback': { type: 'boolean', default: false }, output: { type: 'string', default: 'table' } });
+    const { values, positionals } = parse(command, args, {
+      endpoint: { type: 'string' },
+      'no-rollback': { type: 'boolean', default: false },
+      output: { type: 'string', default: 'table' },
+      'wait-type': { type: 'string' },
+    });
     if (values.help) return out(HELP[command]), 0;
     const id = positionals[0];
     if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${HELP[command]}`);
     if (values['no-rollback'] && command !== 'stop') throw new UsageError('--no-rollback applies to stop only');
-    const input: Record<string, unknown> = { deploymentId: id, ...(command === 'stop' ? { autoRollbackEnabled: !values['no-rollback'] } : {}), ...(command === 'continue' ? { deploymentWaitType: 'READY_WAIT' } : {}) };
+    const waitType = values['wait-type'] === undefined ? 'READY_WAIT' : String(values['wait-type']);
+    if (values['wait-type'] !== undefined && command !== 'continue') throw new UsageError('--wait-type applies to continue only');
+    if (!['READY_WAIT', 'TERMINATION_WAIT'].includes(waitType)) throw new UsageError(`--wait-type: READY_WAIT or TERMINATION_WAIT, got ${waitType}`);
+    const input: Record<string, unknown> = { deploymentId: id, ...(command === 'stop' ? { autoRollbackEnabled: !values['no-rollback'] } : {}), ...(command === 'continue' ? { deploymentWaitType: waitType } : {}) };
     if (!['json', 'table'].includes(String(values.output))) throw new UsageError(`--output: json or table, got ${String(values.output)}`);
     const r = await callApi(endpointOf(values.endpoint), operation, input);
     out(values.output === 'json' ? JSON.stringify({ deploymentId: id, ...r }, null, 2) : `${id}: ${done}${r.statusMessage ? ` (${String(r.statusMessage)})` : ''}`);

@@ -108,6 +108,34 @@ export const GroupInputSchema = z.object({
 });
 export type GroupInputSchema = z.infer<typeof GroupInputSchema>;
 
+/** CodeDeploy's exception for a problem with each group field (the first problem's field names it). */
+const GROUP_EXCEPTIONS: Record<string, string> = {
+  applicationName: 'InvalidApplicationNameException',
+  deploymentGroupName: 'InvalidDeploymentGroupNameException',
+  deploymentConfigName: 'InvalidDeploymentConfigNameException',
+  alarmConfiguration: 'InvalidAlarmConfigException',
+  autoRollbackConfiguration: 'InvalidAutoRollbackConfigException',
+  triggerConfigurations: 'InvalidTriggerConfigException',
+  ecsServices: 'InvalidECSServiceException',
+  loadBalancerInfo: 'InvalidLoadBalancerInfoException',
+  blueGreenDeploymentConfiguration: 'InvalidBlueGreenDeploymentConfigurationException',
+  deploymentStyle: 'InvalidDeploymentStyleException',
+};
+
+function groupError(issues: readonly Issue[]): InvalidInputError {
+  const field = issues[0]?.path.split('.')[0] ?? '';
+  return new InvalidInputError(issues, GROUP_EXCEPTIONS[field] ?? 'InvalidInputException', 'Invalid deployment group');
+}
+
+/** Parse a group request; every problem at once, under the exception CodeDeploy uses for the first. */
+function parseGroup(raw: unknown): GroupInputSchema {
+  try {
+    return parseInput(GroupInputSchema, raw);
+  } catch (e) {
+    throw e instanceof InvalidInputError ? groupError(e.issues) : e;
+  }
+}
+
 const ECS_ONLY = ['ecsServices', 'loadBalancerInfo', 'blueGreenDeploymentConfiguration', 'deploymentStyle'] as const;
 
 /** The ECS rules CodeDeploy applies to a group: one service, one target group pair, one listener per route. */
@@ -150,7 +178,7 @@ async function checkGroup(input: GroupInputSchema, deps: Deps): Promise<GroupInp
       if (!(LAMBDA_HOOK_EVENTS as readonly string[]).includes(k)) issues.push({ path: `hookConfiguration.${k}`, message: `is an ECS lifecycle event; Lambda hooks are ${LAMBDA_HOOK_EVENTS.join(' and ')}` });
     }
   }
-  if (issues.length) throw new InvalidInputError(issues, platform === 'ECS' ? 'InvalidECSServiceException' : 'InvalidInputException', 'Invalid deployment group');
+  if (issues.length) throw groupError(issues);
   const deploymentConfigName = input.deploymentConfigName ?? (platform === 'ECS' ? DEFAULT_ECS_CONFIG : DEFAULT_LAMBDA_CONFIG);
   await resolveConfig(deps, deploymentConfigName, platform);
   if (platform === 'ECS') {
@@ -175,7 +203,7 @@ async function checkGroup(input: GroupInputSchema, deps: Deps): Promise<GroupInp
 }
 
 async function createGroup(raw: unknown, deps: Deps): Promise<{ deploymentGroupId: string }> {
-  const input = await checkGroup(parseInput(GroupInputSchema, raw), deps);
+  const input = await checkGroup(parseGroup(raw), deps);
   const group: DeploymentGroup = {
     ...input,
     deploymentGroupId: newUuid(),
@@ -187,7 +215,7 @@ async function createGroup(raw: unknown, deps: Deps): Promise<{ deploymentGroupI
 export const createDeploymentGroup = defineTask('createDeploymentGroup', z.unknown(), createGroup);
 
 async function updateGroup(raw: unknown, deps: Deps): Promise<Record<string, never>> {
-  await deps.store.updateDeploymentGroup(await checkGroup(parseInput(GroupInputSchema, raw), deps));
+  await deps.store.updateDeploymentGroup(await checkGroup(parseGroup(raw), deps));
   return {};
 }
 export const updateDeploymentGroup = defineTask('updateDeploymentGroup', z.unknown(), updateGroup);

@@ -188,6 +188,27 @@ describe('cutover server', () => {
       const remote = JSON.parse((await run('status', backId!, '--json')).out);
       expect(remote.deploymentInfo).toMatchObject({ status: 'Succeeded', creator: 'user' });
       expect(remote.timeline.map((t: { event: string }) => t.event)).toContain('Succeeded');
+      // ECS applications and groups from flags (CodeDeploy's ECS group fields).
+      expect((await run('app', 'create', 'containers', '--platform', 'ECS')).code).toBe(0);
+      const listener = (id: string) => `arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/web-alb/0123456789abcdef/${id}`;
+      const ecsFlags = ['--application', 'containers', '--group', 'web', '--ecs-service', 'demo/web', '--target-groups', 'web-blue,web-green', '--prod-listener', listener('aaaaaaaaaaaaaaaa')];
+      expect((await run('group', 'create', ...ecsFlags, '--test-listener', listener('bbbbbbbbbbbbbbbb'), '--ready-wait', '30', '--termination-wait', '60')).code).toBe(0);
+      const ecsGroup = JSON.parse((await run('group', 'get', '--application', 'containers', '--group', 'web', '--output', 'json')).out).deploymentGroupInfo;
+      expect(ecsGroup).toMatchObject({
+        computePlatform: 'ECS',
+        deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
+        ecsServices: [{ clusterName: 'demo', serviceName: 'web' }],
+        blueGreenDeploymentConfiguration: {
+          deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 30 },
+          terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 60 },
+        },
+      });
+      const badService = await run('group', 'create', ...ecsFlags.slice(0, 4), '--group', 'web2', '--ecs-service', 'web');
+      expect(badService.code).toBe(2);
+      expect(badService.err).toContain('--ecs-service: expected CLUSTER/SERVICE');
+      const taken = await run('group', 'create', ...ecsFlags.map((f) => (f === 'web' ? 'web3' : f)));
+      expect(taken.code).toBe(2);
+      expect(taken.err).toContain('ECSServiceMappingLimitExceededException');
       const badFlags = await run('config', 'create', 'X', '--canary', '10', '--linear', '10:1');
       expect(badFlags.code).toBe(2);
       expect(badFlags.err).toContain('exactly one of --steps, --canary, --linear, --all-at-once');

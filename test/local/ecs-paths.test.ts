@@ -230,7 +230,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       env.deps,
     );
     await expect(bad2).rejects.toMatchObject({
-      exceptionName: 'InvalidECSServiceException',
+      exceptionName: 'InvalidECSServiceException', // CodeDeploy's exception for the first problem
       issues: [{ path: 'ecsServices' }, { path: 'loadBalancerInfo.targetGroupPairInfoList.0.targetGroups' }, { path: 'loadBalancerInfo.targetGroupPairInfoList.0.prodTrafficRoute.listenerArns' }],
     });
     // The same service cannot belong to two groups; a Lambda configuration cannot drive ECS.

@@ -43,8 +43,8 @@ export function ecsWorld(clock: ScaledClock, opts: EcsWorldOptions = {}): SimWor
   });
 }
 
-export async function ecsTestEnv(group: EcsGroupOptions = {}, world: EcsWorldOptions = {}): Promise<TestEnv> {
-  const clock = new ScaledClock(TEST_SPEED);
+export async function ecsTestEnv(group: EcsGroupOptions = {}, world: EcsWorldOptions = {}, speed = TEST_SPEED): Promise<TestEnv> {
+  const clock = new ScaledClock(speed);
   const w = ecsWorld(clock, world);
   const env = await createLocalEnvironment({ clock, world: w, retryIntervalMs: 1 });
   await TASKS.createApplication.run({ applicationName: 'shop', computePlatform: 'ECS' }, env.deps);
