@@ -2,7 +2,9 @@
  * State transitions of a 10-step linear deployment with both hooks, for a 1-minute and a 1-hour
  * bake per step, counted from the execution's event log (StateEntered events, what Standard
  * workflows bill). Target: ≤ 60, and the same count for both bake times. Time is compressed here:
- * the count does not depend on it.
+ * the count does not depend on it. Also an ECS blue/green deployment (five hooks, a test listener,
+ * the same 10-step linear shift), whose count grows only with the steady-state polls of Install
+ * (every 15 s until the replacement task set is steady).
  *
  *   npx tsx bench/transitions.ts
  */
@@ -15,7 +17,22 @@ import { report } from './support.js';
 
 const TARGET = 60;
 const clock = new ScaledClock(20_000);
-const world = new SimWorld(clock);
+const world = new SimWorld(clock, {
+  ecs: {
+    taskDefinitions: { 'web:1': {}, 'web:2': { steadyAfterSeconds: 60 } },
+    loadBalancers: [
+      {
+        name: 'alb',
+        targetGroups: ['blue', 'green'],
+        listeners: [
+          { name: 'prod', port: 80, forwardTo: 'blue' },
+          { name: 'test', port: 8080, forwardTo: 'blue' },
+        ],
+      },
+    ],
+    services: [{ cluster: 'c', name: 'web', taskDefinition: 'web:1', targetGroup: 'blue' }],
+  },
+});
 world.addFunction('api', { versions: { '1': {}, '2': {}, '3': {} }, aliases: { live: '1' } });
 const hook = async () => ({ status: 'Succeeded' });
 world.registerHook('preHook', hook);
@@ -40,8 +57,42 @@ async function count(name: string, intervalMinutes: number, from: string, to: st
   return { transitions: entered.length, steps: d.plan!.steps.length, states };
 }
 
+/** The same linear shift for an ECS service, with all five hooks and a test listener. */
+async function countEcs(): Promise<{ transitions: number; steadyPolls: number; withoutPolls: number }> {
+  for (const e of ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic']) world.registerHook(e, hook);
+  await TASKS.createApplication.run({ applicationName: 'bench-ecs', computePlatform: 'ECS' }, env.deps);
+  await TASKS.createDeploymentConfig.run({ deploymentConfigName: 'EcsLinear10', computePlatform: 'ECS', trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: 10, linearInterval: 1 } } }, env.deps);
+  await TASKS.createDeploymentGroup.run(
+    {
+      applicationName: 'bench-ecs',
+      deploymentGroupName: 'g',
+      deploymentConfigName: 'EcsLinear10',
+      ecsServices: [{ clusterName: 'c', serviceName: 'web' }],
+      loadBalancerInfo: {
+        targetGroupPairInfoList: [
+          { targetGroups: [{ name: 'blue' }, { name: 'green' }], prodTrafficRoute: { listenerArns: [world.listenerArn('alb/prod')] }, testTrafficRoute: { listenerArns: [world.listenerArn('alb/test')] } },
+        ],
+      },
+    },
+    env.deps,
+  );
+  const hooks = ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic'].map((e) => `  - ${e}: ${e}`).join('\n');
+  const content = `version: 0.0\nResources:\n  - svc:\n      Type: AWS::ECS::Service\n      Properties: { TaskDefinition: "web:2", LoadBalancerInfo: { ContainerName: web, ContainerPort: 80 } }\nHooks:\n${hooks}\n  - BeforeAllowTraffic: preHook\n  - AfterAllowTraffic: postHook\n`;
+  const { deploymentId } = (await TASKS.createDeployment.run(
+    { applicationName: 'bench-ecs', deploymentGroupName: 'g', revision: { revisionType: 'AppSpecContent', appSpecContent: { content } } },
+    env.deps,
+  )) as { deploymentId: string };
+  const execution = await env.runtime.wait(deploymentId);
+  const d = await env.deps.store.getDeployment(deploymentId);
+  if (execution.status !== 'SUCCEEDED' || d?.status !== 'Succeeded') throw new Error(`ECS: ${d?.status}: ${JSON.stringify(d?.errorInformation)}`);
+  const entered = execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state!);
+  const steadyPolls = entered.filter((s) => s === 'WaitForSteady').length;
+  return { transitions: entered.length, steadyPolls, withoutPolls: entered.length - 3 * steadyPolls };
+}
+
 const oneMinute = await count('Linear10Every1Minute', 1, '1', '2');
 const oneHour = await count('Linear10Every60Minutes', 60, '2', '3');
+const ecs = await countEcs();
 await env.close();
 report('transitions', {
   description: 'StateEntered events of a 10-step linear deployment with BeforeAllowTraffic and AfterAllowTraffic hooks',
@@ -49,6 +100,7 @@ report('transitions', {
   oneHourBake: oneHour,
   target: TARGET,
   sameForBothBakeTimes: oneMinute.transitions === oneHour.transitions,
+  ecsBlueGreen: { description: 'ECS: the same linear shift with five hooks and a test listener; each steady-state poll adds 3', ...ecs },
   meetsTarget: oneMinute.transitions <= TARGET && oneHour.transitions <= TARGET && oneMinute.transitions === oneHour.transitions,
 });
 process.exit(0);
