@@ -46,6 +46,11 @@ export interface TaskSetInfo {
   runningCount: number;
   pendingCount: number;
   computedDesiredCount: number;
+  /** How its tasks run: a replacement inherits these when the AppSpec leaves them out. */
+  launchType?: string;
+  platformVersion?: string;
+  networkConfiguration?: TaskSetSpec['networkConfiguration'];
+  capacityProviderStrategy?: TaskSetSpec['capacityProviderStrategy'];
 }
 
 /** An ECS service with its task sets (DescribeServices + DescribeTaskSets). */

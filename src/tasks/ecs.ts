@@ -9,7 +9,7 @@ import { formatDuration } from '../domain/deployment-config.js';
 import { DependencyUnavailableError, DeploymentStoppedError, InternalError, TaskSetNotSteadyError } from '../domain/errors.js';
 import { NLB_PROTOCOLS, describeSplit, forwardWeightsFor, greenPercentOf, sameSplit, taskDefinitionShortName, targetGroupName } from '../domain/ecs.js';
 import { withLifecycle, type Deployment, type DeploymentGroup, type EcsTarget } from '../domain/model.js';
-import type { EcsServiceInfo, TaskSetInfo } from '../ports/index.js';
+import type { EcsServiceInfo, TaskSetInfo, TaskSetSpec } from '../ports/index.js';
 import { loadDeployment, loadGroup, mutateDeployment, note } from './support.js';
 import { defineTask, type Deps } from './task.js';
 
@@ -95,6 +95,30 @@ export async function ecsProblems(deps: Deps, d: Deployment, group: DeploymentGr
   return { problems, found: { blueTaskSetId: blue.id, blueTaskDefinition: blue.taskDefinition, blueTargetGroupArn: blueTg, greenTargetGroupArn: greenTg } };
 }
 
+/**
+ * The replacement task set: the AppSpec's task definition and container, on the green target group;
+ * how it runs (network, platform version, capacity providers or launch type) as the AppSpec says,
+ * else as the original task set runs (CodeDeploy: "omitted ⇒ the service's current settings").
+ */
+export function replacementSpec(d: Deployment, blue: TaskSetInfo | undefined): TaskSetSpec {
+  const e = ecsOf(d);
+  const [, greenTg] = pairOf(e);
+  const network = e.networkConfiguration ?? blue?.networkConfiguration;
+  const platformVersion = e.platformVersion ?? blue?.platformVersion;
+  const capacity = e.capacityProviderStrategy ?? blue?.capacityProviderStrategy;
+  return {
+    taskDefinition: e.taskDefinition,
+    externalId: d.deploymentId,
+    targetGroupArn: greenTg,
+    containerName: e.containerName,
+    containerPort: e.containerPort,
+    scalePercent: 100,
+    ...(platformVersion ? { platformVersion } : {}),
+    ...(network ? { networkConfiguration: network } : {}),
+    ...(capacity?.length ? { capacityProviderStrategy: capacity } : blue?.launchType ? { launchType: blue.launchType } : {}),
+  };
+}
+
 export interface InstallState {
   steady: boolean;
   /** Seconds to wait before looking again (0 when steady). */
@@ -120,17 +144,7 @@ async function install(input: { deploymentId: string }, deps: Deps): Promise<Ins
       lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'Install', { status: 'InProgress', startTime: now.toISOString() }),
       ecs: { ...ecsOf(cur), steadyDeadline: new Date(now.getTime() + STEADY_TIMEOUT_SECONDS * 1000).toISOString() },
     }));
-    green = await deps.ecs.createTaskSet(e.clusterName, e.serviceName, {
-      taskDefinition: e.taskDefinition,
-      externalId: d.deploymentId,
-      targetGroupArn: greenTg,
-      containerName: e.containerName,
-      containerPort: e.containerPort,
-      scalePercent: 100,
-      ...(e.platformVersion ? { platformVersion: e.platformVersion } : {}),
-      ...(e.networkConfiguration ? { networkConfiguration: e.networkConfiguration } : {}),
-      ...(e.capacityProviderStrategy ? { capacityProviderStrategy: e.capacityProviderStrategy } : {}),
-    });
+    green = await deps.ecs.createTaskSet(e.clusterName, e.serviceName, replacementSpec(d, svc.taskSets.find((t) => t.id === e.blueTaskSetId)));
     const id = green.id;
     await mutateDeployment(deps, d.deploymentId, (cur) => ({ ecs: { ...ecsOf(cur), greenTaskSetId: id } }));
     await note(deps, d.deploymentId, 'TaskSetCreated', `Replacement task set ${id} (${taskDefinitionShortName(e.taskDefinition)}) created on ${targetGroupName(greenTg)}; waiting for steady state`, {

@@ -254,6 +254,12 @@ describe('EcsTaskSetServices', () => {
     // A retry (the task timed out after ECS created it) gets the same task set back.
     expect((await ecs.createTaskSet('demo', 'web', SPEC)).id).toBe(created.id);
     expect((await ecs.describeService('demo', 'web')).taskSets.map((t) => t.id)).toEqual([BLUE_SET.id, created.id]);
+    // How it runs is read back too (a later replacement inherits it when its AppSpec says nothing).
+    expect((await ecs.describeService('demo', 'web')).taskSets[1]).toMatchObject({
+      platformVersion: 'LATEST',
+      networkConfiguration: SPEC.networkConfiguration,
+      capacityProviderStrategy: [{ capacityProvider: 'FARGATE', weight: 1 }],
+    });
 
     const { capacityProviderStrategy: _c, ...withLaunchType } = SPEC;
     await ecs.createTaskSet('demo', 'web', { ...withLaunchType, externalId: 'd-ZZZZZZZZZ' });

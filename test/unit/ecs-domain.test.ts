@@ -5,6 +5,9 @@ import { parseEcsAppSpec } from '../../src/domain/appspec.js';
 import { plan, predefinedConfig } from '../../src/domain/deployment-config.js';
 import { forwardWeightsFor, greenPercentOf, sameSplit, taskDefinitionShortName } from '../../src/domain/ecs.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
+import type { Deployment } from '../../src/domain/model.js';
+import type { TaskSetInfo } from '../../src/ports/index.js';
+import { replacementSpec } from '../../src/tasks/ecs.js';
 
 const FULL = `version: 0.0
 Resources:
@@ -146,5 +149,50 @@ describe('ECS configurations', () => {
     expect(weights('CodeDeployDefault.ECSCanary10Percent5Minutes')).toEqual([10, 100]);
     expect(weights('CodeDeployDefault.ECSCanary10Percent15Minutes')).toEqual([10, 100]);
     expect(weights('CodeDeployDefault.ECSLinear10PercentEvery3Minutes')).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+  });
+});
+
+describe('the replacement task set', () => {
+  const deployment = (ecs: Record<string, unknown>) =>
+    ({
+      deploymentId: 'd-AAAAAAAAA',
+      ecs: { clusterName: 'c', serviceName: 's', taskDefinition: 'web:2', containerName: 'web', containerPort: 8080, blueTargetGroupArn: 'arn:tg/blue', greenTargetGroupArn: 'arn:tg/green', ...ecs },
+    }) as unknown as Deployment;
+  const blue = {
+    id: 'ecs-svc/1',
+    taskSetArn: 'arn:ts/1',
+    status: 'PRIMARY',
+    stabilityStatus: 'STEADY_STATE',
+    taskDefinition: 'web:1',
+    targetGroupArns: ['arn:tg/blue'],
+    scalePercent: 100,
+    runningCount: 4,
+    pendingCount: 0,
+    computedDesiredCount: 4,
+    launchType: 'FARGATE',
+    platformVersion: '1.4.0',
+    networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-a'], securityGroups: ['sg-b'] } },
+  } as const satisfies TaskSetInfo;
+
+  it('runs as the original does when the AppSpec says nothing (network, platform version, launch type)', () => {
+    expect(replacementSpec(deployment({}), blue)).toEqual({
+      taskDefinition: 'web:2',
+      externalId: 'd-AAAAAAAAA',
+      targetGroupArn: 'arn:tg/green',
+      containerName: 'web',
+      containerPort: 8080,
+      scalePercent: 100,
+      platformVersion: '1.4.0',
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-a'], securityGroups: ['sg-b'] } },
+      launchType: 'FARGATE',
+    });
+  });
+  it("the AppSpec's settings win; capacity providers replace the launch type", () => {
+    const spec = replacementSpec(
+      deployment({ platformVersion: 'LATEST', networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-z'] } }, capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] }),
+      blue,
+    );
+    expect(spec).toMatchObject({ platformVersion: 'LATEST', networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-z'] } }, capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] });
+    expect(spec.launchType).toBeUndefined();
   });
 });

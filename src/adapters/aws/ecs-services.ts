@@ -26,6 +26,26 @@ export function taskSetInfo(t: TaskSet): TaskSetInfo {
     runningCount: t.runningCount ?? 0,
     pendingCount: t.pendingCount ?? 0,
     computedDesiredCount: t.computedDesiredCount ?? 0,
+    ...(t.launchType ? { launchType: t.launchType } : {}),
+    ...(t.platformVersion ? { platformVersion: t.platformVersion } : {}),
+    ...(t.networkConfiguration?.awsvpcConfiguration?.subnets
+      ? {
+          networkConfiguration: {
+            awsvpcConfiguration: {
+              subnets: t.networkConfiguration.awsvpcConfiguration.subnets,
+              ...(t.networkConfiguration.awsvpcConfiguration.securityGroups ? { securityGroups: t.networkConfiguration.awsvpcConfiguration.securityGroups } : {}),
+              ...(t.networkConfiguration.awsvpcConfiguration.assignPublicIp ? { assignPublicIp: t.networkConfiguration.awsvpcConfiguration.assignPublicIp } : {}),
+            },
+          },
+        }
+      : {}),
+    ...(t.capacityProviderStrategy?.length
+      ? {
+          capacityProviderStrategy: t.capacityProviderStrategy.flatMap((c) =>
+            c.capacityProvider ? [{ capacityProvider: c.capacityProvider, ...(c.base !== undefined ? { base: c.base } : {}), ...(c.weight !== undefined ? { weight: c.weight } : {}) }] : [],
+          ),
+        }
+      : {}),
   };
 }
 

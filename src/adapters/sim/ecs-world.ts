@@ -44,6 +44,8 @@ export interface SimTaskSet {
   containerPort?: number;
   launchType?: string;
   platformVersion?: string;
+  networkConfiguration?: TaskSetSpec['networkConfiguration'];
+  capacityProviderStrategy?: TaskSetSpec['capacityProviderStrategy'];
 }
 
 export interface SimService {
@@ -323,6 +325,8 @@ export class SimEcs {
       containerPort: spec.containerPort,
       ...(spec.launchType ? { launchType: spec.launchType } : {}),
       ...(spec.platformVersion ? { platformVersion: spec.platformVersion } : {}),
+      ...(spec.networkConfiguration ? { networkConfiguration: spec.networkConfiguration } : {}),
+      ...(spec.capacityProviderStrategy ? { capacityProviderStrategy: spec.capacityProviderStrategy } : {}),
     };
     s.taskSets.push(t);
     this.recordTaskSet('created', s, t);
@@ -600,6 +604,10 @@ export class SimEcs {
       runningCount: steady ? desired : 0,
       pendingCount: steady ? 0 : desired,
       computedDesiredCount: desired,
+      ...(t.launchType ? { launchType: t.launchType } : {}),
+      ...(t.platformVersion ? { platformVersion: t.platformVersion } : {}),
+      ...(t.networkConfiguration ? { networkConfiguration: t.networkConfiguration } : {}),
+      ...(t.capacityProviderStrategy ? { capacityProviderStrategy: t.capacityProviderStrategy } : {}),
     };
   }
 
