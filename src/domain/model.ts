@@ -252,6 +252,16 @@ export interface Deployment {
   version: number;
 }
 
+/** ECS awsvpc network settings of a task set (CodeDeploy's AppSpec NetworkConfiguration). */
+export interface EcsNetworkConfiguration {
+  awsvpcConfiguration: { subnets: string[]; securityGroups?: string[]; assignPublicIp?: 'ENABLED' | 'DISABLED' };
+}
+export interface EcsCapacityProvider {
+  capacityProvider: string;
+  base?: number;
+  weight?: number;
+}
+
 /** An ECS deployment's target: from the AppSpec, then the blue/green task sets found and made. */
 export interface EcsTarget {
   clusterName: string;
@@ -260,8 +270,8 @@ export interface EcsTarget {
   containerName: string;
   containerPort: number;
   platformVersion?: string;
-  networkConfiguration?: { awsvpcConfiguration: { subnets: string[]; securityGroups?: string[]; assignPublicIp?: 'ENABLED' | 'DISABLED' } };
-  capacityProviderStrategy?: { capacityProvider: string; base?: number; weight?: number }[];
+  networkConfiguration?: EcsNetworkConfiguration;
+  capacityProviderStrategy?: EcsCapacityProvider[];
   /** Set by Prepare: the primary task set and its target group. */
   blueTaskSetId?: string;
   blueTaskDefinition?: string;

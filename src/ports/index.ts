@@ -13,6 +13,7 @@ import type {
   Deployment,
   DeploymentGroup,
   DeploymentStatus,
+  EcsTarget,
   LifecycleEvent,
   RevisionLocation,
   TimelineEntry,
@@ -66,16 +67,10 @@ export interface EcsServiceInfo {
 }
 
 /** What CreateTaskSet gets for the replacement (green) task set. */
-export interface TaskSetSpec {
-  taskDefinition: string;
+export interface TaskSetSpec extends Pick<EcsTarget, 'taskDefinition' | 'containerName' | 'containerPort' | 'platformVersion' | 'networkConfiguration' | 'capacityProviderStrategy'> {
   /** The deployment id: finds the task set again after a retry. */
   externalId: string;
   targetGroupArn: string;
-  containerName: string;
-  containerPort: number;
-  platformVersion?: string;
-  networkConfiguration?: { awsvpcConfiguration: { subnets: string[]; securityGroups?: string[]; assignPublicIp?: 'ENABLED' | 'DISABLED' } };
-  capacityProviderStrategy?: { capacityProvider: string; base?: number; weight?: number }[];
   launchType?: string;
   /** Percent of the service's desired count (100: as many tasks as blue). */
   scalePercent: number;

@@ -4,7 +4,7 @@ import type { SimDeploymentController } from '../../src/adapters/sim/ecs-world.j
 import { SimWorld } from '../../src/adapters/sim/world.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { createLocalEnvironment } from '../../src/wiring/local.js';
-import { TEST_SPEED, type Finished, type TestEnv } from './local.js';
+import { TEST_SPEED, withDeployments, type TestEnv } from './local.js';
 
 export interface EcsGroupOptions {
   deploymentConfigName?: string;
@@ -70,18 +70,7 @@ export async function ecsTestEnv(group: EcsGroupOptions = {}, world: EcsWorldOpt
     },
     env.deps,
   );
-  const start = async (appSpec: string, extra: Record<string, unknown> = {}): Promise<string> => {
-    const { deploymentId } = await TASKS.createDeployment.run(
-      { applicationName: 'shop', deploymentGroupName: 'web', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec } }, ...extra },
-      env.deps,
-    );
-    return deploymentId as string;
-  };
-  const finish = async (deploymentId: string): Promise<Finished> => {
-    const execution = await env.runtime.wait(deploymentId);
-    return { deploymentId, execution, deployment: (await env.deps.store.getDeployment(deploymentId))!, timeline: await env.deps.store.getTimeline(deploymentId) };
-  };
-  return { ...env, start, finish, deploy: async (a, e) => finish(await start(a, e)) };
+  return withDeployments(env, 'shop', 'web');
 }
 
 export const ECS_HOOKS = ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic', 'BeforeAllowTraffic', 'AfterAllowTraffic'] as const;

@@ -62,9 +62,14 @@ export async function testEnv(group: GroupOptions = {}, speed = TEST_SPEED): Pro
     },
     env.deps,
   );
+  return withDeployments(env, 'shop', 'prod');
+}
+
+/** start / finish / deploy helpers for deployments of one group, from an AppSpec's text. */
+export function withDeployments(env: LocalEnvironment, applicationName: string, deploymentGroupName: string): TestEnv {
   const start = async (appSpec: string, extra: Record<string, unknown> = {}): Promise<string> => {
     const { deploymentId } = await TASKS.createDeployment.run(
-      { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec } }, ...extra },
+      { applicationName, deploymentGroupName, revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec } }, ...extra },
       env.deps,
     );
     return deploymentId as string;
