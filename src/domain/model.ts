@@ -278,6 +278,8 @@ export interface EcsTarget {
   blueTargetGroupArn?: string;
   /** Set by Prepare: the other target group of the pair. Install creates green on it. */
   greenTargetGroupArn?: string;
+  /** Set by Prepare: the original task set the last deployment kept (KEEP_ALIVE); Install deletes it first. */
+  replacesKeptTaskSetId?: string;
   /** Set by Install. */
   greenTaskSetId?: string;
   prodListenerArns?: string[];

@@ -39,6 +39,17 @@ function greenIn(svc: EcsServiceInfo, d: Deployment): TaskSetInfo | undefined {
 }
 
 /**
+ * Non-primary task sets other than this deployment's: the original task set the group's last
+ * successful deployment kept (KEEP_ALIVE), or someone else's.
+ */
+async function otherTaskSets(deps: Deps, svc: EcsServiceInfo, d: Deployment, group: DeploymentGroup): Promise<{ kept: TaskSetInfo[]; foreign: TaskSetInfo[] }> {
+  const others = svc.taskSets.filter((t) => t.status !== 'PRIMARY' && t.externalId !== d.deploymentId);
+  const last = group.lastSuccessfulDeployment ? await deps.store.getDeployment(group.lastSuccessfulDeployment.deploymentId) : undefined;
+  const keptId = last?.ecs?.blueTaskSetId;
+  return { kept: others.filter((t) => t.id === keptId), foreign: others.filter((t) => t.id !== keptId) };
+}
+
+/**
  * Prepare for ECS: the service exists and uses the EXTERNAL controller, has one PRIMARY (blue) task
  * set on one target group of the pair, the listeners forward to the pair and production all to
  * blue, and the configuration suits the load balancer. Returns the problems (empty: ready) and,
@@ -57,9 +68,9 @@ export async function ecsProblems(deps: Deps, d: Deployment, group: DeploymentGr
   }
   if (svc.status !== 'ACTIVE') problems.push(`ECS service ${svcName(e)} is ${svc.status}, not ACTIVE`);
   const primary = svc.taskSets.filter((t) => t.status === 'PRIMARY');
-  const others = svc.taskSets.filter((t) => t.status !== 'PRIMARY' && t.externalId !== d.deploymentId);
+  const { kept, foreign } = await otherTaskSets(deps, svc, d, group);
   if (primary.length !== 1) problems.push(`ECS service ${svcName(e)} has ${primary.length} PRIMARY task sets; it needs exactly one (the running version) to deploy from`);
-  if (others.length) problems.push(`ECS service ${svcName(e)} has other task sets (${others.map((t) => `${t.id} ${t.status}`).join(', ')}), left by an earlier deployment: delete them first`);
+  if (foreign.length) problems.push(`ECS service ${svcName(e)} has task sets that no Cutover deployment made (${foreign.map((t) => `${t.id} ${t.status}`).join(', ')}): delete them first`);
 
   const pairNames = group.loadBalancerInfo?.targetGroupPairInfoList[0]?.targetGroups.map((t) => t.name) ?? [];
   const arns = await deps.elb.targetGroupArns(pairNames);
@@ -72,6 +83,10 @@ export async function ecsProblems(deps: Deps, d: Deployment, group: DeploymentGr
     problems.push(`the PRIMARY task set ${blue.id} is not registered with either target group of the pair (${pairNames.join(', ')})`);
   }
   const greenTg = pairArns.find((a) => a !== blueTg);
+  // An original task set an earlier deployment kept (KEEP_ALIVE) is replaced, but only if nothing routes to it.
+  for (const t of kept) {
+    if (t.targetGroupArns.some((a) => a === blueTg)) problems.push(`task set ${t.id}, kept by the last deployment, is registered with ${targetGroupName(blueTg ?? '')}, where production traffic goes: delete it first`);
+  }
 
   const steps = d.plan?.steps.filter((s) => s.kind === 'shift') ?? [];
   for (const [route, listenerArns] of [
@@ -92,7 +107,10 @@ export async function ecsProblems(deps: Deps, d: Deployment, group: DeploymentGr
     }
   }
   if (problems.length || !blue || !blueTg || !greenTg) return { problems };
-  return { problems, found: { blueTaskSetId: blue.id, blueTaskDefinition: blue.taskDefinition, blueTargetGroupArn: blueTg, greenTargetGroupArn: greenTg } };
+  return {
+    problems,
+    found: { blueTaskSetId: blue.id, blueTaskDefinition: blue.taskDefinition, blueTargetGroupArn: blueTg, greenTargetGroupArn: greenTg, ...(kept[0] ? { replacesKeptTaskSetId: kept[0].id } : {}) },
+  };
 }
 
 /**
@@ -139,6 +157,12 @@ async function install(input: { deploymentId: string }, deps: Deps): Promise<Ins
   let svc = await deps.ecs.describeService(e.clusterName, e.serviceName);
   let green = greenIn(svc, d);
   if (!green) {
+    // The original task set the last deployment kept (KEEP_ALIVE) gives way to this one's replacement.
+    const old = svc.taskSets.find((t) => t.id === e.replacesKeptTaskSetId && t.status !== 'PRIMARY');
+    if (old) {
+      await deps.ecs.deleteTaskSet(e.clusterName, e.serviceName, old.id);
+      await note(deps, d.deploymentId, 'TaskSetRemoved', `Task set ${old.id} (${taskDefinitionShortName(old.taskDefinition)}), kept by the last deployment (KEEP_ALIVE), deleted to make room for the replacement`);
+    }
     // Record the intent first: Rollback looks for a green task set whenever Install started.
     await mutateDeployment(deps, d.deploymentId, (cur) => ({
       lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'Install', { status: 'InProgress', startTime: now.toISOString() }),

@@ -185,7 +185,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     expect(stateOf(env)).toEqual(BLUE_ONLY);
   });
 
-  it('KEEP_ALIVE keeps the original task set, without traffic', async () => {
+  it('KEEP_ALIVE keeps the original task set, without traffic, until the next deployment replaces it', async () => {
     env = await ecsTestEnv({
       deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
       testListener: false,
@@ -194,6 +194,10 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     const r = await env.deploy(ecsAppSpec('web:2'));
     expect(r.deployment.status).toBe('Succeeded');
     expect(stateOf(env)).toMatchObject({ taskSets: [['web:1', 'ACTIVE'], ['web:2', 'PRIMARY']], prod: { 'web-green': 100 } });
+    const next = await env.deploy(ecsAppSpec('web:3'.replace('3', '1')));
+    expect(next.deployment.status).toBe('Succeeded');
+    expect(next.timeline.map((t) => t.event)).toContain('TaskSetRemoved');
+    expect(stateOf(env)).toMatchObject({ taskSets: [['web:1', 'PRIMARY'], ['web:2', 'ACTIVE']], prod: { 'web-blue': 100 } });
   });
 
   it('a service without the EXTERNAL deployment controller is refused before anything changes', async () => {
