@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { formatDuration } from '../domain/deployment-config.js';
-import { DependencyUnavailableError, DeploymentStoppedError, InternalError, TaskSetNotSteadyError } from '../domain/errors.js';
+import { DependencyUnavailableError, DeploymentStoppedError, InternalError, PreconditionFailedError, TaskSetNotSteadyError } from '../domain/errors.js';
 import { NLB_PROTOCOLS, describeSplit, forwardWeightsFor, greenPercentOf, sameSplit, taskDefinitionShortName, targetGroupName } from '../domain/ecs.js';
 import { withLifecycle, type Deployment, type DeploymentGroup, type EcsTarget } from '../domain/model.js';
 import type { EcsServiceInfo, TaskSetInfo, TaskSetSpec } from '../ports/index.js';
@@ -94,7 +94,15 @@ export async function ecsProblems(deps: Deps, d: Deployment, group: DeploymentGr
     ['test', e.testListenerArns ?? []],
   ] as const) {
     for (const arn of listenerArns) {
-      const l = await deps.elb.describeListener(arn);
+      let l;
+      try {
+        l = await deps.elb.describeListener(arn);
+      } catch (err) {
+        // A missing listener is one problem among the others, not the only one reported.
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        problems.push(`the ${route} listener: ${err.message}`);
+        continue;
+      }
       if (route === 'production' && steps.length > 1 && (NLB_PROTOCOLS as readonly string[]).includes(l.protocol)) {
         problems.push(`the production listener is a Network Load Balancer listener (${l.protocol}), which cannot split traffic by weight: use CodeDeployDefault.ECSAllAtOnce`);
       }

@@ -209,6 +209,23 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     expect(r.deployment.rollbackInfo?.rollbackDeploymentId).toBeUndefined();
   });
 
+  it('every problem with the group\'s load balancer setup is reported at once, before anything changes', async () => {
+    env = await ecsTestEnv();
+    const group = (await env.deps.store.getDeploymentGroup('shop', 'web'))!;
+    const pair = group.loadBalancerInfo!.targetGroupPairInfoList[0]!;
+    const missingListener = pair.prodTrafficRoute.listenerArns[0]!.replace(/[0-9a-f]{16}$/, '0000000000000000');
+    await TASKS.updateDeploymentGroup.run(
+      { ...group, loadBalancerInfo: { targetGroupPairInfoList: [{ ...pair, targetGroups: [{ name: 'web-blue' }, { name: 'web-purple' }], testTrafficRoute: { listenerArns: [missingListener] } }] } },
+      env.deps,
+    );
+    const r = await env.deploy(ecsAppSpec('web:2'));
+    expect(r.deployment.status).toBe('Failed');
+    expect(r.deployment.errorInformation?.code).toBe('INVALID_ECS_SERVICE');
+    expect(r.deployment.errorInformation?.message).toContain('target group(s) do not exist: web-purple');
+    expect(r.deployment.errorInformation?.message).toContain(`the test listener: ELB listener ${missingListener} does not exist`);
+    expect(changes(env)).toEqual([]);
+  });
+
   it('a Network Load Balancer cannot run a canary: refused before anything changes', async () => {
     env = await ecsTestEnv({}, { loadBalancerType: 'network' });
     const r = await env.deploy(ecsAppSpec('web:2'));
