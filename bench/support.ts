@@ -23,3 +23,8 @@ export function intArg(name: string, fallback: number): number {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
   return v;
 }
+
+export function stringArg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? String(process.argv[i + 1] ?? '') : fallback;
+}

@@ -245,7 +245,9 @@ export class SimEcs {
         targetGroupArns: spec.targetGroup ? [this.targetGroupArn(spec.targetGroup)] : [],
         scalePercent: 100,
         createdAt: at,
-        steadyAt: at,
+        // The service was already running: steady for as long as anyone looks back (traffic of the
+        // current metric tick may start before this moment).
+        steadyAt: new Date(0).toISOString(),
       });
     }
     return s;
