@@ -71,11 +71,15 @@ Prints a live timeline and a summary; exits 0 when both end as expected.
 Options:
   --speed N        Time compression (default 60: a 5-minute bake takes 5 s)
   --state-dir DIR  Where the local store is kept (default .cutover)`,
-  init: `Usage: cutover init [--force]
+  init: `Usage: cutover init [lambda|ecs] [--force]
 
-Writes cutover.world.yml (simulated functions, alarms, hooks, deployment groups), appspec.yml and
-hooks/pre-traffic.mjs, hooks/post-traffic.mjs to the current folder. Existing files are kept
-unless --force is given. Then: cutover deploy --application shop --group checkout-prod --appspec appspec.yml`,
+lambda (default): writes cutover.world.yml (simulated functions, alarms, hooks, deployment
+groups), appspec.yml and hooks/pre-traffic.mjs, hooks/post-traffic.mjs to the current folder.
+Then: cutover deploy --application shop --group checkout-prod --appspec appspec.yml
+ecs: writes cutover.world.yml (an ECS service behind a load balancer, task definitions, alarms,
+a blue/green deployment group), appspec.yml (an ECS AppSpec) and hooks/ecs-check.mjs.
+Then: cutover deploy --application shop --group web-prod --appspec appspec.yml
+Existing files are kept unless --force is given.`,
   deploy: `Usage: cutover deploy --application NAME --group NAME --appspec FILE [options]
 
 Creates a deployment (CodeDeploy CreateDeployment semantics) in local mode and follows it live.
@@ -278,14 +282,23 @@ async function demo(args: string[]): Promise<number> {
 }
 
 async function init(args: string[]): Promise<number> {
-  const { values } = parse('init', args, { force: { type: 'boolean', default: false } });
+  const { values, positionals } = parse('init', args, { force: { type: 'boolean', default: false } });
   if (values.help) return out(HELP.init), 0;
-  const files: [string, string][] = [
-    ['demo.world.yml', 'cutover.world.yml'],
-    ['appspec.yml', 'appspec.yml'],
-    ['init/pre-traffic.mjs', 'hooks/pre-traffic.mjs'],
-    ['hooks/post-traffic.mjs', 'hooks/post-traffic.mjs'],
-  ];
+  const kind = positionals[0] ?? 'lambda';
+  if (!['lambda', 'ecs'].includes(kind)) throw new UsageError(`init: lambda or ecs, got ${kind}\n\n${HELP.init}`);
+  const files: [string, string][] =
+    kind === 'ecs'
+      ? [
+          ['ecs.world.yml', 'cutover.world.yml'],
+          ['ecs-appspec.yml', 'appspec.yml'],
+          ['hooks/ecs-check.mjs', 'hooks/ecs-check.mjs'],
+        ]
+      : [
+          ['demo.world.yml', 'cutover.world.yml'],
+          ['appspec.yml', 'appspec.yml'],
+          ['init/pre-traffic.mjs', 'hooks/pre-traffic.mjs'],
+          ['hooks/post-traffic.mjs', 'hooks/post-traffic.mjs'],
+        ];
   for (const [from, to] of files) {
     if (existsSync(to) && !values.force) {
       out(`  kept    ${to} (exists; --force overwrites)`);
@@ -295,7 +308,7 @@ async function init(args: string[]): Promise<number> {
     copyFileSync(join(EXAMPLES, from), to);
     out(`  wrote   ${to}`);
   }
-  out('\nNext: cutover deploy --application shop --group checkout-prod --appspec appspec.yml');
+  out(`\nNext: cutover deploy --application shop --group ${kind === 'ecs' ? 'web-prod' : 'checkout-prod'} --appspec appspec.yml`);
   return 0;
 }
 

@@ -66,6 +66,21 @@ describe('cutover CLI (local mode)', () => {
     expect(cutover(['demo', 'fargate']).code).toBe(2);
   });
 
+  it('init ecs, then deploy the ECS AppSpec it wrote: blue/green succeeds; a task definition that never becomes steady fails', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-init-ecs-'));
+    const init = cutover(['init', 'ecs'], dir);
+    expect(init.code).toBe(0);
+    expect(init.out).toContain('cutover deploy --application shop --group web-prod --appspec appspec.yml');
+    const args = ['deploy', '--application', 'shop', '--group', 'web-prod', '--appspec', 'appspec.yml', '--speed', '5000'];
+    const ok = cutover(args, dir);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/Succeeded +Deployment succeeded: demo:web runs web:2; original task set ecs-svc\/\d+ deleted/);
+    writeFileSync(join(dir, 'appspec.yml'), readFileSync(join(dir, 'appspec.yml'), 'utf8').replace('task-definition/web:2', 'task-definition/web:4'));
+    const stuck = cutover(args, dir);
+    expect(stuck.code).toBe(1);
+    expect(stuck.out).toMatch(/Failed \(ECS_UPDATE_ERROR\).*web-alb\/prod web-green 100%/);
+  });
+
   it('init, deploy, status, and a second deploy that no longer matches the world', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-cli-'));
     expect(cutover(['init'], dir).code).toBe(0);
