@@ -56,7 +56,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       ['web-alb/prod', { 'web-green': 1 }],
     ]);
     const taskSetLog = env.world.log.filter((e) => e.kind === 'TaskSet').map((e) => `${e.detail.event} ${String(e.detail.taskDefinition).replace(/^.*\//, '')}`);
-    expect(taskSetLog).toEqual(['steady web:1', 'created web:2', 'steady web:2', 'primary web:2', 'deleted web:1']);
+    expect(taskSetLog).toEqual(['created web:2', 'steady web:2', 'primary web:2', 'deleted web:1']);
     // Hooks ran in CodeDeploy's order and got the service and task sets.
     expect(seen.map((e) => e.LifecycleEventName)).toEqual([...ECS_HOOKS]);
     expect(seen[1].EcsService).toMatchObject({ Cluster: 'demo', Service: 'web', ReplacementTaskSet: expect.stringMatching(/^ecs-svc\//), TestListenerArn: expect.stringContaining(':listener/app/web-alb/') });
