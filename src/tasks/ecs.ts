@@ -114,6 +114,7 @@ export async function ecsProblems(deps: Deps, d: Deployment, group: DeploymentGr
       }
     }
   }
+  if (!problems.length && (!blue || !blueTg || !greenTg)) problems.push(`could not tell blue from green on ${svcName(e)} (target groups: ${pairNames.join(', ')})`);
   if (problems.length || !blue || !blueTg || !greenTg) return { problems };
   return {
     problems,
