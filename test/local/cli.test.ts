@@ -41,7 +41,7 @@ describe('cutover CLI (local mode)', () => {
     const bad = cutover(['deploi']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("unknown command 'deploi'");
-  });
+  }, 90_000); // spawns a process per command: slow on a busy machine
 
   it('demo: the healthy release succeeds, the faulty one rolls back, exit 0', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-demo-'));
@@ -233,5 +233,5 @@ describe('cutover server', () => {
     }
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code).toBe(0);
-  });
+  }, 120_000); // a server plus ~30 CLI processes: slow on a busy machine
 });
