@@ -2,7 +2,7 @@
  * What the AWS and simulated ECS/ELB adapters share: the errors for a missing service or listener,
  * and which forwards of a listener a weight change rewrites (and to what).
  */
-import { NLB_PROTOCOLS, type ForwardWeights } from '../domain/ecs.js';
+import { NLB_PROTOCOLS, greenPercentOf, type ForwardWeights } from '../domain/ecs.js';
 import { PreconditionFailedError } from '../domain/errors.js';
 import type { ListenerForward, ListenerInfo } from '../ports/index.js';
 
@@ -44,12 +44,14 @@ const sameWeights = (a: ForwardWeights, b: ForwardWeights) => Object.keys({ ...a
 
 /**
  * The forwards of `listener` that `setForward(pair, weights)` must rewrite, each with the weights
- * to write: those that send traffic to either side of the pair and do not already say the same.
- * Forwards to other target groups only are someone else's routing and are left alone.
+ * to write: those that send traffic only to the pair and do not already say the same. Forwards that
+ * send traffic to other target groups are someone else's routing and are left alone.
  */
 export function forwardsToRewrite(listener: ListenerInfo, pair: [string, string], weights: ForwardWeights): ListenerForward[] {
   const next = forwardToWrite(listener.protocol, pair, weights);
+  // Ours: every target group it sends traffic to is in the pair (a forward that also feeds another
+  // target group is someone else's split, and rewriting it would drop that target group).
   return listener.forwards
-    .filter((f) => Object.keys(f.weights).some((arn) => pair.includes(arn)) && !sameWeights(f.weights, next))
+    .filter((f) => greenPercentOf(f.weights, pair[0], pair[1]) !== undefined && !sameWeights(f.weights, next))
     .map((f) => ({ ...(f.ruleArn ? { ruleArn: f.ruleArn } : {}), weights: next }));
 }

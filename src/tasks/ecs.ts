@@ -214,7 +214,7 @@ async function routeListeners(deps: Deps, e: EcsTarget, listenerArns: string[], 
   const after = await Promise.all(listenerArns.map((arn) => deps.elb.describeListener(arn)));
   const out: Record<string, string> = {};
   for (const l of after) {
-    const ours = l.forwards.filter((f) => greenPercentOf(f.weights, blueTg, greenTg) !== undefined || f.weights[blueTg] !== undefined || f.weights[greenTg] !== undefined);
+    const ours = l.forwards.filter((f) => greenPercentOf(f.weights, blueTg, greenTg) !== undefined);
     const wrong = ours.filter((f) => !sameSplit(f.weights, wanted));
     if (ours.length === 0 || wrong.length) {
       throw new DependencyUnavailableError(`read-back mismatch after ModifyListener/ModifyRule on ${l.listenerArn}: ${ours.map((f) => describeSplit(f.weights)).join('; ') || 'no forward to the pair'}`);

@@ -384,6 +384,8 @@ function albWithRules(): FakeElb {
     { RuleArn: RULE(1), Priority: '1', IsDefault: false, Actions: [forward({ [BLUE]: 1 }, { Order: 1, ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE }], TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 600 } } })] },
     { RuleArn: RULE(2), Priority: '2', IsDefault: false, Actions: [forward({ [OTHER]: 1 })] },
     { RuleArn: RULE(3), Priority: '3', IsDefault: false, Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '403' } }] },
+    // Someone else's split that includes blue: rewriting it would drop OTHER, so it is not ours.
+    { RuleArn: RULE(4), Priority: '4', IsDefault: false, Actions: [forward({ [BLUE]: 1, [OTHER]: 1 })] },
   ]);
   return elb;
 }
@@ -398,7 +400,12 @@ describe('ElbListenerRouter', () => {
       loadBalancerArn: `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:loadbalancer/app/web-alb/50dc6c495c0c9188`,
       protocol: 'HTTPS',
       port: 443,
-      forwards: [{ weights: { [BLUE]: 1 } }, { ruleArn: RULE(1), weights: { [BLUE]: 1 } }, { ruleArn: RULE(2), weights: { [OTHER]: 1 } }],
+      forwards: [
+        { weights: { [BLUE]: 1 } },
+        { ruleArn: RULE(1), weights: { [BLUE]: 1 } },
+        { ruleArn: RULE(2), weights: { [OTHER]: 1 } },
+        { ruleArn: RULE(4), weights: { [BLUE]: 1, [OTHER]: 1 } },
+      ],
     });
     expect(elbMock.commandCalls(DescribeRulesCommand).length).toBeGreaterThan(1);
   });
@@ -424,6 +431,7 @@ describe('ElbListenerRouter', () => {
       { [BLUE]: 900, [GREEN]: 100 },
       { [BLUE]: 900, [GREEN]: 100 },
       { [OTHER]: 1 },
+      { [BLUE]: 1, [OTHER]: 1 },
     ]);
     expect(elbMock.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input.RuleArn)).toEqual([RULE(1)]);
 
