@@ -143,9 +143,12 @@ async function park(input: z.infer<typeof WaitInput>, deps: Deps): Promise<{ unt
     await note(deps, d.deploymentId, 'Paused', `Paused at ${d.targetWeight}% (bake time left: ${formatDuration(d.paused?.remainingBakeSeconds ?? 0)})`);
   } else if (input.kind === 'ready') {
     // CodeDeploy's Ready status: the replacement is installed and tested, waiting for ContinueDeployment.
-    const ready = await mutateDeployment(deps, d.deploymentId, (cur) => (cur.status === 'InProgress' ? { status: 'Ready' } : undefined));
-    await note(deps, d.deploymentId, 'Ready', `Replacement ready; waiting up to ${formatDuration(input.seconds)} for ContinueDeployment (READY_WAIT) before stopping`);
-    await publishState(deps, ready, await loadGroup(deps, ready), 'READY', ['DeploymentReady']);
+    // Compare-and-set against ContinueDeployment: a continue that got in first leaves it InProgress.
+    const ready = await mutateDeployment(deps, d.deploymentId, (cur) => (cur.status === 'InProgress' && !cur.continued?.READY_WAIT ? { status: 'Ready' } : undefined));
+    if (ready.status === 'Ready') {
+      await note(deps, d.deploymentId, 'Ready', `Replacement ready; waiting up to ${formatDuration(input.seconds)} for ContinueDeployment (READY_WAIT) before stopping`);
+      await publishState(deps, ready, await loadGroup(deps, ready), 'READY', ['DeploymentReady']);
+    }
   } else if (input.kind === 'termination') {
     await note(deps, d.deploymentId, 'TerminationWait', `Keeping the original task set for ${formatDuration(input.seconds)} (ContinueDeployment TERMINATION_WAIT ends this early; a stop or an alarm still rolls back)`);
   }

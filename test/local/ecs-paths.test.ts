@@ -148,6 +148,25 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     expect(eb).toEqual(['START', 'READY', 'SUCCESS']);
   });
 
+  it('a ready wait that begins after ContinueDeployment was recorded ends at once; the deployment stays InProgress', async () => {
+    env = await ecsTestEnv({
+      deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
+      blueGreenDeploymentConfiguration: {
+        deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 600 },
+        // 360 ms here: long enough to look at the deployment while it waits, short enough to end by itself.
+        terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 60 },
+      },
+    });
+    const id = await env.start(ecsAppSpec('web:2'));
+    await waitFor(env, id, (d) => d.currentWait?.kind === 'ready');
+    await TASKS.continueDeployment.run({ deploymentId: id }, env.deps);
+    await waitFor(env, id, (d) => d.currentWait?.kind === 'termination');
+    // A ready wait starting after the continue was recorded (as in a race; its token is not waiting any more).
+    await TASKS.startWait.run({ deploymentId: id, kind: 'ready', seconds: 60, taskToken: 'a-token-nobody-waits-on' }, env.deps);
+    expect((await env.deps.store.getDeployment(id))?.status).toBe('InProgress');
+    expect((await env.finish(id)).deployment.status).toBe('Succeeded');
+  });
+
   it('STOP_DEPLOYMENT: nobody continues; the deployment is Stopped (TIMEOUT) and the replacement removed', async () => {
     env = await ecsTestEnv({ blueGreenDeploymentConfiguration: { deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 5 } } });
     const r = await env.deploy(ecsAppSpec('web:2'));
