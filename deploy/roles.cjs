@@ -162,6 +162,14 @@ module.exports = async ({ resolveVariable }) => {
       ...ecsTraffic(),
     ],
     recordOutcome: [...store('DeleteItem'), ...publish()],
+    // An execution that ended without recording its outcome: Rollback and RecordOutcome's calls.
+    executionEnded: [
+      ...store('DeleteItem'),
+      ...targets('GetAlias', 'UpdateAlias'),
+      ...ecs('DescribeServices', 'DescribeTaskSets', 'UpdateServicePrimaryTaskSet', 'DeleteTaskSet'),
+      ...ecsTraffic(),
+      ...publish(),
+    ],
     alarmListener: [...store('Query'), ...tokens('SendTaskFailure')],
     s3Trigger: [...store(), ...uploads(), ...start(), ...publish()],
     codePipelineJob: [...store(), ...artifacts(), ...start(), ...pipelineJobs()],

@@ -83,6 +83,8 @@ export interface LocalRuntimeOptions {
 export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
   private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly executions = new Map<string, ExecutionRecord>();
+  private readonly aborts = new Map<string, () => void>();
+  private readonly endListeners: ((r: ExecutionRecord) => void)[] = [];
   private readonly definition: StateDef;
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, (input: Json) => Promise<Json>>;
@@ -206,6 +208,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
       (output) => Object.assign(record, { status: 'SUCCEEDED' as const, output, stopDate: this.opts.clock.now() }),
       (e: unknown) => {
         const err = e as { name?: string; message?: string; cause?: { name?: string; message?: string } };
+        if (err.name === 'ExecutionAbortedError') return Object.assign(record, { status: 'ABORTED' as const, stopDate: this.opts.clock.now() });
         this.opts.log.warn(`execution ${name} failed`, { error: err.cause?.name ?? err.name });
         return Object.assign(record, {
           status: 'FAILED' as const,
@@ -216,10 +219,25 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
       },
     ).then(async (r) => {
       await collect;
+      this.aborts.delete(name);
+      for (const l of this.endListeners) l(r);
       return r;
     });
     this.executions.set(name, record);
+    this.aborts.set(name, execution.abort);
     return arn;
+  }
+
+  /** StopExecution: the execution ends ABORTED wherever it is (its state machine records nothing). */
+  abort(name: string): boolean {
+    const stop = this.aborts.get(name);
+    stop?.();
+    return stop !== undefined;
+  }
+
+  /** Called when an execution ends (as EventBridge's Step Functions Execution Status Change would). */
+  onEnd(listener: (r: ExecutionRecord) => void): void {
+    this.endListeners.push(listener);
   }
 
   /** Resolves when the execution ends. */
@@ -236,3 +254,26 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
 }
 
 export type { TaskName };
+
+/** The EventBridge event Step Functions emits when an execution ends, for a local execution record. */
+export function executionStatusChangeEvent(r: ExecutionRecord): Record<string, unknown> {
+  return {
+    version: '0',
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account: '000000000000',
+    region: 'local',
+    time: (r.stopDate ?? new Date()).toISOString(),
+    resources: [r.arn],
+    detail: {
+      executionArn: r.arn,
+      stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:cutover-deployment',
+      name: r.name,
+      status: r.status,
+      startDate: r.startDate.getTime(),
+      stopDate: r.stopDate?.getTime() ?? null,
+      error: r.error ?? null,
+      cause: r.cause ?? null,
+    },
+  };
+}

@@ -1,7 +1,7 @@
 /** Every task, by name (the name is also the serverless.yml function key and the ASL Fn::GetAtt target). */
 import { createDeployment, recordDeployment } from './create-deployment.js';
 import { hookTimedOut, invokeHook, putLifecycleEventHookExecutionStatus } from './hooks.js';
-import { finalizeDeployment, recordOutcome, rollbackDeployment } from './outcome.js';
+import { executionEnded, finalizeDeployment, recordOutcome, rollbackDeployment } from './outcome.js';
 import { prepareDeployment } from './prepare-deployment.js';
 import { shiftTraffic, startWait } from './shift-traffic.js';
 import { allowTestTraffic, installTaskSet } from './ecs.js';
@@ -36,6 +36,7 @@ export const TASKS: Record<TaskName, Task<any, any>> = {
   installTaskSet,
   allowTestTraffic,
   alarmListener,
+  executionEnded,
   s3Trigger,
   codePipelineJob,
 };

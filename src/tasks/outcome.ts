@@ -232,3 +232,46 @@ export const recordOutcome = defineTask(
   z.object({ deploymentId: z.string().min(1), failure: Caught, rollback: RollbackOutcome }),
   record,
 );
+
+/** EventBridge `Step Functions Execution Status Change` (the fields we use). */
+const ExecutionEvent = z.object({
+  detail: z.object({
+    executionArn: z.string().min(1),
+    name: z.string().min(1),
+    status: z.string(),
+    error: z.string().nullish(),
+    cause: z.string().nullish(),
+  }),
+});
+
+/**
+ * An execution ended without recording its deployment's outcome: stopped from the console or API
+ * (StopExecution), timed out, or failed inside RecordOutcome itself. The deployment would stay
+ * InProgress and its group locked; this rolls it back (decided from the world, as Rollback does)
+ * and records the outcome, exactly as the state machine would have. Deployments that ended
+ * normally are left alone.
+ */
+async function afterExecution(event: z.infer<typeof ExecutionEvent>, deps: Deps): Promise<{ deploymentId: string; action: 'ignored' | 'none' | 'recorded'; status?: string }> {
+  const { name, status, executionArn } = event.detail;
+  const d = ['ABORTED', 'TIMED_OUT', 'FAILED'].includes(status) ? await deps.store.getDeployment(name) : undefined;
+  // Executions started with a CreateDeployment request (not named after their deployment) are not found here.
+  if (!d || (d.executionArn && d.executionArn !== executionArn)) return { deploymentId: name, action: 'ignored' };
+  if (isTerminal(d.status)) return { deploymentId: name, action: 'none' };
+  const failure: CaughtError =
+    status === 'ABORTED'
+      ? { Error: 'DeploymentStoppedError', Cause: 'The execution was stopped (StopExecution) before the deployment ended' }
+      : status === 'TIMED_OUT'
+        ? { Error: 'States.Timeout', Cause: 'The execution timed out before the deployment ended' }
+        : { Error: 'InternalError', Cause: `The execution failed before the outcome was recorded (${event.detail.error ?? 'error'}: ${causeMessage(event.detail.cause ?? '')})` };
+  await note(deps, d.deploymentId, 'ExecutionEnded', `The execution ended ${status} with the deployment ${d.status}: rolling back and recording the outcome`);
+  let rolledBack: z.infer<typeof RollbackOutcome>;
+  try {
+    rolledBack = await rollback({ deploymentId: d.deploymentId, failure }, deps);
+  } catch (e) {
+    rolledBack = { Error: (e as Error).name, Cause: (e as Error).message };
+  }
+  const out = await record({ deploymentId: d.deploymentId, failure, rollback: rolledBack }, deps);
+  return { deploymentId: d.deploymentId, action: 'recorded', status: out.status };
+}
+
+export const executionEnded = defineTask('executionEnded', ExecutionEvent, afterExecution);

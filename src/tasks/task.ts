@@ -69,7 +69,7 @@ export const API_TASKS = [
   'continueDeployment',
 ] as const;
 /** Tasks started by events (an EventBridge rule); each is also a serverless.yml function. */
-export const EVENT_TASKS = ['alarmListener', 's3Trigger', 'codePipelineJob'] as const;
+export const EVENT_TASKS = ['alarmListener', 'executionEnded', 's3Trigger', 'codePipelineJob'] as const;
 export type StateMachineTaskName = (typeof STATE_MACHINE_TASKS)[number];
 export type TaskName = StateMachineTaskName | (typeof API_TASKS)[number] | (typeof EVENT_TASKS)[number];
 

@@ -13,7 +13,7 @@ import { ScaledClock } from '../adapters/sim/clock.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
 import { SimWorld, alarmStateChangeEvent } from '../adapters/sim/world.js';
 import { localDynamoClient, startDynalite } from '../local/dynalite.js';
-import { LocalStepFunctions } from '../local/runtime.js';
+import { LocalStepFunctions, executionStatusChangeEvent } from '../local/runtime.js';
 import { localS3Client, startS3 } from '../local/s3.js';
 import type { Clock, Logger } from '../ports/index.js';
 import { TASKS } from '../tasks/index.js';
@@ -82,6 +82,12 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   };
   runtime.attach(deps);
 
+  // Step Functions' execution status events drive the same task as on AWS (an execution stopped or
+  // failed before it recorded its deployment's outcome).
+  runtime.onEnd((r) => {
+    if (r.status === 'SUCCEEDED') return;
+    TASKS.executionEnded.run(executionStatusChangeEvent(r), deps).catch((err: unknown) => log.error('executionEnded failed', { error: (err as Error).message }));
+  });
   // Alarms in the SimWorld change state as simulated time passes (every 10 simulated seconds), and
   // each change to ALARM goes, as CloudWatch's EventBridge event, to the same alarm listener task.
   world.onLog((e) => {

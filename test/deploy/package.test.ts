@@ -206,7 +206,7 @@ describe('IAM: least privilege', () => {
 
   it('Lambda alias operations only on listed or tagged functions, and only in the roles that shift traffic', () => {
     const alias = statements(template).filter(({ s }) => actionsOf(s).some((a) => ['lambda:UpdateAlias', 'lambda:GetAlias', 'lambda:GetFunctionConfiguration'].includes(a)));
-    expect(new Set(alias.map(({ role }) => role))).toEqual(new Set(['PrepareDeploymentRole', 'ShiftTrafficRole', 'RollbackDeploymentRole']));
+    expect(new Set(alias.map(({ role }) => role))).toEqual(new Set(['PrepareDeploymentRole', 'ShiftTrafficRole', 'RollbackDeploymentRole', 'ExecutionEndedRole']));
     for (const { role, s } of alias) {
       const resources = asList(s.Resource).map((r: Json) => r['Fn::Sub'] as string);
       const tagged = s.Condition?.StringEquals?.[`aws:ResourceTag/cutover:deployer`];
@@ -262,6 +262,17 @@ describe('resources', () => {
     expect(rule.Properties.EventPattern.source).toEqual(['aws.cloudwatch']);
     expect(rule.Properties.EventPattern.detail.state.value).toEqual(['ALARM']);
     expect(rule.Properties.Targets.map((x: Json) => x.Arn['Fn::GetAtt'][0])).toEqual(['AlarmListenerLambdaFunction']);
+  });
+
+  it("the deployment machine's executions that end unrecorded (ABORTED, TIMED_OUT, FAILED) go to executionEnded", () => {
+    const rules = ofType(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern?.['detail-type']?.includes('Step Functions Execution Status Change'));
+    expect(rules).toHaveLength(1);
+    const [, rule] = rules[0]!;
+    expect(rule.Properties.EventPattern.source).toEqual(['aws.states']);
+    expect(rule.Properties.EventPattern.detail.status).toEqual(['ABORTED', 'TIMED_OUT', 'FAILED']);
+    // Only this stack's machine: its ARN, built from the same name as the machine's.
+    expect(JSON.stringify(rule.Properties.EventPattern.detail.stateMachineArn)).toContain(`:stateMachine:cutover-ci-deployment`);
+    expect(rule.Properties.Targets.map((x: Json) => x.Arn['Fn::GetAtt'][0])).toEqual(['ExecutionEndedLambdaFunction']);
   });
 
   it('the API requires IAM, except POST /hooks (PutLifecycleEventHookExecutionStatus only, by hook execution id)', () => {

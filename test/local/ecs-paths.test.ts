@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OPERATIONS } from '../../src/api/operations.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { ECS_HOOKS, ecsAppSpec, ecsState, ecsTestEnv } from '../support/ecs.js';
-import { reportingHook, waitFor, type TestEnv } from '../support/local.js';
+import { reportingHook, waitFor, waitForEnd, type TestEnv } from '../support/local.js';
 
 let env: TestEnv | undefined;
 afterEach(async () => {
@@ -202,6 +202,20 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     const r = await env.finish(id);
     expect(r.deployment.status).toBe('Stopped');
     expect(stateOf(env)).toEqual(BLUE_ONLY);
+  });
+
+  it('an execution stopped from outside (StopExecution) mid-canary is rolled back and recorded; the group is free', async () => {
+    env = await ecsTestEnv({ deploymentConfigName: 'CodeDeployDefault.ECSCanary10Percent15Minutes' });
+    const id = await env.start(ecsAppSpec('web:2'));
+    await waitFor(env, id, (d) => d.currentWait?.kind === 'bake');
+    expect(env.runtime.abort(id)).toBe(true);
+    expect((await env.runtime.wait(id)).status).toBe('ABORTED');
+    const d = await waitForEnd(env, id);
+    expect(d).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
+    expect(d.rollbackInfo?.rollbackMessage).toContain('read back and verified');
+    expect(stateOf(env)).toEqual(BLUE_ONLY);
+    expect((await env.deps.store.getDeploymentGroup('shop', 'web'))?.activeDeploymentId).toBeUndefined();
+    expect((await env.deps.store.getTimeline(id)).map((t) => t.event)).toContain('ExecutionEnded');
   });
 
   it('KEEP_ALIVE keeps the original task set, without traffic, until the next deployment replaces it', async () => {

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError, InvalidInputError } from '../../src/domain/errors.js';
 import { TASKS } from '../../src/tasks/index.js';
-import { appSpec, reportingHook, testEnv, type TestEnv } from '../support/local.js';
+import { appSpec, reportingHook, testEnv, waitFor, waitForEnd, type TestEnv } from '../support/local.js';
 
 let env: TestEnv | undefined;
 afterEach(async () => {
@@ -261,5 +261,20 @@ describe('started with a CreateDeployment request (CodePipeline native Step Func
     const rejected = await env.runtime.wait('pipeline-exec-2');
     expect(rejected).toMatchObject({ status: 'FAILED', error: 'DeploymentRequestRejected' });
     expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([id]);
+  });
+  it('an execution stopped from outside (StopExecution) is rolled back and recorded Stopped; an execution that ended normally is left alone', async () => {
+    env = await testEnv({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' });
+    const id = await env.start(appSpec());
+    await waitFor(env, id, (d) => d.currentWait?.kind === 'bake');
+    expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.1 } });
+    env.runtime.abort(id);
+    const d = await waitForEnd(env, id);
+    expect(d).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP', message: expect.stringContaining('StopExecution') } });
+    expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
+    expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
+    // The same event again, or for a deployment that ended on its own, changes nothing.
+    const again = await TASKS.executionEnded.run({ detail: { executionArn: d.executionArn, name: id, status: 'ABORTED' } }, env.deps);
+    expect(again).toMatchObject({ action: 'none' });
+    expect((await env.deps.store.getDeployment(id))?.version).toBe(d.version);
   });
 });

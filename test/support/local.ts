@@ -115,3 +115,12 @@ export async function waitFor(env: LocalEnvironment, id: string, ready: (d: Depl
     await new Promise((r) => setTimeout(r, 2));
   }
 }
+
+/** Resolve with the deployment once it has ended (Succeeded, Failed or Stopped). */
+export async function waitForEnd(env: LocalEnvironment, id: string): Promise<Deployment> {
+  for (;;) {
+    const d = await env.deps.store.getDeployment(id);
+    if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) return d;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
