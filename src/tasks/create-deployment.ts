@@ -15,7 +15,7 @@ import {
   type TrafficRoutingConfig,
 } from '../domain/deployment-config.js';
 import { ApiError, InvalidInputError } from '../domain/errors.js';
-import { newDeploymentId } from '../domain/ids.js';
+import { deploymentIdForExecution, newDeploymentId } from '../domain/ids.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
 import { ECS_LIFECYCLE, LAMBDA_LIFECYCLE, type ComputePlatform, type Deployment, type DeploymentGroup, type RevisionLocation } from '../domain/model.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
@@ -167,8 +167,13 @@ async function record(raw: unknown, deps: Deps, executionArn?: string) {
   const config = await resolveConfig(deps, input.deploymentConfigName ?? group.deploymentConfigName ?? (platform === 'ECS' ? DEFAULT_ECS_CONFIG : DEFAULT_LAMBDA_CONFIG), platform);
   const steps = plan(config.trafficRoutingConfig);
 
-  const deploymentId = newDeploymentId();
+  const deploymentId = executionArn ? deploymentIdForExecution(executionArn) : newDeploymentId();
   const now = deps.clock.now().toISOString();
+  if (executionArn) {
+    // A retried RecordDeployment: the deployment of this execution is already recorded.
+    const recorded = await deps.store.getDeployment(deploymentId);
+    if (recorded?.executionArn === executionArn) return { deployment: recorded, input, now };
+  }
 
   const deployment: Deployment = {
     deploymentId,

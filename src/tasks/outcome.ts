@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DependencyUnavailableError } from '../domain/errors.js';
-import { newDeploymentId } from '../domain/ids.js';
+import { deploymentIdForExecution, newDeploymentId } from '../domain/ids.js';
 import { isTerminal, type Deployment, type TriggerEventType } from '../domain/model.js';
 import { causeMessage, classifyFailure, shouldRollback, type CaughtError } from '../domain/outcome.js';
 import { describeRouting, routingFor, sameRouting, targetWeightOf } from '../domain/traffic.js';
@@ -253,8 +253,10 @@ const ExecutionEvent = z.object({
  */
 async function afterExecution(event: z.infer<typeof ExecutionEvent>, deps: Deps): Promise<{ deploymentId: string; action: 'ignored' | 'none' | 'recorded'; status?: string }> {
   const { name, status, executionArn } = event.detail;
-  const d = ['ABORTED', 'TIMED_OUT', 'FAILED'].includes(status) ? await deps.store.getDeployment(name) : undefined;
-  // Executions started with a CreateDeployment request (not named after their deployment) are not found here.
+  if (!['ABORTED', 'TIMED_OUT', 'FAILED'].includes(status)) return { deploymentId: name, action: 'ignored' };
+  // Named after its deployment (CreateDeployment), or started with a CreateDeployment request
+  // (RecordDeployment derives the deployment id from the execution ARN).
+  const d = (await deps.store.getDeployment(name)) ?? (await deps.store.getDeployment(deploymentIdForExecution(executionArn)));
   if (!d || (d.executionArn && d.executionArn !== executionArn)) return { deploymentId: name, action: 'ignored' };
   if (isTerminal(d.status)) return { deploymentId: name, action: 'none' };
   const failure: CaughtError =

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError, InvalidInputError } from '../../src/domain/errors.js';
+import { deploymentIdForExecution } from '../../src/domain/ids.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { appSpec, reportingHook, testEnv, waitFor, waitForEnd, type TestEnv } from '../support/local.js';
 
@@ -262,18 +263,32 @@ describe('started with a CreateDeployment request (CodePipeline native Step Func
     expect(rejected).toMatchObject({ status: 'FAILED', error: 'DeploymentRequestRejected' });
     expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([id]);
   });
-  it('an execution stopped from outside (StopExecution) is rolled back and recorded Stopped; an execution that ended normally is left alone', async () => {
+
+  it('a retried RecordDeployment finds the deployment it recorded instead of making a second one', async () => {
+    env = await testEnv();
+    const request = { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } } };
+    const executionArn = 'arn:aws:states:us-east-1:111122223333:execution:cutover-prod-deployment:pipeline-run-7';
+    const first = await TASKS.recordDeployment.run({ request, executionArn }, env.deps);
+    const second = await TASKS.recordDeployment.run({ request, executionArn }, env.deps);
+    expect(second).toEqual(first);
+    expect(first.deploymentId).toBe(deploymentIdForExecution(executionArn));
+    expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([first.deploymentId]);
+  });
+
+  it('an execution stopped from outside (StopExecution) is rolled back and recorded Stopped; the same event again changes nothing', async () => {
     env = await testEnv({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' });
-    const id = await env.start(appSpec());
+    const request = { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } } };
+    const arn = await env.runtime.start('pipeline-exec-3', request);
+    // Not named after its deployment: the id comes from the execution ARN.
+    const id = deploymentIdForExecution(arn);
     await waitFor(env, id, (d) => d.currentWait?.kind === 'bake');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.1 } });
-    env.runtime.abort(id);
+    env.runtime.abort('pipeline-exec-3');
     const d = await waitForEnd(env, id);
-    expect(d).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP', message: expect.stringContaining('StopExecution') } });
+    expect(d).toMatchObject({ status: 'Stopped', executionArn: arn, errorInformation: { code: 'MANUAL_STOP', message: expect.stringContaining('StopExecution') } });
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
     expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
-    // The same event again, or for a deployment that ended on its own, changes nothing.
-    const again = await TASKS.executionEnded.run({ detail: { executionArn: d.executionArn, name: id, status: 'ABORTED' } }, env.deps);
+    const again = await TASKS.executionEnded.run({ detail: { executionArn: arn, name: 'pipeline-exec-3', status: 'ABORTED' } }, env.deps);
     expect(again).toMatchObject({ action: 'none' });
     expect((await env.deps.store.getDeployment(id))?.version).toBe(d.version);
   });
