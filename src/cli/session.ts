@@ -68,7 +68,6 @@ function ecsGroupFields(g: FileGroup, world: SimWorld): Record<string, unknown> 
       ],
     },
     ...(g.blueGreenDeploymentConfiguration ? { blueGreenDeploymentConfiguration: g.blueGreenDeploymentConfiguration } : {}),
-    deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
   };
 }
 

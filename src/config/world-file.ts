@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseDocument } from '../domain/appspec.js';
+import { NLB_PROTOCOLS } from '../domain/ecs.js';
 import { InvalidInputError, type Issue } from '../domain/errors.js';
 
 const Version = z.object({ errorRate: z.number().min(0, 'must be 0..1').max(1, 'must be 0..1').default(0) });
@@ -171,8 +172,9 @@ function ecsIssues(ecs: z.infer<typeof Ecs>, issues: Issue[], checkTargetGroup: 
     lbNames.add(lb.name);
     for (const [j, l] of lb.listeners.entries()) {
       if (!lb.targetGroups.includes(l.forwardTo)) issues.push({ path: `ecs.loadBalancers.${i}.listeners.${j}.forwardTo`, message: `no target group named ${l.forwardTo} in this load balancer's targetGroups` });
-      if (lb.type === 'application' && ['TCP', 'TLS', 'UDP', 'TCP_UDP'].includes(l.protocol ?? '')) issues.push({ path: `ecs.loadBalancers.${i}.listeners.${j}.protocol`, message: 'an application load balancer listens on HTTP or HTTPS' });
-      if (lb.type === 'network' && ['HTTP', 'HTTPS'].includes(l.protocol ?? '')) issues.push({ path: `ecs.loadBalancers.${i}.listeners.${j}.protocol`, message: 'a network load balancer listens on TCP, TLS, UDP or TCP_UDP' });
+      const nlbProtocol = (NLB_PROTOCOLS as readonly string[]).includes(l.protocol ?? '');
+      if (lb.type === 'application' && nlbProtocol) issues.push({ path: `ecs.loadBalancers.${i}.listeners.${j}.protocol`, message: 'an application load balancer listens on HTTP or HTTPS' });
+      if (lb.type === 'network' && l.protocol !== undefined && !nlbProtocol) issues.push({ path: `ecs.loadBalancers.${i}.listeners.${j}.protocol`, message: 'a network load balancer listens on TCP, TLS, UDP or TCP_UDP' });
     }
   }
   const seen = new Set<string>();

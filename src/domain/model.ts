@@ -24,7 +24,6 @@ export type LambdaHookEvent = (typeof LAMBDA_HOOK_EVENTS)[number];
 export const ECS_HOOK_EVENTS = ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic', 'BeforeAllowTraffic', 'AfterAllowTraffic'] as const;
 export type EcsHookEvent = (typeof ECS_HOOK_EVENTS)[number];
 export type HookEvent = LambdaHookEvent | EcsHookEvent;
-export const HOOK_EVENTS: readonly HookEvent[] = ECS_HOOK_EVENTS;
 
 export type AutoRollbackEvent = 'DEPLOYMENT_FAILURE' | 'DEPLOYMENT_STOP_ON_ALARM' | 'DEPLOYMENT_STOP_ON_REQUEST';
 export interface AutoRollbackConfiguration {
@@ -286,8 +285,6 @@ export interface EcsTarget {
   testListenerArns?: string[];
   /** Install gives up when green is not steady by then (ISO). */
   steadyDeadline?: string;
-  /** Set when the green task set has been made the service's primary. */
-  greenPrimary?: boolean;
   /** Set when test traffic was routed to green. */
   testTrafficOnGreen?: boolean;
 }

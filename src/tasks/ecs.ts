@@ -271,7 +271,6 @@ export async function shiftEcs(deps: Deps, d: Deployment, percent: number): Prom
     const green = greenIn(svc, d);
     if (!green) throw new InternalError(`the replacement task set of ${svcName(e)} is gone`);
     if (green.status !== 'PRIMARY') {
-      await mutateDeployment(deps, d.deploymentId, (cur) => ({ ecs: { ...ecsOf(cur), greenPrimary: true } }));
       await deps.ecs.updateServicePrimaryTaskSet(e.clusterName, e.serviceName, green.id);
       const after = greenIn(await deps.ecs.describeService(e.clusterName, e.serviceName), d);
       if (after?.status !== 'PRIMARY') throw new DependencyUnavailableError(`read-back mismatch after UpdateServicePrimaryTaskSet: ${green.id} is ${after?.status ?? 'gone'}`);
