@@ -37,7 +37,11 @@ if (ECS) {
 }
 for (let i = 0; i < N; i++) {
   if (ECS) {
-    world.ecs.addLoadBalancer({ name: `lb${i}`, targetGroups: [`blue${i}`, `green${i}`], listeners: [{ name: 'prod', port: 80, forwardTo: `blue${i}`, requestsPerSecond: 10 }] });
+    world.ecs.addLoadBalancer({
+      name: `lb${i}`,
+      targetGroups: [`blue${i}`, `green${i}`],
+      listeners: [{ name: 'prod', port: 80, forwardTo: `blue${i}`, requestsPerSecond: 10 }],
+    });
     world.ecs.addService({ cluster: 'bench', name: `svc${i}`, taskDefinition: 'web:1', targetGroup: `blue${i}` });
     world.addAlarm({ name: `alarm${i}`, listener: `lb${i}/prod`, threshold: 50 });
   } else {
@@ -48,12 +52,21 @@ for (let i = 0; i < N; i++) {
     {
       applicationName: 'bench',
       deploymentGroupName: `g${i}`,
-      deploymentConfigName: ECS ? 'CodeDeployDefault.ECSCanary10Percent15Minutes' : 'CodeDeployDefault.LambdaCanary10Percent30Minutes',
+      deploymentConfigName: ECS
+        ? 'CodeDeployDefault.ECSCanary10Percent15Minutes'
+        : 'CodeDeployDefault.LambdaCanary10Percent30Minutes',
       alarmConfiguration: { enabled: true, alarms: [{ name: `alarm${i}` }] },
       ...(ECS
         ? {
             ecsServices: [{ clusterName: 'bench', serviceName: `svc${i}` }],
-            loadBalancerInfo: { targetGroupPairInfoList: [{ targetGroups: [{ name: `blue${i}` }, { name: `green${i}` }], prodTrafficRoute: { listenerArns: [world.listenerArn(`lb${i}/prod`)] } }] },
+            loadBalancerInfo: {
+              targetGroupPairInfoList: [
+                {
+                  targetGroups: [{ name: `blue${i}` }, { name: `green${i}` }],
+                  prodTrafficRoute: { listenerArns: [world.listenerArn(`lb${i}/prod`)] },
+                },
+              ],
+            },
           }
         : {}),
     },
@@ -69,18 +82,28 @@ function restoredWorld(i: number): boolean {
   }
   const sets = world.ecs.describeTaskSets('bench', `svc${i}`);
   const split = world.ecs.split(`lb${i}/prod`);
-  return sets.length === 1 && sets[0]!.status === 'PRIMARY' && sets[0]!.taskDefinition.endsWith('/web:1') && split[`blue${i}`] === 100;
+  return (
+    sets.length === 1 &&
+    sets[0]!.status === 'PRIMARY' &&
+    sets[0]!.taskDefinition.endsWith('/web:1') &&
+    split[`blue${i}`] === 100
+  );
 }
 
 async function one(i: number): Promise<number> {
   const { deploymentId } = (await TASKS.createDeployment.run(
-    { applicationName: 'bench', deploymentGroupName: `g${i}`, revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec(i) } } },
+    {
+      applicationName: 'bench',
+      deploymentGroupName: `g${i}`,
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec(i) } },
+    },
     env.deps,
   )) as { deploymentId: string };
   for (;;) {
     const d = await env.deps.store.getDeployment(deploymentId);
     if (d?.currentWait?.kind === 'bake') break;
-    if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) throw new Error(`${deploymentId} ended ${d.status} before baking: ${d.errorInformation?.message}`);
+    if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.status))
+      throw new Error(`${deploymentId} ended ${d.status} before baking: ${d.errorInformation?.message}`);
     await new Promise((r) => setTimeout(r, 5));
   }
   const tripped = Date.now();
@@ -88,7 +111,8 @@ async function one(i: number): Promise<number> {
   const execution = await env.runtime.wait(deploymentId);
   const restored = execution.events.find((e) => e.type === 'StateExited' && e.state === 'Rollback');
   const d = await env.deps.store.getDeployment(deploymentId);
-  if (!restored || d?.status !== 'Stopped' || !restoredWorld(i)) throw new Error(`${deploymentId}: not rolled back (status ${d?.status}, ${d?.errorInformation?.message})`);
+  if (!restored || d?.status !== 'Stopped' || !restoredWorld(i))
+    throw new Error(`${deploymentId}: not rolled back (status ${d?.status}, ${d?.errorInformation?.message})`);
   return restored.timestamp - tripped;
 }
 

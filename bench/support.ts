@@ -10,7 +10,13 @@ export function percentile(sorted: number[], p: number): number {
 
 /** Print the result as JSON on stdout and keep a copy in bench/results/<name>.json. */
 export function report(name: string, result: Record<string, unknown>): void {
-  const full = { benchmark: name, date: new Date().toISOString(), node: process.version, platform: `${process.platform}/${process.arch}`, ...result };
+  const full = {
+    benchmark: name,
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+    ...result,
+  };
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(full, null, 2)}\n`);

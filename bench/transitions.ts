@@ -41,16 +41,36 @@ const env = await createLocalEnvironment({ clock, world, retryIntervalMs: 1 });
 await TASKS.createApplication.run({ applicationName: 'bench' }, env.deps);
 await TASKS.createDeploymentGroup.run({ applicationName: 'bench', deploymentGroupName: 'g' }, env.deps);
 
-async function count(name: string, intervalMinutes: number, from: string, to: string): Promise<{ transitions: number; steps: number; states: Record<string, number> }> {
-  await TASKS.createDeploymentConfig.run({ deploymentConfigName: name, trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: 10, linearInterval: intervalMinutes } } }, env.deps);
+async function count(
+  name: string,
+  intervalMinutes: number,
+  from: string,
+  to: string,
+): Promise<{ transitions: number; steps: number; states: Record<string, number> }> {
+  await TASKS.createDeploymentConfig.run(
+    {
+      deploymentConfigName: name,
+      trafficRoutingConfig: {
+        type: 'TimeBasedLinear',
+        timeBasedLinear: { linearPercentage: 10, linearInterval: intervalMinutes },
+      },
+    },
+    env.deps,
+  );
   const content = `version: 0.0\nResources:\n  - fn:\n      Type: AWS::Lambda::Function\n      Properties: { Name: api, Alias: live, CurrentVersion: "${from}", TargetVersion: "${to}" }\nHooks:\n  - BeforeAllowTraffic: preHook\n  - AfterAllowTraffic: postHook\n`;
   const { deploymentId } = (await TASKS.createDeployment.run(
-    { applicationName: 'bench', deploymentGroupName: 'g', deploymentConfigName: name, revision: { revisionType: 'AppSpecContent', appSpecContent: { content } } },
+    {
+      applicationName: 'bench',
+      deploymentGroupName: 'g',
+      deploymentConfigName: name,
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content } },
+    },
     env.deps,
   )) as { deploymentId: string };
   const execution = await env.runtime.wait(deploymentId);
   const d = await env.deps.store.getDeployment(deploymentId);
-  if (execution.status !== 'SUCCEEDED' || d?.status !== 'Succeeded') throw new Error(`${name}: ${d?.status}: ${JSON.stringify(d?.errorInformation)}`);
+  if (execution.status !== 'SUCCEEDED' || d?.status !== 'Succeeded')
+    throw new Error(`${name}: ${d?.status}: ${JSON.stringify(d?.errorInformation)}`);
   const entered = execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state!);
   const states: Record<string, number> = {};
   for (const s of entered) states[s] = (states[s] ?? 0) + 1;
@@ -61,7 +81,14 @@ async function count(name: string, intervalMinutes: number, from: string, to: st
 async function countEcs(): Promise<{ transitions: number; steadyPolls: number; withoutPolls: number }> {
   for (const e of ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic']) world.registerHook(e, hook);
   await TASKS.createApplication.run({ applicationName: 'bench-ecs', computePlatform: 'ECS' }, env.deps);
-  await TASKS.createDeploymentConfig.run({ deploymentConfigName: 'EcsLinear10', computePlatform: 'ECS', trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: 10, linearInterval: 1 } } }, env.deps);
+  await TASKS.createDeploymentConfig.run(
+    {
+      deploymentConfigName: 'EcsLinear10',
+      computePlatform: 'ECS',
+      trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: 10, linearInterval: 1 } },
+    },
+    env.deps,
+  );
   await TASKS.createDeploymentGroup.run(
     {
       applicationName: 'bench-ecs',
@@ -70,7 +97,11 @@ async function countEcs(): Promise<{ transitions: number; steadyPolls: number; w
       ecsServices: [{ clusterName: 'c', serviceName: 'web' }],
       loadBalancerInfo: {
         targetGroupPairInfoList: [
-          { targetGroups: [{ name: 'blue' }, { name: 'green' }], prodTrafficRoute: { listenerArns: [world.listenerArn('alb/prod')] }, testTrafficRoute: { listenerArns: [world.listenerArn('alb/test')] } },
+          {
+            targetGroups: [{ name: 'blue' }, { name: 'green' }],
+            prodTrafficRoute: { listenerArns: [world.listenerArn('alb/prod')] },
+            testTrafficRoute: { listenerArns: [world.listenerArn('alb/test')] },
+          },
         ],
       },
     },
@@ -79,12 +110,17 @@ async function countEcs(): Promise<{ transitions: number; steadyPolls: number; w
   const hooks = ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic'].map((e) => `  - ${e}: ${e}`).join('\n');
   const content = `version: 0.0\nResources:\n  - svc:\n      Type: AWS::ECS::Service\n      Properties: { TaskDefinition: "web:2", LoadBalancerInfo: { ContainerName: web, ContainerPort: 80 } }\nHooks:\n${hooks}\n  - BeforeAllowTraffic: preHook\n  - AfterAllowTraffic: postHook\n`;
   const { deploymentId } = (await TASKS.createDeployment.run(
-    { applicationName: 'bench-ecs', deploymentGroupName: 'g', revision: { revisionType: 'AppSpecContent', appSpecContent: { content } } },
+    {
+      applicationName: 'bench-ecs',
+      deploymentGroupName: 'g',
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content } },
+    },
     env.deps,
   )) as { deploymentId: string };
   const execution = await env.runtime.wait(deploymentId);
   const d = await env.deps.store.getDeployment(deploymentId);
-  if (execution.status !== 'SUCCEEDED' || d?.status !== 'Succeeded') throw new Error(`ECS: ${d?.status}: ${JSON.stringify(d?.errorInformation)}`);
+  if (execution.status !== 'SUCCEEDED' || d?.status !== 'Succeeded')
+    throw new Error(`ECS: ${d?.status}: ${JSON.stringify(d?.errorInformation)}`);
   const entered = execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state!);
   const steadyPolls = entered.filter((s) => s === 'WaitForSteady').length;
   return { transitions: entered.length, steadyPolls, withoutPolls: entered.length - 3 * steadyPolls };
@@ -100,7 +136,11 @@ report('transitions', {
   oneHourBake: oneHour,
   target: TARGET,
   sameForBothBakeTimes: oneMinute.transitions === oneHour.transitions,
-  ecsBlueGreen: { description: 'ECS: the same linear shift with five hooks and a test listener; each steady-state poll adds 3', ...ecs },
-  meetsTarget: oneMinute.transitions <= TARGET && oneHour.transitions <= TARGET && oneMinute.transitions === oneHour.transitions,
+  ecsBlueGreen: {
+    description: 'ECS: the same linear shift with five hooks and a test listener; each steady-state poll adds 3',
+    ...ecs,
+  },
+  meetsTarget:
+    oneMinute.transitions <= TARGET && oneHour.transitions <= TARGET && oneMinute.transitions === oneHour.transitions,
 });
 process.exit(0);

@@ -19,7 +19,12 @@ const list = (v) =>
 const sub = (s) => ({ 'Fn::Sub': s });
 const ARN = 'arn:${AWS::Partition}';
 const HERE = '${AWS::Region}:${AWS::AccountId}';
-const allow = (Action, Resource, Condition) => ({ Effect: 'Allow', Action, Resource, ...(Condition ? { Condition } : {}) });
+const allow = (Action, Resource, Condition) => ({
+  Effect: 'Allow',
+  Action,
+  Resource,
+  ...(Condition ? { Condition } : {}),
+});
 const upperFirst = (s) => s[0].toUpperCase() + s.slice(1);
 
 module.exports = async ({ resolveVariable }) => {
@@ -48,14 +53,20 @@ module.exports = async ({ resolveVariable }) => {
   const table = { 'Fn::GetAtt': ['CutoverTable', 'Arn'] };
   const tableIndexes = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['CutoverTable', 'Arn'] }, '/index/*']] };
   // A function by name, unqualified and with any version or alias qualifier.
-  const functionArns = (patterns) => patterns.flatMap((n) => [sub(`${ARN}:lambda:${HERE}:function:${n}`), sub(`${ARN}:lambda:${HERE}:function:${n}:*`)]);
+  const functionArns = (patterns) =>
+    patterns.flatMap((n) => [sub(`${ARN}:lambda:${HERE}:function:${n}`), sub(`${ARN}:lambda:${HERE}:function:${n}:*`)]);
   const objects = (buckets, path = '*') => buckets.map((b) => sub(`${ARN}:s3:::${b}/${path}`));
 
   // ---- capabilities: each returns the statements for one kind of call ------------------------
 
   /** The store (one DynamoDB table). Query also needs the indexes. */
   const store = (...extra) => {
-    const actions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...extra.map((a) => `dynamodb:${a}`)];
+    const actions = [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      ...extra.map((a) => `dynamodb:${a}`),
+    ];
     return [allow(actions, actions.includes('dynamodb:Query') ? [table, tableIndexes] : table)];
   };
 
@@ -66,24 +77,38 @@ module.exports = async ({ resolveVariable }) => {
     return [
       ...(named.length ? [allow(act, functionArns(named))] : []),
       ...(p.targetTagKey
-        ? [allow(act, sub(`${ARN}:lambda:${HERE}:function:*`), { StringEquals: { [`aws:ResourceTag/${p.targetTagKey}`]: prefix } })]
+        ? [
+            allow(act, sub(`${ARN}:lambda:${HERE}:function:*`), {
+              StringEquals: { [`aws:ResourceTag/${p.targetTagKey}`]: prefix },
+            }),
+          ]
         : []),
     ];
   };
 
   const hooks = () => [allow(['lambda:InvokeFunction'], functionArns(list(p.hookFunctions)))];
   const alarms = () => [allow(['cloudwatch:DescribeAlarms'], sub(`${ARN}:cloudwatch:${HERE}:alarm:*`))];
-  const tokens = (...actions) => [allow(actions.map((a) => `states:${a}`), stateMachineArn)];
+  const tokens = (...actions) => [
+    allow(
+      actions.map((a) => `states:${a}`),
+      stateMachineArn,
+    ),
+  ];
   const start = () => [allow(['states:StartExecution'], stateMachineArn)];
   const publish = () => [
     allow(['events:PutEvents'], sub(`${ARN}:events:${HERE}:event-bus/${p.eventBus}`)),
-    allow(['sns:Publish'], list(p.triggerTopics).map((t) => sub(`${ARN}:sns:${HERE}:${t}`))),
+    allow(
+      ['sns:Publish'],
+      list(p.triggerTopics).map((t) => sub(`${ARN}:sns:${HERE}:${t}`)),
+    ),
   ];
   const revisions = () => {
     const buckets = list(p.revisionBuckets);
     return [allow(['s3:GetObject', 's3:GetObjectVersion'], objects(buckets.length ? buckets : [p.revisionBucket]))];
   };
-  const uploads = () => [allow(['s3:GetObject', 's3:GetObjectVersion'], objects([p.revisionBucket], `${p.revisionPrefix}/*`))];
+  const uploads = () => [
+    allow(['s3:GetObject', 's3:GetObjectVersion'], objects([p.revisionBucket], `${p.revisionPrefix}/*`)),
+  ];
   const artifacts = () => [allow(['s3:GetObject', 's3:GetObjectVersion'], objects(list(p.pipelineArtifactBuckets)))];
   // AWS forces '*': CodePipeline's job-worker actions support no resource-level permissions.
   const pipelineJobs = () => [allow(['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'], '*')];
@@ -95,7 +120,10 @@ module.exports = async ({ resolveVariable }) => {
       ? [
           allow(
             actions.map((a) => `ecs:${a}`),
-            services.flatMap((s) => [sub(`${ARN}:ecs:${HERE}:service/${s}`), sub(`${ARN}:ecs:${HERE}:task-set/${s}/*`)]),
+            services.flatMap((s) => [
+              sub(`${ARN}:ecs:${HERE}:service/${s}`),
+              sub(`${ARN}:ecs:${HERE}:task-set/${s}/*`),
+            ]),
           ),
         ]
       : [];
@@ -103,13 +131,25 @@ module.exports = async ({ resolveVariable }) => {
   const passTaskRoles = () =>
     services.length
       ? [
-          allow(['iam:PassRole'], list(p.ecsTaskRoles).map((r) => sub(`${ARN}:iam::\${AWS::AccountId}:role/${r}`)), {
-            StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
-          }),
+          allow(
+            ['iam:PassRole'],
+            list(p.ecsTaskRoles).map((r) => sub(`${ARN}:iam::\${AWS::AccountId}:role/${r}`)),
+            {
+              StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+            },
+          ),
         ]
       : [];
   // AWS forces '*': ELBv2 Describe* actions support no resource-level permissions.
-  const describeLoadBalancing = (...actions) => (services.length ? [allow(actions.map((a) => `elasticloadbalancing:${a}`), '*')] : []);
+  const describeLoadBalancing = (...actions) =>
+    services.length
+      ? [
+          allow(
+            actions.map((a) => `elasticloadbalancing:${a}`),
+            '*',
+          ),
+        ]
+      : [];
   // Listener and rule changes, only on the load balancers named in `loadBalancers` (ALB or NLB).
   const balancers = list(p.loadBalancers);
   const modifyListeners = () =>
@@ -126,10 +166,7 @@ module.exports = async ({ resolveVariable }) => {
           ),
         ]
       : [];
-  const ecsTraffic = () => [
-    ...describeLoadBalancing('DescribeListeners', 'DescribeRules'),
-    ...modifyListeners(),
-  ];
+  const ecsTraffic = () => [...describeLoadBalancing('DescribeListeners', 'DescribeRules'), ...modifyListeners()];
 
   // ---- what each function calls ------------------------------------------------------------
   const GRANTS = {
@@ -154,7 +191,12 @@ module.exports = async ({ resolveVariable }) => {
       ...ecsTraffic(),
     ],
     startWait: [...store(), ...tokens('SendTaskSuccess', 'SendTaskFailure')],
-    finalizeDeployment: [...store('DeleteItem'), ...alarms(), ...publish(), ...ecs('DescribeServices', 'DescribeTaskSets', 'DeleteTaskSet')],
+    finalizeDeployment: [
+      ...store('DeleteItem'),
+      ...alarms(),
+      ...publish(),
+      ...ecs('DescribeServices', 'DescribeTaskSets', 'DeleteTaskSet'),
+    ],
     rollbackDeployment: [
       ...store(),
       ...targets('GetAlias', 'UpdateAlias'),
@@ -193,7 +235,10 @@ module.exports = async ({ resolveVariable }) => {
               Version: '2012-10-17',
               Statement: [
                 // Its own log group only (created by the stack, so no logs:CreateLogGroup).
-                allow(['logs:CreateLogStream', 'logs:PutLogEvents'], sub(`${ARN}:logs:${HERE}:log-group:/aws/lambda/${prefix}-${fn}:*`)),
+                allow(
+                  ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                  sub(`${ARN}:logs:${HERE}:log-group:/aws/lambda/${prefix}-${fn}:*`),
+                ),
                 ...statements,
               ],
             },

@@ -19,7 +19,14 @@ else failed++;
 const dir = mkdtempSync(join(tmpdir(), 'cutover-test-'));
 const report = join(dir, 'vitest.json');
 const extra = process.argv.slice(2);
-const code = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+const code = run('npx', [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...extra,
+]);
 try {
   const r = JSON.parse(readFileSync(report, 'utf8'));
   passed += r.numPassedTests;

@@ -18,13 +18,20 @@ export class WebhookHookInvoker implements HookInvoker {
 
   async invoke(target: string, payload: HookPayload, options?: { webhookSecret?: string }): Promise<unknown> {
     const url = describeHookTarget(target); // what errors may show
-    if (!options?.webhookSecret) throw new DependencyRejectedError(`webhook ${url}: the deployment group has no webhookSecret to sign requests with`);
+    if (!options?.webhookSecret)
+      throw new DependencyRejectedError(
+        `webhook ${url}: the deployment group has no webhookSecret to sign requests with`,
+      );
     const body = JSON.stringify(payload);
     let res: Response;
     try {
       res = await fetch(target, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signBody(options.webhookSecret, body), 'user-agent': 'cutover-hooks' },
+        headers: {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: signBody(options.webhookSecret, body),
+          'user-agent': 'cutover-hooks',
+        },
         body,
         redirect: 'error',
         signal: AbortSignal.timeout(this.timeoutMs),
@@ -33,8 +40,10 @@ export class WebhookHookInvoker implements HookInvoker {
       throw new DependencyUnavailableError(`webhook ${url}: ${(e as Error).message}`);
     }
     const text = (await res.text()).slice(0, MAX_RESPONSE_BYTES);
-    if (res.status >= 500 || res.status === 429) throw new DependencyUnavailableError(`webhook ${url} answered ${res.status}`);
-    if (res.status < 200 || res.status >= 300) throw new DependencyRejectedError(`webhook ${url} answered ${res.status}: ${text.slice(0, 200)}`);
+    if (res.status >= 500 || res.status === 429)
+      throw new DependencyUnavailableError(`webhook ${url} answered ${res.status}`);
+    if (res.status < 200 || res.status >= 300)
+      throw new DependencyRejectedError(`webhook ${url} answered ${res.status}: ${text.slice(0, 200)}`);
     try {
       return text ? (JSON.parse(text) as unknown) : undefined;
     } catch {

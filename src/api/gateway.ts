@@ -20,14 +20,18 @@ export type ApiEvent = {
 const HOOK_TARGET = `${CODEDEPLOY_TARGET_PREFIX}PutLifecycleEventHookExecutionStatus`;
 
 export async function handleApiEvent(event: ApiEvent, deps: Deps): Promise<unknown> {
-  if (event?.operation !== undefined || event?.body === undefined) return dispatch(event?.operation ?? '', event?.input, deps);
+  if (event?.operation !== undefined || event?.body === undefined)
+    return dispatch(event?.operation ?? '', event?.input, deps);
   const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   const target = headers['x-amz-target'];
   if (event.resource === '/hooks' && target !== HOOK_TARGET) {
     return {
       statusCode: 403,
       headers: { 'content-type': CONTENT_TYPE, 'x-amzn-errortype': 'AccessDeniedException' },
-      body: JSON.stringify({ __type: 'AccessDeniedException', message: '/hooks accepts only PutLifecycleEventHookExecutionStatus' }),
+      body: JSON.stringify({
+        __type: 'AccessDeniedException',
+        message: '/hooks accepts only PutLifecycleEventHookExecutionStatus',
+      }),
     };
   }
   const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');

@@ -26,7 +26,8 @@ const error = (status: number, type: string, message: string): JsonResponse => (
 
 /** Handle one request, given its X-Amz-Target header and raw body. */
 export async function handleJson(target: string | undefined, body: string, deps: Deps): Promise<JsonResponse> {
-  if (Buffer.byteLength(body, 'utf8') > MAX_REQUEST_BYTES) return error(413, 'RequestEntityTooLargeException', `Request body larger than ${MAX_REQUEST_BYTES} bytes`);
+  if (Buffer.byteLength(body, 'utf8') > MAX_REQUEST_BYTES)
+    return error(413, 'RequestEntityTooLargeException', `Request body larger than ${MAX_REQUEST_BYTES} bytes`);
   let operation: string | undefined;
   if (target?.startsWith(CODEDEPLOY_TARGET_PREFIX)) {
     operation = target.slice(CODEDEPLOY_TARGET_PREFIX.length);
@@ -34,15 +35,18 @@ export async function handleJson(target: string | undefined, body: string, deps:
   } else if (target?.startsWith(CUTOVER_TARGET_PREFIX)) {
     operation = target.slice(CUTOVER_TARGET_PREFIX.length);
   }
-  if (!operation) return error(400, 'UnknownOperationException', `Unknown or missing X-Amz-Target: ${target ?? '(none)'}`);
+  if (!operation)
+    return error(400, 'UnknownOperationException', `Unknown or missing X-Amz-Target: ${target ?? '(none)'}`);
   let input: unknown;
   try {
     input = body.trim() === '' ? {} : JSON.parse(body);
   } catch {
     return error(400, 'SerializationException', 'The request body is not valid JSON');
   }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return error(400, 'SerializationException', 'The request body must be a JSON object');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return error(400, 'SerializationException', 'The request body must be a JSON object');
   const result = await dispatch(operation, input, deps);
-  if ('error' in result) return error(result.error.__type === 'InternalFailure' ? 500 : 400, result.error.__type, result.error.message);
+  if ('error' in result)
+    return error(result.error.__type === 'InternalFailure' ? 500 : 400, result.error.__type, result.error.message);
   return { status: 200, headers: { 'content-type': CONTENT_TYPE }, body: JSON.stringify(result.output ?? {}) };
 }

@@ -34,7 +34,8 @@ export const OPERATIONS: Record<string, Operation> = {
   CreateApplication: (i, d) => TASKS.createApplication.run(i, d),
   GetApplication: async (i, d) => {
     const application = await d.store.getApplication(str(i.applicationName));
-    if (!application) throw new ApiError('ApplicationDoesNotExistException', `Application ${str(i.applicationName)} does not exist`);
+    if (!application)
+      throw new ApiError('ApplicationDoesNotExistException', `Application ${str(i.applicationName)} does not exist`);
     return { application: applicationInfo(application) };
   },
   CreateDeploymentGroup: (i, d) => TASKS.createDeploymentGroup.run(i, d),
@@ -42,10 +43,14 @@ export const OPERATIONS: Record<string, Operation> = {
     const current = i.currentDeploymentGroupName ?? i.deploymentGroupName;
     if (!current) throw new ApiError('DeploymentGroupNameRequiredException', 'currentDeploymentGroupName is required');
     if (i.newDeploymentGroupName !== undefined && i.newDeploymentGroupName !== current) {
-      throw new ApiError('InvalidOperationException', 'Renaming a deployment group (newDeploymentGroupName) is not supported yet');
+      throw new ApiError(
+        'InvalidOperationException',
+        'Renaming a deployment group (newDeploymentGroupName) is not supported yet',
+      );
     }
     const existing = await d.store.getDeploymentGroup(str(i.applicationName), str(current));
-    if (!existing) throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${str(current)} does not exist`);
+    if (!existing)
+      throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${str(current)} does not exist`);
     // Like CodeDeploy, fields left out keep their current values.
     const { currentDeploymentGroupName: _c, newDeploymentGroupName: _n, ...given } = i;
     const keep = {
@@ -62,20 +67,27 @@ export const OPERATIONS: Record<string, Operation> = {
       blueGreenDeploymentConfiguration: existing.blueGreenDeploymentConfiguration,
       deploymentStyle: existing.deploymentStyle,
     };
-    const settings = Object.fromEntries(Object.entries({ ...keep, ...given }).filter(([, v]) => v !== undefined && v !== null));
+    const settings = Object.fromEntries(
+      Object.entries({ ...keep, ...given }).filter(([, v]) => v !== undefined && v !== null),
+    );
     await TASKS.updateDeploymentGroup.run({ ...settings, deploymentGroupName: current }, d);
     return { hooksNotCleanedUp: [] };
   },
   GetDeploymentGroup: async (i, d) => {
     const g = await d.store.getDeploymentGroup(str(i.applicationName), str(i.deploymentGroupName));
-    if (!g) throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${str(i.deploymentGroupName)} does not exist`);
+    if (!g)
+      throw new ApiError(
+        'DeploymentGroupDoesNotExistException',
+        `Deployment group ${str(i.deploymentGroupName)} does not exist`,
+      );
     return { deploymentGroupInfo: deploymentGroupInfo(g) };
   },
   CreateDeploymentConfig: (i, d) => TASKS.createDeploymentConfig.run(i, d),
   GetDeploymentConfig: async (i, d) => {
     const name = str(i.deploymentConfigName);
     const config = predefinedConfig(name) ?? (await d.store.getDeploymentConfig(name));
-    if (!config) throw new ApiError('DeploymentConfigDoesNotExistException', `Deployment configuration ${name} does not exist`);
+    if (!config)
+      throw new ApiError('DeploymentConfigDoesNotExistException', `Deployment configuration ${name} does not exist`);
     return { deploymentConfigInfo: deploymentConfigInfo(config) };
   },
   CreateDeployment: (i, d) => TASKS.createDeployment.run(i, d),
@@ -88,10 +100,16 @@ export const OPERATIONS: Record<string, Operation> = {
   },
   ListDeployments: async (i, d) => {
     if (!i.applicationName || !i.deploymentGroupName) {
-      throw new ApiError(i.applicationName ? 'DeploymentGroupNameRequiredException' : 'ApplicationNameRequiredException', 'applicationName and deploymentGroupName are required');
+      throw new ApiError(
+        i.applicationName ? 'DeploymentGroupNameRequiredException' : 'ApplicationNameRequiredException',
+        'applicationName and deploymentGroupName are required',
+      );
     }
     if (!(await d.store.getDeploymentGroup(str(i.applicationName), str(i.deploymentGroupName)))) {
-      throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${str(i.deploymentGroupName)} does not exist`);
+      throw new ApiError(
+        'DeploymentGroupDoesNotExistException',
+        `Deployment group ${str(i.deploymentGroupName)} does not exist`,
+      );
     }
     const statuses = Array.isArray(i.includeOnlyStatuses) ? i.includeOnlyStatuses.map(str) : [];
     const range = (i.createTimeRange ?? {}) as { start?: number; end?: number };
@@ -127,7 +145,13 @@ export const OPERATIONS: Record<string, Operation> = {
 };
 
 /** Operations that exist only in Cutover (not in CodeDeploy's API). */
-export const CUTOVER_OPERATIONS = new Set(['PromoteDeployment', 'PauseDeployment', 'ResumeDeployment', 'ApproveDeployment', 'GetDeploymentTimeline']);
+export const CUTOVER_OPERATIONS = new Set([
+  'PromoteDeployment',
+  'PauseDeployment',
+  'ResumeDeployment',
+  'ApproveDeployment',
+  'GetDeploymentTimeline',
+]);
 
 export interface ApiErrorShape {
   __type: string;
@@ -142,13 +166,18 @@ export function toApiError(e: unknown): ApiErrorShape {
 }
 
 /** Run one operation: `{output}` on success, `{error: {__type, message}}` otherwise. */
-export async function dispatch(operation: string, input: unknown, deps: Deps): Promise<{ output: unknown } | { error: ApiErrorShape }> {
+export async function dispatch(
+  operation: string,
+  input: unknown,
+  deps: Deps,
+): Promise<{ output: unknown } | { error: ApiErrorShape }> {
   const op = OPERATIONS[operation];
   if (!op) return { error: { __type: 'UnknownOperationException', message: `Unknown operation ${operation}` } };
   try {
     return { output: await op((input ?? {}) as Record<string, unknown>, deps) };
   } catch (e) {
-    if (!(e instanceof ApiError || e instanceof InvalidInputError)) deps.log.error('api operation failed', { operation, error: (e as Error).message });
+    if (!(e instanceof ApiError || e instanceof InvalidInputError))
+      deps.log.error('api operation failed', { operation, error: (e as Error).message });
     return { error: toApiError(e) };
   }
 }

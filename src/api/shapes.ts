@@ -6,22 +6,35 @@
 import type { DeploymentConfig } from '../domain/deployment-config.js';
 import type { Application, Deployment, DeploymentGroup, RevisionLocation } from '../domain/model.js';
 
-export const epochSeconds = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso) / 1000);
+export const epochSeconds = (iso: string | undefined): number | undefined =>
+  iso === undefined ? undefined : Date.parse(iso) / 1000;
 
 function revisionOut(r: RevisionLocation): RevisionLocation {
   // GetDeployment never returns the AppSpec content (GetApplicationRevision does), as in CodeDeploy.
-  if (r.revisionType === 'AppSpecContent') return { ...r, appSpecContent: { ...r.appSpecContent, content: null as unknown as string } };
+  if (r.revisionType === 'AppSpecContent')
+    return { ...r, appSpecContent: { ...r.appSpecContent, content: null as unknown as string } };
   if (r.revisionType === 'String') return { ...r, string: { ...r.string, content: null as unknown as string } };
   return r;
 }
 
 export function applicationInfo(a: Application) {
-  return { applicationId: a.applicationId, applicationName: a.applicationName, computePlatform: a.computePlatform, createTime: epochSeconds(a.createTime), linkedToGitHub: false };
+  return {
+    applicationId: a.applicationId,
+    applicationName: a.applicationName,
+    computePlatform: a.computePlatform,
+    createTime: epochSeconds(a.createTime),
+    linkedToGitHub: false,
+  };
 }
 
 export function deploymentGroupInfo(g: DeploymentGroup) {
   const summary = (s: DeploymentGroup['lastSuccessfulDeployment']) =>
-    s && { deploymentId: s.deploymentId, status: s.status, createTime: epochSeconds(s.createTime), endTime: epochSeconds(s.endTime) };
+    s && {
+      deploymentId: s.deploymentId,
+      status: s.status,
+      createTime: epochSeconds(s.createTime),
+      endTime: epochSeconds(s.endTime),
+    };
   return {
     applicationName: g.applicationName,
     deploymentGroupId: g.deploymentGroupId,
@@ -39,7 +52,11 @@ export function deploymentGroupInfo(g: DeploymentGroup) {
     targetRevision: g.lastSuccessfulRevision ? revisionOut(g.lastSuccessfulRevision) : undefined,
     lastSuccessfulDeployment: summary(g.lastSuccessfulDeployment),
     lastAttemptedDeployment: summary(g.lastAttemptedDeployment),
-    cutover: { hookTimeoutSeconds: g.hookTimeoutSeconds, hookConfiguration: g.hookConfiguration, webhookSecretSet: g.webhookSecret !== undefined },
+    cutover: {
+      hookTimeoutSeconds: g.hookTimeoutSeconds,
+      hookConfiguration: g.hookConfiguration,
+      webhookSecretSet: g.webhookSecret !== undefined,
+    },
   };
 }
 

@@ -38,10 +38,17 @@ create takes --platform Lambda|ECS (default Lambda).`,
 type Values = Record<string, string | boolean | undefined>;
 
 function table(rows: Record<string, unknown>[], columns: string[]): string {
-  const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const cell = (v: unknown) =>
+    v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join(
+    '\n',
+  );
 }
 
 function pair(v: unknown, flag: string): [number, number] {
@@ -67,34 +74,57 @@ function ecsGroupInput(v: Values): Record<string, unknown> {
   }
   const pairGiven = ['target-groups', 'prod-listener', 'test-listener'].filter((k) => v[k] !== undefined);
   if (pairGiven.length) {
-    if (v['target-groups'] === undefined || v['prod-listener'] === undefined) throw new CatalogUsageError('--target-groups and --prod-listener go together (and --test-listener with them)');
+    if (v['target-groups'] === undefined || v['prod-listener'] === undefined)
+      throw new CatalogUsageError('--target-groups and --prod-listener go together (and --test-listener with them)');
     input.loadBalancerInfo = {
       targetGroupPairInfoList: [
         {
-          targetGroups: String(v['target-groups']).split(',').map((name) => ({ name: name.trim() })),
+          targetGroups: String(v['target-groups'])
+            .split(',')
+            .map((name) => ({ name: name.trim() })),
           prodTrafficRoute: { listenerArns: [String(v['prod-listener'])] },
-          ...(v['test-listener'] !== undefined ? { testTrafficRoute: { listenerArns: [String(v['test-listener'])] } } : {}),
+          ...(v['test-listener'] !== undefined
+            ? { testTrafficRoute: { listenerArns: [String(v['test-listener'])] } }
+            : {}),
         },
       ],
     };
   }
   const ready = minutes(v['ready-wait'], '--ready-wait');
   const termination = minutes(v['termination-wait'], '--termination-wait');
-  if (v['keep-original'] && termination !== undefined) throw new CatalogUsageError('--keep-original and --termination-wait exclude each other');
+  if (v['keep-original'] && termination !== undefined)
+    throw new CatalogUsageError('--keep-original and --termination-wait exclude each other');
   if (ready !== undefined || termination !== undefined || v['keep-original']) {
     input.blueGreenDeploymentConfiguration = {
-      ...(ready !== undefined ? { deploymentReadyOption: ready > 0 ? { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: ready } : { actionOnTimeout: 'CONTINUE_DEPLOYMENT' } } : {}),
+      ...(ready !== undefined
+        ? {
+            deploymentReadyOption:
+              ready > 0
+                ? { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: ready }
+                : { actionOnTimeout: 'CONTINUE_DEPLOYMENT' },
+          }
+        : {}),
       ...(v['keep-original']
         ? { terminateBlueInstancesOnDeploymentSuccess: { action: 'KEEP_ALIVE' } }
         : termination !== undefined
-          ? { terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: termination } }
+          ? {
+              terminateBlueInstancesOnDeploymentSuccess: {
+                action: 'TERMINATE',
+                terminationWaitTimeInMinutes: termination,
+              },
+            }
           : {}),
     };
   }
   return input;
 }
 
-export async function catalogCommand(kind: 'app' | 'group' | 'config', args: string[], endpoint: (v: unknown) => string, out: (s: string) => void): Promise<number> {
+export async function catalogCommand(
+  kind: 'app' | 'group' | 'config',
+  args: string[],
+  endpoint: (v: unknown) => string,
+  out: (s: string) => void,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -125,8 +155,9 @@ export async function catalogCommand(kind: 'app' | 'group' | 'config', args: str
     },
   });
   const v = values as Values;
-  if (v.help || positionals.length === 0) return out(CATALOG_HELP[kind]!), v.help ? 0 : 2;
-  if (!['json', 'table'].includes(String(v.output))) throw new CatalogUsageError(`--output: json or table, got ${String(v.output)}`);
+  if (v.help || positionals.length === 0) return (out(CATALOG_HELP[kind]!), v.help ? 0 : 2);
+  if (!['json', 'table'].includes(String(v.output)))
+    throw new CatalogUsageError(`--output: json or table, got ${String(v.output)}`);
   const [action, name] = positionals;
   const platform = v.platform === undefined ? 'Lambda' : String(v.platform);
   if (!['Lambda', 'ECS'].includes(platform)) throw new CatalogUsageError(`--platform: Lambda or ECS, got ${platform}`);
@@ -141,63 +172,144 @@ export async function catalogCommand(kind: 'app' | 'group' | 'config', args: str
   if (kind === 'app') {
     if (action === 'list') {
       const r = await callApi(url, 'ListApplications', {});
-      return show(r, ((r.applications as string[]) ?? []).map((n) => ({ application: n })), ['application']), 0;
+      return (
+        show(
+          r,
+          ((r.applications as string[]) ?? []).map((n) => ({ application: n })),
+          ['application'],
+        ),
+        0
+      );
     }
     const app = need(name, 'NAME');
-    if (action === 'create') return show(await callApi(url, 'CreateApplication', { applicationName: app, computePlatform: platform }), [{ application: app, status: 'created' }], ['application', 'status']), 0;
+    if (action === 'create')
+      return (
+        show(
+          await callApi(url, 'CreateApplication', { applicationName: app, computePlatform: platform }),
+          [{ application: app, status: 'created' }],
+          ['application', 'status'],
+        ),
+        0
+      );
     if (action === 'get') {
       const r = await callApi(url, 'GetApplication', { applicationName: app });
-      return show(r, [r.application as Record<string, unknown>], ['applicationName', 'applicationId', 'computePlatform']), 0;
+      return (
+        show(r, [r.application as Record<string, unknown>], ['applicationName', 'applicationId', 'computePlatform']),
+        0
+      );
     }
-    if (action === 'delete') return show(await callApi(url, 'DeleteApplication', { applicationName: app }), [{ application: app, status: 'deleted' }], ['application', 'status']), 0;
+    if (action === 'delete')
+      return (
+        show(
+          await callApi(url, 'DeleteApplication', { applicationName: app }),
+          [{ application: app, status: 'deleted' }],
+          ['application', 'status'],
+        ),
+        0
+      );
   }
 
   if (kind === 'group') {
     const app = need(v.application, '--application');
     if (action === 'list') {
       const r = await callApi(url, 'ListDeploymentGroups', { applicationName: app });
-      return show(r, ((r.deploymentGroups as string[]) ?? []).map((g) => ({ group: g })), ['group']), 0;
+      return (
+        show(
+          r,
+          ((r.deploymentGroups as string[]) ?? []).map((g) => ({ group: g })),
+          ['group'],
+        ),
+        0
+      );
     }
     const group = need(v.group, '--group');
     if (action === 'get') {
       const r = await callApi(url, 'GetDeploymentGroup', { applicationName: app, deploymentGroupName: group });
-      return show(r, [r.deploymentGroupInfo as Record<string, unknown>], ['deploymentGroupName', 'deploymentConfigName', 'alarmConfiguration', 'autoRollbackConfiguration']), 0;
+      return (
+        show(
+          r,
+          [r.deploymentGroupInfo as Record<string, unknown>],
+          ['deploymentGroupName', 'deploymentConfigName', 'alarmConfiguration', 'autoRollbackConfiguration'],
+        ),
+        0
+      );
     }
-    if (action === 'delete') return show(await callApi(url, 'DeleteDeploymentGroup', { applicationName: app, deploymentGroupName: group }), [{ group, status: 'deleted' }], ['group', 'status']), 0;
+    if (action === 'delete')
+      return (
+        show(
+          await callApi(url, 'DeleteDeploymentGroup', { applicationName: app, deploymentGroupName: group }),
+          [{ group, status: 'deleted' }],
+          ['group', 'status'],
+        ),
+        0
+      );
     if (action === 'create' || action === 'update') {
       const hookTimeout = v['hook-timeout'] === undefined ? undefined : Number(v['hook-timeout']);
-      if (hookTimeout !== undefined && !(Number.isInteger(hookTimeout) && hookTimeout > 0)) throw new CatalogUsageError('--hook-timeout: a whole number of seconds');
-      const alarms = v.alarms ? String(v.alarms).split(',').map((a) => a.trim()).filter(Boolean) : undefined;
+      if (hookTimeout !== undefined && !(Number.isInteger(hookTimeout) && hookTimeout > 0))
+        throw new CatalogUsageError('--hook-timeout: a whole number of seconds');
+      const alarms = v.alarms
+        ? String(v.alarms)
+            .split(',')
+            .map((a) => a.trim())
+            .filter(Boolean)
+        : undefined;
       const input = {
         applicationName: app,
         [action === 'create' ? 'deploymentGroupName' : 'currentDeploymentGroupName']: group,
         ...(v.config ? { deploymentConfigName: v.config } : {}),
         ...(alarms
-          ? { alarmConfiguration: { enabled: alarms.length > 0, alarms: alarms.map((a) => ({ name: a })), baselineMode: v['ignore-firing-alarms'] ? 'ignoreAlarmsAlreadyFiring' : 'failOnAlarmAtStart' } }
+          ? {
+              alarmConfiguration: {
+                enabled: alarms.length > 0,
+                alarms: alarms.map((a) => ({ name: a })),
+                baselineMode: v['ignore-firing-alarms'] ? 'ignoreAlarmsAlreadyFiring' : 'failOnAlarmAtStart',
+              },
+            }
           : {}),
         ...(hookTimeout ? { hookTimeoutSeconds: hookTimeout } : {}),
         ...(v['no-auto-rollback'] ? { autoRollbackConfiguration: { enabled: false, events: [] } } : {}),
         ...ecsGroupInput(v),
       };
       const r = await callApi(url, action === 'create' ? 'CreateDeploymentGroup' : 'UpdateDeploymentGroup', input);
-      return show(r, [{ group, status: action === 'create' ? 'created' : 'updated' }], ['group', 'status']), 0;
+      return (show(r, [{ group, status: action === 'create' ? 'created' : 'updated' }], ['group', 'status']), 0);
     }
   }
 
   if (kind === 'config') {
     if (action === 'list') {
       const r = await callApi(url, 'ListDeploymentConfigs', {});
-      return show(r, ((r.deploymentConfigsList as string[]) ?? []).map((c) => ({ config: c })), ['config']), 0;
+      return (
+        show(
+          r,
+          ((r.deploymentConfigsList as string[]) ?? []).map((c) => ({ config: c })),
+          ['config'],
+        ),
+        0
+      );
     }
     const config = need(name, 'NAME');
     if (action === 'get') {
       const r = await callApi(url, 'GetDeploymentConfig', { deploymentConfigName: config });
-      return show(r, [r.deploymentConfigInfo as Record<string, unknown>], ['deploymentConfigName', 'trafficRoutingConfig']), 0;
+      return (
+        show(r, [r.deploymentConfigInfo as Record<string, unknown>], ['deploymentConfigName', 'trafficRoutingConfig']),
+        0
+      );
     }
-    if (action === 'delete') return show(await callApi(url, 'DeleteDeploymentConfig', { deploymentConfigName: config }), [{ config, status: 'deleted' }], ['config', 'status']), 0;
+    if (action === 'delete')
+      return (
+        show(
+          await callApi(url, 'DeleteDeploymentConfig', { deploymentConfigName: config }),
+          [{ config, status: 'deleted' }],
+          ['config', 'status'],
+        ),
+        0
+      );
     if (action === 'create') {
       const kinds = ['steps', 'canary', 'linear', 'all-at-once'].filter((k) => v[k] !== undefined);
-      if (kinds.length !== 1) throw new CatalogUsageError(`give exactly one of --steps, --canary, --linear, --all-at-once\n\n${CATALOG_HELP.config}`);
+      if (kinds.length !== 1)
+        throw new CatalogUsageError(
+          `give exactly one of --steps, --canary, --linear, --all-at-once\n\n${CATALOG_HELP.config}`,
+        );
       let trafficRoutingConfig: unknown = v.steps;
       if (v.canary) {
         const [p, i] = pair(v.canary, '--canary');
@@ -206,8 +318,12 @@ export async function catalogCommand(kind: 'app' | 'group' | 'config', args: str
         const [p, i] = pair(v.linear, '--linear');
         trafficRoutingConfig = { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: p, linearInterval: i } };
       } else if (v['all-at-once']) trafficRoutingConfig = { type: 'AllAtOnce' };
-      const r = await callApi(url, 'CreateDeploymentConfig', { deploymentConfigName: config, computePlatform: platform, trafficRoutingConfig });
-      return show(r, [{ config, status: 'created' }], ['config', 'status']), 0;
+      const r = await callApi(url, 'CreateDeploymentConfig', {
+        deploymentConfigName: config,
+        computePlatform: platform,
+        trafficRoutingConfig,
+      });
+      return (show(r, [{ config, status: 'created' }], ['config', 'status']), 0);
     }
   }
   throw new CatalogUsageError(`unknown action '${String(action)}'\n\n${CATALOG_HELP[kind]}`);

@@ -12,20 +12,32 @@ export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4980';
 /** Local servers are not signed for (they have no IAM); everything else is. */
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-export async function callApi(endpoint: string, operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+export async function callApi(
+  endpoint: string,
+  operation: string,
+  input: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const target = `${CUTOVER_OPERATIONS.has(operation) ? CUTOVER_TARGET_PREFIX : CODEDEPLOY_TARGET_PREFIX}${operation}`;
   const url = new URL(endpoint);
   const body = JSON.stringify(input);
   let headers: Record<string, string> = { 'content-type': CONTENT_TYPE, 'x-amz-target': target };
-  if (!LOOPBACK.has(url.hostname)) headers = await signedHeaders(url, headers, body, regionOf(url.hostname, process.env.AWS_REGION));
+  if (!LOOPBACK.has(url.hostname))
+    headers = await signedHeaders(url, headers, body, regionOf(url.hostname, process.env.AWS_REGION));
   let res: Response;
   try {
     res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(30_000) });
   } catch (e) {
-    throw new ApiError('EndpointUnreachable', `cannot reach ${endpoint} (${(e as Error).message}); is 'cutover server' running?`);
+    throw new ApiError(
+      'EndpointUnreachable',
+      `cannot reach ${endpoint} (${(e as Error).message}); is 'cutover server' running?`,
+    );
   }
   const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   // API Gateway's own refusals (e.g. a bad signature) say `message` (or `Message`) without `__type`.
-  if (!res.ok) throw new ApiError(String(answer.__type ?? `HTTP${res.status}`), String(answer.message ?? answer.Message ?? res.statusText));
+  if (!res.ok)
+    throw new ApiError(
+      String(answer.__type ?? `HTTP${res.status}`),
+      String(answer.message ?? answer.Message ?? res.statusText),
+    );
   return answer;
 }

@@ -7,7 +7,8 @@ import { ApiError } from '../domain/errors.js';
 import { TASKS } from '../tasks/index.js';
 import type { Deps } from '../tasks/task.js';
 
-export const KEYS_HINT = 'keys: p promote · space pause/resume · a approve · c continue · s stop+rollback · k stop, keep traffic · Ctrl-C stop';
+export const KEYS_HINT =
+  'keys: p promote · space pause/resume · a approve · c continue · s stop+rollback · k stop, keep traffic · Ctrl-C stop';
 
 export function listenForKeys(deps: Deps, deploymentId: string, say: (s: string) => void): () => void {
   const stdin = process.stdin;
@@ -37,7 +38,9 @@ export function listenForKeys(deps: Deps, deploymentId: string, say: (s: string)
     if (key === 'k') return run('stopDeployment', { autoRollbackEnabled: false }, 'stop requested (traffic stays)');
     if (key === ' ') {
       const d = await deps.store.getDeployment(deploymentId);
-      return d?.paused ? run('resumeDeployment', {}, 'resume requested') : run('pauseDeployment', {}, 'pause requested');
+      return d?.paused
+        ? run('resumeDeployment', {}, 'resume requested')
+        : run('pauseDeployment', {}, 'pause requested');
     }
   };
   stdin.on('data', onData);

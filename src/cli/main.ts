@@ -118,10 +118,14 @@ Lists the group's deployments, newest first (CodeDeploy ListDeployments + BatchG
 
 Stops the deployment at once (CodeDeploy StopDeployment). Traffic goes back to CurrentVersion unless
 --no-rollback, which leaves it where it is. The deployment ends Stopped (MANUAL_STOP).`,
-  promote: 'Usage: cutover promote DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nSkips the remaining bakes and approvals and goes to 100% now; AfterAllowTraffic still runs.',
-  pause: 'Usage: cutover pause DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nHolds the deployment at its current weight; the bake clock stops until resume.',
-  resume: 'Usage: cutover resume DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nContinues a paused deployment with the bake time that was left.',
-  approve: 'Usage: cutover approve DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nApproves the approval step the deployment is waiting on.',
+  promote:
+    'Usage: cutover promote DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nSkips the remaining bakes and approvals and goes to 100% now; AfterAllowTraffic still runs.',
+  pause:
+    'Usage: cutover pause DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nHolds the deployment at its current weight; the bake clock stops until resume.',
+  resume:
+    'Usage: cutover resume DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nContinues a paused deployment with the bake time that was left.',
+  approve:
+    'Usage: cutover approve DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nApproves the approval step the deployment is waiting on.',
   continue: `Usage: cutover continue DEPLOYMENT_ID [--wait-type READY_WAIT|TERMINATION_WAIT] [--output json|table] [--endpoint URL]
 
 CodeDeploy ContinueDeployment. ECS: READY_WAIT (default) lets a deployment waiting as Ready
@@ -146,7 +150,8 @@ function parse<const O extends NonNullable<ParseArgsConfig['options']>>(command:
 
 function speedOf(v: string | boolean | undefined): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || n > 1_000_000) throw new UsageError(`--speed: must be a number from 0 (exclusive) to 1000000, got ${String(v)}`);
+  if (!Number.isFinite(n) || n <= 0 || n > 1_000_000)
+    throw new UsageError(`--speed: must be a number from 0 (exclusive) to 1000000, got ${String(v)}`);
   return n;
 }
 
@@ -163,7 +168,15 @@ function stopOnInterrupt(session: Session, deploymentId: string): () => void {
     const tryStop = async () => {
       const d = await session.deps.store.getDeployment(deploymentId);
       if (!d || ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) return;
-      if (d.currentWait && (await session.deps.tokens.fail(d.currentWait.token, 'DeploymentStoppedError', 'Stopped by the operator (Ctrl-C)'))) return;
+      if (
+        d.currentWait &&
+        (await session.deps.tokens.fail(
+          d.currentWait.token,
+          'DeploymentStoppedError',
+          'Stopped by the operator (Ctrl-C)',
+        ))
+      )
+        return;
       setTimeout(() => void tryStop(), 20);
     };
     void tryStop();
@@ -172,11 +185,18 @@ function stopOnInterrupt(session: Session, deploymentId: string): () => void {
   return () => process.off('SIGINT', onSigint);
 }
 
-async function runDeployment(session: Session, input: Record<string, unknown>, speed: number, live: boolean): Promise<Deployment> {
+async function runDeployment(
+  session: Session,
+  input: Record<string, unknown>,
+  speed: number,
+  live: boolean,
+): Promise<Deployment> {
   const { deploymentId } = (await TASKS.createDeployment.run(input, session.deps)) as { deploymentId: string };
   if (live) out(`  ${c.bold(deploymentId)} created${process.stdin.isTTY ? c.dim(`   (${KEYS_HINT})`) : ''}`);
   const release = stopOnInterrupt(session, deploymentId);
-  const releaseKeys = live ? listenForKeys(session.deps, deploymentId, (s) => out(c.cyan(`  » ${s}`))) : () => undefined;
+  const releaseKeys = live
+    ? listenForKeys(session.deps, deploymentId, (s) => out(c.cyan(`  » ${s}`)))
+    : () => undefined;
   try {
     if (live) return await watch(session, deploymentId, out, 60, speed);
     await session.runtime.wait(deploymentId);
@@ -191,7 +211,11 @@ async function runDeployment(session: Session, input: Record<string, unknown>, s
 function summaryLine(d: Deployment, session: Session): string {
   const aliases = d.ecs
     ? (d.ecs.prodListenerArns ?? []).map((arn) => listenerRouting(session, arn)).join(', ')
-    : d.functions.map((f) => `${f.functionName}:${f.alias} → ${describeRouting(session.world.getAlias(f.functionName, f.alias))}`).join(', ');
+    : d.functions
+        .map(
+          (f) => `${f.functionName}:${f.alias} → ${describeRouting(session.world.getAlias(f.functionName, f.alias))}`,
+        )
+        .join(', ');
   const took = d.completeTime ? clockText(Date.parse(d.completeTime) - Date.parse(d.createTime)) : '?';
   const status = d.status === 'Succeeded' ? c.green(d.status) : c.red(d.status);
   return `${d.deploymentId}  ${status}${d.errorInformation ? ` (${d.errorInformation.code})` : ''}  in ${took} simulated  ·  ${aliases}`;
@@ -210,7 +234,9 @@ function lambdaDemo(): { world: string; group: string; config: string; releases:
   const appSpec = readFileSync(join(EXAMPLES, 'appspec.yml'), 'utf8');
   const release = (title: string, from: string, to: string, expect: DemoRelease['expect']): DemoRelease => ({
     title,
-    content: appSpec.replace('CurrentVersion: "1"', `CurrentVersion: "${from}"`).replace('TargetVersion: "2"', `TargetVersion: "${to}"`),
+    content: appSpec
+      .replace('CurrentVersion: "1"', `CurrentVersion: "${from}"`)
+      .replace('TargetVersion: "2"', `TargetVersion: "${to}"`),
     expect,
     check: (session) => {
       const alias = session.world.getAlias('checkout', 'live');
@@ -221,7 +247,10 @@ function lambdaDemo(): { world: string; group: string; config: string; releases:
     world: 'demo.world.yml',
     group: 'checkout-prod',
     config: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
-    releases: [release('Release 1: checkout v1 → v2 (healthy)', '1', '2', 'Succeeded'), release('Release 2: checkout v2 → v3 (35% of its requests fail)', '2', '3', 'Stopped')],
+    releases: [
+      release('Release 1: checkout v1 → v2 (healthy)', '1', '2', 'Succeeded'),
+      release('Release 2: checkout v2 → v3 (35% of its requests fail)', '2', '3', 'Stopped'),
+    ],
   };
 }
 
@@ -235,35 +264,61 @@ function ecsDemo(): { world: string; group: string; config: string; releases: De
     check: (session) => {
       const sets = session.world.ecs.describeTaskSets('demo', 'web');
       const prod = Object.entries(session.world.ecs.split('web-alb/prod')).filter(([, w]) => w > 0);
-      const greenSide = sets.length === 1 && sets[0]!.status === 'PRIMARY' && sets[0]!.taskDefinition.endsWith('/web:2');
-      return greenSide && prod.length === 1 && prod[0]![1] === 100 && sets[0]!.targetGroupArns.some((a) => a.includes(`/${prod[0]![0]}/`));
+      const greenSide =
+        sets.length === 1 && sets[0]!.status === 'PRIMARY' && sets[0]!.taskDefinition.endsWith('/web:2');
+      return (
+        greenSide &&
+        prod.length === 1 &&
+        prod[0]![1] === 100 &&
+        sets[0]!.targetGroupArns.some((a) => a.includes(`/${prod[0]![0]}/`))
+      );
     },
   });
   return {
     world: 'ecs.world.yml',
     group: 'web-prod',
     config: 'CodeDeployDefault.ECSCanary10Percent5Minutes',
-    releases: [release('Release 1: service web, web:1 → web:2 (healthy)', '2', 'Succeeded'), release('Release 2: web:2 → web:3 (35% of its requests fail)', '3', 'Stopped')],
+    releases: [
+      release('Release 1: service web, web:1 → web:2 (healthy)', '2', 'Succeeded'),
+      release('Release 2: web:2 → web:3 (35% of its requests fail)', '3', 'Stopped'),
+    ],
   };
 }
 
 async function demo(args: string[]): Promise<number> {
   const { values, positionals } = parse('demo', args, {});
-  if (values.help) return out(HELP.demo), 0;
+  if (values.help) return (out(HELP.demo), 0);
   const kind = positionals[0] ?? 'lambda';
   if (!['lambda', 'ecs'].includes(kind)) throw new UsageError(`demo: lambda or ecs, got ${kind}\n\n${HELP.demo}`);
   const plan = kind === 'ecs' ? ecsDemo() : lambdaDemo();
   const speed = speedOf(values.speed);
-  out(c.bold(`Cutover demo (${kind === 'ecs' ? 'ECS blue/green' : 'Lambda'}) — local mode: real state machine, simulated AWS account`));
-  out(c.dim(`time runs ${speed}× faster (a 5-minute bake takes ${((300 / speed) * 1).toFixed(1)} s); nothing here touches AWS\n`));
-  const session = await openSession({ stateDir: String(values['state-dir']), speed, worldFile: join(EXAMPLES, plan.world), fresh: true });
+  out(
+    c.bold(
+      `Cutover demo (${kind === 'ecs' ? 'ECS blue/green' : 'Lambda'}) — local mode: real state machine, simulated AWS account`,
+    ),
+  );
+  out(
+    c.dim(
+      `time runs ${speed}× faster (a 5-minute bake takes ${((300 / speed) * 1).toFixed(1)} s); nothing here touches AWS\n`,
+    ),
+  );
+  const session = await openSession({
+    stateDir: String(values['state-dir']),
+    speed,
+    worldFile: join(EXAMPLES, plan.world),
+    fresh: true,
+  });
   try {
     const results: { ok: boolean; line: string }[] = [];
     for (const r of plan.releases) {
       out(c.bold(`${r.title} with ${plan.config}`));
       const d = await runDeployment(
         session,
-        { applicationName: 'shop', deploymentGroupName: plan.group, revision: { revisionType: 'AppSpecContent', appSpecContent: { content: r.content } } },
+        {
+          applicationName: 'shop',
+          deploymentGroupName: plan.group,
+          revision: { revisionType: 'AppSpecContent', appSpecContent: { content: r.content } },
+        },
         speed,
         true,
       );
@@ -273,7 +328,11 @@ async function demo(args: string[]): Promise<number> {
     out(c.bold('Summary'));
     for (const r of results) out(`  ${r.ok ? c.green('✓') : c.red('✗')} ${r.line}`);
     const all = results.every((r) => r.ok);
-    out(all ? c.green('\nBoth deployments ended as expected: the healthy release shipped, the faulty one rolled back.') : c.red('\nA deployment did not end as expected.'));
+    out(
+      all
+        ? c.green('\nBoth deployments ended as expected: the healthy release shipped, the faulty one rolled back.')
+        : c.red('\nA deployment did not end as expected.'),
+    );
     out(c.dim(`Inspect them with: cutover status <deployment-id> --state-dir ${String(values['state-dir'])}`));
     return all ? 0 : 1;
   } finally {
@@ -283,7 +342,7 @@ async function demo(args: string[]): Promise<number> {
 
 async function init(args: string[]): Promise<number> {
   const { values, positionals } = parse('init', args, { force: { type: 'boolean', default: false } });
-  if (values.help) return out(HELP.init), 0;
+  if (values.help) return (out(HELP.init), 0);
   const kind = positionals[0] ?? 'lambda';
   if (!['lambda', 'ecs'].includes(kind)) throw new UsageError(`init: lambda or ecs, got ${kind}\n\n${HELP.init}`);
   const files: [string, string][] =
@@ -308,7 +367,9 @@ async function init(args: string[]): Promise<number> {
     copyFileSync(join(EXAMPLES, from), to);
     out(`  wrote   ${to}`);
   }
-  out(`\nNext: cutover deploy --application shop --group ${kind === 'ecs' ? 'web-prod' : 'checkout-prod'} --appspec appspec.yml`);
+  out(
+    `\nNext: cutover deploy --application shop --group ${kind === 'ecs' ? 'web-prod' : 'checkout-prod'} --appspec appspec.yml`,
+  );
   return 0;
 }
 
@@ -323,7 +384,7 @@ async function deploy(args: string[]): Promise<number> {
     json: { type: 'boolean', default: false },
     endpoint: { type: 'string' },
   });
-  if (values.help) return out(HELP.deploy), 0;
+  if (values.help) return (out(HELP.deploy), 0);
   const missing = ['application', 'group', 'appspec'].filter((k) => !values[k as keyof typeof values]);
   if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${HELP.deploy}`);
   const appspecPath = String(values.appspec);
@@ -341,7 +402,8 @@ async function deploy(args: string[]): Promise<number> {
     return followRemote(endpoint, deploymentId, true, Boolean(values.json));
   }
   const worldPath = String(values.world);
-  if (!existsSync(worldPath)) throw new UsageError(`--world: ${worldPath} does not exist (run 'cutover init' to write an example)`);
+  if (!existsSync(worldPath))
+    throw new UsageError(`--world: ${worldPath} does not exist (run 'cutover init' to write an example)`);
   const speed = speedOf(values.speed);
   const session = await openSession({ stateDir: String(values['state-dir']), speed, worldFile: worldPath });
   try {
@@ -372,8 +434,12 @@ async function deploy(args: string[]): Promise<number> {
 async function followRemote(endpoint: string, id: string, watch: boolean, json: boolean): Promise<number> {
   let printed = 0;
   for (;;) {
-    const { deploymentInfo: d } = (await callApi(endpoint, 'GetDeployment', { deploymentId: id })) as { deploymentInfo: Record<string, any> };
-    const { timeline } = (await callApi(endpoint, 'GetDeploymentTimeline', { deploymentId: id })) as { timeline: { at: string; event: string; message: string }[] };
+    const { deploymentInfo: d } = (await callApi(endpoint, 'GetDeployment', { deploymentId: id })) as {
+      deploymentInfo: Record<string, any>;
+    };
+    const { timeline } = (await callApi(endpoint, 'GetDeploymentTimeline', { deploymentId: id })) as {
+      timeline: { at: string; event: string; message: string }[];
+    };
     const done = ['Succeeded', 'Failed', 'Stopped'].includes(d.status);
     if (json) {
       if (done || !watch) out(JSON.stringify({ deploymentInfo: d, timeline }, null, 2));
@@ -384,7 +450,9 @@ async function followRemote(endpoint: string, id: string, watch: boolean, json: 
       printed = timeline.length;
       if (done || !watch) {
         const weight = d.cutover?.targetWeight;
-        out(`  status ${d.status === 'Succeeded' ? c.green(d.status) : d.status}${d.errorInformation ? ` (${d.errorInformation.code}: ${d.errorInformation.message})` : ''}${weight !== undefined ? `, ${weight}% on target` : ''}`);
+        out(
+          `  status ${d.status === 'Succeeded' ? c.green(d.status) : d.status}${d.errorInformation ? ` (${d.errorInformation.code}: ${d.errorInformation.message})` : ''}${weight !== undefined ? `, ${weight}% on target` : ''}`,
+        );
       }
     }
     if (done) return d.status === 'Succeeded' ? 0 : 1;
@@ -394,17 +462,28 @@ async function followRemote(endpoint: string, id: string, watch: boolean, json: 
 }
 
 async function status(args: string[]): Promise<number> {
-  const { values, positionals } = parse('status', args, { json: { type: 'boolean', default: false }, output: { type: 'string' }, endpoint: { type: 'string' }, watch: { type: 'boolean', default: false } });
-  if (values.help) return out(HELP.status), 0;
-  if (values.output !== undefined && !['json', 'table'].includes(String(values.output))) throw new UsageError(`--output: json or table, got ${String(values.output)}`);
+  const { values, positionals } = parse('status', args, {
+    json: { type: 'boolean', default: false },
+    output: { type: 'string' },
+    endpoint: { type: 'string' },
+    watch: { type: 'boolean', default: false },
+  });
+  if (values.help) return (out(HELP.status), 0);
+  if (values.output !== undefined && !['json', 'table'].includes(String(values.output)))
+    throw new UsageError(`--output: json or table, got ${String(values.output)}`);
   if (values.output === 'json') values.json = true;
   const id = positionals[0];
   if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${HELP.status}`);
-  if (values.endpoint || values.watch || process.env.CUTOVER_ENDPOINT) return followRemote(endpointOf(values.endpoint), id, Boolean(values.watch), Boolean(values.json));
+  if (values.endpoint || values.watch || process.env.CUTOVER_ENDPOINT)
+    return followRemote(endpointOf(values.endpoint), id, Boolean(values.watch), Boolean(values.json));
   const session = await openSession({ stateDir: String(values['state-dir']), speed: 1 });
   try {
     const d = await session.deps.store.getDeployment(id);
-    if (!d) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${id} does not exist in ${String(values['state-dir'])}`);
+    if (!d)
+      throw new ApiError(
+        'DeploymentDoesNotExistException',
+        `Deployment ${id} does not exist in ${String(values['state-dir'])}`,
+      );
     const timeline = await session.deps.store.getTimeline(id);
     if (values.json) {
       // No task token, no hook execution ids: they are credentials.
@@ -413,9 +492,12 @@ async function status(args: string[]): Promise<number> {
       out(JSON.stringify({ deploymentInfo, timeline }, null, 2));
       return 0;
     }
-    out(`${c.bold(d.deploymentId)}  ${d.applicationName}/${d.deploymentGroupName}  ${d.status === 'Succeeded' ? c.green(d.status) : d.status}`);
+    out(
+      `${c.bold(d.deploymentId)}  ${d.applicationName}/${d.deploymentGroupName}  ${d.status === 'Succeeded' ? c.green(d.status) : d.status}`,
+    );
     out(`  config     ${d.deploymentConfigName}   creator ${d.creator}   created ${d.createTime}`);
-    for (const f of d.functions) out(`  function   ${f.functionName}:${f.alias} ${f.currentVersion} → ${f.targetVersion}`);
+    for (const f of d.functions)
+      out(`  function   ${f.functionName}:${f.alias} ${f.currentVersion} → ${f.targetVersion}`);
     if (d.errorInformation) out(`  error      ${c.red(d.errorInformation.code)}: ${d.errorInformation.message}`);
     if (d.rollbackInfo) out(`  rollback   ${JSON.stringify(d.rollbackInfo)}`);
     out('  lifecycle  ' + d.lifecycleEvents.map((e) => `${e.lifecycleEventName}=${e.status}`).join('  '));
@@ -436,11 +518,13 @@ async function server(args: string[]): Promise<number> {
     'allow-remote': { type: 'boolean', default: false },
     world: { type: 'string', default: 'cutover.world.yml' },
   });
-  if (values.help) return out(HELP.server), 0;
+  if (values.help) return (out(HELP.server), 0);
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: must be 0-65535, got ${String(values.port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port: must be 0-65535, got ${String(values.port)}`);
   const s3Port = Number(values['s3-port']);
-  if (!Number.isInteger(s3Port) || s3Port < 0 || s3Port > 65535) throw new UsageError(`--s3-port: must be 0-65535, got ${String(values['s3-port'])}`);
+  if (!Number.isInteger(s3Port) || s3Port < 0 || s3Port > 65535)
+    throw new UsageError(`--s3-port: must be 0-65535, got ${String(values['s3-port'])}`);
   const worldPath = String(values.world);
   const session = await openSession({
     stateDir: String(values['state-dir']),
@@ -450,14 +534,33 @@ async function server(args: string[]): Promise<number> {
     port,
     s3Port,
     allowRemote: Boolean(values['allow-remote']),
-    onRequest: (target, status, ms) => out(`  ${status < 400 ? c.green(String(status)) : c.red(String(status))}  ${target}  ${c.dim(`${ms.toFixed(0)} ms`)}`),
+    onRequest: (target, status, ms) =>
+      out(
+        `  ${status < 400 ? c.green(String(status)) : c.red(String(status))}  ${target}  ${c.dim(`${ms.toFixed(0)} ms`)}`,
+      ),
   });
-  out(`Cutover local API on ${c.bold(session.api.url)} (CodeDeploy JSON 1.1${existsSync(worldPath) ? `, world ${worldPath}` : ', empty world'})`);
-  out(c.dim(`  aws deploy --endpoint-url ${session.api.url} list-deployments --application-name APP --deployment-group-name GROUP`));
+  out(
+    `Cutover local API on ${c.bold(session.api.url)} (CodeDeploy JSON 1.1${existsSync(worldPath) ? `, world ${worldPath}` : ', empty world'})`,
+  );
+  out(
+    c.dim(
+      `  aws deploy --endpoint-url ${session.api.url} list-deployments --application-name APP --deployment-group-name GROUP`,
+    ),
+  );
   out(c.dim(`  SDK clients: endpoint ${session.api.url}, or AWS_ENDPOINT_URL_CODEDEPLOY=${session.api.url}`));
-  out(`Local S3 on ${c.bold(session.s3.endpoint)}: uploads to s3://${LOCAL_REVISION_BUCKET}/revisions/<application>/<deploymentGroup>/ start deployments`);
-  out(c.dim(`  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${session.s3.endpoint} s3 cp bundle.zip s3://${LOCAL_REVISION_BUCKET}/revisions/APP/GROUP/v2.zip`));
-  out(c.dim('  (a bare appspec.yaml/.json, or a .zip/.tar/.tgz with appspec.yml at its root; metadata deployment-config and description are honoured)'));
+  out(
+    `Local S3 on ${c.bold(session.s3.endpoint)}: uploads to s3://${LOCAL_REVISION_BUCKET}/revisions/<application>/<deploymentGroup>/ start deployments`,
+  );
+  out(
+    c.dim(
+      `  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${session.s3.endpoint} s3 cp bundle.zip s3://${LOCAL_REVISION_BUCKET}/revisions/APP/GROUP/v2.zip`,
+    ),
+  );
+  out(
+    c.dim(
+      '  (a bare appspec.yaml/.json, or a .zip/.tar/.tgz with appspec.yml at its root; metadata deployment-config and description are honoured)',
+    ),
+  );
   out(c.dim('  Ctrl-C stops the server'));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
@@ -479,44 +582,73 @@ function control(command: string, operation: string, done: string) {
       output: { type: 'string', default: 'table' },
       'wait-type': { type: 'string' },
     });
-    if (values.help) return out(HELP[command]), 0;
+    if (values.help) return (out(HELP[command]), 0);
     const id = positionals[0];
     if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${HELP[command]}`);
     if (values['no-rollback'] && command !== 'stop') throw new UsageError('--no-rollback applies to stop only');
     const waitType = values['wait-type'] === undefined ? 'READY_WAIT' : String(values['wait-type']);
-    if (values['wait-type'] !== undefined && command !== 'continue') throw new UsageError('--wait-type applies to continue only');
-    if (!['READY_WAIT', 'TERMINATION_WAIT'].includes(waitType)) throw new UsageError(`--wait-type: READY_WAIT or TERMINATION_WAIT, got ${waitType}`);
-    const input: Record<string, unknown> = { deploymentId: id, ...(command === 'stop' ? { autoRollbackEnabled: !values['no-rollback'] } : {}), ...(command === 'continue' ? { deploymentWaitType: waitType } : {}) };
-    if (!['json', 'table'].includes(String(values.output))) throw new UsageError(`--output: json or table, got ${String(values.output)}`);
+    if (values['wait-type'] !== undefined && command !== 'continue')
+      throw new UsageError('--wait-type applies to continue only');
+    if (!['READY_WAIT', 'TERMINATION_WAIT'].includes(waitType))
+      throw new UsageError(`--wait-type: READY_WAIT or TERMINATION_WAIT, got ${waitType}`);
+    const input: Record<string, unknown> = {
+      deploymentId: id,
+      ...(command === 'stop' ? { autoRollbackEnabled: !values['no-rollback'] } : {}),
+      ...(command === 'continue' ? { deploymentWaitType: waitType } : {}),
+    };
+    if (!['json', 'table'].includes(String(values.output)))
+      throw new UsageError(`--output: json or table, got ${String(values.output)}`);
     const r = await callApi(endpointOf(values.endpoint), operation, input);
-    out(values.output === 'json' ? JSON.stringify({ deploymentId: id, ...r }, null, 2) : `${id}: ${done}${r.statusMessage ? ` (${String(r.statusMessage)})` : ''}`);
+    out(
+      values.output === 'json'
+        ? JSON.stringify({ deploymentId: id, ...r }, null, 2)
+        : `${id}: ${done}${r.statusMessage ? ` (${String(r.statusMessage)})` : ''}`,
+    );
     return 0;
   };
 }
 
 async function list(args: string[]): Promise<number> {
-  const { values } = parse('list', args, { application: { type: 'string' }, group: { type: 'string' }, status: { type: 'string' }, output: { type: 'string', default: 'table' }, endpoint: { type: 'string' } });
-  if (values.help) return out(HELP.list), 0;
+  const { values } = parse('list', args, {
+    application: { type: 'string' },
+    group: { type: 'string' },
+    status: { type: 'string' },
+    output: { type: 'string', default: 'table' },
+    endpoint: { type: 'string' },
+  });
+  if (values.help) return (out(HELP.list), 0);
   const missing = ['application', 'group'].filter((k) => !values[k as keyof typeof values]);
   if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${HELP.list}`);
-  if (!['json', 'table'].includes(String(values.output))) throw new UsageError(`--output: json or table, got ${String(values.output)}`);
+  if (!['json', 'table'].includes(String(values.output)))
+    throw new UsageError(`--output: json or table, got ${String(values.output)}`);
   const endpoint = endpointOf(values.endpoint);
   const ids: string[] = [];
   let nextToken: unknown;
   do {
-    const page = await callApi(endpoint, 'ListDeployments', { applicationName: values.application, deploymentGroupName: values.group, ...(values.status ? { includeOnlyStatuses: [values.status] } : {}), ...(nextToken ? { nextToken } : {}) });
+    const page = await callApi(endpoint, 'ListDeployments', {
+      applicationName: values.application,
+      deploymentGroupName: values.group,
+      ...(values.status ? { includeOnlyStatuses: [values.status] } : {}),
+      ...(nextToken ? { nextToken } : {}),
+    });
     ids.push(...((page.deployments as string[]) ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
   const infos: Record<string, unknown>[] = [];
-  for (let i = 0; i < ids.length; i += 25) infos.push(...(((await callApi(endpoint, 'BatchGetDeployments', { deploymentIds: ids.slice(i, i + 25) })).deploymentsInfo as Record<string, unknown>[]) ?? []));
+  for (let i = 0; i < ids.length; i += 25)
+    infos.push(
+      ...(((await callApi(endpoint, 'BatchGetDeployments', { deploymentIds: ids.slice(i, i + 25) }))
+        .deploymentsInfo as Record<string, unknown>[]) ?? []),
+    );
   infos.sort((a, b) => Number(b.createTime) - Number(a.createTime));
-  if (values.output === 'json') return out(JSON.stringify({ deployments: infos }, null, 2)), 0;
+  if (values.output === 'json') return (out(JSON.stringify({ deployments: infos }, null, 2)), 0);
   out(`${'DEPLOYMENT'.padEnd(13)} ${'STATUS'.padEnd(10)} ${'CREATED (UTC)'.padEnd(20)} ${'CONFIG'.padEnd(40)} ERROR`);
   for (const d of infos) {
     const created = new Date(Number(d.createTime) * 1000).toISOString().slice(0, 19).replace('T', ' ');
     const error = (d.errorInformation as { code?: string } | undefined)?.code ?? '';
-    out(`${String(d.deploymentId).padEnd(13)} ${String(d.status).padEnd(10)} ${created.padEnd(20)} ${String(d.deploymentConfigName).padEnd(40)} ${error}`);
+    out(
+      `${String(d.deploymentId).padEnd(13)} ${String(d.status).padEnd(10)} ${created.padEnd(20)} ${String(d.deploymentConfigName).padEnd(40)} ${error}`,
+    );
   }
   return 0;
 }
@@ -543,7 +675,8 @@ async function catalog(kind: 'app' | 'group' | 'config', args: string[]): Promis
   try {
     return await catalogCommand(kind, args, endpointOf, out);
   } catch (e) {
-    if (e instanceof CatalogUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError((e as Error).message);
+    if (e instanceof CatalogUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+      throw new UsageError((e as Error).message);
     throw e;
   }
 }
@@ -567,7 +700,10 @@ export async function main(argv: string[]): Promise<number> {
     return await run(rest);
   } catch (e) {
     if (e instanceof UsageError) err(`cutover ${command}: ${e.message}`);
-    else if (e instanceof InvalidInputError) err(`cutover ${command}: ${e.exceptionName}: ${e.issues.length > 1 ? `\n  ${e.issues.map((i) => `${i.path || '(input)'}: ${i.message}`).join('\n  ')}` : e.message}`);
+    else if (e instanceof InvalidInputError)
+      err(
+        `cutover ${command}: ${e.exceptionName}: ${e.issues.length > 1 ? `\n  ${e.issues.map((i) => `${i.path || '(input)'}: ${i.message}`).join('\n  ')}` : e.message}`,
+      );
     else if (e instanceof ApiError) err(`cutover ${command}: ${e.exceptionName}: ${e.message}`);
     else {
       err(`cutover ${command}: internal error: ${(e as Error).message}`);

@@ -5,7 +5,14 @@ import type { LocalEnvironment } from '../wiring/local.js';
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number) => (s: string) => (useColor ? `\u001b[${code}m${s}\u001b[0m` : s);
-export const c = { red: paint(31), green: paint(32), yellow: paint(33), cyan: paint(36), dim: paint(2), bold: paint(1) };
+export const c = {
+  red: paint(31),
+  green: paint(32),
+  yellow: paint(33),
+  cyan: paint(36),
+  dim: paint(2),
+  bold: paint(1),
+};
 
 export function clockText(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -38,21 +45,41 @@ function renderWorld(t0: number, e: SimLogEntry): string | undefined {
   if (e.kind === 'Alarm') {
     const state = String(e.detail.state);
     const paintState = state === 'ALARM' ? c.red : state === 'OK' ? c.green : c.dim;
-    return line(t0, e.at, 'Alarm', `${String(e.detail.alarmName)}: ${String(e.detail.previous ?? '-')} → ${paintState(state)}`);
+    return line(
+      t0,
+      e.at,
+      'Alarm',
+      `${String(e.detail.alarmName)}: ${String(e.detail.previous ?? '-')} → ${paintState(state)}`,
+    );
   }
-  if (e.kind === 'Hook' && e.detail.state === 'threw') return line(t0, e.at, 'HookError', `${String(e.detail.functionName)} threw: ${String(e.detail.message)}`);
+  if (e.kind === 'Hook' && e.detail.state === 'threw')
+    return line(t0, e.at, 'HookError', `${String(e.detail.functionName)} threw: ${String(e.detail.message)}`);
   if (e.kind === 'TaskSet') {
     const d = e.detail;
-    return line(t0, e.at, 'TaskSet', `${String(d.cluster)}/${String(d.service)} ${String(d.taskDefinition)} (${String(d.taskSetId)}) ${String(d.event)}`);
+    return line(
+      t0,
+      e.at,
+      'TaskSet',
+      `${String(d.cluster)}/${String(d.service)} ${String(d.taskDefinition)} (${String(d.taskSetId)}) ${String(d.event)}`,
+    );
   }
-  if (e.kind === 'Listener') return line(t0, e.at, 'Listener', `${String(e.detail.listener)}${e.detail.ruleArn ? ' rule' : ''} → ${String(e.detail.split)}`);
+  if (e.kind === 'Listener')
+    return line(
+      t0,
+      e.at,
+      'Listener',
+      `${String(e.detail.listener)}${e.detail.ruleArn ? ' rule' : ''} → ${String(e.detail.split)}`,
+    );
   return undefined;
 }
 
 /** A simulated listener and where it sends traffic, e.g. "web-alb/prod web-blue 90% / web-green 10%". */
 export function listenerRouting(env: Pick<LocalEnvironment, 'world'>, listenerArn: string): string {
   const l = env.world.ecs.findListener(listenerArn);
-  const split = Object.entries(env.world.ecs.split(listenerArn)).filter(([, p]) => p > 0).map(([tg, p]) => `${tg} ${p}%`).join(' / ');
+  const split = Object.entries(env.world.ecs.split(listenerArn))
+    .filter(([, p]) => p > 0)
+    .map(([tg, p]) => `${tg} ${p}%`)
+    .join(' / ');
   return `${l ? `${l.loadBalancer}/${l.name}` : listenerArn} ${split}`;
 }
 
@@ -85,12 +112,19 @@ export async function watch(
   const progress = async () => {
     const d = await env.deps.store.getDeployment(deploymentId);
     if (!d || d.currentWait?.kind !== 'bake') return;
-    const parts = d.ecs ? (d.ecs.prodListenerArns ?? []).map((arn) => `${listenerRouting(env, arn)}, errors ${env.world.observedListener(arn, 60).errorRate.toFixed(1)}%/min`) : d.functions.map((f) => {
-      const split = env.world.split(f.functionName, f.alias);
-      const obs = env.world.observed(f.functionName, f.alias, 60);
-      const weights = Object.entries(split).map(([v, p]) => `v${v} ${p}%`).join(' / ');
-      return `${f.functionName}:${f.alias} ${weights}, errors ${obs.errorRate.toFixed(1)}%/min`;
-    });
+    const parts = d.ecs
+      ? (d.ecs.prodListenerArns ?? []).map(
+          (arn) =>
+            `${listenerRouting(env, arn)}, errors ${env.world.observedListener(arn, 60).errorRate.toFixed(1)}%/min`,
+        )
+      : d.functions.map((f) => {
+          const split = env.world.split(f.functionName, f.alias);
+          const obs = env.world.observed(f.functionName, f.alias, 60);
+          const weights = Object.entries(split)
+            .map(([v, p]) => `v${v} ${p}%`)
+            .join(' / ');
+          return `${f.functionName}:${f.alias} ${weights}, errors ${obs.errorRate.toFixed(1)}%/min`;
+        });
     out(line(t0, env.clock.now().toISOString(), 'Baking', c.dim(parts.join('; '))));
   };
   const done = env.runtime.wait(deploymentId);

@@ -43,8 +43,16 @@ export interface Session extends LocalEnvironment {
 
 function worldFromFile(w: WorldFile, clock: ScaledClock): SimWorld {
   const spec: SimWorldSpec = {
-    functions: w.functions.map((f) => ({ name: f.name, versions: f.versions, aliases: f.aliases, requestsPerSecond: f.requestsPerSecond })),
-    alarms: w.alarms.map(({ function: functionName, ...a }) => ({ ...a, ...(functionName !== undefined ? { functionName } : {}) })),
+    functions: w.functions.map((f) => ({
+      name: f.name,
+      versions: f.versions,
+      aliases: f.aliases,
+      requestsPerSecond: f.requestsPerSecond,
+    })),
+    alarms: w.alarms.map(({ function: functionName, ...a }) => ({
+      ...a,
+      ...(functionName !== undefined ? { functionName } : {}),
+    })),
     ...(w.ecs ? { ecs: w.ecs } : {}),
   };
   return new SimWorld(clock, spec);
@@ -67,7 +75,9 @@ function ecsGroupFields(g: FileGroup, world: SimWorld): Record<string, unknown> 
         },
       ],
     },
-    ...(g.blueGreenDeploymentConfiguration ? { blueGreenDeploymentConfiguration: g.blueGreenDeploymentConfiguration } : {}),
+    ...(g.blueGreenDeploymentConfiguration
+      ? { blueGreenDeploymentConfiguration: g.blueGreenDeploymentConfiguration }
+      : {}),
   };
 }
 
@@ -75,7 +85,8 @@ function ecsGroupFields(g: FileGroup, world: SimWorld): Record<string, unknown> 
 export async function loadHook(path: string): Promise<SimHookHandler> {
   if (!existsSync(path)) throw new Error(`hook module ${path} does not exist`);
   const mod = (await import(pathToFileURL(path).href)) as { handler?: unknown; default?: unknown };
-  const handler = mod.handler ?? (typeof mod.default === 'function' ? mod.default : (mod.default as { handler?: unknown })?.handler);
+  const handler =
+    mod.handler ?? (typeof mod.default === 'function' ? mod.default : (mod.default as { handler?: unknown })?.handler);
   if (typeof handler !== 'function') throw new Error(`hook module ${path} exports no handler function`);
   return handler as SimHookHandler;
 }
@@ -96,26 +107,40 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     for (const f of saved.functions ?? []) {
       const cur = world.functions.get(f.name);
       if (!cur) continue;
-      for (const [v, s] of Object.entries(f.versions)) cur.versions[v] = { errorRate: cur.versions[v]?.errorRate ?? s.errorRate ?? 0 };
+      for (const [v, s] of Object.entries(f.versions))
+        cur.versions[v] = { errorRate: cur.versions[v]?.errorRate ?? s.errorRate ?? 0 };
       for (const [a, r] of Object.entries(f.aliases)) if (typeof r !== 'string') cur.aliases[a] = r;
     }
     // Task sets and listener weights too (deployments moved them); task definitions stay as in the file.
     if (saved.ecs) world.ecs.restore(saved.ecs);
   }
   mkdirSync(opts.stateDir, { recursive: true });
-  const env = await createLocalEnvironment({ clock, world, storeDir: join(opts.stateDir, 'store'), ...(opts.s3Port !== undefined ? { s3Port: opts.s3Port } : {}) });
+  const env = await createLocalEnvironment({
+    clock,
+    world,
+    storeDir: join(opts.stateDir, 'store'),
+    ...(opts.s3Port !== undefined ? { s3Port: opts.s3Port } : {}),
+  });
   let api: ApiServer | undefined;
   try {
-    api = await startApiServer(env.deps, { ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.allowRemote ? { allowRemote: true } : {}), ...(opts.onRequest ? { onRequest: opts.onRequest } : {}) });
+    api = await startApiServer(env.deps, {
+      ...(opts.host ? { host: opts.host } : {}),
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+      ...(opts.allowRemote ? { allowRemote: true } : {}),
+      ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
+    });
     // Hook modules written for CodeDeploy call PutLifecycleEventHookExecutionStatus through the
     // SDK's CodeDeploy client: point it at this session (nothing in local mode talks to AWS).
     process.env.AWS_ENDPOINT_URL_CODEDEPLOY ??= api.url;
     process.env.AWS_REGION ??= 'us-east-1';
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-    for (const [name, modPath] of Object.entries(file?.hooks ?? {})) world.registerHook(name, await loadHook(resolve(baseDir, modPath)));
+    for (const [name, modPath] of Object.entries(file?.hooks ?? {}))
+      world.registerHook(name, await loadHook(resolve(baseDir, modPath)));
     for (const app of file?.applications ?? []) {
-      await ignoreExists(TASKS.createApplication.run({ applicationName: app.name, computePlatform: app.computePlatform }, env.deps));
+      await ignoreExists(
+        TASKS.createApplication.run({ applicationName: app.name, computePlatform: app.computePlatform }, env.deps),
+      );
       for (const g of app.deploymentGroups) {
         const input = {
           applicationName: app.name,
@@ -169,12 +194,23 @@ async function recoverOrphans(env: LocalEnvironment, warn: (m: string) => void):
       const now = env.clock.now().toISOString();
       const message = 'The local process running this deployment ended before it finished';
       if (d && !['Succeeded', 'Failed', 'Stopped'].includes(d.status)) {
-        await env.deps.store.updateDeployment(id, d.version, { status: 'Failed', completeTime: now, currentWait: undefined, errorInformation: { code: 'INTERNAL_ERROR', message } });
+        await env.deps.store.updateDeployment(id, d.version, {
+          status: 'Failed',
+          completeTime: now,
+          currentWait: undefined,
+          errorInformation: { code: 'INTERNAL_ERROR', message },
+        });
         await env.deps.store.appendTimeline(id, { at: now, event: 'Failed', message });
         await env.deps.store.unwatchAlarms(id, d.watchedAlarms ?? []);
       }
-      await env.deps.store.releaseGroup(app.applicationName, g.deploymentGroupName, id, { status: 'Failed', createTime: d?.createTime ?? now, endTime: now });
-      warn(`note: ${id} was left unfinished by an earlier run; recorded it as Failed and released ${app.applicationName}/${g.deploymentGroupName}`);
+      await env.deps.store.releaseGroup(app.applicationName, g.deploymentGroupName, id, {
+        status: 'Failed',
+        createTime: d?.createTime ?? now,
+        endTime: now,
+      });
+      warn(
+        `note: ${id} was left unfinished by an earlier run; recorded it as Failed and released ${app.applicationName}/${g.deploymentGroupName}`,
+      );
     }
   }
 }

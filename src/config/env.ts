@@ -12,7 +12,10 @@ const AwsEnvSchema = z.object({
   CUTOVER_EVENT_BUS: z.string().min(1).default('default'),
   CUTOVER_REVISION_PREFIX: z.string().default('revisions'),
   AWS_REGION: z.string().min(1, 'AWS_REGION is set by Lambda'),
-  CUTOVER_ACCOUNT_ID: z.string().regex(/^\d{12}$/, 'must be the 12-digit account id').optional(),
+  CUTOVER_ACCOUNT_ID: z
+    .string()
+    .regex(/^\d{12}$/, 'must be the 12-digit account id')
+    .optional(),
 });
 export type AwsEnv = z.infer<typeof AwsEnvSchema>;
 

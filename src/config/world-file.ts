@@ -17,9 +17,14 @@ const Fn = z.object({
 });
 const TaskDefinition = z.object({
   errorRate: z.number().min(0, 'must be 0..1').max(1, 'must be 0..1').default(0),
-  steadyAfterSeconds: z.union([z.number().min(0), z.literal('never')], { message: 'seconds (a number) or never' }).default(20),
+  steadyAfterSeconds: z
+    .union([z.number().min(0), z.literal('never')], { message: 'seconds (a number) or never' })
+    .default(20),
 });
-const NAME = z.string().min(1).regex(/^[A-Za-z0-9-]+$/, 'letters, digits and - only');
+const NAME = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9-]+$/, 'letters, digits and - only');
 const Listener = z.object({
   name: NAME,
   port: z.number().int().min(1).max(65535),
@@ -44,7 +49,12 @@ const Service = z.object({
   deploymentController: z.enum(['EXTERNAL', 'ECS', 'CODE_DEPLOY']).default('EXTERNAL'),
 });
 const Ecs = z.object({
-  taskDefinitions: z.record(z.string().regex(/^[A-Za-z0-9_-]+:[1-9][0-9]*$/, 'must be family:revision, e.g. web:2'), TaskDefinition.default({ errorRate: 0, steadyAfterSeconds: 20 })).default({}),
+  taskDefinitions: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_-]+:[1-9][0-9]*$/, 'must be family:revision, e.g. web:2'),
+      TaskDefinition.default({ errorRate: 0, steadyAfterSeconds: 20 }),
+    )
+    .default({}),
   loadBalancers: z.array(LoadBalancer).default([]),
   services: z.array(Service).default([]),
 });
@@ -63,9 +73,20 @@ const Alarm = z
   })
   .check((ctx) => {
     const a = ctx.value;
-    const sources = [a.function !== undefined || a.alias !== undefined, a.targetGroup !== undefined, a.listener !== undefined].filter(Boolean).length;
-    if (sources !== 1) ctx.issues.push({ code: 'custom', input: a, message: 'needs one of: function and alias, targetGroup, listener' });
-    else if ((a.function === undefined) !== (a.alias === undefined)) ctx.issues.push({ code: 'custom', input: a, path: [a.function === undefined ? 'function' : 'alias'], message: 'required with ' + (a.function === undefined ? 'alias' : 'function') });
+    const sources = [
+      a.function !== undefined || a.alias !== undefined,
+      a.targetGroup !== undefined,
+      a.listener !== undefined,
+    ].filter(Boolean).length;
+    if (sources !== 1)
+      ctx.issues.push({ code: 'custom', input: a, message: 'needs one of: function and alias, targetGroup, listener' });
+    else if ((a.function === undefined) !== (a.alias === undefined))
+      ctx.issues.push({
+        code: 'custom',
+        input: a,
+        path: [a.function === undefined ? 'function' : 'alias'],
+        message: 'required with ' + (a.function === undefined ? 'alias' : 'function'),
+      });
   });
 const Group = z.object({
   name: z.string().min(1),
@@ -78,25 +99,40 @@ const Group = z.object({
   triggerConfigurations: z.array(z.unknown()).optional(),
   // ECS groups: the service, its blue/green target groups and the listeners that route to them.
   ecsService: z.object({ cluster: z.string().min(1), service: z.string().min(1) }).optional(),
-  targetGroups: z.tuple([z.string().min(1), z.string().min(1)], { message: 'two target groups: [blue, green]' }).optional(),
+  targetGroups: z
+    .tuple([z.string().min(1), z.string().min(1)], { message: 'two target groups: [blue, green]' })
+    .optional(),
   /** `<loadBalancer>/<listener>`. */
   prodListener: z.string().min(1).optional(),
   testListener: z.string().min(1).optional(),
   blueGreenDeploymentConfiguration: z
     .object({
       terminateBlueInstancesOnDeploymentSuccess: z
-        .object({ action: z.enum(['TERMINATE', 'KEEP_ALIVE']), terminationWaitTimeInMinutes: z.number().int().min(0).optional() })
+        .object({
+          action: z.enum(['TERMINATE', 'KEEP_ALIVE']),
+          terminationWaitTimeInMinutes: z.number().int().min(0).optional(),
+        })
         .optional(),
       deploymentReadyOption: z
-        .object({ actionOnTimeout: z.enum(['CONTINUE_DEPLOYMENT', 'STOP_DEPLOYMENT']), waitTimeInMinutes: z.number().int().min(0).optional() })
+        .object({
+          actionOnTimeout: z.enum(['CONTINUE_DEPLOYMENT', 'STOP_DEPLOYMENT']),
+          waitTimeInMinutes: z.number().int().min(0).optional(),
+        })
         .optional(),
     })
     .optional(),
 });
 const Application = z
-  .object({ name: z.string().min(1), computePlatform: z.enum(['Lambda', 'ECS']).optional(), deploymentGroups: z.array(Group).default([]) })
+  .object({
+    name: z.string().min(1),
+    computePlatform: z.enum(['Lambda', 'ECS']).optional(),
+    deploymentGroups: z.array(Group).default([]),
+  })
   // Default: ECS when any of its groups deploys an ECS service.
-  .transform((a) => ({ ...a, computePlatform: a.computePlatform ?? (a.deploymentGroups.some((g) => g.ecsService) ? 'ECS' : 'Lambda') }));
+  .transform((a) => ({
+    ...a,
+    computePlatform: a.computePlatform ?? (a.deploymentGroups.some((g) => g.ecsService) ? 'ECS' : 'Lambda'),
+  }));
 export const WorldFileSchema = z.object({
   functions: z.array(Fn).default([]),
   alarms: z.array(Alarm).default([]),
@@ -122,7 +158,8 @@ export function parseWorldFile(text: string): WorldFile {
   const fnNames = new Set(r.data.functions.map((f) => f.name));
   for (const [i, f] of r.data.functions.entries()) {
     for (const [alias, v] of Object.entries(f.aliases)) {
-      if (!(v in f.versions)) issues.push({ path: `functions.${i}.aliases.${alias}`, message: `version ${v} is not in versions` });
+      if (!(v in f.versions))
+        issues.push({ path: `functions.${i}.aliases.${alias}`, message: `version ${v} is not in versions` });
     }
   }
   const ecs = r.data.ecs;
@@ -130,32 +167,47 @@ export function parseWorldFile(text: string): WorldFile {
   const listeners = new Set(ecs?.loadBalancers.flatMap((lb) => lb.listeners.map((l) => `${lb.name}/${l.name}`)) ?? []);
   const services = new Set(ecs?.services.map((s) => `${s.cluster}/${s.name}`) ?? []);
   const checkTargetGroup = (path: string, name: string) => {
-    if (!targetGroups.has(name)) issues.push({ path, message: `no target group named ${name} in ecs.loadBalancers[].targetGroups` });
+    if (!targetGroups.has(name))
+      issues.push({ path, message: `no target group named ${name} in ecs.loadBalancers[].targetGroups` });
   };
   const checkListener = (path: string, ref: string) => {
-    if (!listeners.has(ref)) issues.push({ path, message: `no listener ${ref} (write <loadBalancer>/<listener> of ecs.loadBalancers)` });
+    if (!listeners.has(ref))
+      issues.push({ path, message: `no listener ${ref} (write <loadBalancer>/<listener> of ecs.loadBalancers)` });
   };
   if (ecs) ecsIssues(ecs, issues, checkTargetGroup);
   for (const [i, a] of r.data.alarms.entries()) {
-    if (a.function !== undefined && !fnNames.has(a.function)) issues.push({ path: `alarms.${i}.function`, message: `no function named ${a.function}` });
+    if (a.function !== undefined && !fnNames.has(a.function))
+      issues.push({ path: `alarms.${i}.function`, message: `no function named ${a.function}` });
     if (a.targetGroup !== undefined) checkTargetGroup(`alarms.${i}.targetGroup`, a.targetGroup);
     if (a.listener !== undefined) checkListener(`alarms.${i}.listener`, a.listener);
   }
   for (const [i, app] of r.data.applications.entries()) {
     for (const [j, g] of app.deploymentGroups.entries()) {
       const at = `applications.${i}.deploymentGroups.${j}`;
-      const ecsFields = (['targetGroups', 'prodListener', 'testListener', 'blueGreenDeploymentConfiguration'] as const).filter((k) => g[k] !== undefined);
+      const ecsFields = (
+        ['targetGroups', 'prodListener', 'testListener', 'blueGreenDeploymentConfiguration'] as const
+      ).filter((k) => g[k] !== undefined);
       if (!g.ecsService) {
-        for (const k of ecsFields) issues.push({ path: `${at}.${k}`, message: 'applies to ECS groups only (give the group an ecsService)' });
+        for (const k of ecsFields)
+          issues.push({ path: `${at}.${k}`, message: 'applies to ECS groups only (give the group an ecsService)' });
         continue;
       }
-      if (app.computePlatform !== 'ECS') issues.push({ path: `${at}.ecsService`, message: `application ${app.name} is ${app.computePlatform}; an ECS group needs computePlatform ECS` });
+      if (app.computePlatform !== 'ECS')
+        issues.push({
+          path: `${at}.ecsService`,
+          message: `application ${app.name} is ${app.computePlatform}; an ECS group needs computePlatform ECS`,
+        });
       if (!services.has(`${g.ecsService.cluster}/${g.ecsService.service}`)) {
-        issues.push({ path: `${at}.ecsService`, message: `no service ${g.ecsService.service} in cluster ${g.ecsService.cluster} in ecs.services` });
+        issues.push({
+          path: `${at}.ecsService`,
+          message: `no service ${g.ecsService.service} in cluster ${g.ecsService.cluster} in ecs.services`,
+        });
       }
-      if (!g.targetGroups) issues.push({ path: `${at}.targetGroups`, message: 'required for an ECS group: [blue, green]' });
+      if (!g.targetGroups)
+        issues.push({ path: `${at}.targetGroups`, message: 'required for an ECS group: [blue, green]' });
       else g.targetGroups.forEach((tg, k) => checkTargetGroup(`${at}.targetGroups.${k}`, tg));
-      if (!g.prodListener) issues.push({ path: `${at}.prodListener`, message: 'required for an ECS group: <loadBalancer>/<listener>' });
+      if (!g.prodListener)
+        issues.push({ path: `${at}.prodListener`, message: 'required for an ECS group: <loadBalancer>/<listener>' });
       else checkListener(`${at}.prodListener`, g.prodListener);
       if (g.testListener !== undefined) checkListener(`${at}.testListener`, g.testListener);
     }
@@ -165,24 +217,46 @@ export function parseWorldFile(text: string): WorldFile {
 }
 
 /** The ECS section's own cross-references: task definitions and target groups its services and listeners name. */
-function ecsIssues(ecs: z.infer<typeof Ecs>, issues: Issue[], checkTargetGroup: (path: string, name: string) => void): void {
+function ecsIssues(
+  ecs: z.infer<typeof Ecs>,
+  issues: Issue[],
+  checkTargetGroup: (path: string, name: string) => void,
+): void {
   const lbNames = new Set<string>();
   for (const [i, lb] of ecs.loadBalancers.entries()) {
-    if (lbNames.has(lb.name)) issues.push({ path: `ecs.loadBalancers.${i}.name`, message: `a second load balancer named ${lb.name}` });
+    if (lbNames.has(lb.name))
+      issues.push({ path: `ecs.loadBalancers.${i}.name`, message: `a second load balancer named ${lb.name}` });
     lbNames.add(lb.name);
     for (const [j, l] of lb.listeners.entries()) {
-      if (!lb.targetGroups.includes(l.forwardTo)) issues.push({ path: `ecs.loadBalancers.${i}.listeners.${j}.forwardTo`, message: `no target group named ${l.forwardTo} in this load balancer's targetGroups` });
+      if (!lb.targetGroups.includes(l.forwardTo))
+        issues.push({
+          path: `ecs.loadBalancers.${i}.listeners.${j}.forwardTo`,
+          message: `no target group named ${l.forwardTo} in this load balancer's targetGroups`,
+        });
       const nlbProtocol = (NLB_PROTOCOLS as readonly string[]).includes(l.protocol ?? '');
-      if (lb.type === 'application' && nlbProtocol) issues.push({ path: `ecs.loadBalancers.${i}.listeners.${j}.protocol`, message: 'an application load balancer listens on HTTP or HTTPS' });
-      if (lb.type === 'network' && l.protocol !== undefined && !nlbProtocol) issues.push({ path: `ecs.loadBalancers.${i}.listeners.${j}.protocol`, message: 'a network load balancer listens on TCP, TLS, UDP or TCP_UDP' });
+      if (lb.type === 'application' && nlbProtocol)
+        issues.push({
+          path: `ecs.loadBalancers.${i}.listeners.${j}.protocol`,
+          message: 'an application load balancer listens on HTTP or HTTPS',
+        });
+      if (lb.type === 'network' && l.protocol !== undefined && !nlbProtocol)
+        issues.push({
+          path: `ecs.loadBalancers.${i}.listeners.${j}.protocol`,
+          message: 'a network load balancer listens on TCP, TLS, UDP or TCP_UDP',
+        });
     }
   }
   const seen = new Set<string>();
   for (const [i, s] of ecs.services.entries()) {
     const key = `${s.cluster}/${s.name}`;
-    if (seen.has(key)) issues.push({ path: `ecs.services.${i}.name`, message: `a second service ${s.name} in cluster ${s.cluster}` });
+    if (seen.has(key))
+      issues.push({ path: `ecs.services.${i}.name`, message: `a second service ${s.name} in cluster ${s.cluster}` });
     seen.add(key);
-    if (!(s.taskDefinition in ecs.taskDefinitions)) issues.push({ path: `ecs.services.${i}.taskDefinition`, message: `no task definition ${s.taskDefinition} in ecs.taskDefinitions` });
+    if (!(s.taskDefinition in ecs.taskDefinitions))
+      issues.push({
+        path: `ecs.services.${i}.taskDefinition`,
+        message: `no task definition ${s.taskDefinition} in ecs.taskDefinitions`,
+      });
     checkTargetGroup(`ecs.services.${i}.targetGroup`, s.targetGroup);
   }
 }

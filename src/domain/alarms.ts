@@ -23,7 +23,11 @@ export function baselineOf(readings: AlarmReading[], at: string): AlarmBaseline 
  * Under `ignoreAlarmsAlreadyFiring`, an alarm that was in ALARM at the baseline and has not changed
  * state since does not count; any later transition to ALARM does.
  */
-export function ignoredAsBaseline(config: AlarmConfiguration, baseline: AlarmBaseline | undefined, r: AlarmReading): boolean {
+export function ignoredAsBaseline(
+  config: AlarmConfiguration,
+  baseline: AlarmBaseline | undefined,
+  r: AlarmReading,
+): boolean {
   if (config.baselineMode !== 'ignoreAlarmsAlreadyFiring' || !baseline || r.state !== 'ALARM') return false;
   if (!baseline.firing.includes(r.name)) return false;
   return r.updatedAt === undefined || Date.parse(r.updatedAt) <= Date.parse(baseline.at);
@@ -51,7 +55,13 @@ export function evaluateAlarms(
 ): AlarmVerdict {
   const names = watchedAlarms(config);
   if (names.length === 0) return { phase: 'Healthy', readings: [] };
-  if (!readings) return { phase: 'Unknown', reason: `alarms could not be read: ${failure ?? 'unknown error'}`, missing: [], readings: [] };
+  if (!readings)
+    return {
+      phase: 'Unknown',
+      reason: `alarms could not be read: ${failure ?? 'unknown error'}`,
+      missing: [],
+      readings: [],
+    };
   const byName = new Map(readings.map((r) => [r.name, r]));
   const missing = names.filter((n) => !byName.has(n));
   const inAlarm = names.filter((n) => {
@@ -60,7 +70,8 @@ export function evaluateAlarms(
   });
   const watched = names.flatMap((n) => byName.get(n) ?? []);
   if (inAlarm.length) return { phase: 'Breached', alarms: inAlarm, readings: watched };
-  if (missing.length) return { phase: 'Unknown', reason: `alarm(s) not found: ${missing.join(', ')}`, missing, readings: watched };
+  if (missing.length)
+    return { phase: 'Unknown', reason: `alarm(s) not found: ${missing.join(', ')}`, missing, readings: watched };
   return { phase: 'Healthy', readings: watched };
 }
 

@@ -12,7 +12,8 @@ export type BundleType = 'YAML' | 'JSON' | 'zip' | 'tar' | 'tgz';
 export const MAX_BUNDLE_BYTES = 10 * 1024 * 1024;
 export const APPSPEC_NAMES = ['appspec.yml', 'appspec.yaml', 'appspec.json'] as const;
 
-const invalid = (message: string, path = 'revision') => new InvalidInputError([{ path, message }], 'InvalidRevisionException');
+const invalid = (message: string, path = 'revision') =>
+  new InvalidInputError([{ path, message }], 'InvalidRevisionException');
 
 /** The bundle type an object key implies, or undefined when it is not a revision. */
 export function bundleTypeOf(key: string): BundleType | undefined {
@@ -36,7 +37,9 @@ export function appSpecFromBundle(data: Uint8Array, type: BundleType): string {
     if (f) return text(f());
   }
   const listed = [...files.keys()].slice(0, 10).join(', ');
-  throw invalid(`the ${type} bundle has no ${APPSPEC_NAMES.join(', ')} at its root${listed ? ` (found: ${listed})` : ' (it is empty)'}`);
+  throw invalid(
+    `the ${type} bundle has no ${APPSPEC_NAMES.join(', ')} at its root${listed ? ` (found: ${listed})` : ' (it is empty)'}`,
+  );
 }
 
 function text(b: Buffer): string {
@@ -66,7 +69,8 @@ function readZip(b: Buffer): Map<string, () => Buffer> {
   const count = b.readUInt16LE(eocd + 10);
   let p = b.readUInt32LE(eocd + 16);
   for (let n = 0; n < count; n++) {
-    if (p + 46 > b.length || b.readUInt32LE(p) !== 0x02014b50) throw invalid('the zip bundle has a damaged central directory');
+    if (p + 46 > b.length || b.readUInt32LE(p) !== 0x02014b50)
+      throw invalid('the zip bundle has a damaged central directory');
     const method = b.readUInt16LE(p + 10);
     const compressed = b.readUInt32LE(p + 20);
     const size = b.readUInt32LE(p + 24);
@@ -93,7 +97,7 @@ function readZip(b: Buffer): Map<string, () => Buffer> {
 /** Root-level regular files of a tar (ustar/GNU) archive. */
 function readTar(b: Buffer): Map<string, () => Buffer> {
   const files = new Map<string, () => Buffer>();
-  for (let p = 0; p + 512 <= b.length; ) {
+  for (let p = 0; p + 512 <= b.length;) {
     const header = b.subarray(p, p + 512);
     if (header.every((x) => x === 0)) break;
     const field = (from: number, len: number) => header.toString('utf8', from, from + len).replace(/\0.*$/s, '');
@@ -104,7 +108,8 @@ function readTar(b: Buffer): Map<string, () => Buffer> {
     const type = field(156, 1) || '0';
     const start = p + 512;
     const clean = name.replace(/^\.\//, '');
-    if ((type === '0' || type === '\0') && !clean.includes('/')) files.set(clean, () => b.subarray(start, start + size));
+    if ((type === '0' || type === '\0') && !clean.includes('/'))
+      files.set(clean, () => b.subarray(start, start + size));
     p = start + Math.ceil(size / 512) * 512;
   }
   return files;

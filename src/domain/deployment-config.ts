@@ -121,23 +121,34 @@ export function parseStepList(text: string, path = 'steps'): StepListEntry[] {
     const approve = /^approve(?:\s+(\S+))?$/i.exec(part);
     if (approve) {
       const timeout = approve[1] === undefined ? DEFAULT_APPROVAL_TIMEOUT_SECONDS : parseDuration(approve[1]);
-      if (timeout === undefined) issues.push({ path: `${path}[${i}]`, message: `approval timeout ${JSON.stringify(approve[1])} is not a duration like 30m or 2h` });
+      if (timeout === undefined)
+        issues.push({
+          path: `${path}[${i}]`,
+          message: `approval timeout ${JSON.stringify(approve[1])} is not a duration like 30m or 2h`,
+        });
       else steps.push({ approve: true, timeoutSeconds: timeout });
       return;
     }
     const m = /^(\d+(?:\.\d+)?)%(?:\s+(\S+))?$/.exec(part);
     if (!m) {
-      issues.push({ path: `${path}[${i}]`, message: `${JSON.stringify(part)} is not "<percent>% [<bake>]" or "approve [<timeout>]", e.g. "10% 5m"` });
+      issues.push({
+        path: `${path}[${i}]`,
+        message: `${JSON.stringify(part)} is not "<percent>% [<bake>]" or "approve [<timeout>]", e.g. "10% 5m"`,
+      });
       return;
     }
     const bake = m[2] === undefined ? 0 : parseDuration(m[2]);
     if (bake === undefined) {
-      issues.push({ path: `${path}[${i}]`, message: `bake ${JSON.stringify(m[2])} is not a duration like 30s, 5m or 1h` });
+      issues.push({
+        path: `${path}[${i}]`,
+        message: `bake ${JSON.stringify(m[2])} is not a duration like 30s, 5m or 1h`,
+      });
       return;
     }
     steps.push({ percentage: Number(m[1]), bakeSeconds: bake });
   });
-  if (issues.length) throw new InvalidInputError(issues, 'InvalidTrafficRoutingConfigurationException', 'Invalid step list');
+  if (issues.length)
+    throw new InvalidInputError(issues, 'InvalidTrafficRoutingConfigurationException', 'Invalid step list');
   return steps;
 }
 
@@ -161,7 +172,10 @@ export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfi
         issues.push({ path: `${path}.timeBasedCanary.canaryPercentage`, message: 'must be an integer from 1 to 99' });
       }
       if (!isInt(c.canaryInterval) || c.canaryInterval < 1 || c.canaryInterval > 2880) {
-        issues.push({ path: `${path}.timeBasedCanary.canaryInterval`, message: 'must be an integer number of minutes from 1 to 2880' });
+        issues.push({
+          path: `${path}.timeBasedCanary.canaryInterval`,
+          message: 'must be an integer number of minutes from 1 to 2880',
+        });
       }
       break;
     }
@@ -172,13 +186,19 @@ export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfi
         issues.push({ path: `${path}.timeBasedLinear.linearPercentage`, message: 'must be an integer from 1 to 99' });
       }
       if (!isInt(l.linearInterval) || l.linearInterval < 1 || l.linearInterval > 2880) {
-        issues.push({ path: `${path}.timeBasedLinear.linearInterval`, message: 'must be an integer number of minutes from 1 to 2880' });
+        issues.push({
+          path: `${path}.timeBasedLinear.linearInterval`,
+          message: 'must be an integer number of minutes from 1 to 2880',
+        });
       }
       if (issues.length === 0) {
         const p = l.linearPercentage as number;
         const shifts = Math.ceil(100 / p) - 1;
         if (shifts * (l.linearInterval as number) * 60 > MAX_SHIFT_SECONDS) {
-          issues.push({ path: `${path}.timeBasedLinear`, message: `${shifts} intervals of ${String(l.linearInterval)} minutes exceed the 2880-minute limit between first and last shift` });
+          issues.push({
+            path: `${path}.timeBasedLinear`,
+            message: `${shifts} intervals of ${String(l.linearInterval)} minutes exceed the 2880-minute limit between first and last shift`,
+          });
         }
       }
       break;
@@ -187,9 +207,15 @@ export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfi
       const sl = trc.stepList as Record<string, unknown> | undefined;
       const steps = sl?.steps;
       if (!Array.isArray(steps) || steps.length === 0) {
-        return [{ path: `${path}.stepList.steps`, message: 'must be a non-empty list of {percentage, bakeSeconds} or {approve: true, timeoutSeconds}' }];
+        return [
+          {
+            path: `${path}.stepList.steps`,
+            message: 'must be a non-empty list of {percentage, bakeSeconds} or {approve: true, timeoutSeconds}',
+          },
+        ];
       }
-      if (steps.length > MAX_STEPS) issues.push({ path: `${path}.stepList.steps`, message: `at most ${MAX_STEPS} steps` });
+      if (steps.length > MAX_STEPS)
+        issues.push({ path: `${path}.stepList.steps`, message: `at most ${MAX_STEPS} steps` });
       let prev = 0;
       let total = 0;
       steps.forEach((s: unknown, i) => {
@@ -200,7 +226,10 @@ export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfi
           const t = step.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS;
           if (step.approve !== true) issues.push({ path: `${at}.approve`, message: 'must be true' });
           if (!isInt(t) || t < 1 || t > MAX_APPROVAL_TIMEOUT_SECONDS) {
-            issues.push({ path: `${at}.timeoutSeconds`, message: `must be a whole number of seconds from 1 to ${MAX_APPROVAL_TIMEOUT_SECONDS}` });
+            issues.push({
+              path: `${at}.timeoutSeconds`,
+              message: `must be a whole number of seconds from 1 to ${MAX_APPROVAL_TIMEOUT_SECONDS}`,
+            });
           }
           if (last) issues.push({ path: at, message: 'the last step must be 100%, not an approval' });
           return;
@@ -213,22 +242,35 @@ export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfi
           if (Math.abs(Math.round(pct / PERCENT_RESOLUTION) * PERCENT_RESOLUTION - pct) > 1e-9) {
             issues.push({ path: `${at}.percentage`, message: `must be a multiple of ${PERCENT_RESOLUTION}` });
           }
-          if (pct <= prev) issues.push({ path: `${at}.percentage`, message: `must be greater than the previous step (${prev}%)` });
+          if (pct <= prev)
+            issues.push({ path: `${at}.percentage`, message: `must be greater than the previous step (${prev}%)` });
           if (last && pct !== 100) issues.push({ path: `${at}.percentage`, message: 'the last step must be 100%' });
-          if (!last && pct === 100) issues.push({ path: `${at}.percentage`, message: 'only the last step may be 100%' });
+          if (!last && pct === 100)
+            issues.push({ path: `${at}.percentage`, message: 'only the last step may be 100%' });
           prev = pct;
         }
-        if (!isInt(bake) || bake < 0) issues.push({ path: `${at}.bakeSeconds`, message: 'must be a whole number of seconds, 0 or more' });
-        else if (last && bake > 0) issues.push({ path: `${at}.bakeSeconds`, message: 'the last step (100%) has no bake; AfterAllowTraffic runs next' });
+        if (!isInt(bake) || bake < 0)
+          issues.push({ path: `${at}.bakeSeconds`, message: 'must be a whole number of seconds, 0 or more' });
+        else if (last && bake > 0)
+          issues.push({
+            path: `${at}.bakeSeconds`,
+            message: 'the last step (100%) has no bake; AfterAllowTraffic runs next',
+          });
         else total += bake;
       });
       if (total > MAX_SHIFT_SECONDS) {
-        issues.push({ path: `${path}.stepList.steps`, message: `bakes add up to ${Math.round(total / 60)} minutes, more than the 2880-minute limit` });
+        issues.push({
+          path: `${path}.stepList.steps`,
+          message: `bakes add up to ${Math.round(total / 60)} minutes, more than the 2880-minute limit`,
+        });
       }
       break;
     }
     default:
-      issues.push({ path: `${path}.type`, message: 'must be one of TimeBasedCanary, TimeBasedLinear, AllAtOnce, StepList' });
+      issues.push({
+        path: `${path}.type`,
+        message: 'must be one of TimeBasedCanary, TimeBasedLinear, AllAtOnce, StepList',
+      });
   }
   return issues;
 }
@@ -236,7 +278,12 @@ export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfi
 /** Turn a valid configuration into the list of steps to run. Pure. */
 export function plan(trc: TrafficRoutingConfig): Plan {
   const issues = trafficRoutingIssues(trc);
-  if (issues.length) throw new InvalidInputError(issues, 'InvalidTrafficRoutingConfigurationException', 'Invalid deployment configuration');
+  if (issues.length)
+    throw new InvalidInputError(
+      issues,
+      'InvalidTrafficRoutingConfigurationException',
+      'Invalid deployment configuration',
+    );
   const step = (weight: number, bakeSeconds: number): Step => ({ kind: 'shift', weight, bakeSeconds });
   let weight = 0;
   let steps: Step[];
@@ -256,7 +303,13 @@ export function plan(trc: TrafficRoutingConfig): Plan {
     }
     case 'StepList':
       steps = trc.stepList.steps.map((s): Step => {
-        if ('approve' in s) return { kind: 'approve', weight, bakeSeconds: 0, timeoutSeconds: s.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS };
+        if ('approve' in s)
+          return {
+            kind: 'approve',
+            weight,
+            bakeSeconds: 0,
+            timeoutSeconds: s.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+          };
         weight = s.percentage;
         return step(s.percentage, s.bakeSeconds ?? 0);
       });
@@ -269,14 +322,19 @@ export function plan(trc: TrafficRoutingConfig): Plan {
 export function stepListConfig(text: string): TrafficRoutingConfig {
   const trc: TrafficRoutingConfig = { type: 'StepList', stepList: { steps: parseStepList(text) } };
   const issues = trafficRoutingIssues(trc);
-  if (issues.length) throw new InvalidInputError(issues, 'InvalidTrafficRoutingConfigurationException', 'Invalid step list');
+  if (issues.length)
+    throw new InvalidInputError(issues, 'InvalidTrafficRoutingConfigurationException', 'Invalid step list');
   return trc;
 }
 
 /** Human summary, e.g. "10% for 5m, then 100%". */
 export function describePlan(p: Plan): string {
   return p.steps
-    .map((s) => (s.kind === 'approve' ? `approval (${formatDuration(s.timeoutSeconds)} max)` : `${s.weight}%${s.bakeSeconds ? ` for ${formatDuration(s.bakeSeconds)}` : ''}`))
+    .map((s) =>
+      s.kind === 'approve'
+        ? `approval (${formatDuration(s.timeoutSeconds)} max)`
+        : `${s.weight}%${s.bakeSeconds ? ` for ${formatDuration(s.bakeSeconds)}` : ''}`,
+    )
     .join(', then ');
 }
 

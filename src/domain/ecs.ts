@@ -32,7 +32,11 @@ export function greenPercentOf(weights: ForwardWeights, blueArn: string, greenAr
 export function sameSplit(a: ForwardWeights, b: ForwardWeights): boolean {
   const share = (w: ForwardWeights) => {
     const total = Object.values(w).reduce((t, x) => t + x, 0);
-    return Object.fromEntries(Object.entries(w).filter(([, x]) => x > 0).map(([k, x]) => [k, total ? x / total : 0]));
+    return Object.fromEntries(
+      Object.entries(w)
+        .filter(([, x]) => x > 0)
+        .map(([k, x]) => [k, total ? x / total : 0]),
+    );
   };
   const sa = share(a);
   const sb = share(b);

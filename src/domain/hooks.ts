@@ -6,9 +6,15 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 30;
 export const MAX_RETRY_AFTER_SECONDS = 3600;
 export const SIGNATURE_HEADER = 'X-Cutover-Signature';
 
-export function hookSettings(group: DeploymentGroup, event: HookEvent): { timeoutSeconds: number; timeoutAction: 'rollback' | 'continue' } {
+export function hookSettings(
+  group: DeploymentGroup,
+  event: HookEvent,
+): { timeoutSeconds: number; timeoutAction: 'rollback' | 'continue' } {
   const s = group.hookConfiguration?.[event];
-  return { timeoutSeconds: Math.max(1, Math.round(s?.timeoutSeconds ?? group.hookTimeoutSeconds)), timeoutAction: s?.timeoutAction ?? 'rollback' };
+  return {
+    timeoutSeconds: Math.max(1, Math.round(s?.timeoutSeconds ?? group.hookTimeoutSeconds)),
+    timeoutAction: s?.timeoutAction ?? 'rollback',
+  };
 }
 
 export type HookAnswer = { status: 'Succeeded' | 'Failed' } | { status: 'InProgress'; retryAfterSeconds: number };
@@ -22,7 +28,10 @@ export function interpretHookAnswer(value: unknown): HookAnswer | undefined {
   const { status, retryAfterSeconds } = value as { status?: unknown; retryAfterSeconds?: unknown };
   if (status === 'Succeeded' || status === 'Failed') return { status };
   if (status === 'InProgress') {
-    const n = typeof retryAfterSeconds === 'number' && Number.isFinite(retryAfterSeconds) ? Math.round(retryAfterSeconds) : DEFAULT_RETRY_AFTER_SECONDS;
+    const n =
+      typeof retryAfterSeconds === 'number' && Number.isFinite(retryAfterSeconds)
+        ? Math.round(retryAfterSeconds)
+        : DEFAULT_RETRY_AFTER_SECONDS;
     return { status: 'InProgress', retryAfterSeconds: Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, n)) };
   }
   return undefined;

@@ -21,7 +21,13 @@ export type LifecycleEventStatus = 'Pending' | 'InProgress' | 'Succeeded' | 'Fai
 export const LAMBDA_HOOK_EVENTS = ['BeforeAllowTraffic', 'AfterAllowTraffic'] as const;
 export type LambdaHookEvent = (typeof LAMBDA_HOOK_EVENTS)[number];
 /** ECS hooks, in the order they run. */
-export const ECS_HOOK_EVENTS = ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic', 'BeforeAllowTraffic', 'AfterAllowTraffic'] as const;
+export const ECS_HOOK_EVENTS = [
+  'BeforeInstall',
+  'AfterInstall',
+  'AfterAllowTestTraffic',
+  'BeforeAllowTraffic',
+  'AfterAllowTraffic',
+] as const;
 export type EcsHookEvent = (typeof ECS_HOOK_EVENTS)[number];
 export type HookEvent = LambdaHookEvent | EcsHookEvent;
 
@@ -85,7 +91,10 @@ export interface LoadBalancerInfo {
 }
 /** CodeDeploy's BlueGreenDeploymentConfiguration (the parts that apply to ECS). */
 export interface BlueGreenDeploymentConfiguration {
-  terminateBlueInstancesOnDeploymentSuccess?: { action: 'TERMINATE' | 'KEEP_ALIVE'; terminationWaitTimeInMinutes?: number };
+  terminateBlueInstancesOnDeploymentSuccess?: {
+    action: 'TERMINATE' | 'KEEP_ALIVE';
+    terminationWaitTimeInMinutes?: number;
+  };
   deploymentReadyOption?: { actionOnTimeout: 'CONTINUE_DEPLOYMENT' | 'STOP_DEPLOYMENT'; waitTimeInMinutes?: number };
 }
 export interface DeploymentStyle {
@@ -301,7 +310,11 @@ export interface CurrentWait {
 }
 
 /** Return `events` with the named lifecycle event replaced by `patch` applied to it (added if missing). */
-export function withLifecycle(events: LifecycleEvent[], name: string, patch: Partial<LifecycleEvent>): LifecycleEvent[] {
+export function withLifecycle(
+  events: LifecycleEvent[],
+  name: string,
+  patch: Partial<LifecycleEvent>,
+): LifecycleEvent[] {
   const found = events.some((e) => e.lifecycleEventName === name);
   const list = found ? events : [...events, { lifecycleEventName: name, status: 'Pending' as const }];
   return list.map((e) => (e.lifecycleEventName === name ? { ...e, ...patch } : e));

@@ -40,7 +40,10 @@ export function eventBridgeEntry(env: Environment, d: Deployment, state: Deploym
   return {
     Source: env.eventSource,
     DetailType: DEPLOYMENT_DETAIL_TYPE,
-    Resources: [applicationArn(env, d.applicationName), deploymentGroupArn(env, d.applicationName, d.deploymentGroupName)],
+    Resources: [
+      applicationArn(env, d.applicationName),
+      deploymentGroupArn(env, d.applicationName, d.deploymentGroupName),
+    ],
     Detail: JSON.stringify({
       instanceGroupId: d.deploymentGroupId,
       region: env.region,
@@ -66,7 +69,12 @@ const SUBJECT_VERB: Partial<Record<TriggerEventType, string>> = {
 };
 
 /** One SNS message per trigger of the group that subscribes to `event`. */
-export function triggerMessages(env: Environment, group: DeploymentGroup, d: Deployment, event: TriggerEventType): SnsMessage[] {
+export function triggerMessages(
+  env: Environment,
+  group: DeploymentGroup,
+  d: Deployment,
+  event: TriggerEventType,
+): SnsMessage[] {
   const done = d.status === 'Succeeded' || d.status === 'Failed' || d.status === 'Stopped';
   const n = d.functions.length;
   const overview = {
@@ -97,7 +105,11 @@ export function triggerMessages(env: Environment, group: DeploymentGroup, d: Dep
       if (d.rollbackInfo) body.rollbackInformation = d.rollbackInfo;
       return {
         topicArn: t.triggerTargetArn,
-        subject: `${SUBJECT_VERB[event] ?? event}: AWS CodeDeploy ${d.deploymentId} in ${env.region} to ${d.applicationName}`.slice(0, 100),
+        subject:
+          `${SUBJECT_VERB[event] ?? event}: AWS CodeDeploy ${d.deploymentId} in ${env.region} to ${d.applicationName}`.slice(
+            0,
+            100,
+          ),
         message: JSON.stringify(body),
       };
     });

@@ -56,7 +56,8 @@ export function classifyFailure(error: CaughtError, platform: ComputePlatform = 
     const refused = platform === 'ECS' ? 'ECS_UPDATE_ERROR' : 'INVALID_LAMBDA_FUNCTION';
     entry = { code: /AccessDenied|not authorized/i.test(message) ? 'IAM_ROLE_PERMISSIONS' : refused, kind: 'failure' };
   }
-  if (platform === 'ECS' && error.Error === 'PreconditionFailedError') entry = { code: 'INVALID_ECS_SERVICE', kind: 'failure' };
+  if (platform === 'ECS' && error.Error === 'PreconditionFailedError')
+    entry = { code: 'INVALID_ECS_SERVICE', kind: 'failure' };
   const { code, kind } = entry ?? { code: 'INTERNAL_ERROR', kind: 'failure' as const };
   return {
     kind,
@@ -68,7 +69,12 @@ export function classifyFailure(error: CaughtError, platform: ComputePlatform = 
 /** Does the auto-rollback configuration ask to roll back after this kind of failure? */
 export function shouldRollback(kind: FailureKind, config: AutoRollbackConfiguration): boolean {
   if (!config.enabled) return false;
-  const event = kind === 'alarm' ? 'DEPLOYMENT_STOP_ON_ALARM' : kind === 'stop' ? 'DEPLOYMENT_STOP_ON_REQUEST' : 'DEPLOYMENT_FAILURE';
+  const event =
+    kind === 'alarm'
+      ? 'DEPLOYMENT_STOP_ON_ALARM'
+      : kind === 'stop'
+        ? 'DEPLOYMENT_STOP_ON_REQUEST'
+        : 'DEPLOYMENT_FAILURE';
   return config.events.includes(event);
 }
 

@@ -20,7 +20,10 @@ export function revisionKey(r: RevisionLocation): string {
  * Where an uploaded revision goes: `<prefix>/<application>/<deploymentGroup>/<anything>`.
  * Undefined when the key is outside the prefix or too short.
  */
-export function revisionTarget(key: string, prefix: string): { applicationName: string; deploymentGroupName: string } | undefined {
+export function revisionTarget(
+  key: string,
+  prefix: string,
+): { applicationName: string; deploymentGroupName: string } | undefined {
   const p = prefix.replace(/^\/+|\/+$/g, '');
   const parts = key.split('/');
   const head = p ? p.split('/') : [];

@@ -3,8 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 
-export async function startDynalite(opts: { path?: string } = {}): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(opts.path ? { path: opts.path } : {}) });
+export async function startDynalite(
+  opts: { path?: string } = {},
+): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(opts.path ? { path: opts.path } : {}),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // Loopback only: the local store is never reachable from other machines.
@@ -18,5 +25,10 @@ export async function startDynalite(opts: { path?: string } = {}): Promise<{ end
 }
 
 export function localDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ region: 'local', endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 3 });
+  return new DynamoDBClient({
+    region: 'local',
+    endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 3,
+  });
 }

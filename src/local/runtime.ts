@@ -37,7 +37,8 @@ export function boundTaskName(state: StateDef): string | undefined {
   return getAtt(state.Resource) ?? getAtt(state.Parameters?.FunctionName);
 }
 
-const isCallback = (state: StateDef): boolean => typeof state.Resource === 'string' && state.Resource.endsWith('.waitForTaskToken');
+const isCallback = (state: StateDef): boolean =>
+  typeof state.Resource === 'string' && state.Resource.endsWith('.waitForTaskToken');
 
 function replaceSentinel(value: unknown, token: string): unknown {
   if (value === TOKEN_SENTINEL) return token;
@@ -106,10 +107,14 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
         unbound.push(`${stateName} (${taskName ? `task "${taskName}" does not exist` : 'Resource names no task'})`);
         continue;
       }
-      this.handlers[stateName] = isCallback(state) ? this.callbackHandler(stateName, state, task) : this.directHandler(task);
+      this.handlers[stateName] = isCallback(state)
+        ? this.callbackHandler(stateName, state, task)
+        : this.directHandler(task);
     }
     if (unbound.length) throw new Error(`Refusing to start: Task state(s) not bound to a task: ${unbound.join(', ')}`);
-    this.machine = new StateMachine(this.definition as any, { validationOptions: { checkArn: false, checkPaths: true } });
+    this.machine = new StateMachine(this.definition as any, {
+      validationOptions: { checkArn: false, checkPaths: true },
+    });
   }
 
   /** Give the runtime the task dependencies (they include the runtime itself). */
@@ -143,7 +148,10 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
       const timeoutSeconds = Number(raw[TIMEOUT_FIELD]);
       delete raw[TIMEOUT_FIELD];
       if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) {
-        throw namedError('States.Runtime', `${stateName}: timeout must be a positive integer, got ${String(timeoutSeconds)}`);
+        throw namedError(
+          'States.Runtime',
+          `${stateName}: timeout must be a positive integer, got ${String(timeoutSeconds)}`,
+        );
       }
       const token = randomBytes(32).toString('base64url');
       const waiting = new Promise<unknown>((resolve, reject) => this.pending.set(token, { resolve, reject }));
@@ -155,7 +163,9 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
       timeout.catch(() => undefined);
       try {
         // The task's own failure fails the state; otherwise the first of token and timeout wins.
-        const invoked = task.run(replaceSentinel(raw, token), this.requireDeps()).then(() => new Promise<never>(() => undefined));
+        const invoked = task
+          .run(replaceSentinel(raw, token), this.requireDeps())
+          .then(() => new Promise<never>(() => undefined));
         return (await Promise.race([waiting, timeout, invoked])) as Json;
       } finally {
         abort.abort();
@@ -192,7 +202,10 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
       overrides: { taskResourceLocalHandlers: this.handlers, retryIntervalOverrides: this.retryOverrides },
       context: {
         Execution: { Id: arn, Name: name, StartTime: startDate.toISOString(), Input: input as Json },
-        StateMachine: { Id: 'arn:aws:states:local:000000000000:stateMachine:cutover-deployment', Name: 'cutover-deployment' },
+        StateMachine: {
+          Id: 'arn:aws:states:local:000000000000:stateMachine:cutover-deployment',
+          Name: 'cutover-deployment',
+        },
         Task: { Token: TOKEN_SENTINEL },
       },
     });
@@ -201,28 +214,36 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
       for await (const e of execution.eventLogs) {
         const state = (e as { state?: { name?: string } }).state?.name;
         const error = (e as { Error?: string }).Error;
-        record.events.push({ type: e.type, ...(state ? { state } : {}), ...(error ? { error } : {}), timestamp: e.timestamp });
+        record.events.push({
+          type: e.type,
+          ...(state ? { state } : {}),
+          ...(error ? { error } : {}),
+          timestamp: e.timestamp,
+        });
       }
     })().catch(() => undefined);
-    record.done = execution.result.then(
-      (output) => Object.assign(record, { status: 'SUCCEEDED' as const, output, stopDate: this.opts.clock.now() }),
-      (e: unknown) => {
-        const err = e as { name?: string; message?: string; cause?: { name?: string; message?: string } };
-        if (err.name === 'ExecutionAbortedError') return Object.assign(record, { status: 'ABORTED' as const, stopDate: this.opts.clock.now() });
-        this.opts.log.warn(`execution ${name} failed`, { error: err.cause?.name ?? err.name });
-        return Object.assign(record, {
-          status: 'FAILED' as const,
-          error: err.cause?.name ?? err.name ?? 'Error',
-          cause: err.cause?.message ?? err.message ?? '',
-          stopDate: this.opts.clock.now(),
-        });
-      },
-    ).then(async (r) => {
-      await collect;
-      this.aborts.delete(name);
-      for (const l of this.endListeners) l(r);
-      return r;
-    });
+    record.done = execution.result
+      .then(
+        (output) => Object.assign(record, { status: 'SUCCEEDED' as const, output, stopDate: this.opts.clock.now() }),
+        (e: unknown) => {
+          const err = e as { name?: string; message?: string; cause?: { name?: string; message?: string } };
+          if (err.name === 'ExecutionAbortedError')
+            return Object.assign(record, { status: 'ABORTED' as const, stopDate: this.opts.clock.now() });
+          this.opts.log.warn(`execution ${name} failed`, { error: err.cause?.name ?? err.name });
+          return Object.assign(record, {
+            status: 'FAILED' as const,
+            error: err.cause?.name ?? err.name ?? 'Error',
+            cause: err.cause?.message ?? err.message ?? '',
+            stopDate: this.opts.clock.now(),
+          });
+        },
+      )
+      .then(async (r) => {
+        await collect;
+        this.aborts.delete(name);
+        for (const l of this.endListeners) l(r);
+        return r;
+      });
     this.executions.set(name, record);
     this.aborts.set(name, execution.abort);
     return arn;

@@ -40,5 +40,11 @@ export async function startS3(opts: { directory?: string; port?: number } = {}):
 }
 
 export function localS3Client(endpoint: string): S3Client {
-  return new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS, maxAttempts: 3 });
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+    maxAttempts: 3,
+  });
 }

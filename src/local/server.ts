@@ -17,11 +17,18 @@ export interface ApiServer {
 
 export async function startApiServer(
   deps: Deps,
-  opts: { host?: string; port?: number; allowRemote?: boolean; onRequest?: (target: string, status: number, ms: number) => void } = {},
+  opts: {
+    host?: string;
+    port?: number;
+    allowRemote?: boolean;
+    onRequest?: (target: string, status: number, ms: number) => void;
+  } = {},
 ): Promise<ApiServer> {
   const host = opts.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host) && !opts.allowRemote) {
-    throw new Error(`refusing to listen on ${host}: the local API has no authentication; use 127.0.0.1, or --allow-remote if you mean it`);
+    throw new Error(
+      `refusing to listen on ${host}: the local API has no authentication; use 127.0.0.1, or --allow-remote if you mean it`,
+    );
   }
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -33,9 +40,20 @@ export async function startApiServer(
       else chunks.push(c);
     });
     req.on('end', () => {
-      const respond = (status: number, headers: Record<string, string>, body: string) => res.writeHead(status, headers).end(body);
-      if (req.method !== 'POST') return respond(405, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'MethodNotAllowed', message: 'Use POST /' }));
-      if (tooLarge) return respond(413, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'RequestEntityTooLargeException', message: 'Request body too large' }));
+      const respond = (status: number, headers: Record<string, string>, body: string) =>
+        res.writeHead(status, headers).end(body);
+      if (req.method !== 'POST')
+        return respond(
+          405,
+          { 'content-type': 'application/json' },
+          JSON.stringify({ __type: 'MethodNotAllowed', message: 'Use POST /' }),
+        );
+      if (tooLarge)
+        return respond(
+          413,
+          { 'content-type': 'application/json' },
+          JSON.stringify({ __type: 'RequestEntityTooLargeException', message: 'Request body too large' }),
+        );
       const header = req.headers['x-amz-target'];
       const target = Array.isArray(header) ? header[0] : header;
       const started = performance.now();
@@ -44,7 +62,12 @@ export async function startApiServer(
           respond(r.status, r.headers, r.body);
           opts.onRequest?.(target ?? '(no target)', r.status, performance.now() - started);
         },
-        () => respond(500, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'InternalFailure', message: 'An internal error occurred' })),
+        () =>
+          respond(
+            500,
+            { 'content-type': 'application/json' },
+            JSON.stringify({ __type: 'InternalFailure', message: 'An internal error occurred' }),
+          ),
       );
     });
   });

@@ -67,7 +67,15 @@ export interface EcsServiceInfo {
 }
 
 /** What CreateTaskSet gets for the replacement (green) task set. */
-export interface TaskSetSpec extends Pick<EcsTarget, 'taskDefinition' | 'containerName' | 'containerPort' | 'platformVersion' | 'networkConfiguration' | 'capacityProviderStrategy'> {
+export interface TaskSetSpec extends Pick<
+  EcsTarget,
+  | 'taskDefinition'
+  | 'containerName'
+  | 'containerPort'
+  | 'platformVersion'
+  | 'networkConfiguration'
+  | 'capacityProviderStrategy'
+> {
   /** The deployment id: finds the task set again after a retry. */
   externalId: string;
   targetGroupArn: string;
@@ -161,9 +169,15 @@ export interface RevisionSource {
 /** CodePipeline job results (a Lambda invoke action's job worker). */
 export interface PipelineJobs {
   /** PutJobSuccessResult; with a continuationToken CodePipeline invokes the worker again later. */
-  succeed(jobId: string, result: { continuationToken?: string; summary?: string; externalExecutionId?: string }): Promise<void>;
+  succeed(
+    jobId: string,
+    result: { continuationToken?: string; summary?: string; externalExecutionId?: string },
+  ): Promise<void>;
   /** PutJobFailureResult. */
-  fail(jobId: string, failure: { type: 'JobFailed' | 'ConfigurationError'; message: string; externalExecutionId?: string }): Promise<void>;
+  fail(
+    jobId: string,
+    failure: { type: 'JobFailed' | 'ConfigurationError'; message: string; externalExecutionId?: string },
+  ): Promise<void>;
 }
 
 /** Step Functions callbacks. */
@@ -214,7 +228,15 @@ export interface StoredRevision {
 }
 
 /** Group fields a deployment group update may change. */
-export type GroupInput = Omit<DeploymentGroup, 'deploymentGroupId' | 'createTime' | 'activeDeploymentId' | 'lastSuccessfulDeployment' | 'lastAttemptedDeployment' | 'lastSuccessfulRevision'>;
+export type GroupInput = Omit<
+  DeploymentGroup,
+  | 'deploymentGroupId'
+  | 'createTime'
+  | 'activeDeploymentId'
+  | 'lastSuccessfulDeployment'
+  | 'lastAttemptedDeployment'
+  | 'lastSuccessfulRevision'
+>;
 
 /**
  * The store (one DynamoDB table). Every write is conditional. Methods throw ApiError with
@@ -236,7 +258,12 @@ export interface DeploymentStore {
    */
   lockGroup(app: string, group: string, deploymentId: string): Promise<void>;
   /** Release the lock if `deploymentId` holds it; records the outcome on the group. */
-  releaseGroup(app: string, group: string, deploymentId: string, outcome: { status: DeploymentStatus; createTime: string; endTime?: string; revision?: RevisionLocation }): Promise<void>;
+  releaseGroup(
+    app: string,
+    group: string,
+    deploymentId: string,
+    outcome: { status: DeploymentStatus; createTime: string; endTime?: string; revision?: RevisionLocation },
+  ): Promise<void>;
 
   /** Create a deployment record (fails if the id exists). */
   createDeployment(d: Deployment): Promise<void>;
@@ -260,7 +287,13 @@ export interface DeploymentStore {
   deleteDeploymentConfig(name: string): Promise<void>;
 
   /** RegisterApplicationRevision: remember a revision (idempotent merge; keeps its usage). */
-  registerRevision(app: string, key: string, revision: RevisionLocation, description: string | undefined, at: string): Promise<void>;
+  registerRevision(
+    app: string,
+    key: string,
+    revision: RevisionLocation,
+    description: string | undefined,
+    at: string,
+  ): Promise<void>;
   /** A deployment of `group` used this revision at `at` (idempotent merge). */
   recordRevisionUse(app: string, key: string, revision: RevisionLocation, group: string, at: string): Promise<void>;
   getRevision(app: string, key: string): Promise<StoredRevision | undefined>;

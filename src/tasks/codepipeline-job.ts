@@ -18,7 +18,15 @@ const JobEvent = z.object({
     data: z.object({
       actionConfiguration: z.object({ configuration: z.record(z.string(), z.string()).optional() }).optional(),
       inputArtifacts: z
-        .array(z.object({ name: z.string().optional(), location: z.object({ type: z.string(), s3Location: z.object({ bucketName: z.string(), objectKey: z.string() }) }) }))
+        .array(
+          z.object({
+            name: z.string().optional(),
+            location: z.object({
+              type: z.string(),
+              s3Location: z.object({ bucketName: z.string(), objectKey: z.string() }),
+            }),
+          }),
+        )
         .default([]),
       continuationToken: z.string().optional(),
     }),
@@ -32,7 +40,10 @@ const UserParameters = z.object({
   description: z.string().max(256).optional(),
 });
 
-async function work(event: z.infer<typeof JobEvent>, deps: Deps): Promise<{ jobId: string; deploymentId?: string; result: 'continuing' | 'succeeded' | 'failed' }> {
+async function work(
+  event: z.infer<typeof JobEvent>,
+  deps: Deps,
+): Promise<{ jobId: string; deploymentId?: string; result: 'continuing' | 'succeeded' | 'failed' }> {
   const job = event['CodePipeline.job'];
   const jobId = job.id;
 
@@ -45,15 +56,26 @@ async function work(event: z.infer<typeof JobEvent>, deps: Deps): Promise<{ jobI
       return { jobId, deploymentId, result: 'failed' };
     }
     if (!isTerminal(d.status)) {
-      await deps.pipeline.succeed(jobId, { continuationToken: deploymentId, summary: `Deployment ${deploymentId} is ${d.status} (${d.targetWeight}% on the target)`, externalExecutionId: deploymentId });
+      await deps.pipeline.succeed(jobId, {
+        continuationToken: deploymentId,
+        summary: `Deployment ${deploymentId} is ${d.status} (${d.targetWeight}% on the target)`,
+        externalExecutionId: deploymentId,
+      });
       return { jobId, deploymentId, result: 'continuing' };
     }
     if (d.status === 'Succeeded') {
-      await deps.pipeline.succeed(jobId, { summary: `Deployment ${deploymentId} succeeded`, externalExecutionId: deploymentId });
+      await deps.pipeline.succeed(jobId, {
+        summary: `Deployment ${deploymentId} succeeded`,
+        externalExecutionId: deploymentId,
+      });
       return { jobId, deploymentId, result: 'succeeded' };
     }
     const error = d.errorInformation ? `${d.errorInformation.code}: ${d.errorInformation.message}` : d.status;
-    await deps.pipeline.fail(jobId, { type: 'JobFailed', message: `Deployment ${deploymentId} ${d.status.toLowerCase()}: ${error}`, externalExecutionId: deploymentId });
+    await deps.pipeline.fail(jobId, {
+      type: 'JobFailed',
+      message: `Deployment ${deploymentId} ${d.status.toLowerCase()}: ${error}`,
+      externalExecutionId: deploymentId,
+    });
     return { jobId, deploymentId, result: 'failed' };
   }
 
@@ -64,30 +86,55 @@ async function work(event: z.infer<typeof JobEvent>, deps: Deps): Promise<{ jobI
     try {
       params = JSON.parse(raw ?? '');
     } catch {
-      throw new InvalidInputError([{ path: 'UserParameters', message: 'must be JSON like {"applicationName": "A", "deploymentGroupName": "G"}' }]);
+      throw new InvalidInputError([
+        { path: 'UserParameters', message: 'must be JSON like {"applicationName": "A", "deploymentGroupName": "G"}' },
+      ]);
     }
     const p = UserParameters.safeParse(params);
-    if (!p.success) throw new InvalidInputError(p.error.issues.map((i) => ({ path: `UserParameters.${i.path.join('.')}`, message: i.message })));
+    if (!p.success)
+      throw new InvalidInputError(
+        p.error.issues.map((i) => ({ path: `UserParameters.${i.path.join('.')}`, message: i.message })),
+      );
     const artifact = job.data.inputArtifacts[0];
-    if (!artifact || artifact.location.type !== 'S3') throw new InvalidInputError([{ path: 'inputArtifacts', message: 'exactly one S3 input artifact (the revision) is required' }]);
+    if (!artifact || artifact.location.type !== 'S3')
+      throw new InvalidInputError([
+        { path: 'inputArtifacts', message: 'exactly one S3 input artifact (the revision) is required' },
+      ]);
     const key = artifact.location.s3Location.objectKey;
     const { deploymentId } = await createDeployment.run(
       {
         applicationName: p.data.applicationName,
         deploymentGroupName: p.data.deploymentGroupName,
         // Pipeline artifacts are zip files whatever their key says.
-        revision: { revisionType: 'S3', s3Location: { bucket: artifact.location.s3Location.bucketName, key, bundleType: /\.(ya?ml|json)$/i.test(key) ? (/\.json$/i.test(key) ? 'JSON' : 'YAML') : 'zip' } },
+        revision: {
+          revisionType: 'S3',
+          s3Location: {
+            bucket: artifact.location.s3Location.bucketName,
+            key,
+            bundleType: /\.(ya?ml|json)$/i.test(key) ? (/\.json$/i.test(key) ? 'JSON' : 'YAML') : 'zip',
+          },
+        },
         creator: 'CodePipeline',
         ...(p.data.deploymentConfigName ? { deploymentConfigName: p.data.deploymentConfigName } : {}),
         ...(p.data.description ? { description: p.data.description } : {}),
       },
       deps,
     );
-    await deps.pipeline.succeed(jobId, { continuationToken: deploymentId, summary: `Started deployment ${deploymentId}`, externalExecutionId: deploymentId });
+    await deps.pipeline.succeed(jobId, {
+      continuationToken: deploymentId,
+      summary: `Started deployment ${deploymentId}`,
+      externalExecutionId: deploymentId,
+    });
     return { jobId, deploymentId, result: 'continuing' };
   } catch (e) {
     if (!(e instanceof InvalidInputError || e instanceof ApiError)) throw e; // AWS trouble: CodePipeline retries the invocation
-    await deps.pipeline.fail(jobId, { type: e instanceof InvalidInputError && e.issues.some((i) => i.path.startsWith('UserParameters')) ? 'ConfigurationError' : 'JobFailed', message: `${e.exceptionName}: ${e.message}` });
+    await deps.pipeline.fail(jobId, {
+      type:
+        e instanceof InvalidInputError && e.issues.some((i) => i.path.startsWith('UserParameters'))
+          ? 'ConfigurationError'
+          : 'JobFailed',
+      message: `${e.exceptionName}: ${e.message}`,
+    });
     return { jobId, result: 'failed' };
   }
 }

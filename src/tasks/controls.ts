@@ -15,7 +15,11 @@ async function active(deps: Deps, deploymentId: string | undefined): Promise<Dep
   if (!deploymentId) throw new ApiError('DeploymentIdRequiredException', 'deploymentId is required');
   const d = await deps.store.getDeployment(deploymentId);
   if (!d) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${deploymentId} does not exist`);
-  if (isTerminal(d.status)) throw new ApiError('DeploymentAlreadyCompletedException', `Deployment ${deploymentId} has already completed (${d.status})`);
+  if (isTerminal(d.status))
+    throw new ApiError(
+      'DeploymentAlreadyCompletedException',
+      `Deployment ${deploymentId} has already completed (${d.status})`,
+    );
   return d;
 }
 
@@ -25,16 +29,34 @@ const StopInput = Id.extend({ autoRollbackEnabled: z.boolean().optional() });
  * CodeDeploy's StopDeployment. With rollback unless `autoRollbackEnabled: false`, in which case
  * traffic stays where it is. Ends any wait at once; the outcome is `Stopped` (MANUAL_STOP).
  */
-async function stop(input: z.infer<typeof StopInput>, deps: Deps): Promise<{ status: 'Pending'; statusMessage: string }> {
+async function stop(
+  input: z.infer<typeof StopInput>,
+  deps: Deps,
+): Promise<{ status: 'Pending'; statusMessage: string }> {
   const d = await active(deps, input.deploymentId);
   const at = deps.clock.now().toISOString();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) =>
-    cur.stopRequest ? undefined : { stopRequest: { at, ...(input.autoRollbackEnabled !== undefined ? { autoRollbackEnabled: input.autoRollbackEnabled } : {}) } },
+    cur.stopRequest
+      ? undefined
+      : {
+          stopRequest: {
+            at,
+            ...(input.autoRollbackEnabled !== undefined ? { autoRollbackEnabled: input.autoRollbackEnabled } : {}),
+          },
+        },
   );
   const rollback = input.autoRollbackEnabled !== false;
-  await note(deps, d.deploymentId, 'StopRequested', `Stop requested${rollback ? ' with rollback' : ', leaving traffic where it is'}`);
+  await note(
+    deps,
+    d.deploymentId,
+    'StopRequested',
+    `Stop requested${rollback ? ' with rollback' : ', leaving traffic where it is'}`,
+  );
   await endWait(deps, updated, { fail: 'DeploymentStoppedError', cause: `Stopped by request at ${at}` });
-  return { status: 'Pending', statusMessage: `Stopping deployment ${d.deploymentId}${rollback ? ' and rolling back' : ''}` };
+  return {
+    status: 'Pending',
+    statusMessage: `Stopping deployment ${d.deploymentId}${rollback ? ' and rolling back' : ''}`,
+  };
 }
 export const stopDeployment = defineTask('stopDeployment', StopInput, stop);
 
@@ -42,7 +64,9 @@ export const stopDeployment = defineTask('stopDeployment', StopInput, stop);
 async function promote(input: z.infer<typeof Id>, deps: Deps): Promise<{ status: 'Promoted' }> {
   const d = await active(deps, input.deploymentId);
   const at = deps.clock.now().toISOString();
-  const updated = await mutateDeployment(deps, d.deploymentId, (cur) => (cur.promoted ? undefined : { promoted: { at }, paused: undefined }));
+  const updated = await mutateDeployment(deps, d.deploymentId, (cur) =>
+    cur.promoted ? undefined : { promoted: { at }, paused: undefined },
+  );
   await note(deps, d.deploymentId, 'Promoted', 'Promoted: skipping the remaining bakes, going to 100%');
   await endWait(deps, updated, { succeed: { ended: 'promoted' } }, ['bake', 'pause', 'approval']);
   return { status: 'Promoted' };
@@ -66,13 +90,17 @@ export const pauseDeployment = defineTask('pauseDeployment', Id, pause);
 /** Continue a paused deployment with the bake time that was left. */
 async function resume(input: z.infer<typeof Id>, deps: Deps): Promise<{ status: 'Resumed' }> {
   const d = await active(deps, input.deploymentId);
-  if (!d.paused) throw new ApiError('DeploymentIsNotInReadyStateException', `Deployment ${d.deploymentId} is not paused`);
+  if (!d.paused)
+    throw new ApiError('DeploymentIsNotInReadyStateException', `Deployment ${d.deploymentId} is not paused`);
   const now = deps.clock.now();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) =>
     cur.paused
       ? {
           paused: undefined,
-          bakeUntil: cur.paused.remainingBakeSeconds > 0 ? new Date(now.getTime() + cur.paused.remainingBakeSeconds * 1000).toISOString() : undefined,
+          bakeUntil:
+            cur.paused.remainingBakeSeconds > 0
+              ? new Date(now.getTime() + cur.paused.remainingBakeSeconds * 1000).toISOString()
+              : undefined,
         }
       : undefined,
   );
@@ -87,9 +115,14 @@ async function approve(input: z.infer<typeof Id>, deps: Deps): Promise<{ status:
   const d = await active(deps, input.deploymentId);
   const index = d.stepIndex ?? -1;
   if (d.plan?.steps[index]?.kind !== 'approve' || d.approvedSteps?.includes(index)) {
-    throw new ApiError('DeploymentIsNotInReadyStateException', `Deployment ${d.deploymentId} is not waiting for an approval`);
+    throw new ApiError(
+      'DeploymentIsNotInReadyStateException',
+      `Deployment ${d.deploymentId} is not waiting for an approval`,
+    );
   }
-  const updated = await mutateDeployment(deps, d.deploymentId, (cur) => ({ approvedSteps: [...(cur.approvedSteps ?? []), index] }));
+  const updated = await mutateDeployment(deps, d.deploymentId, (cur) => ({
+    approvedSteps: [...(cur.approvedSteps ?? []), index],
+  }));
   await note(deps, d.deploymentId, 'Approved', `Step ${index + 1} approved`);
   await endWait(deps, updated, { succeed: { ended: 'approved' } }, ['approval']);
   return { status: 'Approved' };
@@ -112,14 +145,22 @@ async function continueDeployment_(input: z.infer<typeof ContinueInput>, deps: D
   const type = input.deploymentWaitType ?? 'READY_WAIT';
   const kind = type === 'READY_WAIT' ? 'ready' : 'termination';
   if (d.currentWait?.kind !== kind) {
-    throw new ApiError('DeploymentIsNotInReadyStateException', `Deployment ${d.deploymentId} is not in its ${type === 'READY_WAIT' ? 'ready wait' : 'termination wait'}`);
+    throw new ApiError(
+      'DeploymentIsNotInReadyStateException',
+      `Deployment ${d.deploymentId} is not in its ${type === 'READY_WAIT' ? 'ready wait' : 'termination wait'}`,
+    );
   }
   const at = deps.clock.now().toISOString();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) => ({
     continued: { ...cur.continued, [type]: at },
     ...(cur.status === 'Ready' ? { status: 'InProgress' as const } : {}),
   }));
-  await note(deps, d.deploymentId, 'Continued', type === 'READY_WAIT' ? 'Continued: rerouting production traffic' : 'Continued: ending the termination wait now');
+  await note(
+    deps,
+    d.deploymentId,
+    'Continued',
+    type === 'READY_WAIT' ? 'Continued: rerouting production traffic' : 'Continued: ending the termination wait now',
+  );
   await endWait(deps, updated, { succeed: { ended: 'continued' } }, [kind]);
   return { status: 'Continued' };
 }
@@ -141,7 +182,10 @@ const AlarmEvent = z.object({
  * failed with AlarmActiveError, so rollback starts at once. A deployment between waits acts on the
  * recorded alarm at its next step boundary.
  */
-async function onAlarm(event: z.infer<typeof AlarmEvent>, deps: Deps): Promise<{ alarmName: string; interrupted: string[]; recorded: string[] }> {
+async function onAlarm(
+  event: z.infer<typeof AlarmEvent>,
+  deps: Deps,
+): Promise<{ alarmName: string; interrupted: string[]; recorded: string[] }> {
   const alarmName = event.detail.alarmName;
   const result = { alarmName, interrupted: [] as string[], recorded: [] as string[] };
   if (event.detail.state.value !== 'ALARM') return result;
@@ -152,12 +196,17 @@ async function onAlarm(event: z.infer<typeof AlarmEvent>, deps: Deps): Promise<{
     const group = await loadGroup(deps, d);
     const config = group.alarmConfiguration;
     if (!config.enabled || !config.alarms.some((a) => a.name === alarmName)) continue;
-    const updated = await mutateDeployment(deps, id, (cur) => (cur.pendingAlarm ? undefined : { pendingAlarm: { alarmName, at } }));
+    const updated = await mutateDeployment(deps, id, (cur) =>
+      cur.pendingAlarm ? undefined : { pendingAlarm: { alarmName, at } },
+    );
     result.recorded.push(id);
-    await note(deps, id, 'AlarmFired', `Alarm ${alarmName} went to ALARM`, { alarmName, previous: event.detail.previousState?.value });
-    if (await endWait(deps, updated, { fail: 'AlarmActiveError', cause: `Alarm ${alarmName} went to ALARM at ${at}` })) result.interrupted.push(id);
+    await note(deps, id, 'AlarmFired', `Alarm ${alarmName} went to ALARM`, {
+      alarmName,
+      previous: event.detail.previousState?.value,
+    });
+    if (await endWait(deps, updated, { fail: 'AlarmActiveError', cause: `Alarm ${alarmName} went to ALARM at ${at}` }))
+      result.interrupted.push(id);
   }
   return result;
 }
 export const alarmListener = defineTask('alarmListener', AlarmEvent, onAlarm);
-

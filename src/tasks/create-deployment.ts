@@ -17,7 +17,14 @@ import {
 import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { deploymentIdForExecution, newDeploymentId } from '../domain/ids.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
-import { ECS_LIFECYCLE, LAMBDA_LIFECYCLE, type ComputePlatform, type Deployment, type DeploymentGroup, type RevisionLocation } from '../domain/model.js';
+import {
+  ECS_LIFECYCLE,
+  LAMBDA_LIFECYCLE,
+  type ComputePlatform,
+  type Deployment,
+  type DeploymentGroup,
+  type RevisionLocation,
+} from '../domain/model.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
 import { mutateDeployment, note } from './support.js';
 import { defineTask, parseInput, type Deps } from './task.js';
@@ -68,52 +75,99 @@ const REQUIRED_EXCEPTIONS: Record<string, string> = {
  * AppSpec or a zip/tar/tgz bundle, checking a given eTag). Returns the revision as recorded, with
  * the S3 object's eTag, version and bundle type filled in.
  */
-export async function revisionAppSpec(deps: Deps, revision: RevisionLocation): Promise<{ content: string; revision: RevisionLocation }> {
+export async function revisionAppSpec(
+  deps: Deps,
+  revision: RevisionLocation,
+): Promise<{ content: string; revision: RevisionLocation }> {
   if (revision.revisionType === 'S3') {
     const loc = revision.s3Location;
-    const type = (BUNDLE_TYPES as readonly string[]).includes(loc.bundleType ?? '') ? (loc.bundleType as BundleType) : bundleTypeOf(loc.key);
+    const type = (BUNDLE_TYPES as readonly string[]).includes(loc.bundleType ?? '')
+      ? (loc.bundleType as BundleType)
+      : bundleTypeOf(loc.key);
     if (!type) {
       throw new InvalidInputError(
-        [{ path: 'revision.s3Location.bundleType', message: `cannot tell the bundle type of ${loc.key}; give bundleType (${BUNDLE_TYPES.join(', ')}) or a key ending in .yaml, .yml, .json, .zip, .tar, .tar.gz or .tgz` }],
+        [
+          {
+            path: 'revision.s3Location.bundleType',
+            message: `cannot tell the bundle type of ${loc.key}; give bundleType (${BUNDLE_TYPES.join(', ')}) or a key ending in .yaml, .yml, .json, .zip, .tar, .tar.gz or .tgz`,
+          },
+        ],
         'InvalidRevisionException',
       );
     }
     const obj = await deps.revisions.get(loc.bucket, loc.key, loc.version, MAX_BUNDLE_BYTES);
     if (loc.eTag && obj.eTag && loc.eTag.replace(/"/g, '') !== obj.eTag) {
-      throw new InvalidInputError([{ path: 'revision.s3Location.eTag', message: `does not match the object's ETag (${obj.eTag})` }], 'InvalidRevisionException');
+      throw new InvalidInputError(
+        [{ path: 'revision.s3Location.eTag', message: `does not match the object's ETag (${obj.eTag})` }],
+        'InvalidRevisionException',
+      );
     }
     const content = appSpecFromBundle(obj.body, type);
     return {
       content,
-      revision: { revisionType: 'S3', s3Location: { ...loc, bundleType: type, ...(obj.eTag ? { eTag: obj.eTag } : {}), ...(obj.versionId ? { version: obj.versionId } : {}) } },
+      revision: {
+        revisionType: 'S3',
+        s3Location: {
+          ...loc,
+          bundleType: type,
+          ...(obj.eTag ? { eTag: obj.eTag } : {}),
+          ...(obj.versionId ? { version: obj.versionId } : {}),
+        },
+      },
     };
   }
   const c = revision.revisionType === 'AppSpecContent' ? revision.appSpecContent : revision.string;
   const field = revision.revisionType === 'AppSpecContent' ? 'appSpecContent' : 'string';
   if (c.sha256 && c.sha256.toLowerCase() !== sha256Hex(c.content)) {
-    throw new InvalidInputError([{ path: `revision.${field}.sha256`, message: 'does not match the SHA-256 of content' }], 'InvalidRevisionException');
+    throw new InvalidInputError(
+      [{ path: `revision.${field}.sha256`, message: 'does not match the SHA-256 of content' }],
+      'InvalidRevisionException',
+    );
   }
-  return { content: c.content, revision: { ...revision, [field]: { content: c.content, sha256: c.sha256 ?? sha256Hex(c.content) } } as RevisionLocation };
+  return {
+    content: c.content,
+    revision: {
+      ...revision,
+      [field]: { content: c.content, sha256: c.sha256 ?? sha256Hex(c.content) },
+    } as RevisionLocation,
+  };
 }
 
 const BUNDLE_TYPES = ['YAML', 'JSON', 'zip', 'tar', 'tgz'] as const;
 
 /** Resolve a configuration name (predefined, custom, or an inline step list) to its routing config. */
-export async function resolveConfig(deps: Deps, name: string, platform: ComputePlatform): Promise<{ name: string; trafficRoutingConfig: TrafficRoutingConfig }> {
+export async function resolveConfig(
+  deps: Deps,
+  name: string,
+  platform: ComputePlatform,
+): Promise<{ name: string; trafficRoutingConfig: TrafficRoutingConfig }> {
   if (isInlineStepList(name)) return { name: 'Cutover.StepList', trafficRoutingConfig: stepListConfig(name) };
-  const config = predefinedConfig(name) ?? (name.startsWith('CodeDeployDefault.') ? undefined : await deps.store.getDeploymentConfig(name));
+  const config =
+    predefinedConfig(name) ??
+    (name.startsWith('CodeDeployDefault.') ? undefined : await deps.store.getDeploymentConfig(name));
   if (!config && name.startsWith('CodeDeployDefault.')) {
-    throw new ApiError('InvalidDeploymentConfigNameException', `${name} is not a predefined ${platform} deployment configuration`);
+    throw new ApiError(
+      'InvalidDeploymentConfigNameException',
+      `${name} is not a predefined ${platform} deployment configuration`,
+    );
   }
-  if (!config) throw new ApiError('DeploymentConfigDoesNotExistException', `Deployment configuration ${name} does not exist`);
+  if (!config)
+    throw new ApiError('DeploymentConfigDoesNotExistException', `Deployment configuration ${name} does not exist`);
   if (config.computePlatform !== platform) {
-    throw new ApiError('InvalidDeploymentConfigNameException', `Deployment configuration ${name} is for ${config.computePlatform}, not ${platform}`);
+    throw new ApiError(
+      'InvalidDeploymentConfigNameException',
+      `Deployment configuration ${name} is for ${config.computePlatform}, not ${platform}`,
+    );
   }
   return { name, trafficRoutingConfig: config.trafficRoutingConfig };
 }
 
 /** What a deployment shifts, from its AppSpec: Lambda aliases, or an ECS service (from the group). */
-function targetOf(platform: ComputePlatform, content: string, group: DeploymentGroup): Pick<Deployment, 'functions' | 'hooks' | 'ecs'> {
+function targetOf(
+  platform: ComputePlatform,
+  content: string,
+  group: DeploymentGroup,
+): Pick<Deployment, 'functions' | 'hooks' | 'ecs'> {
   if (platform !== 'ECS') {
     const appSpec = parseLambdaAppSpec(content);
     return { functions: appSpec.functions, hooks: appSpec.hooks };
@@ -121,7 +175,11 @@ function targetOf(platform: ComputePlatform, content: string, group: DeploymentG
   const appSpec = parseEcsAppSpec(content);
   const svc = group.ecsServices?.[0];
   const pair = group.loadBalancerInfo?.targetGroupPairInfoList[0];
-  if (!svc || !pair) throw new ApiError('InvalidDeploymentGroupNameException', `Deployment group ${group.deploymentGroupName} has no ECS service or target group pair`);
+  if (!svc || !pair)
+    throw new ApiError(
+      'InvalidDeploymentGroupNameException',
+      `Deployment group ${group.deploymentGroupName} has no ECS service or target group pair`,
+    );
   const hooks = { ...appSpec.hooks };
   // CodeDeploy ignores AfterAllowTestTraffic when the group has no test listener.
   if (!pair.testTrafficRoute) delete hooks.AfterAllowTestTraffic;
@@ -156,15 +214,25 @@ async function record(raw: unknown, deps: Deps, executionArn?: string) {
 
   // Everything that can be checked without the world is checked before anything is written.
   const app = await deps.store.getApplication(input.applicationName);
-  if (!app) throw new ApiError('ApplicationDoesNotExistException', `Application ${input.applicationName} does not exist`);
+  if (!app)
+    throw new ApiError('ApplicationDoesNotExistException', `Application ${input.applicationName} does not exist`);
   const group = await deps.store.getDeploymentGroup(input.applicationName, input.deploymentGroupName);
   if (!group) {
-    throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${input.deploymentGroupName} does not exist in application ${input.applicationName}`);
+    throw new ApiError(
+      'DeploymentGroupDoesNotExistException',
+      `Deployment group ${input.deploymentGroupName} does not exist in application ${input.applicationName}`,
+    );
   }
   const { content, revision } = await revisionAppSpec(deps, input.revision as RevisionLocation);
   const platform = app.computePlatform;
   const target = targetOf(platform, content, group);
-  const config = await resolveConfig(deps, input.deploymentConfigName ?? group.deploymentConfigName ?? (platform === 'ECS' ? DEFAULT_ECS_CONFIG : DEFAULT_LAMBDA_CONFIG), platform);
+  const config = await resolveConfig(
+    deps,
+    input.deploymentConfigName ??
+      group.deploymentConfigName ??
+      (platform === 'ECS' ? DEFAULT_ECS_CONFIG : DEFAULT_LAMBDA_CONFIG),
+    platform,
+  );
   const steps = plan(config.trafficRoutingConfig);
 
   const deploymentId = executionArn ? deploymentIdForExecution(executionArn) : newDeploymentId();
@@ -187,11 +255,15 @@ async function record(raw: unknown, deps: Deps, executionArn?: string) {
     ...(input.description ? { description: input.description } : {}),
     revision,
     createTime: now,
-    autoRollbackConfiguration: input.autoRollbackConfiguration ?? group.autoRollbackConfiguration ?? DEFAULT_AUTO_ROLLBACK,
+    autoRollbackConfiguration:
+      input.autoRollbackConfiguration ?? group.autoRollbackConfiguration ?? DEFAULT_AUTO_ROLLBACK,
     ...target,
     plan: steps,
     targetWeight: 0,
-    lifecycleEvents: (platform === 'ECS' ? ECS_LIFECYCLE : LAMBDA_LIFECYCLE).map((name) => ({ lifecycleEventName: name, status: 'Pending' as const })),
+    lifecycleEvents: (platform === 'ECS' ? ECS_LIFECYCLE : LAMBDA_LIFECYCLE).map((name) => ({
+      lifecycleEventName: name,
+      status: 'Pending' as const,
+    })),
     ...(executionArn ? { executionArn } : {}),
     version: 1,
   };
@@ -200,15 +272,26 @@ async function record(raw: unknown, deps: Deps, executionArn?: string) {
   try {
     await deps.store.createDeployment(deployment);
   } catch (e) {
-    await deps.store.releaseGroup(input.applicationName, input.deploymentGroupName, deploymentId, { status: 'Failed', createTime: now });
+    await deps.store.releaseGroup(input.applicationName, input.deploymentGroupName, deploymentId, {
+      status: 'Failed',
+      createTime: now,
+    });
     throw e;
   }
   await note(deps, deploymentId, 'Created', `Deployment created by ${input.creator} with ${config.name}`, {
     ...(target.ecs
       ? { service: `${target.ecs.clusterName}:${target.ecs.serviceName}`, taskDefinition: target.ecs.taskDefinition }
-      : { functions: target.functions.map((f) => `${f.functionName}:${f.alias} ${f.currentVersion}→${f.targetVersion}`) }),
+      : {
+          functions: target.functions.map((f) => `${f.functionName}:${f.alias} ${f.currentVersion}→${f.targetVersion}`),
+        }),
   });
-  await deps.store.recordRevisionUse(input.applicationName, revisionKey(revision), revision, input.deploymentGroupName, now);
+  await deps.store.recordRevisionUse(
+    input.applicationName,
+    revisionKey(revision),
+    revision,
+    input.deploymentGroupName,
+    now,
+  );
   return { deployment, input, now };
 }
 
@@ -227,7 +310,10 @@ async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string 
       errorInformation: { code: 'INTERNAL_ERROR', message },
     });
     await note(deps, deploymentId, 'Failed', message);
-    await deps.store.releaseGroup(input.applicationName, input.deploymentGroupName, deploymentId, { status: 'Failed', createTime: now });
+    await deps.store.releaseGroup(input.applicationName, input.deploymentGroupName, deploymentId, {
+      status: 'Failed',
+      createTime: now,
+    });
     throw e;
   }
   // The execution may already be writing the record: compare-and-set with retry.
@@ -247,7 +333,11 @@ export const recordDeployment = defineTask(
   'recordDeployment',
   z.object({ request: z.unknown(), executionArn: z.string().min(1) }),
   async ({ request, executionArn }, deps) => {
-    const { deployment } = await record({ ...(request as object), creator: (request as { creator?: string })?.creator ?? 'user' }, deps, executionArn);
+    const { deployment } = await record(
+      { ...(request as object), creator: (request as { creator?: string })?.creator ?? 'user' },
+      deps,
+      executionArn,
+    );
     return { deploymentId: deployment.deploymentId };
   },
 );

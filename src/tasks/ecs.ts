@@ -6,8 +6,22 @@
  */
 import { z } from 'zod';
 import { formatDuration } from '../domain/deployment-config.js';
-import { DependencyUnavailableError, DeploymentStoppedError, InternalError, PreconditionFailedError, TaskSetNotSteadyError } from '../domain/errors.js';
-import { NLB_PROTOCOLS, describeSplit, forwardWeightsFor, greenPercentOf, sameSplit, taskDefinitionShortName, targetGroupName } from '../domain/ecs.js';
+import {
+  DependencyUnavailableError,
+  DeploymentStoppedError,
+  InternalError,
+  PreconditionFailedError,
+  TaskSetNotSteadyError,
+} from '../domain/errors.js';
+import {
+  NLB_PROTOCOLS,
+  describeSplit,
+  forwardWeightsFor,
+  greenPercentOf,
+  sameSplit,
+  taskDefinitionShortName,
+  targetGroupName,
+} from '../domain/ecs.js';
 import { withLifecycle, type Deployment, type DeploymentGroup, type EcsTarget } from '../domain/model.js';
 import type { EcsServiceInfo, TaskSetInfo, TaskSetSpec } from '../ports/index.js';
 import { loadDeployment, loadGroup, mutateDeployment, note } from './support.js';
@@ -27,7 +41,8 @@ function ecsOf(d: Deployment): EcsTarget {
 
 /** Blue and green target group ARNs, once Prepare has found them. */
 function pairOf(e: EcsTarget): [string, string] {
-  if (!e.blueTargetGroupArn || !e.greenTargetGroupArn) throw new InternalError('the target group pair has not been resolved (Prepare did not run)');
+  if (!e.blueTargetGroupArn || !e.greenTargetGroupArn)
+    throw new InternalError('the target group pair has not been resolved (Prepare did not run)');
   return [e.blueTargetGroupArn, e.greenTargetGroupArn];
 }
 
@@ -35,16 +50,25 @@ const svcName = (e: EcsTarget) => `${e.clusterName}:${e.serviceName}`;
 
 /** The green task set of this deployment, found by id or by its externalId (the deployment id). */
 function greenIn(svc: EcsServiceInfo, d: Deployment): TaskSetInfo | undefined {
-  return svc.taskSets.find((t) => (d.ecs?.greenTaskSetId && t.id === d.ecs.greenTaskSetId) || t.externalId === d.deploymentId);
+  return svc.taskSets.find(
+    (t) => (d.ecs?.greenTaskSetId && t.id === d.ecs.greenTaskSetId) || t.externalId === d.deploymentId,
+  );
 }
 
 /**
  * Non-primary task sets other than this deployment's: the original task set the group's last
  * successful deployment kept (KEEP_ALIVE), or someone else's.
  */
-async function otherTaskSets(deps: Deps, svc: EcsServiceInfo, d: Deployment, group: DeploymentGroup): Promise<{ kept: TaskSetInfo[]; foreign: TaskSetInfo[] }> {
+async function otherTaskSets(
+  deps: Deps,
+  svc: EcsServiceInfo,
+  d: Deployment,
+  group: DeploymentGroup,
+): Promise<{ kept: TaskSetInfo[]; foreign: TaskSetInfo[] }> {
   const others = svc.taskSets.filter((t) => t.status !== 'PRIMARY' && t.externalId !== d.deploymentId);
-  const last = group.lastSuccessfulDeployment ? await deps.store.getDeployment(group.lastSuccessfulDeployment.deploymentId) : undefined;
+  const last = group.lastSuccessfulDeployment
+    ? await deps.store.getDeployment(group.lastSuccessfulDeployment.deploymentId)
+    : undefined;
   const keptId = last?.ecs?.blueTaskSetId;
   return { kept: others.filter((t) => t.id === keptId), foreign: others.filter((t) => t.id !== keptId) };
 }
@@ -55,7 +79,11 @@ async function otherTaskSets(deps: Deps, svc: EcsServiceInfo, d: Deployment, gro
  * blue, and the configuration suits the load balancer. Returns the problems (empty: ready) and,
  * when ready, the blue/green facts to record.
  */
-export async function ecsProblems(deps: Deps, d: Deployment, group: DeploymentGroup): Promise<{ problems: string[]; found?: Partial<EcsTarget> }> {
+export async function ecsProblems(
+  deps: Deps,
+  d: Deployment,
+  group: DeploymentGroup,
+): Promise<{ problems: string[]; found?: Partial<EcsTarget> }> {
   const e = ecsOf(d);
   const problems: string[] = [];
   const svc = await deps.ecs.describeService(e.clusterName, e.serviceName);
@@ -69,8 +97,14 @@ export async function ecsProblems(deps: Deps, d: Deployment, group: DeploymentGr
   if (svc.status !== 'ACTIVE') problems.push(`ECS service ${svcName(e)} is ${svc.status}, not ACTIVE`);
   const primary = svc.taskSets.filter((t) => t.status === 'PRIMARY');
   const { kept, foreign } = await otherTaskSets(deps, svc, d, group);
-  if (primary.length !== 1) problems.push(`ECS service ${svcName(e)} has ${primary.length} PRIMARY task sets; it needs exactly one (the running version) to deploy from`);
-  if (foreign.length) problems.push(`ECS service ${svcName(e)} has task sets that no Cutover deployment made (${foreign.map((t) => `${t.id} ${t.status}`).join(', ')}): delete them first`);
+  if (primary.length !== 1)
+    problems.push(
+      `ECS service ${svcName(e)} has ${primary.length} PRIMARY task sets; it needs exactly one (the running version) to deploy from`,
+    );
+  if (foreign.length)
+    problems.push(
+      `ECS service ${svcName(e)} has task sets that no Cutover deployment made (${foreign.map((t) => `${t.id} ${t.status}`).join(', ')}): delete them first`,
+    );
 
   const pairNames = group.loadBalancerInfo?.targetGroupPairInfoList[0]?.targetGroups.map((t) => t.name) ?? [];
   const arns = await deps.elb.targetGroupArns(pairNames);
@@ -80,12 +114,17 @@ export async function ecsProblems(deps: Deps, d: Deployment, group: DeploymentGr
   const pairArns = pairNames.map((n) => arns[n]).filter((a): a is string => Boolean(a));
   const blueTg = blue?.targetGroupArns.find((a) => pairArns.includes(a));
   if (blue && !missing.length && !blueTg) {
-    problems.push(`the PRIMARY task set ${blue.id} is not registered with either target group of the pair (${pairNames.join(', ')})`);
+    problems.push(
+      `the PRIMARY task set ${blue.id} is not registered with either target group of the pair (${pairNames.join(', ')})`,
+    );
   }
   const greenTg = pairArns.find((a) => a !== blueTg);
   // An original task set an earlier deployment kept (KEEP_ALIVE) is replaced, but only if nothing routes to it.
   for (const t of kept) {
-    if (t.targetGroupArns.some((a) => a === blueTg)) problems.push(`task set ${t.id}, kept by the last deployment, is registered with ${targetGroupName(blueTg ?? '')}, where production traffic goes: delete it first`);
+    if (t.targetGroupArns.some((a) => a === blueTg))
+      problems.push(
+        `task set ${t.id}, kept by the last deployment, is registered with ${targetGroupName(blueTg ?? '')}, where production traffic goes: delete it first`,
+      );
   }
 
   const steps = d.plan?.steps.filter((s) => s.kind === 'shift') ?? [];
@@ -104,21 +143,32 @@ export async function ecsProblems(deps: Deps, d: Deployment, group: DeploymentGr
         continue;
       }
       if (route === 'production' && steps.length > 1 && (NLB_PROTOCOLS as readonly string[]).includes(l.protocol)) {
-        problems.push(`the production listener is a Network Load Balancer listener (${l.protocol}), which cannot split traffic by weight: use CodeDeployDefault.ECSAllAtOnce`);
+        problems.push(
+          `the production listener is a Network Load Balancer listener (${l.protocol}), which cannot split traffic by weight: use CodeDeployDefault.ECSAllAtOnce`,
+        );
       }
       if (!blueTg || !greenTg) continue;
       const ours = l.forwards.filter((f) => greenPercentOf(f.weights, blueTg, greenTg) !== undefined);
       if (ours.length === 0) problems.push(`the ${route} listener ${arn} forwards to neither target group of the pair`);
       else if (route === 'production' && ours.some((f) => greenPercentOf(f.weights, blueTg, greenTg) !== 0)) {
-        problems.push(`the production listener sends traffic to ${targetGroupName(greenTg)} already (${ours.map((f) => describeSplit(f.weights)).join('; ')}); expected all of it on ${targetGroupName(blueTg)}, where the PRIMARY task set runs`);
+        problems.push(
+          `the production listener sends traffic to ${targetGroupName(greenTg)} already (${ours.map((f) => describeSplit(f.weights)).join('; ')}); expected all of it on ${targetGroupName(blueTg)}, where the PRIMARY task set runs`,
+        );
       }
     }
   }
-  if (!problems.length && (!blue || !blueTg || !greenTg)) problems.push(`could not tell blue from green on ${svcName(e)} (target groups: ${pairNames.join(', ')})`);
+  if (!problems.length && (!blue || !blueTg || !greenTg))
+    problems.push(`could not tell blue from green on ${svcName(e)} (target groups: ${pairNames.join(', ')})`);
   if (problems.length || !blue || !blueTg || !greenTg) return { problems };
   return {
     problems,
-    found: { blueTaskSetId: blue.id, blueTaskDefinition: blue.taskDefinition, blueTargetGroupArn: blueTg, greenTargetGroupArn: greenTg, ...(kept[0] ? { replacesKeptTaskSetId: kept[0].id } : {}) },
+    found: {
+      blueTaskSetId: blue.id,
+      blueTaskDefinition: blue.taskDefinition,
+      blueTargetGroupArn: blueTg,
+      greenTargetGroupArn: greenTg,
+      ...(kept[0] ? { replacesKeptTaskSetId: kept[0].id } : {}),
+    },
   };
 }
 
@@ -142,7 +192,11 @@ export function replacementSpec(d: Deployment, blue: TaskSetInfo | undefined): T
     scalePercent: 100,
     ...(platformVersion ? { platformVersion } : {}),
     ...(network ? { networkConfiguration: network } : {}),
-    ...(capacity?.length ? { capacityProviderStrategy: capacity } : blue?.launchType ? { launchType: blue.launchType } : {}),
+    ...(capacity?.length
+      ? { capacityProviderStrategy: capacity }
+      : blue?.launchType
+        ? { launchType: blue.launchType }
+        : {}),
   };
 }
 
@@ -170,20 +224,41 @@ async function install(input: { deploymentId: string }, deps: Deps): Promise<Ins
     const old = svc.taskSets.find((t) => t.id === e.replacesKeptTaskSetId && t.status !== 'PRIMARY');
     if (old) {
       await deps.ecs.deleteTaskSet(e.clusterName, e.serviceName, old.id);
-      await note(deps, d.deploymentId, 'TaskSetRemoved', `Task set ${old.id} (${taskDefinitionShortName(old.taskDefinition)}), kept by the last deployment (KEEP_ALIVE), deleted to make room for the replacement`);
+      await note(
+        deps,
+        d.deploymentId,
+        'TaskSetRemoved',
+        `Task set ${old.id} (${taskDefinitionShortName(old.taskDefinition)}), kept by the last deployment (KEEP_ALIVE), deleted to make room for the replacement`,
+      );
     }
     // Record the intent first: Rollback looks for a green task set whenever Install started.
     await mutateDeployment(deps, d.deploymentId, (cur) => ({
-      lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'Install', { status: 'InProgress', startTime: now.toISOString() }),
+      lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'Install', {
+        status: 'InProgress',
+        startTime: now.toISOString(),
+      }),
       ecs: { ...ecsOf(cur), steadyDeadline: new Date(now.getTime() + STEADY_TIMEOUT_SECONDS * 1000).toISOString() },
     }));
-    green = await deps.ecs.createTaskSet(e.clusterName, e.serviceName, replacementSpec(d, svc.taskSets.find((t) => t.id === e.blueTaskSetId)));
+    green = await deps.ecs.createTaskSet(
+      e.clusterName,
+      e.serviceName,
+      replacementSpec(
+        d,
+        svc.taskSets.find((t) => t.id === e.blueTaskSetId),
+      ),
+    );
     const id = green.id;
     await mutateDeployment(deps, d.deploymentId, (cur) => ({ ecs: { ...ecsOf(cur), greenTaskSetId: id } }));
-    await note(deps, d.deploymentId, 'TaskSetCreated', `Replacement task set ${id} (${taskDefinitionShortName(e.taskDefinition)}) created on ${targetGroupName(greenTg)}; waiting for steady state`, {
-      taskSetId: id,
-      targetGroup: targetGroupName(greenTg),
-    });
+    await note(
+      deps,
+      d.deploymentId,
+      'TaskSetCreated',
+      `Replacement task set ${id} (${taskDefinitionShortName(e.taskDefinition)}) created on ${targetGroupName(greenTg)}; waiting for steady state`,
+      {
+        taskSetId: id,
+        targetGroup: targetGroupName(greenTg),
+      },
+    );
     svc = await deps.ecs.describeService(e.clusterName, e.serviceName);
     green = greenIn(svc, d) ?? green;
   }
@@ -192,7 +267,12 @@ async function install(input: { deploymentId: string }, deps: Deps): Promise<Ins
     await mutateDeployment(deps, d.deploymentId, (cur) => ({
       lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'Install', { status: 'Succeeded', endTime: end }),
     }));
-    await note(deps, d.deploymentId, 'TaskSetSteady', `Replacement task set ${green.id} is steady (${green.runningCount} running)`);
+    await note(
+      deps,
+      d.deploymentId,
+      'TaskSetSteady',
+      `Replacement task set ${green.id} is steady (${green.runningCount} running)`,
+    );
     return { steady: true, pollSeconds: 0 };
   }
   const deadline = (await loadDeployment(deps, d.deploymentId)).ecs?.steadyDeadline;
@@ -207,7 +287,12 @@ async function install(input: { deploymentId: string }, deps: Deps): Promise<Ins
 export const installTaskSet = defineTask('installTaskSet', Id, install);
 
 /** Point `listenerArns` at `percent` on green and read every one back. Returns the splits read. */
-async function routeListeners(deps: Deps, e: EcsTarget, listenerArns: string[], percent: number): Promise<Record<string, string>> {
+async function routeListeners(
+  deps: Deps,
+  e: EcsTarget,
+  listenerArns: string[],
+  percent: number,
+): Promise<Record<string, string>> {
   const [blueTg, greenTg] = pairOf(e);
   const wanted = forwardWeightsFor(blueTg, greenTg, percent);
   await Promise.all(listenerArns.map((arn) => deps.elb.setForward(arn, [blueTg, greenTg], wanted)));
@@ -217,7 +302,9 @@ async function routeListeners(deps: Deps, e: EcsTarget, listenerArns: string[], 
     const ours = l.forwards.filter((f) => greenPercentOf(f.weights, blueTg, greenTg) !== undefined);
     const wrong = ours.filter((f) => !sameSplit(f.weights, wanted));
     if (ours.length === 0 || wrong.length) {
-      throw new DependencyUnavailableError(`read-back mismatch after ModifyListener/ModifyRule on ${l.listenerArn}: ${ours.map((f) => describeSplit(f.weights)).join('; ') || 'no forward to the pair'}`);
+      throw new DependencyUnavailableError(
+        `read-back mismatch after ModifyListener/ModifyRule on ${l.listenerArn}: ${ours.map((f) => describeSplit(f.weights)).join('; ') || 'no forward to the pair'}`,
+      );
     }
     out[l.listenerArn] = describeSplit(ours[0]!.weights);
   }
@@ -239,7 +326,11 @@ async function allowTest(input: { deploymentId: string }, deps: Deps): Promise<R
   const test = e.testListenerArns ?? [];
   if (test.length === 0) {
     await mutateDeployment(deps, d.deploymentId, (cur) => ({
-      lifecycleEvents: withLifecycle(withLifecycle(cur.lifecycleEvents, 'AllowTestTraffic', { status: 'Skipped' }), 'AfterAllowTestTraffic', { status: 'Skipped' }),
+      lifecycleEvents: withLifecycle(
+        withLifecycle(cur.lifecycleEvents, 'AllowTestTraffic', { status: 'Skipped' }),
+        'AfterAllowTestTraffic',
+        { status: 'Skipped' },
+      ),
     }));
   } else {
     await mutateDeployment(deps, d.deploymentId, (cur) => ({
@@ -248,12 +339,18 @@ async function allowTest(input: { deploymentId: string }, deps: Deps): Promise<R
     }));
     const split = await routeListeners(deps, e, test, 100);
     await mutateDeployment(deps, d.deploymentId, (cur) => ({
-      lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'AllowTestTraffic', { status: 'Succeeded', endTime: deps.clock.now().toISOString() }),
+      lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'AllowTestTraffic', {
+        status: 'Succeeded',
+        endTime: deps.clock.now().toISOString(),
+      }),
     }));
-    await note(deps, d.deploymentId, 'TestTrafficAllowed', `Test listener → ${Object.values(split).join(', ')}`, { routing: split });
+    await note(deps, d.deploymentId, 'TestTrafficAllowed', `Test listener → ${Object.values(split).join(', ')}`, {
+      routing: split,
+    });
   }
   const ready = group.blueGreenDeploymentConfiguration?.deploymentReadyOption;
-  const waitSeconds = ready?.actionOnTimeout === 'STOP_DEPLOYMENT' && !d.continued?.READY_WAIT ? (ready.waitTimeInMinutes ?? 0) * 60 : 0;
+  const waitSeconds =
+    ready?.actionOnTimeout === 'STOP_DEPLOYMENT' && !d.continued?.READY_WAIT ? (ready.waitTimeInMinutes ?? 0) * 60 : 0;
   return { waitSeconds };
 }
 
@@ -273,7 +370,10 @@ export async function shiftEcs(deps: Deps, d: Deployment, percent: number): Prom
     if (green.status !== 'PRIMARY') {
       await deps.ecs.updateServicePrimaryTaskSet(e.clusterName, e.serviceName, green.id);
       const after = greenIn(await deps.ecs.describeService(e.clusterName, e.serviceName), d);
-      if (after?.status !== 'PRIMARY') throw new DependencyUnavailableError(`read-back mismatch after UpdateServicePrimaryTaskSet: ${green.id} is ${after?.status ?? 'gone'}`);
+      if (after?.status !== 'PRIMARY')
+        throw new DependencyUnavailableError(
+          `read-back mismatch after UpdateServicePrimaryTaskSet: ${green.id} is ${after?.status ?? 'gone'}`,
+        );
     }
   }
   return routing;
@@ -282,23 +382,37 @@ export async function shiftEcs(deps: Deps, d: Deployment, percent: number): Prom
 /** The state of an ECS deployment's changes, read from the world. */
 async function ecsChanges(deps: Deps, d: Deployment) {
   const e = ecsOf(d);
-  if (!e.blueTargetGroupArn || !e.greenTargetGroupArn) return { changed: false, trafficMoved: false, svc: undefined, green: undefined, prod: [], test: [] };
+  if (!e.blueTargetGroupArn || !e.greenTargetGroupArn)
+    return { changed: false, trafficMoved: false, svc: undefined, green: undefined, prod: [], test: [] };
   const [blueTg, greenTg] = pairOf(e);
   const svc = await deps.ecs.describeService(e.clusterName, e.serviceName);
   const green = greenIn(svc, d);
   const onGreen = async (arns: string[]) => {
     const ls = await Promise.all(arns.map((a) => deps.elb.describeListener(a)));
-    return ls.filter((l) => l.forwards.some((f) => (greenPercentOf(f.weights, blueTg, greenTg) ?? 0) > 0)).map((l) => l.listenerArn);
+    return ls
+      .filter((l) => l.forwards.some((f) => (greenPercentOf(f.weights, blueTg, greenTg) ?? 0) > 0))
+      .map((l) => l.listenerArn);
   };
   const prod = await onGreen(e.prodListenerArns ?? []);
   // Test listeners are ours to restore only if this deployment moved them.
   const test = e.testTrafficOnGreen ? await onGreen(e.testListenerArns ?? []) : [];
   const greenPrimary = green?.status === 'PRIMARY';
-  return { changed: Boolean(green) || prod.length > 0 || test.length > 0, trafficMoved: prod.length > 0, svc, green, greenPrimary, prod, test };
+  return {
+    changed: Boolean(green) || prod.length > 0 || test.length > 0,
+    trafficMoved: prod.length > 0,
+    svc,
+    green,
+    greenPrimary,
+    prod,
+    test,
+  };
 }
 
 /** Is there anything of this deployment's to undo? (Looked up in the world, not the record.) */
-export async function ecsSomethingToUndo(deps: Deps, d: Deployment): Promise<{ changed: boolean; trafficMoved: boolean; describe: string }> {
+export async function ecsSomethingToUndo(
+  deps: Deps,
+  d: Deployment,
+): Promise<{ changed: boolean; trafficMoved: boolean; describe: string }> {
   const c = await ecsChanges(deps, d);
   const parts = [
     ...(c.green ? [`replacement task set ${c.green.id}${c.greenPrimary ? ' (PRIMARY)' : ''}`] : []),
@@ -327,7 +441,9 @@ export async function rollbackEcs(deps: Deps, d: Deployment): Promise<string> {
   const svc = after.svc;
   const blue = svc?.taskSets.find((t) => t.id === e.blueTaskSetId);
   if (after.changed || (e.blueTaskSetId && blue?.status !== 'PRIMARY')) {
-    throw new DependencyUnavailableError(`rollback read-back mismatch on ${svcName(e)}: ${(await ecsSomethingToUndo(deps, d)).describe} left; blue task set ${e.blueTaskSetId} is ${blue?.status ?? 'gone'}`);
+    throw new DependencyUnavailableError(
+      `rollback read-back mismatch on ${svcName(e)}: ${(await ecsSomethingToUndo(deps, d)).describe} left; blue task set ${e.blueTaskSetId} is ${blue?.status ?? 'gone'}`,
+    );
   }
   return `${svcName(e)}: all traffic on ${targetGroupName(blueTg)} (task set ${e.blueTaskSetId}, ${taskDefinitionShortName(e.blueTaskDefinition ?? '?')}, PRIMARY)${c.green ? `, replacement ${c.green.id} deleted` : ''}`;
 }
@@ -335,14 +451,16 @@ export async function rollbackEcs(deps: Deps, d: Deployment): Promise<string> {
 /** After success: delete blue (TERMINATE) or keep it running without traffic (KEEP_ALIVE). */
 export async function finishEcs(deps: Deps, d: Deployment, group: DeploymentGroup): Promise<string> {
   const e = ecsOf(d);
-  const action = group.blueGreenDeploymentConfiguration?.terminateBlueInstancesOnDeploymentSuccess?.action ?? 'TERMINATE';
+  const action =
+    group.blueGreenDeploymentConfiguration?.terminateBlueInstancesOnDeploymentSuccess?.action ?? 'TERMINATE';
   const done = `${svcName(e)} runs ${taskDefinitionShortName(e.taskDefinition)}`;
   if (!e.blueTaskSetId) return done;
   if (action === 'KEEP_ALIVE') return `${done}; original task set ${e.blueTaskSetId} kept (KEEP_ALIVE)`;
   await deps.ecs.deleteTaskSet(e.clusterName, e.serviceName, e.blueTaskSetId);
   const svc = await deps.ecs.describeService(e.clusterName, e.serviceName);
   const left = svc.taskSets.find((t) => t.id === e.blueTaskSetId);
-  if (left && left.status !== 'DRAINING') throw new DependencyUnavailableError(`read-back mismatch after DeleteTaskSet: ${left.id} is ${left.status}`);
+  if (left && left.status !== 'DRAINING')
+    throw new DependencyUnavailableError(`read-back mismatch after DeleteTaskSet: ${left.id} is ${left.status}`);
   return `${done}; original task set ${e.blueTaskSetId} deleted`;
 }
 

@@ -22,7 +22,10 @@ const InvokeHookInput = z.object({
  * execution id. A hook that returns its status completes the wait at once; one that returns
  * nothing reports later through PutLifecycleEventHookExecutionStatus.
  */
-async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promise<{ hookExecutionId?: string; skipped: boolean }> {
+async function invoke(
+  input: z.infer<typeof InvokeHookInput>,
+  deps: Deps,
+): Promise<{ hookExecutionId?: string; skipped: boolean }> {
   const event: HookEvent = input.lifecycleEventName;
   const d = await loadDeployment(deps, input.deploymentId);
   const fn = d.hooks[event];
@@ -49,12 +52,26 @@ async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promi
 
   const hookExecutionId = newHookExecutionId();
   const shown = describeHookTarget(fn); // a webhook URL may carry a token in its query string
-  await deps.store.putHookExecution({ hookExecutionId, deploymentId: d.deploymentId, lifecycleEventName: event, taskToken: input.taskToken, status: 'InProgress' });
+  await deps.store.putHookExecution({
+    hookExecutionId,
+    deploymentId: d.deploymentId,
+    lifecycleEventName: event,
+    taskToken: input.taskToken,
+    status: 'InProgress',
+  });
   await mutateDeployment(deps, d.deploymentId, (cur) => ({
-    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'InProgress', ...(retry ? {} : { startTime: now }), hookFunction: shown, hookExecutionId }),
+    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, {
+      status: 'InProgress',
+      ...(retry ? {} : { startTime: now }),
+      hookFunction: shown,
+      hookExecutionId,
+    }),
     currentWait: { kind: 'hook', token: input.taskToken, lifecycleEventName: event, since: now },
   }));
-  await note(deps, d.deploymentId, 'HookStarted', `${event} hook ${shown} ${retry ? 'invoked again' : 'invoked'}`, { lifecycleEventName: event, hookFunction: shown });
+  await note(deps, d.deploymentId, 'HookStarted', `${event} hook ${shown} ${retry ? 'invoked again' : 'invoked'}`, {
+    lifecycleEventName: event,
+    hookFunction: shown,
+  });
   let answer;
   try {
     answer = interpretHookAnswer(
@@ -77,7 +94,11 @@ async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promi
     const message = `${event} hook ${shown} could not be run: ${(e as Error).message.replace(fn, shown)}`;
     if (await deps.store.completeHookExecution(hookExecutionId, 'Failed')) {
       await mutateDeployment(deps, d.deploymentId, (cur) => ({
-        lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'Failed', endTime: deps.clock.now().toISOString(), diagnostics: { errorCode: 'UnknownError', message } }),
+        lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, {
+          status: 'Failed',
+          endTime: deps.clock.now().toISOString(),
+          diagnostics: { errorCode: 'UnknownError', message },
+        }),
       }));
     }
     throw new HookFailedError(message);
@@ -89,7 +110,15 @@ async function invoke(input: z.infer<typeof InvokeHookInput>, deps: Deps): Promi
 /** What the hook would otherwise have to look up: the functions, or the ECS service and task sets. */
 function hookContext(d: Deployment): Record<string, unknown> {
   const e = d.ecs;
-  if (!e) return { Functions: d.functions.map((f) => ({ FunctionName: f.functionName, Alias: f.alias, CurrentVersion: f.currentVersion, TargetVersion: f.targetVersion })) };
+  if (!e)
+    return {
+      Functions: d.functions.map((f) => ({
+        FunctionName: f.functionName,
+        Alias: f.alias,
+        CurrentVersion: f.currentVersion,
+        TargetVersion: f.targetVersion,
+      })),
+    };
   return {
     EcsService: {
       Cluster: e.clusterName,
@@ -109,11 +138,19 @@ async function answered(deps: Deps, hookExecutionId: string, answer: HookAnswer)
   const h = await deps.store.getHookExecution(hookExecutionId);
   if (!h || h.status !== 'InProgress') return; // it already reported through the callback
   if (answer.status === 'InProgress') {
-    await note(deps, h.deploymentId, 'HookInProgress', `${h.lifecycleEventName} hook is still working; invoking it again in ${answer.retryAfterSeconds} s`);
+    await note(
+      deps,
+      h.deploymentId,
+      'HookInProgress',
+      `${h.lifecycleEventName} hook is still working; invoking it again in ${answer.retryAfterSeconds} s`,
+    );
     await deps.tokens.succeed(h.taskToken, answer);
     return;
   }
-  await report({ deploymentId: h.deploymentId, lifecycleEventHookExecutionId: hookExecutionId, status: answer.status }, deps).catch((e: unknown) => {
+  await report(
+    { deploymentId: h.deploymentId, lifecycleEventHookExecutionId: hookExecutionId, status: answer.status },
+    deps,
+  ).catch((e: unknown) => {
     // Completed concurrently (a late callback, a stop): the first answer stands.
     if (!(e instanceof ApiError && e.exceptionName === 'LifecycleEventAlreadyCompletedException')) throw e;
   });
@@ -133,7 +170,11 @@ async function timedOut(deps: Deps, deploymentId: string, event: HookEvent): Pro
   if (lifecycle?.hookExecutionId) await deps.store.completeHookExecution(lifecycle.hookExecutionId, 'Failed');
   const message = `The ${event} hook did not report a status (PutLifecycleEventHookExecutionStatus) within ${timeoutSeconds} s`;
   await mutateDeployment(deps, deploymentId, (cur) => ({
-    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'Failed', endTime: deps.clock.now().toISOString(), diagnostics: { errorCode: 'ScriptTimedOut', message } }),
+    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, {
+      status: 'Failed',
+      endTime: deps.clock.now().toISOString(),
+      diagnostics: { errorCode: 'ScriptTimedOut', message },
+    }),
     currentWait: undefined,
   }));
   if (timeoutAction === 'rollback') throw new HookTimedOutError(message);
@@ -153,7 +194,10 @@ const StatusInput = z.object({
   status: z.string().optional(),
 });
 
-async function report(input: z.infer<typeof StatusInput>, deps: Deps): Promise<{ lifecycleEventHookExecutionId: string }> {
+async function report(
+  input: z.infer<typeof StatusInput>,
+  deps: Deps,
+): Promise<{ lifecycleEventHookExecutionId: string }> {
   if (!input.deploymentId) throw new ApiError('DeploymentIdRequiredException', 'deploymentId is required');
   if (!input.lifecycleEventHookExecutionId) {
     throw new ApiError('InvalidLifecycleEventHookExecutionIdException', 'lifecycleEventHookExecutionId is required');
@@ -168,12 +212,18 @@ async function report(input: z.infer<typeof StatusInput>, deps: Deps): Promise<{
   const h = await deps.store.getHookExecution(input.lifecycleEventHookExecutionId);
   // An unknown id and an id of another deployment look the same to the caller: the id is the credential.
   if (!h || h.deploymentId !== input.deploymentId) {
-    throw new ApiError('InvalidLifecycleEventHookExecutionIdException', 'No such lifecycle event hook execution for this deployment');
+    throw new ApiError(
+      'InvalidLifecycleEventHookExecutionIdException',
+      'No such lifecycle event hook execution for this deployment',
+    );
   }
   // A lifecycle event that already ended (timed out, or the deployment stopped) takes no report.
   const d = await loadDeployment(deps, h.deploymentId);
   const event = d.lifecycleEvents.find((e) => e.lifecycleEventName === h.lifecycleEventName);
-  const alreadyCompleted = new ApiError('LifecycleEventAlreadyCompletedException', `The ${h.lifecycleEventName} lifecycle event has already completed`);
+  const alreadyCompleted = new ApiError(
+    'LifecycleEventAlreadyCompletedException',
+    `The ${h.lifecycleEventName} lifecycle event has already completed`,
+  );
   if (event?.status !== 'InProgress' || event.hookExecutionId !== h.hookExecutionId) throw alreadyCompleted;
   if (!(await deps.store.completeHookExecution(h.hookExecutionId, status))) throw alreadyCompleted;
   const now = deps.clock.now().toISOString();
@@ -204,4 +254,8 @@ async function report(input: z.infer<typeof StatusInput>, deps: Deps): Promise<{
 }
 
 /** CodeDeploy's PutLifecycleEventHookExecutionStatus. */
-export const putLifecycleEventHookExecutionStatus = defineTask('putLifecycleEventHookExecutionStatus', StatusInput, report);
+export const putLifecycleEventHookExecutionStatus = defineTask(
+  'putLifecycleEventHookExecutionStatus',
+  StatusInput,
+  report,
+);

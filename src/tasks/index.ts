@@ -5,7 +5,15 @@ import { executionEnded, finalizeDeployment, recordOutcome, rollbackDeployment }
 import { prepareDeployment } from './prepare-deployment.js';
 import { shiftTraffic, startWait } from './shift-traffic.js';
 import { allowTestTraffic, installTaskSet } from './ecs.js';
-import { alarmListener, approveDeployment, continueDeployment, pauseDeployment, promoteDeployment, resumeDeployment, stopDeployment } from './controls.js';
+import {
+  alarmListener,
+  approveDeployment,
+  continueDeployment,
+  pauseDeployment,
+  promoteDeployment,
+  resumeDeployment,
+  stopDeployment,
+} from './controls.js';
 import { createApplication, createDeploymentConfig, createDeploymentGroup, updateDeploymentGroup } from './setup.js';
 import { s3Trigger } from './s3-trigger.js';
 import { codePipelineJob } from './codepipeline-job.js';

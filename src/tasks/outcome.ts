@@ -39,7 +39,11 @@ async function finalize(input: { deploymentId: string }, deps: Deps): Promise<{ 
   return { status: 'Succeeded' };
 }
 
-export const finalizeDeployment = defineTask('finalizeDeployment', z.object({ deploymentId: z.string().min(1) }), finalize);
+export const finalizeDeployment = defineTask(
+  'finalizeDeployment',
+  z.object({ deploymentId: z.string().min(1) }),
+  finalize,
+);
 
 export interface RollbackResult {
   trafficMoved: boolean;
@@ -71,14 +75,20 @@ async function lambdaUndo(deps: Deps, d: Deployment): Promise<Undo> {
   return {
     changed: moved.length > 0,
     trafficMoved: moved.length > 0,
-    current: moved.map((f) => `${f.functionName}:${f.alias} ${describeRouting(routings[shifting.indexOf(f)]!)}`).join(', '),
+    current: moved
+      .map((f) => `${f.functionName}:${f.alias} ${describeRouting(routings[shifting.indexOf(f)]!)}`)
+      .join(', '),
     restore: async () => {
       // All functions go back together: restore every one that has traffic on its target.
       await Promise.all(moved.map((f) => deps.router.setAlias(f.functionName, f.alias, routingFor(f, 0))));
       const after = await Promise.all(d.functions.map((f) => deps.router.getAlias(f.functionName, f.alias)));
-      const notBack = d.functions.filter((f, i) => f.currentVersion !== f.targetVersion && !sameRouting(after[i]!, routingFor(f, 0)));
+      const notBack = d.functions.filter(
+        (f, i) => f.currentVersion !== f.targetVersion && !sameRouting(after[i]!, routingFor(f, 0)),
+      );
       if (notBack.length) {
-        throw new DependencyUnavailableError(`rollback read-back mismatch: ${notBack.map((f) => `${f.functionName}:${f.alias}`).join(', ')}`);
+        throw new DependencyUnavailableError(
+          `rollback read-back mismatch: ${notBack.map((f) => `${f.functionName}:${f.alias}`).join(', ')}`,
+        );
       }
       return d.functions.map((f, i) => `${f.functionName}:${f.alias} ${describeRouting(after[i]!)}`).join(', ');
     },
@@ -87,7 +97,12 @@ async function lambdaUndo(deps: Deps, d: Deployment): Promise<Undo> {
 
 async function ecsUndo(deps: Deps, d: Deployment): Promise<Undo> {
   const found = await ecsSomethingToUndo(deps, d);
-  return { changed: found.changed, trafficMoved: found.trafficMoved, current: found.describe, restore: () => rollbackEcs(deps, d) };
+  return {
+    changed: found.changed,
+    trafficMoved: found.trafficMoved,
+    current: found.describe,
+    restore: () => rollbackEcs(deps, d),
+  };
 }
 
 /** The deployment a rollback records (creator codeDeployRollback): the same target, the other way round. */
@@ -102,7 +117,15 @@ function rollbackRecord(d: Deployment, rollbackId: string, now: string): Deploym
     completeTime: undefined,
     description: `Rollback of ${d.deploymentId}`,
     functions: d.functions.map((f) => ({ ...f, currentVersion: f.targetVersion, targetVersion: f.currentVersion })),
-    ...(d.ecs ? { ecs: { ...d.ecs, taskDefinition: d.ecs.blueTaskDefinition ?? d.ecs.taskDefinition, blueTaskDefinition: d.ecs.taskDefinition } } : {}),
+    ...(d.ecs
+      ? {
+          ecs: {
+            ...d.ecs,
+            taskDefinition: d.ecs.blueTaskDefinition ?? d.ecs.taskDefinition,
+            blueTaskDefinition: d.ecs.taskDefinition,
+          },
+        }
+      : {}),
     hooks: {},
     rollbackInfo: { rollbackTriggeringDeploymentId: d.deploymentId },
     errorInformation: undefined,
@@ -119,14 +142,22 @@ async function rollback(input: { deploymentId: string; failure: CaughtError }, d
   const verdict = classifyFailure(input.failure, d.computePlatform);
   const undo = d.ecs ? await ecsUndo(deps, d) : await lambdaUndo(deps, d);
   if (!undo.changed) {
-    const message = d.ecs ? 'Nothing had been changed (no replacement task set, no traffic moved); nothing to roll back' : 'No traffic had moved to the target; nothing to roll back';
+    const message = d.ecs
+      ? 'Nothing had been changed (no replacement task set, no traffic moved); nothing to roll back'
+      : 'No traffic had moved to the target; nothing to roll back';
     await note(deps, d.deploymentId, 'RollbackSkipped', message);
     return { trafficMoved: false, rolledBack: false, message };
   }
   // A stop request may say whether to roll back (StopDeployment's autoRollbackEnabled).
-  const wanted = verdict.kind === 'stop' && d.stopRequest?.autoRollbackEnabled !== undefined ? d.stopRequest.autoRollbackEnabled : shouldRollback(verdict.kind, d.autoRollbackConfiguration);
+  const wanted =
+    verdict.kind === 'stop' && d.stopRequest?.autoRollbackEnabled !== undefined
+      ? d.stopRequest.autoRollbackEnabled
+      : shouldRollback(verdict.kind, d.autoRollbackConfiguration);
   if (!wanted) {
-    const why = verdict.kind === 'stop' && d.stopRequest?.autoRollbackEnabled === false ? 'The stop asked for no rollback' : `Automatic rollback is not configured for this ${verdict.kind}`;
+    const why =
+      verdict.kind === 'stop' && d.stopRequest?.autoRollbackEnabled === false
+        ? 'The stop asked for no rollback'
+        : `Automatic rollback is not configured for this ${verdict.kind}`;
     const message = `${why}; ${d.ecs ? 'left' : 'traffic left'} as it is: ${undo.current}`;
     await note(deps, d.deploymentId, 'RollbackSkipped', message);
     return { trafficMoved: undo.trafficMoved, rolledBack: false, message };
@@ -145,7 +176,9 @@ async function rollback(input: { deploymentId: string; failure: CaughtError }, d
   const what = d.ecs
     ? 'production and test traffic back to the original task set, which is PRIMARY again; the replacement task set deleted'
     : 'every alias to its CurrentVersion at 100%';
-  await note(deps, d.deploymentId, 'RollbackStarted', `Rolling back (${verdict.errorInformation.code}): ${what}`, { rollbackDeploymentId: rollbackId });
+  await note(deps, d.deploymentId, 'RollbackStarted', `Rolling back (${verdict.errorInformation.code}): ${what}`, {
+    rollbackDeploymentId: rollbackId,
+  });
 
   const restored = await undo.restore();
 
@@ -169,7 +202,12 @@ export const rollbackDeployment = defineTask(
 );
 
 const RollbackOutcome = z.union([
-  z.object({ trafficMoved: z.boolean(), rolledBack: z.boolean(), rollbackDeploymentId: z.string().optional(), message: z.string() }),
+  z.object({
+    trafficMoved: z.boolean(),
+    rolledBack: z.boolean(),
+    rollbackDeploymentId: z.string().optional(),
+    message: z.string(),
+  }),
   Caught,
 ]);
 
@@ -207,7 +245,13 @@ async function record(
   if (rollbackFailed && d.rollbackInfo?.rollbackDeploymentId) {
     const rbId = d.rollbackInfo.rollbackDeploymentId;
     await mutateDeployment(deps, rbId, (cur) =>
-      isTerminal(cur.status) ? undefined : { status: 'Failed', completeTime: now, errorInformation: { code: 'INTERNAL_ERROR', message: rollbackMessage } },
+      isTerminal(cur.status)
+        ? undefined
+        : {
+            status: 'Failed',
+            completeTime: now,
+            errorInformation: { code: 'INTERNAL_ERROR', message: rollbackMessage },
+          },
     );
   }
   await deps.store.unwatchAlarms(d.deploymentId, d.watchedAlarms ?? []);
@@ -216,10 +260,16 @@ async function record(
     createTime: d.createTime,
     endTime: updated.completeTime ?? now,
   });
-  await note(deps, d.deploymentId, updated.status, `Deployment ${updated.status.toLowerCase()} (${verdict.errorInformation.code}): ${verdict.errorInformation.message}`, {
-    errorCode: verdict.errorInformation.code,
-    rollback: rollbackMessage,
-  });
+  await note(
+    deps,
+    d.deploymentId,
+    updated.status,
+    `Deployment ${updated.status.toLowerCase()} (${verdict.errorInformation.code}): ${verdict.errorInformation.message}`,
+    {
+      errorCode: verdict.errorInformation.code,
+      rollback: rollbackMessage,
+    },
+  );
   const stopped = updated.status === 'Stopped';
   const triggers: TriggerEventType[] = [stopped ? 'DeploymentStop' : 'DeploymentFailure'];
   if (!rollbackFailed && rb.rolledBack) triggers.push('DeploymentRollback');
@@ -251,21 +301,36 @@ const ExecutionEvent = z.object({
  * and records the outcome, exactly as the state machine would have. Deployments that ended
  * normally are left alone.
  */
-async function afterExecution(event: z.infer<typeof ExecutionEvent>, deps: Deps): Promise<{ deploymentId: string; action: 'ignored' | 'none' | 'recorded'; status?: string }> {
+async function afterExecution(
+  event: z.infer<typeof ExecutionEvent>,
+  deps: Deps,
+): Promise<{ deploymentId: string; action: 'ignored' | 'none' | 'recorded'; status?: string }> {
   const { name, status, executionArn } = event.detail;
   if (!['ABORTED', 'TIMED_OUT', 'FAILED'].includes(status)) return { deploymentId: name, action: 'ignored' };
   // Named after its deployment (CreateDeployment), or started with a CreateDeployment request
   // (RecordDeployment derives the deployment id from the execution ARN).
-  const d = (await deps.store.getDeployment(name)) ?? (await deps.store.getDeployment(deploymentIdForExecution(executionArn)));
+  const d =
+    (await deps.store.getDeployment(name)) ?? (await deps.store.getDeployment(deploymentIdForExecution(executionArn)));
   if (!d || (d.executionArn && d.executionArn !== executionArn)) return { deploymentId: name, action: 'ignored' };
   if (isTerminal(d.status)) return { deploymentId: name, action: 'none' };
   const failure: CaughtError =
     status === 'ABORTED'
-      ? { Error: 'DeploymentStoppedError', Cause: 'The execution was stopped (StopExecution) before the deployment ended' }
+      ? {
+          Error: 'DeploymentStoppedError',
+          Cause: 'The execution was stopped (StopExecution) before the deployment ended',
+        }
       : status === 'TIMED_OUT'
         ? { Error: 'States.Timeout', Cause: 'The execution timed out before the deployment ended' }
-        : { Error: 'InternalError', Cause: `The execution failed before the outcome was recorded (${event.detail.error ?? 'error'}: ${causeMessage(event.detail.cause ?? '')})` };
-  await note(deps, d.deploymentId, 'ExecutionEnded', `The execution ended ${status} with the deployment ${d.status}: rolling back and recording the outcome`);
+        : {
+            Error: 'InternalError',
+            Cause: `The execution failed before the outcome was recorded (${event.detail.error ?? 'error'}: ${causeMessage(event.detail.cause ?? '')})`,
+          };
+  await note(
+    deps,
+    d.deploymentId,
+    'ExecutionEnded',
+    `The execution ended ${status} with the deployment ${d.status}: rolling back and recording the outcome`,
+  );
   let rolledBack: z.infer<typeof RollbackOutcome>;
   try {
     rolledBack = await rollback({ deploymentId: d.deploymentId, failure }, deps);

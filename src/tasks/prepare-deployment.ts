@@ -6,7 +6,14 @@
 import { z } from 'zod';
 import { baselineOf, evaluateAlarms, watchedAlarms, type AlarmBaseline, type AlarmReading } from '../domain/alarms.js';
 import { AlarmActiveError, InvalidInputError, PreconditionFailedError } from '../domain/errors.js';
-import { ECS_HOOK_EVENTS, LAMBDA_HOOK_EVENTS, type Deployment, type EcsTarget, type FunctionTarget, type HookEvent } from '../domain/model.js';
+import {
+  ECS_HOOK_EVENTS,
+  LAMBDA_HOOK_EVENTS,
+  type Deployment,
+  type EcsTarget,
+  type FunctionTarget,
+  type HookEvent,
+} from '../domain/model.js';
 import { taskDefinitionShortName, targetGroupName } from '../domain/ecs.js';
 import { ecsProblems, terminationWaitSeconds } from './ecs.js';
 import { hookSettings } from '../domain/hooks.js';
@@ -59,15 +66,24 @@ async function prepare(input: { deploymentId: string }, deps: Deps): Promise<Pre
     deploymentId: d.deploymentId,
     noop,
     platform: ecs ? 'ECS' : 'Lambda',
-    hooks: Object.fromEntries((ecs ? ECS_HOOK_EVENTS : LAMBDA_HOOK_EVENTS).map((e) => [e, { timeoutSeconds: hookSettings(group, e).timeoutSeconds }])),
+    hooks: Object.fromEntries(
+      (ecs ? ECS_HOOK_EVENTS : LAMBDA_HOOK_EVENTS).map((e) => [
+        e,
+        { timeoutSeconds: hookSettings(group, e).timeoutSeconds },
+      ]),
+    ),
     step: { index: -1, weight: 0, bakeSeconds: 0, next: 'shift' },
     termination: { waitSeconds: ecs ? terminationWaitSeconds(group) : 0 },
   };
   // A retried Prepare after it already succeeded: the world may have moved since; do not re-check.
   if (d.status === 'InProgress') return result;
-  if (d.status !== 'Created') throw new PreconditionFailedError(`deployment ${d.deploymentId} is ${d.status}, not Created`, 'INTERNAL_ERROR');
+  if (d.status !== 'Created')
+    throw new PreconditionFailedError(`deployment ${d.deploymentId} is ${d.status}, not Created`, 'INTERNAL_ERROR');
   if (!d.plan || (ecs ? !d.ecs : d.functions.length === 0)) {
-    throw new InvalidInputError([{ path: 'revision', message: `the deployment has no ${ecs ? 'ECS service' : 'functions'} to shift` }], 'InvalidRevisionException');
+    throw new InvalidInputError(
+      [{ path: 'revision', message: `the deployment has no ${ecs ? 'ECS service' : 'functions'} to shift` }],
+      'InvalidRevisionException',
+    );
   }
 
   let found: Partial<EcsTarget> | undefined;
@@ -94,9 +110,15 @@ async function prepare(input: { deploymentId: string }, deps: Deps): Promise<Pre
     baseline = baselineOf(readings ?? [], deps.clock.now().toISOString());
     if (problems.length === 0 && verdict.phase === 'Breached') {
       if (group.alarmConfiguration.baselineMode === 'ignoreAlarmsAlreadyFiring') {
-        await note(deps, d.deploymentId, 'AlarmBaseline', `Already in ALARM at start, ignored until they change state: ${verdict.alarms.join(', ')}`, {
-          firing: verdict.alarms,
-        });
+        await note(
+          deps,
+          d.deploymentId,
+          'AlarmBaseline',
+          `Already in ALARM at start, ignored until they change state: ${verdict.alarms.join(', ')}`,
+          {
+            firing: verdict.alarms,
+          },
+        );
       } else {
         await note(deps, d.deploymentId, 'AlarmCheck', `Alarm ${verdict.alarms.join(', ')} already in ALARM at start`);
         throw new AlarmActiveError(`Alarm ${verdict.alarms.join(', ')} in ALARM before traffic moved`);
@@ -104,8 +126,16 @@ async function prepare(input: { deploymentId: string }, deps: Deps): Promise<Pre
     }
   }
   if (problems.length) {
-    await note(deps, d.deploymentId, 'PreconditionFailed', `Nothing was ${ecs ? 'changed' : 'shifted'}: ${problems.join('; ')}`);
-    throw new PreconditionFailedError(problems.join('; '), ecs ? 'INVALID_ECS_SERVICE' : 'INVALID_LAMBDA_CONFIGURATION');
+    await note(
+      deps,
+      d.deploymentId,
+      'PreconditionFailed',
+      `Nothing was ${ecs ? 'changed' : 'shifted'}: ${problems.join('; ')}`,
+    );
+    throw new PreconditionFailedError(
+      problems.join('; '),
+      ecs ? 'INVALID_ECS_SERVICE' : 'INVALID_LAMBDA_CONFIGURATION',
+    );
   }
 
   const now = deps.clock.now().toISOString();
@@ -143,4 +173,8 @@ async function prepare(input: { deploymentId: string }, deps: Deps): Promise<Pre
   return result;
 }
 
-export const prepareDeployment = defineTask('prepareDeployment', z.object({ deploymentId: z.string().min(1) }), prepare);
+export const prepareDeployment = defineTask(
+  'prepareDeployment',
+  z.object({ deploymentId: z.string().min(1) }),
+  prepare,
+);

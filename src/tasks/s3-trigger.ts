@@ -38,14 +38,23 @@ async function onUpload(event: z.infer<typeof S3Event>, deps: Deps): Promise<{ r
     const key = decodeURIComponent(r.s3.object.key.replace(/\+/g, ' '));
     const target = revisionTarget(key, prefix);
     if (!r.eventName.startsWith('ObjectCreated') || !target || !bundleTypeOf(key)) {
-      const why = !target ? `not under ${prefix}/<application>/<deploymentGroup>/` : !bundleTypeOf(key) ? 'not an AppSpec or bundle (.yaml, .yml, .json, .zip, .tar, .tgz)' : r.eventName;
+      const why = !target
+        ? `not under ${prefix}/<application>/<deploymentGroup>/`
+        : !bundleTypeOf(key)
+          ? 'not an AppSpec or bundle (.yaml, .yml, .json, .zip, .tar, .tgz)'
+          : r.eventName;
       deps.log.info('S3 upload ignored', { key, why });
       results.push({ key, ignored: why });
       continue;
     }
     const revision: RevisionLocation = {
       revisionType: 'S3',
-      s3Location: { bucket: r.s3.bucket.name, key, ...(r.s3.object.versionId ? { version: r.s3.object.versionId } : {}), ...(r.s3.object.eTag ? { eTag: r.s3.object.eTag } : {}) },
+      s3Location: {
+        bucket: r.s3.bucket.name,
+        key,
+        ...(r.s3.object.versionId ? { version: r.s3.object.versionId } : {}),
+        ...(r.s3.object.eTag ? { eTag: r.s3.object.eTag } : {}),
+      },
     };
     try {
       const meta = (await deps.revisions.get(r.s3.bucket.name, key, r.s3.object.versionId, MAX_BUNDLE_BYTES)).metadata;
@@ -81,7 +90,12 @@ async function recordRejected(
     return {};
   }
   const now = deps.clock.now().toISOString();
-  const code = e instanceof ApiError && e.exceptionName === 'DeploymentLimitExceededException' ? 'RESOURCE_LIMIT_EXCEEDED' : e instanceof ApiError && e.exceptionName === 'RevisionDoesNotExistException' ? 'REVISION_MISSING' : 'INVALID_REVISION';
+  const code =
+    e instanceof ApiError && e.exceptionName === 'DeploymentLimitExceededException'
+      ? 'RESOURCE_LIMIT_EXCEEDED'
+      : e instanceof ApiError && e.exceptionName === 'RevisionDoesNotExistException'
+        ? 'REVISION_MISSING'
+        : 'INVALID_REVISION';
   const d: Deployment = {
     deploymentId: newDeploymentId(),
     ...target,

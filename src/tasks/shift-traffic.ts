@@ -37,7 +37,9 @@ async function shiftAliases(deps: Deps, d: Deployment, weight: number): Promise<
   const actual = await Promise.all(wanted.map(({ f }) => deps.router.getAlias(f.functionName, f.alias)));
   const wrong = wanted.filter((w, i) => !sameRouting(w.routing, actual[i]!));
   if (wrong.length) {
-    throw new DependencyUnavailableError(`read-back mismatch after UpdateAlias: ${wrong.map((w) => `${w.f.functionName}:${w.f.alias}`).join(', ')}`);
+    throw new DependencyUnavailableError(
+      `read-back mismatch after UpdateAlias: ${wrong.map((w) => `${w.f.functionName}:${w.f.alias}`).join(', ')}`,
+    );
   }
   return Object.fromEntries(wanted.map(({ f }, i) => [`${f.functionName}:${f.alias}`, describeRouting(actual[i]!)]));
 }
@@ -45,7 +47,8 @@ async function shiftAliases(deps: Deps, d: Deployment, weight: number): Promise<
 async function decide(input: { deploymentId: string }, deps: Deps): Promise<StepState> {
   const d = await loadDeployment(deps, input.deploymentId);
   if (d.stopRequest) throw new DeploymentStoppedError(`Stopped by request at ${d.stopRequest.at}`);
-  if (d.status !== 'InProgress' || !d.plan) throw new InternalError(`deployment ${d.deploymentId} is ${d.status}, cannot shift traffic`);
+  if (d.status !== 'InProgress' || !d.plan)
+    throw new InternalError(`deployment ${d.deploymentId} is ${d.status}, cannot shift traffic`);
   const steps = d.plan.steps;
   const now = deps.clock.now();
   const index = d.stepIndex ?? -1;
@@ -65,20 +68,38 @@ async function decide(input: { deploymentId: string }, deps: Deps): Promise<Step
   const nextIndex = d.promoted ? steps.length - 1 : index + 1;
   const step = steps[nextIndex];
   if (!step) throw new InternalError(`deployment ${d.deploymentId} has no step ${nextIndex}`);
-  await checkAlarms(deps, d, group, index < 0 ? 'before shifting traffic' : `after step ${index + 1} of ${steps.length}`);
+  await checkAlarms(
+    deps,
+    d,
+    group,
+    index < 0 ? 'before shifting traffic' : `after step ${index + 1} of ${steps.length}`,
+  );
 
   if (step.kind === 'approve') {
-    await mutateDeployment(deps, d.deploymentId, () => ({ stepIndex: nextIndex, bakeUntil: undefined, currentWait: undefined }));
-    await note(deps, d.deploymentId, 'AwaitingApproval', `Step ${nextIndex + 1}/${steps.length}: waiting up to ${formatDuration(step.timeoutSeconds)} for approval at ${step.weight}%`, {
-      step: nextIndex + 1,
-    });
+    await mutateDeployment(deps, d.deploymentId, () => ({
+      stepIndex: nextIndex,
+      bakeUntil: undefined,
+      currentWait: undefined,
+    }));
+    await note(
+      deps,
+      d.deploymentId,
+      'AwaitingApproval',
+      `Step ${nextIndex + 1}/${steps.length}: waiting up to ${formatDuration(step.timeoutSeconds)} for approval at ${step.weight}%`,
+      {
+        step: nextIndex + 1,
+      },
+    );
     return { index: nextIndex, weight: step.weight, bakeSeconds: step.timeoutSeconds, next: 'approve' };
   }
 
   // Record the intent before touching any alias or listener: Rollback trusts this to know traffic may have moved.
   if (index < 0 || d.lifecycleEvents.find((e) => e.lifecycleEventName === 'AllowTraffic')?.status === 'Pending') {
     await mutateDeployment(deps, d.deploymentId, (cur) => ({
-      lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'AllowTraffic', { status: 'InProgress', startTime: now.toISOString() }),
+      lifecycleEvents: withLifecycle(cur.lifecycleEvents, 'AllowTraffic', {
+        status: 'InProgress',
+        startTime: now.toISOString(),
+      }),
     }));
   }
   const routing = d.ecs ? await shiftEcs(deps, d, step.weight) : await shiftAliases(deps, d, step.weight);
@@ -128,29 +149,57 @@ async function park(input: z.infer<typeof WaitInput>, deps: Deps): Promise<{ unt
   const now = deps.clock.now();
   const until = new Date(now.getTime() + input.seconds * 1000).toISOString();
   const wait: CurrentWait = { kind: input.kind, token: input.taskToken, since: now.toISOString(), until };
-  const d = await mutateDeployment(deps, input.deploymentId, (cur) => ({ currentWait: { ...wait, ...(cur.stepIndex !== undefined ? { stepIndex: cur.stepIndex } : {}) } }));
-  if (d.stopRequest) await deps.tokens.fail(input.taskToken, 'DeploymentStoppedError', `Stopped by request at ${d.stopRequest.at}`);
-  else if (d.pendingAlarm) await deps.tokens.fail(input.taskToken, 'AlarmActiveError', `Alarm ${d.pendingAlarm.alarmName} went to ALARM at ${d.pendingAlarm.at}`);
+  const d = await mutateDeployment(deps, input.deploymentId, (cur) => ({
+    currentWait: { ...wait, ...(cur.stepIndex !== undefined ? { stepIndex: cur.stepIndex } : {}) },
+  }));
+  if (d.stopRequest)
+    await deps.tokens.fail(input.taskToken, 'DeploymentStoppedError', `Stopped by request at ${d.stopRequest.at}`);
+  else if (d.pendingAlarm)
+    await deps.tokens.fail(
+      input.taskToken,
+      'AlarmActiveError',
+      `Alarm ${d.pendingAlarm.alarmName} went to ALARM at ${d.pendingAlarm.at}`,
+    );
   else if (
     (input.kind === 'bake' && (d.promoted || d.paused)) ||
     (input.kind === 'pause' && !d.paused) ||
     (input.kind === 'approval' && (d.promoted || d.approvedSteps?.includes(d.stepIndex ?? -1)))
   ) {
     await deps.tokens.succeed(input.taskToken, { ended: 'request arrived before the wait began' });
-  } else if ((input.kind === 'ready' && d.continued?.READY_WAIT) || (input.kind === 'termination' && d.continued?.TERMINATION_WAIT)) {
+  } else if (
+    (input.kind === 'ready' && d.continued?.READY_WAIT) ||
+    (input.kind === 'termination' && d.continued?.TERMINATION_WAIT)
+  ) {
     await deps.tokens.succeed(input.taskToken, { ended: 'continued before the wait began' });
   } else if (input.kind === 'pause') {
-    await note(deps, d.deploymentId, 'Paused', `Paused at ${d.targetWeight}% (bake time left: ${formatDuration(d.paused?.remainingBakeSeconds ?? 0)})`);
+    await note(
+      deps,
+      d.deploymentId,
+      'Paused',
+      `Paused at ${d.targetWeight}% (bake time left: ${formatDuration(d.paused?.remainingBakeSeconds ?? 0)})`,
+    );
   } else if (input.kind === 'ready') {
     // CodeDeploy's Ready status: the replacement is installed and tested, waiting for ContinueDeployment.
     // Compare-and-set against ContinueDeployment: a continue that got in first leaves it InProgress.
-    const ready = await mutateDeployment(deps, d.deploymentId, (cur) => (cur.status === 'InProgress' && !cur.continued?.READY_WAIT ? { status: 'Ready' } : undefined));
+    const ready = await mutateDeployment(deps, d.deploymentId, (cur) =>
+      cur.status === 'InProgress' && !cur.continued?.READY_WAIT ? { status: 'Ready' } : undefined,
+    );
     if (ready.status === 'Ready') {
-      await note(deps, d.deploymentId, 'Ready', `Replacement ready; waiting up to ${formatDuration(input.seconds)} for ContinueDeployment (READY_WAIT) before stopping`);
+      await note(
+        deps,
+        d.deploymentId,
+        'Ready',
+        `Replacement ready; waiting up to ${formatDuration(input.seconds)} for ContinueDeployment (READY_WAIT) before stopping`,
+      );
       await publishState(deps, ready, await loadGroup(deps, ready), 'READY', ['DeploymentReady']);
     }
   } else if (input.kind === 'termination') {
-    await note(deps, d.deploymentId, 'TerminationWait', `Keeping the original task set for ${formatDuration(input.seconds)} (ContinueDeployment TERMINATION_WAIT ends this early; a stop or an alarm still rolls back)`);
+    await note(
+      deps,
+      d.deploymentId,
+      'TerminationWait',
+      `Keeping the original task set for ${formatDuration(input.seconds)} (ContinueDeployment TERMINATION_WAIT ends this early; a stop or an alarm still rolls back)`,
+    );
   }
   return { until };
 }

@@ -7,11 +7,18 @@ import type { Deps } from './task.js';
 
 export async function loadDeployment(deps: Deps, id: string): Promise<Deployment> {
   const d = await deps.store.getDeployment(id);
-  if (!d) throw new InvalidInputError([{ path: 'deploymentId', message: `deployment ${id} does not exist` }], 'DeploymentDoesNotExistException');
+  if (!d)
+    throw new InvalidInputError(
+      [{ path: 'deploymentId', message: `deployment ${id} does not exist` }],
+      'DeploymentDoesNotExistException',
+    );
   return d;
 }
 
-export async function loadGroup(deps: Deps, d: Pick<Deployment, 'applicationName' | 'deploymentGroupName'>): Promise<DeploymentGroup> {
+export async function loadGroup(
+  deps: Deps,
+  d: Pick<Deployment, 'applicationName' | 'deploymentGroupName'>,
+): Promise<DeploymentGroup> {
   const g = await deps.store.getDeploymentGroup(d.applicationName, d.deploymentGroupName);
   if (!g) throw new InternalError(`deployment group ${d.applicationName}/${d.deploymentGroupName} no longer exists`);
   return g;
@@ -40,9 +47,20 @@ export async function mutateDeployment(
 }
 
 /** Append to the deployment's timeline (and the log). */
-export async function note(deps: Deps, id: string, event: string, message: string, data?: Record<string, unknown>): Promise<void> {
+export async function note(
+  deps: Deps,
+  id: string,
+  event: string,
+  message: string,
+  data?: Record<string, unknown>,
+): Promise<void> {
   deps.log.info(message, { deploymentId: id, event, ...data });
-  await deps.store.appendTimeline(id, { at: deps.clock.now().toISOString(), event, message, ...(data ? { data } : {}) });
+  await deps.store.appendTimeline(id, {
+    at: deps.clock.now().toISOString(),
+    event,
+    message,
+    ...(data ? { data } : {}),
+  });
 }
 
 /**
@@ -50,9 +68,16 @@ export async function note(deps: Deps, id: string, event: string, message: strin
  * the group's alarms read now (the safety net), judged against the deployment's baseline. Throws
  * AlarmActiveError when the verdict stops the deployment; returns the verdict otherwise.
  */
-export async function checkAlarms(deps: Deps, d: Deployment, group: DeploymentGroup, when: string): Promise<AlarmVerdict> {
+export async function checkAlarms(
+  deps: Deps,
+  d: Deployment,
+  group: DeploymentGroup,
+  when: string,
+): Promise<AlarmVerdict> {
   if (d.pendingAlarm) {
-    throw new AlarmActiveError(`Alarm ${d.pendingAlarm.alarmName} went to ALARM at ${d.pendingAlarm.at} (noticed ${when})`);
+    throw new AlarmActiveError(
+      `Alarm ${d.pendingAlarm.alarmName} went to ALARM at ${d.pendingAlarm.at} (noticed ${when})`,
+    );
   }
   const names = watchedAlarms(group.alarmConfiguration);
   if (names.length === 0) return { phase: 'Healthy', readings: [] };
@@ -81,7 +106,12 @@ export async function checkAlarms(deps: Deps, d: Deployment, group: DeploymentGr
  * End the execution's current wait at once, if there is one: `fail` with an error name, or
  * `succeed` (promote, resume, approve). Returns whether a waiting task was completed.
  */
-export async function endWait(deps: Deps, d: Deployment, how: { fail: string; cause: string } | { succeed: Record<string, unknown> }, kinds?: string[]): Promise<boolean> {
+export async function endWait(
+  deps: Deps,
+  d: Deployment,
+  how: { fail: string; cause: string } | { succeed: Record<string, unknown> },
+  kinds?: string[],
+): Promise<boolean> {
   const w = d.currentWait;
   if (!w || (kinds && !kinds.includes(w.kind))) return false;
   return 'fail' in how ? deps.tokens.fail(w.token, how.fail, how.cause) : deps.tokens.succeed(w.token, how.succeed);

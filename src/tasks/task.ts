@@ -89,7 +89,11 @@ export function parseInput<I>(schema: z.ZodType<I>, input: unknown, exceptionNam
   );
 }
 
-export function defineTask<I, O>(name: TaskName, schema: z.ZodType<I>, fn: (input: I, deps: Deps) => Promise<O>): Task<I, O> {
+export function defineTask<I, O>(
+  name: TaskName,
+  schema: z.ZodType<I>,
+  fn: (input: I, deps: Deps) => Promise<O>,
+): Task<I, O> {
   return {
     name,
     schema,

@@ -32,7 +32,10 @@ export const jsonLogger: Logger = {
 let cached: Deps | undefined;
 
 /** Build the AWS dependencies once per container; the account id comes from the function's ARN. */
-export function awsDeps(context?: Pick<Context, 'invokedFunctionArn'>, env: Record<string, string | undefined> = process.env): Deps {
+export function awsDeps(
+  context?: Pick<Context, 'invokedFunctionArn'>,
+  env: Record<string, string | undefined> = process.env,
+): Deps {
   if (cached) return cached;
   const cfg = parseAwsEnv(env);
   const clients = createAwsClients(cfg.AWS_REGION);
@@ -50,7 +53,12 @@ export function awsDeps(context?: Pick<Context, 'invokedFunctionArn'>, env: Reco
     revisions: new S3RevisionSource(clients.s3),
     pipeline: new CodePipelineJobs(clients.codepipeline),
     clock: new SystemClock(),
-    env: { region: cfg.AWS_REGION, accountId, eventSource: cfg.CUTOVER_EVENT_SOURCE, revisionPrefix: cfg.CUTOVER_REVISION_PREFIX },
+    env: {
+      region: cfg.AWS_REGION,
+      accountId,
+      eventSource: cfg.CUTOVER_EVENT_SOURCE,
+      revisionPrefix: cfg.CUTOVER_REVISION_PREFIX,
+    },
     log: jsonLogger,
   };
   return cached;
@@ -69,5 +77,7 @@ export function lambdaHandler<I, O>(task: Task<I, O>) {
  * when invoked directly (see src/api/gateway.ts).
  */
 export function apiHandler() {
-  return middy<ApiEvent, unknown, Error, Context>().handler(async (event, context) => handleApiEvent(event, awsDeps(context)));
+  return middy<ApiEvent, unknown, Error, Context>().handler(async (event, context) =>
+    handleApiEvent(event, awsDeps(context)),
+  );
 }

@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
 import { DynamoDeploymentStore, createDocumentClient } from '../adapters/aws/dynamodb-store.js';
 import { ensureTable } from '../adapters/aws/table.js';
-import { SimAlarmSource, SimEcsServices, SimEventPublisher, SimHookInvoker, SimLoadBalancers, SimPipelineJobs, SimTrafficRouter } from '../adapters/sim/adapters.js';
+import {
+  SimAlarmSource,
+  SimEcsServices,
+  SimEventPublisher,
+  SimHookInvoker,
+  SimLoadBalancers,
+  SimPipelineJobs,
+  SimTrafficRouter,
+} from '../adapters/sim/adapters.js';
 import { ScaledClock } from '../adapters/sim/clock.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
 import { SimWorld, alarmStateChangeEvent } from '../adapters/sim/world.js';
@@ -58,7 +66,10 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   await ensureTable(client, TABLE_NAME);
   const store = new DynamoDeploymentStore(createDocumentClient(client), TABLE_NAME);
   // S3 is real too: s3rver on loopback, read through the same adapter as on AWS.
-  const s3 = await startS3({ ...(opts.storeDir ? { directory: join(opts.storeDir, '..', 's3') } : {}), ...(opts.s3Port !== undefined ? { port: opts.s3Port } : {}) });
+  const s3 = await startS3({
+    ...(opts.storeDir ? { directory: join(opts.storeDir, '..', 's3') } : {}),
+    ...(opts.s3Port !== undefined ? { port: opts.s3Port } : {}),
+  });
   const s3Client = localS3Client(s3.endpoint);
   const world = opts.world ?? new SimWorld(clock);
   const runtime = new LocalStepFunctions({ clock, log, tasks: TASKS, retryIntervalMs: opts.retryIntervalMs ?? 5 });
@@ -77,7 +88,12 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     revisions: new S3RevisionSource(s3Client),
     pipeline: new SimPipelineJobs(world),
     clock,
-    env: { region: 'local', accountId: '000000000000', eventSource: opts.eventSource ?? 'cutover', revisionPrefix: 'revisions' },
+    env: {
+      region: 'local',
+      accountId: '000000000000',
+      eventSource: opts.eventSource ?? 'cutover',
+      revisionPrefix: 'revisions',
+    },
     log,
   };
   runtime.attach(deps);
@@ -86,17 +102,23 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   // failed before it recorded its deployment's outcome).
   runtime.onEnd((r) => {
     if (r.status === 'SUCCEEDED') return;
-    TASKS.executionEnded.run(executionStatusChangeEvent(r), deps).catch((err: unknown) => log.error('executionEnded failed', { error: (err as Error).message }));
+    TASKS.executionEnded
+      .run(executionStatusChangeEvent(r), deps)
+      .catch((err: unknown) => log.error('executionEnded failed', { error: (err as Error).message }));
   });
   // Alarms in the SimWorld change state as simulated time passes (every 10 simulated seconds), and
   // each change to ALARM goes, as CloudWatch's EventBridge event, to the same alarm listener task.
   world.onLog((e) => {
     if (e.kind !== 'Alarm' || e.detail.state !== 'ALARM') return;
-    TASKS.alarmListener.run(alarmStateChangeEvent(e), deps).catch((err: unknown) => log.error('alarm listener failed', { error: (err as Error).message }));
+    TASKS.alarmListener
+      .run(alarmStateChangeEvent(e), deps)
+      .catch((err: unknown) => log.error('alarm listener failed', { error: (err as Error).message }));
   });
   // Uploads to the local S3 drive the same S3 trigger task as S3 event notifications on AWS.
   s3.onEvent((event) => {
-    TASKS.s3Trigger.run(event, deps).catch((err: unknown) => log.error('S3 trigger failed', { error: (err as Error).message }));
+    TASKS.s3Trigger
+      .run(event, deps)
+      .catch((err: unknown) => log.error('S3 trigger failed', { error: (err as Error).message }));
   });
   const speed = clock instanceof ScaledClock ? clock.speed : 1;
   const ticker = setInterval(() => world.catchUp(), Math.max(2, Math.round(10_000 / speed)));

@@ -56,7 +56,12 @@ describe('deployment.asl.json', () => {
     const hooks = ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic', 'BeforeAllowTraffic', 'AfterAllowTraffic'];
     const timeoutGoesTo: Record<string, string> = {
       // A hook's timeout is recorded (and continued or failed per the group); a retry's delay re-invokes it.
-      ...Object.fromEntries(hooks.flatMap((h) => [[h, `${h}TimedOut`], [`${h}Retry`, h]])),
+      ...Object.fromEntries(
+        hooks.flatMap((h) => [
+          [h, `${h}TimedOut`],
+          [`${h}Retry`, h],
+        ]),
+      ),
       Bake: 'ShiftTraffic',
       Approval: 'ApprovalTimedOut',
       Paused: 'PauseTimedOut',
@@ -97,7 +102,14 @@ describe('one name per thing', () => {
   it('ASL task names = STATE_MACHINE_TASKS = serverless.yml engine functions = functions/*.ts', () => {
     const aslNames = new Set(tasks.map(([, s]) => boundTaskName(s)));
     expect([...aslNames].sort()).toEqual([...STATE_MACHINE_TASKS].sort());
-    const sls = parseYaml(readFileSync('serverless.yml', 'utf8'), { customTags: [{ tag: '!Sub', resolve: (v: string) => v }, { tag: '!Ref', resolve: (v: string) => v }, { tag: '!GetAtt', resolve: (v: string) => v }, { tag: '!Join', collection: 'seq', resolve: (v: unknown) => v }] as never }) as {
+    const sls = parseYaml(readFileSync('serverless.yml', 'utf8'), {
+      customTags: [
+        { tag: '!Sub', resolve: (v: string) => v },
+        { tag: '!Ref', resolve: (v: string) => v },
+        { tag: '!GetAtt', resolve: (v: string) => v },
+        { tag: '!Join', collection: 'seq', resolve: (v: unknown) => v },
+      ] as never,
+    }) as {
       functions: Record<string, { handler: string }>;
     };
     expect(Object.keys(sls.functions).sort()).toEqual([...STATE_MACHINE_TASKS, ...EVENT_TASKS, 'api'].sort());

@@ -15,13 +15,22 @@ const cwMock = mockClient(CloudWatchClient);
 const source = new CloudWatchAlarmSource(new CloudWatchClient({ region: 'us-east-1', maxAttempts: 1 }));
 
 const cwError = (name: string, status: number, message: string) =>
-  new CloudWatchServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message });
+  new CloudWatchServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message,
+  });
 
 /** Existing alarms; pages are smaller than a chunk so a chunk needs several pages. */
-function fakeCloudWatch(alarms: Map<string, { type: 'MetricAlarm' | 'CompositeAlarm'; state: AlarmState }>, pageSize = 40): void {
+function fakeCloudWatch(
+  alarms: Map<string, { type: 'MetricAlarm' | 'CompositeAlarm'; state: AlarmState }>,
+  pageSize = 40,
+): void {
   cwMock.on(DescribeAlarmsCommand).callsFake(async (input: DescribeAlarmsCommandInput) => {
     const names = input.AlarmNames ?? [];
-    if (names.length > 100) throw cwError('ValidationError', 400, 'The collection AlarmNames must not have a size greater than 100.');
+    if (names.length > 100)
+      throw cwError('ValidationError', 400, 'The collection AlarmNames must not have a size greater than 100.');
     const types = input.AlarmTypes ?? ['MetricAlarm'];
     const found = names.flatMap((n) => {
       const a = alarms.get(n);
@@ -31,8 +40,12 @@ function fakeCloudWatch(alarms: Map<string, { type: 'MetricAlarm' | 'CompositeAl
     const page = found.slice(start, start + pageSize);
     const next = start + pageSize < found.length ? String(start + pageSize) : undefined;
     return {
-      MetricAlarms: page.filter((a) => a.type === 'MetricAlarm').map(({ AlarmName, StateValue }) => ({ AlarmName, StateValue })),
-      CompositeAlarms: page.filter((a) => a.type === 'CompositeAlarm').map(({ AlarmName, StateValue }) => ({ AlarmName, StateValue })),
+      MetricAlarms: page
+        .filter((a) => a.type === 'MetricAlarm')
+        .map(({ AlarmName, StateValue }) => ({ AlarmName, StateValue })),
+      CompositeAlarms: page
+        .filter((a) => a.type === 'CompositeAlarm')
+        .map(({ AlarmName, StateValue }) => ({ AlarmName, StateValue })),
       NextToken: next,
     };
   });
@@ -53,7 +66,9 @@ describe('CloudWatchAlarmSource', () => {
         ['orders-latency', { type: 'MetricAlarm', state: 'INSUFFICIENT_DATA' }],
       ]),
     );
-    expect(byName(await source.describe(['orders-errors', 'orders-health', 'orders-latency', 'no-such-alarm']))).toEqual([
+    expect(
+      byName(await source.describe(['orders-errors', 'orders-health', 'orders-latency', 'no-such-alarm'])),
+    ).toEqual([
       { name: 'orders-errors', state: 'ALARM' },
       { name: 'orders-health', state: 'OK' },
       { name: 'orders-latency', state: 'INSUFFICIENT_DATA' },
@@ -65,7 +80,10 @@ describe('CloudWatchAlarmSource', () => {
     const existing = new Map(
       names
         .filter((_, i) => i % 25 !== 7) // 10 of them do not exist
-        .map((n, i) => [n, { type: i % 3 === 0 ? 'CompositeAlarm' : 'MetricAlarm', state: i % 5 === 0 ? 'ALARM' : 'OK' }] as const),
+        .map(
+          (n, i) =>
+            [n, { type: i % 3 === 0 ? 'CompositeAlarm' : 'MetricAlarm', state: i % 5 === 0 ? 'ALARM' : 'OK' }] as const,
+        ),
     );
     fakeCloudWatch(existing);
     const expected = [...existing].map(([name, a]) => ({ name, state: a.state }));
@@ -88,9 +106,14 @@ describe('CloudWatchAlarmSource', () => {
   });
 
   it('maps AccessDenied to DependencyRejectedError with AWS message', async () => {
-    cwMock.on(DescribeAlarmsCommand).rejects(cwError('AccessDenied', 403, 'User is not authorized to perform: cloudwatch:DescribeAlarms'));
+    cwMock
+      .on(DescribeAlarmsCommand)
+      .rejects(cwError('AccessDenied', 403, 'User is not authorized to perform: cloudwatch:DescribeAlarms'));
     const err = await source.describe(['orders-errors']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyRejectedError);
-    expect(err).toMatchObject({ awsErrorName: 'AccessDenied', message: 'DescribeAlarms: AccessDenied: User is not authorized to perform: cloudwatch:DescribeAlarms' });
+    expect(err).toMatchObject({
+      awsErrorName: 'AccessDenied',
+      message: 'DescribeAlarms: AccessDenied: User is not authorized to perform: cloudwatch:DescribeAlarms',
+    });
   });
 });

@@ -37,7 +37,11 @@ import { EcsTaskSetServices } from '../../src/adapters/aws/ecs-services.js';
 import { clientConfig } from '../../src/adapters/aws/errors.js';
 import { ElbListenerRouter } from '../../src/adapters/aws/load-balancers.js';
 import { forwardWeightsFor } from '../../src/domain/ecs.js';
-import { DependencyRejectedError, DependencyUnavailableError, PreconditionFailedError } from '../../src/domain/errors.js';
+import {
+  DependencyRejectedError,
+  DependencyUnavailableError,
+  PreconditionFailedError,
+} from '../../src/domain/errors.js';
 import type { TaskSetSpec } from '../../src/ports/index.js';
 
 const ecsMock = mockClient(ECSClient);
@@ -57,11 +61,21 @@ const BLUE = TG('web-blue');
 const GREEN = TG('web-green');
 const OTHER = TG('admin');
 const LISTENER = `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:listener/app/web-alb/50dc6c495c0c9188/f2f7dc8efc522ab2`;
-const RULE = (n: number) => `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:listener-rule/app/web-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/${String(n).padStart(16, '0')}`;
+const RULE = (n: number) =>
+  `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:listener-rule/app/web-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/${String(n).padStart(16, '0')}`;
 
-const ecsThrottled = () => new ECSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+const ecsThrottled = () =>
+  new ECSServiceException({
+    name: 'ThrottlingException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: 'Rate exceeded',
+  });
 const ecsDenied = (action: string) =>
-  new AccessDeniedException({ $metadata: { httpStatusCode: 400 }, message: `User: arn:aws:sts::${ACCOUNT}:assumed-role/cutover/x is not authorized to perform: ${action}` });
+  new AccessDeniedException({
+    $metadata: { httpStatusCode: 400 },
+    message: `User: arn:aws:sts::${ACCOUNT}:assumed-role/cutover/x is not authorized to perform: ${action}`,
+  });
 
 /** ECS's services and task sets, as the task set APIs see them. */
 class FakeEcs {
@@ -72,35 +86,53 @@ class FakeEcs {
 
   constructor() {
     const service = (cluster?: string, name?: string) => {
-      if (cluster !== 'demo') throw new ClusterNotFoundException({ $metadata: { httpStatusCode: 400 }, message: 'Cluster not found.' });
+      if (cluster !== 'demo')
+        throw new ClusterNotFoundException({ $metadata: { httpStatusCode: 400 }, message: 'Cluster not found.' });
       const s = this.services.get(name ?? '');
       if (!s) throw new ServiceNotFoundException({ $metadata: { httpStatusCode: 400 }, message: 'Service not found.' });
       return s;
     };
     const taskSet = (name: string, id?: string) => {
       const t = this.taskSets.get(name)?.find((x) => x.id === id || x.taskSetArn === id);
-      if (!t) throw new TaskSetNotFoundException({ $metadata: { httpStatusCode: 400 }, message: 'The specified task set does not exist.' });
+      if (!t)
+        throw new TaskSetNotFoundException({
+          $metadata: { httpStatusCode: 400 },
+          message: 'The specified task set does not exist.',
+        });
       return t;
     };
     ecsMock.on(DescribeServicesCommand).callsFake(async (input: { cluster?: string; services?: string[] }) => {
-      if (input.cluster !== 'demo') throw new ClusterNotFoundException({ $metadata: { httpStatusCode: 400 }, message: 'Cluster not found.' });
+      if (input.cluster !== 'demo')
+        throw new ClusterNotFoundException({ $metadata: { httpStatusCode: 400 }, message: 'Cluster not found.' });
       const found = (input.services ?? []).map((n) => this.services.get(n));
       return {
         services: found.filter((s) => s !== undefined).map((s) => structuredClone(s)),
-        failures: (input.services ?? []).filter((_, i) => !found[i]).map((n) => ({ arn: `arn:aws:ecs:us-east-1:${ACCOUNT}:service/demo/${n}`, reason: 'MISSING' })),
+        failures: (input.services ?? [])
+          .filter((_, i) => !found[i])
+          .map((n) => ({ arn: `arn:aws:ecs:us-east-1:${ACCOUNT}:service/demo/${n}`, reason: 'MISSING' })),
       };
     });
     ecsMock.on(DescribeTaskSetsCommand).callsFake(async (input: { cluster?: string; service?: string }) => {
       const s = service(input.cluster, input.service);
-      if (s.deploymentController?.type === 'ECS') throw new ClientException({ $metadata: { httpStatusCode: 400 }, message: 'Amazon ECS does not support task set management on services configured to use ECS deployment controller.' });
+      if (s.deploymentController?.type === 'ECS')
+        throw new ClientException({
+          $metadata: { httpStatusCode: 400 },
+          message:
+            'Amazon ECS does not support task set management on services configured to use ECS deployment controller.',
+        });
       return { taskSets: structuredClone(this.taskSets.get(s.serviceName!) ?? []) };
     });
     ecsMock.on(CreateTaskSetCommand).callsFake(async (input: CreateTaskSetCommandInput) => {
       const s = service(input.cluster, input.service);
       const again = input.clientToken ? this.tokens.get(input.clientToken) : undefined;
       if (again) return { taskSet: structuredClone(again) };
-      if (!input.taskDefinition?.includes('web:')) throw new ClientException({ $metadata: { httpStatusCode: 400 }, message: 'TaskDefinition not found.' });
-      if (input.launchType && input.capacityProviderStrategy) throw new ClientException({ $metadata: { httpStatusCode: 400 }, message: 'Specifying both a launch type and capacity provider strategy is not supported.' });
+      if (!input.taskDefinition?.includes('web:'))
+        throw new ClientException({ $metadata: { httpStatusCode: 400 }, message: 'TaskDefinition not found.' });
+      if (input.launchType && input.capacityProviderStrategy)
+        throw new ClientException({
+          $metadata: { httpStatusCode: 400 },
+          message: 'Specifying both a launch type and capacity provider strategy is not supported.',
+        });
       const id = `ecs-svc/${String(++this.n).padStart(19, '9')}`;
       const t: TaskSet = {
         id,
@@ -125,20 +157,32 @@ class FakeEcs {
       if (input.clientToken) this.tokens.set(input.clientToken, t);
       return { taskSet: structuredClone(t) };
     });
-    ecsMock.on(UpdateServicePrimaryTaskSetCommand).callsFake(async (input: { cluster?: string; service?: string; primaryTaskSet?: string }) => {
-      const s = service(input.cluster, input.service);
-      const t = taskSet(s.serviceName!, input.primaryTaskSet);
-      for (const other of this.taskSets.get(s.serviceName!) ?? []) if (other.status === 'PRIMARY') other.status = 'ACTIVE';
-      t.status = 'PRIMARY';
-      return { taskSet: structuredClone(t) };
-    });
-    ecsMock.on(DeleteTaskSetCommand).callsFake(async (input: { cluster?: string; service?: string; taskSet?: string; force?: boolean }) => {
-      const s = service(input.cluster, input.service);
-      const t = taskSet(s.serviceName!, input.taskSet);
-      if (!input.force && (t.runningCount ?? 0) > 0) throw new ClientException({ $metadata: { httpStatusCode: 400 }, message: 'The task set has running tasks; scale it to zero first or use force.' });
-      this.taskSets.set(s.serviceName!, (this.taskSets.get(s.serviceName!) ?? []).filter((x) => x !== t));
-      return { taskSet: structuredClone({ ...t, status: 'DRAINING' }) };
-    });
+    ecsMock
+      .on(UpdateServicePrimaryTaskSetCommand)
+      .callsFake(async (input: { cluster?: string; service?: string; primaryTaskSet?: string }) => {
+        const s = service(input.cluster, input.service);
+        const t = taskSet(s.serviceName!, input.primaryTaskSet);
+        for (const other of this.taskSets.get(s.serviceName!) ?? [])
+          if (other.status === 'PRIMARY') other.status = 'ACTIVE';
+        t.status = 'PRIMARY';
+        return { taskSet: structuredClone(t) };
+      });
+    ecsMock
+      .on(DeleteTaskSetCommand)
+      .callsFake(async (input: { cluster?: string; service?: string; taskSet?: string; force?: boolean }) => {
+        const s = service(input.cluster, input.service);
+        const t = taskSet(s.serviceName!, input.taskSet);
+        if (!input.force && (t.runningCount ?? 0) > 0)
+          throw new ClientException({
+            $metadata: { httpStatusCode: 400 },
+            message: 'The task set has running tasks; scale it to zero first or use force.',
+          });
+        this.taskSets.set(
+          s.serviceName!,
+          (this.taskSets.get(s.serviceName!) ?? []).filter((x) => x !== t),
+        );
+        return { taskSet: structuredClone({ ...t, status: 'DRAINING' }) };
+      });
   }
 
   addService(name: string, controller: 'ECS' | 'EXTERNAL', taskSets: TaskSet[] = []): void {
@@ -176,7 +220,9 @@ const SPEC: TaskSetSpec = {
   containerName: 'web',
   containerPort: 8080,
   platformVersion: 'LATEST',
-  networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'], securityGroups: ['sg-1'], assignPublicIp: 'DISABLED' } },
+  networkConfiguration: {
+    awsvpcConfiguration: { subnets: ['subnet-1'], securityGroups: ['sg-1'], assignPublicIp: 'DISABLED' },
+  },
   capacityProviderStrategy: [{ capacityProvider: 'FARGATE', weight: 1 }],
   launchType: 'FARGATE',
   scalePercent: 100,
@@ -228,16 +274,27 @@ describe('EcsTaskSetServices', () => {
     });
     const err = await ecs.describeService('prod', 'web').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PreconditionFailedError);
-    expect((err as Error).message).toBe('ECS service web in cluster prod does not exist: ClusterNotFoundException: Cluster not found.');
+    expect((err as Error).message).toBe(
+      'ECS service web in cluster prod does not exist: ClusterNotFoundException: Cluster not found.',
+    );
     await expect(ecs.createTaskSet('demo', 'api', SPEC)).rejects.toBeInstanceOf(PreconditionFailedError);
-    await expect(ecs.updateServicePrimaryTaskSet('demo', 'api', 'ecs-svc/1')).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(ecs.updateServicePrimaryTaskSet('demo', 'api', 'ecs-svc/1')).rejects.toBeInstanceOf(
+      PreconditionFailedError,
+    );
   });
 
   it('creates the green task set with every field, once per deployment (client token)', async () => {
     const fake = new FakeEcs();
     fake.addService('web', 'EXTERNAL', [structuredClone(BLUE_SET)]);
     const created = await ecs.createTaskSet('demo', 'web', SPEC);
-    expect(created).toMatchObject({ status: 'ACTIVE', stabilityStatus: 'STABILIZING', externalId: 'd-ABCDEF123', targetGroupArns: [GREEN], scalePercent: 100, computedDesiredCount: 4 });
+    expect(created).toMatchObject({
+      status: 'ACTIVE',
+      stabilityStatus: 'STABILIZING',
+      externalId: 'd-ABCDEF123',
+      targetGroupArns: [GREEN],
+      scalePercent: 100,
+      computedDesiredCount: 4,
+    });
     expect(ecsMock.commandCalls(CreateTaskSetCommand)[0]!.args[0].input).toEqual({
       cluster: 'demo',
       service: 'web',
@@ -263,7 +320,10 @@ describe('EcsTaskSetServices', () => {
 
     const { capacityProviderStrategy: _c, ...withLaunchType } = SPEC;
     await ecs.createTaskSet('demo', 'web', { ...withLaunchType, externalId: 'd-ZZZZZZZZZ' });
-    expect(fake.taskSets.get('web')!.at(-1)).toMatchObject({ launchType: 'FARGATE', capacityProviderStrategy: undefined });
+    expect(fake.taskSets.get('web')!.at(-1)).toMatchObject({
+      launchType: 'FARGATE',
+      capacityProviderStrategy: undefined,
+    });
   });
 
   it('a task definition ECS does not know is refused with its message', async () => {
@@ -303,7 +363,16 @@ describe('EcsTaskSetServices', () => {
       awsErrorName: 'AccessDeniedException',
       message: `CreateTaskSet demo/web: AccessDeniedException: User: arn:aws:sts::${ACCOUNT}:assumed-role/cutover/x is not authorized to perform: ecs:CreateTaskSet`,
     });
-    ecsMock.on(DeleteTaskSetCommand).rejects(new ECSServiceException({ name: 'ServerException', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'Internal' }));
+    ecsMock
+      .on(DeleteTaskSetCommand)
+      .rejects(
+        new ECSServiceException({
+          name: 'ServerException',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+          message: 'Internal',
+        }),
+      );
     await expect(ecs.deleteTaskSet('demo', 'web', 'ecs-svc/1')).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 });
@@ -321,22 +390,42 @@ class FakeElb {
   constructor(pageSize = 2) {
     const listener = (arn?: string) => {
       const l = this.listeners.get(arn ?? '');
-      if (!l) throw new ListenerNotFoundException({ $metadata: { httpStatusCode: 400 }, message: 'One or more listeners not found' });
+      if (!l)
+        throw new ListenerNotFoundException({
+          $metadata: { httpStatusCode: 400 },
+          message: 'One or more listeners not found',
+        });
       return l;
     };
     const checkActions = (actions: Action[] = []) => {
       for (const a of actions) {
-        if (a.Type === 'authenticate-oidc' && !a.AuthenticateOidcConfig?.ClientSecret && !a.AuthenticateOidcConfig?.UseExistingClientSecret) {
-          throw new ElasticLoadBalancingV2ServiceException({ name: 'ValidationError', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'A client secret must be specified' });
+        if (
+          a.Type === 'authenticate-oidc' &&
+          !a.AuthenticateOidcConfig?.ClientSecret &&
+          !a.AuthenticateOidcConfig?.UseExistingClientSecret
+        ) {
+          throw new ElasticLoadBalancingV2ServiceException({
+            name: 'ValidationError',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 400 },
+            message: 'A client secret must be specified',
+          });
         }
       }
       return structuredClone(actions);
     };
-    elbMock.on(DescribeListenersCommand).callsFake(async (input: { ListenerArns?: string[] }) => ({ Listeners: (input.ListenerArns ?? []).map((a) => structuredClone(listener(a))) }));
+    elbMock
+      .on(DescribeListenersCommand)
+      .callsFake(async (input: { ListenerArns?: string[] }) => ({
+        Listeners: (input.ListenerArns ?? []).map((a) => structuredClone(listener(a))),
+      }));
     elbMock.on(DescribeRulesCommand).callsFake(async (input: { ListenerArn?: string; Marker?: string }) => {
       const l = listener(input.ListenerArn);
       // ELB lists the default rule too (IsDefault), with the listener's default actions.
-      const all: Rule[] = [...(this.rules.get(input.ListenerArn!) ?? []), { RuleArn: RULE(999), Priority: 'default', IsDefault: true, Actions: l.DefaultActions }];
+      const all: Rule[] = [
+        ...(this.rules.get(input.ListenerArn!) ?? []),
+        { RuleArn: RULE(999), Priority: 'default', IsDefault: true, Actions: l.DefaultActions },
+      ];
       const from = Number(input.Marker ?? 0);
       const next = from + pageSize < all.length ? String(from + pageSize) : undefined;
       return { Rules: structuredClone(all.slice(from, from + pageSize)), ...(next ? { NextMarker: next } : {}) };
@@ -348,13 +437,23 @@ class FakeElb {
     });
     elbMock.on(ModifyRuleCommand).callsFake(async (input: { RuleArn?: string; Actions?: Action[] }) => {
       const r = [...this.rules.values()].flat().find((x) => x.RuleArn === input.RuleArn);
-      if (!r) throw new ElasticLoadBalancingV2ServiceException({ name: 'RuleNotFound', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'One or more rules not found' });
+      if (!r)
+        throw new ElasticLoadBalancingV2ServiceException({
+          name: 'RuleNotFound',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+          message: 'One or more rules not found',
+        });
       if (input.Actions) r.Actions = checkActions(input.Actions);
       return { Rules: [structuredClone(r)] };
     });
     elbMock.on(DescribeTargetGroupsCommand).callsFake(async (input: { Names?: string[] }) => {
       const names = input.Names ?? [];
-      if (names.some((n) => !this.targetGroups.has(n))) throw new TargetGroupNotFoundException({ $metadata: { httpStatusCode: 400 }, message: 'One or more target groups not found' });
+      if (names.some((n) => !this.targetGroups.has(n)))
+        throw new TargetGroupNotFoundException({
+          $metadata: { httpStatusCode: 400 },
+          message: 'One or more target groups not found',
+        });
       return { TargetGroups: names.map((n) => ({ TargetGroupName: n, TargetGroupArn: this.targetGroups.get(n) })) };
     });
   }
@@ -375,15 +474,46 @@ function albWithRules(): FakeElb {
     Port: 443,
     // A plain TargetGroupArn forward (weight 1) after an authentication action.
     DefaultActions: [
-      { Type: 'authenticate-oidc', Order: 1, AuthenticateOidcConfig: { Issuer: 'https://idp', AuthorizationEndpoint: 'https://idp/a', TokenEndpoint: 'https://idp/t', UserInfoEndpoint: 'https://idp/u', ClientId: 'c' } },
+      {
+        Type: 'authenticate-oidc',
+        Order: 1,
+        AuthenticateOidcConfig: {
+          Issuer: 'https://idp',
+          AuthorizationEndpoint: 'https://idp/a',
+          TokenEndpoint: 'https://idp/t',
+          UserInfoEndpoint: 'https://idp/u',
+          ClientId: 'c',
+        },
+      },
       { Type: 'forward', Order: 2, TargetGroupArn: BLUE },
     ],
   });
   elb.rules.set(LISTENER, [
     // Weighted forward with stickiness, no Weight on one side (= 1).
-    { RuleArn: RULE(1), Priority: '1', IsDefault: false, Actions: [forward({ [BLUE]: 1 }, { Order: 1, ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE }], TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 600 } } })] },
+    {
+      RuleArn: RULE(1),
+      Priority: '1',
+      IsDefault: false,
+      Actions: [
+        forward(
+          { [BLUE]: 1 },
+          {
+            Order: 1,
+            ForwardConfig: {
+              TargetGroups: [{ TargetGroupArn: BLUE }],
+              TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 600 },
+            },
+          },
+        ),
+      ],
+    },
     { RuleArn: RULE(2), Priority: '2', IsDefault: false, Actions: [forward({ [OTHER]: 1 })] },
-    { RuleArn: RULE(3), Priority: '3', IsDefault: false, Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '403' } }] },
+    {
+      RuleArn: RULE(3),
+      Priority: '3',
+      IsDefault: false,
+      Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '403' } }],
+    },
     // Someone else's split that includes blue: rewriting it would drop OTHER, so it is not ours.
     { RuleArn: RULE(4), Priority: '4', IsDefault: false, Actions: [forward({ [BLUE]: 1, [OTHER]: 1 })] },
   ]);
@@ -416,14 +546,33 @@ describe('ElbListenerRouter', () => {
     await router.setForward(LISTENER, [BLUE, GREEN], forwardWeightsFor(BLUE, GREEN, 10));
 
     const l = elb.listeners.get(LISTENER)!;
-    expect(l.DefaultActions![0]).toMatchObject({ Type: 'authenticate-oidc', Order: 1, AuthenticateOidcConfig: { ClientId: 'c', UseExistingClientSecret: true } });
-    expect(l.DefaultActions![1]).toEqual({ Type: 'forward', Order: 2, ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE, Weight: 900 }, { TargetGroupArn: GREEN, Weight: 100 }] } });
+    expect(l.DefaultActions![0]).toMatchObject({
+      Type: 'authenticate-oidc',
+      Order: 1,
+      AuthenticateOidcConfig: { ClientId: 'c', UseExistingClientSecret: true },
+    });
+    expect(l.DefaultActions![1]).toEqual({
+      Type: 'forward',
+      Order: 2,
+      ForwardConfig: {
+        TargetGroups: [
+          { TargetGroupArn: BLUE, Weight: 900 },
+          { TargetGroupArn: GREEN, Weight: 100 },
+        ],
+      },
+    });
     const rules = elb.rules.get(LISTENER)!;
     expect(rules[0]!.Actions).toEqual([
       {
         Type: 'forward',
         Order: 1,
-        ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE, Weight: 900 }, { TargetGroupArn: GREEN, Weight: 100 }], TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 600 } },
+        ForwardConfig: {
+          TargetGroups: [
+            { TargetGroupArn: BLUE, Weight: 900 },
+            { TargetGroupArn: GREEN, Weight: 100 },
+          ],
+          TargetGroupStickinessConfig: { Enabled: true, DurationSeconds: 600 },
+        },
       },
     ]);
     expect(rules.slice(1)).toEqual(before.slice(1));
@@ -439,23 +588,35 @@ describe('ElbListenerRouter', () => {
     await router.setForward(LISTENER, [BLUE, GREEN], forwardWeightsFor(BLUE, GREEN, 100));
     const writes = elbMock.commandCalls(ModifyListenerCommand).length + elbMock.commandCalls(ModifyRuleCommand).length;
     await router.setForward(LISTENER, [BLUE, GREEN], forwardWeightsFor(BLUE, GREEN, 100));
-    expect(elbMock.commandCalls(ModifyListenerCommand).length + elbMock.commandCalls(ModifyRuleCommand).length).toBe(writes);
+    expect(elbMock.commandCalls(ModifyListenerCommand).length + elbMock.commandCalls(ModifyRuleCommand).length).toBe(
+      writes,
+    );
     expect((await router.describeListener(LISTENER)).forwards[0]!.weights).toEqual({ [BLUE]: 0, [GREEN]: 1 });
   });
 
   it('on a Network Load Balancer writes a plain forward to the side with weight', async () => {
     const elb = new FakeElb();
     const nlb = LISTENER.replace('/app/', '/net/');
-    elb.listeners.set(nlb, { ListenerArn: nlb, Protocol: 'TCP', Port: 443, DefaultActions: [{ Type: 'forward', TargetGroupArn: BLUE }] });
+    elb.listeners.set(nlb, {
+      ListenerArn: nlb,
+      Protocol: 'TCP',
+      Port: 443,
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: BLUE }],
+    });
     await router.setForward(nlb, [BLUE, GREEN], forwardWeightsFor(BLUE, GREEN, 100));
     expect(elb.listeners.get(nlb)!.DefaultActions).toEqual([{ Type: 'forward', TargetGroupArn: GREEN }]);
-    await expect(router.setForward(nlb, [BLUE, GREEN], forwardWeightsFor(BLUE, GREEN, 50))).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(router.setForward(nlb, [BLUE, GREEN], forwardWeightsFor(BLUE, GREEN, 50))).rejects.toBeInstanceOf(
+      PreconditionFailedError,
+    );
   });
 
   it('finds target group ARNs by name, leaving out the missing ones', async () => {
     new FakeElb();
     expect(await router.targetGroupArns(['web-blue', 'web-green'])).toEqual({ 'web-blue': BLUE, 'web-green': GREEN });
-    expect(await router.targetGroupArns(['web-blue', 'gone', 'web-green'])).toEqual({ 'web-blue': BLUE, 'web-green': GREEN });
+    expect(await router.targetGroupArns(['web-blue', 'gone', 'web-green'])).toEqual({
+      'web-blue': BLUE,
+      'web-green': GREEN,
+    });
     expect(await router.targetGroupArns(['gone'])).toEqual({});
     expect(await router.targetGroupArns([])).toEqual({});
   });
@@ -464,21 +625,48 @@ describe('ElbListenerRouter', () => {
     new FakeElb();
     const err = await router.describeListener(LISTENER).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PreconditionFailedError);
-    expect(err).toMatchObject({ code: 'ELASTIC_LOAD_BALANCING_INVALID', message: `ELB listener ${LISTENER} does not exist: ListenerNotFoundException: One or more listeners not found` });
-    await expect(router.setForward(LISTENER, [BLUE, GREEN], { [BLUE]: 1, [GREEN]: 0 })).rejects.toBeInstanceOf(PreconditionFailedError);
+    expect(err).toMatchObject({
+      code: 'ELASTIC_LOAD_BALANCING_INVALID',
+      message: `ELB listener ${LISTENER} does not exist: ListenerNotFoundException: One or more listeners not found`,
+    });
+    await expect(router.setForward(LISTENER, [BLUE, GREEN], { [BLUE]: 1, [GREEN]: 0 })).rejects.toBeInstanceOf(
+      PreconditionFailedError,
+    );
   });
 
   it('maps throttling to DependencyUnavailableError and AccessDenied to DependencyRejectedError', async () => {
     albWithRules();
-    elbMock.on(ModifyListenerCommand).rejects(new ElasticLoadBalancingV2ServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }));
-    const err = await router.setForward(LISTENER, [BLUE, GREEN], forwardWeightsFor(BLUE, GREEN, 10)).catch((e: unknown) => e);
+    elbMock
+      .on(ModifyListenerCommand)
+      .rejects(
+        new ElasticLoadBalancingV2ServiceException({
+          name: 'Throttling',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+          message: 'Rate exceeded',
+        }),
+      );
+    const err = await router
+      .setForward(LISTENER, [BLUE, GREEN], forwardWeightsFor(BLUE, GREEN, 10))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyUnavailableError);
     expect((err as Error).message).toBe(`ModifyListener ${LISTENER}: Throttling: Rate exceeded`);
-    elbMock.on(DescribeTargetGroupsCommand).rejects(
-      new ElasticLoadBalancingV2ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized to perform: elasticloadbalancing:DescribeTargetGroups' }),
-    );
+    elbMock
+      .on(DescribeTargetGroupsCommand)
+      .rejects(
+        new ElasticLoadBalancingV2ServiceException({
+          name: 'AccessDenied',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 403 },
+          message: 'not authorized to perform: elasticloadbalancing:DescribeTargetGroups',
+        }),
+      );
     const denied = await router.targetGroupArns(['web-blue']).catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(DependencyRejectedError);
-    expect(denied).toMatchObject({ awsErrorName: 'AccessDenied', message: 'DescribeTargetGroups web-blue: AccessDenied: not authorized to perform: elasticloadbalancing:DescribeTargetGroups' });
+    expect(denied).toMatchObject({
+      awsErrorName: 'AccessDenied',
+      message:
+        'DescribeTargetGroups web-blue: AccessDenied: not authorized to perform: elasticloadbalancing:DescribeTargetGroups',
+    });
   });
 });

@@ -1,6 +1,11 @@
 /** The AWS error contract: which SDK failures Step Functions may retry and which it must not. */
 import { CloudWatchServiceException } from '@aws-sdk/client-cloudwatch';
-import { LambdaServiceException, ResourceNotFoundException, ServiceException, TooManyRequestsException } from '@aws-sdk/client-lambda';
+import {
+  LambdaServiceException,
+  ResourceNotFoundException,
+  ServiceException,
+  TooManyRequestsException,
+} from '@aws-sdk/client-lambda';
 import { describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../src/adapters/aws/clients.js';
 import { clientConfig, mapAwsError, withAwsErrors } from '../../src/adapters/aws/errors.js';
@@ -8,21 +13,46 @@ import { DependencyRejectedError, DependencyUnavailableError, InternalError } fr
 
 /** An error shaped as the SDK deserialises an (unmodelled) service error. */
 const awsError = (name: string, status: number, message: string) =>
-  new LambdaServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message });
+  new LambdaServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message,
+  });
 
 const networkError = (code: string) => Object.assign(new Error(`socket hang up (${code})`), { code });
 
 describe('mapAwsError', () => {
   const unavailable: [string, unknown][] = [
-    ['Lambda TooManyRequestsException (429)', new TooManyRequestsException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } })],
+    [
+      'Lambda TooManyRequestsException (429)',
+      new TooManyRequestsException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }),
+    ],
     ['ThrottlingException (400)', awsError('ThrottlingException', 400, 'Rate exceeded')],
-    ['CloudWatch Throttling (400)', new CloudWatchServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' })],
+    [
+      'CloudWatch Throttling (400)',
+      new CloudWatchServiceException({
+        name: 'Throttling',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'Rate exceeded',
+      }),
+    ],
     ['RequestLimitExceeded', awsError('RequestLimitExceeded', 400, 'Rate exceeded')],
-    ['ProvisionedThroughputExceededException', awsError('ProvisionedThroughputExceededException', 400, 'Rate exceeded')],
+    [
+      'ProvisionedThroughputExceededException',
+      awsError('ProvisionedThroughputExceededException', 400, 'Rate exceeded'),
+    ],
     ['any error with status 429', awsError('SomethingNew', 429, 'Rate exceeded')],
-    ['Lambda ServiceException (500)', new ServiceException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 500 } })],
+    [
+      'Lambda ServiceException (500)',
+      new ServiceException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 500 } }),
+    ],
     ['any 503', awsError('WhateverException', 503, 'Rate exceeded')],
-    ['a 502 with no fault recorded', Object.assign(new Error('Bad Gateway'), { name: 'UnknownError', $metadata: { httpStatusCode: 502 } })],
+    [
+      'a 502 with no fault recorded',
+      Object.assign(new Error('Bad Gateway'), { name: 'UnknownError', $metadata: { httpStatusCode: 502 } }),
+    ],
     ['InternalFailure without a status', Object.assign(new Error('Rate exceeded'), { name: 'InternalFailure' })],
     ['ServiceUnavailable without a status', Object.assign(new Error('Rate exceeded'), { name: 'ServiceUnavailable' })],
     ['ECONNRESET', networkError('ECONNRESET')],
@@ -37,13 +67,32 @@ describe('mapAwsError', () => {
   });
 
   const rejected: [string, Error][] = [
-    ['AccessDeniedException (403)', awsError('AccessDeniedException', 403, 'User: arn:aws:iam::1:role/x is not authorized to perform: lambda:GetAlias')],
-    ['ResourceNotFoundException (404)', new ResourceNotFoundException({ message: 'Function not found: fn', $metadata: { httpStatusCode: 404 } })],
+    [
+      'AccessDeniedException (403)',
+      awsError(
+        'AccessDeniedException',
+        403,
+        'User: arn:aws:iam::1:role/x is not authorized to perform: lambda:GetAlias',
+      ),
+    ],
+    [
+      'ResourceNotFoundException (404)',
+      new ResourceNotFoundException({ message: 'Function not found: fn', $metadata: { httpStatusCode: 404 } }),
+    ],
     ['ValidationException (400)', awsError('ValidationException', 400, '1 validation error detected')],
-    ['InvalidParameterValueException (400)', awsError('InvalidParameterValueException', 400, 'weight must be between 0.0 and 1.0')],
-    ['ResourceConflictException (409)', awsError('ResourceConflictException', 409, 'The operation cannot be performed at this time')],
+    [
+      'InvalidParameterValueException (400)',
+      awsError('InvalidParameterValueException', 400, 'weight must be between 0.0 and 1.0'),
+    ],
+    [
+      'ResourceConflictException (409)',
+      awsError('ResourceConflictException', 409, 'The operation cannot be performed at this time'),
+    ],
     ['an unknown 4xx', awsError('BrandNewRefusalException', 418, 'no')],
-    ['a client fault without a status', Object.assign(new Error('bad request'), { name: 'OddException', $fault: 'client' })],
+    [
+      'a client fault without a status',
+      Object.assign(new Error('bad request'), { name: 'OddException', $fault: 'client' }),
+    ],
   ];
   it.each(rejected)('%s → DependencyRejectedError carrying AWS name and message', (_, err) => {
     const mapped = mapAwsError(err, 'UpdateAlias fn:live');
@@ -74,19 +123,37 @@ describe('withAwsErrors', () => {
     });
     const err = await call.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyRejectedError);
-    expect(err).toMatchObject({ message: 'GetAlias fn:live: AccessDeniedException: not authorized', awsErrorName: 'AccessDeniedException' });
+    expect(err).toMatchObject({
+      message: 'GetAlias fn:live: AccessDeniedException: not authorized',
+      awsErrorName: 'AccessDeniedException',
+    });
   });
 });
 
 describe('clientConfig and createAwsClients', () => {
   it('retries 5 times in adaptive mode unless overridden', () => {
     expect(clientConfig()).toEqual({ maxAttempts: 5, retryMode: 'adaptive' });
-    expect(clientConfig({ region: 'us-east-1', maxAttempts: 1 })).toEqual({ maxAttempts: 1, retryMode: 'adaptive', region: 'us-east-1' });
+    expect(clientConfig({ region: 'us-east-1', maxAttempts: 1 })).toEqual({
+      maxAttempts: 1,
+      retryMode: 'adaptive',
+      region: 'us-east-1',
+    });
   });
 
   it('builds every client in the region with those retry settings', async () => {
     const clients = createAwsClients('eu-west-1');
-    expect(Object.keys(clients).sort()).toEqual(['cloudwatch', 'codepipeline', 'dynamodb', 'ecs', 'elb', 'eventbridge', 'lambda', 's3', 'sfn', 'sns']);
+    expect(Object.keys(clients).sort()).toEqual([
+      'cloudwatch',
+      'codepipeline',
+      'dynamodb',
+      'ecs',
+      'elb',
+      'eventbridge',
+      'lambda',
+      's3',
+      'sfn',
+      'sns',
+    ]);
     for (const client of Object.values(clients)) {
       expect(await client.config.region()).toBe('eu-west-1');
       expect(await client.config.maxAttempts()).toBe(5);

@@ -31,7 +31,12 @@ function fakeBus(): PutEventsRequestEntry[] {
   ebMock.on(PutEventsCommand).callsFake(async (input: PutEventsCommandInput) => {
     const entries = input.Entries ?? [];
     if (entries.length > 10) {
-      throw new EventBridgeServiceException({ name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Entries must have at most 10 items' });
+      throw new EventBridgeServiceException({
+        name: 'ValidationException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'Entries must have at most 10 items',
+      });
     }
     delivered.push(...entries);
     return { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e-${delivered.length + i}` })) };
@@ -61,7 +66,10 @@ describe('EventBridgeSnsPublisher.putEvents', () => {
   it('fails with DependencyUnavailableError listing the refused entries when FailedEntryCount > 0', async () => {
     ebMock.on(PutEventsCommand).resolves({
       FailedEntryCount: 1,
-      Entries: [{ EventId: 'e-1' }, { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded for bus cutover-events' }],
+      Entries: [
+        { EventId: 'e-1' },
+        { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded for bus cutover-events' },
+      ],
     });
     const err = await publisher.putEvents([entry(1), entry(2)]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyUnavailableError);
@@ -70,12 +78,21 @@ describe('EventBridgeSnsPublisher.putEvents', () => {
   });
 
   it('maps AccessDenied to DependencyRejectedError with AWS message', async () => {
-    ebMock.on(PutEventsCommand).rejects(
-      new EventBridgeServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'not authorized to perform: events:PutEvents' }),
-    );
+    ebMock
+      .on(PutEventsCommand)
+      .rejects(
+        new EventBridgeServiceException({
+          name: 'AccessDeniedException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+          message: 'not authorized to perform: events:PutEvents',
+        }),
+      );
     const err = await publisher.putEvents([entry(1)]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyRejectedError);
-    expect(err).toMatchObject({ message: `PutEvents ${BUS}: AccessDeniedException: not authorized to perform: events:PutEvents` });
+    expect(err).toMatchObject({
+      message: `PutEvents ${BUS}: AccessDeniedException: not authorized to perform: events:PutEvents`,
+    });
   });
 });
 
@@ -97,14 +114,30 @@ describe('EventBridgeSnsPublisher.publish', () => {
   });
 
   it('maps SNS throttling to DependencyUnavailableError', async () => {
-    snsMock.on(PublishCommand).rejects(new SNSServiceException({ name: 'Throttled', $fault: 'client', $metadata: { httpStatusCode: 429 }, message: 'Rate exceeded' }));
+    snsMock
+      .on(PublishCommand)
+      .rejects(
+        new SNSServiceException({
+          name: 'Throttled',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 429 },
+          message: 'Rate exceeded',
+        }),
+      );
     await expect(publisher.publish(message)).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 
   it('maps AuthorizationError to DependencyRejectedError with AWS message', async () => {
-    snsMock.on(PublishCommand).rejects(
-      new SNSServiceException({ name: 'AuthorizationError', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'User is not authorized to perform: SNS:Publish' }),
-    );
+    snsMock
+      .on(PublishCommand)
+      .rejects(
+        new SNSServiceException({
+          name: 'AuthorizationError',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 403 },
+          message: 'User is not authorized to perform: SNS:Publish',
+        }),
+      );
     const err = await publisher.publish(message).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyRejectedError);
     expect(err).toMatchObject({

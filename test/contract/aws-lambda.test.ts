@@ -14,13 +14,22 @@ import {
   TooManyRequestsException,
   UpdateAliasCommand,
 } from '@aws-sdk/client-lambda';
-import type { AliasRoutingConfiguration, GetAliasCommandInput, GetFunctionConfigurationCommandInput, UpdateAliasCommandInput } from '@aws-sdk/client-lambda';
+import type {
+  AliasRoutingConfiguration,
+  GetAliasCommandInput,
+  GetFunctionConfigurationCommandInput,
+  UpdateAliasCommandInput,
+} from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { clientConfig } from '../../src/adapters/aws/errors.js';
 import { LambdaHookInvoker } from '../../src/adapters/aws/lambda-hook-invoker.js';
 import { LambdaAliasTrafficRouter } from '../../src/adapters/aws/lambda-traffic-router.js';
-import { DependencyRejectedError, DependencyUnavailableError, PreconditionFailedError } from '../../src/domain/errors.js';
+import {
+  DependencyRejectedError,
+  DependencyUnavailableError,
+  PreconditionFailedError,
+} from '../../src/domain/errors.js';
 import type { HookPayload } from '../../src/ports/index.js';
 
 const lambdaMock = mockClient(LambdaClient);
@@ -44,7 +53,10 @@ class FakeLambda {
   constructor() {
     lambdaMock.on(GetAliasCommand).callsFake(async (input: GetAliasCommandInput) => {
       const alias = this.aliases.get(`${input.FunctionName}:${input.Name}`);
-      if (!alias) throw notFound(`Alias not found: arn:aws:lambda:us-east-1:123456789012:function:${input.FunctionName}:${input.Name}`);
+      if (!alias)
+        throw notFound(
+          `Alias not found: arn:aws:lambda:us-east-1:123456789012:function:${input.FunctionName}:${input.Name}`,
+        );
       return { Name: input.Name, ...structuredClone(alias) };
     });
     lambdaMock.on(UpdateAliasCommand).callsFake(async (input: UpdateAliasCommandInput) => {
@@ -59,7 +71,9 @@ class FakeLambda {
     });
     lambdaMock.on(GetFunctionConfigurationCommand).callsFake(async (input: GetFunctionConfigurationCommandInput) => {
       if (!this.versions.get(input.FunctionName ?? '')?.includes(input.Qualifier ?? '$LATEST')) {
-        throw notFound(`Function not found: arn:aws:lambda:us-east-1:123456789012:function:${input.FunctionName}:${input.Qualifier}`);
+        throw notFound(
+          `Function not found: arn:aws:lambda:us-east-1:123456789012:function:${input.FunctionName}:${input.Qualifier}`,
+        );
       }
       return { FunctionName: input.FunctionName, Version: input.Qualifier };
     });
@@ -78,8 +92,14 @@ describe('LambdaAliasTrafficRouter', () => {
 
   it('reads an alias with routing as primary version plus weights', async () => {
     const lambda = new FakeLambda();
-    lambda.aliases.set('orders:live', { FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } } });
-    expect(await router.getAlias('orders', 'live')).toEqual({ functionVersion: '7', additionalVersionWeights: { '8': 0.1 } });
+    lambda.aliases.set('orders:live', {
+      FunctionVersion: '7',
+      RoutingConfig: { AdditionalVersionWeights: { '8': 0.1 } },
+    });
+    expect(await router.getAlias('orders', 'live')).toEqual({
+      functionVersion: '7',
+      additionalVersionWeights: { '8': 0.1 },
+    });
   });
 
   it('reads an alias without routing as no additional weights', async () => {
@@ -94,7 +114,8 @@ describe('LambdaAliasTrafficRouter', () => {
     expect(err).toBeInstanceOf(PreconditionFailedError);
     expect(err).toMatchObject({
       code: 'INVALID_LAMBDA_FUNCTION',
-      message: 'Lambda function orders or alias live does not exist: Alias not found: arn:aws:lambda:us-east-1:123456789012:function:orders:live',
+      message:
+        'Lambda function orders or alias live does not exist: Alias not found: arn:aws:lambda:us-east-1:123456789012:function:orders:live',
     });
   });
 
@@ -103,7 +124,10 @@ describe('LambdaAliasTrafficRouter', () => {
     lambda.aliases.set('orders:live', { FunctionVersion: '7' });
 
     await router.setAlias('orders', 'live', { functionVersion: '7', additionalVersionWeights: { '8': 0.1 } });
-    expect(await router.getAlias('orders', 'live')).toEqual({ functionVersion: '7', additionalVersionWeights: { '8': 0.1 } });
+    expect(await router.getAlias('orders', 'live')).toEqual({
+      functionVersion: '7',
+      additionalVersionWeights: { '8': 0.1 },
+    });
 
     await router.setAlias('orders', 'live', { functionVersion: '8', additionalVersionWeights: {} });
     expect(await router.getAlias('orders', 'live')).toEqual({ functionVersion: '8', additionalVersionWeights: {} });
@@ -118,7 +142,10 @@ describe('LambdaAliasTrafficRouter', () => {
 
   it('rolls back a weighted alias to the current version alone', async () => {
     const lambda = new FakeLambda();
-    lambda.aliases.set('orders:live', { FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { '8': 0.4 } } });
+    lambda.aliases.set('orders:live', {
+      FunctionVersion: '7',
+      RoutingConfig: { AdditionalVersionWeights: { '8': 0.4 } },
+    });
     await router.setAlias('orders', 'live', { functionVersion: '7', additionalVersionWeights: {} });
     expect(lambda.aliases.get('orders:live')).toEqual({ FunctionVersion: '7', RoutingConfig: undefined });
   });
@@ -132,7 +159,9 @@ describe('LambdaAliasTrafficRouter', () => {
 
   it('maps an AccessDenied UpdateAlias to DependencyRejectedError with AWS message', async () => {
     lambdaMock.on(UpdateAliasCommand).rejects(accessDenied('lambda:UpdateAlias'));
-    const err = await router.setAlias('orders', 'live', { functionVersion: '8', additionalVersionWeights: {} }).catch((e: unknown) => e);
+    const err = await router
+      .setAlias('orders', 'live', { functionVersion: '8', additionalVersionWeights: {} })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyRejectedError);
     expect(err).toMatchObject({
       awsErrorName: 'AccessDeniedException',
@@ -143,9 +172,9 @@ describe('LambdaAliasTrafficRouter', () => {
 
   it('maps a throttled UpdateAlias to DependencyUnavailableError', async () => {
     lambdaMock.on(UpdateAliasCommand).rejects(throttled());
-    await expect(router.setAlias('orders', 'live', { functionVersion: '8', additionalVersionWeights: {} })).rejects.toBeInstanceOf(
-      DependencyUnavailableError,
-    );
+    await expect(
+      router.setAlias('orders', 'live', { functionVersion: '8', additionalVersionWeights: {} }),
+    ).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 
   it('knows which published versions exist', async () => {
@@ -164,7 +193,11 @@ describe('LambdaAliasTrafficRouter', () => {
 
 describe('LambdaHookInvoker', () => {
   const invoker = new LambdaHookInvoker(client);
-  const payload: HookPayload = { DeploymentId: 'd-ABCDEF123', LifecycleEventHookExecutionId: 'hook-exec-1', LifecycleEventName: 'BeforeAllowTraffic' };
+  const payload: HookPayload = {
+    DeploymentId: 'd-ABCDEF123',
+    LifecycleEventHookExecutionId: 'hook-exec-1',
+    LifecycleEventName: 'BeforeAllowTraffic',
+  };
 
   it('runs the hook synchronously with the payload as JSON and returns its answer', async () => {
     const received: unknown[] = [];
@@ -172,14 +205,20 @@ describe('LambdaHookInvoker', () => {
       // Only a RequestResponse invocation hands back what the hook returned.
       received.push(JSON.parse(new TextDecoder().decode(input.Payload)));
       const answer = input.InvocationType === 'RequestResponse' ? { status: 'Succeeded' } : null;
-      return { StatusCode: input.InvocationType === 'RequestResponse' ? 200 : 202, Payload: new TextEncoder().encode(JSON.stringify(answer)) };
+      return {
+        StatusCode: input.InvocationType === 'RequestResponse' ? 200 : 202,
+        Payload: new TextEncoder().encode(JSON.stringify(answer)),
+      };
     });
     expect(await invoker.invoke('pre-traffic-hook', payload)).toEqual({ status: 'Succeeded' });
     expect(received).toEqual([payload]);
   });
 
   it('a hook returning nothing (CodeDeploy style) yields undefined; a string is passed through', async () => {
-    lambdaMock.on(InvokeCommand).resolvesOnce({ StatusCode: 200 }).resolvesOnce({ StatusCode: 200, Payload: blob('"done"') });
+    lambdaMock
+      .on(InvokeCommand)
+      .resolvesOnce({ StatusCode: 200 })
+      .resolvesOnce({ StatusCode: 200, Payload: blob('"done"') });
     expect(await invoker.invoke('pre-traffic-hook', payload)).toBeUndefined();
     expect(await invoker.invoke('pre-traffic-hook', payload)).toBe('done');
   });
@@ -206,12 +245,15 @@ describe('LambdaHookInvoker', () => {
   });
 
   it('maps a missing hook function to DependencyRejectedError with AWS message', async () => {
-    lambdaMock.on(InvokeCommand).rejects(notFound('Function not found: arn:aws:lambda:us-east-1:123456789012:function:pre-traffic-hook'));
+    lambdaMock
+      .on(InvokeCommand)
+      .rejects(notFound('Function not found: arn:aws:lambda:us-east-1:123456789012:function:pre-traffic-hook'));
     const err = await invoker.invoke('pre-traffic-hook', payload).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyRejectedError);
     expect(err).toMatchObject({
       awsErrorName: 'ResourceNotFoundException',
-      message: 'Invoke pre-traffic-hook: ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:123456789012:function:pre-traffic-hook',
+      message:
+        'Invoke pre-traffic-hook: ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:123456789012:function:pre-traffic-hook',
     });
   });
 

@@ -10,7 +10,11 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
-import type { SendTaskFailureCommandInput, SendTaskSuccessCommandInput, StartExecutionCommandInput } from '@aws-sdk/client-sfn';
+import type {
+  SendTaskFailureCommandInput,
+  SendTaskSuccessCommandInput,
+  StartExecutionCommandInput,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StepFunctionsExecutionStarter, StepFunctionsTaskTokens } from '../../src/adapters/aws/step-functions.js';
@@ -22,14 +26,24 @@ const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAS3cr3tTok3n';
 const STATE_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:cutover-deployment';
 
 const sfnError = (name: string, status: number, message: string) =>
-  new SFNServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message });
+  new SFNServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message,
+  });
 
 /** Tokens Step Functions is waiting on, and what each was completed with. */
 function fakeTasks(waiting: string[]) {
   const completed = new Map<string, { output?: unknown; error?: string; cause?: string }>();
   const check = (token: string | undefined) => {
-    if (!token || !waiting.includes(token)) throw new TaskDoesNotExist({ message: 'Task does not exist anymore', $metadata: { httpStatusCode: 400 } });
-    if (completed.has(token)) throw new TaskTimedOut({ message: 'Task Timed Out: Provided task does not exist anymore', $metadata: { httpStatusCode: 400 } });
+    if (!token || !waiting.includes(token))
+      throw new TaskDoesNotExist({ message: 'Task does not exist anymore', $metadata: { httpStatusCode: 400 } });
+    if (completed.has(token))
+      throw new TaskTimedOut({
+        message: 'Task Timed Out: Provided task does not exist anymore',
+        $metadata: { httpStatusCode: 400 },
+      });
   };
   sfnMock.on(SendTaskSuccessCommand).callsFake(async (input: SendTaskSuccessCommandInput) => {
     check(input.taskToken);
@@ -76,7 +90,10 @@ describe('StepFunctionsTaskTokens', () => {
 
   it.each([
     ['TaskTimedOut', new TaskTimedOut({ message: 'Task Timed Out', $metadata: { httpStatusCode: 400 } })],
-    ['TaskDoesNotExist', new TaskDoesNotExist({ message: 'Task does not exist anymore', $metadata: { httpStatusCode: 400 } })],
+    [
+      'TaskDoesNotExist',
+      new TaskDoesNotExist({ message: 'Task does not exist anymore', $metadata: { httpStatusCode: 400 } }),
+    ],
     ['InvalidToken', new InvalidToken({ message: 'Invalid Token', $metadata: { httpStatusCode: 400 } })],
   ])('resolves false on %s', async (_, err) => {
     sfnMock.on(SendTaskSuccessCommand).rejects(err);
@@ -105,10 +122,15 @@ describe('StepFunctionsTaskTokens', () => {
   });
 
   it('maps AccessDenied to DependencyRejectedError with AWS message', async () => {
-    sfnMock.on(SendTaskFailureCommand).rejects(sfnError('AccessDeniedException', 403, 'not authorized to perform: states:SendTaskFailure'));
+    sfnMock
+      .on(SendTaskFailureCommand)
+      .rejects(sfnError('AccessDeniedException', 403, 'not authorized to perform: states:SendTaskFailure'));
     const err = await tokens.fail(TOKEN, 'E', 'c').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyRejectedError);
-    expect(err).toMatchObject({ awsErrorName: 'AccessDeniedException', message: 'SendTaskFailure: AccessDeniedException: not authorized to perform: states:SendTaskFailure' });
+    expect(err).toMatchObject({
+      awsErrorName: 'AccessDeniedException',
+      message: 'SendTaskFailure: AccessDeniedException: not authorized to perform: states:SendTaskFailure',
+    });
   });
 });
 
@@ -119,11 +141,15 @@ describe('StepFunctionsExecutionStarter', () => {
   function fakeStateMachine() {
     const executions = new Map<string, StartExecutionCommandInput>();
     sfnMock.on(StartExecutionCommand).callsFake(async (input: StartExecutionCommandInput) => {
-      if (input.stateMachineArn !== STATE_MACHINE) throw sfnError('StateMachineDoesNotExist', 400, `State Machine Does Not Exist: '${input.stateMachineArn}'`);
+      if (input.stateMachineArn !== STATE_MACHINE)
+        throw sfnError('StateMachineDoesNotExist', 400, `State Machine Does Not Exist: '${input.stateMachineArn}'`);
       const arn = `arn:aws:states:us-east-1:123456789012:execution:cutover-deployment:${input.name}`;
       const prior = executions.get(input.name!);
       if (prior && prior.input !== input.input) {
-        throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${arn}'`, $metadata: { httpStatusCode: 400 } });
+        throw new ExecutionAlreadyExists({
+          message: `Execution Already Exists: '${arn}'`,
+          $metadata: { httpStatusCode: 400 },
+        });
       }
       executions.set(input.name!, input);
       return { executionArn: arn, startDate: new Date(0) };
@@ -145,7 +171,8 @@ describe('StepFunctionsExecutionStarter', () => {
     expect(err).toBeInstanceOf(DependencyRejectedError);
     expect(err).toMatchObject({
       awsErrorName: 'ExecutionAlreadyExists',
-      message: "StartExecution d-ABCDEF123: ExecutionAlreadyExists: Execution Already Exists: 'arn:aws:states:us-east-1:123456789012:execution:cutover-deployment:d-ABCDEF123'",
+      message:
+        "StartExecution d-ABCDEF123: ExecutionAlreadyExists: Execution Already Exists: 'arn:aws:states:us-east-1:123456789012:execution:cutover-deployment:d-ABCDEF123'",
     });
   });
 

@@ -58,17 +58,48 @@ const deployment = (id: string, createTime = '2026-01-01T00:00:00.000Z'): Deploy
 describe('DynamoDeploymentStore on dynalite', () => {
   it('applications, groups and configs: create once, read back, duplicates named like CodeDeploy', async () => {
     const s = await freshStore();
-    await s.createApplication({ applicationId: 'a-1', applicationName: 'shop', computePlatform: 'Lambda', createTime: 'now' });
-    expect(await s.getApplication('shop')).toEqual({ applicationId: 'a-1', applicationName: 'shop', computePlatform: 'Lambda', createTime: 'now' });
-    await expect(s.createApplication({ applicationId: 'a-2', applicationName: 'shop', computePlatform: 'Lambda', createTime: 'now' })).rejects.toMatchObject({
+    await s.createApplication({
+      applicationId: 'a-1',
+      applicationName: 'shop',
+      computePlatform: 'Lambda',
+      createTime: 'now',
+    });
+    expect(await s.getApplication('shop')).toEqual({
+      applicationId: 'a-1',
+      applicationName: 'shop',
+      computePlatform: 'Lambda',
+      createTime: 'now',
+    });
+    await expect(
+      s.createApplication({
+        applicationId: 'a-2',
+        applicationName: 'shop',
+        computePlatform: 'Lambda',
+        createTime: 'now',
+      }),
+    ).rejects.toMatchObject({
       exceptionName: 'ApplicationAlreadyExistsException',
     });
     expect((await s.getApplication('shop'))?.applicationId).toBe('a-1');
     await s.createDeploymentGroup(group());
-    await expect(s.createDeploymentGroup(group())).rejects.toMatchObject({ exceptionName: 'DeploymentGroupAlreadyExistsException' });
-    await s.createDeploymentConfig({ deploymentConfigName: 'c', deploymentConfigId: 'c-1', computePlatform: 'Lambda', trafficRoutingConfig: { type: 'AllAtOnce' }, createTime: 'now' });
+    await expect(s.createDeploymentGroup(group())).rejects.toMatchObject({
+      exceptionName: 'DeploymentGroupAlreadyExistsException',
+    });
+    await s.createDeploymentConfig({
+      deploymentConfigName: 'c',
+      deploymentConfigId: 'c-1',
+      computePlatform: 'Lambda',
+      trafficRoutingConfig: { type: 'AllAtOnce' },
+      createTime: 'now',
+    });
     await expect(
-      s.createDeploymentConfig({ deploymentConfigName: 'c', deploymentConfigId: 'c-2', computePlatform: 'Lambda', trafficRoutingConfig: { type: 'AllAtOnce' }, createTime: 'now' }),
+      s.createDeploymentConfig({
+        deploymentConfigName: 'c',
+        deploymentConfigId: 'c-2',
+        computePlatform: 'Lambda',
+        trafficRoutingConfig: { type: 'AllAtOnce' },
+        createTime: 'now',
+      }),
     ).rejects.toMatchObject({ exceptionName: 'DeploymentConfigAlreadyExistsException' });
   });
 
@@ -76,10 +107,21 @@ describe('DynamoDeploymentStore on dynalite', () => {
     const s = await freshStore();
     await s.createDeploymentGroup(group());
     await s.lockGroup('shop', 'prod', 'd-AAAAAAAAA');
-    await s.updateDeploymentGroup({ ...group(), deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes', hookTimeoutSeconds: 60 });
+    await s.updateDeploymentGroup({
+      ...group(),
+      deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+      hookTimeoutSeconds: 60,
+    });
     const g = await s.getDeploymentGroup('shop', 'prod');
-    expect(g).toMatchObject({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes', hookTimeoutSeconds: 60, activeDeploymentId: 'd-AAAAAAAAA', deploymentGroupId: 'g-1' });
-    await expect(s.updateDeploymentGroup({ ...group('other') })).rejects.toMatchObject({ exceptionName: 'DeploymentGroupDoesNotExistException' });
+    expect(g).toMatchObject({
+      deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+      hookTimeoutSeconds: 60,
+      activeDeploymentId: 'd-AAAAAAAAA',
+      deploymentGroupId: 'g-1',
+    });
+    await expect(s.updateDeploymentGroup({ ...group('other') })).rejects.toMatchObject({
+      exceptionName: 'DeploymentGroupDoesNotExistException',
+    });
     expect(await s.getDeploymentGroup('shop', 'other')).toBeUndefined();
   });
 
@@ -94,14 +136,19 @@ describe('DynamoDeploymentStore on dynalite', () => {
     expect(holder).toBe(won[0]);
     for (const r of results.filter((x): x is PromiseRejectedResult => x.status === 'rejected')) {
       expect(r.reason).toBeInstanceOf(ApiError);
-      expect(r.reason).toMatchObject({ exceptionName: 'DeploymentLimitExceededException', message: `The Deployment Group 'prod' already has an active Deployment '${holder}'` });
+      expect(r.reason).toMatchObject({
+        exceptionName: 'DeploymentLimitExceededException',
+        message: `The Deployment Group 'prod' already has an active Deployment '${holder}'`,
+      });
     }
   });
 
   it('the lock: re-lock by the holder is idempotent; a non-holder cannot release it; release then lock again', async () => {
     const s = await freshStore();
     await s.createDeploymentGroup(group());
-    await expect(s.lockGroup('shop', 'nope', 'd-AAAAAAAAA')).rejects.toMatchObject({ exceptionName: 'DeploymentGroupDoesNotExistException' });
+    await expect(s.lockGroup('shop', 'nope', 'd-AAAAAAAAA')).rejects.toMatchObject({
+      exceptionName: 'DeploymentGroupDoesNotExistException',
+    });
     await s.lockGroup('shop', 'prod', 'd-AAAAAAAAA');
     await s.lockGroup('shop', 'prod', 'd-AAAAAAAAA');
     await s.releaseGroup('shop', 'prod', 'd-BBBBBBBBB', { status: 'Failed', createTime: 't' });
@@ -114,7 +161,12 @@ describe('DynamoDeploymentStore on dynalite', () => {
     });
     const g = await s.getDeploymentGroup('shop', 'prod');
     expect(g?.activeDeploymentId).toBeUndefined();
-    expect(g?.lastSuccessfulDeployment).toEqual({ deploymentId: 'd-AAAAAAAAA', status: 'Succeeded', createTime: 't0', endTime: 't1' });
+    expect(g?.lastSuccessfulDeployment).toEqual({
+      deploymentId: 'd-AAAAAAAAA',
+      status: 'Succeeded',
+      createTime: 't0',
+      endTime: 't1',
+    });
     expect(g?.lastSuccessfulRevision).toMatchObject({ revisionType: 'AppSpecContent' });
     await s.lockGroup('shop', 'prod', 'd-CCCCCCCCC');
     expect((await s.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBe('d-CCCCCCCCC');
@@ -124,7 +176,10 @@ describe('DynamoDeploymentStore on dynalite', () => {
     const s = await freshStore();
     await s.createDeployment(deployment('d-AAAAAAAAA'));
     await expect(s.createDeployment(deployment('d-AAAAAAAAA'))).rejects.toBeInstanceOf(InternalError);
-    const v2 = await s.updateDeployment('d-AAAAAAAAA', 1, { status: 'InProgress', currentWait: { kind: 'bake', token: 't', since: 'now' } });
+    const v2 = await s.updateDeployment('d-AAAAAAAAA', 1, {
+      status: 'InProgress',
+      currentWait: { kind: 'bake', token: 't', since: 'now' },
+    });
     expect(v2).toMatchObject({ status: 'InProgress', version: 2, currentWait: { token: 't' } });
     await expect(s.updateDeployment('d-AAAAAAAAA', 1, { status: 'Failed' })).rejects.toBeInstanceOf(InternalError);
     expect((await s.getDeployment('d-AAAAAAAAA'))?.status).toBe('InProgress');
@@ -136,7 +191,11 @@ describe('DynamoDeploymentStore on dynalite', () => {
 
   it('timeline in time order; deployments of a group listed newest first across pages', async () => {
     const s = await freshStore(2);
-    for (const [i, at] of ['2026-01-01T00:00:03.000Z', '2026-01-01T00:00:01.000Z', '2026-01-01T00:00:02.000Z'].entries()) {
+    for (const [i, at] of [
+      '2026-01-01T00:00:03.000Z',
+      '2026-01-01T00:00:01.000Z',
+      '2026-01-01T00:00:02.000Z',
+    ].entries()) {
       await s.appendTimeline('d-AAAAAAAAA', { at, event: `e${i}`, message: 'm' });
     }
     expect((await s.getTimeline('d-AAAAAAAAA')).map((e) => e.event)).toEqual(['e1', 'e2', 'e0']);
@@ -147,8 +206,17 @@ describe('DynamoDeploymentStore on dynalite', () => {
 
   it('hook executions complete exactly once', async () => {
     const s = await freshStore();
-    await s.putHookExecution({ hookExecutionId: 'h1', deploymentId: 'd-AAAAAAAAA', lifecycleEventName: 'BeforeAllowTraffic', taskToken: 'tok', status: 'InProgress' });
-    const both = await Promise.all([s.completeHookExecution('h1', 'Succeeded'), s.completeHookExecution('h1', 'Failed')]);
+    await s.putHookExecution({
+      hookExecutionId: 'h1',
+      deploymentId: 'd-AAAAAAAAA',
+      lifecycleEventName: 'BeforeAllowTraffic',
+      taskToken: 'tok',
+      status: 'InProgress',
+    });
+    const both = await Promise.all([
+      s.completeHookExecution('h1', 'Succeeded'),
+      s.completeHookExecution('h1', 'Failed'),
+    ]);
     expect(both.filter(Boolean)).toHaveLength(1);
     expect(await s.completeHookExecution('h1', 'Succeeded')).toBe(false);
     expect(await s.completeHookExecution('missing', 'Succeeded')).toBe(false);

@@ -63,25 +63,32 @@ const dirs: string[] = [];
 function packageStack(...params: string[]): Json {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-package-'));
   dirs.push(dir);
-  const r = spawnSync('npm', ['run', '--silent', 'package', '--', '--package', dir, ...params.map((p) => `--param=${p}`)], {
-    encoding: 'utf8',
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SLS_TELEMETRY_DISABLED: '1' },
-    timeout: 170_000,
-  });
+  const r = spawnSync(
+    'npm',
+    ['run', '--silent', 'package', '--', '--package', dir, ...params.map((p) => `--param=${p}`)],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SLS_TELEMETRY_DISABLED: '1' },
+      timeout: 170_000,
+    },
+  );
   if (r.status !== 0) throw new Error(`npm run package failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
   return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
 }
 
-const ofType = (t: Json, type: string): [string, Json][] => Object.entries(t.Resources as Record<string, Json>).filter(([, r]) => r.Type === type);
+const ofType = (t: Json, type: string): [string, Json][] =>
+  Object.entries(t.Resources as Record<string, Json>).filter(([, r]) => r.Type === type);
 
 /** Every IAM policy statement in the template, with the role it belongs to. */
 function statements(t: Json): { role: string; s: Statement }[] {
   const out: { role: string; s: Statement }[] = [];
   for (const [role, r] of ofType(t, 'AWS::IAM::Role')) {
-    for (const p of r.Properties.Policies ?? []) for (const s of asList(p.PolicyDocument.Statement)) out.push({ role, s });
+    for (const p of r.Properties.Policies ?? [])
+      for (const s of asList(p.PolicyDocument.Statement)) out.push({ role, s });
   }
   for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
-    for (const [role, r] of ofType(t, type)) for (const s of asList(r.Properties.PolicyDocument.Statement)) out.push({ role, s });
+    for (const [role, r] of ofType(t, type))
+      for (const s of asList(r.Properties.PolicyDocument.Statement)) out.push({ role, s });
   }
   return out;
 }
@@ -118,7 +125,9 @@ describe('functions', () => {
 
   it('each has a log group with retention, and its own role that writes only to that log group', () => {
     for (const t of [template, existingBucket]) {
-      const groups = new Map(ofType(t, 'AWS::Logs::LogGroup').map(([, g]) => [g.Properties.LogGroupName, g.Properties.RetentionInDays]));
+      const groups = new Map(
+        ofType(t, 'AWS::Logs::LogGroup').map(([, g]) => [g.Properties.LogGroupName, g.Properties.RetentionInDays]),
+      );
       for (const [id, f] of ofType(t, 'AWS::Lambda::Function')) {
         const retention = groups.get(`/aws/lambda/${f.Properties.FunctionName}`);
         expect(retention, `${id} log group retention`).toBeGreaterThan(0);
@@ -133,7 +142,9 @@ describe('functions', () => {
       roles.add(role);
       const r = template.Resources[role];
       expect(r.Properties.ManagedPolicyArns, `${role} has no managed policies`).toBeUndefined();
-      const logs = statements({ Resources: { [role]: r } }).filter(({ s }) => actionsOf(s).some((a) => a.startsWith('logs:')));
+      const logs = statements({ Resources: { [role]: r } }).filter(({ s }) =>
+        actionsOf(s).some((a) => a.startsWith('logs:')),
+      );
       expect(logs.map(({ s }) => s.Resource['Fn::Sub'])).toEqual([
         `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${f.Properties.FunctionName}:*`,
       ]);
@@ -159,16 +170,34 @@ describe('the state machine', () => {
       text = text.split(`"\${${name}}"`).join(JSON.stringify({ 'Fn::GetAtt': [key, 'Arn'] }));
     }
     const strip = (v: Json): Json =>
-      Array.isArray(v) ? v.map(strip) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([k, x]) => !(k === 'QueryLanguage' && x === 'JSONPath')).map(([k, x]) => [k, strip(x)])) : v;
+      Array.isArray(v)
+        ? v.map(strip)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v)
+                .filter(([k, x]) => !(k === 'QueryLanguage' && x === 'JSONPath'))
+                .map(([k, x]) => [k, strip(x)]),
+            )
+          : v;
     expect(strip(JSON.parse(text))).toEqual(strip(asl));
   });
 
   it('every ASL Task names a function of the template, and the machine may invoke exactly those', () => {
     const functions = new Map(ofType(template, 'AWS::Lambda::Function').map(([id, f]) => [fnKey(f), id]));
-    const targets = new Set(Object.values(asl.States).filter((s) => s.Type === 'Task').map((s) => boundTaskName(s)));
+    const targets = new Set(
+      Object.values(asl.States)
+        .filter((s) => s.Type === 'Task')
+        .map((s) => boundTaskName(s)),
+    );
     for (const t of targets) expect(functions.has(t!), `Task target ${t}`).toBe(true);
-    const invoke = statements(template).filter(({ role, s }) => role === 'DeploymentStateMachineRole' && actionsOf(s).includes('lambda:InvokeFunction'));
-    const invoked = new Set(invoke.flatMap(({ s }) => asList(s.Resource)).map((r: Json) => r['Fn::GetAtt']?.[0] ?? r['Fn::Sub']?.[1]?.functionArn?.['Fn::GetAtt']?.[0]));
+    const invoke = statements(template).filter(
+      ({ role, s }) => role === 'DeploymentStateMachineRole' && actionsOf(s).includes('lambda:InvokeFunction'),
+    );
+    const invoked = new Set(
+      invoke
+        .flatMap(({ s }) => asList(s.Resource))
+        .map((r: Json) => r['Fn::GetAtt']?.[0] ?? r['Fn::Sub']?.[1]?.functionArn?.['Fn::GetAtt']?.[0]),
+    );
     expect([...invoked].sort()).toEqual([...targets].map((t) => functions.get(t!)).sort());
   });
 
@@ -194,7 +223,8 @@ describe('IAM: least privilege', () => {
   it("`Resource: '*'` only for actions AWS authorises only on '*' (STAR_ONLY, each with its reason)", () => {
     const starred = all().filter(({ s }) => asList(s.Resource).includes('*'));
     expect(starred.length).toBeGreaterThan(0);
-    for (const { role, s } of starred) for (const a of actionsOf(s)) expect(STAR_ONLY[a], `${role}: ${a} on '*'`).toBeDefined();
+    for (const { role, s } of starred)
+      for (const a of actionsOf(s)) expect(STAR_ONLY[a], `${role}: ${a} on '*'`).toBeDefined();
   });
 
   it('table actions only on the table and its indexes; Query only where the index is granted', () => {
@@ -205,8 +235,14 @@ describe('IAM: least privilege', () => {
   });
 
   it('Lambda alias operations only on listed or tagged functions, and only in the roles that shift traffic', () => {
-    const alias = statements(template).filter(({ s }) => actionsOf(s).some((a) => ['lambda:UpdateAlias', 'lambda:GetAlias', 'lambda:GetFunctionConfiguration'].includes(a)));
-    expect(new Set(alias.map(({ role }) => role))).toEqual(new Set(['PrepareDeploymentRole', 'ShiftTrafficRole', 'RollbackDeploymentRole', 'ExecutionEndedRole']));
+    const alias = statements(template).filter(({ s }) =>
+      actionsOf(s).some((a) =>
+        ['lambda:UpdateAlias', 'lambda:GetAlias', 'lambda:GetFunctionConfiguration'].includes(a),
+      ),
+    );
+    expect(new Set(alias.map(({ role }) => role))).toEqual(
+      new Set(['PrepareDeploymentRole', 'ShiftTrafficRole', 'RollbackDeploymentRole', 'ExecutionEndedRole']),
+    );
     for (const { role, s } of alias) {
       const resources = asList(s.Resource).map((r: Json) => r['Fn::Sub'] as string);
       const tagged = s.Condition?.StringEquals?.[`aws:ResourceTag/cutover:deployer`];
@@ -217,7 +253,10 @@ describe('IAM: least privilege', () => {
 
   it('states:SendTask* and StartExecution only on the deployment state machine', () => {
     for (const { role, s } of all().filter(({ s }) => actionsOf(s).some((a) => a.startsWith('states:')))) {
-      expect(asList(s.Resource).map((r: Json) => r['Fn::Sub']), role).toEqual([
+      expect(
+        asList(s.Resource).map((r: Json) => r['Fn::Sub']),
+        role,
+      ).toEqual([
         `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${SERVICE}-${STAGE}-deployment`,
       ]);
     }
@@ -227,12 +266,15 @@ describe('IAM: least privilege', () => {
     const st = statements(template);
     const pass = st.filter(({ s }) => actionsOf(s).includes('iam:PassRole'));
     expect(pass.map(({ role }) => role)).toEqual(['InstallTaskSetRole']);
-    for (const { s } of pass) expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    for (const { s } of pass)
+      expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
     for (const { role, s } of st.filter(({ s }) => actionsOf(s).some((a) => a.startsWith('ecs:')))) {
-      for (const r of asList(s.Resource)) expect(r['Fn::Sub'], role).toMatch(/:(service|task-set)\/shop\/(web|api-\*)(\/\*)?$/);
+      for (const r of asList(s.Resource))
+        expect(r['Fn::Sub'], role).toMatch(/:(service|task-set)\/shop\/(web|api-\*)(\/\*)?$/);
     }
     for (const { role, s } of st.filter(({ s }) => actionsOf(s).some((a) => /^elasticloadbalancing:Modify/.test(a)))) {
-      for (const r of asList(s.Resource)) expect(r['Fn::Sub'], role).toMatch(/:listener(-rule)?\/(app|net)\/shop-\*\/\*$/);
+      for (const r of asList(s.Resource))
+        expect(r['Fn::Sub'], role).toMatch(/:listener(-rule)?\/(app|net)\/shop-\*\/\*$/);
     }
     const grants = (role: string) => new Set(st.filter((x) => x.role === role).flatMap(({ s }) => actionsOf(s)));
     expect(grants('InstallTaskSetRole')).toContain('ecs:CreateTaskSet');
@@ -256,7 +298,9 @@ describe('resources', () => {
   });
 
   it('the EventBridge rule sends CloudWatch Alarm State Change (ALARM) to alarmListener', () => {
-    const rules = ofType(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern?.['detail-type']?.includes('CloudWatch Alarm State Change'));
+    const rules = ofType(template, 'AWS::Events::Rule').filter(([, r]) =>
+      r.Properties.EventPattern?.['detail-type']?.includes('CloudWatch Alarm State Change'),
+    );
     expect(rules).toHaveLength(1);
     const [, rule] = rules[0]!;
     expect(rule.Properties.EventPattern.source).toEqual(['aws.cloudwatch']);
@@ -265,48 +309,71 @@ describe('resources', () => {
   });
 
   it("the deployment machine's executions that end unrecorded (ABORTED, TIMED_OUT, FAILED) go to executionEnded", () => {
-    const rules = ofType(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern?.['detail-type']?.includes('Step Functions Execution Status Change'));
+    const rules = ofType(template, 'AWS::Events::Rule').filter(([, r]) =>
+      r.Properties.EventPattern?.['detail-type']?.includes('Step Functions Execution Status Change'),
+    );
     expect(rules).toHaveLength(1);
     const [, rule] = rules[0]!;
     expect(rule.Properties.EventPattern.source).toEqual(['aws.states']);
     expect(rule.Properties.EventPattern.detail.status).toEqual(['ABORTED', 'TIMED_OUT', 'FAILED']);
     // Only this stack's machine: its ARN, built from the same name as the machine's.
-    expect(JSON.stringify(rule.Properties.EventPattern.detail.stateMachineArn)).toContain(`:stateMachine:cutover-ci-deployment`);
+    expect(JSON.stringify(rule.Properties.EventPattern.detail.stateMachineArn)).toContain(
+      `:stateMachine:cutover-ci-deployment`,
+    );
     expect(rule.Properties.Targets.map((x: Json) => x.Arn['Fn::GetAtt'][0])).toEqual(['ExecutionEndedLambdaFunction']);
   });
 
   it('the API requires IAM, except POST /hooks (PutLifecycleEventHookExecutionStatus only, by hook execution id)', () => {
     const methods = ofType(template, 'AWS::ApiGateway::Method');
     expect(methods.length).toBeGreaterThan(0);
-    const paths = Object.fromEntries(ofType(template, 'AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties.PathPart]));
+    const paths = Object.fromEntries(
+      ofType(template, 'AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties.PathPart]),
+    );
     const open = methods.filter(([, m]) => m.Properties.AuthorizationType !== 'AWS_IAM');
-    expect(open.map(([, m]) => [m.Properties.HttpMethod, paths[m.Properties.ResourceId.Ref], m.Properties.AuthorizationType])).toEqual([['POST', 'hooks', 'NONE']]);
+    expect(
+      open.map(([, m]) => [
+        m.Properties.HttpMethod,
+        paths[m.Properties.ResourceId.Ref],
+        m.Properties.AuthorizationType,
+      ]),
+    ).toEqual([['POST', 'hooks', 'NONE']]);
     // The api function itself refuses every other operation on /hooks.
-    expect(readFileSync('src/api/gateway.ts', 'utf8')).toMatch(/event\.resource === '\/hooks' && target !== HOOK_TARGET/);
+    expect(readFileSync('src/api/gateway.ts', 'utf8')).toMatch(
+      /event\.resource === '\/hooks' && target !== HOOK_TARGET/,
+    );
   });
 
   it('the revision bucket: created (versioned, private) with the prefix trigger, or an existing one by name', () => {
-    const [, bucket] = ofType(template, 'AWS::S3::Bucket').find(([, b]) => b.Properties.BucketName === `${SERVICE}-${STAGE}-revisions`)!;
+    const [, bucket] = ofType(template, 'AWS::S3::Bucket').find(
+      ([, b]) => b.Properties.BucketName === `${SERVICE}-${STAGE}-revisions`,
+    )!;
     expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(bucket.Properties.PublicAccessBlockConfiguration.RestrictPublicBuckets).toBe(true);
     const [n] = bucket.Properties.NotificationConfiguration.LambdaConfigurations;
     expect(n.Function['Fn::GetAtt'][0]).toBe('S3TriggerLambdaFunction');
     expect(n.Filter.S3Key.Rules).toEqual([{ Name: 'prefix', Value: 'revisions/' }]);
 
-    expect(ofType(existingBucket, 'AWS::S3::Bucket').map(([, b]) => b.Properties.BucketName)).not.toContain(`${SERVICE}-${STAGE}-revisions`);
+    expect(ofType(existingBucket, 'AWS::S3::Bucket').map(([, b]) => b.Properties.BucketName)).not.toContain(
+      `${SERVICE}-${STAGE}-revisions`,
+    );
     const [[, custom]] = ofType(existingBucket, 'Custom::S3') as [[string, Json]];
     expect(custom.Properties.BucketName).toBe(`${SERVICE}-${STAGE}-revisions`);
-    expect(custom.Properties.BucketConfigs).toEqual([{ Event: 's3:ObjectCreated:*', Rules: [{ Prefix: 'revisions/' }] }]);
+    expect(custom.Properties.BucketConfigs).toEqual([
+      { Event: 's3:ObjectCreated:*', Rules: [{ Prefix: 'revisions/' }] },
+    ]);
   });
 
   it('the SNS topic, and the optional event bus (created only when asked, and named in the functions’ env)', () => {
-    expect(ofType(template, 'AWS::SNS::Topic').map(([, x]) => x.Properties.TopicName)).toEqual([`${SERVICE}-${STAGE}-notifications`]);
+    expect(ofType(template, 'AWS::SNS::Topic').map(([, x]) => x.Properties.TopicName)).toEqual([
+      `${SERVICE}-${STAGE}-notifications`,
+    ]);
     expect(template.Resources.OutcomesEventBus.Condition).toBe('CreateEventBus');
     expect(template.Conditions.CreateEventBus).toEqual({ 'Fn::Equals': ['false', 'true'] });
     expect(existingBucket.Conditions.CreateEventBus).toEqual({ 'Fn::Equals': ['true', 'true'] });
     expect(existingBucket.Resources.OutcomesEventBus.Properties.Name).toBe('cutover-ci-outcomes');
     for (const [, f] of ofType(existingBucket, 'AWS::Lambda::Function')) {
-      if (f.Properties.Environment) expect(f.Properties.Environment.Variables.CUTOVER_EVENT_BUS).toBe('cutover-ci-outcomes');
+      if (f.Properties.Environment)
+        expect(f.Properties.Environment.Variables.CUTOVER_EVENT_BUS).toBe('cutover-ci-outcomes');
     }
     const put = statements(existingBucket).filter(({ s }) => actionsOf(s).includes('events:PutEvents'));
     for (const { s } of put) expect(s.Resource['Fn::Sub']).toMatch(/:event-bus\/cutover-ci-outcomes$/);

@@ -39,7 +39,12 @@ let client: CodeDeployClient;
 beforeAll(async () => {
   env = await testEnv({}, 2_000);
   server = await startApiServer(env.deps);
-  client = new CodeDeployClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  client = new CodeDeployClient({
+    endpoint: server.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
 });
 afterAll(async () => {
   client.destroy();
@@ -52,47 +57,122 @@ const revision = (content: string) => ({ revisionType: 'AppSpecContent' as const
 describe('CodeDeploy SDK client against the local server', () => {
   it('creates an application, a group and a deployment; the waiter returns when it succeeds', async () => {
     await client.send(new CreateApplicationCommand({ applicationName: 'web', computePlatform: 'Lambda' }));
-    await client.send(new CreateDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'prod', serviceRoleArn: 'arn:aws:iam::111122223333:role/cd', deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' }));
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'web',
+        deploymentGroupName: 'prod',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+        deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+      }),
+    );
     // A hook written for CodeDeploy: it reports through the SDK client, endpoint pointed at Cutover.
     env.world.registerHook('CodeDeployHook_pre', async (event) => {
-      await client.send(new PutLifecycleEventHookExecutionStatusCommand({ deploymentId: event.DeploymentId, lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId, status: 'Succeeded' }));
+      await client.send(
+        new PutLifecycleEventHookExecutionStatusCommand({
+          deploymentId: event.DeploymentId,
+          lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
+          status: 'Succeeded',
+        }),
+      );
     });
-    const { deploymentId } = await client.send(new CreateDeploymentCommand({ applicationName: 'web', deploymentGroupName: 'prod', revision: revision(appSpec({ before: 'CodeDeployHook_pre' })) }));
+    const { deploymentId } = await client.send(
+      new CreateDeploymentCommand({
+        applicationName: 'web',
+        deploymentGroupName: 'prod',
+        revision: revision(appSpec({ before: 'CodeDeployHook_pre' })),
+      }),
+    );
     expect(deploymentId).toMatch(/^d-[A-Z0-9]{9}$/);
-    const waited = await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId });
+    const waited = await waitUntilDeploymentSuccessful(
+      { client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 },
+      { deploymentId },
+    );
     expect(waited.state).toBe('SUCCESS');
     const { deploymentInfo } = await client.send(new GetDeploymentCommand({ deploymentId }));
-    expect(deploymentInfo).toMatchObject({ deploymentId, status: 'Succeeded', applicationName: 'web', deploymentGroupName: 'prod', creator: 'user', computePlatform: 'Lambda' });
+    expect(deploymentInfo).toMatchObject({
+      deploymentId,
+      status: 'Succeeded',
+      applicationName: 'web',
+      deploymentGroupName: 'prod',
+      creator: 'user',
+      computePlatform: 'Lambda',
+    });
     expect(deploymentInfo?.createTime).toBeInstanceOf(Date);
     expect(deploymentInfo?.revision?.appSpecContent?.content).toBeUndefined();
     // Hook execution ids (the hooks' callback credentials) and task tokens never leave through the API.
-    const hookId = (await env.deps.store.getDeployment(deploymentId!))!.lifecycleEvents.find((e) => e.hookExecutionId)?.hookExecutionId;
+    const hookId = (await env.deps.store.getDeployment(deploymentId!))!.lifecycleEvents.find(
+      (e) => e.hookExecutionId,
+    )?.hookExecutionId;
     expect(hookId).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const raw = await fetch(server.url, { method: 'POST', headers: { 'x-amz-target': 'CodeDeploy_20141006.GetDeployment', 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify({ deploymentId }) });
+    const raw = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'CodeDeploy_20141006.GetDeployment', 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ deploymentId }),
+    });
     expect(await raw.text()).not.toContain(hookId!);
     expect(env.world.getAlias('api', 'live').functionVersion).toBe('2');
 
-    const listed = await client.send(new ListDeploymentsCommand({ applicationName: 'web', deploymentGroupName: 'prod', includeOnlyStatuses: ['Succeeded'] }));
+    const listed = await client.send(
+      new ListDeploymentsCommand({
+        applicationName: 'web',
+        deploymentGroupName: 'prod',
+        includeOnlyStatuses: ['Succeeded'],
+      }),
+    );
     expect(listed.deployments).toEqual([deploymentId]);
     const batch = await client.send(new BatchGetDeploymentsCommand({ deploymentIds: [deploymentId!, 'd-NOSUCHONE'] }));
     expect(batch.deploymentsInfo?.map((d) => d.deploymentId)).toEqual([deploymentId]);
   });
 
   it('stops a running deployment; errors arrive as CodeDeploy exception classes', async () => {
-    await client.send(new CreateDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'slow', serviceRoleArn: 'arn:aws:iam::111122223333:role/cd', deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' }));
-    const { deploymentId } = await client.send(new CreateDeploymentCommand({ applicationName: 'web', deploymentGroupName: 'slow', revision: revision(appSpec({ functions: [['worker', '5', '6']] })) }));
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'web',
+        deploymentGroupName: 'slow',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+        deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes',
+      }),
+    );
+    const { deploymentId } = await client.send(
+      new CreateDeploymentCommand({
+        applicationName: 'web',
+        deploymentGroupName: 'slow',
+        revision: revision(appSpec({ functions: [['worker', '5', '6']] })),
+      }),
+    );
     await waitFor(env, deploymentId!, (d) => d.currentWait?.kind === 'bake');
-    const second = await client.send(new CreateDeploymentCommand({ applicationName: 'web', deploymentGroupName: 'slow', revision: revision(appSpec({ functions: [['worker', '5', '6']] })) })).catch((e: unknown) => e);
-    expect(second).toMatchObject({ name: 'DeploymentLimitExceededException', message: `The Deployment Group 'slow' already has an active Deployment '${deploymentId}'` });
+    const second = await client
+      .send(
+        new CreateDeploymentCommand({
+          applicationName: 'web',
+          deploymentGroupName: 'slow',
+          revision: revision(appSpec({ functions: [['worker', '5', '6']] })),
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(second).toMatchObject({
+      name: 'DeploymentLimitExceededException',
+      message: `The Deployment Group 'slow' already has an active Deployment '${deploymentId}'`,
+    });
     expect(await client.send(new StopDeploymentCommand({ deploymentId }))).toMatchObject({ status: 'Pending' });
     await waitFor(env, deploymentId!, (d) => d.status === 'Stopped').catch(() => undefined);
     const { deploymentInfo } = await client.send(new GetDeploymentCommand({ deploymentId }));
     expect(deploymentInfo).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
     expect(env.world.getAlias('worker', 'live')).toEqual({ functionVersion: '5', additionalVersionWeights: {} });
 
-    const missing = await client.send(new GetDeploymentCommand({ deploymentId: 'd-NOSUCHONE' })).catch((e: unknown) => e);
+    const missing = await client
+      .send(new GetDeploymentCommand({ deploymentId: 'd-NOSUCHONE' }))
+      .catch((e: unknown) => e);
     expect(missing).toMatchObject({ name: 'DeploymentDoesNotExistException', $metadata: { httpStatusCode: 400 } });
-    const badSpec = await client.send(new CreateDeploymentCommand({ applicationName: 'web', deploymentGroupName: 'prod', revision: revision('version: 0.0\n') })).catch((e: unknown) => e);
+    const badSpec = await client
+      .send(
+        new CreateDeploymentCommand({
+          applicationName: 'web',
+          deploymentGroupName: 'prod',
+          revision: revision('version: 0.0\n'),
+        }),
+      )
+      .catch((e: unknown) => e);
     expect(badSpec).toMatchObject({ name: 'InvalidRevisionException' });
     expect((badSpec as Error).message).toContain('Resources: required');
   });
@@ -105,31 +185,82 @@ describe('CodeDeploy SDK client against the local server', () => {
 describe('catalog operations through the SDK', () => {
   it('applications, groups, configs: list, get, delete, with CodeDeploy exception names', async () => {
     await client.send(new CreateApplicationCommand({ applicationName: 'catalog' }));
-    await client.send(new CreateDeploymentConfigCommand({ deploymentConfigName: 'Careful10', computePlatform: 'Lambda', trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 10, canaryInterval: 5 } } }));
-    await client.send(new CreateDeploymentGroupCommand({ applicationName: 'catalog', deploymentGroupName: 'a', serviceRoleArn: 'arn:aws:iam::111122223333:role/cd', deploymentConfigName: 'Careful10' }));
-    await client.send(new CreateDeploymentGroupCommand({ applicationName: 'catalog', deploymentGroupName: 'b', serviceRoleArn: 'arn:aws:iam::111122223333:role/cd' }));
-    expect((await client.send(new ListApplicationsCommand({}))).applications).toEqual(expect.arrayContaining(['catalog', 'web']));
-    expect((await client.send(new BatchGetApplicationsCommand({ applicationNames: ['catalog'] }))).applicationsInfo?.[0]).toMatchObject({ applicationName: 'catalog', computePlatform: 'Lambda' });
-    expect((await client.send(new ListDeploymentGroupsCommand({ applicationName: 'catalog' }))).deploymentGroups).toEqual(['a', 'b']);
+    await client.send(
+      new CreateDeploymentConfigCommand({
+        deploymentConfigName: 'Careful10',
+        computePlatform: 'Lambda',
+        trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 10, canaryInterval: 5 } },
+      }),
+    );
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'catalog',
+        deploymentGroupName: 'a',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+        deploymentConfigName: 'Careful10',
+      }),
+    );
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'catalog',
+        deploymentGroupName: 'b',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+      }),
+    );
+    expect((await client.send(new ListApplicationsCommand({}))).applications).toEqual(
+      expect.arrayContaining(['catalog', 'web']),
+    );
+    expect(
+      (await client.send(new BatchGetApplicationsCommand({ applicationNames: ['catalog'] }))).applicationsInfo?.[0],
+    ).toMatchObject({ applicationName: 'catalog', computePlatform: 'Lambda' });
+    expect(
+      (await client.send(new ListDeploymentGroupsCommand({ applicationName: 'catalog' }))).deploymentGroups,
+    ).toEqual(['a', 'b']);
     const configs = (await client.send(new ListDeploymentConfigsCommand({}))).deploymentConfigsList;
-    expect(configs).toEqual(expect.arrayContaining(['CodeDeployDefault.LambdaAllAtOnce', 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute', 'Careful10']));
-    await expect(client.send(new DeleteDeploymentConfigCommand({ deploymentConfigName: 'Careful10' }))).rejects.toMatchObject({ name: 'DeploymentConfigInUseException' });
-    await expect(client.send(new DeleteDeploymentConfigCommand({ deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' }))).rejects.toMatchObject({ name: 'InvalidOperationException' });
+    expect(configs).toEqual(
+      expect.arrayContaining([
+        'CodeDeployDefault.LambdaAllAtOnce',
+        'CodeDeployDefault.LambdaLinear10PercentEvery1Minute',
+        'Careful10',
+      ]),
+    );
+    await expect(
+      client.send(new DeleteDeploymentConfigCommand({ deploymentConfigName: 'Careful10' })),
+    ).rejects.toMatchObject({ name: 'DeploymentConfigInUseException' });
+    await expect(
+      client.send(new DeleteDeploymentConfigCommand({ deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' })),
+    ).rejects.toMatchObject({ name: 'InvalidOperationException' });
     await client.send(new DeleteDeploymentGroupCommand({ applicationName: 'catalog', deploymentGroupName: 'a' }));
     await client.send(new DeleteDeploymentConfigCommand({ deploymentConfigName: 'Careful10' }));
-    expect((await client.send(new ListDeploymentGroupsCommand({ applicationName: 'catalog' }))).deploymentGroups).toEqual(['b']);
+    expect(
+      (await client.send(new ListDeploymentGroupsCommand({ applicationName: 'catalog' }))).deploymentGroups,
+    ).toEqual(['b']);
     await client.send(new DeleteApplicationCommand({ applicationName: 'catalog' }));
-    await expect(client.send(new GetApplicationCommand({ applicationName: 'catalog' }))).rejects.toMatchObject({ name: 'ApplicationDoesNotExistException' });
+    await expect(client.send(new GetApplicationCommand({ applicationName: 'catalog' }))).rejects.toMatchObject({
+      name: 'ApplicationDoesNotExistException',
+    });
   });
 
   it('revisions: registered, used by a deployment, listed and fetched with their content; targets of a deployment', async () => {
     const content = appSpec({ functions: [['api', '2', '1']] });
-    await client.send(new RegisterApplicationRevisionCommand({ applicationName: 'web', revision: revision(content), description: 'roll back to v1' }));
-    const listed = await client.send(new ListApplicationRevisionsCommand({ applicationName: 'web', deployed: 'exclude' }));
+    await client.send(
+      new RegisterApplicationRevisionCommand({
+        applicationName: 'web',
+        revision: revision(content),
+        description: 'roll back to v1',
+      }),
+    );
+    const listed = await client.send(
+      new ListApplicationRevisionsCommand({ applicationName: 'web', deployed: 'exclude' }),
+    );
     expect(listed.revisions).toHaveLength(1);
-    const { deploymentId } = await client.send(new CreateDeploymentCommand({ applicationName: 'web', deploymentGroupName: 'prod', revision: revision(content) }));
+    const { deploymentId } = await client.send(
+      new CreateDeploymentCommand({ applicationName: 'web', deploymentGroupName: 'prod', revision: revision(content) }),
+    );
     await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId });
-    const got = await client.send(new GetApplicationRevisionCommand({ applicationName: 'web', revision: revision(content) }));
+    const got = await client.send(
+      new GetApplicationRevisionCommand({ applicationName: 'web', revision: revision(content) }),
+    );
     expect(got.revision?.appSpecContent?.content).toBe(content);
     expect(got.revisionInfo).toMatchObject({ description: 'roll back to v1', deploymentGroups: ['prod'] });
     expect(got.revisionInfo?.firstUsedTime).toBeInstanceOf(Date);
@@ -138,7 +269,16 @@ describe('catalog operations through the SDK', () => {
     const batch = await client.send(new BatchGetDeploymentTargetsCommand({ deploymentId, targetIds: ['api:live'] }));
     expect(batch.deploymentTargets?.[0]).toMatchObject({
       deploymentTargetType: 'LambdaTarget',
-      lambdaTarget: { status: 'Succeeded', lambdaFunctionInfo: { functionName: 'api', functionAlias: 'live', currentVersion: '2', targetVersion: '1', targetVersionWeight: 100 } },
+      lambdaTarget: {
+        status: 'Succeeded',
+        lambdaFunctionInfo: {
+          functionName: 'api',
+          functionAlias: 'live',
+          currentVersion: '2',
+          targetVersion: '1',
+          targetVersionWeight: 100,
+        },
+      },
     });
   });
 });
@@ -151,47 +291,114 @@ describe('pagination and updates', () => {
     await Promise.all(
       ids.map((deploymentId, i) =>
         env.deps.store.createDeployment({
-          deploymentId, applicationName: 'web', deploymentGroupName: 'pages', deploymentGroupId: group.deploymentGroupId,
-          deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce', computePlatform: 'Lambda', status: 'Failed', creator: 'user',
+          deploymentId,
+          applicationName: 'web',
+          deploymentGroupName: 'pages',
+          deploymentGroupId: group.deploymentGroupId,
+          deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+          computePlatform: 'Lambda',
+          status: 'Failed',
+          creator: 'user',
           revision: { revisionType: 'AppSpecContent', appSpecContent: { content: 'x', sha256: 'y' } },
           createTime: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
-          autoRollbackConfiguration: { enabled: false, events: [] }, functions: [], hooks: {}, targetWeight: 0, lifecycleEvents: [], version: 1,
+          autoRollbackConfiguration: { enabled: false, events: [] },
+          functions: [],
+          hooks: {},
+          targetWeight: 0,
+          lifecycleEvents: [],
+          version: 1,
         }),
       ),
     );
-    await client.send(new CreateDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'pages', serviceRoleArn: 'arn:aws:iam::111122223333:role/cd' }));
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'web',
+        deploymentGroupName: 'pages',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+      }),
+    );
     const pages: string[][] = [];
-    for await (const page of paginateListDeployments({ client }, { applicationName: 'web', deploymentGroupName: 'pages' })) pages.push(page.deployments ?? []);
+    for await (const page of paginateListDeployments(
+      { client },
+      { applicationName: 'web', deploymentGroupName: 'pages' },
+    ))
+      pages.push(page.deployments ?? []);
     expect(pages.map((p) => p.length)).toEqual([100, 30]);
     expect(pages.flat()).toEqual([...ids].reverse());
-    await expect(client.send(new ListDeploymentsCommand({ applicationName: 'web', deploymentGroupName: 'pages', nextToken: 'garbage!' }))).rejects.toMatchObject({ name: 'InvalidNextTokenException' });
+    await expect(
+      client.send(
+        new ListDeploymentsCommand({ applicationName: 'web', deploymentGroupName: 'pages', nextToken: 'garbage!' }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidNextTokenException' });
   });
 
   it('UpdateApplication renames an application without groups; GetDeploymentConfig; ContinueDeployment approves', async () => {
-    const { UpdateApplicationCommand, GetDeploymentConfigCommand, ContinueDeploymentCommand } = await import('@aws-sdk/client-codedeploy');
+    const { UpdateApplicationCommand, GetDeploymentConfigCommand, ContinueDeploymentCommand } =
+      await import('@aws-sdk/client-codedeploy');
     await client.send(new CreateApplicationCommand({ applicationName: 'old-name' }));
     await client.send(new UpdateApplicationCommand({ applicationName: 'old-name', newApplicationName: 'new-name' }));
-    expect((await client.send(new GetApplicationCommand({ applicationName: 'new-name' }))).application?.applicationName).toBe('new-name');
-    await expect(client.send(new GetApplicationCommand({ applicationName: 'old-name' }))).rejects.toMatchObject({ name: 'ApplicationDoesNotExistException' });
-    const cfg = await client.send(new GetDeploymentConfigCommand({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent15Minutes' }));
-    expect(cfg.deploymentConfigInfo?.trafficRoutingConfig).toEqual({ type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 10, canaryInterval: 15 } });
-    await expect(client.send(new GetDeploymentConfigCommand({ deploymentConfigName: 'Nope' }))).rejects.toMatchObject({ name: 'DeploymentConfigDoesNotExistException' });
+    expect(
+      (await client.send(new GetApplicationCommand({ applicationName: 'new-name' }))).application?.applicationName,
+    ).toBe('new-name');
+    await expect(client.send(new GetApplicationCommand({ applicationName: 'old-name' }))).rejects.toMatchObject({
+      name: 'ApplicationDoesNotExistException',
+    });
+    const cfg = await client.send(
+      new GetDeploymentConfigCommand({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent15Minutes' }),
+    );
+    expect(cfg.deploymentConfigInfo?.trafficRoutingConfig).toEqual({
+      type: 'TimeBasedCanary',
+      timeBasedCanary: { canaryPercentage: 10, canaryInterval: 15 },
+    });
+    await expect(client.send(new GetDeploymentConfigCommand({ deploymentConfigName: 'Nope' }))).rejects.toMatchObject({
+      name: 'DeploymentConfigDoesNotExistException',
+    });
 
-    await client.send(new CreateDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'gated', serviceRoleArn: 'arn:aws:iam::111122223333:role/cd' }));
-    const { deploymentId } = await client.send(new CreateDeploymentCommand({ applicationName: 'web', deploymentGroupName: 'gated', deploymentConfigName: '10% 1m, approve 1h, 100%', revision: revision(appSpec({ functions: [['worker', '5', '6']] })) }));
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'web',
+        deploymentGroupName: 'gated',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+      }),
+    );
+    const { deploymentId } = await client.send(
+      new CreateDeploymentCommand({
+        applicationName: 'web',
+        deploymentGroupName: 'gated',
+        deploymentConfigName: '10% 1m, approve 1h, 100%',
+        revision: revision(appSpec({ functions: [['worker', '5', '6']] })),
+      }),
+    );
     await waitFor(env, deploymentId!, (d) => d.currentWait?.kind === 'approval');
     await client.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' }));
-    expect((await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId })).state).toBe('SUCCESS');
+    expect(
+      (await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId }))
+        .state,
+    ).toBe('SUCCESS');
   });
 
   it('UpdateDeploymentGroup changes settings; a rename is refused rather than ignored', async () => {
     const { UpdateDeploymentGroupCommand, GetDeploymentGroupCommand } = await import('@aws-sdk/client-codedeploy');
-    await client.send(new UpdateDeploymentGroupCommand({ applicationName: 'web', currentDeploymentGroupName: 'prod', deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes' }));
+    await client.send(
+      new UpdateDeploymentGroupCommand({
+        applicationName: 'web',
+        currentDeploymentGroupName: 'prod',
+        deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+      }),
+    );
     const g = await client.send(new GetDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'prod' }));
     expect(g.deploymentGroupInfo?.deploymentConfigName).toBe('CodeDeployDefault.LambdaCanary10Percent5Minutes');
     // Fields not given keep their values (the role set at creation is still there).
     expect(g.deploymentGroupInfo?.serviceRoleArn).toBe('arn:aws:iam::111122223333:role/cd');
-    await expect(client.send(new UpdateDeploymentGroupCommand({ applicationName: 'web', currentDeploymentGroupName: 'prod', newDeploymentGroupName: 'production' }))).rejects.toMatchObject({
+    await expect(
+      client.send(
+        new UpdateDeploymentGroupCommand({
+          applicationName: 'web',
+          currentDeploymentGroupName: 'prod',
+          newDeploymentGroupName: 'production',
+        }),
+      ),
+    ).rejects.toMatchObject({
       name: 'InvalidOperationException',
     });
   });

@@ -12,7 +12,12 @@ vi.setConfig({ testTimeout: 120_000 });
 
 const BIN = resolve('bin/cutover.js');
 function cutover(args: string[], cwd = process.cwd()) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 60_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -32,7 +37,23 @@ describe('cutover CLI (local mode)', () => {
   it('--help lists the commands; every command has --help; unknown commands exit 2', () => {
     const main = cutover(['--help']);
     expect(main.code).toBe(0);
-    for (const cmd of ['demo', 'init', 'deploy', 'status', 'server', 'app', 'group', 'config', 'list', 'stop', 'promote', 'pause', 'resume', 'approve', 'continue']) {
+    for (const cmd of [
+      'demo',
+      'init',
+      'deploy',
+      'status',
+      'server',
+      'app',
+      'group',
+      'config',
+      'list',
+      'stop',
+      'promote',
+      'pause',
+      'resume',
+      'approve',
+      'continue',
+    ]) {
       expect(main.out).toContain(cmd);
       const sub = cutover([cmd, '--help']);
       expect(sub.code).toBe(0);
@@ -61,7 +82,14 @@ describe('cutover CLI (local mode)', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/✓ d-[A-Z0-9]{9}\s+Succeeded .*web-alb\/prod web-green 100%/);
     expect(r.out).toMatch(/✓ d-[A-Z0-9]{9}\s+Stopped \(ALARM_ACTIVE\).*web-alb\/prod web-green 100%/);
-    for (const hook of ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic', 'BeforeAllowTraffic', 'AfterAllowTraffic']) expect(r.out).toContain(`${hook} hook reported Succeeded`);
+    for (const hook of [
+      'BeforeInstall',
+      'AfterInstall',
+      'AfterAllowTestTraffic',
+      'BeforeAllowTraffic',
+      'AfterAllowTraffic',
+    ])
+      expect(r.out).toContain(`${hook} hook reported Succeeded`);
     expect(r.out).toMatch(/Rolled back: demo:web: all traffic on web-green .* replacement ecs-svc\/\d+ deleted/);
     expect(cutover(['demo', 'fargate']).code).toBe(2);
   });
@@ -71,11 +99,26 @@ describe('cutover CLI (local mode)', () => {
     const init = cutover(['init', 'ecs'], dir);
     expect(init.code).toBe(0);
     expect(init.out).toContain('cutover deploy --application shop --group web-prod --appspec appspec.yml');
-    const args = ['deploy', '--application', 'shop', '--group', 'web-prod', '--appspec', 'appspec.yml', '--speed', '5000'];
+    const args = [
+      'deploy',
+      '--application',
+      'shop',
+      '--group',
+      'web-prod',
+      '--appspec',
+      'appspec.yml',
+      '--speed',
+      '5000',
+    ];
     const ok = cutover(args, dir);
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/Succeeded +Deployment succeeded: demo:web runs web:2; original task set ecs-svc\/\d+ deleted/);
-    writeFileSync(join(dir, 'appspec.yml'), readFileSync(join(dir, 'appspec.yml'), 'utf8').replace('task-definition/web:2', 'task-definition/web:4'));
+    expect(ok.out).toMatch(
+      /Succeeded +Deployment succeeded: demo:web runs web:2; original task set ecs-svc\/\d+ deleted/,
+    );
+    writeFileSync(
+      join(dir, 'appspec.yml'),
+      readFileSync(join(dir, 'appspec.yml'), 'utf8').replace('task-definition/web:2', 'task-definition/web:4'),
+    );
     const stuck = cutover(args, dir);
     expect(stuck.code).toBe(1);
     expect(stuck.out).toMatch(/Failed \(ECS_UPDATE_ERROR\).*web-alb\/prod web-green 100%/);
@@ -84,7 +127,17 @@ describe('cutover CLI (local mode)', () => {
   it('init, deploy, status, and a second deploy that no longer matches the world', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-cli-'));
     expect(cutover(['init'], dir).code).toBe(0);
-    const args = ['deploy', '--application', 'shop', '--group', 'checkout-prod', '--appspec', 'appspec.yml', '--speed', '600'];
+    const args = [
+      'deploy',
+      '--application',
+      'shop',
+      '--group',
+      'checkout-prod',
+      '--appspec',
+      'appspec.yml',
+      '--speed',
+      '600',
+    ];
     const first = cutover(args, dir);
     expect(first.code).toBe(0);
     const id = /(d-[A-Z0-9]{9})\s+Succeeded/.exec(first.out)?.[1];
@@ -92,7 +145,10 @@ describe('cutover CLI (local mode)', () => {
 
     const status = cutover(['status', id!, '--json'], dir);
     expect(status.code).toBe(0);
-    const info = JSON.parse(status.out) as { deploymentInfo: { status: string; functions: unknown[] }; timeline: unknown[] };
+    const info = JSON.parse(status.out) as {
+      deploymentInfo: { status: string; functions: unknown[] };
+      timeline: unknown[];
+    };
     expect(info.deploymentInfo.status).toBe('Succeeded');
     expect(info.timeline.length).toBeGreaterThan(3);
 
@@ -106,7 +162,10 @@ describe('cutover CLI (local mode)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-orphan-'));
     expect(cutover(['init'], dir).code).toBe(0);
     const args = ['deploy', '--application', 'shop', '--group', 'checkout-prod', '--appspec', 'appspec.yml'];
-    const first = spawn(process.execPath, [BIN, ...args, '--config', '10% 24h, 100%'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    const first = spawn(process.execPath, [BIN, ...args, '--config', '10% 24h, 100%'], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let out = '';
     first.stdout.on('data', (c: Buffer) => (out += c.toString()));
     await new Promise<void>((resolve) => first.stdout.on('data', () => /TrafficShifted/.test(out) && resolve()));
@@ -132,7 +191,10 @@ describe('cutover CLI (local mode)', () => {
     const missing = cutover(['deploy', '--application', 'shop'], dir);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('missing --group, --appspec');
-    writeFileSync(join(dir, 'bad.yml'), 'version: 0.0\nResources:\n  - fn:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: checkout\n        Alias: live\n');
+    writeFileSync(
+      join(dir, 'bad.yml'),
+      'version: 0.0\nResources:\n  - fn:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: checkout\n        Alias: live\n',
+    );
     const bad = cutover(['deploy', '--application', 'shop', '--group', 'checkout-prod', '--appspec', 'bad.yml'], dir);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('InvalidRevisionException');
@@ -146,7 +208,10 @@ describe('cutover server', () => {
   it('serves the CodeDeploy API on loopback; a deployment through the SDK runs in the server; Ctrl-C stops it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-server-'));
     expect(cutover(['init'], dir).code).toBe(0);
-    const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--s3-port', '0', '--speed', '2000'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--s3-port', '0', '--speed', '2000'], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     const url = await new Promise<string>((resolve, reject) => {
@@ -156,24 +221,42 @@ describe('cutover server', () => {
         if (m) (clearTimeout(t), resolve(m[1]!));
       });
     });
-    const client = new CodeDeployClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const client = new CodeDeployClient({
+      endpoint: url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
     try {
       const { deploymentId } = await client.send(
         new CreateDeploymentCommand({
           applicationName: 'shop',
           deploymentGroupName: 'checkout-prod',
           deploymentConfigName: '10% 24h, 100%', // far longer than the test: only a promote ends it
-          revision: { revisionType: 'AppSpecContent', appSpecContent: { content: readFileSync(join(dir, 'appspec.yml'), 'utf8') } },
+          revision: {
+            revisionType: 'AppSpecContent',
+            appSpecContent: { content: readFileSync(join(dir, 'appspec.yml'), 'utf8') },
+          },
         }),
       );
       // Controls from another terminal, through the server.
       const promote = await cutoverAsync(['promote', deploymentId!, '--endpoint', url], dir);
       expect(promote).toMatchObject({ code: 0 });
-      const r = await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId });
+      const r = await waitUntilDeploymentSuccessful(
+        { client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 },
+        { deploymentId },
+      );
       expect(r.state).toBe('SUCCESS');
       expect(output).toMatch(/200 {2}CodeDeploy_20141006.CreateDeployment/);
-      const listed = await cutoverAsync(['list', '--application', 'shop', '--group', 'checkout-prod', '--output', 'json', '--endpoint', url], dir);
-      expect(JSON.parse(listed.out).deployments.map((d: { deploymentId: string; status: string }) => [d.deploymentId, d.status])).toEqual([[deploymentId, 'Succeeded']]);
+      const listed = await cutoverAsync(
+        ['list', '--application', 'shop', '--group', 'checkout-prod', '--output', 'json', '--endpoint', url],
+        dir,
+      );
+      expect(
+        JSON.parse(listed.out).deployments.map((d: { deploymentId: string; status: string }) => [
+          d.deploymentId,
+          d.status,
+        ]),
+      ).toEqual([[deploymentId, 'Succeeded']]);
       const late = await cutoverAsync(['stop', deploymentId!, '--endpoint', url], dir);
       expect(late.code).toBe(2);
       expect(late.err).toContain('DeploymentAlreadyCompletedException');
@@ -182,11 +265,33 @@ describe('cutover server', () => {
       const run = (...args: string[]) => cutoverAsync([...args, '--endpoint', url], dir);
       expect((await run('config', 'create', 'Careful', '--steps', '5% 1m, 100%')).code).toBe(0);
       expect((await run('app', 'create', 'tools')).code).toBe(0);
-      expect((await run('group', 'create', '--application', 'tools', '--group', 'g1', '--config', 'Careful', '--alarms', 'checkout-errors', '--ignore-firing-alarms')).code).toBe(0);
-      const group = JSON.parse((await run('group', 'get', '--application', 'tools', '--group', 'g1', '--output', 'json')).out);
+      expect(
+        (
+          await run(
+            'group',
+            'create',
+            '--application',
+            'tools',
+            '--group',
+            'g1',
+            '--config',
+            'Careful',
+            '--alarms',
+            'checkout-errors',
+            '--ignore-firing-alarms',
+          )
+        ).code,
+      ).toBe(0);
+      const group = JSON.parse(
+        (await run('group', 'get', '--application', 'tools', '--group', 'g1', '--output', 'json')).out,
+      );
       expect(group.deploymentGroupInfo).toMatchObject({
         deploymentConfigName: 'Careful',
-        alarmConfiguration: { enabled: true, alarms: [{ name: 'checkout-errors' }], baselineMode: 'ignoreAlarmsAlreadyFiring' },
+        alarmConfiguration: {
+          enabled: true,
+          alarms: [{ name: 'checkout-errors' }],
+          baselineMode: 'ignoreAlarmsAlreadyFiring',
+        },
       });
       expect((await run('app', 'list')).out).toMatch(/^tools$/m);
       expect((await run('config', 'list')).out).toContain('CodeDeployDefault.LambdaCanary10Percent5Minutes');
@@ -194,8 +299,24 @@ describe('cutover server', () => {
       expect(inUse.code).toBe(2);
       expect(inUse.err).toContain('DeploymentConfigInUseException');
       // deploy --endpoint: created in the server, followed from here until it ends.
-      writeFileSync(join(dir, 'back.yml'), readFileSync(join(dir, 'appspec.yml'), 'utf8').replace('CurrentVersion: "1"', 'CurrentVersion: "X"').replace('TargetVersion: "2"', 'TargetVersion: "1"').replace('CurrentVersion: "X"', 'CurrentVersion: "2"'));
-      const back = await run('deploy', '--application', 'shop', '--group', 'checkout-prod', '--appspec', 'back.yml', '--config', 'CodeDeployDefault.LambdaAllAtOnce');
+      writeFileSync(
+        join(dir, 'back.yml'),
+        readFileSync(join(dir, 'appspec.yml'), 'utf8')
+          .replace('CurrentVersion: "1"', 'CurrentVersion: "X"')
+          .replace('TargetVersion: "2"', 'TargetVersion: "1"')
+          .replace('CurrentVersion: "X"', 'CurrentVersion: "2"'),
+      );
+      const back = await run(
+        'deploy',
+        '--application',
+        'shop',
+        '--group',
+        'checkout-prod',
+        '--appspec',
+        'back.yml',
+        '--config',
+        'CodeDeployDefault.LambdaAllAtOnce',
+      );
       expect(back.code).toBe(0);
       expect(back.out).toMatch(/TrafficShifted +Step 1\/1: 100% on target/);
       expect(back.out).toContain('status Succeeded, 100% on target');
@@ -205,10 +326,38 @@ describe('cutover server', () => {
       expect(remote.timeline.map((t: { event: string }) => t.event)).toContain('Succeeded');
       // ECS applications and groups from flags (CodeDeploy's ECS group fields).
       expect((await run('app', 'create', 'containers', '--platform', 'ECS')).code).toBe(0);
-      const listener = (id: string) => `arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/web-alb/0123456789abcdef/${id}`;
-      const ecsFlags = ['--application', 'containers', '--group', 'web', '--ecs-service', 'demo/web', '--target-groups', 'web-blue,web-green', '--prod-listener', listener('aaaaaaaaaaaaaaaa')];
-      expect((await run('group', 'create', ...ecsFlags, '--test-listener', listener('bbbbbbbbbbbbbbbb'), '--ready-wait', '30', '--termination-wait', '60')).code).toBe(0);
-      const ecsGroup = JSON.parse((await run('group', 'get', '--application', 'containers', '--group', 'web', '--output', 'json')).out).deploymentGroupInfo;
+      const listener = (id: string) =>
+        `arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/web-alb/0123456789abcdef/${id}`;
+      const ecsFlags = [
+        '--application',
+        'containers',
+        '--group',
+        'web',
+        '--ecs-service',
+        'demo/web',
+        '--target-groups',
+        'web-blue,web-green',
+        '--prod-listener',
+        listener('aaaaaaaaaaaaaaaa'),
+      ];
+      expect(
+        (
+          await run(
+            'group',
+            'create',
+            ...ecsFlags,
+            '--test-listener',
+            listener('bbbbbbbbbbbbbbbb'),
+            '--ready-wait',
+            '30',
+            '--termination-wait',
+            '60',
+          )
+        ).code,
+      ).toBe(0);
+      const ecsGroup = JSON.parse(
+        (await run('group', 'get', '--application', 'containers', '--group', 'web', '--output', 'json')).out,
+      ).deploymentGroupInfo;
       expect(ecsGroup).toMatchObject({
         computePlatform: 'ECS',
         deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
@@ -218,7 +367,15 @@ describe('cutover server', () => {
           terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 60 },
         },
       });
-      const badService = await run('group', 'create', ...ecsFlags.slice(0, 4), '--group', 'web2', '--ecs-service', 'web');
+      const badService = await run(
+        'group',
+        'create',
+        ...ecsFlags.slice(0, 4),
+        '--group',
+        'web2',
+        '--ecs-service',
+        'web',
+      );
       expect(badService.code).toBe(2);
       expect(badService.err).toContain('--ecs-service: expected CLUSTER/SERVICE');
       const taken = await run('group', 'create', ...ecsFlags.map((f) => (f === 'web' ? 'web3' : f)));

@@ -2,7 +2,11 @@
  * The CodePipeline job worker: the real task and local mode (s3rver holds the input artifact), with
  * the CodePipeline API mocked (aws-sdk-client-mock) and checked for what CodePipeline receives.
  */
-import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import {
+  CodePipelineClient,
+  PutJobFailureResultCommand,
+  PutJobSuccessResultCommand,
+} from '@aws-sdk/client-codepipeline';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -18,7 +22,10 @@ let env: TestEnv;
 let deps: Deps;
 beforeAll(async () => {
   env = await testEnv({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' }, 1_000);
-  deps = { ...env.deps, pipeline: new CodePipelineJobs(new CodePipelineClient({ region: 'us-east-1', maxAttempts: 1 })) };
+  deps = {
+    ...env.deps,
+    pipeline: new CodePipelineJobs(new CodePipelineClient({ region: 'us-east-1', maxAttempts: 1 })),
+  };
 });
 afterAll(async () => env.close());
 beforeEach(() => {
@@ -27,12 +34,21 @@ beforeEach(() => {
   codepipeline.on(PutJobFailureResultCommand).resolves({});
 });
 
-const job = (id: string, data: Record<string, unknown>) => ({ 'CodePipeline.job': { id, accountId: '111122223333', data } });
+const job = (id: string, data: Record<string, unknown>) => ({
+  'CodePipeline.job': { id, accountId: '111122223333', data },
+});
 const start = (id: string, userParameters: string, objectKey = 'pipeline/SourceArtifact/abc123') =>
   TASKS.codePipelineJob.run(
     job(id, {
-      actionConfiguration: { configuration: { FunctionName: 'cutover-codePipelineJob', UserParameters: userParameters } },
-      inputArtifacts: [{ name: 'SourceArtifact', location: { type: 'S3', s3Location: { bucketName: LOCAL_REVISION_BUCKET, objectKey } } }],
+      actionConfiguration: {
+        configuration: { FunctionName: 'cutover-codePipelineJob', UserParameters: userParameters },
+      },
+      inputArtifacts: [
+        {
+          name: 'SourceArtifact',
+          location: { type: 'S3', s3Location: { bucketName: LOCAL_REVISION_BUCKET, objectKey } },
+        },
+      ],
     }),
     deps,
   );
@@ -40,27 +56,52 @@ const cont = (id: string, token: string) => TASKS.codePipelineJob.run(job(id, { 
 
 describe('CodePipeline job worker', () => {
   it('starts a deployment from the input artifact, continues while it runs, succeeds when it succeeds', async () => {
-    await env.s3.client.send(new PutObjectCommand({ Bucket: LOCAL_REVISION_BUCKET, Key: 'pipeline/SourceArtifact/abc123', Body: zip({ 'appspec.yml': appSpec() }) }));
+    await env.s3.client.send(
+      new PutObjectCommand({
+        Bucket: LOCAL_REVISION_BUCKET,
+        Key: 'pipeline/SourceArtifact/abc123',
+        Body: zip({ 'appspec.yml': appSpec() }),
+      }),
+    );
     const first = await start('job-1', JSON.stringify({ applicationName: 'shop', deploymentGroupName: 'prod' }));
     expect(first.result).toBe('continuing');
     const id = first.deploymentId!;
-    expect(codepipeline.commandCalls(PutJobSuccessResultCommand)[0]!.args[0].input).toMatchObject({ jobId: 'job-1', continuationToken: id });
+    expect(codepipeline.commandCalls(PutJobSuccessResultCommand)[0]!.args[0].input).toMatchObject({
+      jobId: 'job-1',
+      continuationToken: id,
+    });
     expect((await env.deps.store.getDeployment(id))?.creator).toBe('CodePipeline');
 
     expect((await cont('job-2', id)).result).toBe('continuing');
-    expect(codepipeline.commandCalls(PutJobSuccessResultCommand)[1]!.args[0].input).toMatchObject({ jobId: 'job-2', continuationToken: id });
+    expect(codepipeline.commandCalls(PutJobSuccessResultCommand)[1]!.args[0].input).toMatchObject({
+      jobId: 'job-2',
+      continuationToken: id,
+    });
 
     await TASKS.promoteDeployment.run({ deploymentId: id }, env.deps);
     expect((await env.finish(id)).deployment.status).toBe('Succeeded');
     expect((await cont('job-3', id)).result).toBe('succeeded');
     const last = codepipeline.commandCalls(PutJobSuccessResultCommand)[2]!.args[0].input;
-    expect(last).toMatchObject({ jobId: 'job-3', executionDetails: { summary: `Deployment ${id} succeeded`, externalExecutionId: id } });
+    expect(last).toMatchObject({
+      jobId: 'job-3',
+      executionDetails: { summary: `Deployment ${id} succeeded`, externalExecutionId: id },
+    });
     expect(last.continuationToken).toBeUndefined();
   });
 
   it('a deployment that fails is reported with its error', async () => {
-    await env.s3.client.send(new PutObjectCommand({ Bucket: LOCAL_REVISION_BUCKET, Key: 'pipeline/SourceArtifact/def456', Body: zip({ 'appspec.yml': appSpec({ functions: [['api', '2', '1']] }) }) }));
-    const first = await start('job-4', JSON.stringify({ applicationName: 'shop', deploymentGroupName: 'prod' }), 'pipeline/SourceArtifact/def456');
+    await env.s3.client.send(
+      new PutObjectCommand({
+        Bucket: LOCAL_REVISION_BUCKET,
+        Key: 'pipeline/SourceArtifact/def456',
+        Body: zip({ 'appspec.yml': appSpec({ functions: [['api', '2', '1']] }) }),
+      }),
+    );
+    const first = await start(
+      'job-4',
+      JSON.stringify({ applicationName: 'shop', deploymentGroupName: 'prod' }),
+      'pipeline/SourceArtifact/def456',
+    );
     await TASKS.stopDeployment.run({ deploymentId: first.deploymentId }, env.deps);
     await env.finish(first.deploymentId!);
     expect((await cont('job-5', first.deploymentId!)).result).toBe('failed');
@@ -74,11 +115,28 @@ describe('CodePipeline job worker', () => {
     const before = await env.deps.store.listDeployments('shop', 'prod');
     expect((await start('job-6', 'not json')).result).toBe('failed');
     expect((await start('job-7', JSON.stringify({ applicationName: 'shop' }))).result).toBe('failed');
-    expect((await start('job-8', JSON.stringify({ applicationName: 'shop', deploymentGroupName: 'prod' }), 'pipeline/SourceArtifact/missing')).result).toBe('failed');
+    expect(
+      (
+        await start(
+          'job-8',
+          JSON.stringify({ applicationName: 'shop', deploymentGroupName: 'prod' }),
+          'pipeline/SourceArtifact/missing',
+        )
+      ).result,
+    ).toBe('failed');
     const failures = codepipeline.commandCalls(PutJobFailureResultCommand).map((c) => c.args[0].input.failureDetails);
-    expect(failures[0]).toMatchObject({ type: 'ConfigurationError', message: expect.stringContaining('UserParameters: must be JSON') });
-    expect(failures[1]).toMatchObject({ type: 'ConfigurationError', message: expect.stringContaining('UserParameters.deploymentGroupName') });
-    expect(failures[2]).toMatchObject({ type: 'JobFailed', message: expect.stringContaining('RevisionDoesNotExistException') });
+    expect(failures[0]).toMatchObject({
+      type: 'ConfigurationError',
+      message: expect.stringContaining('UserParameters: must be JSON'),
+    });
+    expect(failures[1]).toMatchObject({
+      type: 'ConfigurationError',
+      message: expect.stringContaining('UserParameters.deploymentGroupName'),
+    });
+    expect(failures[2]).toMatchObject({
+      type: 'JobFailed',
+      message: expect.stringContaining('RevisionDoesNotExistException'),
+    });
     expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual(before);
   });
 });

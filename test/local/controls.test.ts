@@ -16,13 +16,18 @@ const entered = (r: { execution: { events: { type: string; state?: string }[] } 
 const baking = (d: { currentWait?: { kind: string } }) => d.currentWait?.kind === 'bake';
 /** How the (first) Bake state ended: 'completed' by a token, or the name of the error it failed with. */
 const bakeEndedBy = (r: { execution: { events: { type: string; state?: string; error?: string }[] } }) => {
-  const end = r.execution.events.find((e) => e.state === 'Bake' && (e.type === 'StateExited' || e.type === 'StateFailed'));
+  const end = r.execution.events.find(
+    (e) => e.state === 'Bake' && (e.type === 'StateExited' || e.type === 'StateFailed'),
+  );
   return end?.type === 'StateExited' ? 'completed' : end?.error;
 };
 
 describe('alarms end waits at once', () => {
   it('an alarm during a bake rolls back without waiting for the bake to end', async () => {
-    env = await testEnv({ alarms: ['api-errors'], deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' });
+    env = await testEnv({
+      alarms: ['api-errors'],
+      deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes',
+    });
     const id = await env.start(appSpec());
     await waitFor(env, id, baking);
     env.world.forceAlarm('api-errors', 'ALARM');
@@ -44,7 +49,9 @@ describe('alarms end waits at once', () => {
     const r = await env.deploy(appSpec({ after: 'postHook' }));
     expect(r.deployment.status).toBe('Stopped');
     expect(r.deployment.errorInformation?.code).toBe('ALARM_ACTIVE');
-    expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')?.status).toBe('Failed');
+    expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')?.status).toBe(
+      'Failed',
+    );
     expect(entered(r)).not.toContain('HookTimedOut');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
   });
@@ -56,7 +63,11 @@ describe('alarms end waits at once', () => {
         applicationName: 'shop',
         deploymentGroupName: 'prod',
         deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
-        alarmConfiguration: { enabled: true, alarms: [{ name: 'api-errors' }], baselineMode: 'ignoreAlarmsAlreadyFiring' },
+        alarmConfiguration: {
+          enabled: true,
+          alarms: [{ name: 'api-errors' }],
+          baselineMode: 'ignoreAlarmsAlreadyFiring',
+        },
       },
       env.deps,
     );
@@ -95,7 +106,9 @@ describe('operator controls', () => {
     const r = await env.finish(id);
     expect(r.deployment).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
-    await expect(TASKS.stopDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({ exceptionName: 'DeploymentAlreadyCompletedException' });
+    await expect(TASKS.stopDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({
+      exceptionName: 'DeploymentAlreadyCompletedException',
+    });
   });
 
   it('stop without rollback leaves traffic where it is and says so', async () => {
@@ -139,7 +152,9 @@ describe('operator controls', () => {
     const r = await env.finish(id);
     expect(r.deployment.status).toBe('Succeeded');
     expect(entered(r).filter((s) => s === 'Bake').length).toBe(2); // the bake, then the rest of it
-    await expect(TASKS.resumeDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({ exceptionName: 'DeploymentAlreadyCompletedException' });
+    await expect(TASKS.resumeDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({
+      exceptionName: 'DeploymentAlreadyCompletedException',
+    });
   });
 
   it('an approval step waits for approve, then continues', async () => {
@@ -165,9 +180,15 @@ describe('operator controls', () => {
     env = await testEnv(long);
     const id = await env.start(appSpec());
     await waitFor(env, id, baking);
-    await expect(TASKS.approveDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({ exceptionName: 'DeploymentIsNotInReadyStateException' });
-    await expect(TASKS.resumeDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({ exceptionName: 'DeploymentIsNotInReadyStateException' });
-    await expect(TASKS.promoteDeployment.run({ deploymentId: 'd-NOSUCHONE' }, env.deps)).rejects.toMatchObject({ exceptionName: 'DeploymentDoesNotExistException' });
+    await expect(TASKS.approveDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({
+      exceptionName: 'DeploymentIsNotInReadyStateException',
+    });
+    await expect(TASKS.resumeDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({
+      exceptionName: 'DeploymentIsNotInReadyStateException',
+    });
+    await expect(TASKS.promoteDeployment.run({ deploymentId: 'd-NOSUCHONE' }, env.deps)).rejects.toMatchObject({
+      exceptionName: 'DeploymentDoesNotExistException',
+    });
     await TASKS.promoteDeployment.run({ deploymentId: id }, env.deps);
     expect((await env.finish(id)).deployment.status).toBe('Succeeded');
   });
@@ -182,14 +203,27 @@ describe('the alarm listener task', () => {
   });
 
   it('ignores transitions to OK and alarms nobody watches; finds watchers through the index', async () => {
-    env = await testEnv({ alarms: ['api-errors'], deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' });
+    env = await testEnv({
+      alarms: ['api-errors'],
+      deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes',
+    });
     const id = await env.start(appSpec());
     await waitFor(env, id, baking);
     expect(await env.deps.store.deploymentsWatching('api-errors')).toEqual([id]);
-    expect(await TASKS.alarmListener.run(event('api-errors', 'OK'), env.deps)).toMatchObject({ interrupted: [], recorded: [] });
-    expect(await TASKS.alarmListener.run(event('worker-errors'), env.deps)).toMatchObject({ interrupted: [], recorded: [] });
+    expect(await TASKS.alarmListener.run(event('api-errors', 'OK'), env.deps)).toMatchObject({
+      interrupted: [],
+      recorded: [],
+    });
+    expect(await TASKS.alarmListener.run(event('worker-errors'), env.deps)).toMatchObject({
+      interrupted: [],
+      recorded: [],
+    });
     expect((await env.deps.store.getDeployment(id))?.status).toBe('InProgress');
-    expect(await TASKS.alarmListener.run(event('api-errors'), env.deps)).toEqual({ alarmName: 'api-errors', interrupted: [id], recorded: [id] });
+    expect(await TASKS.alarmListener.run(event('api-errors'), env.deps)).toEqual({
+      alarmName: 'api-errors',
+      interrupted: [id],
+      recorded: [id],
+    });
     const r = await env.finish(id);
     expect(r.deployment.status).toBe('Stopped');
     // The deployment left the index when it ended.
@@ -200,7 +234,11 @@ describe('the alarm listener task', () => {
     env = await testEnv({ alarms: ['api-errors'] });
     const results: unknown[] = [];
     env.world.registerHook('preHook', async (e, ctx) => {
-      await ctx.putLifecycleEventHookExecutionStatus({ deploymentId: e.DeploymentId, lifecycleEventHookExecutionId: e.LifecycleEventHookExecutionId, status: 'Succeeded' });
+      await ctx.putLifecycleEventHookExecutionStatus({
+        deploymentId: e.DeploymentId,
+        lifecycleEventHookExecutionId: e.LifecycleEventHookExecutionId,
+        status: 'Succeeded',
+      });
       // The hook's wait is over; the alarm fires before the next step boundary (the world's alarm stays OK).
       results.push(await TASKS.alarmListener.run(event('api-errors'), env!.deps));
     });

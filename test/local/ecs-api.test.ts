@@ -26,12 +26,22 @@ let client: CodeDeployClient;
 
 beforeAll(async () => {
   env = await ecsTestEnv(
-    { deploymentConfigName: 'CodeDeployDefault.ECSLinear10PercentEvery1Minutes', blueGreenDeploymentConfiguration: { deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 600 } } },
+    {
+      deploymentConfigName: 'CodeDeployDefault.ECSLinear10PercentEvery1Minutes',
+      blueGreenDeploymentConfiguration: {
+        deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 600 },
+      },
+    },
     {},
     2_000,
   );
   server = await startApiServer(env.deps);
-  client = new CodeDeployClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  client = new CodeDeployClient({
+    endpoint: server.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
 });
 afterAll(async () => {
   client.destroy();
@@ -41,27 +51,48 @@ afterAll(async () => {
 
 describe('ECS through the CodeDeploy SDK client', () => {
   it('group read back in CodeDeploy shapes; a Ready deployment continued by ContinueDeployment; ECS targets', async () => {
-    const { deploymentGroupInfo } = await client.send(new GetDeploymentGroupCommand({ applicationName: 'shop', deploymentGroupName: 'web' }));
+    const { deploymentGroupInfo } = await client.send(
+      new GetDeploymentGroupCommand({ applicationName: 'shop', deploymentGroupName: 'web' }),
+    );
     expect(deploymentGroupInfo).toMatchObject({
       computePlatform: 'ECS',
       ecsServices: [{ clusterName: 'demo', serviceName: 'web' }],
       deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
-      blueGreenDeploymentConfiguration: { deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 600 } },
+      blueGreenDeploymentConfiguration: {
+        deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 600 },
+      },
     });
-    expect(deploymentGroupInfo?.loadBalancerInfo?.targetGroupPairInfoList?.[0]?.targetGroups?.map((t) => t.name)).toEqual(['web-blue', 'web-green']);
+    expect(
+      deploymentGroupInfo?.loadBalancerInfo?.targetGroupPairInfoList?.[0]?.targetGroups?.map((t) => t.name),
+    ).toEqual(['web-blue', 'web-green']);
     const configs = await client.send(new ListDeploymentConfigsCommand({}));
-    expect(configs.deploymentConfigsList).toEqual(expect.arrayContaining(['CodeDeployDefault.ECSAllAtOnce', 'CodeDeployDefault.ECSLinear10PercentEvery1Minutes']));
+    expect(configs.deploymentConfigsList).toEqual(
+      expect.arrayContaining(['CodeDeployDefault.ECSAllAtOnce', 'CodeDeployDefault.ECSLinear10PercentEvery1Minutes']),
+    );
 
     const { deploymentId } = await client.send(
-      new CreateDeploymentCommand({ applicationName: 'shop', deploymentGroupName: 'web', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: ecsAppSpec('web:2') } } }),
+      new CreateDeploymentCommand({
+        applicationName: 'shop',
+        deploymentGroupName: 'web',
+        revision: { revisionType: 'AppSpecContent', appSpecContent: { content: ecsAppSpec('web:2') } },
+      }),
     );
     await waitFor(env, deploymentId!, (d) => d.status === 'Ready' && d.currentWait?.kind === 'ready');
     const ready = await client.send(new GetDeploymentCommand({ deploymentId }));
-    expect(ready.deploymentInfo).toMatchObject({ status: 'Ready', computePlatform: 'ECS', deploymentOverview: { Ready: 1 } });
+    expect(ready.deploymentInfo).toMatchObject({
+      status: 'Ready',
+      computePlatform: 'ECS',
+      deploymentOverview: { Ready: 1 },
+    });
     // Not in a termination wait: CodeDeploy's exception.
-    await expect(client.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' }))).rejects.toMatchObject({ name: 'DeploymentIsNotInReadyStateException' });
+    await expect(
+      client.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'TERMINATION_WAIT' })),
+    ).rejects.toMatchObject({ name: 'DeploymentIsNotInReadyStateException' });
     await client.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' }));
-    const r = await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId });
+    const r = await waitUntilDeploymentSuccessful(
+      { client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 },
+      { deploymentId },
+    );
     expect(r.state).toBe('SUCCESS');
     expect(ecsState(env.world).taskSets).toEqual([['web:2', 'PRIMARY']]);
 
@@ -75,7 +106,16 @@ describe('ECS through the CodeDeploy SDK client', () => {
       ['Blue', 'web-blue', 0],
       ['Green', 'web-green', 100],
     ]);
-    expect(t?.ecsTarget?.lifecycleEvents?.map((e) => e.lifecycleEventName)).toEqual(['BeforeInstall', 'Install', 'AfterInstall', 'AllowTestTraffic', 'AfterAllowTestTraffic', 'BeforeAllowTraffic', 'AllowTraffic', 'AfterAllowTraffic']);
+    expect(t?.ecsTarget?.lifecycleEvents?.map((e) => e.lifecycleEventName)).toEqual([
+      'BeforeInstall',
+      'Install',
+      'AfterInstall',
+      'AllowTestTraffic',
+      'AfterAllowTestTraffic',
+      'BeforeAllowTraffic',
+      'AllowTraffic',
+      'AfterAllowTraffic',
+    ]);
   });
 
   it('bad ECS input is refused with CodeDeploy exception names, naming every field', async () => {
@@ -84,14 +124,29 @@ describe('ECS through the CodeDeploy SDK client', () => {
         applicationName: 'shop',
         deploymentGroupName: 'web-bad',
         serviceRoleArn: 'arn:aws:iam::111122223333:role/cutover',
-        loadBalancerInfo: { targetGroupPairInfoList: [{ targetGroups: [{ name: 'web-blue' }], prodTrafficRoute: { listenerArns: ['not-an-arn'] } }] },
+        loadBalancerInfo: {
+          targetGroupPairInfoList: [
+            { targetGroups: [{ name: 'web-blue' }], prodTrafficRoute: { listenerArns: ['not-an-arn'] } },
+          ],
+        },
       }),
     );
     await expect(bad).rejects.toMatchObject({ name: 'InvalidLoadBalancerInfoException' });
-    await expect(bad).rejects.toThrow(/loadBalancerInfo\.targetGroupPairInfoList\.0\.prodTrafficRoute\.listenerArns\.0/);
+    await expect(bad).rejects.toThrow(
+      /loadBalancerInfo\.targetGroupPairInfoList\.0\.prodTrafficRoute\.listenerArns\.0/,
+    );
     const lambdaSpec = `version: 0.0\nResources:\n  - fn:\n      Type: AWS::Lambda::Function\n      Properties: {Name: api, Alias: live, CurrentVersion: "1", TargetVersion: "2"}\n`;
     await expect(
-      client.send(new CreateDeploymentCommand({ applicationName: 'shop', deploymentGroupName: 'web', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: lambdaSpec } } })),
-    ).rejects.toMatchObject({ name: 'InvalidRevisionException', message: expect.stringContaining('must be AWS::ECS::Service') });
+      client.send(
+        new CreateDeploymentCommand({
+          applicationName: 'shop',
+          deploymentGroupName: 'web',
+          revision: { revisionType: 'AppSpecContent', appSpecContent: { content: lambdaSpec } },
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidRevisionException',
+      message: expect.stringContaining('must be AWS::ECS::Service'),
+    });
   });
 });

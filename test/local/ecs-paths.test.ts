@@ -15,15 +15,18 @@ afterEach(async () => {
   env = undefined;
 });
 
-const states = (r: { execution: { events: { type: string; state?: string }[] } }) => r.execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state);
-const onlyPositive = (split: Record<string, number>) => Object.fromEntries(Object.entries(split).filter(([, w]) => w > 0));
+const states = (r: { execution: { events: { type: string; state?: string }[] } }) =>
+  r.execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state);
+const onlyPositive = (split: Record<string, number>) =>
+  Object.fromEntries(Object.entries(split).filter(([, w]) => w > 0));
 const BLUE_ONLY = { taskSets: [['web:1', 'PRIMARY']], prod: { 'web-blue': 100 }, test: { 'web-blue': 100 } };
 const stateOf = (e: TestEnv) => {
   const s = ecsState(e.world);
   return { taskSets: s.taskSets, prod: onlyPositive(s.prod), test: onlyPositive(s.test) };
 };
 /** What changed in the world: task sets created, made primary or deleted, listener weights written. */
-const changes = (e: TestEnv) => e.world.log.filter((x) => x.kind === 'Listener' || (x.kind === 'TaskSet' && x.detail.event !== 'steady'));
+const changes = (e: TestEnv) =>
+  e.world.log.filter((x) => x.kind === 'Listener' || (x.kind === 'TaskSet' && x.detail.event !== 'steady'));
 const allHooks = (status: 'Succeeded' | 'Failed' = 'Succeeded', failAt?: string, seen?: unknown[]) => {
   for (const h of ECS_HOOKS) env!.world.registerHook(`hook${h}`, reportingHook(h === failAt ? 'Failed' : status, seen));
   return Object.fromEntries(ECS_HOOKS.map((h) => [h, `hook${h}`]));
@@ -37,7 +40,11 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
 
     expect(r.execution.status).toBe('SUCCEEDED');
     expect(r.deployment.status).toBe('Succeeded');
-    expect(stateOf(env)).toEqual({ taskSets: [['web:2', 'PRIMARY']], prod: { 'web-green': 100 }, test: { 'web-green': 100 } });
+    expect(stateOf(env)).toEqual({
+      taskSets: [['web:2', 'PRIMARY']],
+      prod: { 'web-green': 100 },
+      test: { 'web-green': 100 },
+    });
     expect(r.deployment.lifecycleEvents.map((e) => [e.lifecycleEventName, e.status])).toEqual([
       ['BeforeInstall', 'Succeeded'],
       ['Install', 'Succeeded'],
@@ -49,32 +56,70 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       ['AfterAllowTraffic', 'Succeeded'],
     ]);
     // The canary ran at 10% on the production listener before 100%, and the test listener moved first.
-    const listenerLog = env.world.log.filter((e) => e.kind === 'Listener').map((e) => [String(e.detail.listener), onlyPositive(e.detail.weights as Record<string, number>)]);
+    const listenerLog = env.world.log
+      .filter((e) => e.kind === 'Listener')
+      .map((e) => [String(e.detail.listener), onlyPositive(e.detail.weights as Record<string, number>)]);
     expect(listenerLog).toEqual([
       ['web-alb/test', { 'web-green': 1 }],
       ['web-alb/prod', { 'web-blue': 900, 'web-green': 100 }],
       ['web-alb/prod', { 'web-green': 1 }],
     ]);
-    const taskSetLog = env.world.log.filter((e) => e.kind === 'TaskSet').map((e) => `${e.detail.event} ${String(e.detail.taskDefinition).replace(/^.*\//, '')}`);
+    const taskSetLog = env.world.log
+      .filter((e) => e.kind === 'TaskSet')
+      .map((e) => `${e.detail.event} ${String(e.detail.taskDefinition).replace(/^.*\//, '')}`);
     expect(taskSetLog).toEqual(['created web:2', 'steady web:2', 'primary web:2', 'deleted web:1']);
     // Hooks ran in CodeDeploy's order and got the service and task sets.
     expect(seen.map((e) => e.LifecycleEventName)).toEqual([...ECS_HOOKS]);
-    expect(seen[1].EcsService).toMatchObject({ Cluster: 'demo', Service: 'web', ReplacementTaskSet: expect.stringMatching(/^ecs-svc\//), TestListenerArn: expect.stringContaining(':listener/app/web-alb/') });
+    expect(seen[1].EcsService).toMatchObject({
+      Cluster: 'demo',
+      Service: 'web',
+      ReplacementTaskSet: expect.stringMatching(/^ecs-svc\//),
+      TestListenerArn: expect.stringContaining(':listener/app/web-alb/'),
+    });
     // Install polls (WaitForSteady) until green is steady; how often depends on the clock.
     const polling = ['Install', 'InstallResult', 'WaitForSteady'];
-    expect(states(r).filter((x) => x && polling.includes(x)).slice(0, 2)).toEqual(['Install', 'InstallResult']);
+    expect(
+      states(r)
+        .filter((x) => x && polling.includes(x))
+        .slice(0, 2),
+    ).toEqual(['Install', 'InstallResult']);
     expect(states(r).filter((x) => x && !polling.includes(x))).toEqual([
-      'HasDeployment', 'Prepare', 'IsNoop', 'Platform',
-      'BeforeInstall', 'BeforeInstallResult',
-      'AfterInstall', 'AfterInstallResult', 'AllowTestTraffic', 'AfterAllowTestTraffic', 'AfterAllowTestTrafficResult', 'ReadyCheck',
-      'BeforeAllowTraffic', 'BeforeAllowTrafficResult', 'ShiftTraffic', 'NextStep', 'Bake', 'ShiftTraffic', 'NextStep',
-      'AfterAllowTraffic', 'AfterAllowTrafficResult', 'AfterTraffic', 'Finalize', 'Deployed',
+      'HasDeployment',
+      'Prepare',
+      'IsNoop',
+      'Platform',
+      'BeforeInstall',
+      'BeforeInstallResult',
+      'AfterInstall',
+      'AfterInstallResult',
+      'AllowTestTraffic',
+      'AfterAllowTestTraffic',
+      'AfterAllowTestTrafficResult',
+      'ReadyCheck',
+      'BeforeAllowTraffic',
+      'BeforeAllowTrafficResult',
+      'ShiftTraffic',
+      'NextStep',
+      'Bake',
+      'ShiftTraffic',
+      'NextStep',
+      'AfterAllowTraffic',
+      'AfterAllowTrafficResult',
+      'AfterTraffic',
+      'Finalize',
+      'Deployed',
     ]);
     const eb = env.world.log.filter((e) => e.kind === 'EventBridge').map((e) => (e.detail.detail as any).state);
     expect(eb).toEqual(['START', 'SUCCESS']);
     // The deployment targets speak CodeDeploy's ECSTarget.
-    const { deploymentTargets } = (await OPERATIONS.BatchGetDeploymentTargets!({ deploymentId: r.deploymentId, targetIds: ['demo:web'] }, env.deps)) as any;
-    expect(deploymentTargets[0]).toMatchObject({ deploymentTargetType: 'ECSTarget', ecsTarget: { targetId: 'demo:web', status: 'Succeeded' } });
+    const { deploymentTargets } = (await OPERATIONS.BatchGetDeploymentTargets!(
+      { deploymentId: r.deploymentId, targetIds: ['demo:web'] },
+      env.deps,
+    )) as any;
+    expect(deploymentTargets[0]).toMatchObject({
+      deploymentTargetType: 'ECSTarget',
+      ecsTarget: { targetId: 'demo:web', status: 'Succeeded' },
+    });
   });
 
   it('without a test listener AfterAllowTestTraffic is skipped; the next deployment uses the other target group', async () => {
@@ -82,7 +127,9 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     const hooks = allHooks();
     const first = await env.deploy(ecsAppSpec('web:2', hooks));
     expect(first.deployment.status).toBe('Succeeded');
-    expect(first.deployment.lifecycleEvents.filter((e) => e.status === 'Skipped').map((e) => e.lifecycleEventName)).toEqual(['AllowTestTraffic', 'AfterAllowTestTraffic']);
+    expect(
+      first.deployment.lifecycleEvents.filter((e) => e.status === 'Skipped').map((e) => e.lifecycleEventName),
+    ).toEqual(['AllowTestTraffic', 'AfterAllowTestTraffic']);
     const second = await env.deploy(ecsAppSpec('web:1', hooks));
     expect(second.deployment.status).toBe('Succeeded');
     expect(stateOf(env)).toMatchObject({ taskSets: [['web:1', 'PRIMARY']], prod: { 'web-blue': 100 } });
@@ -92,7 +139,10 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     env = await ecsTestEnv();
     const r = await env.deploy(ecsAppSpec('web:9'));
     expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation).toMatchObject({ code: 'ECS_UPDATE_ERROR', message: expect.stringMatching(/did not reach steady state within 1h/) });
+    expect(r.deployment.errorInformation).toMatchObject({
+      code: 'ECS_UPDATE_ERROR',
+      message: expect.stringMatching(/did not reach steady state within 1h/),
+    });
     expect(env.world.log.filter((e) => e.kind === 'Listener')).toEqual([]);
     expect(stateOf(env)).toEqual(BLUE_ONLY);
     expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'Install')?.status).toBe('Failed');
@@ -120,26 +170,50 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
   }
 
   it('an alarm during the canary rolls back: production and test listeners on blue, blue PRIMARY, green deleted', async () => {
-    env = await ecsTestEnv({ alarms: ['web-5xx'], deploymentConfigName: 'CodeDeployDefault.ECSLinear10PercentEvery3Minutes' });
+    env = await ecsTestEnv({
+      alarms: ['web-5xx'],
+      deploymentConfigName: 'CodeDeployDefault.ECSLinear10PercentEvery3Minutes',
+    });
     const r = await env.deploy(ecsAppSpec('web:3'));
     expect(r.deployment.status).toBe('Stopped');
-    expect(r.deployment.errorInformation).toMatchObject({ code: 'ALARM_ACTIVE', message: expect.stringContaining('web-5xx') });
+    expect(r.deployment.errorInformation).toMatchObject({
+      code: 'ALARM_ACTIVE',
+      message: expect.stringContaining('web-5xx'),
+    });
     expect(r.deployment.targetWeight).toBe(0);
     expect(stateOf(env)).toEqual(BLUE_ONLY);
     // Traffic did reach green before the alarm.
-    expect(env.world.log.some((e) => e.kind === 'Listener' && e.detail.listener === 'web-alb/prod' && ((e.detail.weights as any)['web-green'] ?? 0) > 0)).toBe(true);
+    expect(
+      env.world.log.some(
+        (e) =>
+          e.kind === 'Listener' &&
+          e.detail.listener === 'web-alb/prod' &&
+          ((e.detail.weights as any)['web-green'] ?? 0) > 0,
+      ),
+    ).toBe(true);
   });
 
   it('STOP_DEPLOYMENT: the deployment waits Ready until ContinueDeployment, then shifts', async () => {
     env = await ecsTestEnv({
       deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
-      blueGreenDeploymentConfiguration: { deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 600 } },
+      blueGreenDeploymentConfiguration: {
+        deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 600 },
+      },
       autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE'] },
     });
     const id = await env.start(ecsAppSpec('web:2'));
     await waitFor(env, id, (d) => d.status === 'Ready' && d.currentWait?.kind === 'ready');
-    expect(stateOf(env)).toEqual({ taskSets: [['web:1', 'PRIMARY'], ['web:2', 'ACTIVE']], prod: { 'web-blue': 100 }, test: { 'web-green': 100 } });
-    await expect(TASKS.continueDeployment.run({ deploymentId: id, deploymentWaitType: 'TERMINATION_WAIT' }, env.deps)).rejects.toMatchObject({ exceptionName: 'DeploymentIsNotInReadyStateException' });
+    expect(stateOf(env)).toEqual({
+      taskSets: [
+        ['web:1', 'PRIMARY'],
+        ['web:2', 'ACTIVE'],
+      ],
+      prod: { 'web-blue': 100 },
+      test: { 'web-green': 100 },
+    });
+    await expect(
+      TASKS.continueDeployment.run({ deploymentId: id, deploymentWaitType: 'TERMINATION_WAIT' }, env.deps),
+    ).rejects.toMatchObject({ exceptionName: 'DeploymentIsNotInReadyStateException' });
     await TASKS.continueDeployment.run({ deploymentId: id, deploymentWaitType: 'READY_WAIT' }, env.deps);
     const r = await env.finish(id);
     expect(r.deployment.status).toBe('Succeeded');
@@ -162,16 +236,26 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     await TASKS.continueDeployment.run({ deploymentId: id }, env.deps);
     await waitFor(env, id, (d) => d.currentWait?.kind === 'termination');
     // A ready wait starting after the continue was recorded (as in a race; its token is not waiting any more).
-    await TASKS.startWait.run({ deploymentId: id, kind: 'ready', seconds: 60, taskToken: 'a-token-nobody-waits-on' }, env.deps);
+    await TASKS.startWait.run(
+      { deploymentId: id, kind: 'ready', seconds: 60, taskToken: 'a-token-nobody-waits-on' },
+      env.deps,
+    );
     expect((await env.deps.store.getDeployment(id))?.status).toBe('InProgress');
     expect((await env.finish(id)).deployment.status).toBe('Succeeded');
   });
 
   it('STOP_DEPLOYMENT: nobody continues; the deployment is Stopped (TIMEOUT) and the replacement removed', async () => {
-    env = await ecsTestEnv({ blueGreenDeploymentConfiguration: { deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 5 } } });
+    env = await ecsTestEnv({
+      blueGreenDeploymentConfiguration: {
+        deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 5 },
+      },
+    });
     const r = await env.deploy(ecsAppSpec('web:2'));
     expect(r.deployment.status).toBe('Stopped');
-    expect(r.deployment.errorInformation).toMatchObject({ code: 'TIMEOUT', message: expect.stringContaining('ContinueDeployment') });
+    expect(r.deployment.errorInformation).toMatchObject({
+      code: 'TIMEOUT',
+      message: expect.stringContaining('ContinueDeployment'),
+    });
     expect(states(r)).toContain('ReadyTimedOut');
     expect(stateOf(env)).toEqual(BLUE_ONLY);
   });
@@ -179,11 +263,20 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
   it('the termination wait keeps blue until ContinueDeployment(TERMINATION_WAIT) ends it early', async () => {
     env = await ecsTestEnv({
       deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
-      blueGreenDeploymentConfiguration: { terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 2880 } },
+      blueGreenDeploymentConfiguration: {
+        terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 2880 },
+      },
     });
     const id = await env.start(ecsAppSpec('web:2'));
     await waitFor(env, id, (d) => d.currentWait?.kind === 'termination');
-    expect(stateOf(env)).toEqual({ taskSets: [['web:1', 'ACTIVE'], ['web:2', 'PRIMARY']], prod: { 'web-green': 100 }, test: { 'web-green': 100 } });
+    expect(stateOf(env)).toEqual({
+      taskSets: [
+        ['web:1', 'ACTIVE'],
+        ['web:2', 'PRIMARY'],
+      ],
+      prod: { 'web-green': 100 },
+      test: { 'web-green': 100 },
+    });
     expect((await env.deps.store.getDeployment(id))?.status).toBe('InProgress');
     await TASKS.continueDeployment.run({ deploymentId: id, deploymentWaitType: 'TERMINATION_WAIT' }, env.deps);
     const r = await env.finish(id);
@@ -194,7 +287,9 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
   it('a stop during the termination wait still rolls back to blue', async () => {
     env = await ecsTestEnv({
       deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce',
-      blueGreenDeploymentConfiguration: { terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 2880 } },
+      blueGreenDeploymentConfiguration: {
+        terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 2880 },
+      },
     });
     const id = await env.start(ecsAppSpec('web:2'));
     await waitFor(env, id, (d) => d.currentWait?.kind === 'termination');
@@ -226,36 +321,64 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     });
     const r = await env.deploy(ecsAppSpec('web:2'));
     expect(r.deployment.status).toBe('Succeeded');
-    expect(stateOf(env)).toMatchObject({ taskSets: [['web:1', 'ACTIVE'], ['web:2', 'PRIMARY']], prod: { 'web-green': 100 } });
+    expect(stateOf(env)).toMatchObject({
+      taskSets: [
+        ['web:1', 'ACTIVE'],
+        ['web:2', 'PRIMARY'],
+      ],
+      prod: { 'web-green': 100 },
+    });
     const next = await env.deploy(ecsAppSpec('web:3'.replace('3', '1')));
     expect(next.deployment.status).toBe('Succeeded');
     expect(next.timeline.map((t) => t.event)).toContain('TaskSetRemoved');
-    expect(stateOf(env)).toMatchObject({ taskSets: [['web:1', 'PRIMARY'], ['web:2', 'ACTIVE']], prod: { 'web-blue': 100 } });
+    expect(stateOf(env)).toMatchObject({
+      taskSets: [
+        ['web:1', 'PRIMARY'],
+        ['web:2', 'ACTIVE'],
+      ],
+      prod: { 'web-blue': 100 },
+    });
   });
 
   it('a service without the EXTERNAL deployment controller is refused before anything changes', async () => {
     env = await ecsTestEnv({}, { controller: 'ECS' });
     const r = await env.deploy(ecsAppSpec('web:2'));
     expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation).toMatchObject({ code: 'INVALID_ECS_SERVICE', message: expect.stringMatching(/uses the ECS deployment controller.*EXTERNAL/) });
+    expect(r.deployment.errorInformation).toMatchObject({
+      code: 'INVALID_ECS_SERVICE',
+      message: expect.stringMatching(/uses the ECS deployment controller.*EXTERNAL/),
+    });
     expect(changes(env)).toEqual([]);
     expect(r.deployment.rollbackInfo?.rollbackDeploymentId).toBeUndefined();
   });
 
-  it('every problem with the group\'s load balancer setup is reported at once, before anything changes', async () => {
+  it("every problem with the group's load balancer setup is reported at once, before anything changes", async () => {
     env = await ecsTestEnv();
     const group = (await env.deps.store.getDeploymentGroup('shop', 'web'))!;
     const pair = group.loadBalancerInfo!.targetGroupPairInfoList[0]!;
     const missingListener = pair.prodTrafficRoute.listenerArns[0]!.replace(/[0-9a-f]{16}$/, '0000000000000000');
     await TASKS.updateDeploymentGroup.run(
-      { ...group, loadBalancerInfo: { targetGroupPairInfoList: [{ ...pair, targetGroups: [{ name: 'web-blue' }, { name: 'web-purple' }], testTrafficRoute: { listenerArns: [missingListener] } }] } },
+      {
+        ...group,
+        loadBalancerInfo: {
+          targetGroupPairInfoList: [
+            {
+              ...pair,
+              targetGroups: [{ name: 'web-blue' }, { name: 'web-purple' }],
+              testTrafficRoute: { listenerArns: [missingListener] },
+            },
+          ],
+        },
+      },
       env.deps,
     );
     const r = await env.deploy(ecsAppSpec('web:2'));
     expect(r.deployment.status).toBe('Failed');
     expect(r.deployment.errorInformation?.code).toBe('INVALID_ECS_SERVICE');
     expect(r.deployment.errorInformation?.message).toContain('target group(s) do not exist: web-purple');
-    expect(r.deployment.errorInformation?.message).toContain(`the test listener: ELB listener ${missingListener} does not exist`);
+    expect(r.deployment.errorInformation?.message).toContain(
+      `the test listener: ELB listener ${missingListener} does not exist`,
+    );
     expect(changes(env)).toEqual([]);
   });
 
@@ -273,25 +396,55 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       {
         applicationName: 'shop',
         deploymentGroupName: 'bad',
-        loadBalancerInfo: { targetGroupPairInfoList: [{ targetGroups: [{ name: 'a' }], prodTrafficRoute: { listenerArns: [] } }] },
-        blueGreenDeploymentConfiguration: { terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 3000 } },
+        loadBalancerInfo: {
+          targetGroupPairInfoList: [{ targetGroups: [{ name: 'a' }], prodTrafficRoute: { listenerArns: [] } }],
+        },
+        blueGreenDeploymentConfiguration: {
+          terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 3000 },
+        },
       },
       env.deps,
     );
-    await expect(bad).rejects.toMatchObject({ issues: [{ path: 'blueGreenDeploymentConfiguration.terminateBlueInstancesOnDeploymentSuccess.terminationWaitTimeInMinutes' }] });
+    await expect(bad).rejects.toMatchObject({
+      issues: [
+        {
+          path: 'blueGreenDeploymentConfiguration.terminateBlueInstancesOnDeploymentSuccess.terminationWaitTimeInMinutes',
+        },
+      ],
+    });
     const bad2 = TASKS.createDeploymentGroup.run(
-      { applicationName: 'shop', deploymentGroupName: 'bad', loadBalancerInfo: { targetGroupPairInfoList: [{ targetGroups: [{ name: 'a' }], prodTrafficRoute: { listenerArns: [] } }] } },
+      {
+        applicationName: 'shop',
+        deploymentGroupName: 'bad',
+        loadBalancerInfo: {
+          targetGroupPairInfoList: [{ targetGroups: [{ name: 'a' }], prodTrafficRoute: { listenerArns: [] } }],
+        },
+      },
       env.deps,
     );
     await expect(bad2).rejects.toMatchObject({
       exceptionName: 'InvalidECSServiceException', // CodeDeploy's exception for the first problem
-      issues: [{ path: 'ecsServices' }, { path: 'loadBalancerInfo.targetGroupPairInfoList.0.targetGroups' }, { path: 'loadBalancerInfo.targetGroupPairInfoList.0.prodTrafficRoute.listenerArns' }],
+      issues: [
+        { path: 'ecsServices' },
+        { path: 'loadBalancerInfo.targetGroupPairInfoList.0.targetGroups' },
+        { path: 'loadBalancerInfo.targetGroupPairInfoList.0.prodTrafficRoute.listenerArns' },
+      ],
     });
     // The same service cannot belong to two groups; a Lambda configuration cannot drive ECS.
     const group = (await env.deps.store.getDeploymentGroup('shop', 'web'))!;
-    await expect(TASKS.createDeploymentGroup.run({ ...group, deploymentGroupName: 'web2' }, env.deps)).rejects.toMatchObject({ exceptionName: 'ECSServiceMappingLimitExceededException' });
     await expect(
-      TASKS.createDeployment.run({ applicationName: 'shop', deploymentGroupName: 'web', deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: ecsAppSpec() } } }, env.deps),
+      TASKS.createDeploymentGroup.run({ ...group, deploymentGroupName: 'web2' }, env.deps),
+    ).rejects.toMatchObject({ exceptionName: 'ECSServiceMappingLimitExceededException' });
+    await expect(
+      TASKS.createDeployment.run(
+        {
+          applicationName: 'shop',
+          deploymentGroupName: 'web',
+          deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+          revision: { revisionType: 'AppSpecContent', appSpecContent: { content: ecsAppSpec() } },
+        },
+        env.deps,
+      ),
     ).rejects.toMatchObject({ exceptionName: 'InvalidDeploymentConfigNameException' });
     expect(await env.deps.store.getDeploymentGroup('shop', 'bad')).toBeUndefined();
     expect((await env.deps.store.getDeploymentGroup('shop', 'web'))?.activeDeploymentId).toBeUndefined();

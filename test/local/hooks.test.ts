@@ -73,7 +73,9 @@ describe('hooks', () => {
   });
 
   it('timeoutAction continue: a silent hook is recorded as timed out and the deployment goes on', async () => {
-    env = await testEnv({ hookConfiguration: { AfterAllowTraffic: { timeoutSeconds: 60, timeoutAction: 'continue' } } });
+    env = await testEnv({
+      hookConfiguration: { AfterAllowTraffic: { timeoutSeconds: 60, timeoutAction: 'continue' } },
+    });
     env.world.registerHook('silent', async () => undefined);
     const r = await env.deploy(appSpec({ after: 'silent' }));
     expect(r.deployment.status).toBe('Succeeded');

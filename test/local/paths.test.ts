@@ -35,7 +35,9 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
       ['AfterAllowTraffic', 'Succeeded'],
     ]);
     // The canary really ran at 10% before going to 100%.
-    const weights = env.world.log.filter((e) => e.kind === 'AliasUpdated').map((e) => e.detail.additionalVersionWeights);
+    const weights = env.world.log
+      .filter((e) => e.kind === 'AliasUpdated')
+      .map((e) => e.detail.additionalVersionWeights);
     expect(weights).toEqual([{ '2': 0.1 }, {}]);
     // Hooks got CodeDeploy's two keys plus context.
     expect(seen[0]).toMatchObject({
@@ -55,15 +57,35 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     expect(r.timeline.map((t) => t.event)).toContain('TrafficShifted');
     // Waiting is a callback: transitions do not depend on the bake time.
     expect(states(r)).toEqual([
-      'HasDeployment', 'Prepare', 'IsNoop', 'Platform', 'BeforeAllowTraffic', 'BeforeAllowTrafficResult', 'ShiftTraffic', 'NextStep', 'Bake',
-      'ShiftTraffic', 'NextStep', 'AfterAllowTraffic', 'AfterAllowTrafficResult', 'AfterTraffic', 'Finalize', 'Deployed',
+      'HasDeployment',
+      'Prepare',
+      'IsNoop',
+      'Platform',
+      'BeforeAllowTraffic',
+      'BeforeAllowTrafficResult',
+      'ShiftTraffic',
+      'NextStep',
+      'Bake',
+      'ShiftTraffic',
+      'NextStep',
+      'AfterAllowTraffic',
+      'AfterAllowTrafficResult',
+      'AfterTraffic',
+      'Finalize',
+      'Deployed',
     ]);
   });
 
   it('alarm at a step boundary stops the deployment and rolls back (ALARM_ACTIVE)', async () => {
     env = await testEnv({
       alarms: ['api-errors'],
-      triggerConfigurations: [{ triggerName: 'ops', triggerTargetArn: 'arn:aws:sns:us-east-1:111122223333:deploys', triggerEvents: ['DeploymentStop', 'DeploymentRollback', 'DeploymentFailure'] }],
+      triggerConfigurations: [
+        {
+          triggerName: 'ops',
+          triggerTargetArn: 'arn:aws:sns:us-east-1:111122223333:deploys',
+          triggerEvents: ['DeploymentStop', 'DeploymentRollback', 'DeploymentFailure'],
+        },
+      ],
     });
     env.world.setErrorRate('api', '2', 0.9); // 10% canary × 90% errors = 9% > 5% threshold
     const r = await env.deploy(appSpec());
@@ -76,7 +98,11 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     const rbId = r.deployment.rollbackInfo?.rollbackDeploymentId;
     expect(rbId).toMatch(/^d-[A-Z0-9]{9}$/);
     const rb = await env.deps.store.getDeployment(rbId!);
-    expect(rb).toMatchObject({ creator: 'codeDeployRollback', status: 'Succeeded', rollbackInfo: { rollbackTriggeringDeploymentId: r.deploymentId } });
+    expect(rb).toMatchObject({
+      creator: 'codeDeployRollback',
+      status: 'Succeeded',
+      rollbackInfo: { rollbackTriggeringDeploymentId: r.deploymentId },
+    });
     expect(r.deployment.rollbackInfo?.rollbackMessage).toContain('read back and verified');
     const sns = env.world.log.filter((e) => e.kind === 'SNS').map((e) => (e.detail.message as any).status);
     expect(sns).toEqual(['Stopped', 'Stopped']); // DeploymentStop + DeploymentRollback
@@ -91,7 +117,9 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     const r = await env.deploy(appSpec({ after: 'postHook' }));
     expect(r.deployment.status).toBe('Failed');
     expect(r.deployment.errorInformation?.code).toBe('HOOK_EXECUTION_FAILURE');
-    expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')?.status).toBe('Failed');
+    expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')?.status).toBe(
+      'Failed',
+    );
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
   });
 
@@ -113,7 +141,9 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     const r = await env.deploy(appSpec({ after: 'postHook' }));
     expect(r.deployment.status).toBe('Failed');
     expect(r.deployment.errorInformation).toMatchObject({ code: 'HOOK_EXECUTION_FAILURE' });
-    expect(r.deployment.errorInformation?.message).toMatch(/AfterAllowTraffic hook did not report a status .* within 60 s/);
+    expect(r.deployment.errorInformation?.message).toMatch(
+      /AfterAllowTraffic hook did not report a status .* within 60 s/,
+    );
     expect(states(r)).toContain('AfterAllowTrafficTimedOut');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
     // A late report is refused: the lifecycle event is over.
@@ -138,11 +168,14 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
 
   it('an invalid AppSpec is rejected at creation with every problem; nothing is recorded or locked', async () => {
     env = await testEnv();
-    const bad = 'version: 1.0\nResources:\n  - api:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: api\n        Alias: live\n        CurrentVersion: "1"\nHooks:\n  - BeforeTraffic: x\n';
+    const bad =
+      'version: 1.0\nResources:\n  - api:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: api\n        Alias: live\n        CurrentVersion: "1"\nHooks:\n  - BeforeTraffic: x\n';
     const err = await env.start(bad).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
     const issues = (err as InvalidInputError).issues.map((i) => i.path);
-    expect(issues).toEqual(expect.arrayContaining(['version', 'Resources[0].api.Properties.TargetVersion', 'Hooks[0].BeforeTraffic']));
+    expect(issues).toEqual(
+      expect.arrayContaining(['version', 'Resources[0].api.Properties.TargetVersion', 'Hooks[0].BeforeTraffic']),
+    );
     expect((err as InvalidInputError).exceptionName).toBe('InvalidRevisionException');
     expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([]);
     expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
@@ -165,7 +198,9 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     const calls = env.world.calls.UpdateAlias;
     const r = await env.deploy(appSpec({ functions: [['api', '1', '2']] }));
     expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation?.message).toContain('alias api:live routes v2 100%, expected all traffic on version 1');
+    expect(r.deployment.errorInformation?.message).toContain(
+      'alias api:live routes v2 100%, expected all traffic on version 1',
+    );
     expect(env.world.calls.UpdateAlias).toBe(calls);
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '2', additionalVersionWeights: {} });
     expect(r.deployment.rollbackInfo?.rollbackMessage).toMatch(/nothing to roll back/);
@@ -187,19 +222,35 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
 
   it('a two-function AppSpec shifts both together and rolls both back together', async () => {
     env = await testEnv({ alarms: ['api-errors', 'worker-errors'] });
-    const ok = await env.deploy(appSpec({ functions: [['api', '1', '2'], ['worker', '5', '6']] }));
+    const ok = await env.deploy(
+      appSpec({
+        functions: [
+          ['api', '1', '2'],
+          ['worker', '5', '6'],
+        ],
+      }),
+    );
     expect(ok.deployment.status).toBe('Succeeded');
     expect(env.world.getAlias('api', 'live').functionVersion).toBe('2');
     expect(env.world.getAlias('worker', 'live').functionVersion).toBe('6');
 
     // Back the other way, and only the worker misbehaves: both return to their CurrentVersion.
     env.world.setErrorRate('worker', '5', 0.9);
-    const bad = await env.deploy(appSpec({ functions: [['api', '2', '1'], ['worker', '6', '5']] }));
+    const bad = await env.deploy(
+      appSpec({
+        functions: [
+          ['api', '2', '1'],
+          ['worker', '6', '5'],
+        ],
+      }),
+    );
     expect(bad.deployment.status).toBe('Stopped');
     expect(bad.deployment.errorInformation?.message).toContain('worker-errors');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '2', additionalVersionWeights: {} });
     expect(env.world.getAlias('worker', 'live')).toEqual({ functionVersion: '6', additionalVersionWeights: {} });
-    const shifted = env.world.log.filter((e) => e.kind === 'AliasUpdated' && e.at >= ok.deployment.completeTime!).map((e) => e.detail.functionName);
+    const shifted = env.world.log
+      .filter((e) => e.kind === 'AliasUpdated' && e.at >= ok.deployment.completeTime!)
+      .map((e) => e.detail.functionName);
     expect(shifted.sort()).toEqual(['api', 'api', 'worker', 'worker']); // 10% each, then back each
   });
 
@@ -241,7 +292,9 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     env = await testEnv();
     const r = await env.deploy(appSpec(), { deploymentConfigName: '0.5% 1m, 12.5% 2m, 50% 1m, 100%' });
     expect(r.deployment.status).toBe('Succeeded');
-    const weights = env.world.log.filter((e) => e.kind === 'AliasUpdated').map((e) => e.detail.additionalVersionWeights);
+    const weights = env.world.log
+      .filter((e) => e.kind === 'AliasUpdated')
+      .map((e) => e.detail.additionalVersionWeights);
     expect(weights).toEqual([{ '2': 0.005 }, { '2': 0.125 }, { '2': 0.5 }, {}]);
   });
 });
@@ -249,7 +302,11 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
 describe('started with a CreateDeployment request (CodePipeline native Step Functions action)', () => {
   it('records the deployment for this execution, then deploys; an invalid request changes nothing', async () => {
     env = await testEnv();
-    const request = { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } } };
+    const request = {
+      applicationName: 'shop',
+      deploymentGroupName: 'prod',
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } },
+    };
     const arn = await env.runtime.start('pipeline-exec-1', request);
     const execution = await env.runtime.wait('pipeline-exec-1');
     expect(execution.status).toBe('SUCCEEDED');
@@ -266,7 +323,11 @@ describe('started with a CreateDeployment request (CodePipeline native Step Func
 
   it('a retried RecordDeployment finds the deployment it recorded instead of making a second one', async () => {
     env = await testEnv();
-    const request = { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } } };
+    const request = {
+      applicationName: 'shop',
+      deploymentGroupName: 'prod',
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } },
+    };
     const executionArn = 'arn:aws:states:us-east-1:111122223333:execution:cutover-prod-deployment:pipeline-run-7';
     const first = await TASKS.recordDeployment.run({ request, executionArn }, env.deps);
     const second = await TASKS.recordDeployment.run({ request, executionArn }, env.deps);
@@ -277,7 +338,11 @@ describe('started with a CreateDeployment request (CodePipeline native Step Func
 
   it('an execution stopped from outside (StopExecution) is rolled back and recorded Stopped; the same event again changes nothing', async () => {
     env = await testEnv({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' });
-    const request = { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } } };
+    const request = {
+      applicationName: 'shop',
+      deploymentGroupName: 'prod',
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } },
+    };
     const arn = await env.runtime.start('pipeline-exec-3', request);
     // Not named after its deployment: the id comes from the execution ARN.
     const id = deploymentIdForExecution(arn);
@@ -285,10 +350,17 @@ describe('started with a CreateDeployment request (CodePipeline native Step Func
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.1 } });
     env.runtime.abort('pipeline-exec-3');
     const d = await waitForEnd(env, id);
-    expect(d).toMatchObject({ status: 'Stopped', executionArn: arn, errorInformation: { code: 'MANUAL_STOP', message: expect.stringContaining('StopExecution') } });
+    expect(d).toMatchObject({
+      status: 'Stopped',
+      executionArn: arn,
+      errorInformation: { code: 'MANUAL_STOP', message: expect.stringContaining('StopExecution') },
+    });
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
     expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
-    const again = await TASKS.executionEnded.run({ detail: { executionArn: arn, name: 'pipeline-exec-3', status: 'ABORTED' } }, env.deps);
+    const again = await TASKS.executionEnded.run(
+      { detail: { executionArn: arn, name: 'pipeline-exec-3', status: 'ABORTED' } },
+      env.deps,
+    );
     expect(again).toMatchObject({ action: 'none' });
     expect((await env.deps.store.getDeployment(id))?.version).toBe(d.version);
   });

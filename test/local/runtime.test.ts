@@ -10,7 +10,9 @@ describe('LocalStepFunctions', () => {
     const definition = loadDefinition();
     definition.States.ShiftTraffic.Resource = { 'Fn::GetAtt': ['moveTraffic', 'Arn'] };
     definition.States.Finalize.Resource = 'arn:aws:lambda:us-east-1:111122223333:function:finalize';
-    expect(() => new LocalStepFunctions({ clock: new ScaledClock(1), log: quietLogger, tasks: TASKS, definition })).toThrow(
+    expect(
+      () => new LocalStepFunctions({ clock: new ScaledClock(1), log: quietLogger, tasks: TASKS, definition }),
+    ).toThrow(
       'Refusing to start: Task state(s) not bound to a task: ShiftTraffic (task "moveTraffic" does not exist), Finalize (Resource names no task)',
     );
   });

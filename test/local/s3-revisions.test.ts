@@ -14,10 +14,15 @@ beforeAll(async () => {
 });
 afterAll(async () => env.close());
 
-const put = (key: string, body: Uint8Array | string) => env.s3.client.send(new PutObjectCommand({ Bucket: LOCAL_REVISION_BUCKET, Key: key, Body: body }));
+const put = (key: string, body: Uint8Array | string) =>
+  env.s3.client.send(new PutObjectCommand({ Bucket: LOCAL_REVISION_BUCKET, Key: key, Body: body }));
 const deployS3 = async (key: string, extra: Record<string, unknown> = {}) => {
   const { deploymentId } = (await TASKS.createDeployment.run(
-    { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'S3', s3Location: { bucket: LOCAL_REVISION_BUCKET, key, ...extra } } },
+    {
+      applicationName: 'shop',
+      deploymentGroupName: 'prod',
+      revision: { revisionType: 'S3', s3Location: { bucket: LOCAL_REVISION_BUCKET, key, ...extra } },
+    },
     env.deps,
   )) as { deploymentId: string };
   return env.finish(deploymentId);
@@ -30,7 +35,12 @@ describe('S3 revisions', () => {
     expect(r.deployment.status).toBe('Succeeded');
     expect(r.deployment.revision).toEqual({
       revisionType: 'S3',
-      s3Location: { bucket: LOCAL_REVISION_BUCKET, key: 'revisions/shop/prod/v2.zip', bundleType: 'zip', eTag: put1.ETag!.replace(/"/g, '') },
+      s3Location: {
+        bucket: LOCAL_REVISION_BUCKET,
+        key: 'revisions/shop/prod/v2.zip',
+        bundleType: 'zip',
+        eTag: put1.ETag!.replace(/"/g, ''),
+      },
     });
   });
 
@@ -43,9 +53,14 @@ describe('S3 revisions', () => {
 
   it('a bundle without an AppSpec, or with the wrong eTag, is refused with the reason; nothing is recorded', async () => {
     await put('r/empty.zip', zip({ 'src/index.js': 'x' }));
-    await expect(deployS3('r/empty.zip')).rejects.toMatchObject({ exceptionName: 'InvalidRevisionException', message: expect.stringContaining('no appspec.yml, appspec.yaml, appspec.json at its root') });
+    await expect(deployS3('r/empty.zip')).rejects.toMatchObject({
+      exceptionName: 'InvalidRevisionException',
+      message: expect.stringContaining('no appspec.yml, appspec.yaml, appspec.json at its root'),
+    });
     await put('r/v.yaml', appSpec({ functions: [['api', '1', '2']] }));
-    await expect(deployS3('r/v.yaml', { eTag: '"0123"' })).rejects.toMatchObject({ message: expect.stringContaining("revision.s3Location.eTag: does not match the object's ETag") });
+    await expect(deployS3('r/v.yaml', { eTag: '"0123"' })).rejects.toMatchObject({
+      message: expect.stringContaining("revision.s3Location.eTag: does not match the object's ETag"),
+    });
     expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
   });
 });
@@ -54,12 +69,16 @@ describe('bundle reading', () => {
   it('reads archives made by real tools (Info-ZIP, GNU tar with ./ names, gzip)', () => {
     expect(appSpecFromBundle(readFileSync('test/fixtures/bundles/info-zip.zip'), 'zip')).toBe('version: 0.0\n');
     expect(appSpecFromBundle(readFileSync('test/fixtures/bundles/gnu-tar.tgz'), 'tgz')).toBe('version: 0.0\n');
-    expect(appSpecFromBundle(readFileSync('test/fixtures/bundles/gnu-tar-dot-slash.tar'), 'tar')).toBe('version: 0.0\n');
+    expect(appSpecFromBundle(readFileSync('test/fixtures/bundles/gnu-tar-dot-slash.tar'), 'tar')).toBe(
+      'version: 0.0\n',
+    );
   });
 
   it('prefers appspec.yml, reads stored (uncompressed) zip entries, ignores nested appspecs, rejects garbage', () => {
     expect(appSpecFromBundle(zip({ 'appspec.json': '{}', 'appspec.yml': 'yml' }, false), 'zip')).toBe('yml');
-    expect(() => appSpecFromBundle(tar({ 'sub/appspec.yml': 'nested' }), 'tar')).toThrow(/no appspec.yml, appspec.yaml, appspec.json at its root \(it is empty\)/);
+    expect(() => appSpecFromBundle(tar({ 'sub/appspec.yml': 'nested' }), 'tar')).toThrow(
+      /no appspec.yml, appspec.yaml, appspec.json at its root \(it is empty\)/,
+    );
     expect(() => appSpecFromBundle(Buffer.from('not a zip at all'), 'zip')).toThrow(/not a valid zip archive/);
     expect(() => appSpecFromBundle(Buffer.from('not gzip'), 'tgz')).toThrow(/not valid gzip/);
   });
@@ -88,15 +107,28 @@ describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => 
     );
     const [id] = await deploymentsOf(before + 1);
     const r = await env.finish(id!);
-    expect(r.deployment).toMatchObject({ status: 'Succeeded', creator: 'S3', description: 'from CI', deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' });
-    expect(r.deployment.revision).toMatchObject({ revisionType: 'S3', s3Location: { key: 'revisions/shop/prod/release 7.tgz', bundleType: 'tgz' } });
+    expect(r.deployment).toMatchObject({
+      status: 'Succeeded',
+      creator: 'S3',
+      description: 'from CI',
+      deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+    });
+    expect(r.deployment.revision).toMatchObject({
+      revisionType: 'S3',
+      s3Location: { key: 'revisions/shop/prod/release 7.tgz', bundleType: 'tgz' },
+    });
     expect(env.world.getAlias('worker', 'live').functionVersion).toBe('6');
   });
 
   it('a bare AppSpec and a zip bundle uploaded under the prefix deploy too', async () => {
     for (const [key, body, from, to] of [
       ['revisions/shop/prod/back.yaml', appSpec({ functions: [['worker', '6', '5']] }), '6', '5'],
-      ['revisions/shop/prod/again.zip', zip({ 'appspec.yml': appSpec({ functions: [['worker', '5', '6']] }) }), '5', '6'],
+      [
+        'revisions/shop/prod/again.zip',
+        zip({ 'appspec.yml': appSpec({ functions: [['worker', '5', '6']] }) }),
+        '5',
+        '6',
+      ],
     ] as const) {
       const before = (await env.deps.store.listDeployments('shop', 'prod')).length;
       expect(env.world.getAlias('worker', 'live').functionVersion).toBe(from);
@@ -115,7 +147,10 @@ describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => 
     const d = (await env.deps.store.getDeployment(id!))!;
     expect(d).toMatchObject({ status: 'Failed', creator: 'S3', errorInformation: { code: 'INVALID_REVISION' } });
     expect(d.errorInformation?.message).toContain('no appspec.yml');
-    const published = () => env.world.log.find((e) => e.kind === 'EventBridge' && (e.detail.detail as { deploymentId: string }).deploymentId === id);
+    const published = () =>
+      env.world.log.find(
+        (e) => e.kind === 'EventBridge' && (e.detail.detail as { deploymentId: string }).deploymentId === id,
+      );
     while (!published()) await new Promise((r) => setTimeout(r, 2));
     expect((published()!.detail.detail as { state: string }).state).toBe('FAILURE');
   });
@@ -124,9 +159,18 @@ describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => 
     const result = await TASKS.s3Trigger.run(
       {
         Records: [
-          { eventName: 'ObjectCreated:Put', s3: { bucket: { name: LOCAL_REVISION_BUCKET }, object: { key: 'other/shop/prod/x.zip' } } },
-          { eventName: 'ObjectCreated:Put', s3: { bucket: { name: LOCAL_REVISION_BUCKET }, object: { key: 'revisions/shop/prod/notes.txt' } } },
-          { eventName: 'ObjectCreated:Put', s3: { bucket: { name: LOCAL_REVISION_BUCKET }, object: { key: 'revisions/shop/x.zip' } } },
+          {
+            eventName: 'ObjectCreated:Put',
+            s3: { bucket: { name: LOCAL_REVISION_BUCKET }, object: { key: 'other/shop/prod/x.zip' } },
+          },
+          {
+            eventName: 'ObjectCreated:Put',
+            s3: { bucket: { name: LOCAL_REVISION_BUCKET }, object: { key: 'revisions/shop/prod/notes.txt' } },
+          },
+          {
+            eventName: 'ObjectCreated:Put',
+            s3: { bucket: { name: LOCAL_REVISION_BUCKET }, object: { key: 'revisions/shop/x.zip' } },
+          },
         ],
       },
       env.deps,

@@ -17,18 +17,28 @@ async function verify(req: IncomingMessage, body: string, port: number): Promise
   const headers = { ...req.headers } as Record<string, string>;
   const auth = headers.authorization ?? '';
   const amzDate = headers['x-amz-date'] ?? '';
-  if (!auth.includes(`Credential=${KEY.accessKeyId}/`) || !auth.includes('/us-west-2/execute-api/aws4_request')) return false;
+  if (!auth.includes(`Credential=${KEY.accessKeyId}/`) || !auth.includes('/us-west-2/execute-api/aws4_request'))
+    return false;
   const signedNames = /SignedHeaders=([^,]+)/.exec(auth)?.[1]?.split(';') ?? [];
-  const toSign = Object.fromEntries(signedNames.map((n) => [n, headers[n]!]).filter(([n]) => n !== 'x-amz-date' && n !== 'x-amz-content-sha256'));
-  const date = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const toSign = Object.fromEntries(
+    signedNames.map((n) => [n, headers[n]!]).filter(([n]) => n !== 'x-amz-date' && n !== 'x-amz-content-sha256'),
+  );
+  const date = new Date(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
   const signer = new SignatureV4({ service: 'execute-api', region: 'us-west-2', credentials: KEY, sha256: Sha256 });
-  const again = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.2', port, path: '/', query: {}, headers: toSign, body }, { signingDate: date });
+  const again = await signer.sign(
+    { method: 'POST', protocol: 'http:', hostname: '127.0.0.2', port, path: '/', query: {}, headers: toSign, body },
+    { signingDate: date },
+  );
   return again.headers.authorization === auth;
 }
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((done) => {
-    const p = spawn(process.execPath, [resolve('bin/cutover.js'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    const p = spawn(process.execPath, [resolve('bin/cutover.js'), ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+    });
     let out = '';
     let err = '';
     p.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -45,14 +55,26 @@ describe('SigV4 for remote endpoints', () => {
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', async () => {
         const ok = await verify(req, body, port);
-        res.writeHead(ok ? 200 : 403, { 'content-type': 'application/json' }).end(JSON.stringify(ok ? { applications: ['signed-ok'] } : { message: 'The request signature we calculated does not match' }));
+        res
+          .writeHead(ok ? 200 : 403, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify(
+              ok ? { applications: ['signed-ok'] } : { message: 'The request signature we calculated does not match' },
+            ),
+          );
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.2', r));
     port = (server.address() as AddressInfo).port;
     const endpoint = `http://127.0.0.2:${port}/`;
     try {
-      const env = { AWS_ACCESS_KEY_ID: KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey, AWS_REGION: 'us-west-2', AWS_PROFILE: '', AWS_SESSION_TOKEN: '' };
+      const env = {
+        AWS_ACCESS_KEY_ID: KEY.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
+        AWS_REGION: 'us-west-2',
+        AWS_PROFILE: '',
+        AWS_SESSION_TOKEN: '',
+      };
       const good = await cli(['app', 'list', '--endpoint', endpoint], env);
       expect(good.err).toBe('');
       expect(good.out).toMatch(/^signed-ok$/m);

@@ -25,25 +25,64 @@ export function ecsWorld(clock: ScaledClock, opts: EcsWorldOptions = {}): SimWor
   const nlb = opts.loadBalancerType === 'network';
   return new SimWorld(clock, {
     ecs: {
-      taskDefinitions: { 'web:1': {}, 'web:2': { steadyAfterSeconds: 30 }, 'web:3': { errorRate: 0.6, steadyAfterSeconds: 30 }, 'web:9': { steadyAfterSeconds: 'never' } },
+      taskDefinitions: {
+        'web:1': {},
+        'web:2': { steadyAfterSeconds: 30 },
+        'web:3': { errorRate: 0.6, steadyAfterSeconds: 30 },
+        'web:9': { steadyAfterSeconds: 'never' },
+      },
       loadBalancers: [
         {
           name: 'web-alb',
           type: opts.loadBalancerType ?? 'application',
           targetGroups: ['web-blue', 'web-green'],
           listeners: [
-            { name: 'prod', port: 80, forwardTo: 'web-blue', requestsPerSecond: 100, ...(nlb ? { protocol: 'TCP' } : {}) },
-            { name: 'test', port: 8080, forwardTo: 'web-blue', requestsPerSecond: 10, ...(nlb ? { protocol: 'TCP' } : {}) },
+            {
+              name: 'prod',
+              port: 80,
+              forwardTo: 'web-blue',
+              requestsPerSecond: 100,
+              ...(nlb ? { protocol: 'TCP' } : {}),
+            },
+            {
+              name: 'test',
+              port: 8080,
+              forwardTo: 'web-blue',
+              requestsPerSecond: 10,
+              ...(nlb ? { protocol: 'TCP' } : {}),
+            },
           ],
         },
       ],
-      services: [{ cluster: 'demo', name: 'web', desiredCount: 4, taskDefinition: 'web:1', targetGroup: 'web-blue', deploymentController: opts.controller ?? 'EXTERNAL' }],
+      services: [
+        {
+          cluster: 'demo',
+          name: 'web',
+          desiredCount: 4,
+          taskDefinition: 'web:1',
+          targetGroup: 'web-blue',
+          deploymentController: opts.controller ?? 'EXTERNAL',
+        },
+      ],
     },
-    alarms: [{ name: 'web-5xx', listener: 'web-alb/prod', metric: 'ErrorRate', threshold: 5, periodSeconds: 60, evaluationPeriods: 1 }],
+    alarms: [
+      {
+        name: 'web-5xx',
+        listener: 'web-alb/prod',
+        metric: 'ErrorRate',
+        threshold: 5,
+        periodSeconds: 60,
+        evaluationPeriods: 1,
+      },
+    ],
   });
 }
 
-export async function ecsTestEnv(group: EcsGroupOptions = {}, world: EcsWorldOptions = {}, speed = TEST_SPEED): Promise<TestEnv> {
+export async function ecsTestEnv(
+  group: EcsGroupOptions = {},
+  world: EcsWorldOptions = {},
+  speed = TEST_SPEED,
+): Promise<TestEnv> {
   const clock = new ScaledClock(speed);
   const w = ecsWorld(clock, world);
   const env = await createLocalEnvironment({ clock, world: w, retryIntervalMs: 1 });
@@ -59,12 +98,20 @@ export async function ecsTestEnv(group: EcsGroupOptions = {}, world: EcsWorldOpt
           {
             targetGroups: [{ name: 'web-blue' }, { name: 'web-green' }],
             prodTrafficRoute: { listenerArns: [w.listenerArn('web-alb/prod')] },
-            ...(group.testListener === false ? {} : { testTrafficRoute: { listenerArns: [w.listenerArn('web-alb/test')] } }),
+            ...(group.testListener === false
+              ? {}
+              : { testTrafficRoute: { listenerArns: [w.listenerArn('web-alb/test')] } }),
           },
         ],
       },
-      alarmConfiguration: { enabled: true, alarms: (group.alarms ?? []).map((name) => ({ name })), ignorePollAlarmFailure: false },
-      ...(group.blueGreenDeploymentConfiguration ? { blueGreenDeploymentConfiguration: group.blueGreenDeploymentConfiguration } : {}),
+      alarmConfiguration: {
+        enabled: true,
+        alarms: (group.alarms ?? []).map((name) => ({ name })),
+        ignorePollAlarmFailure: false,
+      },
+      ...(group.blueGreenDeploymentConfiguration
+        ? { blueGreenDeploymentConfiguration: group.blueGreenDeploymentConfiguration }
+        : {}),
       ...(group.hookConfiguration ? { hookConfiguration: group.hookConfiguration } : {}),
       ...(group.autoRollbackConfiguration ? { autoRollbackConfiguration: group.autoRollbackConfiguration } : {}),
     },
@@ -73,10 +120,19 @@ export async function ecsTestEnv(group: EcsGroupOptions = {}, world: EcsWorldOpt
   return withDeployments(env, 'shop', 'web');
 }
 
-export const ECS_HOOKS = ['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic', 'BeforeAllowTraffic', 'AfterAllowTraffic'] as const;
+export const ECS_HOOKS = [
+  'BeforeInstall',
+  'AfterInstall',
+  'AfterAllowTestTraffic',
+  'BeforeAllowTraffic',
+  'AfterAllowTraffic',
+] as const;
 
 /** An ECS AppSpec for `taskDefinition` with the named hooks (event → function). */
-export function ecsAppSpec(taskDefinition = 'web:2', hooks: Partial<Record<(typeof ECS_HOOKS)[number], string>> = {}): string {
+export function ecsAppSpec(
+  taskDefinition = 'web:2',
+  hooks: Partial<Record<(typeof ECS_HOOKS)[number], string>> = {},
+): string {
   const h = Object.entries(hooks).map(([e, fn]) => `  - ${e}: ${fn}`);
   return `version: 0.0
 Resources:

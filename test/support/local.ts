@@ -38,8 +38,24 @@ export function standardWorld(clock: ScaledClock): SimWorld {
   const world = new SimWorld(clock);
   world.addFunction('api', { versions: { '1': {}, '2': {} }, aliases: { live: '1' }, requestsPerSecond: 100 });
   world.addFunction('worker', { versions: { '5': {}, '6': {} }, aliases: { live: '5' }, requestsPerSecond: 100 });
-  world.addAlarm({ name: 'api-errors', functionName: 'api', alias: 'live', metric: 'ErrorRate', threshold: 5, periodSeconds: 60, evaluationPeriods: 1 });
-  world.addAlarm({ name: 'worker-errors', functionName: 'worker', alias: 'live', metric: 'ErrorRate', threshold: 5, periodSeconds: 60, evaluationPeriods: 1 });
+  world.addAlarm({
+    name: 'api-errors',
+    functionName: 'api',
+    alias: 'live',
+    metric: 'ErrorRate',
+    threshold: 5,
+    periodSeconds: 60,
+    evaluationPeriods: 1,
+  });
+  world.addAlarm({
+    name: 'worker-errors',
+    functionName: 'worker',
+    alias: 'live',
+    metric: 'ErrorRate',
+    threshold: 5,
+    periodSeconds: 60,
+    evaluationPeriods: 1,
+  });
   return world;
 }
 
@@ -53,7 +69,11 @@ export async function testEnv(group: GroupOptions = {}, speed = TEST_SPEED): Pro
       applicationName: 'shop',
       deploymentGroupName: 'prod',
       deploymentConfigName: group.deploymentConfigName ?? 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
-      alarmConfiguration: { enabled: true, alarms: (group.alarms ?? []).map((name) => ({ name })), ignorePollAlarmFailure: group.ignorePollAlarmFailure ?? false },
+      alarmConfiguration: {
+        enabled: true,
+        alarms: (group.alarms ?? []).map((name) => ({ name })),
+        ignorePollAlarmFailure: group.ignorePollAlarmFailure ?? false,
+      },
       hookTimeoutSeconds: group.hookTimeoutSeconds ?? 3600,
       ...(group.autoRollbackConfiguration ? { autoRollbackConfiguration: group.autoRollbackConfiguration } : {}),
       ...(group.triggerConfigurations ? { triggerConfigurations: group.triggerConfigurations } : {}),
@@ -69,7 +89,12 @@ export async function testEnv(group: GroupOptions = {}, speed = TEST_SPEED): Pro
 export function withDeployments(env: LocalEnvironment, applicationName: string, deploymentGroupName: string): TestEnv {
   const start = async (appSpec: string, extra: Record<string, unknown> = {}): Promise<string> => {
     const { deploymentId } = await TASKS.createDeployment.run(
-      { applicationName, deploymentGroupName, revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec } }, ...extra },
+      {
+        applicationName,
+        deploymentGroupName,
+        revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec } },
+        ...extra,
+      },
       env.deps,
     );
     return deploymentId as string;
@@ -85,12 +110,20 @@ export function withDeployments(env: LocalEnvironment, applicationName: string, 
   return { ...env, start, finish, deploy: async (a, e) => finish(await start(a, e)) };
 }
 
-export function appSpec(opts: { functions?: [string, string, string][]; before?: string; after?: string } = {}): string {
+export function appSpec(
+  opts: { functions?: [string, string, string][]; before?: string; after?: string } = {},
+): string {
   const fns = opts.functions ?? [['api', '1', '2']];
   const resources = fns
-    .map(([name, cur, tgt]) => `  - ${name}Fn:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: ${name}\n        Alias: live\n        CurrentVersion: "${cur}"\n        TargetVersion: "${tgt}"`)
+    .map(
+      ([name, cur, tgt]) =>
+        `  - ${name}Fn:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: ${name}\n        Alias: live\n        CurrentVersion: "${cur}"\n        TargetVersion: "${tgt}"`,
+    )
     .join('\n');
-  const hooks = [opts.before ? `  - BeforeAllowTraffic: ${opts.before}` : '', opts.after ? `  - AfterAllowTraffic: ${opts.after}` : ''].filter(Boolean);
+  const hooks = [
+    opts.before ? `  - BeforeAllowTraffic: ${opts.before}` : '',
+    opts.after ? `  - AfterAllowTraffic: ${opts.after}` : '',
+  ].filter(Boolean);
   return `version: 0.0\nResources:\n${resources}\n${hooks.length ? `Hooks:\n${hooks.join('\n')}\n` : ''}`;
 }
 
@@ -107,11 +140,16 @@ export const reportingHook =
   };
 
 /** Resolve once the deployment's record satisfies `ready` (polled; bounded by the test timeout). */
-export async function waitFor(env: LocalEnvironment, id: string, ready: (d: Deployment) => boolean): Promise<Deployment> {
+export async function waitFor(
+  env: LocalEnvironment,
+  id: string,
+  ready: (d: Deployment) => boolean,
+): Promise<Deployment> {
   for (;;) {
     const d = await env.deps.store.getDeployment(id);
     if (d && ready(d)) return d;
-    if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) throw new Error(`deployment ended ${d.status} before the condition held`);
+    if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.status))
+      throw new Error(`deployment ended ${d.status} before the condition held`);
     await new Promise((r) => setTimeout(r, 2));
   }
 }

@@ -46,13 +46,28 @@ Hooks:
   it('parses CodeDeploy’s example (YAML) and the same in JSON with lower-case keys and numeric versions', () => {
     const a = parseLambdaAppSpec(yaml);
     expect(a).toEqual({
-      functions: [{ logicalName: 'myFunction', functionName: 'my-function', alias: 'live', currentVersion: '7', targetVersion: '8' }],
+      functions: [
+        {
+          logicalName: 'myFunction',
+          functionName: 'my-function',
+          alias: 'live',
+          currentVersion: '7',
+          targetVersion: '8',
+        },
+      ],
       hooks: { BeforeAllowTraffic: 'CodeDeployHook_preTraffic', AfterAllowTraffic: 'CodeDeployHook_postTraffic' },
       noop: false,
     });
     const json = JSON.stringify({
       version: '0.0',
-      resources: [{ myFunction: { type: 'AWS::Lambda::Function', properties: { name: 'my-function', alias: 'live', currentversion: 7, targetversion: 8 } } }],
+      resources: [
+        {
+          myFunction: {
+            type: 'AWS::Lambda::Function',
+            properties: { name: 'my-function', alias: 'live', currentversion: 7, targetversion: 8 },
+          },
+        },
+      ],
     });
     expect(parseLambdaAppSpec(json).functions).toEqual(a.functions);
   });
@@ -105,9 +120,18 @@ describe('deployment configurations', () => {
   it('predefined configurations plan to CodeDeploy’s schedules', () => {
     const w = (name: string) => plan(PREDEFINED_LAMBDA_CONFIGS[name]!).steps.map((s) => [s.weight, s.bakeSeconds]);
     expect(w('CodeDeployDefault.LambdaAllAtOnce')).toEqual([[100, 0]]);
-    expect(w('CodeDeployDefault.LambdaCanary10Percent5Minutes')).toEqual([[10, 300], [100, 0]]);
-    expect(w('CodeDeployDefault.LambdaCanary10Percent30Minutes')).toEqual([[10, 1800], [100, 0]]);
-    expect(w('CodeDeployDefault.LambdaLinear10PercentEvery1Minute')).toEqual([...[10, 20, 30, 40, 50, 60, 70, 80, 90].map((p) => [p, 60]), [100, 0]]);
+    expect(w('CodeDeployDefault.LambdaCanary10Percent5Minutes')).toEqual([
+      [10, 300],
+      [100, 0],
+    ]);
+    expect(w('CodeDeployDefault.LambdaCanary10Percent30Minutes')).toEqual([
+      [10, 1800],
+      [100, 0],
+    ]);
+    expect(w('CodeDeployDefault.LambdaLinear10PercentEvery1Minute')).toEqual([
+      ...[10, 20, 30, 40, 50, 60, 70, 80, 90].map((p) => [p, 60]),
+      [100, 0],
+    ]);
     expect(Object.keys(PREDEFINED_LAMBDA_CONFIGS)).toHaveLength(9);
   });
 
@@ -120,17 +144,23 @@ describe('deployment configurations', () => {
     fc
       .record({ p: fc.integer({ min: 1, max: 99 }), i: fc.integer({ min: 1, max: 2880 }) })
       .filter(({ p, i }) => (Math.ceil(100 / p) - 1) * i <= 2880)
-      .map(({ p, i }) => ({ type: 'TimeBasedLinear' as const, timeBasedLinear: { linearPercentage: p, linearInterval: i } })),
-    fc
-      .uniqueArray(fc.integer({ min: 1, max: 9999 }), { minLength: 0, maxLength: 20 })
-      .chain((hundredths) =>
-        fc.array(fc.integer({ min: 0, max: 3600 }), { minLength: hundredths.length, maxLength: hundredths.length }).map((bakes) => ({
+      .map(({ p, i }) => ({
+        type: 'TimeBasedLinear' as const,
+        timeBasedLinear: { linearPercentage: p, linearInterval: i },
+      })),
+    fc.uniqueArray(fc.integer({ min: 1, max: 9999 }), { minLength: 0, maxLength: 20 }).chain((hundredths) =>
+      fc
+        .array(fc.integer({ min: 0, max: 3600 }), { minLength: hundredths.length, maxLength: hundredths.length })
+        .map((bakes) => ({
           type: 'StepList' as const,
           stepList: {
-            steps: [...[...hundredths].sort((a, b) => a - b).map((h, i) => ({ percentage: h / 100, bakeSeconds: bakes[i]! })), { percentage: 100, bakeSeconds: 0 }],
+            steps: [
+              ...[...hundredths].sort((a, b) => a - b).map((h, i) => ({ percentage: h / 100, bakeSeconds: bakes[i]! })),
+              { percentage: 100, bakeSeconds: 0 },
+            ],
           },
         })),
-      ),
+    ),
   );
 
   it('property: every valid configuration plans to increasing weights ending at 100% within the limits', () => {
@@ -151,15 +181,47 @@ describe('deployment configurations', () => {
   });
 
   const invalidConfig: fc.Arbitrary<unknown> = fc.oneof(
-    fc.record({ p: fc.oneof(fc.constant(0), fc.integer({ min: 100, max: 1000 }), fc.double({ min: 1.01, max: 98.99, noInteger: true })), i: fc.integer({ min: 1, max: 10 }) }).map(({ p, i }) => ({
-      type: 'TimeBasedCanary',
-      timeBasedCanary: { canaryPercentage: p, canaryInterval: i },
+    fc
+      .record({
+        p: fc.oneof(
+          fc.constant(0),
+          fc.integer({ min: 100, max: 1000 }),
+          fc.double({ min: 1.01, max: 98.99, noInteger: true }),
+        ),
+        i: fc.integer({ min: 1, max: 10 }),
+      })
+      .map(({ p, i }) => ({
+        type: 'TimeBasedCanary',
+        timeBasedCanary: { canaryPercentage: p, canaryInterval: i },
+      })),
+    fc
+      .integer({ min: 1, max: 99 })
+      .map((p) => ({ type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: p, linearInterval: 0 } })),
+    fc.integer({ min: 2, max: 99 }).map((p) => ({
+      type: 'StepList',
+      stepList: {
+        steps: [
+          { percentage: p, bakeSeconds: 60 },
+          { percentage: p - 1, bakeSeconds: 60 },
+          { percentage: 100, bakeSeconds: 0 },
+        ],
+      },
     })),
-    fc.integer({ min: 1, max: 99 }).map((p) => ({ type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: p, linearInterval: 0 } })),
-    fc.integer({ min: 2, max: 99 }).map((p) => ({ type: 'StepList', stepList: { steps: [{ percentage: p, bakeSeconds: 60 }, { percentage: p - 1, bakeSeconds: 60 }, { percentage: 100, bakeSeconds: 0 }] } })),
-    fc.integer({ min: 1, max: 99 }).map((p) => ({ type: 'StepList', stepList: { steps: [{ percentage: p, bakeSeconds: 60 }] } })),
-    fc.integer({ min: 1, max: 600 }).map((b) => ({ type: 'StepList', stepList: { steps: [{ percentage: 100, bakeSeconds: b }] } })),
-    fc.constant({ type: 'StepList', stepList: { steps: [{ percentage: 50, bakeSeconds: MAX_SHIFT_SECONDS + 1 }, { percentage: 100, bakeSeconds: 0 }] } }),
+    fc
+      .integer({ min: 1, max: 99 })
+      .map((p) => ({ type: 'StepList', stepList: { steps: [{ percentage: p, bakeSeconds: 60 }] } })),
+    fc
+      .integer({ min: 1, max: 600 })
+      .map((b) => ({ type: 'StepList', stepList: { steps: [{ percentage: 100, bakeSeconds: b }] } })),
+    fc.constant({
+      type: 'StepList',
+      stepList: {
+        steps: [
+          { percentage: 50, bakeSeconds: MAX_SHIFT_SECONDS + 1 },
+          { percentage: 100, bakeSeconds: 0 },
+        ],
+      },
+    }),
     fc.constant({ type: 'Blue/Green' }),
   );
 
@@ -177,7 +239,12 @@ describe('deployment configurations', () => {
 
   it('step lists: text form, fractional percentages, durations; bad parts named by index', () => {
     const trc = stepListConfig('1% 5m, 10% 10m, 50% 10m, 100%');
-    expect(plan(trc).steps.map((s) => [s.weight, s.bakeSeconds])).toEqual([[1, 300], [10, 600], [50, 600], [100, 0]]);
+    expect(plan(trc).steps.map((s) => [s.weight, s.bakeSeconds])).toEqual([
+      [1, 300],
+      [10, 600],
+      [50, 600],
+      [100, 0],
+    ]);
     expect(plan(stepListConfig('0.5% 90s, 100%')).steps[0]).toEqual({ kind: 'shift', weight: 0.5, bakeSeconds: 90 });
     expect(parseDuration('1h30m')).toBe(5400);
     expect(parseDuration('soon')).toBeUndefined();
@@ -195,8 +262,13 @@ describe('traffic, alarms, outcomes', () => {
     expect(routingFor(f, 0)).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
     expect(routingFor(f, 12.5)).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.125 } });
     expect(routingFor(f, 100)).toEqual({ functionVersion: '2', additionalVersionWeights: {} });
-    expect(routingFor({ ...f, targetVersion: '1' }, 40)).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
-    expect(sameRouting(routingFor(f, 10), { functionVersion: '1', additionalVersionWeights: { '2': 0.1000000001 } })).toBe(true);
+    expect(routingFor({ ...f, targetVersion: '1' }, 40)).toEqual({
+      functionVersion: '1',
+      additionalVersionWeights: {},
+    });
+    expect(
+      sameRouting(routingFor(f, 10), { functionVersion: '1', additionalVersionWeights: { '2': 0.1000000001 } }),
+    ).toBe(true);
     expect(sameRouting(routingFor(f, 10), routingFor(f, 11))).toBe(false);
     expect(targetWeightOf(f, routingFor(f, 12.5))).toBe(12.5);
     expect(targetWeightOf(f, { functionVersion: '5', additionalVersionWeights: {} })).toBeUndefined();
@@ -209,8 +281,18 @@ describe('traffic, alarms, outcomes', () => {
 
   it('alarm verdicts', () => {
     const cfg = { enabled: true, ignorePollAlarmFailure: false, alarms: [{ name: 'a' }, { name: 'b' }] };
-    expect(evaluateAlarms(cfg, [{ name: 'a', state: 'OK' }, { name: 'b', state: 'INSUFFICIENT_DATA' }]).phase).toBe('Healthy');
-    expect(evaluateAlarms(cfg, [{ name: 'a', state: 'ALARM' }, { name: 'b', state: 'OK' }])).toMatchObject({ phase: 'Breached', alarms: ['a'] });
+    expect(
+      evaluateAlarms(cfg, [
+        { name: 'a', state: 'OK' },
+        { name: 'b', state: 'INSUFFICIENT_DATA' },
+      ]).phase,
+    ).toBe('Healthy');
+    expect(
+      evaluateAlarms(cfg, [
+        { name: 'a', state: 'ALARM' },
+        { name: 'b', state: 'OK' },
+      ]),
+    ).toMatchObject({ phase: 'Breached', alarms: ['a'] });
     expect(evaluateAlarms(cfg, [{ name: 'a', state: 'OK' }])).toMatchObject({ phase: 'Unknown', missing: ['b'] });
     const failed = evaluateAlarms(cfg, undefined, 'throttled');
     expect(verdictStops(cfg, failed)).toBe(true);
@@ -224,12 +306,25 @@ describe('traffic, alarms, outcomes', () => {
       status: 'Stopped',
       errorInformation: { code: 'ALARM_ACTIVE', message: 'Alarm x in ALARM' },
     });
-    const aws = classifyFailure({ Error: 'HookFailedError', Cause: JSON.stringify({ errorType: 'HookFailedError', errorMessage: 'hook said no', trace: [] }) });
+    const aws = classifyFailure({
+      Error: 'HookFailedError',
+      Cause: JSON.stringify({ errorType: 'HookFailedError', errorMessage: 'hook said no', trace: [] }),
+    });
     expect(aws.errorInformation).toEqual({ code: 'HOOK_EXECUTION_FAILURE', message: 'hook said no' });
     expect(classifyFailure({ Error: 'HookTimedOutError' }).errorInformation.code).toBe('HOOK_EXECUTION_FAILURE');
-    expect(classifyFailure({ Error: 'DependencyRejectedError', Cause: 'UpdateAlias: AccessDeniedException: no' }).errorInformation.code).toBe('IAM_ROLE_PERMISSIONS');
-    expect(classifyFailure({ Error: 'DeploymentStoppedError' })).toMatchObject({ kind: 'stop', status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
-    expect(classifyFailure({ Error: 'Lambda.Unknown', Cause: 'boom' })).toMatchObject({ status: 'Failed', errorInformation: { code: 'INTERNAL_ERROR' } });
+    expect(
+      classifyFailure({ Error: 'DependencyRejectedError', Cause: 'UpdateAlias: AccessDeniedException: no' })
+        .errorInformation.code,
+    ).toBe('IAM_ROLE_PERMISSIONS');
+    expect(classifyFailure({ Error: 'DeploymentStoppedError' })).toMatchObject({
+      kind: 'stop',
+      status: 'Stopped',
+      errorInformation: { code: 'MANUAL_STOP' },
+    });
+    expect(classifyFailure({ Error: 'Lambda.Unknown', Cause: 'boom' })).toMatchObject({
+      status: 'Failed',
+      errorInformation: { code: 'INTERNAL_ERROR' },
+    });
     const cfg = { enabled: true, events: ['DEPLOYMENT_STOP_ON_ALARM' as const] };
     expect(shouldRollback('alarm', cfg)).toBe(true);
     expect(shouldRollback('failure', cfg)).toBe(false);
@@ -254,14 +349,32 @@ describe('notifications in CodeDeploy’s shapes', () => {
     const e = eventBridgeEntry(env, d, 'FAILURE', new Date(0));
     expect(e.DetailType).toBe('CodeDeploy Deployment State-change Notification');
     expect(e.Source).toBe('cutover');
-    expect(e.Resources).toEqual(['arn:aws:codedeploy:us-east-1:111122223333:application:App', 'arn:aws:codedeploy:us-east-1:111122223333:deploymentgroup:App/DG']);
-    expect(JSON.parse(e.Detail)).toEqual({ instanceGroupId: 'g-1', region: 'us-east-1', application: 'App', deploymentId: 'd-75I7MBT7C', state: 'FAILURE', deploymentGroup: 'DG' });
+    expect(e.Resources).toEqual([
+      'arn:aws:codedeploy:us-east-1:111122223333:application:App',
+      'arn:aws:codedeploy:us-east-1:111122223333:deploymentgroup:App/DG',
+    ]);
+    expect(JSON.parse(e.Detail)).toEqual({
+      instanceGroupId: 'g-1',
+      region: 'us-east-1',
+      application: 'App',
+      deploymentId: 'd-75I7MBT7C',
+      state: 'FAILURE',
+      deploymentGroup: 'DG',
+    });
   });
   it('SNS trigger JSON only for subscribed triggers, times as epoch strings', () => {
     const group = {
       triggerConfigurations: [
-        { triggerName: 'fail', triggerTargetArn: 'arn:aws:sns:us-east-1:111122223333:t', triggerEvents: ['DeploymentFailure'] },
-        { triggerName: 'start', triggerTargetArn: 'arn:aws:sns:us-east-1:111122223333:u', triggerEvents: ['DeploymentStart'] },
+        {
+          triggerName: 'fail',
+          triggerTargetArn: 'arn:aws:sns:us-east-1:111122223333:t',
+          triggerEvents: ['DeploymentFailure'],
+        },
+        {
+          triggerName: 'start',
+          triggerTargetArn: 'arn:aws:sns:us-east-1:111122223333:u',
+          triggerEvents: ['DeploymentStart'],
+        },
       ],
     } as unknown as DeploymentGroup;
     const msgs = triggerMessages(env, group, d, 'DeploymentFailure');

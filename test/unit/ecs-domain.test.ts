@@ -57,18 +57,40 @@ describe('ECS AppSpec', () => {
       containerName: 'web',
       containerPort: 8080,
       platformVersion: 'LATEST',
-      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-aaaa', 'subnet-bbbb'], securityGroups: ['sg-cccc'], assignPublicIp: 'DISABLED' } },
+      networkConfiguration: {
+        awsvpcConfiguration: {
+          subnets: ['subnet-aaaa', 'subnet-bbbb'],
+          securityGroups: ['sg-cccc'],
+          assignPublicIp: 'DISABLED',
+        },
+      },
       capacityProviderStrategy: [
         { capacityProvider: 'FARGATE_SPOT', base: 1, weight: 2 },
         { capacityProvider: 'FARGATE', base: 0, weight: 1 },
       ],
     });
-    expect(Object.keys(a.hooks)).toEqual(['BeforeInstall', 'AfterInstall', 'AfterAllowTestTraffic', 'BeforeAllowTraffic', 'AfterAllowTraffic']);
+    expect(Object.keys(a.hooks)).toEqual([
+      'BeforeInstall',
+      'AfterInstall',
+      'AfterAllowTestTraffic',
+      'BeforeAllowTraffic',
+      'AfterAllowTraffic',
+    ]);
   });
 
   it('JSON works too, with lower-case keys', () => {
     const a = parseEcsAppSpec(
-      JSON.stringify({ version: 0.0, resources: [{ svc: { type: 'AWS::ECS::Service', properties: { taskDefinition: 'web:3', loadBalancerInfo: { containerName: 'web', containerPort: '80' } } } }] }),
+      JSON.stringify({
+        version: 0.0,
+        resources: [
+          {
+            svc: {
+              type: 'AWS::ECS::Service',
+              properties: { taskDefinition: 'web:3', loadBalancerInfo: { containerName: 'web', containerPort: '80' } },
+            },
+          },
+        ],
+      }),
     );
     expect(a.target).toEqual({ taskDefinition: 'web:3', containerName: 'web', containerPort: 80 });
     expect(a.hooks).toEqual({});
@@ -105,12 +127,17 @@ Hooks:
       'Resources[0].TargetService.Properties.CapacityProviderStrategy',
       'Hooks[0].BeforeDeploy',
     ]);
-    expect(issuesOf(bad).find((i) => i.path.endsWith('BeforeDeploy'))?.message).toContain('BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic and AfterAllowTraffic');
+    expect(issuesOf(bad).find((i) => i.path.endsWith('BeforeDeploy'))?.message).toContain(
+      'BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic and AfterAllowTraffic',
+    );
   });
 
   it('one service per AppSpec', () => {
     const two = FULL.replace('Hooks:', '  - Other:\n      Type: AWS::ECS::Service\n      Properties: {}\nHooks:');
-    expect(issuesOf(two)[0]).toMatchObject({ path: 'Resources', message: expect.stringContaining('exactly one resource') });
+    expect(issuesOf(two)[0]).toMatchObject({
+      path: 'Resources',
+      message: expect.stringContaining('exactly one resource'),
+    });
   });
 });
 
@@ -148,7 +175,9 @@ describe('ECS configurations', () => {
     expect(weights('CodeDeployDefault.ECSAllAtOnce')).toEqual([100]);
     expect(weights('CodeDeployDefault.ECSCanary10Percent5Minutes')).toEqual([10, 100]);
     expect(weights('CodeDeployDefault.ECSCanary10Percent15Minutes')).toEqual([10, 100]);
-    expect(weights('CodeDeployDefault.ECSLinear10PercentEvery3Minutes')).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    expect(weights('CodeDeployDefault.ECSLinear10PercentEvery3Minutes')).toEqual([
+      10, 20, 30, 40, 50, 60, 70, 80, 90, 100,
+    ]);
   });
 });
 
@@ -156,7 +185,16 @@ describe('the replacement task set', () => {
   const deployment = (ecs: Record<string, unknown>) =>
     ({
       deploymentId: 'd-AAAAAAAAA',
-      ecs: { clusterName: 'c', serviceName: 's', taskDefinition: 'web:2', containerName: 'web', containerPort: 8080, blueTargetGroupArn: 'arn:tg/blue', greenTargetGroupArn: 'arn:tg/green', ...ecs },
+      ecs: {
+        clusterName: 'c',
+        serviceName: 's',
+        taskDefinition: 'web:2',
+        containerName: 'web',
+        containerPort: 8080,
+        blueTargetGroupArn: 'arn:tg/blue',
+        greenTargetGroupArn: 'arn:tg/green',
+        ...ecs,
+      },
     }) as unknown as Deployment;
   const blue = {
     id: 'ecs-svc/1',
@@ -189,10 +227,18 @@ describe('the replacement task set', () => {
   });
   it("the AppSpec's settings win; capacity providers replace the launch type", () => {
     const spec = replacementSpec(
-      deployment({ platformVersion: 'LATEST', networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-z'] } }, capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] }),
+      deployment({
+        platformVersion: 'LATEST',
+        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-z'] } },
+        capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
+      }),
       blue,
     );
-    expect(spec).toMatchObject({ platformVersion: 'LATEST', networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-z'] } }, capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] });
+    expect(spec).toMatchObject({
+      platformVersion: 'LATEST',
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-z'] } },
+      capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
+    });
     expect(spec.launchType).toBeUndefined();
   });
 });

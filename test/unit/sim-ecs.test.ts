@@ -5,7 +5,12 @@ import { SimEcsServices, SimLoadBalancers } from '../../src/adapters/sim/adapter
 import { SimWorld, type SimWorldSpec } from '../../src/adapters/sim/world.js';
 import { parseWorldFile } from '../../src/config/world-file.js';
 import { forwardWeightsFor } from '../../src/domain/ecs.js';
-import { DependencyRejectedError, DependencyUnavailableError, InvalidInputError, PreconditionFailedError } from '../../src/domain/errors.js';
+import {
+  DependencyRejectedError,
+  DependencyUnavailableError,
+  InvalidInputError,
+  PreconditionFailedError,
+} from '../../src/domain/errors.js';
 import type { TaskSetSpec } from '../../src/ports/index.js';
 import { ManualClock } from '../support/manual-clock.js';
 
@@ -26,11 +31,23 @@ const SPEC: SimWorldSpec = {
           { name: 'test', port: 8080, forwardTo: 'web-blue', requestsPerSecond: 5 },
         ],
       },
-      { name: 'web-nlb', type: 'network', targetGroups: ['tcp-blue', 'tcp-green'], listeners: [{ name: 'tcp', port: 443, forwardTo: 'tcp-blue' }] },
+      {
+        name: 'web-nlb',
+        type: 'network',
+        targetGroups: ['tcp-blue', 'tcp-green'],
+        listeners: [{ name: 'tcp', port: 443, forwardTo: 'tcp-blue' }],
+      },
     ],
     services: [
       { cluster: 'demo', name: 'web', desiredCount: 4, taskDefinition: 'web:1', targetGroup: 'web-blue' },
-      { cluster: 'demo', name: 'legacy', desiredCount: 2, taskDefinition: 'web:1', targetGroup: 'tcp-blue', deploymentController: 'ECS' },
+      {
+        cluster: 'demo',
+        name: 'legacy',
+        desiredCount: 2,
+        taskDefinition: 'web:1',
+        targetGroup: 'tcp-blue',
+        deploymentController: 'ECS',
+      },
     ],
   },
   alarms: [
@@ -57,9 +74,13 @@ const green = (w: SimWorld, taskDefinition: string, externalId = 'd-AAAAAAAAA'):
 describe('SimWorld ECS: task sets', () => {
   it('names resources with deterministic ARNs and accepts listener refs', () => {
     const { w } = world();
-    expect(w.targetGroupArn('web-blue')).toMatch(/^arn:aws:elasticloadbalancing:local:000000000000:targetgroup\/web-blue\/[0-9a-f]{16}$/);
+    expect(w.targetGroupArn('web-blue')).toMatch(
+      /^arn:aws:elasticloadbalancing:local:000000000000:targetgroup\/web-blue\/[0-9a-f]{16}$/,
+    );
     const prod = w.listenerArn('web-alb/prod');
-    expect(prod).toMatch(/^arn:aws:elasticloadbalancing:local:000000000000:listener\/app\/web-alb\/[0-9a-f]{16}\/[0-9a-f]{16}$/);
+    expect(prod).toMatch(
+      /^arn:aws:elasticloadbalancing:local:000000000000:listener\/app\/web-alb\/[0-9a-f]{16}\/[0-9a-f]{16}$/,
+    );
     expect(w.listenerArn(prod)).toBe(prod);
     expect(w.listenerArn('web-nlb/tcp')).toMatch(/listener\/net\/web-nlb\//);
     expect(world().w.listenerArn('web-alb/prod')).toBe(prod);
@@ -69,14 +90,36 @@ describe('SimWorld ECS: task sets', () => {
   it('a service starts with one PRIMARY steady task set; a new one stabilizes over simulated time', async () => {
     const { clock, w, ecs } = world();
     const before = await ecs.describeService('demo', 'web');
-    expect(before).toMatchObject({ deploymentController: 'EXTERNAL', desiredCount: 4, status: 'ACTIVE', serviceArn: 'arn:aws:ecs:local:000000000000:service/demo/web' });
+    expect(before).toMatchObject({
+      deploymentController: 'EXTERNAL',
+      desiredCount: 4,
+      status: 'ACTIVE',
+      serviceArn: 'arn:aws:ecs:local:000000000000:service/demo/web',
+    });
     expect(before.taskSets).toEqual([
-      expect.objectContaining({ status: 'PRIMARY', stabilityStatus: 'STEADY_STATE', taskDefinition: 'arn:aws:ecs:local:000000000000:task-definition/web:1', runningCount: 4 }),
+      expect.objectContaining({
+        status: 'PRIMARY',
+        stabilityStatus: 'STEADY_STATE',
+        taskDefinition: 'arn:aws:ecs:local:000000000000:task-definition/web:1',
+        runningCount: 4,
+      }),
     ]);
 
     // An AppSpec names the task definition by its full ARN (any region/account).
-    const created = await ecs.createTaskSet('demo', 'web', green(w, 'arn:aws:ecs:us-east-1:111122223333:task-definition/web:2'));
-    expect(created).toMatchObject({ status: 'ACTIVE', stabilityStatus: 'STABILIZING', externalId: 'd-AAAAAAAAA', runningCount: 0, pendingCount: 4, computedDesiredCount: 4, scalePercent: 100 });
+    const created = await ecs.createTaskSet(
+      'demo',
+      'web',
+      green(w, 'arn:aws:ecs:us-east-1:111122223333:task-definition/web:2'),
+    );
+    expect(created).toMatchObject({
+      status: 'ACTIVE',
+      stabilityStatus: 'STABILIZING',
+      externalId: 'd-AAAAAAAAA',
+      runningCount: 0,
+      pendingCount: 4,
+      computedDesiredCount: 4,
+      scalePercent: 100,
+    });
     expect(created.id).toMatch(/^ecs-svc\/\d{19}$/);
     expect(created.taskSetArn).toBe(`arn:aws:ecs:local:000000000000:task-set/demo/web/${created.id}`);
     expect(created.targetGroupArns).toEqual([w.targetGroupArn('web-green')]);
@@ -88,7 +131,11 @@ describe('SimWorld ECS: task sets', () => {
     clock.advance(29);
     expect((await ecs.describeService('demo', 'web')).taskSets[1]!.stabilityStatus).toBe('STABILIZING');
     clock.advance(1);
-    expect((await ecs.describeService('demo', 'web')).taskSets[1]).toMatchObject({ stabilityStatus: 'STEADY_STATE', runningCount: 4, pendingCount: 0 });
+    expect((await ecs.describeService('demo', 'web')).taskSets[1]).toMatchObject({
+      stabilityStatus: 'STEADY_STATE',
+      runningCount: 4,
+      pendingCount: 0,
+    });
     w.catchUp();
     expect(w.log.filter((e) => e.kind === 'TaskSet').map((e) => e.detail.event)).toEqual(['created', 'steady']);
 
@@ -102,28 +149,51 @@ describe('SimWorld ECS: task sets', () => {
     await ecs.deleteTaskSet('demo', 'web', blue.id);
     await ecs.deleteTaskSet('demo', 'web', blue.id); // gone already: fine
     expect((await ecs.describeService('demo', 'web')).taskSets.map((t) => t.id)).toEqual([created.id]);
-    expect(w.log.filter((e) => e.kind === 'TaskSet').map((e) => e.detail.event)).toEqual(['created', 'steady', 'primary', 'deleted']);
+    expect(w.log.filter((e) => e.kind === 'TaskSet').map((e) => e.detail.event)).toEqual([
+      'created',
+      'steady',
+      'primary',
+      'deleted',
+    ]);
   });
 
   it('a task definition that never stabilizes stays STABILIZING', async () => {
     const { clock, w, ecs } = world();
     const t = await ecs.createTaskSet('demo', 'web', green(w, 'web:4'));
     clock.advance(3600);
-    expect((await ecs.describeService('demo', 'web')).taskSets.find((x) => x.id === t.id)).toMatchObject({ stabilityStatus: 'STABILIZING', runningCount: 0 });
+    expect((await ecs.describeService('demo', 'web')).taskSets.find((x) => x.id === t.id)).toMatchObject({
+      stabilityStatus: 'STABILIZING',
+      runningCount: 0,
+    });
   });
 
   it('refuses what ECS refuses, mapped to the port contract', async () => {
     const { w, ecs } = world();
-    await expect(ecs.createTaskSet('demo', 'web', green(w, 'web:9'))).rejects.toMatchObject({ name: 'DependencyRejectedError', awsErrorName: 'ClientException', message: expect.stringContaining('TaskDefinition not found') });
-    await expect(ecs.createTaskSet('demo', 'web', { ...green(w, 'web:2'), targetGroupArn: 'arn:aws:elasticloadbalancing:local:000000000000:targetgroup/x/0' })).rejects.toMatchObject({
+    await expect(ecs.createTaskSet('demo', 'web', green(w, 'web:9'))).rejects.toMatchObject({
+      name: 'DependencyRejectedError',
+      awsErrorName: 'ClientException',
+      message: expect.stringContaining('TaskDefinition not found'),
+    });
+    await expect(
+      ecs.createTaskSet('demo', 'web', {
+        ...green(w, 'web:2'),
+        targetGroupArn: 'arn:aws:elasticloadbalancing:local:000000000000:targetgroup/x/0',
+      }),
+    ).rejects.toMatchObject({
       awsErrorName: 'InvalidParameterException',
     });
     const primary = (await ecs.describeService('demo', 'web')).taskSets[0]!;
     await expect(ecs.deleteTaskSet('demo', 'web', primary.id)).rejects.toBeInstanceOf(DependencyRejectedError);
-    await expect(ecs.describeService('demo', 'nope')).rejects.toMatchObject({ name: 'PreconditionFailedError', code: 'INVALID_ECS_SERVICE', message: expect.stringContaining('nope') });
+    await expect(ecs.describeService('demo', 'nope')).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      code: 'INVALID_ECS_SERVICE',
+      message: expect.stringContaining('nope'),
+    });
     await expect(ecs.describeService('other', 'web')).rejects.toBeInstanceOf(PreconditionFailedError);
     await expect(ecs.createTaskSet('demo', 'nope', green(w, 'web:2'))).rejects.toBeInstanceOf(PreconditionFailedError);
-    await expect(ecs.updateServicePrimaryTaskSet('demo', 'web', 'ecs-svc/1')).rejects.toMatchObject({ awsErrorName: 'TaskSetNotFoundException' });
+    await expect(ecs.updateServicePrimaryTaskSet('demo', 'web', 'ecs-svc/1')).rejects.toMatchObject({
+      awsErrorName: 'TaskSetNotFoundException',
+    });
   });
 
   it('describes a service with the ECS deployment controller without task sets, and refuses to create one', async () => {
@@ -131,7 +201,10 @@ describe('SimWorld ECS: task sets', () => {
     const legacy = await ecs.describeService('demo', 'legacy');
     expect(legacy).toMatchObject({ deploymentController: 'ECS', desiredCount: 2, taskSets: [] });
     expect(w.calls.DescribeTaskSets).toBeUndefined();
-    await expect(ecs.createTaskSet('demo', 'legacy', green(w, 'web:2'))).rejects.toMatchObject({ name: 'DependencyRejectedError', awsErrorName: 'InvalidParameterException' });
+    await expect(ecs.createTaskSet('demo', 'legacy', green(w, 'web:2'))).rejects.toMatchObject({
+      name: 'DependencyRejectedError',
+      awsErrorName: 'InvalidParameterException',
+    });
     // Its tasks still serve its target group.
     clock.advance(60);
     expect(w.observedTargetGroup('tcp-blue', 60)).toMatchObject({ invocations: 600, errors: 0 });
@@ -140,12 +213,16 @@ describe('SimWorld ECS: task sets', () => {
   it('fault injection: throttling → DependencyUnavailableError, AccessDenied → DependencyRejectedError, once', async () => {
     const { w, ecs, elb } = world();
     w.injectFault('CreateTaskSet', 'Throttling', 1, 'demo/web');
-    await expect(ecs.createTaskSet('demo', 'web', green(w, 'web:2'))).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(ecs.createTaskSet('demo', 'web', green(w, 'web:2'))).rejects.toBeInstanceOf(
+      DependencyUnavailableError,
+    );
     await ecs.createTaskSet('demo', 'web', green(w, 'web:2'));
     const prod = w.listenerArn('web-alb/prod');
     w.injectFault('ModifyListener', 'AccessDenied', 1, prod);
     const pair: [string, string] = [w.targetGroupArn('web-blue'), w.targetGroupArn('web-green')];
-    await expect(elb.setForward(prod, pair, forwardWeightsFor(...pair, 10))).rejects.toBeInstanceOf(DependencyRejectedError);
+    await expect(elb.setForward(prod, pair, forwardWeightsFor(...pair, 10))).rejects.toBeInstanceOf(
+      DependencyRejectedError,
+    );
     w.injectFault('DescribeRules', 'ServiceUnavailable', 1);
     await expect(elb.describeListener(prod)).rejects.toBeInstanceOf(DependencyUnavailableError);
     await elb.setForward(prod, pair, forwardWeightsFor(...pair, 10));
@@ -166,15 +243,36 @@ describe('SimWorld ECS: listeners and traffic', () => {
     const w = new SimWorld(clock, spec);
     const elb = new SimLoadBalancers(w);
     const prod = w.listenerArn('web-alb/prod');
-    const [blue, greenArn, admin] = [w.targetGroupArn('web-blue'), w.targetGroupArn('web-green'), w.targetGroupArn('admin')];
+    const [blue, greenArn, admin] = [
+      w.targetGroupArn('web-blue'),
+      w.targetGroupArn('web-green'),
+      w.targetGroupArn('admin'),
+    ];
     const before = await elb.describeListener(prod);
-    expect(before).toMatchObject({ listenerArn: prod, protocol: 'HTTP', port: 80, loadBalancerArn: expect.stringMatching(/:loadbalancer\/app\/web-alb\//) });
-    expect(before.forwards).toEqual([{ weights: { [blue]: 1 } }, { ruleArn: expect.stringMatching(/:listener-rule\/app\/web-alb\//), weights: { [blue]: 1 } }, { ruleArn: expect.any(String), weights: { [admin]: 1 } }]);
+    expect(before).toMatchObject({
+      listenerArn: prod,
+      protocol: 'HTTP',
+      port: 80,
+      loadBalancerArn: expect.stringMatching(/:loadbalancer\/app\/web-alb\//),
+    });
+    expect(before.forwards).toEqual([
+      { weights: { [blue]: 1 } },
+      { ruleArn: expect.stringMatching(/:listener-rule\/app\/web-alb\//), weights: { [blue]: 1 } },
+      { ruleArn: expect.any(String), weights: { [admin]: 1 } },
+    ]);
 
     await elb.setForward(prod, [blue, greenArn], forwardWeightsFor(blue, greenArn, 25));
     const after = await elb.describeListener(prod);
-    expect(after.forwards.map((f) => f.weights)).toEqual([{ [blue]: 750, [greenArn]: 250 }, { [blue]: 750, [greenArn]: 250 }, { [admin]: 1 }]);
-    expect(w.log.filter((e) => e.kind === 'Listener').map((e) => [e.detail.listener, e.detail.split, e.detail.ruleArn !== undefined])).toEqual([
+    expect(after.forwards.map((f) => f.weights)).toEqual([
+      { [blue]: 750, [greenArn]: 250 },
+      { [blue]: 750, [greenArn]: 250 },
+      { [admin]: 1 },
+    ]);
+    expect(
+      w.log
+        .filter((e) => e.kind === 'Listener')
+        .map((e) => [e.detail.listener, e.detail.split, e.detail.ruleArn !== undefined]),
+    ).toEqual([
       ['web-alb/prod', 'web-blue 75% / web-green 25%', false],
       ['web-alb/prod', 'web-blue 75% / web-green 25%', true],
     ]);
@@ -183,14 +281,19 @@ describe('SimWorld ECS: listeners and traffic', () => {
     await elb.setForward(prod, [blue, greenArn], forwardWeightsFor(blue, greenArn, 25));
     expect((w.calls.ModifyListener ?? 0) + (w.calls.ModifyRule ?? 0)).toBe(writes);
     expect(await elb.targetGroupArns(['web-blue', 'missing', 'admin'])).toEqual({ 'web-blue': blue, admin });
-    await expect(elb.describeListener(`${prod.slice(0, -1)}0`)).rejects.toMatchObject({ name: 'PreconditionFailedError', code: 'ELASTIC_LOAD_BALANCING_INVALID' });
+    await expect(elb.describeListener(`${prod.slice(0, -1)}0`)).rejects.toMatchObject({
+      name: 'PreconditionFailedError',
+      code: 'ELASTIC_LOAD_BALANCING_INVALID',
+    });
   });
 
   it('a network load balancer forwards to one side, and cannot split', async () => {
     const { w, elb } = world();
     const tcp = w.listenerArn('web-nlb/tcp');
     const pair: [string, string] = [w.targetGroupArn('tcp-blue'), w.targetGroupArn('tcp-green')];
-    await expect(elb.setForward(tcp, pair, forwardWeightsFor(...pair, 10))).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(elb.setForward(tcp, pair, forwardWeightsFor(...pair, 10))).rejects.toBeInstanceOf(
+      PreconditionFailedError,
+    );
     await elb.setForward(tcp, pair, forwardWeightsFor(...pair, 100));
     expect((await elb.describeListener(tcp)).forwards).toEqual([{ weights: { [pair[1]]: 1 } }]);
     expect((await elb.describeListener(tcp)).protocol).toBe('TCP');
@@ -263,7 +366,9 @@ describe('SimWorld ECS: persistence', () => {
     const fresh = new SimWorld(clock, structuredClone(SPEC));
     fresh.ecs.restore(snap.ecs!);
     expect(fresh.ecs.split('web-alb/prod')).toEqual({ 'web-blue': 60, 'web-green': 40 });
-    expect((await new SimEcsServices(fresh).describeService('demo', 'web')).taskSets.map((t) => t.id)).toEqual((await ecs.describeService('demo', 'web')).taskSets.map((t) => t.id));
+    expect((await new SimEcsServices(fresh).describeService('demo', 'web')).taskSets.map((t) => t.id)).toEqual(
+      (await ecs.describeService('demo', 'web')).taskSets.map((t) => t.id),
+    );
   });
 
   it('restore(): times from a run whose compressed clock ran ahead do not leave task sets unsteady', async () => {
@@ -274,7 +379,9 @@ describe('SimWorld ECS: persistence', () => {
     const snap = w.snapshot();
     const later = new SimWorld(new ManualClock(), structuredClone(SPEC)); // a new run starts an hour "earlier"
     later.ecs.restore(snap.ecs!);
-    expect((await new SimEcsServices(later).describeService('demo', 'web')).taskSets.map((t) => t.stabilityStatus)).toEqual(['STEADY_STATE', 'STEADY_STATE']);
+    expect(
+      (await new SimEcsServices(later).describeService('demo', 'web')).taskSets.map((t) => t.stabilityStatus),
+    ).toEqual(['STEADY_STATE', 'STEADY_STATE']);
   });
 });
 
@@ -320,7 +427,10 @@ describe('world file: ecs', () => {
   it('parses an ECS world with defaults, and makes the application ECS', () => {
     const w = parseWorldFile(WORLD);
     expect(w.ecs?.taskDefinitions['web:2']).toEqual({ errorRate: 0, steadyAfterSeconds: 'never' });
-    expect(w.ecs?.loadBalancers[0]).toMatchObject({ type: 'application', listeners: [{ requestsPerSecond: 50 }, { requestsPerSecond: 10 }] });
+    expect(w.ecs?.loadBalancers[0]).toMatchObject({
+      type: 'application',
+      listeners: [{ requestsPerSecond: 50 }, { requestsPerSecond: 10 }],
+    });
     expect(w.ecs?.services[0]).toMatchObject({ deploymentController: 'EXTERNAL' });
     expect(w.applications[0]!.computePlatform).toBe('ECS');
     expect(parseWorldFile('functions: []').ecs).toBeUndefined();
@@ -328,7 +438,10 @@ describe('world file: ecs', () => {
 
   it('the example world parses and builds a world whose alarm watches the production listener', () => {
     const file = parseWorldFile(readFileSync('examples/ecs.world.yml', 'utf8'));
-    expect(file.applications[0]).toMatchObject({ computePlatform: 'ECS', deploymentGroups: [{ name: 'web-prod', deploymentConfigName: 'CodeDeployDefault.ECSCanary10Percent5Minutes' }] });
+    expect(file.applications[0]).toMatchObject({
+      computePlatform: 'ECS',
+      deploymentGroups: [{ name: 'web-prod', deploymentConfigName: 'CodeDeployDefault.ECSCanary10Percent5Minutes' }],
+    });
     const clock = new ManualClock();
     const w = new SimWorld(clock, { ecs: file.ecs!, alarms: file.alarms.map(({ function: _f, ...a }) => a) });
     clock.advance(60);
@@ -337,16 +450,25 @@ describe('world file: ecs', () => {
   });
 
   it('reports every broken reference with its path', () => {
-    const bad = WORLD.replace('taskDefinition: "web:1", targetGroup: web-blue', 'taskDefinition: "web:7", targetGroup: nope')
+    const bad = WORLD.replace(
+      'taskDefinition: "web:1", targetGroup: web-blue',
+      'taskDefinition: "web:7", targetGroup: nope',
+    )
       .replace('listener: web-alb/prod, threshold', 'listener: web-alb/live, threshold')
-      .replace('targetGroups: [web-blue, web-green]\n        prodListener', 'targetGroups: [web-blue, web-red]\n        prodListener')
+      .replace(
+        'targetGroups: [web-blue, web-green]\n        prodListener',
+        'targetGroups: [web-blue, web-red]\n        prodListener',
+      )
       .replace('ecsService: { cluster: demo, service: web }', 'ecsService: { cluster: demo, service: api }')
       .replace('testListener: web-alb/test', 'testListener: other/test');
     expect(worldFileIssues(bad)).toEqual([
       { path: 'ecs.services.0.taskDefinition', message: 'no task definition web:7 in ecs.taskDefinitions' },
       { path: 'ecs.services.0.targetGroup', message: expect.stringContaining('no target group named nope') },
       { path: 'alarms.0.listener', message: expect.stringContaining('no listener web-alb/live') },
-      { path: 'applications.0.deploymentGroups.0.ecsService', message: 'no service api in cluster demo in ecs.services' },
+      {
+        path: 'applications.0.deploymentGroups.0.ecsService',
+        message: 'no service api in cluster demo in ecs.services',
+      },
       { path: 'applications.0.deploymentGroups.0.targetGroups.1', message: expect.stringContaining('web-red') },
       { path: 'applications.0.deploymentGroups.0.testListener', message: expect.stringContaining('other/test') },
     ]);
@@ -355,13 +477,26 @@ describe('world file: ecs', () => {
   it('reports shape errors with their paths', () => {
     const bad = WORLD.replace('"web:1": { errorRate: 0.002 }', '"web:1": { errorRate: 2 }\n    "web": {}')
       .replace('{ steadyAfterSeconds: never }', '{ steadyAfterSeconds: sometimes }')
-      .replace('- { name: green-5xx, targetGroup: web-green, threshold: 2 }', '- { name: green-5xx, targetGroup: web-green, function: f, threshold: 2 }');
+      .replace(
+        '- { name: green-5xx, targetGroup: web-green, threshold: 2 }',
+        '- { name: green-5xx, targetGroup: web-green, function: f, threshold: 2 }',
+      );
     const issues = worldFileIssues(bad);
-    expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(['ecs.taskDefinitions.web', 'ecs.taskDefinitions.web:1.errorRate', 'ecs.taskDefinitions.web:2.steadyAfterSeconds', 'alarms.1']));
+    expect(issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining([
+        'ecs.taskDefinitions.web',
+        'ecs.taskDefinitions.web:1.errorRate',
+        'ecs.taskDefinitions.web:2.steadyAfterSeconds',
+        'alarms.1',
+      ]),
+    );
   });
 
   it('an ECS group needs its target groups and production listener; ECS fields need an ECS group', () => {
-    const bad = WORLD.replace('        targetGroups: [web-blue, web-green]\n        prodListener: web-alb/prod\n', '').replace(
+    const bad = WORLD.replace(
+      '        targetGroups: [web-blue, web-green]\n        prodListener: web-alb/prod\n',
+      '',
+    ).replace(
       'applications:\n  - name: shop\n',
       'applications:\n  - name: fn\n    computePlatform: Lambda\n    deploymentGroups:\n      - { name: g, prodListener: web-alb/prod }\n  - name: shop\n',
     );

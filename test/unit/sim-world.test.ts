@@ -3,14 +3,29 @@ import { describe, expect, it } from 'vitest';
 import { SimAlarmSource, SimTrafficRouter } from '../../src/adapters/sim/adapters.js';
 import { ScaledClock } from '../../src/adapters/sim/clock.js';
 import { SimWorld } from '../../src/adapters/sim/world.js';
-import { DependencyRejectedError, DependencyUnavailableError, PreconditionFailedError } from '../../src/domain/errors.js';
+import {
+  DependencyRejectedError,
+  DependencyUnavailableError,
+  PreconditionFailedError,
+} from '../../src/domain/errors.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 function world() {
   const clock = new ManualClock();
   const w = new SimWorld(clock);
-  w.addFunction('api', { versions: { '1': { errorRate: 0 }, '2': { errorRate: 0.5 } }, aliases: { live: '1' }, requestsPerSecond: 100 });
-  w.addAlarm({ name: 'errs', functionName: 'api', alias: 'live', threshold: 4, periodSeconds: 60, evaluationPeriods: 2 });
+  w.addFunction('api', {
+    versions: { '1': { errorRate: 0 }, '2': { errorRate: 0.5 } },
+    aliases: { live: '1' },
+    requestsPerSecond: 100,
+  });
+  w.addAlarm({
+    name: 'errs',
+    functionName: 'api',
+    alias: 'live',
+    threshold: 4,
+    periodSeconds: 60,
+    evaluationPeriods: 2,
+  });
   return { clock, w };
 }
 
@@ -55,9 +70,13 @@ describe('SimWorld', () => {
 
   it('refuses what Lambda refuses: unknown versions, more than two versions on an alias', () => {
     const { w } = world();
-    expect(() => w.updateAlias('api', 'live', { functionVersion: '9', additionalVersionWeights: {} })).toThrow(/Function not found/);
+    expect(() => w.updateAlias('api', 'live', { functionVersion: '9', additionalVersionWeights: {} })).toThrow(
+      /Function not found/,
+    );
     w.publishVersion('api', '3');
-    expect(() => w.updateAlias('api', 'live', { functionVersion: '1', additionalVersionWeights: { '2': 0.1, '3': 0.1 } })).toThrow(/at most two versions/);
+    expect(() =>
+      w.updateAlias('api', 'live', { functionVersion: '1', additionalVersionWeights: { '2': 0.1, '3': 0.1 } }),
+    ).toThrow(/at most two versions/);
   });
 
   it('the scaled clock compresses time', async () => {
@@ -78,9 +97,13 @@ describe('sim adapters honour the port contracts', () => {
     expect(await router.versionExists('api', '7')).toBe(false);
     expect(await router.versionExists('ghost', '1')).toBe(false);
     w.injectFault('UpdateAlias', 'Throttling', 1);
-    await expect(router.setAlias('api', 'live', { functionVersion: '2', additionalVersionWeights: {} })).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(
+      router.setAlias('api', 'live', { functionVersion: '2', additionalVersionWeights: {} }),
+    ).rejects.toBeInstanceOf(DependencyUnavailableError);
     w.injectFault('UpdateAlias', 'AccessDenied', 1);
-    await expect(router.setAlias('api', 'live', { functionVersion: '2', additionalVersionWeights: {} })).rejects.toBeInstanceOf(DependencyRejectedError);
+    await expect(
+      router.setAlias('api', 'live', { functionVersion: '2', additionalVersionWeights: {} }),
+    ).rejects.toBeInstanceOf(DependencyRejectedError);
     await router.setAlias('api', 'live', { functionVersion: '2', additionalVersionWeights: {} });
     expect(await router.getAlias('api', 'live')).toEqual({ functionVersion: '2', additionalVersionWeights: {} });
   });

@@ -20,7 +20,12 @@ const rejects = async (p: Promise<unknown>) => {
 };
 const create = (extra: Record<string, unknown>) =>
   TASKS.createDeployment.run(
-    { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } }, ...extra },
+    {
+      applicationName: 'shop',
+      deploymentGroupName: 'prod',
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } },
+      ...extra,
+    },
     env.deps,
   );
 
@@ -29,14 +34,22 @@ describe('createDeployment input', () => {
     const e = await rejects(TASKS.createDeployment.run({ description: 'x'.repeat(300) }, env.deps));
     expect(e).toBeInstanceOf(InvalidInputError);
     expect(e.exceptionName).toBe('ApplicationNameRequiredException');
-    expect(e.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['applicationName', 'deploymentGroupName', 'revision', 'description']));
+    expect(e.issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining(['applicationName', 'deploymentGroupName', 'revision', 'description']),
+    );
   });
 
   it('unknown application, group and configuration', async () => {
     expect((await rejects(create({ applicationName: 'nope' }))).exceptionName).toBe('ApplicationDoesNotExistException');
-    expect((await rejects(create({ deploymentGroupName: 'nope' }))).exceptionName).toBe('DeploymentGroupDoesNotExistException');
-    expect((await rejects(create({ deploymentConfigName: 'MyMissingConfig' }))).exceptionName).toBe('DeploymentConfigDoesNotExistException');
-    expect((await rejects(create({ deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce' }))).exceptionName).toBe('InvalidDeploymentConfigNameException');
+    expect((await rejects(create({ deploymentGroupName: 'nope' }))).exceptionName).toBe(
+      'DeploymentGroupDoesNotExistException',
+    );
+    expect((await rejects(create({ deploymentConfigName: 'MyMissingConfig' }))).exceptionName).toBe(
+      'DeploymentConfigDoesNotExistException',
+    );
+    expect((await rejects(create({ deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce' }))).exceptionName).toBe(
+      'InvalidDeploymentConfigNameException',
+    );
     const bad = await rejects(create({ deploymentConfigName: '10% 5m, 5% 1m, 100%' }));
     expect(bad.exceptionName).toBe('InvalidTrafficRoutingConfigurationException');
     expect(bad.message).toContain('greater than the previous step');
@@ -45,14 +58,22 @@ describe('createDeployment input', () => {
   it('checks a given sha256, and names a missing S3 revision, changing nothing', async () => {
     const wrong = await rejects(
       TASKS.createDeployment.run(
-        { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec(), sha256: '00' } } },
+        {
+          applicationName: 'shop',
+          deploymentGroupName: 'prod',
+          revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec(), sha256: '00' } },
+        },
         env.deps,
       ),
     );
     expect(wrong.message).toContain('revision.appSpecContent.sha256');
-    const s3 = await rejects(create({ revision: { revisionType: 'S3', s3Location: { bucket: 'no-such-bucket', key: 'app.zip' } } }));
+    const s3 = await rejects(
+      create({ revision: { revisionType: 'S3', s3Location: { bucket: 'no-such-bucket', key: 'app.zip' } } }),
+    );
     expect(s3.exceptionName).toBe('RevisionDoesNotExistException');
-    const untyped = await rejects(create({ revision: { revisionType: 'S3', s3Location: { bucket: 'b', key: 'revision.bin' } } }));
+    const untyped = await rejects(
+      create({ revision: { revisionType: 'S3', s3Location: { bucket: 'b', key: 'revision.bin' } } }),
+    );
     expect(untyped.exceptionName).toBe('InvalidRevisionException');
     expect(untyped.message).toContain('revision.s3Location.bundleType');
     expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([]);
@@ -68,31 +89,61 @@ describe('setup tasks', () => {
           applicationName: 'shop',
           deploymentGroupName: 'bad name!',
           alarmConfiguration: { enabled: true, alarms: Array.from({ length: 11 }, (_, i) => ({ name: `a${i}` })) },
-          triggerConfigurations: [{ triggerName: 't', triggerTargetArn: 'not-an-arn', triggerEvents: ['DeploymentStart'] }],
+          triggerConfigurations: [
+            { triggerName: 't', triggerTargetArn: 'not-an-arn', triggerEvents: ['DeploymentStart'] },
+          ],
         },
         env.deps,
       ),
     );
     expect(e.issues.map((i) => i.path)).toEqual(
-      expect.arrayContaining(['deploymentGroupName', 'alarmConfiguration.alarms', 'triggerConfigurations.0.triggerTargetArn']),
+      expect.arrayContaining([
+        'deploymentGroupName',
+        'alarmConfiguration.alarms',
+        'triggerConfigurations.0.triggerTargetArn',
+      ]),
     );
     expect(await env.deps.store.getDeploymentGroup('shop', 'bad name!')).toBeUndefined();
   });
 
   it('custom configurations: CodeDeploy shapes and step lists; invalid ones rejected with the reason', async () => {
     await TASKS.createDeploymentConfig.run(
-      { deploymentConfigName: 'Linear25Every2', trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: 25, linearInterval: 2 } } },
+      {
+        deploymentConfigName: 'Linear25Every2',
+        trafficRoutingConfig: { type: 'TimeBasedLinear', timeBasedLinear: { linearPercentage: 25, linearInterval: 2 } },
+      },
       env.deps,
     );
-    await TASKS.createDeploymentConfig.run({ deploymentConfigName: 'Careful', trafficRoutingConfig: '1% 5m, 10% 10m, 50% 10m, 100%' }, env.deps);
-    expect((await env.deps.store.getDeploymentConfig('Careful'))?.trafficRoutingConfig).toMatchObject({ type: 'StepList' });
-    const dup = await rejects(TASKS.createDeploymentConfig.run({ deploymentConfigName: 'Careful', trafficRoutingConfig: { type: 'AllAtOnce' } }, env.deps));
+    await TASKS.createDeploymentConfig.run(
+      { deploymentConfigName: 'Careful', trafficRoutingConfig: '1% 5m, 10% 10m, 50% 10m, 100%' },
+      env.deps,
+    );
+    expect((await env.deps.store.getDeploymentConfig('Careful'))?.trafficRoutingConfig).toMatchObject({
+      type: 'StepList',
+    });
+    const dup = await rejects(
+      TASKS.createDeploymentConfig.run(
+        { deploymentConfigName: 'Careful', trafficRoutingConfig: { type: 'AllAtOnce' } },
+        env.deps,
+      ),
+    );
     expect(dup.exceptionName).toBe('DeploymentConfigAlreadyExistsException');
-    const reserved = await rejects(TASKS.createDeploymentConfig.run({ deploymentConfigName: 'CodeDeployDefault.Mine', trafficRoutingConfig: { type: 'AllAtOnce' } }, env.deps));
+    const reserved = await rejects(
+      TASKS.createDeploymentConfig.run(
+        { deploymentConfigName: 'CodeDeployDefault.Mine', trafficRoutingConfig: { type: 'AllAtOnce' } },
+        env.deps,
+      ),
+    );
     expect(reserved.exceptionName).toBe('InvalidDeploymentConfigNameException');
     const invalid = await rejects(
       TASKS.createDeploymentConfig.run(
-        { deploymentConfigName: 'Bad', trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 100, canaryInterval: 0 } } },
+        {
+          deploymentConfigName: 'Bad',
+          trafficRoutingConfig: {
+            type: 'TimeBasedCanary',
+            timeBasedCanary: { canaryPercentage: 100, canaryInterval: 0 },
+          },
+        },
         env.deps,
       ),
     );
@@ -108,18 +159,30 @@ describe('setup tasks', () => {
 describe('PutLifecycleEventHookExecutionStatus', () => {
   const put = (input: Record<string, unknown>) => TASKS.putLifecycleEventHookExecutionStatus.run(input, env.deps);
   it('uses CodeDeploy exception names for bad input', async () => {
-    expect((await rejects(put({ lifecycleEventHookExecutionId: 'x', status: 'Succeeded' }))).exceptionName).toBe('DeploymentIdRequiredException');
-    expect((await rejects(put({ deploymentId: 'd-AAAAAAAAA', lifecycleEventHookExecutionId: 'x', status: 'Pending' }))).exceptionName).toBe(
-      'InvalidLifecycleEventHookExecutionStatusException',
+    expect((await rejects(put({ lifecycleEventHookExecutionId: 'x', status: 'Succeeded' }))).exceptionName).toBe(
+      'DeploymentIdRequiredException',
     );
-    expect((await rejects(put({ deploymentId: 'd-AAAAAAAAA', lifecycleEventHookExecutionId: 'guess', status: 'Succeeded' }))).exceptionName).toBe(
-      'InvalidLifecycleEventHookExecutionIdException',
-    );
+    expect(
+      (await rejects(put({ deploymentId: 'd-AAAAAAAAA', lifecycleEventHookExecutionId: 'x', status: 'Pending' })))
+        .exceptionName,
+    ).toBe('InvalidLifecycleEventHookExecutionStatusException');
+    expect(
+      (await rejects(put({ deploymentId: 'd-AAAAAAAAA', lifecycleEventHookExecutionId: 'guess', status: 'Succeeded' })))
+        .exceptionName,
+    ).toBe('InvalidLifecycleEventHookExecutionIdException');
   });
 
   it('an id of another deployment is refused as unknown', async () => {
-    await env.deps.store.putHookExecution({ hookExecutionId: 'h-real', deploymentId: 'd-BBBBBBBBB', lifecycleEventName: 'BeforeAllowTraffic', taskToken: 't', status: 'InProgress' });
-    const e = await rejects(put({ deploymentId: 'd-CCCCCCCCC', lifecycleEventHookExecutionId: 'h-real', status: 'Succeeded' }));
+    await env.deps.store.putHookExecution({
+      hookExecutionId: 'h-real',
+      deploymentId: 'd-BBBBBBBBB',
+      lifecycleEventName: 'BeforeAllowTraffic',
+      taskToken: 't',
+      status: 'InProgress',
+    });
+    const e = await rejects(
+      put({ deploymentId: 'd-CCCCCCCCC', lifecycleEventHookExecutionId: 'h-real', status: 'Succeeded' }),
+    );
     expect(e.exceptionName).toBe('InvalidLifecycleEventHookExecutionIdException');
     expect((await env.deps.store.getHookExecution('h-real'))?.status).toBe('InProgress');
   });
@@ -132,17 +195,27 @@ describe('one active deployment per group', () => {
       const results = await Promise.allSettled(
         Array.from({ length: 50 }, () =>
           TASKS.createDeployment.run(
-            { applicationName: 'shop', deploymentGroupName: 'prod', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } } },
+            {
+              applicationName: 'shop',
+              deploymentGroupName: 'prod',
+              revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } },
+            },
             race.deps,
           ),
         ),
       );
-      const winners = results.filter((r): r is PromiseFulfilledResult<{ deploymentId: string }> => r.status === 'fulfilled');
+      const winners = results.filter(
+        (r): r is PromiseFulfilledResult<{ deploymentId: string }> => r.status === 'fulfilled',
+      );
       expect(winners).toHaveLength(1);
       const winner = winners[0]!.value.deploymentId;
       const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      expect(new Set(losers.map((r) => (r.reason as { exceptionName: string }).exceptionName))).toEqual(new Set(['DeploymentLimitExceededException']));
-      expect(losers[0]!.reason.message).toBe(`The Deployment Group 'prod' already has an active Deployment '${winner}'`);
+      expect(new Set(losers.map((r) => (r.reason as { exceptionName: string }).exceptionName))).toEqual(
+        new Set(['DeploymentLimitExceededException']),
+      );
+      expect(losers[0]!.reason.message).toBe(
+        `The Deployment Group 'prod' already has an active Deployment '${winner}'`,
+      );
       expect(await race.deps.store.listDeployments('shop', 'prod')).toEqual([winner]);
       expect((await race.finish(winner)).deployment.status).toBe('Succeeded');
     } finally {

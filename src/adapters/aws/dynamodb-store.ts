@@ -4,16 +4,32 @@
  * so that a crash leaves a state the next step can repair (lock first, record second).
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import type { DeploymentConfig } from '../../domain/deployment-config.js';
 import { ApiError, InternalError } from '../../domain/errors.js';
-import type { Application, Deployment, DeploymentGroup, DeploymentStatus, RevisionLocation, TimelineEntry } from '../../domain/model.js';
+import type {
+  Application,
+  Deployment,
+  DeploymentGroup,
+  DeploymentStatus,
+  RevisionLocation,
+  TimelineEntry,
+} from '../../domain/model.js';
 import type { DeploymentStore, GroupInput, HookExecution, StoredRevision } from '../../ports/index.js';
 import { mapAwsError, withAwsErrors } from './errors.js';
 
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+  });
 }
 
 const KEYS = ['pk', 'sk', 'gsi1pk', 'gsi1sk'] as const;
@@ -64,7 +80,9 @@ function updateExpression(patch: Record<string, unknown>, extraSet: string[] = [
       values[`:v${i}`] = v;
     }
   });
-  const expr = [set.length ? `SET ${set.join(', ')}` : '', remove.length ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' ');
+  const expr = [set.length ? `SET ${set.join(', ')}` : '', remove.length ? `REMOVE ${remove.join(', ')}` : '']
+    .filter(Boolean)
+    .join(' ');
   return { expr, names, values };
 }
 
@@ -77,14 +95,18 @@ export class DynamoDeploymentStore implements DeploymentStore {
   ) {}
 
   private async get<T>(pk: string, sk: string): Promise<T | undefined> {
-    const r = await withAwsErrors('DynamoDB GetItem', () => this.doc.send(new GetCommand({ TableName: this.table, Key: { pk, sk }, ConsistentRead: true })));
+    const r = await withAwsErrors('DynamoDB GetItem', () =>
+      this.doc.send(new GetCommand({ TableName: this.table, Key: { pk, sk }, ConsistentRead: true })),
+    );
     return strip<T>(r.Item);
   }
 
   /** Put an item that must not exist yet; returns false if it does. */
   private async putNew(item: Record<string, unknown>): Promise<boolean> {
     try {
-      await this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await this.doc.send(
+        new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
       return true;
     } catch (e) {
       if (isConditionFailure(e)) return false;
@@ -92,12 +114,21 @@ export class DynamoDeploymentStore implements DeploymentStore {
     }
   }
 
-  private async query(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>): Promise<Record<string, unknown>[]> {
+  private async query(
+    input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>,
+  ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const r = await withAwsErrors('DynamoDB Query', () =>
-        this.doc.send(new QueryCommand({ ...input, TableName: this.table, ...(this.pageSize ? { Limit: this.pageSize } : {}), ExclusiveStartKey: start })),
+        this.doc.send(
+          new QueryCommand({
+            ...input,
+            TableName: this.table,
+            ...(this.pageSize ? { Limit: this.pageSize } : {}),
+            ExclusiveStartKey: start,
+          }),
+        ),
       );
       items.push(...(r.Items ?? []));
       start = r.LastEvaluatedKey;
@@ -108,7 +139,15 @@ export class DynamoDeploymentStore implements DeploymentStore {
   // ---- applications, groups, configs -------------------------------------------------------
 
   async createApplication(app: Application): Promise<void> {
-    if (!(await this.putNew({ pk: `APP#${app.applicationName}`, sk: 'APP', gsi1pk: 'APPLICATIONS', gsi1sk: app.applicationName, ...app }))) {
+    if (
+      !(await this.putNew({
+        pk: `APP#${app.applicationName}`,
+        sk: 'APP',
+        gsi1pk: 'APPLICATIONS',
+        gsi1sk: app.applicationName,
+        ...app,
+      }))
+    ) {
       throw new ApiError('ApplicationAlreadyExistsException', `Application ${app.applicationName} already exists`);
     }
   }
@@ -119,7 +158,10 @@ export class DynamoDeploymentStore implements DeploymentStore {
 
   async createDeploymentGroup(group: DeploymentGroup): Promise<void> {
     if (!(await this.putNew({ pk: `APP#${group.applicationName}`, sk: `DG#${group.deploymentGroupName}`, ...group }))) {
-      throw new ApiError('DeploymentGroupAlreadyExistsException', `Deployment group ${group.deploymentGroupName} already exists in application ${group.applicationName}`);
+      throw new ApiError(
+        'DeploymentGroupAlreadyExistsException',
+        `Deployment group ${group.deploymentGroupName} already exists in application ${group.applicationName}`,
+      );
     }
   }
 
@@ -139,7 +181,10 @@ export class DynamoDeploymentStore implements DeploymentStore {
       );
     } catch (e) {
       if (isConditionFailure(e)) {
-        throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${group.deploymentGroupName} does not exist in application ${group.applicationName}`);
+        throw new ApiError(
+          'DeploymentGroupDoesNotExistException',
+          `Deployment group ${group.deploymentGroupName} does not exist in application ${group.applicationName}`,
+        );
       }
       throw mapAwsError(e, 'DynamoDB UpdateItem');
     }
@@ -150,8 +195,19 @@ export class DynamoDeploymentStore implements DeploymentStore {
   }
 
   async createDeploymentConfig(config: DeploymentConfig): Promise<void> {
-    if (!(await this.putNew({ pk: `CONFIG#${config.deploymentConfigName}`, sk: 'CONFIG', gsi1pk: 'CONFIGS', gsi1sk: config.deploymentConfigName, ...config }))) {
-      throw new ApiError('DeploymentConfigAlreadyExistsException', `Deployment configuration ${config.deploymentConfigName} already exists`);
+    if (
+      !(await this.putNew({
+        pk: `CONFIG#${config.deploymentConfigName}`,
+        sk: 'CONFIG',
+        gsi1pk: 'CONFIGS',
+        gsi1sk: config.deploymentConfigName,
+        ...config,
+      }))
+    ) {
+      throw new ApiError(
+        'DeploymentConfigAlreadyExistsException',
+        `Deployment configuration ${config.deploymentConfigName} already exists`,
+      );
     }
   }
 
@@ -160,34 +216,54 @@ export class DynamoDeploymentStore implements DeploymentStore {
   }
 
   async listApplications(): Promise<Application[]> {
-    const items = await this.query({ IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'APPLICATIONS' } });
+    const items = await this.query({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': 'APPLICATIONS' },
+    });
     return items.map((i) => strip<Application>(i)!);
   }
 
   async deleteApplication(name: string): Promise<void> {
-    for (const g of await this.listDeploymentGroups(name)) await this.deleteDeploymentGroup(name, g.deploymentGroupName);
+    for (const g of await this.listDeploymentGroups(name))
+      await this.deleteDeploymentGroup(name, g.deploymentGroupName);
     await this.deleteIfExists(`APP#${name}`, 'APP');
   }
 
   async listDeploymentGroups(app: string): Promise<DeploymentGroup[]> {
-    const items = await this.query({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :g)', ExpressionAttributeValues: { ':pk': `APP#${app}`, ':g': 'DG#' }, ConsistentRead: true });
+    const items = await this.query({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :g)',
+      ExpressionAttributeValues: { ':pk': `APP#${app}`, ':g': 'DG#' },
+      ConsistentRead: true,
+    });
     return items.map((i) => strip<DeploymentGroup>(i)!);
   }
 
   async deleteDeploymentGroup(app: string, group: string): Promise<void> {
     try {
       await this.doc.send(
-        new DeleteCommand({ TableName: this.table, Key: { pk: `APP#${app}`, sk: `DG#${group}` }, ConditionExpression: 'attribute_not_exists(activeDeploymentId)' }),
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `APP#${app}`, sk: `DG#${group}` },
+          ConditionExpression: 'attribute_not_exists(activeDeploymentId)',
+        }),
       );
     } catch (e) {
       if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB DeleteItem');
       const g = await this.getDeploymentGroup(app, group);
-      throw new ApiError('InvalidOperationException', `Deployment group ${group} has an active deployment ${g?.activeDeploymentId ?? ''}; stop it first`);
+      throw new ApiError(
+        'InvalidOperationException',
+        `Deployment group ${group} has an active deployment ${g?.activeDeploymentId ?? ''}; stop it first`,
+      );
     }
   }
 
   async listDeploymentConfigs(): Promise<DeploymentConfig[]> {
-    const items = await this.query({ IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'CONFIGS' } });
+    const items = await this.query({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': 'CONFIGS' },
+    });
     return items.map((i) => strip<DeploymentConfig>(i)!);
   }
 
@@ -196,7 +272,13 @@ export class DynamoDeploymentStore implements DeploymentStore {
   }
 
   // Revisions are merged with UpdateItem (SET/ADD, if_not_exists): idempotent, and no update is lost.
-  async registerRevision(app: string, key: string, revision: RevisionLocation, description: string | undefined, at: string): Promise<void> {
+  async registerRevision(
+    app: string,
+    key: string,
+    revision: RevisionLocation,
+    description: string | undefined,
+    at: string,
+  ): Promise<void> {
     await withAwsErrors('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
@@ -204,19 +286,31 @@ export class DynamoDeploymentStore implements DeploymentStore {
           Key: { pk: `APP#${app}`, sk: `REV#${key}` },
           UpdateExpression: `SET #key = :key, revision = :rev, registerTime = if_not_exists(registerTime, :at)${description !== undefined ? ', description = :d' : ''}`,
           ExpressionAttributeNames: { '#key': 'key' },
-          ExpressionAttributeValues: { ':key': key, ':rev': revision, ':at': at, ...(description !== undefined ? { ':d': description } : {}) },
+          ExpressionAttributeValues: {
+            ':key': key,
+            ':rev': revision,
+            ':at': at,
+            ...(description !== undefined ? { ':d': description } : {}),
+          },
         }),
       ),
     );
   }
 
-  async recordRevisionUse(app: string, key: string, revision: RevisionLocation, group: string, at: string): Promise<void> {
+  async recordRevisionUse(
+    app: string,
+    key: string,
+    revision: RevisionLocation,
+    group: string,
+    at: string,
+  ): Promise<void> {
     await withAwsErrors('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `APP#${app}`, sk: `REV#${key}` },
-          UpdateExpression: 'SET #key = :key, revision = if_not_exists(revision, :rev), firstUsedTime = if_not_exists(firstUsedTime, :at), lastUsedTime = :at ADD deploymentGroups :g',
+          UpdateExpression:
+            'SET #key = :key, revision = if_not_exists(revision, :rev), firstUsedTime = if_not_exists(firstUsedTime, :at), lastUsedTime = :at ADD deploymentGroups :g',
           ExpressionAttributeNames: { '#key': 'key' },
           ExpressionAttributeValues: { ':key': key, ':rev': revision, ':at': at, ':g': new Set([group]) },
         }),
@@ -229,14 +323,20 @@ export class DynamoDeploymentStore implements DeploymentStore {
   }
 
   async listRevisions(app: string): Promise<StoredRevision[]> {
-    const items = await this.query({ KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)', ExpressionAttributeValues: { ':pk': `APP#${app}`, ':r': 'REV#' }, ConsistentRead: true });
+    const items = await this.query({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)',
+      ExpressionAttributeValues: { ':pk': `APP#${app}`, ':r': 'REV#' },
+      ConsistentRead: true,
+    });
     return items.map((i) => revisionOut(strip<Record<string, unknown>>(i))!);
   }
 
   /** Delete an item if it exists (a missing one is not an error: deletes are idempotent). */
   private async deleteIfExists(pk: string, sk: string): Promise<void> {
     try {
-      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk, sk }, ConditionExpression: 'attribute_exists(pk)' }));
+      await this.doc.send(
+        new DeleteCommand({ TableName: this.table, Key: { pk, sk }, ConditionExpression: 'attribute_exists(pk)' }),
+      );
     } catch (e) {
       if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB DeleteItem');
     }
@@ -251,15 +351,23 @@ export class DynamoDeploymentStore implements DeploymentStore {
           TableName: this.table,
           Key: { pk: `APP#${app}`, sk: `DG#${group}` },
           UpdateExpression: 'SET activeDeploymentId = :id',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(activeDeploymentId) OR activeDeploymentId = :id)',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(activeDeploymentId) OR activeDeploymentId = :id)',
           ExpressionAttributeValues: { ':id': deploymentId },
         }),
       );
     } catch (e) {
       if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB UpdateItem');
       const g = await this.getDeploymentGroup(app, group);
-      if (!g) throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${group} does not exist in application ${app}`);
-      throw new ApiError('DeploymentLimitExceededException', `The Deployment Group '${group}' already has an active Deployment '${g.activeDeploymentId ?? 'unknown'}'`);
+      if (!g)
+        throw new ApiError(
+          'DeploymentGroupDoesNotExistException',
+          `Deployment group ${group} does not exist in application ${app}`,
+        );
+      throw new ApiError(
+        'DeploymentLimitExceededException',
+        `The Deployment Group '${group}' already has an active Deployment '${g.activeDeploymentId ?? 'unknown'}'`,
+      );
     }
   }
 
@@ -269,9 +377,19 @@ export class DynamoDeploymentStore implements DeploymentStore {
     deploymentId: string,
     outcome: { status: DeploymentStatus; createTime: string; endTime?: string; revision?: RevisionLocation },
   ): Promise<void> {
-    const summary = { deploymentId, status: outcome.status, createTime: outcome.createTime, ...(outcome.endTime ? { endTime: outcome.endTime } : {}) };
+    const summary = {
+      deploymentId,
+      status: outcome.status,
+      createTime: outcome.createTime,
+      ...(outcome.endTime ? { endTime: outcome.endTime } : {}),
+    };
     const succeeded = outcome.status === 'Succeeded';
-    const set = ['lastAttemptedDeployment = :s', ...(succeeded ? ['lastSuccessfulDeployment = :s', ...(outcome.revision ? ['lastSuccessfulRevision = :r'] : [])] : [])];
+    const set = [
+      'lastAttemptedDeployment = :s',
+      ...(succeeded
+        ? ['lastSuccessfulDeployment = :s', ...(outcome.revision ? ['lastSuccessfulRevision = :r'] : [])]
+        : []),
+    ];
     const values = { ':s': summary, ...(succeeded && outcome.revision ? { ':r': outcome.revision } : {}) };
     const key = { pk: `APP#${app}`, sk: `DG#${group}` };
     try {
@@ -307,7 +425,13 @@ export class DynamoDeploymentStore implements DeploymentStore {
   // ---- deployments -------------------------------------------------------------------------
 
   async createDeployment(d: Deployment): Promise<void> {
-    const item = { pk: `DEP#${d.deploymentId}`, sk: 'DEP', gsi1pk: `DG#${d.applicationName}#${d.deploymentGroupName}`, gsi1sk: `${d.createTime}#${d.deploymentId}`, ...d };
+    const item = {
+      pk: `DEP#${d.deploymentId}`,
+      sk: 'DEP',
+      gsi1pk: `DG#${d.applicationName}#${d.deploymentGroupName}`,
+      gsi1sk: `${d.createTime}#${d.deploymentId}`,
+      ...d,
+    };
     if (!(await this.putNew(item))) throw new InternalError(`deployment ${d.deploymentId} already exists`);
   }
 
@@ -332,14 +456,16 @@ export class DynamoDeploymentStore implements DeploymentStore {
       );
       return strip<Deployment>(r.Attributes)!;
     } catch (e) {
-      if (isConditionFailure(e)) throw new InternalError(`deployment ${id} was changed concurrently (expected version ${expectedVersion})`);
+      if (isConditionFailure(e))
+        throw new InternalError(`deployment ${id} was changed concurrently (expected version ${expectedVersion})`);
       throw mapAwsError(e, 'DynamoDB UpdateItem');
     }
   }
 
   async appendTimeline(id: string, entry: TimelineEntry): Promise<void> {
     const sk = `T#${entry.at}#${randomBytes(4).toString('hex')}`;
-    if (!(await this.putNew({ pk: `DEP#${id}`, sk, ...entry }))) throw new InternalError(`timeline entry ${sk} collided`);
+    if (!(await this.putNew({ pk: `DEP#${id}`, sk, ...entry })))
+      throw new InternalError(`timeline entry ${sk} collided`);
   }
 
   async getTimeline(id: string): Promise<TimelineEntry[]> {
@@ -366,7 +492,11 @@ export class DynamoDeploymentStore implements DeploymentStore {
 
   async watchAlarms(deploymentId: string, alarmNames: string[]): Promise<void> {
     // Already indexed (a retried Prepare) is fine: putNew reports it and we move on.
-    await Promise.all(alarmNames.map((name) => this.putNew({ pk: `ALARM#${name}`, sk: `DEP#${deploymentId}`, alarmName: name, deploymentId })));
+    await Promise.all(
+      alarmNames.map((name) =>
+        this.putNew({ pk: `ALARM#${name}`, sk: `DEP#${deploymentId}`, alarmName: name, deploymentId }),
+      ),
+    );
   }
 
   async unwatchAlarms(deploymentId: string, alarmNames: string[]): Promise<void> {
@@ -374,7 +504,11 @@ export class DynamoDeploymentStore implements DeploymentStore {
       alarmNames.map(async (name) => {
         try {
           await this.doc.send(
-            new DeleteCommand({ TableName: this.table, Key: { pk: `ALARM#${name}`, sk: `DEP#${deploymentId}` }, ConditionExpression: 'attribute_exists(pk)' }),
+            new DeleteCommand({
+              TableName: this.table,
+              Key: { pk: `ALARM#${name}`, sk: `DEP#${deploymentId}` },
+              ConditionExpression: 'attribute_exists(pk)',
+            }),
           );
         } catch (e) {
           if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB DeleteItem');
@@ -384,14 +518,18 @@ export class DynamoDeploymentStore implements DeploymentStore {
   }
 
   async deploymentsWatching(alarmName: string): Promise<string[]> {
-    const items = await this.query({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `ALARM#${alarmName}` } });
+    const items = await this.query({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `ALARM#${alarmName}` },
+    });
     return items.map((i) => String(i.deploymentId));
   }
 
   // ---- hook executions ---------------------------------------------------------------------
 
   async putHookExecution(h: HookExecution): Promise<void> {
-    if (!(await this.putNew({ pk: `HOOK#${h.hookExecutionId}`, sk: 'HOOK', ...h }))) throw new InternalError('hook execution id collided');
+    if (!(await this.putNew({ pk: `HOOK#${h.hookExecutionId}`, sk: 'HOOK', ...h })))
+      throw new InternalError('hook execution id collided');
   }
 
   getHookExecution(id: string): Promise<HookExecution | undefined> {

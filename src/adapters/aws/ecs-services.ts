@@ -13,7 +13,8 @@ import { mapAwsError } from './errors.js';
 
 /** DescribeTaskSets' task set in the port's terms. */
 export function taskSetInfo(t: TaskSet): TaskSetInfo {
-  if (!t.id || !t.taskSetArn || !t.taskDefinition) throw new InternalError(`ECS returned a task set without id, ARN or task definition: ${JSON.stringify(t)}`);
+  if (!t.id || !t.taskSetArn || !t.taskDefinition)
+    throw new InternalError(`ECS returned a task set without id, ARN or task definition: ${JSON.stringify(t)}`);
   return {
     id: t.id,
     taskSetArn: t.taskSetArn,
@@ -33,8 +34,12 @@ export function taskSetInfo(t: TaskSet): TaskSetInfo {
           networkConfiguration: {
             awsvpcConfiguration: {
               subnets: t.networkConfiguration.awsvpcConfiguration.subnets,
-              ...(t.networkConfiguration.awsvpcConfiguration.securityGroups ? { securityGroups: t.networkConfiguration.awsvpcConfiguration.securityGroups } : {}),
-              ...(t.networkConfiguration.awsvpcConfiguration.assignPublicIp ? { assignPublicIp: t.networkConfiguration.awsvpcConfiguration.assignPublicIp } : {}),
+              ...(t.networkConfiguration.awsvpcConfiguration.securityGroups
+                ? { securityGroups: t.networkConfiguration.awsvpcConfiguration.securityGroups }
+                : {}),
+              ...(t.networkConfiguration.awsvpcConfiguration.assignPublicIp
+                ? { assignPublicIp: t.networkConfiguration.awsvpcConfiguration.assignPublicIp }
+                : {}),
             },
           },
         }
@@ -42,7 +47,15 @@ export function taskSetInfo(t: TaskSet): TaskSetInfo {
     ...(t.capacityProviderStrategy?.length
       ? {
           capacityProviderStrategy: t.capacityProviderStrategy.flatMap((c) =>
-            c.capacityProvider ? [{ capacityProvider: c.capacityProvider, ...(c.base !== undefined ? { base: c.base } : {}), ...(c.weight !== undefined ? { weight: c.weight } : {}) }] : [],
+            c.capacityProvider
+              ? [
+                  {
+                    capacityProvider: c.capacityProvider,
+                    ...(c.base !== undefined ? { base: c.base } : {}),
+                    ...(c.weight !== undefined ? { weight: c.weight } : {}),
+                  },
+                ]
+              : [],
           ),
         }
       : {}),
@@ -58,12 +71,19 @@ export class EcsTaskSetServices implements EcsServices {
   constructor(private readonly client: ECSClient) {}
 
   /** Send one call; a missing cluster or service is a PreconditionFailedError, the rest mapAwsError. */
-  private async send<T>(what: string, cluster: string, service: string, fn: () => Promise<T>, ignore?: string): Promise<T | undefined> {
+  private async send<T>(
+    what: string,
+    cluster: string,
+    service: string,
+    fn: () => Promise<T>,
+    ignore?: string,
+  ): Promise<T | undefined> {
     try {
       return await fn();
     } catch (e) {
       if (e instanceof Error && e.name === ignore) return undefined;
-      if (e instanceof Error && ECS_MISSING_ERRORS.has(e.name)) throw missingEcsService(cluster, service, `${e.name}: ${e.message}`);
+      if (e instanceof Error && ECS_MISSING_ERRORS.has(e.name))
+        throw missingEcsService(cluster, service, `${e.name}: ${e.message}`);
       throw mapAwsError(e, what);
     }
   }
@@ -75,7 +95,11 @@ export class EcsTaskSetServices implements EcsServices {
     const s = res?.services?.[0];
     if (!s) {
       const f = res?.failures?.[0];
-      throw missingEcsService(cluster, service, f ? `${f.reason ?? 'MISSING'}${f.arn ? ` (${f.arn})` : ''}${f.detail ? `: ${f.detail}` : ''}` : 'MISSING');
+      throw missingEcsService(
+        cluster,
+        service,
+        f ? `${f.reason ?? 'MISSING'}${f.arn ? ` (${f.arn})` : ''}${f.detail ? `: ${f.detail}` : ''}` : 'MISSING',
+      );
     }
     const controller = s.deploymentController?.type ?? 'ECS';
     let taskSets: TaskSetInfo[] = [];
@@ -107,7 +131,13 @@ export class EcsTaskSetServices implements EcsServices {
           externalId: spec.externalId,
           // ECS returns the task set it already created for this token instead of a second one.
           clientToken: spec.externalId,
-          loadBalancers: [{ targetGroupArn: spec.targetGroupArn, containerName: spec.containerName, containerPort: spec.containerPort }],
+          loadBalancers: [
+            {
+              targetGroupArn: spec.targetGroupArn,
+              containerName: spec.containerName,
+              containerPort: spec.containerPort,
+            },
+          ],
           scale: { unit: 'PERCENT', value: spec.scalePercent },
           ...(spec.platformVersion ? { platformVersion: spec.platformVersion } : {}),
           ...(spec.networkConfiguration ? { networkConfiguration: spec.networkConfiguration } : {}),

@@ -32,7 +32,11 @@ export class EventBridgeSnsPublisher implements EventPublisher {
       // repeat entries that did go through: EventBridge delivery is at-least-once anyway.
       if (res.FailedEntryCount) {
         const failures = (res.Entries ?? [])
-          .map((r, j) => (r.ErrorCode ? `${chunk[j]?.DetailType ?? 'entry'} #${i + j}: ${r.ErrorCode}: ${r.ErrorMessage ?? ''}` : undefined))
+          .map((r, j) =>
+            r.ErrorCode
+              ? `${chunk[j]?.DetailType ?? 'entry'} #${i + j}: ${r.ErrorCode}: ${r.ErrorMessage ?? ''}`
+              : undefined,
+          )
           .filter((f) => f !== undefined);
         throw new DependencyUnavailableError(
           `PutEvents ${this.eventBusName}: ${res.FailedEntryCount} of ${chunk.length} entries failed: ${failures.join('; ')}`,
@@ -43,7 +47,9 @@ export class EventBridgeSnsPublisher implements EventPublisher {
 
   async publish(message: SnsMessage): Promise<void> {
     await withAwsErrors(`Publish ${message.topicArn}`, () =>
-      this.sns.send(new PublishCommand({ TopicArn: message.topicArn, Subject: message.subject, Message: message.message })),
+      this.sns.send(
+        new PublishCommand({ TopicArn: message.topicArn, Subject: message.subject, Message: message.message }),
+      ),
     );
   }
 }

@@ -23,7 +23,10 @@ export class LambdaAliasTrafficRouter implements TrafficRouter {
     } catch (e) {
       // A missing function or alias is the user's configuration, not a dependency failure.
       if (isNotFound(e)) {
-        throw new PreconditionFailedError(`Lambda function ${functionName} or alias ${alias} does not exist: ${e.message}`, 'INVALID_LAMBDA_FUNCTION');
+        throw new PreconditionFailedError(
+          `Lambda function ${functionName} or alias ${alias} does not exist: ${e.message}`,
+          'INVALID_LAMBDA_FUNCTION',
+        );
       }
       throw mapAwsError(e, what);
     }

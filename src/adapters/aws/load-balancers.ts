@@ -1,4 +1,10 @@
-import { DescribeListenersCommand, DescribeRulesCommand, DescribeTargetGroupsCommand, ModifyListenerCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  DescribeTargetGroupsCommand,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Action, ElasticLoadBalancingV2Client, Listener, Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ForwardWeights } from '../../domain/ecs.js';
 import type { ListenerForward, ListenerInfo, LoadBalancers } from '../../ports/index.js';
@@ -8,7 +14,10 @@ import { mapAwsError } from './errors.js';
 /** The weights of a forward action: its ForwardConfig (a missing Weight is 1) or its plain TargetGroupArn. */
 export function forwardWeightsOf(action: Action): ForwardWeights {
   const groups = action.ForwardConfig?.TargetGroups ?? [];
-  if (groups.length) return Object.fromEntries(groups.flatMap((g) => (g.TargetGroupArn ? [[g.TargetGroupArn, g.Weight ?? DEFAULT_FORWARD_WEIGHT]] : [])));
+  if (groups.length)
+    return Object.fromEntries(
+      groups.flatMap((g) => (g.TargetGroupArn ? [[g.TargetGroupArn, g.Weight ?? DEFAULT_FORWARD_WEIGHT]] : [])),
+    );
   return action.TargetGroupArn ? { [action.TargetGroupArn]: DEFAULT_FORWARD_WEIGHT } : {};
 }
 
@@ -56,14 +65,17 @@ export class ElbListenerRouter implements LoadBalancers {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof Error && e.name === 'ListenerNotFoundException') throw missingListener(listenerArn, `${e.name}: ${e.message}`);
+      if (e instanceof Error && e.name === 'ListenerNotFoundException')
+        throw missingListener(listenerArn, `${e.name}: ${e.message}`);
       throw mapAwsError(e, what);
     }
   }
 
   /** The listener and its non-default rules, as ELB describes them. */
   private async read(listenerArn: string): Promise<{ listener: Listener; rules: Rule[]; info: ListenerInfo }> {
-    const res = await this.send(`DescribeListeners ${listenerArn}`, listenerArn, () => this.client.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] })));
+    const res = await this.send(`DescribeListeners ${listenerArn}`, listenerArn, () =>
+      this.client.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] })),
+    );
     const listener = res.Listeners?.[0];
     if (!listener) throw missingListener(listenerArn, 'DescribeListeners returned no listener');
     const rules: Rule[] = [];
@@ -101,9 +113,14 @@ export class ElbListenerRouter implements LoadBalancers {
     if (names.length === 0) return {};
     try {
       const res = await this.client.send(new DescribeTargetGroupsCommand({ Names: names }));
-      return Object.fromEntries((res.TargetGroups ?? []).flatMap((g) => (g.TargetGroupName && g.TargetGroupArn ? [[g.TargetGroupName, g.TargetGroupArn]] : [])));
+      return Object.fromEntries(
+        (res.TargetGroups ?? []).flatMap((g) =>
+          g.TargetGroupName && g.TargetGroupArn ? [[g.TargetGroupName, g.TargetGroupArn]] : [],
+        ),
+      );
     } catch (e) {
-      if (!(e instanceof Error && e.name === 'TargetGroupNotFoundException')) throw mapAwsError(e, `DescribeTargetGroups ${names.join(',')}`);
+      if (!(e instanceof Error && e.name === 'TargetGroupNotFoundException'))
+        throw mapAwsError(e, `DescribeTargetGroups ${names.join(',')}`);
       // ELB refuses the whole call when any name is missing: ask for each alone and leave out the missing.
       if (names.length === 1) return {};
       const each = await Promise.all(names.map((n) => this.targetGroupArns([n])));
@@ -117,10 +134,14 @@ export class ElbListenerRouter implements LoadBalancers {
       const ruleArn = f.ruleArn;
       if (ruleArn === undefined) {
         const DefaultActions = withForward(listener.DefaultActions ?? [], f.weights);
-        await this.send(`ModifyListener ${listenerArn}`, listenerArn, () => this.client.send(new ModifyListenerCommand({ ListenerArn: listenerArn, DefaultActions })));
+        await this.send(`ModifyListener ${listenerArn}`, listenerArn, () =>
+          this.client.send(new ModifyListenerCommand({ ListenerArn: listenerArn, DefaultActions })),
+        );
       } else {
         const Actions = withForward(rules.find((r) => r.RuleArn === ruleArn)?.Actions ?? [], f.weights);
-        await this.send(`ModifyRule ${ruleArn}`, listenerArn, () => this.client.send(new ModifyRuleCommand({ RuleArn: ruleArn, Actions })));
+        await this.send(`ModifyRule ${ruleArn}`, listenerArn, () =>
+          this.client.send(new ModifyRuleCommand({ RuleArn: ruleArn, Actions })),
+        );
       }
     }
   }

@@ -13,14 +13,25 @@ export class S3RevisionSource implements RevisionSource {
     const where = `s3://${bucket}/${key}${version ? `?versionId=${version}` : ''}`;
     let res;
     try {
-      res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(version ? { VersionId: version } : {}) }));
+      res = await this.client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, ...(version ? { VersionId: version } : {}) }),
+      );
     } catch (e) {
-      if (MISSING.has((e as Error).name)) throw new ApiError('RevisionDoesNotExistException', `The revision ${where} does not exist (${(e as Error).name})`);
+      if (MISSING.has((e as Error).name))
+        throw new ApiError(
+          'RevisionDoesNotExistException',
+          `The revision ${where} does not exist (${(e as Error).name})`,
+        );
       throw mapAwsError(e, `GetObject ${where}`);
     }
     if ((res.ContentLength ?? 0) > maxBytes) {
-      res.Body?.transformToWebStream().cancel().catch(() => undefined);
-      throw new InvalidInputError([{ path: 'revision.s3Location', message: `${where} is larger than ${maxBytes} bytes` }], 'InvalidRevisionException');
+      res.Body?.transformToWebStream()
+        .cancel()
+        .catch(() => undefined);
+      throw new InvalidInputError(
+        [{ path: 'revision.s3Location', message: `${where} is larger than ${maxBytes} bytes` }],
+        'InvalidRevisionException',
+      );
     }
     const body = (await res.Body?.transformToByteArray()) ?? new Uint8Array();
     return {

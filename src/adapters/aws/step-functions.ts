@@ -36,7 +36,13 @@ export class StepFunctionsTaskTokens implements TaskTokens {
 
   fail(token: string, error: string, cause: string): Promise<boolean> {
     return this.complete('SendTaskFailure', () =>
-      this.client.send(new SendTaskFailureCommand({ taskToken: token, error: truncate(error, MAX_ERROR), cause: truncate(cause, MAX_CAUSE) })),
+      this.client.send(
+        new SendTaskFailureCommand({
+          taskToken: token,
+          error: truncate(error, MAX_ERROR),
+          cause: truncate(cause, MAX_CAUSE),
+        }),
+      ),
     );
   }
 
@@ -66,7 +72,9 @@ export class StepFunctionsExecutionStarter implements ExecutionStarter {
   async start(name: string, input: Record<string, unknown>): Promise<string> {
     const what = `StartExecution ${name}`;
     const res = await withAwsErrors(what, () =>
-      this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) })),
+      this.client.send(
+        new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) }),
+      ),
     );
     if (!res.executionArn) throw new InternalError(`${what} returned no executionArn`);
     return res.executionArn;

@@ -29,7 +29,8 @@ import { SimAwsError, type SimHookContext, type SimOperation, type SimWorld } fr
 
 function mapSimError(e: unknown, what: string): Error {
   if (!(e instanceof SimAwsError)) return e as Error;
-  if (e.kind === 'Throttling' || e.kind === 'ServiceUnavailable') return new DependencyUnavailableError(`${what}: ${e.name}: ${e.message}`);
+  if (e.kind === 'Throttling' || e.kind === 'ServiceUnavailable')
+    return new DependencyUnavailableError(`${what}: ${e.name}: ${e.message}`);
   return new DependencyRejectedError(`${what}: ${e.name}: ${e.message}`, e.name);
 }
 
@@ -51,7 +52,10 @@ export class SimTrafficRouter implements TrafficRouter {
       return await simCall(this.world, 'GetAlias', functionName, () => this.world.getAlias(functionName, alias));
     } catch (e) {
       if (e instanceof DependencyRejectedError && e.awsErrorName === 'ResourceNotFoundException') {
-        throw new PreconditionFailedError(`Lambda function ${functionName} or alias ${alias} does not exist: ${e.message}`, 'INVALID_LAMBDA_FUNCTION');
+        throw new PreconditionFailedError(
+          `Lambda function ${functionName} or alias ${alias} does not exist: ${e.message}`,
+          'INVALID_LAMBDA_FUNCTION',
+        );
       }
       throw e;
     }
@@ -63,7 +67,9 @@ export class SimTrafficRouter implements TrafficRouter {
 
   async versionExists(functionName: string, version: string): Promise<boolean> {
     try {
-      return await simCall(this.world, 'GetFunctionConfiguration', functionName, () => this.world.hasVersion(functionName, version));
+      return await simCall(this.world, 'GetFunctionConfiguration', functionName, () =>
+        this.world.hasVersion(functionName, version),
+      );
     } catch (e) {
       if (e instanceof DependencyRejectedError && e.awsErrorName === 'ResourceNotFoundException') return false;
       throw e;
@@ -86,7 +92,12 @@ export class SimEventPublisher implements EventPublisher {
   async putEvents(entries: EventBridgeEntry[]): Promise<void> {
     await simCall(this.world, 'PutEvents', undefined, () => {
       for (const e of entries) {
-        this.world.record('EventBridge', { source: e.Source, 'detail-type': e.DetailType, resources: e.Resources, detail: JSON.parse(e.Detail) });
+        this.world.record('EventBridge', {
+          source: e.Source,
+          'detail-type': e.DetailType,
+          resources: e.Resources,
+          detail: JSON.parse(e.Detail),
+        });
       }
     });
   }
@@ -100,11 +111,18 @@ export class SimEventPublisher implements EventPublisher {
 /** CodePipeline job results as entries of the SimWorld's log (no pipeline runs locally). */
 export class SimPipelineJobs implements PipelineJobs {
   constructor(private readonly world: SimWorld) {}
-  async succeed(jobId: string, result: { continuationToken?: string; summary?: string; externalExecutionId?: string }): Promise<void> {
-    await simCall(this.world, 'PutJobResult', jobId, () => this.world.record('CodePipeline', { jobId, result: 'success', ...result }));
+  async succeed(
+    jobId: string,
+    result: { continuationToken?: string; summary?: string; externalExecutionId?: string },
+  ): Promise<void> {
+    await simCall(this.world, 'PutJobResult', jobId, () =>
+      this.world.record('CodePipeline', { jobId, result: 'success', ...result }),
+    );
   }
   async fail(jobId: string, failure: { type: string; message: string; externalExecutionId?: string }): Promise<void> {
-    await simCall(this.world, 'PutJobResult', jobId, () => this.world.record('CodePipeline', { jobId, result: 'failure', ...failure }));
+    await simCall(this.world, 'PutJobResult', jobId, () =>
+      this.world.record('CodePipeline', { jobId, result: 'failure', ...failure }),
+    );
   }
 }
 
@@ -123,7 +141,11 @@ export class SimHookInvoker implements HookInvoker {
   async invoke(functionName: string, payload: HookPayload): Promise<unknown> {
     const handler = await simCall(this.world, 'Invoke', functionName, () => {
       const h = this.world.hookHandlers.get(functionName);
-      if (!h) throw new SimAwsError('ResourceNotFound', `Function not found: ${functionName} (no local hook module registered under that name)`);
+      if (!h)
+        throw new SimAwsError(
+          'ResourceNotFound',
+          `Function not found: ${functionName} (no local hook module registered under that name)`,
+        );
       return h;
     });
     this.world.record('Hook', { functionName, lifecycleEventName: payload.LifecycleEventName, state: 'invoked' });
@@ -140,11 +162,18 @@ export class SimHookInvoker implements HookInvoker {
 }
 
 /** A missing cluster or service (an error name in ECS_MISSING_ERRORS) → PreconditionFailedError. */
-async function ecsCall<T>(world: SimWorld, op: SimOperation, cluster: string, service: string, fn: () => T): Promise<T> {
+async function ecsCall<T>(
+  world: SimWorld,
+  op: SimOperation,
+  cluster: string,
+  service: string,
+  fn: () => T,
+): Promise<T> {
   try {
     return await simCall(world, op, `${cluster}/${service}`, fn);
   } catch (e) {
-    if (e instanceof DependencyRejectedError && ECS_MISSING_ERRORS.has(e.awsErrorName ?? '')) throw missingEcsService(cluster, service, e.message);
+    if (e instanceof DependencyRejectedError && ECS_MISSING_ERRORS.has(e.awsErrorName ?? ''))
+      throw missingEcsService(cluster, service, e.message);
     throw e;
   }
 }
@@ -154,25 +183,38 @@ export class SimEcsServices implements EcsServices {
   constructor(private readonly world: SimWorld) {}
 
   async describeService(cluster: string, service: string): Promise<EcsServiceInfo> {
-    const res = await ecsCall(this.world, 'DescribeServices', cluster, service, () => this.world.ecs.describeServices(cluster, service));
-    if (!res.service) throw missingEcsService(cluster, service, `${res.failure?.reason ?? 'MISSING'} (${res.failure?.arn ?? service})`);
+    const res = await ecsCall(this.world, 'DescribeServices', cluster, service, () =>
+      this.world.ecs.describeServices(cluster, service),
+    );
+    if (!res.service)
+      throw missingEcsService(cluster, service, `${res.failure?.reason ?? 'MISSING'} (${res.failure?.arn ?? service})`);
     // As on AWS: only a service with an EXTERNAL (or CODE_DEPLOY) controller has task sets to describe.
     const taskSets =
-      res.service.deploymentController === 'ECS' ? [] : await ecsCall(this.world, 'DescribeTaskSets', cluster, service, () => this.world.ecs.describeTaskSets(cluster, service));
+      res.service.deploymentController === 'ECS'
+        ? []
+        : await ecsCall(this.world, 'DescribeTaskSets', cluster, service, () =>
+            this.world.ecs.describeTaskSets(cluster, service),
+          );
     return { ...res.service, taskSets };
   }
 
   async createTaskSet(cluster: string, service: string, spec: TaskSetSpec): Promise<TaskSetInfo> {
-    return ecsCall(this.world, 'CreateTaskSet', cluster, service, () => this.world.ecs.createTaskSet(cluster, service, spec));
+    return ecsCall(this.world, 'CreateTaskSet', cluster, service, () =>
+      this.world.ecs.createTaskSet(cluster, service, spec),
+    );
   }
 
   async updateServicePrimaryTaskSet(cluster: string, service: string, taskSetId: string): Promise<void> {
-    await ecsCall(this.world, 'UpdateServicePrimaryTaskSet', cluster, service, () => this.world.ecs.updateServicePrimaryTaskSet(cluster, service, taskSetId));
+    await ecsCall(this.world, 'UpdateServicePrimaryTaskSet', cluster, service, () =>
+      this.world.ecs.updateServicePrimaryTaskSet(cluster, service, taskSetId),
+    );
   }
 
   async deleteTaskSet(cluster: string, service: string, taskSetId: string): Promise<void> {
     try {
-      await ecsCall(this.world, 'DeleteTaskSet', cluster, service, () => this.world.ecs.deleteTaskSet(cluster, service, taskSetId));
+      await ecsCall(this.world, 'DeleteTaskSet', cluster, service, () =>
+        this.world.ecs.deleteTaskSet(cluster, service, taskSetId),
+      );
     } catch (e) {
       // Already gone is the outcome we wanted.
       if (!(e instanceof DependencyRejectedError && e.awsErrorName === 'TaskSetNotFoundException')) throw e;
@@ -189,13 +231,16 @@ export class SimLoadBalancers implements LoadBalancers {
     try {
       return await simCall(this.world, op, listenerArn, fn);
     } catch (e) {
-      if (e instanceof DependencyRejectedError && e.awsErrorName === 'ListenerNotFoundException') throw missingListener(listenerArn, e.message);
+      if (e instanceof DependencyRejectedError && e.awsErrorName === 'ListenerNotFoundException')
+        throw missingListener(listenerArn, e.message);
       throw e;
     }
   }
 
   async describeListener(listenerArn: string): Promise<ListenerInfo> {
-    const { forward, ...listener } = await this.call('DescribeListeners', listenerArn, () => this.world.ecs.describeListener(listenerArn));
+    const { forward, ...listener } = await this.call('DescribeListeners', listenerArn, () =>
+      this.world.ecs.describeListener(listenerArn),
+    );
     const rules = await this.call('DescribeRules', listenerArn, () => this.world.ecs.describeRules(listenerArn));
     const forwards: ListenerForward[] = [...(forward ? [{ weights: forward }] : []), ...rules];
     return { ...listener, forwards };
@@ -210,7 +255,8 @@ export class SimLoadBalancers implements LoadBalancers {
     const info = await this.describeListener(listenerArn);
     for (const f of forwardsToRewrite(info, pair, weights)) {
       const ruleArn = f.ruleArn;
-      if (ruleArn === undefined) await this.call('ModifyListener', listenerArn, () => this.world.ecs.modifyListener(listenerArn, f.weights));
+      if (ruleArn === undefined)
+        await this.call('ModifyListener', listenerArn, () => this.world.ecs.modifyListener(listenerArn, f.weights));
       else await this.call('ModifyRule', listenerArn, () => this.world.ecs.modifyRule(ruleArn, f.weights));
     }
   }

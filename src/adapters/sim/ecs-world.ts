@@ -7,8 +7,21 @@
  * Requests are generated lazily by the SimWorld's catchUp(), like Lambda invocations.
  */
 import { createHash } from 'node:crypto';
-import { describeSplit, NLB_PROTOCOLS, targetGroupName, taskDefinitionShortName, type ForwardWeights } from '../../domain/ecs.js';
-import type { Clock, EcsServiceInfo, ListenerForward, ListenerInfo, TaskSetInfo, TaskSetSpec } from '../../ports/index.js';
+import {
+  describeSplit,
+  NLB_PROTOCOLS,
+  targetGroupName,
+  taskDefinitionShortName,
+  type ForwardWeights,
+} from '../../domain/ecs.js';
+import type {
+  Clock,
+  EcsServiceInfo,
+  ListenerForward,
+  ListenerInfo,
+  TaskSetInfo,
+  TaskSetSpec,
+} from '../../ports/index.js';
 import { SimAwsError } from './errors.js';
 
 const REGION = 'local';
@@ -199,7 +212,12 @@ export class SimEcs {
     const type = spec.type ?? 'application';
     const kind = type === 'network' ? 'net' : 'app';
     const lbHex = hex16(`loadbalancer/${spec.name}`);
-    const lb: SimLoadBalancer = { name: spec.name, arn: `${ELB_ARN}:loadbalancer/${kind}/${spec.name}/${lbHex}`, type, listeners: [] };
+    const lb: SimLoadBalancer = {
+      name: spec.name,
+      arn: `${ELB_ARN}:loadbalancer/${kind}/${spec.name}/${lbHex}`,
+      type,
+      listeners: [],
+    };
     this.loadBalancers.set(spec.name, lb);
     for (const tg of spec.targetGroups ?? []) this.addTargetGroup(tg);
     for (const l of spec.listeners ?? []) {
@@ -277,39 +295,60 @@ export class SimEcs {
   split(ref: string): Record<string, number> {
     const weights = this.findListener(ref)?.forward ?? {};
     const total = Object.values(weights).reduce((t, w) => t + w, 0) || 1;
-    return Object.fromEntries(Object.entries(weights).map(([arn, w]) => [targetGroupName(arn), Math.round((w / total) * 1000) / 10]));
+    return Object.fromEntries(
+      Object.entries(weights).map(([arn, w]) => [targetGroupName(arn), Math.round((w / total) * 1000) / 10]),
+    );
   }
 
   // ---- ECS -----------------------------------------------------------------------------------
 
   /** DescribeServices: a missing service is a failure (reason MISSING), a missing cluster an error. */
-  describeServices(cluster: string, service: string): { service?: Omit<EcsServiceInfo, 'taskSets'>; failure?: { arn: string; reason: string } } {
+  describeServices(
+    cluster: string,
+    service: string,
+  ): { service?: Omit<EcsServiceInfo, 'taskSets'>; failure?: { arn: string; reason: string } } {
     this.cluster(cluster);
     const s = this.services.get(`${cluster}/${service}`);
     if (!s) return { failure: { arn: `${ECS_ARN}:service/${cluster}/${service}`, reason: 'MISSING' } };
     return {
-      service: { clusterName: cluster, serviceName: s.name, serviceArn: s.arn, status: 'ACTIVE', deploymentController: s.deploymentController, desiredCount: s.desiredCount },
+      service: {
+        clusterName: cluster,
+        serviceName: s.name,
+        serviceArn: s.arn,
+        status: 'ACTIVE',
+        deploymentController: s.deploymentController,
+        desiredCount: s.desiredCount,
+      },
     };
   }
 
   describeTaskSets(cluster: string, service: string): TaskSetInfo[] {
     const s = this.service(cluster, service);
-    if (s.deploymentController === 'ECS') throw invalid('Amazon ECS does not support task set management on services configured to use the ECS deployment controller.');
+    if (s.deploymentController === 'ECS')
+      throw invalid(
+        'Amazon ECS does not support task set management on services configured to use the ECS deployment controller.',
+      );
     return s.taskSets.map((t) => this.info(s, t));
   }
 
   createTaskSet(cluster: string, service: string, spec: TaskSetSpec): TaskSetInfo {
     const s = this.service(cluster, service);
     if (s.deploymentController !== 'EXTERNAL') {
-      throw invalid(`Amazon ECS does not support task set management on services configured to use the ${s.deploymentController} deployment controller.`);
+      throw invalid(
+        `Amazon ECS does not support task set management on services configured to use the ${s.deploymentController} deployment controller.`,
+      );
     }
     // The same client token returns the task set it created, as ECS does.
     const again = s.taskSets.find((t) => t.clientToken === spec.externalId);
     if (again) return this.info(s, again);
-    const td = this.taskDefinitions.has(taskDefinitionShortName(spec.taskDefinition)) ? this.taskDefinitionKey(spec.taskDefinition) : undefined;
+    const td = this.taskDefinitions.has(taskDefinitionShortName(spec.taskDefinition))
+      ? this.taskDefinitionKey(spec.taskDefinition)
+      : undefined;
     if (!td) throw new SimAwsError('Invalid', 'TaskDefinition not found.', 'ClientException');
-    if (!this.isTargetGroupArn(spec.targetGroupArn)) throw invalid(`The target group with targetGroupArn ${spec.targetGroupArn} does not exist.`);
-    if (!(spec.scalePercent >= 0 && spec.scalePercent <= 100)) throw invalid(`Scale value must be between 0 and 100, got ${spec.scalePercent}.`);
+    if (!this.isTargetGroupArn(spec.targetGroupArn))
+      throw invalid(`The target group with targetGroupArn ${spec.targetGroupArn} does not exist.`);
+    if (!(spec.scalePercent >= 0 && spec.scalePercent <= 100))
+      throw invalid(`Scale value must be between 0 and 100, got ${spec.scalePercent}.`);
     this.host.catchUp();
     const now = this.host.clock.now();
     const steadyAfter = this.taskDefinitions.get(td)!.steadyAfterSeconds;
@@ -349,7 +388,8 @@ export class SimEcs {
   deleteTaskSet(cluster: string, service: string, taskSetId: string): TaskSetInfo {
     const s = this.service(cluster, service);
     const t = this.taskSet(s, taskSetId);
-    if (t.status === 'PRIMARY') throw invalid('The specified task set is the primary task set of the service and cannot be deleted.');
+    if (t.status === 'PRIMARY')
+      throw invalid('The specified task set is the primary task set of the service and cannot be deleted.');
     this.host.catchUp();
     s.taskSets = s.taskSets.filter((x) => x !== t);
     this.recordTaskSet('deleted', s, t);
@@ -360,12 +400,20 @@ export class SimEcs {
 
   describeListener(arn: string): Omit<ListenerInfo, 'forwards'> & { forward?: ForwardWeights } {
     const l = this.listener(arn);
-    return { listenerArn: l.arn, loadBalancerArn: this.loadBalancers.get(l.loadBalancer)!.arn, protocol: l.protocol, port: l.port, ...(l.forward ? { forward: { ...l.forward } } : {}) };
+    return {
+      listenerArn: l.arn,
+      loadBalancerArn: this.loadBalancers.get(l.loadBalancer)!.arn,
+      protocol: l.protocol,
+      port: l.port,
+      ...(l.forward ? { forward: { ...l.forward } } : {}),
+    };
   }
 
   /** The listener's non-default rules that forward. */
   describeRules(arn: string): ListenerForward[] {
-    return this.listener(arn).rules.flatMap((r) => (r.forward ? [{ ruleArn: r.ruleArn, weights: { ...r.forward } }] : []));
+    return this.listener(arn).rules.flatMap((r) =>
+      r.forward ? [{ ruleArn: r.ruleArn, weights: { ...r.forward } }] : [],
+    );
   }
 
   /** DescribeTargetGroups by name: the ARNs of those that exist. */
@@ -409,8 +457,14 @@ export class SimEcs {
     const at = start * 1000;
     for (const l of this.listeners.values()) {
       const total = l.requestsPerSecond * seconds;
-      const ruled = Math.min(1, l.rules.reduce((t, r) => t + r.requestShare, 0));
-      const routes: { share: number; forward?: ForwardWeights; fixedResponse?: number }[] = [...l.rules.map((r) => ({ ...r, share: r.requestShare })), { ...l, share: 1 - ruled }];
+      const ruled = Math.min(
+        1,
+        l.rules.reduce((t, r) => t + r.requestShare, 0),
+      );
+      const routes: { share: number; forward?: ForwardWeights; fixedResponse?: number }[] = [
+        ...l.rules.map((r) => ({ ...r, share: r.requestShare })),
+        { ...l, share: 1 - ruled },
+      ];
       for (const route of routes) {
         const n = total * route.share;
         if (n <= 0) continue;
@@ -439,7 +493,8 @@ export class SimEcs {
     for (const s of this.services.values()) {
       for (const t of s.taskSets) {
         const steadyAt = t.steadyAt ? Date.parse(t.steadyAt) : undefined;
-        if (steadyAt !== undefined && steadyAt > this.steadyCheckedAt && steadyAt <= now) this.recordTaskSet('steady', s, t);
+        if (steadyAt !== undefined && steadyAt > this.steadyCheckedAt && steadyAt <= now)
+          this.recordTaskSet('steady', s, t);
       }
     }
     this.steadyCheckedAt = now;
@@ -463,23 +518,30 @@ export class SimEcs {
   // ---- persistence ----------------------------------------------------------------------------
 
   snapshot(): SimEcsSpec {
-    const names = (w: ForwardWeights) => Object.fromEntries(Object.entries(w).map(([arn, x]) => [targetGroupName(arn), x]));
+    const names = (w: ForwardWeights) =>
+      Object.fromEntries(Object.entries(w).map(([arn, x]) => [targetGroupName(arn), x]));
     const action = (a: { forward?: ForwardWeights; fixedResponse?: number }): SimForwardSpec =>
-      a.forward ? { forward: names(a.forward) } : a.fixedResponse !== undefined ? { fixedResponse: a.fixedResponse } : {};
+      a.forward
+        ? { forward: names(a.forward) }
+        : a.fixedResponse !== undefined
+          ? { fixedResponse: a.fixedResponse }
+          : {};
     return {
       taskDefinitions: Object.fromEntries([...this.taskDefinitions].map(([k, v]) => [k, { ...v }])),
       targetGroups: [...this.targetGroups.keys()],
       loadBalancers: [...this.loadBalancers.values()].map((lb) => ({
         name: lb.name,
         type: lb.type,
-        listeners: lb.listeners.map((arn) => this.listeners.get(arn)!).map((l) => ({
-          name: l.name,
-          port: l.port,
-          protocol: l.protocol,
-          requestsPerSecond: l.requestsPerSecond,
-          ...action(l),
-          rules: l.rules.map((r) => ({ priority: r.priority, requestShare: r.requestShare, ...action(r) })),
-        })),
+        listeners: lb.listeners
+          .map((arn) => this.listeners.get(arn)!)
+          .map((l) => ({
+            name: l.name,
+            port: l.port,
+            protocol: l.protocol,
+            requestsPerSecond: l.requestsPerSecond,
+            ...action(l),
+            rules: l.rules.map((r) => ({ priority: r.priority, requestShare: r.requestShare, ...action(r) })),
+          })),
       })),
       services: [...this.services.values()].map((s) => ({
         cluster: s.cluster,
@@ -507,7 +569,11 @@ export class SimEcs {
       if (!cur || !s.taskSets) continue;
       cur.taskSets = structuredClone(s.taskSets)
         .filter((t) => t.targetGroupArns.every((arn) => this.isTargetGroupArn(arn)))
-        .map((t) => ({ ...t, createdAt: earlier(t.createdAt), ...(t.steadyAt ? { steadyAt: earlier(t.steadyAt) } : {}) }));
+        .map((t) => ({
+          ...t,
+          createdAt: earlier(t.createdAt),
+          ...(t.steadyAt ? { steadyAt: earlier(t.steadyAt) } : {}),
+        }));
     }
     for (const lb of saved.loadBalancers ?? []) {
       for (const ls of lb.listeners ?? []) {
@@ -529,7 +595,8 @@ export class SimEcs {
   /** A spec's action as stored: a forward by ARN, or a fixed response. */
   private action(a: SimForwardSpec): { forward?: ForwardWeights; fixedResponse?: number } {
     if (a.forwardTo !== undefined) return { forward: { [this.targetGroupArn(a.forwardTo)]: 1 } };
-    if (a.forward) return { forward: Object.fromEntries(Object.entries(a.forward).map(([tg, w]) => [this.targetGroupArn(tg), w])) };
+    if (a.forward)
+      return { forward: Object.fromEntries(Object.entries(a.forward).map(([tg, w]) => [this.targetGroupArn(tg), w])) };
     return { fixedResponse: a.fixedResponse ?? 404 };
   }
 
@@ -561,7 +628,8 @@ export class SimEcs {
   }
 
   private cluster(name: string): void {
-    if (![...this.services.values()].some((s) => s.cluster === name)) throw new SimAwsError('ResourceNotFound', 'Cluster not found.', 'ClusterNotFoundException');
+    if (![...this.services.values()].some((s) => s.cluster === name))
+      throw new SimAwsError('ResourceNotFound', 'Cluster not found.', 'ClusterNotFoundException');
   }
 
   private service(cluster: string, name: string): SimService {
@@ -573,7 +641,8 @@ export class SimEcs {
 
   private taskSet(s: SimService, idOrArn: string): SimTaskSet {
     const t = s.taskSets.find((x) => x.id === idOrArn || x.arn === idOrArn);
-    if (!t) throw new SimAwsError('ResourceNotFound', 'The specified task set does not exist.', 'TaskSetNotFoundException');
+    if (!t)
+      throw new SimAwsError('ResourceNotFound', 'The specified task set does not exist.', 'TaskSetNotFoundException');
     return t;
   }
 
@@ -616,11 +685,18 @@ export class SimEcs {
   /** ELB's checks on a forward: known target groups, integer weights 0..999, one target group on an NLB. */
   private checkForward(l: SimListener, weights: ForwardWeights): void {
     const arns = Object.keys(weights);
-    if (arns.length === 0) throw new SimAwsError('Invalid', 'A forward action must have at least one target group', 'ValidationError');
-    if (!arns.every((arn) => this.isTargetGroupArn(arn))) throw new SimAwsError('ResourceNotFound', 'One or more target groups not found', 'TargetGroupNotFoundException');
-    if (!Object.values(weights).every((w) => Number.isInteger(w) && w >= 0 && w <= 999)) throw new SimAwsError('Invalid', 'Target group weights must be integers from 0 to 999', 'ValidationError');
+    if (arns.length === 0)
+      throw new SimAwsError('Invalid', 'A forward action must have at least one target group', 'ValidationError');
+    if (!arns.every((arn) => this.isTargetGroupArn(arn)))
+      throw new SimAwsError('ResourceNotFound', 'One or more target groups not found', 'TargetGroupNotFoundException');
+    if (!Object.values(weights).every((w) => Number.isInteger(w) && w >= 0 && w <= 999))
+      throw new SimAwsError('Invalid', 'Target group weights must be integers from 0 to 999', 'ValidationError');
     if ((NLB_PROTOCOLS as readonly string[]).includes(l.protocol) && arns.length > 1) {
-      throw new SimAwsError('Invalid', 'You cannot specify multiple target groups in a forward action of a Network Load Balancer listener', 'ValidationError');
+      throw new SimAwsError(
+        'Invalid',
+        'You cannot specify multiple target groups in a forward action of a Network Load Balancer listener',
+        'ValidationError',
+      );
     }
   }
 

@@ -13,7 +13,14 @@ import { listenerMetric, SimEcs, targetGroupMetric, type SimEcsSpec, type SimTra
 import { SimAwsError, type SimFaultKind } from './errors.js';
 
 export { SimAwsError, type SimFaultKind } from './errors.js';
-export type { SimEcsSpec, SimTaskDefinition, SimTaskSet, SimService, SimListener, SimLoadBalancer } from './ecs-world.js';
+export type {
+  SimEcsSpec,
+  SimTaskDefinition,
+  SimTaskSet,
+  SimService,
+  SimListener,
+  SimLoadBalancer,
+} from './ecs-world.js';
 
 export interface SimVersion {
   /** Fraction of invocations that fail, 0..1. */
@@ -45,7 +52,12 @@ export interface SimAlarm {
 /** An alarm to add: its name, threshold and one source (functionName + alias, targetGroup or listener). */
 export type SimAlarmSpec = Partial<SimAlarm> & Pick<SimAlarm, 'name' | 'threshold'>;
 export interface SimWorldSpec {
-  functions?: { name: string; versions: Record<string, Partial<SimVersion>>; aliases: Record<string, string | AliasRouting>; requestsPerSecond?: number }[];
+  functions?: {
+    name: string;
+    versions: Record<string, Partial<SimVersion>>;
+    aliases: Record<string, string | AliasRouting>;
+    requestsPerSecond?: number;
+  }[];
   alarms?: SimAlarmSpec[];
   ecs?: SimEcsSpec;
 }
@@ -85,7 +97,11 @@ export type SimHookHandler = (event: HookPayload, context: SimHookContext) => un
 export interface SimHookContext {
   functionName: string;
   /** CodeDeploy's PutLifecycleEventHookExecutionStatus, reachable from a local hook. */
-  putLifecycleEventHookExecutionStatus(input: { deploymentId: string; lifecycleEventHookExecutionId: string; status: 'Succeeded' | 'Failed' }): Promise<unknown>;
+  putLifecycleEventHookExecutionStatus(input: {
+    deploymentId: string;
+    lifecycleEventHookExecutionId: string;
+    status: 'Succeeded' | 'Failed';
+  }): Promise<unknown>;
 }
 
 type Bucket = SimTraffic;
@@ -130,13 +146,20 @@ export class SimWorld {
 
   addFunction(
     name: string,
-    opts: { versions: Record<string, Partial<SimVersion>>; aliases?: Record<string, string | AliasRouting>; requestsPerSecond?: number },
+    opts: {
+      versions: Record<string, Partial<SimVersion>>;
+      aliases?: Record<string, string | AliasRouting>;
+      requestsPerSecond?: number;
+    },
   ): SimFunction {
     const fn: SimFunction = {
       name,
       versions: Object.fromEntries(Object.entries(opts.versions).map(([v, s]) => [v, { errorRate: s.errorRate ?? 0 }])),
       aliases: Object.fromEntries(
-        Object.entries(opts.aliases ?? {}).map(([a, r]) => [a, typeof r === 'string' ? { functionVersion: r, additionalVersionWeights: {} } : r]),
+        Object.entries(opts.aliases ?? {}).map(([a, r]) => [
+          a,
+          typeof r === 'string' ? { functionVersion: r, additionalVersionWeights: {} } : r,
+        ]),
       ),
       requestsPerSecond: opts.requestsPerSecond ?? 10,
     };
@@ -156,8 +179,13 @@ export class SimWorld {
   }
 
   addAlarm(a: SimAlarmSpec): void {
-    const sources = [a.functionName !== undefined && a.alias !== undefined, a.targetGroup !== undefined, a.listener !== undefined].filter(Boolean).length;
-    if (sources !== 1) throw new Error(`sim: alarm ${a.name} needs one of functionName and alias, targetGroup or listener`);
+    const sources = [
+      a.functionName !== undefined && a.alias !== undefined,
+      a.targetGroup !== undefined,
+      a.listener !== undefined,
+    ].filter(Boolean).length;
+    if (sources !== 1)
+      throw new Error(`sim: alarm ${a.name} needs one of functionName and alias, targetGroup or listener`);
     this.alarms.set(a.name, { metric: 'ErrorRate', periodSeconds: 60, evaluationPeriods: 1, ...a });
     this.states.set(a.name, 'INSUFFICIENT_DATA');
   }
@@ -215,7 +243,10 @@ export class SimWorld {
     const extra = Object.keys(routing.additionalVersionWeights);
     if (extra.length > 1) throw new Error('sim: Lambda aliases route to at most two versions');
     this.catchUp();
-    fn.aliases[alias] = { functionVersion: routing.functionVersion, additionalVersionWeights: { ...routing.additionalVersionWeights } };
+    fn.aliases[alias] = {
+      functionVersion: routing.functionVersion,
+      additionalVersionWeights: { ...routing.additionalVersionWeights },
+    };
     this.record('AliasUpdated', { functionName, alias, ...routing });
   }
 
@@ -405,7 +436,11 @@ export class SimWorld {
  * The EventBridge event CloudWatch emits for an alarm state change, for a SimWorld alarm log entry,
  * so local mode drives the same alarm listener task as AWS.
  */
-export function alarmStateChangeEvent(e: SimLogEntry, region = 'local', account = '000000000000'): Record<string, unknown> {
+export function alarmStateChangeEvent(
+  e: SimLogEntry,
+  region = 'local',
+  account = '000000000000',
+): Record<string, unknown> {
   const name = String(e.detail.alarmName);
   return {
     version: '0',
