@@ -9,7 +9,7 @@
  *   npx tsx bench/rollback-latency.ts [--deployments 100] [--concurrency 10] [--platform lambda|ecs]
  */
 import '../src/local/polyfill.js';
-import { SystemClock } from '../src/adapters/sim/clock.js';
+import { SystemClock } from '../src/adapters/system/clock.js';
 import { SimWorld } from '../src/adapters/sim/world.js';
 import { TASKS } from '../src/tasks/index.js';
 import { createLocalEnvironment } from '../src/wiring/local.js';

@@ -6,11 +6,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ScaledClock } from '../adapters/sim/clock.js';
 import { SimWorld, type SimHookHandler, type SimWorldSpec } from '../adapters/sim/world.js';
 import { parseWorldFile, type WorldFile } from '../config/world-file.js';
 import { ApiError } from '../domain/errors.js';
 import { TASKS } from '../tasks/index.js';
+import { VirtualClock } from '../local/clock.js';
 import { startApiServer, type ApiServer } from '../local/server.js';
 import { createLocalEnvironment, type LocalEnvironment } from '../wiring/local.js';
 
@@ -41,7 +41,7 @@ export interface Session extends LocalEnvironment {
   save(): void;
 }
 
-function worldFromFile(w: WorldFile, clock: ScaledClock): SimWorld {
+function worldFromFile(w: WorldFile, clock: VirtualClock): SimWorld {
   const spec: SimWorldSpec = {
     functions: w.functions.map((f) => ({
       name: f.name,
@@ -92,7 +92,9 @@ export async function loadHook(path: string): Promise<SimHookHandler> {
 }
 
 export async function openSession(opts: SessionOptions): Promise<Session> {
-  const clock = new ScaledClock(opts.speed);
+  // Waits run `speed` times faster than real time; work (hooks, tasks) at real speed, so a busy
+  // machine slows a deployment down but cannot make a hook time out.
+  const clock = new VirtualClock({ pace: opts.speed });
   let file = opts.world;
   let baseDir = opts.baseDir ?? process.cwd();
   if (!file && opts.worldFile) {
@@ -128,6 +130,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       ...(opts.port !== undefined ? { port: opts.port } : {}),
       ...(opts.allowRemote ? { allowRemote: true } : {}),
       ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
+      ...(env.work ? { work: env.work } : {}),
     });
     // Hook modules written for CodeDeploy call PutLifecycleEventHookExecutionStatus through the
     // SDK's CodeDeploy client: point it at this session (nothing in local mode talks to AWS).

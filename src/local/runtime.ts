@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Clock, ExecutionStarter, Logger, TaskTokens } from '../ports/index.js';
 import type { Deps, Task, TaskName } from '../tasks/task.js';
+import type { WorkTracker } from './clock.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type StateDef = Record<string, any>;
@@ -21,6 +22,7 @@ type StateDef = Record<string, any>;
 export const DEFINITION_PATH = new URL('../../statemachines/deployment.asl.json', import.meta.url);
 const TOKEN_SENTINEL = '__cutover_local_task_token__';
 const TIMEOUT_FIELD = '__cutoverTimeoutSeconds';
+const EXECUTION_FIELD = '__cutoverExecution';
 /** Under setTimeout's 2^31-1 ms ceiling; the real timeout runs on our Clock. */
 const INTERPRETER_TIMEOUT = 2_000_000;
 
@@ -78,11 +80,21 @@ export interface LocalRuntimeOptions {
   definition?: StateDef;
   /** Tasks by name; defaults to every task in src/tasks. */
   tasks: Record<string, Task<unknown, unknown>>;
+  /**
+   * Virtual time's work tracker: an execution holds the clock except while it is parked in a
+   * callback wait, so a wait's timeout never fires while the execution could still be working.
+   */
+  work?: WorkTracker;
 }
 
 /** Executes the deployment state machine locally and implements TaskTokens + ExecutionStarter for it. */
 export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
-  private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    string,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; execution: string }
+  >();
+  /** Per running execution: the release of its hold on the clock, absent while it is parked. */
+  private readonly holds = new Map<string, (() => void) | undefined>();
   readonly executions = new Map<string, ExecutionRecord>();
   private readonly aborts = new Map<string, () => void>();
   private readonly endListeners: ((r: ExecutionRecord) => void)[] = [];
@@ -137,6 +149,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
    */
   private callbackHandler(stateName: string, state: StateDef, task: Task<unknown, unknown>) {
     const payload = (state.Parameters?.Payload ?? {}) as Record<string, unknown>;
+    payload[`${EXECUTION_FIELD}.$`] = '$$.Execution.Name';
     if (state.TimeoutSecondsPath) payload[`${TIMEOUT_FIELD}.$`] = state.TimeoutSecondsPath;
     else payload[TIMEOUT_FIELD] = state.TimeoutSeconds ?? 99_999_999;
     state.Parameters = { ...state.Parameters, Payload: payload };
@@ -146,7 +159,9 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
     return async (input: Json): Promise<Json> => {
       const raw = { ...((input as { Payload?: Record<string, unknown> }).Payload ?? {}) };
       const timeoutSeconds = Number(raw[TIMEOUT_FIELD]);
+      const execution = String(raw[EXECUTION_FIELD]);
       delete raw[TIMEOUT_FIELD];
+      delete raw[EXECUTION_FIELD];
       if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) {
         throw namedError(
           'States.Runtime',
@@ -154,7 +169,9 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
         );
       }
       const token = randomBytes(32).toString('base64url');
-      const waiting = new Promise<unknown>((resolve, reject) => this.pending.set(token, { resolve, reject }));
+      const waiting = new Promise<unknown>((resolve, reject) =>
+        this.pending.set(token, { resolve, reject, execution }),
+      );
       const abort = new AbortController();
       // As on AWS, the timeout runs from the moment the state starts, whatever the invoked task does.
       const timeout = this.opts.clock.sleep(timeoutSeconds, abort.signal).then(() => {
@@ -163,15 +180,29 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
       timeout.catch(() => undefined);
       try {
         // The task's own failure fails the state; otherwise the first of token and timeout wins.
-        const invoked = task
-          .run(replaceSentinel(raw, token), this.requireDeps())
-          .then(() => new Promise<never>(() => undefined));
+        // Once the task has parked the token, the execution only waits: it stops holding the clock.
+        const invoked = task.run(replaceSentinel(raw, token), this.requireDeps()).then(() => {
+          if (this.pending.has(token)) this.park(execution);
+          return new Promise<never>(() => undefined);
+        });
         return (await Promise.race([waiting, timeout, invoked])) as Json;
       } finally {
+        this.unpark(execution);
         abort.abort();
         this.pending.delete(token);
       }
     };
+  }
+
+  /** The execution waits for a token or a timeout: virtual time may pass. */
+  private park(execution: string): void {
+    this.holds.get(execution)?.();
+    if (this.holds.has(execution)) this.holds.set(execution, undefined);
+  }
+
+  /** The execution runs again (a token completed, a timeout fired): virtual time waits for it. */
+  private unpark(execution: string): void {
+    if (this.holds.has(execution) && !this.holds.get(execution)) this.holds.set(execution, this.opts.work?.hold());
   }
 
   // ---- TaskTokens ---------------------------------------------------------------------------
@@ -180,6 +211,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
     const p = this.pending.get(token);
     if (!p) return false;
     this.pending.delete(token);
+    this.unpark(p.execution);
     p.resolve(output ?? {});
     return true;
   }
@@ -188,6 +220,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
     const p = this.pending.get(token);
     if (!p) return false;
     this.pending.delete(token);
+    this.unpark(p.execution);
     p.reject(namedError(error, cause));
     return true;
   }
@@ -198,6 +231,8 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
     if (this.executions.has(name)) throw new Error(`ExecutionAlreadyExists: ${name}`);
     const arn = `arn:aws:states:local:000000000000:execution:cutover-deployment:${name}`;
     const startDate = this.opts.clock.now();
+    // A new execution runs until its first wait: virtual time waits for it.
+    this.holds.set(name, this.opts.work?.hold());
     const execution = this.machine.run(input as Json, {
       overrides: { taskResourceLocalHandlers: this.handlers, retryIntervalOverrides: this.retryOverrides },
       context: {
@@ -241,6 +276,8 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
       .then(async (r) => {
         await collect;
         this.aborts.delete(name);
+        this.holds.get(name)?.();
+        this.holds.delete(name);
         for (const l of this.endListeners) l(r);
         return r;
       });

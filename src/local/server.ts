@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_REQUEST_BYTES, handleJson } from '../api/json-protocol.js';
 import type { Deps } from '../tasks/task.js';
+import type { WorkTracker } from './clock.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -21,6 +22,8 @@ export async function startApiServer(
     host?: string;
     port?: number;
     allowRemote?: boolean;
+    /** Virtual time waits while a request is handled (its effects happen "at once"). */
+    work?: WorkTracker;
     onRequest?: (target: string, status: number, ms: number) => void;
   } = {},
 ): Promise<ApiServer> {
@@ -57,7 +60,8 @@ export async function startApiServer(
       const header = req.headers['x-amz-target'];
       const target = Array.isArray(header) ? header[0] : header;
       const started = performance.now();
-      handleJson(target, Buffer.concat(chunks).toString('utf8'), deps).then(
+      const handled = handleJson(target, Buffer.concat(chunks).toString('utf8'), deps);
+      (opts.work ? opts.work.during(handled) : handled).then(
         (r) => {
           respond(r.status, r.headers, r.body);
           opts.onRequest?.(target ?? '(no target)', r.status, performance.now() - started);

@@ -15,7 +15,7 @@ import { ElbListenerRouter } from '../adapters/aws/load-balancers.js';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
 import { CodePipelineJobs } from '../adapters/aws/codepipeline-jobs.js';
 import { StepFunctionsExecutionStarter, StepFunctionsTaskTokens } from '../adapters/aws/step-functions.js';
-import { SystemClock } from '../adapters/sim/clock.js';
+import { SystemClock } from '../adapters/system/clock.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
 import { handleApiEvent, type ApiEvent } from '../api/gateway.js';
 import { parseAwsEnv } from '../config/env.js';

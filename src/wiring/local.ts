@@ -17,9 +17,9 @@ import {
   SimPipelineJobs,
   SimTrafficRouter,
 } from '../adapters/sim/adapters.js';
-import { ScaledClock } from '../adapters/sim/clock.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
 import { SimWorld, alarmStateChangeEvent } from '../adapters/sim/world.js';
+import { VirtualClock, type WorkTracker } from '../local/clock.js';
 import { localDynamoClient, startDynalite } from '../local/dynalite.js';
 import { LocalStepFunctions, executionStatusChangeEvent } from '../local/runtime.js';
 import { localS3Client, startS3 } from '../local/s3.js';
@@ -28,8 +28,9 @@ import { TASKS } from '../tasks/index.js';
 import type { Deps } from '../tasks/task.js';
 
 export interface LocalOptions {
-  /** Time compression: 60 runs a 5-minute bake in 5 s. Default 60. */
+  /** Time compression: 60 runs a 5-minute bake in 5 s. Default 60 (a paced virtual clock). */
   speed?: number;
+  /** The clock; a VirtualClock also tracks the work that virtual time waits for. */
   clock?: Clock;
   /** Folder for the persisted store (dynalite); undefined keeps it in memory. */
   storeDir?: string;
@@ -49,6 +50,8 @@ export interface LocalEnvironment {
   world: SimWorld;
   runtime: LocalStepFunctions;
   clock: Clock;
+  /** Present on virtual time: what the local API server and CLI controls hold the clock with. */
+  work?: WorkTracker;
   close(): Promise<void>;
 }
 
@@ -58,7 +61,10 @@ export const TABLE_NAME = 'cutover';
 export const quietLogger: Logger = { info() {}, warn() {}, error() {} };
 
 export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<LocalEnvironment> {
-  const clock = opts.clock ?? new ScaledClock(opts.speed ?? 60);
+  const clock = opts.clock ?? new VirtualClock({ pace: opts.speed ?? 60 });
+  // Virtual time waits for work in progress (executions, hooks, triggers, API requests); real time cannot.
+  const work: WorkTracker | undefined = clock instanceof VirtualClock ? clock : undefined;
+  const tracked = <T>(p: Promise<T>): Promise<T> => (work ? work.during(p) : p);
   const log = opts.log ?? quietLogger;
   if (opts.storeDir) mkdirSync(opts.storeDir, { recursive: true });
   const dynamo = await startDynalite(opts.storeDir ? { path: opts.storeDir } : {});
@@ -72,9 +78,15 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   });
   const s3Client = localS3Client(s3.endpoint);
   const world = opts.world ?? new SimWorld(clock);
-  const runtime = new LocalStepFunctions({ clock, log, tasks: TASKS, retryIntervalMs: opts.retryIntervalMs ?? 5 });
+  const runtime = new LocalStepFunctions({
+    clock,
+    log,
+    tasks: TASKS,
+    retryIntervalMs: opts.retryIntervalMs ?? 5,
+    ...(work ? { work } : {}),
+  });
   // Hooks report through the same task the API serves (PutLifecycleEventHookExecutionStatus).
-  const report = (input: unknown) => TASKS.putLifecycleEventHookExecutionStatus.run(input, deps);
+  const report = (input: unknown) => tracked(TASKS.putLifecycleEventHookExecutionStatus.run(input, deps));
   const deps: Deps = {
     store,
     router: new SimTrafficRouter(world),
@@ -102,36 +114,43 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   // failed before it recorded its deployment's outcome).
   runtime.onEnd((r) => {
     if (r.status === 'SUCCEEDED') return;
-    TASKS.executionEnded
-      .run(executionStatusChangeEvent(r), deps)
-      .catch((err: unknown) => log.error('executionEnded failed', { error: (err as Error).message }));
+    tracked(TASKS.executionEnded.run(executionStatusChangeEvent(r), deps)).catch((err: unknown) =>
+      log.error('executionEnded failed', { error: (err as Error).message }),
+    );
   });
   // Alarms in the SimWorld change state as simulated time passes (every 10 simulated seconds), and
   // each change to ALARM goes, as CloudWatch's EventBridge event, to the same alarm listener task.
   world.onLog((e) => {
     if (e.kind !== 'Alarm' || e.detail.state !== 'ALARM') return;
-    TASKS.alarmListener
-      .run(alarmStateChangeEvent(e), deps)
-      .catch((err: unknown) => log.error('alarm listener failed', { error: (err as Error).message }));
+    tracked(TASKS.alarmListener.run(alarmStateChangeEvent(e), deps)).catch((err: unknown) =>
+      log.error('alarm listener failed', { error: (err as Error).message }),
+    );
   });
   // Uploads to the local S3 drive the same S3 trigger task as S3 event notifications on AWS.
   s3.onEvent((event) => {
-    TASKS.s3Trigger
-      .run(event, deps)
-      .catch((err: unknown) => log.error('S3 trigger failed', { error: (err as Error).message }));
+    tracked(TASKS.s3Trigger.run(event, deps)).catch((err: unknown) =>
+      log.error('S3 trigger failed', { error: (err as Error).message }),
+    );
   });
-  const speed = clock instanceof ScaledClock ? clock.speed : 1;
-  const ticker = setInterval(() => world.catchUp(), Math.max(2, Math.round(10_000 / speed)));
-  ticker.unref();
+  // The world's metrics and alarms move on every 10 simulated seconds: on virtual time as background
+  // ticks (they never make time pass by themselves), on real time every 10 s.
+  let stopTicks: () => void;
+  if (clock instanceof VirtualClock) stopTicks = clock.every(10, () => world.catchUp());
+  else {
+    const ticker = setInterval(() => world.catchUp(), 10_000);
+    ticker.unref();
+    stopTicks = () => clearInterval(ticker);
+  }
 
   return {
     deps,
     world,
     runtime,
     clock,
+    ...(work ? { work } : {}),
     s3: { endpoint: s3.endpoint, client: s3Client, onEvent: s3.onEvent },
     close: async () => {
-      clearInterval(ticker);
+      stopTicks();
       client.destroy();
       s3Client.destroy();
       await s3.close();

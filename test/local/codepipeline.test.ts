@@ -21,7 +21,7 @@ const codepipeline = mockClient(CodePipelineClient);
 let env: TestEnv;
 let deps: Deps;
 beforeAll(async () => {
-  env = await testEnv({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' }, 1_000);
+  env = await testEnv({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' });
   deps = {
     ...env.deps,
     pipeline: new CodePipelineJobs(new CodePipelineClient({ region: 'us-east-1', maxAttempts: 1 })),

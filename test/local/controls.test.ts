@@ -145,7 +145,7 @@ describe('operator controls', () => {
     const paused = await waitFor(env, id, (d) => d.currentWait?.kind === 'pause');
     expect(paused.paused!.remainingBakeSeconds).toBeGreaterThan(0);
     // Well past the 10-minute bake, it is still held at 10%.
-    await env.clock.sleep(30 * 60);
+    await env.elapse(30 * 60);
     expect((await env.deps.store.getDeployment(id))?.status).toBe('InProgress');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.1 } });
     await TASKS.resumeDeployment.run({ deploymentId: id }, env.deps);

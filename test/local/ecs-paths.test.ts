@@ -304,7 +304,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     const id = await env.start(ecsAppSpec('web:2'));
     await waitFor(env, id, (d) => d.currentWait?.kind === 'bake');
     expect(env.runtime.abort(id)).toBe(true);
-    expect((await env.runtime.wait(id)).status).toBe('ABORTED');
+    expect((await env.execution(id)).status).toBe('ABORTED');
     const d = await waitForEnd(env, id);
     expect(d).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
     expect(d.rollbackInfo?.rollbackMessage).toContain('read back and verified');

@@ -1,6 +1,6 @@
 /** The local runtime refuses a definition it cannot run faithfully. */
 import { describe, expect, it } from 'vitest';
-import { ScaledClock } from '../../src/adapters/sim/clock.js';
+import { VirtualClock } from '../../src/local/clock.js';
 import { LocalStepFunctions, loadDefinition } from '../../src/local/runtime.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { quietLogger } from '../../src/wiring/local.js';
@@ -11,18 +11,20 @@ describe('LocalStepFunctions', () => {
     definition.States.ShiftTraffic.Resource = { 'Fn::GetAtt': ['moveTraffic', 'Arn'] };
     definition.States.Finalize.Resource = 'arn:aws:lambda:us-east-1:111122223333:function:finalize';
     expect(
-      () => new LocalStepFunctions({ clock: new ScaledClock(1), log: quietLogger, tasks: TASKS, definition }),
+      () => new LocalStepFunctions({ clock: new VirtualClock('manual'), log: quietLogger, tasks: TASKS, definition }),
     ).toThrow(
       'Refusing to start: Task state(s) not bound to a task: ShiftTraffic (task "moveTraffic" does not exist), Finalize (Resource names no task)',
     );
   });
 
   it('binds every Task of the real definition', () => {
-    expect(() => new LocalStepFunctions({ clock: new ScaledClock(1), log: quietLogger, tasks: TASKS })).not.toThrow();
+    expect(
+      () => new LocalStepFunctions({ clock: new VirtualClock('manual'), log: quietLogger, tasks: TASKS }),
+    ).not.toThrow();
   });
 
   it('a token completes once; unknown tokens report false', async () => {
-    const rt = new LocalStepFunctions({ clock: new ScaledClock(1), log: quietLogger, tasks: TASKS });
+    const rt = new LocalStepFunctions({ clock: new VirtualClock('manual'), log: quietLogger, tasks: TASKS });
     expect(await rt.succeed('nope', {})).toBe(false);
     expect(await rt.fail('nope', 'E', 'c')).toBe(false);
   });

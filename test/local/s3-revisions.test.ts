@@ -85,18 +85,20 @@ describe('bundle reading', () => {
 });
 
 describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => {
-  /** Wait until the group has `n` deployments (the trigger runs on s3rver's event). */
-  async function deploymentsOf(n: number): Promise<string[]> {
+  /** The group's deployments now (to tell the next upload's deployment from the earlier ones). */
+  const listed = () => env.deps.store.listDeployments('shop', 'prod');
+  /** Wait until the group has a deployment not in `before` (the trigger runs on s3rver's event). */
+  async function newDeployment(before: string[]): Promise<string> {
     for (let i = 0; i < 2000; i++) {
-      const ids = await env.deps.store.listDeployments('shop', 'prod');
-      if (ids.length >= n) return ids;
+      const fresh = (await listed()).filter((id) => !before.includes(id));
+      if (fresh.length) return fresh[0]!;
       await new Promise((r) => setTimeout(r, 5));
     }
-    throw new Error(`fewer than ${n} deployments`);
+    throw new Error('no new deployment');
   }
 
   it('an upload under revisions/<app>/<group>/ starts a deployment; metadata names the config', async () => {
-    const before = (await env.deps.store.listDeployments('shop', 'prod')).length;
+    const before = await listed();
     await env.s3.client.send(
       new PutObjectCommand({
         Bucket: LOCAL_REVISION_BUCKET,
@@ -105,8 +107,8 @@ describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => 
         Metadata: { 'deployment-config': 'CodeDeployDefault.LambdaAllAtOnce', description: 'from CI' },
       }),
     );
-    const [id] = await deploymentsOf(before + 1);
-    const r = await env.finish(id!);
+    const id = await newDeployment(before);
+    const r = await env.finish(id);
     expect(r.deployment).toMatchObject({
       status: 'Succeeded',
       creator: 'S3',
@@ -130,21 +132,21 @@ describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => 
         '6',
       ],
     ] as const) {
-      const before = (await env.deps.store.listDeployments('shop', 'prod')).length;
+      const before = await listed();
       expect(env.world.getAlias('worker', 'live').functionVersion).toBe(from);
       await put(key, body);
-      const [id] = await deploymentsOf(before + 1);
-      const r = await env.finish(id!);
+      const id = await newDeployment(before);
+      const r = await env.finish(id);
       expect(r.deployment).toMatchObject({ status: 'Succeeded', creator: 'S3', revision: { s3Location: { key } } });
       expect(env.world.getAlias('worker', 'live').functionVersion).toBe(to);
     }
   });
 
   it('an invalid upload is recorded as a Failed deployment with the reason, and the failure is published', async () => {
-    const before = (await env.deps.store.listDeployments('shop', 'prod')).length;
+    const before = await listed();
     await put('revisions/shop/prod/broken.zip', zip({ 'index.js': 'no appspec here' }));
-    const [id] = await deploymentsOf(before + 1);
-    const d = (await env.deps.store.getDeployment(id!))!;
+    const id = await newDeployment(before);
+    const d = (await env.deps.store.getDeployment(id))!;
     expect(d).toMatchObject({ status: 'Failed', creator: 'S3', errorInformation: { code: 'INVALID_REVISION' } });
     expect(d.errorInformation?.message).toContain('no appspec.yml');
     const published = () =>

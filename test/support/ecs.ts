@@ -1,10 +1,10 @@
 /** An ECS world (EXTERNAL service behind an ALB with prod and test listeners) and a local environment for ECS path tests. */
-import { ScaledClock } from '../../src/adapters/sim/clock.js';
 import type { SimDeploymentController } from '../../src/adapters/sim/ecs-world.js';
 import { SimWorld } from '../../src/adapters/sim/world.js';
 import { TASKS } from '../../src/tasks/index.js';
+import { VirtualClock, type ClockMode } from '../../src/local/clock.js';
 import { createLocalEnvironment } from '../../src/wiring/local.js';
-import { TEST_SPEED, withDeployments, type TestEnv } from './local.js';
+import { TEST_CLOCK, withDeployments, type TestEnv } from './local.js';
 
 export interface EcsGroupOptions {
   deploymentConfigName?: string;
@@ -21,7 +21,7 @@ export interface EcsWorldOptions {
 }
 
 /** web:1 runs (PRIMARY on web-blue); web:2 healthy, web:3 fails 60% of requests, web:9 never steady. */
-export function ecsWorld(clock: ScaledClock, opts: EcsWorldOptions = {}): SimWorld {
+export function ecsWorld(clock: VirtualClock, opts: EcsWorldOptions = {}): SimWorld {
   const nlb = opts.loadBalancerType === 'network';
   return new SimWorld(clock, {
     ecs: {
@@ -81,9 +81,9 @@ export function ecsWorld(clock: ScaledClock, opts: EcsWorldOptions = {}): SimWor
 export async function ecsTestEnv(
   group: EcsGroupOptions = {},
   world: EcsWorldOptions = {},
-  speed = TEST_SPEED,
+  mode: ClockMode = TEST_CLOCK,
 ): Promise<TestEnv> {
-  const clock = new ScaledClock(speed);
+  const clock = new VirtualClock(mode, new Date('2026-06-01T12:00:00Z'));
   const w = ecsWorld(clock, world);
   const env = await createLocalEnvironment({ clock, world: w, retryIntervalMs: 1 });
   await TASKS.createApplication.run({ applicationName: 'shop', computePlatform: 'ECS' }, env.deps);
@@ -117,7 +117,7 @@ export async function ecsTestEnv(
     },
     env.deps,
   );
-  return withDeployments(env, 'shop', 'web');
+  return withDeployments(env, clock, 'shop', 'web');
 }
 
 export const ECS_HOOKS = [

@@ -1,13 +1,18 @@
 /** Builds a local environment (real ASL, dynalite, SimWorld) with a small world for path tests. */
-import { ScaledClock } from '../../src/adapters/sim/clock.js';
 import { SimWorld, type SimHookHandler } from '../../src/adapters/sim/world.js';
 import type { Deployment, TimelineEntry } from '../../src/domain/model.js';
 import { TASKS } from '../../src/tasks/index.js';
+import { VirtualClock, type ClockMode } from '../../src/local/clock.js';
 import { createLocalEnvironment, type LocalEnvironment } from '../../src/wiring/local.js';
 import type { ExecutionRecord } from '../../src/local/runtime.js';
 
-/** 10,000× time: a 5-minute bake takes 30 ms, the default 3600 s hook timeout 360 ms. */
-export const TEST_SPEED = 10_000;
+/**
+ * Tests run on virtual time that only the test moves (`manual`): `finish` and `waitFor` let it jump
+ * to the next timer whenever nothing is running, so a 30-minute bake costs no wall time and no
+ * outcome depends on how fast the machine is. `skip` moves it by itself (for tests that wait on
+ * clients such as the SDK's waiters).
+ */
+export const TEST_CLOCK: ClockMode = 'manual';
 
 export interface GroupOptions {
   alarms?: string[];
@@ -21,6 +26,11 @@ export interface GroupOptions {
 }
 
 export interface TestEnv extends LocalEnvironment {
+  clock: VirtualClock;
+  /** Let `seconds` of virtual time pass (everything due in between runs). */
+  elapse(seconds: number): Promise<void>;
+  /** Let virtual time pass until the named execution has ended; its record. */
+  execution(name: string): Promise<ExecutionRecord>;
   deploy(appSpec: string, extra?: Record<string, unknown>): Promise<Finished>;
   start(appSpec: string, extra?: Record<string, unknown>): Promise<string>;
   finish(id: string): Promise<Finished>;
@@ -34,7 +44,7 @@ export interface Finished {
 }
 
 /** A world with `api` (versions 1, 2; alias live → 1) and `worker` (5, 6; live → 5), and an alarm on api:live. */
-export function standardWorld(clock: ScaledClock): SimWorld {
+export function standardWorld(clock: VirtualClock): SimWorld {
   const world = new SimWorld(clock);
   world.addFunction('api', { versions: { '1': {}, '2': {} }, aliases: { live: '1' }, requestsPerSecond: 100 });
   world.addFunction('worker', { versions: { '5': {}, '6': {} }, aliases: { live: '5' }, requestsPerSecond: 100 });
@@ -59,8 +69,8 @@ export function standardWorld(clock: ScaledClock): SimWorld {
   return world;
 }
 
-export async function testEnv(group: GroupOptions = {}, speed = TEST_SPEED): Promise<TestEnv> {
-  const clock = new ScaledClock(speed);
+export async function testEnv(group: GroupOptions = {}, mode: ClockMode = TEST_CLOCK): Promise<TestEnv> {
+  const clock = new VirtualClock(mode, new Date('2026-06-01T12:00:00Z'));
   const world = standardWorld(clock);
   const env = await createLocalEnvironment({ clock, world, retryIntervalMs: 1 });
   await TASKS.createApplication.run({ applicationName: 'shop' }, env.deps);
@@ -82,11 +92,16 @@ export async function testEnv(group: GroupOptions = {}, speed = TEST_SPEED): Pro
     },
     env.deps,
   );
-  return withDeployments(env, 'shop', 'prod');
+  return withDeployments(env, clock, 'shop', 'prod');
 }
 
 /** start / finish / deploy helpers for deployments of one group, from an AppSpec's text. */
-export function withDeployments(env: LocalEnvironment, applicationName: string, deploymentGroupName: string): TestEnv {
+export function withDeployments(
+  env: LocalEnvironment,
+  clock: VirtualClock,
+  applicationName: string,
+  deploymentGroupName: string,
+): TestEnv {
   const start = async (appSpec: string, extra: Record<string, unknown> = {}): Promise<string> => {
     const { deploymentId } = await TASKS.createDeployment.run(
       {
@@ -99,15 +114,31 @@ export function withDeployments(env: LocalEnvironment, applicationName: string, 
     );
     return deploymentId as string;
   };
-  const finish = async (deploymentId: string): Promise<Finished> => {
+  const execution = async (name: string): Promise<ExecutionRecord> => {
     // A deployment created by a trigger may be listed a moment before its execution starts.
-    while (!env.runtime.executions.has(deploymentId)) await new Promise((r) => setTimeout(r, 2));
-    const execution = await env.runtime.wait(deploymentId);
+    let ended = false;
+    await clock.runUntil(() => {
+      const e = env.runtime.executions.get(name);
+      if (e) void e.done.then(() => (ended = true));
+      return ended;
+    }, `the execution ${name} has ended`);
+    const record = await env.runtime.wait(name);
+    // What an ended execution sets off (executionEnded, a last trigger) finishes before the test looks.
+    await clock.idle();
+    return record;
+  };
+  const finish = async (deploymentId: string): Promise<Finished> => {
+    const run = await execution(deploymentId);
     const deployment = (await env.deps.store.getDeployment(deploymentId))!;
     const timeline = await env.deps.store.getTimeline(deploymentId);
-    return { deploymentId, execution, deployment, timeline };
+    return { deploymentId, execution: run, deployment, timeline };
   };
-  return { ...env, start, finish, deploy: async (a, e) => finish(await start(a, e)) };
+  const elapse = async (seconds: number) => {
+    let passed = false;
+    void clock.sleep(seconds).then(() => (passed = true));
+    await clock.runUntil(() => passed, `${seconds} s have passed`);
+  };
+  return { ...env, clock, elapse, execution, start, finish, deploy: async (a, e) => finish(await start(a, e)) };
 }
 
 export function appSpec(
@@ -139,26 +170,23 @@ export const reportingHook =
     });
   };
 
-/** Resolve once the deployment's record satisfies `ready` (polled; bounded by the test timeout). */
-export async function waitFor(
-  env: LocalEnvironment,
-  id: string,
-  ready: (d: Deployment) => boolean,
-): Promise<Deployment> {
-  for (;;) {
+/**
+ * Let virtual time pass until the deployment's record satisfies `ready` (checked whenever nothing
+ * runs). Fails when the deployment ends first.
+ */
+export async function waitFor(env: TestEnv, id: string, ready: (d: Deployment) => boolean): Promise<Deployment> {
+  let found: Deployment | undefined;
+  await env.clock.runUntil(async () => {
     const d = await env.deps.store.getDeployment(id);
-    if (d && ready(d)) return d;
-    if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.status))
+    if (d && ready(d)) found = d;
+    else if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.status))
       throw new Error(`deployment ended ${d.status} before the condition held`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
+    return found !== undefined;
+  }, `the condition on ${id}`);
+  return found!;
 }
 
-/** Resolve with the deployment once it has ended (Succeeded, Failed or Stopped). */
-export async function waitForEnd(env: LocalEnvironment, id: string): Promise<Deployment> {
-  for (;;) {
-    const d = await env.deps.store.getDeployment(id);
-    if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) return d;
-    await new Promise((r) => setTimeout(r, 2));
-  }
+/** Let virtual time pass until the deployment has ended (Succeeded, Failed or Stopped). */
+export async function waitForEnd(env: TestEnv, id: string): Promise<Deployment> {
+  return waitFor(env, id, (d) => ['Succeeded', 'Failed', 'Stopped'].includes(d.status));
 }

@@ -1,7 +1,6 @@
 /** The SimWorld and its adapters: traffic split by weight, metrics, alarms, faults, the port contracts. */
 import { describe, expect, it } from 'vitest';
 import { SimAlarmSource, SimTrafficRouter } from '../../src/adapters/sim/adapters.js';
-import { ScaledClock } from '../../src/adapters/sim/clock.js';
 import { SimWorld } from '../../src/adapters/sim/world.js';
 import {
   DependencyRejectedError,
@@ -77,13 +76,6 @@ describe('SimWorld', () => {
     expect(() =>
       w.updateAlias('api', 'live', { functionVersion: '1', additionalVersionWeights: { '2': 0.1, '3': 0.1 } }),
     ).toThrow(/at most two versions/);
-  });
-
-  it('the scaled clock compresses time', async () => {
-    const clock = new ScaledClock(1000);
-    const before = clock.now().getTime();
-    await clock.sleep(5); // 5 simulated seconds = 5 ms
-    expect(clock.now().getTime() - before).toBeGreaterThanOrEqual(5000);
   });
 });
 

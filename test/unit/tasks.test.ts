@@ -190,7 +190,7 @@ describe('PutLifecycleEventHookExecutionStatus', () => {
 
 describe('one active deployment per group', () => {
   it('50 concurrent CreateDeployment calls on one group: exactly one wins; the others leave no record', async () => {
-    const race = await testEnv({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' }, 1_000);
+    const race = await testEnv({ deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' });
     try {
       const results = await Promise.allSettled(
         Array.from({ length: 50 }, () =>
