@@ -108,14 +108,33 @@ export function parseDuration(text: string): number | undefined {
   return Number(h ?? 0) * 3600 + Number(min ?? 0) * 60 + Number(s ?? 0);
 }
 
+/** A step read from text: a target (a percentage, or what the caller reads) and its bake, or an approval. */
+export type ParsedStep<T> = { target: T; bakeSeconds: number } | { approve: true; timeoutSeconds: number };
+
 /**
- * Parse a step list written as text: `1% 5m, 10% 10m, approve 2h, 50% 10m, 100%`.
- * Each step is a percentage and an optional bake (s, m or h), or `approve` with an optional
- * timeout (default 1h); the last step must be 100%.
+ * Reads one comma-separated part of a step list that is not an approval: its target and the text of its
+ * optional bake, or undefined when the part is not of the caller's form.
  */
-export function parseStepList(text: string, path = 'steps'): StepListEntry[] {
+export type StepTargetReader<T> = (part: string) => { target: T; bake: string | undefined } | undefined;
+
+/**
+ * Split a step list written as text (`1% 5m, approve 2h, 100%`) into its steps, reading each target with
+ * `readTarget`. Shared by Lambda/ECS step lists and Server waves so both accept the same approvals and
+ * durations and word their errors alike. Returns every problem found (path `${path}[i]`) instead of
+ * throwing, so each caller raises its own exception; never throws.
+ *
+ * @param form how a target is written, for error messages, e.g. `"<percent>% [<bake>]"`
+ * @param example an example step, e.g. `"10% 5m"`
+ */
+export function parseStepParts<T>(
+  text: string,
+  path: string,
+  readTarget: StepTargetReader<T>,
+  form: string,
+  example: string,
+): { steps: ParsedStep<T>[]; issues: Issue[] } {
   const issues: Issue[] = [];
-  const steps: StepListEntry[] = [];
+  const steps: ParsedStep<T>[] = [];
   const parts = text.split(',').map((p) => p.trim());
   parts.forEach((part, i) => {
     const approve = /^approve(?:\s+(\S+))?$/i.exec(part);
@@ -129,33 +148,70 @@ export function parseStepList(text: string, path = 'steps'): StepListEntry[] {
       else steps.push({ approve: true, timeoutSeconds: timeout });
       return;
     }
-    const m = /^(\d+(?:\.\d+)?)%(?:\s+(\S+))?$/.exec(part);
-    if (!m) {
+    const read = readTarget(part);
+    if (!read) {
       issues.push({
         path: `${path}[${i}]`,
-        message: `${JSON.stringify(part)} is not "<percent>% [<bake>]" or "approve [<timeout>]", e.g. "10% 5m"`,
+        message: `${JSON.stringify(part)} is not ${form} or "approve [<timeout>]", e.g. ${example}`,
       });
       return;
     }
-    const bake = m[2] === undefined ? 0 : parseDuration(m[2]);
+    const bake = read.bake === undefined ? 0 : parseDuration(read.bake);
     if (bake === undefined) {
       issues.push({
         path: `${path}[${i}]`,
-        message: `bake ${JSON.stringify(m[2])} is not a duration like 30s, 5m or 1h`,
+        message: `bake ${JSON.stringify(read.bake)} is not a duration like 30s, 5m or 1h`,
       });
       return;
     }
-    steps.push({ percentage: Number(m[1]), bakeSeconds: bake });
+    steps.push({ target: read.target, bakeSeconds: bake });
   });
+  return { steps, issues };
+}
+
+/** Reads `<percent>% [<bake>]`, e.g. `10% 5m` or `0.5%`. */
+export const readPercentTarget: StepTargetReader<number> = (part) => {
+  const m = /^(\d+(?:\.\d+)?)%(?:\s+(\S+))?$/.exec(part);
+  return m ? { target: Number(m[1]), bake: m[2] } : undefined;
+};
+
+/**
+ * Parse a step list written as text: `1% 5m, 10% 10m, approve 2h, 50% 10m, 100%`.
+ * Each step is a percentage and an optional bake (s, m or h), or `approve` with an optional
+ * timeout (default 1h); the last step must be 100%.
+ */
+export function parseStepList(text: string, path = 'steps'): StepListEntry[] {
+  const { steps, issues } = parseStepParts(text, path, readPercentTarget, '"<percent>% [<bake>]"', '"10% 5m"');
   if (issues.length)
     throw new InvalidInputError(issues, 'InvalidTrafficRoutingConfigurationException', 'Invalid step list');
-  return steps;
+  return steps.map((s) => ('approve' in s ? s : { percentage: s.target, bakeSeconds: s.bakeSeconds }));
 }
 
 /** True when `text` looks like an inline step list rather than a configuration name. */
 export const isInlineStepList = (text: string): boolean => text.includes('%');
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** True when `pct` is a whole multiple of {@link PERCENT_RESOLUTION} (0.01 %). */
+export const onPercentResolution = (pct: number): boolean =>
+  Math.abs(Math.round(pct / PERCENT_RESOLUTION) * PERCENT_RESOLUTION - pct) <= 1e-9;
+
+/**
+ * Issues with an approval step `{approve: true, timeoutSeconds?}` found at path `at` (the timeout defaults
+ * to {@link DEFAULT_APPROVAL_TIMEOUT_SECONDS}). Returns an empty list when it is valid; never throws.
+ */
+export function approvalStepIssues(step: Record<string, unknown>, at: string): Issue[] {
+  const issues: Issue[] = [];
+  const t = step.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS;
+  if (step.approve !== true) issues.push({ path: `${at}.approve`, message: 'must be true' });
+  if (!isInt(t) || t < 1 || t > MAX_APPROVAL_TIMEOUT_SECONDS) {
+    issues.push({
+      path: `${at}.timeoutSeconds`,
+      message: `must be a whole number of seconds from 1 to ${MAX_APPROVAL_TIMEOUT_SECONDS}`,
+    });
+  }
+  return issues;
+}
 
 /** Validate a traffic routing configuration (as CreateDeploymentConfig receives it). */
 export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfig'): Issue[] {
@@ -223,14 +279,7 @@ export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfi
         const step = (s ?? {}) as Record<string, unknown>;
         const last = i === steps.length - 1;
         if (step.approve !== undefined) {
-          const t = step.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS;
-          if (step.approve !== true) issues.push({ path: `${at}.approve`, message: 'must be true' });
-          if (!isInt(t) || t < 1 || t > MAX_APPROVAL_TIMEOUT_SECONDS) {
-            issues.push({
-              path: `${at}.timeoutSeconds`,
-              message: `must be a whole number of seconds from 1 to ${MAX_APPROVAL_TIMEOUT_SECONDS}`,
-            });
-          }
+          issues.push(...approvalStepIssues(step, at));
           if (last) issues.push({ path: at, message: 'the last step must be 100%, not an approval' });
           return;
         }
@@ -239,7 +288,7 @@ export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfi
         if (typeof pct !== 'number' || !Number.isFinite(pct) || pct <= 0 || pct > 100) {
           issues.push({ path: `${at}.percentage`, message: 'must be a number greater than 0 and at most 100' });
         } else {
-          if (Math.abs(Math.round(pct / PERCENT_RESOLUTION) * PERCENT_RESOLUTION - pct) > 1e-9) {
+          if (!onPercentResolution(pct)) {
             issues.push({ path: `${at}.percentage`, message: `must be a multiple of ${PERCENT_RESOLUTION}` });
           }
           if (pct <= prev)
