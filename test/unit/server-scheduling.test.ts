@@ -445,6 +445,31 @@ describe('zonal configuration', () => {
     expect(run.final.kind === 'failed' && run.final.message).toMatch(/in zone a at most 3 .* minimum of 3/);
   });
 
+  it('zones holding Unhealthy hosts go first: their repair is what lets the healthy zones go offline', () => {
+    const fleet = zoned(['a', 'b', 'c', 'c']).map((h) =>
+      h.id === id(2) || h.id === id(4) ? { ...h, instanceHealth: 'Unhealthy' as const } : h,
+    );
+    // 4 hosts, 3 to keep healthy, 2 of them Unhealthy: in name order, zone a could never go offline.
+    const run = play(planOf(fleet, { ...ONE_AT_A_TIME, zonalConfig: {} }));
+    expect(run.plan.waves.map((w) => w.zone?.name)).toEqual(['b', 'c', 'a']);
+    expect(run.batches.flat()).toEqual([id(2), id(4), id(3), id(1)]);
+    expect(run.final).toMatchObject({ kind: 'succeeded', succeeded: 4 });
+  });
+
+  it('a zonal plan that could not finish even if every host succeeded fails the start check', () => {
+    // Two zones of one Unhealthy and one Healthy host, OneAtATime: 3 of 4 must stay healthy. Whichever zone
+    // goes first, its Healthy host can only go offline once the other zone's Unhealthy host is repaired.
+    const fleet = zoned(['a', 'a', 'b', 'b']).map((h, i) =>
+      i % 2 ? h : { ...h, instanceHealth: 'Unhealthy' as const },
+    );
+    const start = planDeployment(fleet, { ...ONE_AT_A_TIME, zonalConfig: {} });
+    expect(start).toMatchObject({ ok: false, code: 'HEALTH_CONSTRAINTS_INVALID' });
+    expect(!start.ok && start.message).toMatch(
+      /even if every host succeeds.*at most 3 hosts can be healthy by the end of zone a.*minimum of 3/,
+    );
+    expect(play(planOf(fleet, ONE_AT_A_TIME)).final).toMatchObject({ kind: 'succeeded' }); // fine without zones
+  });
+
   it('a zone whose minimum is its size or more cannot start: HEALTH_CONSTRAINTS_INVALID naming the zone', () => {
     const start = planDeployment(zoned(['a', 'a', 'b']), {
       ...ALL_AT_ONCE,

@@ -23,7 +23,10 @@
  *
  * Waves (Cutover) and zones (CodeDeploy's zonalConfig) both split the deployment order into consecutive
  * waves: hosts of wave k+1 start only after every host of waves 0..k is done and the engine moved on (after
- * the wave's bake and approval). A zone is a wave with its own minimum (`minimumHealthyHostsPerZone`).
+ * the wave's bake and approval). A zone is a wave with its own minimum (`minimumHealthyHostsPerZone`, on the
+ * zone's own host count). Zones go in name order, except that zones holding Unhealthy hosts go first (see
+ * `planDeployment`); a plan that could not finish even if every host succeeded (which only zones can cause)
+ * fails the start check too.
  */
 import { InternalError } from '../../domain/errors.js';
 import type { Plan, Step } from '../../domain/model.js';
@@ -199,7 +202,9 @@ function resolveWaves(entries: readonly WaveEntry[], n: number) {
  * configuration's waves, or one per Availability Zone, or a single wave). Call once, when the deployment starts.
  *
  * Returns `{ok: false}` with NO_INSTANCES for an empty fleet, or HEALTH_CONSTRAINTS_INVALID (naming the
- * numbers) when the minimum is the fleet size or more, or a zone's minimum is its size or more.
+ * numbers) when the deployment could not finish even if every host succeeded: the minimum is the fleet size
+ * or more, a zone's minimum is its size or more, or (zones only) a zone's Healthy hosts could never be taken
+ * offline because too many Unhealthy hosts wait in later zones.
  *
  * @throws InvalidInputError when the configuration is invalid (CodeDeploy's exception names)
  * @throws InternalError when host ids are empty or repeated
@@ -247,13 +252,22 @@ export function planDeployment(fleet: readonly FleetHost[], input: ServerSchedul
     const zonal = config.zonalConfig;
     const perZone = zonal.minimumHealthyHostsPerZone ?? { type: 'FLEET_PERCENT', value: 0 };
     const zoneOf = (h: FleetHost) => (h.availabilityZone ? h.availabilityZone : null);
-    // Zones in name order (us-east-1a first), hosts without a zone last: CodeDeploy documents no order,
-    // and a predictable first zone matters because it gets its own monitor duration.
-    const names = [...new Set(ordered.map(zoneOf))].sort((a, b) =>
-      a === null ? 1 : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0,
-    );
-    for (const [i, name] of names.entries()) {
+    const groups = [...new Set(ordered.map(zoneOf))].map((name) => {
       const group = ordered.filter((h) => zoneOf(h) === name);
+      const unhealthy = group.filter((h) => h.instanceHealth === 'Unhealthy').length;
+      return { name, group, unhealthy, allUnhealthy: unhealthy === group.length ? 0 : 1 };
+    });
+    // CodeDeploy documents no zone order. Its host order (Unhealthy first) carries over: zones of Unhealthy
+    // hosts only, then zones with more Unhealthy hosts, since deploying those raises the healthy count that
+    // the Healthy hosts of later zones need. Then name order (us-east-1a first), hosts without a zone last:
+    // a healthy fleet gets a predictable first zone, the one with its own monitor duration.
+    groups.sort(
+      (a, b) =>
+        a.allUnhealthy - b.allUnhealthy ||
+        b.unhealthy - a.unhealthy ||
+        (a.name === b.name ? 0 : a.name === null ? 1 : b.name === null ? -1 : a.name < b.name ? -1 : 1),
+    );
+    for (const [i, { name, group }] of groups.entries()) {
       const zoneMin = minimumHealthyHostCount(perZone, group.length);
       if (zoneMin >= group.length) {
         return {
@@ -268,7 +282,7 @@ export function planDeployment(fleet: readonly FleetHost[], input: ServerSchedul
       const monitor = zonal.monitorDurationInSeconds ?? 0;
       const bake = i === 0 ? (zonal.firstZoneMonitorDurationInSeconds ?? monitor) : monitor;
       add(group, {
-        bakeSeconds: i === names.length - 1 ? 0 : bake,
+        bakeSeconds: i === groups.length - 1 ? 0 : bake,
         zone: { name, minimumHealthyHosts: zoneMin, maxInProgress: group.length - zoneMin },
       });
     }
@@ -287,17 +301,30 @@ export function planDeployment(fleet: readonly FleetHost[], input: ServerSchedul
   } else {
     add(ordered, { bakeSeconds: 0 });
   }
-  return {
-    ok: true,
-    plan: {
-      fleetSize: n,
-      minimumHealthyHosts: min,
-      maxInProgress: n - min,
-      requiredSuccesses: Math.max(1, min),
-      hosts,
-      waves,
-    },
+  const plan: FleetPlan = {
+    fleetSize: n,
+    minimumHealthyHosts: min,
+    maxInProgress: n - min,
+    requiredSuccesses: Math.max(1, min),
+    hosts,
+    waves,
   };
+  // Only zones can make this happen: Healthy hosts of an early zone that cannot go offline until the
+  // Unhealthy hosts of later zones are repaired. Without zones, Unhealthy hosts all go first.
+  const blocked = blockedBy(
+    plan,
+    hosts.map(() => 'Pending'),
+  );
+  if (blocked) {
+    return {
+      ok: false,
+      code: 'HEALTH_CONSTRAINTS_INVALID',
+      message:
+        `The deployment cannot finish even if every host succeeds, because zones are deployed one at a time: ` +
+        `${blocked} Lower the minimum, or repair the Unhealthy hosts first.`,
+    };
+  }
+  return { ok: true, plan };
 }
 
 /** True when a host counts as healthy now (Healthy and untouched or skipped, or succeeded). */
@@ -343,7 +370,7 @@ export function summarize(plan: FleetPlan, progress: Readonly<Record<string, Hos
  * only add healthy hosts; its Healthy hosts then need one healthy host to spare above the minimum (the
  * wave's zone minimum too), and come back healthy. Linear in the fleet size.
  */
-function blockedBy(plan: FleetPlan, statuses: readonly HostStatus[], failedCount: number): string | undefined {
+function blockedBy(plan: FleetPlan, statuses: readonly HostStatus[]): string | undefined {
   const perWave = plan.waves.map(() => ({ up: 0, unhealthyPending: 0, healthyPending: 0 }));
   let up = 0;
   plan.hosts.forEach((h, i) => {
@@ -358,22 +385,23 @@ function blockedBy(plan: FleetPlan, statuses: readonly HostStatus[], failedCount
       w.up++;
     }
   });
-  const failed = `${failedCount} of ${plural(plan.fleetSize, 'host')} failed`;
   for (const [index, w] of perWave.entries()) {
     up += w.unhealthyPending;
     if (w.healthyPending === 0) continue;
+    const zone = plan.waves[index]!.zone;
+    const where = zone ? ` by the end of zone ${zone.name ?? '(no Availability Zone)'}` : '';
     if (up - 1 < plan.minimumHealthyHosts) {
       return (
-        `${failed}: at most ${up} can be healthy, and deploying to the ${plural(w.healthyPending, 'healthy host')} ` +
-        `left would take the healthy count below the minimum of ${plan.minimumHealthyHosts}.`
+        `at most ${plural(up, 'host')} can be healthy${where}, and deploying to ` +
+        `${plural(w.healthyPending, 'healthy host')} there would take the healthy count below the minimum of ` +
+        `${plan.minimumHealthyHosts}.`
       );
     }
-    const zone = plan.waves[index]!.zone;
     if (zone && w.up + w.unhealthyPending - 1 < zone.minimumHealthyHosts) {
       return (
-        `${failed}: in zone ${zone.name ?? '(no Availability Zone)'} at most ${w.up + w.unhealthyPending} can be ` +
-        `healthy, and deploying to its ${plural(w.healthyPending, 'healthy host')} left would take it below its ` +
-        `minimum of ${zone.minimumHealthyHosts}.`
+        `in zone ${zone.name ?? '(no Availability Zone)'} at most ${plural(w.up + w.unhealthyPending, 'host')} ` +
+        `can be healthy, and deploying to its ${plural(w.healthyPending, 'healthy host')} left would take it ` +
+        `below its minimum of ${zone.minimumHealthyHosts}.`
       );
     }
   }
@@ -416,8 +444,8 @@ export function nextHosts(state: SchedulerState): Decision {
         `${plan.requiredSuccesses}.`,
     );
   }
-  const blocked = blockedBy(plan, statuses, failedCount);
-  if (blocked) return failed(blocked);
+  const blocked = blockedBy(plan, statuses);
+  if (blocked) return failed(`${failedCount} of ${plural(plan.fleetSize, 'host')} failed: ${blocked}`);
 
   const wave = plan.waves[currentWave]!;
   if (plan.hosts.every((h, i) => h.wave > currentWave || isDone(statuses[i]!))) {
