@@ -253,7 +253,9 @@ export function trafficRoutingIssues(input: unknown, path = 'trafficRoutingConfi
         if (shifts * (l.linearInterval as number) * 60 > MAX_SHIFT_SECONDS) {
           issues.push({
             path: `${path}.timeBasedLinear`,
-            message: `${shifts} intervals of ${String(l.linearInterval)} minutes exceed the 2880-minute limit between first and last shift`,
+            message:
+              `${shifts} intervals of ${String(l.linearInterval)} minutes exceed the 2880-minute limit ` +
+              'between first and last shift',
           });
         }
       }
