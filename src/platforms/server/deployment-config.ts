@@ -14,7 +14,8 @@
  * - the minimum is computed once, on the whole fleet, and the deployment still fails (HEALTH_CONSTRAINTS) as
  *   soon as the remaining hosts cannot be deployed without falling below it, whichever wave it is in;
  * - when a wave is done the engine bakes for the wave's bake, asks for the approval that follows it (if any),
- *   and only then starts the next wave.
+ *   and only then starts the next wave;
+ * - waves and `zonalConfig` are exclusive (both decide which hosts go together and where to pause).
  */
 import {
   DEFAULT_APPROVAL_TIMEOUT_SECONDS,
