@@ -100,19 +100,21 @@ async function one(i: number): Promise<number> {
     env.deps,
   )) as { deploymentId: string };
   for (;;) {
-    const d = await env.deps.store.getDeployment(deploymentId);
-    if (d?.currentWait?.kind === 'bake') break;
-    if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.status))
-      throw new Error(`${deploymentId} ended ${d.status} before baking: ${d.errorInformation?.message}`);
+    const d = await env.deps.deployments.get(deploymentId);
+    if (d?.state.currentWait?.kind === 'bake') break;
+    if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.state.status))
+      throw new Error(`${deploymentId} ended ${d.state.status} before baking: ${d.state.errorInformation?.message}`);
     await new Promise((r) => setTimeout(r, 5));
   }
   const tripped = Date.now();
   world.forceAlarm(`alarm${i}`, 'ALARM');
   const execution = await env.runtime.wait(deploymentId);
   const restored = execution.events.find((e) => e.type === 'StateExited' && e.state === 'Rollback');
-  const d = await env.deps.store.getDeployment(deploymentId);
-  if (!restored || d?.status !== 'Stopped' || !restoredWorld(i))
-    throw new Error(`${deploymentId}: not rolled back (status ${d?.status}, ${d?.errorInformation?.message})`);
+  const d = await env.deps.deployments.get(deploymentId);
+  if (!restored || d?.state.status !== 'Stopped' || !restoredWorld(i))
+    throw new Error(
+      `${deploymentId}: not rolled back (status ${d?.state.status}, ${d?.state.errorInformation?.message})`,
+    );
   return restored.timestamp - tripped;
 }
 

@@ -2,9 +2,9 @@
  * What the AWS and simulated ECS/ELB adapters share: the errors for a missing service or listener,
  * and which forwards of a listener a weight change rewrites (and to what).
  */
-import { NLB_PROTOCOLS, greenPercentOf, type ForwardWeights } from '../domain/ecs.js';
+import { NLB_PROTOCOLS, greenPercentOf, type ForwardWeights } from '../platforms/ecs/domain.js';
 import { PreconditionFailedError } from '../domain/errors.js';
-import type { ListenerForward, ListenerInfo } from '../ports/index.js';
+import type { ListenerForward, ListenerInfo } from '../platforms/ecs/ports.js';
 
 /** ECS error names that mean the cluster or service is not there (ServiceNotActive: it was deleted). */
 export const ECS_MISSING_ERRORS: ReadonlySet<string> = new Set([

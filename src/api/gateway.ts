@@ -6,6 +6,7 @@
  */
 import type { Deps } from '../tasks/task.js';
 import { CODEDEPLOY_TARGET_PREFIX, CONTENT_TYPE, handleJson } from './json-protocol.js';
+import { HOOK_CALLBACK_OPERATION } from './names.js';
 import { dispatch } from './operations.js';
 
 export type ApiEvent = {
@@ -17,7 +18,7 @@ export type ApiEvent = {
   isBase64Encoded?: boolean;
 };
 
-const HOOK_TARGET = `${CODEDEPLOY_TARGET_PREFIX}PutLifecycleEventHookExecutionStatus`;
+const HOOK_TARGET = `${CODEDEPLOY_TARGET_PREFIX}${HOOK_CALLBACK_OPERATION}`;
 
 export async function handleApiEvent(event: ApiEvent, deps: Deps): Promise<unknown> {
   if (event?.operation !== undefined || event?.body === undefined)
@@ -35,6 +36,6 @@ export async function handleApiEvent(event: ApiEvent, deps: Deps): Promise<unkno
     };
   }
   const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
-  const r = await handleJson(target, body, deps);
+  const r = await handleJson(target, body, (operation, input) => dispatch(operation, input, deps));
   return { statusCode: r.status, headers: r.headers, body: r.body };
 }

@@ -3,8 +3,8 @@
  * and a JSON body; errors as HTTP 400/500 with `{__type, message}`. Cutover's extras use the target
  * prefix `Cutover_20261122.`. Shared by the local server and (issue #4) the API Gateway function.
  */
-import type { Deps } from '../tasks/task.js';
-import { CUTOVER_OPERATIONS, dispatch } from './operations.js';
+import type { ApiErrorShape } from './errors.js';
+import { CUTOVER_OPERATIONS } from './names.js';
 
 export const CODEDEPLOY_TARGET_PREFIX = 'CodeDeploy_20141006.';
 export const CUTOVER_TARGET_PREFIX = 'Cutover_20261122.';
@@ -24,8 +24,11 @@ const error = (status: number, type: string, message: string): JsonResponse => (
   body: JSON.stringify({ __type: type, message }),
 });
 
+/** Runs one operation by name: `{output}`, or `{error}` in CodeDeploy's shape. */
+export type Dispatch = (operation: string, input: unknown) => Promise<{ output: unknown } | { error: ApiErrorShape }>;
+
 /** Handle one request, given its X-Amz-Target header and raw body. */
-export async function handleJson(target: string | undefined, body: string, deps: Deps): Promise<JsonResponse> {
+export async function handleJson(target: string | undefined, body: string, dispatch: Dispatch): Promise<JsonResponse> {
   if (Buffer.byteLength(body, 'utf8') > MAX_REQUEST_BYTES)
     return error(413, 'RequestEntityTooLargeException', `Request body larger than ${MAX_REQUEST_BYTES} bytes`);
   let operation: string | undefined;
@@ -45,7 +48,7 @@ export async function handleJson(target: string | undefined, body: string, deps:
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     return error(400, 'SerializationException', 'The request body must be a JSON object');
-  const result = await dispatch(operation, input, deps);
+  const result = await dispatch(operation, input);
   if ('error' in result)
     return error(result.error.__type === 'InternalFailure' ? 500 : 400, result.error.__type, result.error.message);
   return { status: 200, headers: { 'content-type': CONTENT_TYPE }, body: JSON.stringify(result.output ?? {}) };

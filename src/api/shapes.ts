@@ -5,6 +5,7 @@
  */
 import type { DeploymentConfig } from '../domain/deployment-config.js';
 import type { Application, Deployment, DeploymentGroup, RevisionLocation } from '../domain/model.js';
+import { platformOf } from '../platforms/index.js';
 
 export const epochSeconds = (iso: string | undefined): number | undefined =>
   iso === undefined ? undefined : Date.parse(iso) / 1000;
@@ -65,19 +66,22 @@ export function deploymentConfigInfo(c: DeploymentConfig) {
 }
 
 export function deploymentInfo(d: Deployment) {
-  const n = d.ecs ? 1 : d.functions.length;
-  const count = (statuses: string[]) => (statuses.includes(d.status) ? n : 0);
+  const spec = d.spec;
+  const state = d.state;
+  const platform = platformOf(spec.computePlatform);
+  const n = spec.target === undefined ? 0 : platform.targetCount(d);
+  const count = (statuses: string[]) => (statuses.includes(state.status) ? n : 0);
   return {
-    applicationName: d.applicationName,
-    deploymentGroupName: d.deploymentGroupName,
-    deploymentConfigName: d.deploymentConfigName,
+    applicationName: spec.applicationName,
+    deploymentGroupName: spec.deploymentGroupName,
+    deploymentConfigName: spec.deploymentConfigName,
     deploymentId: d.deploymentId,
-    revision: revisionOut(d.revision),
-    status: d.status,
-    errorInformation: d.errorInformation,
-    createTime: epochSeconds(d.createTime),
-    startTime: epochSeconds(d.startTime),
-    completeTime: epochSeconds(d.completeTime),
+    revision: revisionOut(spec.revision),
+    status: state.status,
+    errorInformation: state.errorInformation,
+    createTime: epochSeconds(spec.createTime),
+    startTime: epochSeconds(state.startTime),
+    completeTime: epochSeconds(state.completeTime),
     deploymentOverview: {
       Pending: count(['Created', 'Queued']),
       InProgress: count(['InProgress', 'Baking']),
@@ -86,22 +90,21 @@ export function deploymentInfo(d: Deployment) {
       Skipped: count(['Stopped']),
       Ready: count(['Ready']),
     },
-    description: d.description,
-    creator: d.creator,
-    autoRollbackConfiguration: d.autoRollbackConfiguration,
-    rollbackInfo: d.rollbackInfo,
-    computePlatform: d.computePlatform,
+    description: spec.description,
+    creator: spec.creator,
+    autoRollbackConfiguration: spec.autoRollbackConfiguration,
+    rollbackInfo: state.rollbackInfo,
+    computePlatform: spec.computePlatform,
     deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
     cutover: {
-      functions: d.functions,
-      ...(d.ecs ? { ecs: d.ecs } : {}),
-      plan: d.plan,
-      targetWeight: d.targetWeight,
-      stepIndex: d.stepIndex,
+      ...(spec.target === undefined ? { functions: [] } : platform.describe(d)),
+      plan: spec.plan,
+      targetWeight: state.targetWeight,
+      stepIndex: state.stepIndex,
       // The hook execution id is the hook's credential for its callback: never handed out.
-      lifecycleEvents: d.lifecycleEvents.map(({ hookExecutionId: _id, ...e }) => e),
-      waiting: d.currentWait?.kind,
-      paused: d.paused !== undefined,
+      lifecycleEvents: state.lifecycleEvents.map(({ hookExecutionId: _id, ...e }) => e),
+      waiting: state.currentWait?.kind,
+      paused: state.paused !== undefined,
     },
   };
 }

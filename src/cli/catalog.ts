@@ -3,7 +3,7 @@
  * `cutover server` (or any endpoint speaking CodeDeploy's JSON 1.1 without signing).
  */
 import { parseArgs } from 'node:util';
-import { callApi } from './client.js';
+import { callApi } from '../wiring/remote.js';
 
 export class CatalogUsageError extends Error {}
 

@@ -9,15 +9,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError, InvalidInputError } from '../domain/errors.js';
-import { describeRouting } from '../domain/traffic.js';
+import { describeRouting } from '../platforms/lambda/traffic.js';
 import type { Deployment } from '../domain/model.js';
 import { TASKS } from '../tasks/index.js';
 import { CatalogUsageError, catalogCommand } from './catalog.js';
-import { DEFAULT_ENDPOINT, callApi } from './client.js';
+import { DEFAULT_ENDPOINT, callApi } from '../wiring/remote.js';
 import { KEYS_HINT, listenForKeys } from './keys.js';
 import { LOCAL_REVISION_BUCKET } from '../local/s3.js';
-import { c, clockText, listenerRouting, renderEntry, watch } from './render.js';
-import { openSession, type Session } from './session.js';
+import { c, clockText, listenerRouting, renderEntry, targetOf, watch } from './render.js';
+import { openSession, type Session } from '../wiring/session.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXAMPLES = join(ROOT, 'examples');
@@ -166,12 +166,12 @@ function stopOnInterrupt(session: Session, deploymentId: string): () => void {
     stopping = true;
     err(c.yellow('\nInterrupted: stopping the deployment and rolling back (Ctrl-C again to quit at once)'));
     const tryStop = async () => {
-      const d = await session.deps.store.getDeployment(deploymentId);
-      if (!d || ['Succeeded', 'Failed', 'Stopped'].includes(d.status)) return;
+      const d = await session.deps.deployments.get(deploymentId);
+      if (!d || ['Succeeded', 'Failed', 'Stopped'].includes(d.state.status)) return;
       if (
-        d.currentWait &&
+        d.state.currentWait &&
         (await session.deps.tokens.fail(
-          d.currentWait.token,
+          d.state.currentWait.token,
           'DeploymentStoppedError',
           'Stopped by the operator (Ctrl-C)',
         ))
@@ -191,16 +191,14 @@ async function runDeployment(
   speed: number,
   live: boolean,
 ): Promise<Deployment> {
-  const { deploymentId } = (await TASKS.createDeployment.run(input, session.deps)) as { deploymentId: string };
+  const { deploymentId } = await session.run(TASKS.createDeployment, input);
   if (live) out(`  ${c.bold(deploymentId)} created${process.stdin.isTTY ? c.dim(`   (${KEYS_HINT})`) : ''}`);
   const release = stopOnInterrupt(session, deploymentId);
-  const releaseKeys = live
-    ? listenForKeys(session.deps, deploymentId, (s) => out(c.cyan(`  » ${s}`)))
-    : () => undefined;
+  const releaseKeys = live ? listenForKeys(session, deploymentId, (s) => out(c.cyan(`  » ${s}`))) : () => undefined;
   try {
     if (live) return await watch(session, deploymentId, out, 60, speed);
     await session.runtime.wait(deploymentId);
-    return (await session.deps.store.getDeployment(deploymentId))!;
+    return (await session.deps.deployments.get(deploymentId))!;
   } finally {
     releaseKeys();
     release();
@@ -208,17 +206,36 @@ async function runDeployment(
   }
 }
 
+/**
+ * A deployment for --json: what was asked and where it is, without credentials (the task token, hook
+ * execution ids) and without the hooks' targets (a webhook URL may carry a token).
+ */
+function deploymentJson(d: Deployment): Record<string, unknown> {
+  const { currentWait: _token, lifecycleEvents, ...state } = d.state;
+  const { lifecycle, ...spec } = d.spec;
+  return {
+    deploymentId: d.deploymentId,
+    ...spec,
+    stages: lifecycle.map((s) => ({ kind: s.kind, name: s.name })),
+    ...state,
+    waiting: d.state.currentWait?.kind,
+    lifecycleEvents: lifecycleEvents.map(({ hookExecutionId: _id, ...e }) => e),
+  };
+}
+
 function summaryLine(d: Deployment, session: Session): string {
-  const aliases = d.ecs
-    ? (d.ecs.prodListenerArns ?? []).map((arn) => listenerRouting(session, arn)).join(', ')
-    : d.functions
+  const target = targetOf(d);
+  const aliases = target.ecs
+    ? target.ecs.prodListenerArns.map((arn) => listenerRouting(session, arn)).join(', ')
+    : target.functions
         .map(
           (f) => `${f.functionName}:${f.alias} → ${describeRouting(session.world.getAlias(f.functionName, f.alias))}`,
         )
         .join(', ');
-  const took = d.completeTime ? clockText(Date.parse(d.completeTime) - Date.parse(d.createTime)) : '?';
-  const status = d.status === 'Succeeded' ? c.green(d.status) : c.red(d.status);
-  return `${d.deploymentId}  ${status}${d.errorInformation ? ` (${d.errorInformation.code})` : ''}  in ${took} simulated  ·  ${aliases}`;
+  const s = d.state;
+  const took = s.completeTime ? clockText(Date.parse(s.completeTime) - Date.parse(d.spec.createTime)) : '?';
+  const status = s.status === 'Succeeded' ? c.green(s.status) : c.red(s.status);
+  return `${d.deploymentId}  ${status}${s.errorInformation ? ` (${s.errorInformation.code})` : ''}  in ${took} simulated  ·  ${aliases}`;
 }
 
 interface DemoRelease {
@@ -322,7 +339,7 @@ async function demo(args: string[]): Promise<number> {
         speed,
         true,
       );
-      results.push({ ok: d.status === r.expect && r.check(session), line: summaryLine(d, session) });
+      results.push({ ok: d.state.status === r.expect && r.check(session), line: summaryLine(d, session) });
       out();
     }
     out(c.bold('Summary'));
@@ -419,9 +436,9 @@ async function deploy(args: string[]): Promise<number> {
       speed,
       !values.json,
     );
-    if (values.json) out(JSON.stringify(d, null, 2));
+    if (values.json) out(JSON.stringify({ deploymentInfo: deploymentJson(d) }, null, 2));
     else out(`\n${summaryLine(d, session)}`);
-    return d.status === 'Succeeded' ? 0 : 1;
+    return d.state.status === 'Succeeded' ? 0 : 1;
   } finally {
     await session.close();
   }
@@ -478,31 +495,29 @@ async function status(args: string[]): Promise<number> {
     return followRemote(endpointOf(values.endpoint), id, Boolean(values.watch), Boolean(values.json));
   const session = await openSession({ stateDir: String(values['state-dir']), speed: 1 });
   try {
-    const d = await session.deps.store.getDeployment(id);
+    const d = await session.deps.deployments.get(id);
     if (!d)
       throw new ApiError(
         'DeploymentDoesNotExistException',
         `Deployment ${id} does not exist in ${String(values['state-dir'])}`,
       );
-    const timeline = await session.deps.store.getTimeline(id);
+    const timeline = await session.deps.timeline.list(id);
     if (values.json) {
-      // No task token, no hook execution ids: they are credentials.
-      const { currentWait: _token, lifecycleEvents, ...rest } = d;
-      const deploymentInfo = { ...rest, lifecycleEvents: lifecycleEvents.map(({ hookExecutionId: _id, ...e }) => e) };
-      out(JSON.stringify({ deploymentInfo, timeline }, null, 2));
+      out(JSON.stringify({ deploymentInfo: deploymentJson(d), timeline }, null, 2));
       return 0;
     }
+    const s = d.state;
     out(
-      `${c.bold(d.deploymentId)}  ${d.applicationName}/${d.deploymentGroupName}  ${d.status === 'Succeeded' ? c.green(d.status) : d.status}`,
+      `${c.bold(d.deploymentId)}  ${d.spec.applicationName}/${d.spec.deploymentGroupName}  ${s.status === 'Succeeded' ? c.green(s.status) : s.status}`,
     );
-    out(`  config     ${d.deploymentConfigName}   creator ${d.creator}   created ${d.createTime}`);
-    for (const f of d.functions)
+    out(`  config     ${d.spec.deploymentConfigName}   creator ${d.spec.creator}   created ${d.spec.createTime}`);
+    for (const f of targetOf(d).functions)
       out(`  function   ${f.functionName}:${f.alias} ${f.currentVersion} → ${f.targetVersion}`);
-    if (d.errorInformation) out(`  error      ${c.red(d.errorInformation.code)}: ${d.errorInformation.message}`);
-    if (d.rollbackInfo) out(`  rollback   ${JSON.stringify(d.rollbackInfo)}`);
-    out('  lifecycle  ' + d.lifecycleEvents.map((e) => `${e.lifecycleEventName}=${e.status}`).join('  '));
+    if (s.errorInformation) out(`  error      ${c.red(s.errorInformation.code)}: ${s.errorInformation.message}`);
+    if (s.rollbackInfo) out(`  rollback   ${JSON.stringify(s.rollbackInfo)}`);
+    out('  lifecycle  ' + s.lifecycleEvents.map((e) => `${e.lifecycleEventName}=${e.status}`).join('  '));
     out('  timeline');
-    const t0 = Date.parse(d.createTime);
+    const t0 = Date.parse(d.spec.createTime);
     for (const e of timeline) out(renderEntry(t0, e));
     return 0;
   } finally {

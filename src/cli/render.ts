@@ -1,7 +1,6 @@
 /** Live timeline of a local deployment: what happened, when (simulated time), at which weights. */
-import type { SimLogEntry } from '../adapters/sim/world.js';
+import type { LocalEnvironment, SimLogEntry } from '../wiring/local.js';
 import type { Deployment, TimelineEntry } from '../domain/model.js';
-import type { LocalEnvironment } from '../wiring/local.js';
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number) => (s: string) => (useColor ? `\u001b[${code}m${s}\u001b[0m` : s);
@@ -83,6 +82,18 @@ export function listenerRouting(env: Pick<LocalEnvironment, 'world'>, listenerAr
   return `${l ? `${l.loadBalancer}/${l.name}` : listenerArn} ${split}`;
 }
 
+/** What a deployment targets, as the local world shows it: Lambda aliases, or an ECS service's listeners. */
+export function targetOf(d: Deployment): {
+  functions: { functionName: string; alias: string; currentVersion: string; targetVersion: string }[];
+  ecs?: { prodListenerArns: string[] };
+} {
+  const t = (d.spec.target ?? {}) as { functions?: unknown; prodListenerArns?: unknown };
+  return {
+    functions: Array.isArray(t.functions) ? (t.functions as ReturnType<typeof targetOf>['functions']) : [],
+    ...(Array.isArray(t.prodListenerArns) ? { ecs: { prodListenerArns: t.prodListenerArns as string[] } } : {}),
+  };
+}
+
 /**
  * Print the deployment's timeline as it happens, with a progress line every `progressSeconds`
  * of simulated time while it bakes. Resolves with the final record when the execution ends.
@@ -94,12 +105,12 @@ export async function watch(
   progressSeconds = 60,
   speed = 1,
 ): Promise<Deployment> {
-  const first = await env.deps.store.getDeployment(deploymentId);
-  const t0 = Date.parse(first?.createTime ?? env.clock.now().toISOString());
+  const first = await env.deps.deployments.get(deploymentId);
+  const t0 = Date.parse(first?.spec.createTime ?? env.clock.now().toISOString());
   let printed = 0;
   let lastWorld = env.world.log.length;
   const flush = async () => {
-    const timeline = await env.deps.store.getTimeline(deploymentId);
+    const timeline = await env.deps.timeline.list(deploymentId);
     const lines: [string, string][] = timeline.slice(printed).map((e) => [e.at, renderEntry(t0, e)]);
     printed = timeline.length;
     for (const e of env.world.log.slice(lastWorld)) {
@@ -110,14 +121,15 @@ export async function watch(
     for (const [, s] of lines.sort((a, b) => a[0].localeCompare(b[0]))) out(s);
   };
   const progress = async () => {
-    const d = await env.deps.store.getDeployment(deploymentId);
-    if (!d || d.currentWait?.kind !== 'bake') return;
-    const parts = d.ecs
-      ? (d.ecs.prodListenerArns ?? []).map(
+    const d = await env.deps.deployments.get(deploymentId);
+    if (!d || d.state.currentWait?.kind !== 'bake') return;
+    const target = targetOf(d);
+    const parts = target.ecs
+      ? target.ecs.prodListenerArns.map(
           (arn) =>
             `${listenerRouting(env, arn)}, errors ${env.world.observedListener(arn, 60).errorRate.toFixed(1)}%/min`,
         )
-      : d.functions.map((f) => {
+      : target.functions.map((f) => {
           const split = env.world.split(f.functionName, f.alias);
           const obs = env.world.observed(f.functionName, f.alias, 60);
           const weights = Object.entries(split)
@@ -139,5 +151,5 @@ export async function watch(
   }
   await done;
   await flush();
-  return (await env.deps.store.getDeployment(deploymentId))!;
+  return (await env.deps.deployments.get(deploymentId))!;
 }

@@ -2,20 +2,17 @@
  * Environment, parsed once at the edge. The only place that reads process.env (with src/wiring
  * passing it in); tasks receive typed values.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidInputError } from '../domain/errors.js';
 
 const AwsEnvSchema = z.object({
-  CUTOVER_TABLE: z.string().min(3, 'the DynamoDB table name is required'),
-  CUTOVER_STATE_MACHINE_ARN: z.string().startsWith('arn:', 'must be the deployment state machine ARN'),
-  CUTOVER_EVENT_SOURCE: z.string().min(1).default('cutover'),
-  CUTOVER_EVENT_BUS: z.string().min(1).default('default'),
-  CUTOVER_REVISION_PREFIX: z.string().default('revisions'),
-  AWS_REGION: z.string().min(1, 'AWS_REGION is set by Lambda'),
-  CUTOVER_ACCOUNT_ID: z
-    .string()
-    .regex(/^\d{12}$/, 'must be the 12-digit account id')
-    .optional(),
+  CUTOVER_TABLE: z.string().check(z.minLength(3, 'the DynamoDB table name is required')),
+  CUTOVER_STATE_MACHINE_ARN: z.string().check(z.startsWith('arn:', 'must be the deployment state machine ARN')),
+  CUTOVER_EVENT_SOURCE: z._default(z.string().check(z.minLength(1)), 'cutover'),
+  CUTOVER_EVENT_BUS: z._default(z.string().check(z.minLength(1)), 'default'),
+  CUTOVER_REVISION_PREFIX: z._default(z.string(), 'revisions'),
+  AWS_REGION: z.string().check(z.minLength(1, 'AWS_REGION is set by Lambda')),
+  CUTOVER_ACCOUNT_ID: z.optional(z.string().check(z.regex(/^\d{12}$/, 'must be the 12-digit account id'))),
 });
 export type AwsEnv = z.infer<typeof AwsEnvSchema>;
 

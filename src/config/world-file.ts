@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { parseDocument } from '../domain/appspec.js';
-import { NLB_PROTOCOLS } from '../domain/ecs.js';
+import { NLB_PROTOCOLS } from '../platforms/ecs/domain.js';
 import { InvalidInputError, type Issue } from '../domain/errors.js';
 
 const Version = z.object({ errorRate: z.number().min(0, 'must be 0..1').max(1, 'must be 0..1').default(0) });

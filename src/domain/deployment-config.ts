@@ -71,11 +71,17 @@ export const PREDEFINED_ECS_CONFIGS: Readonly<Record<string, TrafficRoutingConfi
 export const DEFAULT_LAMBDA_CONFIG = 'CodeDeployDefault.LambdaAllAtOnce';
 export const DEFAULT_ECS_CONFIG = 'CodeDeployDefault.ECSAllAtOnce';
 export const PREDEFINED_PREFIX = 'CodeDeployDefault.';
+/** Every predefined configuration's name (ListDeploymentConfigs lists them first). */
+export const PREDEFINED_CONFIG_NAMES: readonly string[] = [
+  ...Object.keys(PREDEFINED_LAMBDA_CONFIGS),
+  ...Object.keys(PREDEFINED_ECS_CONFIGS),
+];
 const NAME_RE = /^[A-Za-z0-9._+=,@-]{1,100}$/;
 
 export function predefinedConfig(name: string): DeploymentConfig | undefined {
-  const lambda = PREDEFINED_LAMBDA_CONFIGS[name];
-  const trc = lambda ?? PREDEFINED_ECS_CONFIGS[name];
+  // Own keys only: a name such as "constructor" is not a configuration.
+  const lambda = Object.hasOwn(PREDEFINED_LAMBDA_CONFIGS, name) ? PREDEFINED_LAMBDA_CONFIGS[name] : undefined;
+  const trc = lambda ?? (Object.hasOwn(PREDEFINED_ECS_CONFIGS, name) ? PREDEFINED_ECS_CONFIGS[name] : undefined);
   if (!trc) return undefined;
   return {
     deploymentConfigName: name,

@@ -13,8 +13,21 @@ export function formatIssues(issues: readonly Issue[]): string {
   return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
 }
 
+/** What an error may carry besides its message: the error it wraps, and the AWS request it came from. */
+export interface ErrorContext {
+  /** The underlying error (kept, so its story is not lost in logs and tests). */
+  cause?: unknown;
+  /** AWS's request id, to quote to AWS support. */
+  requestId?: string;
+}
+
 abstract class CutoverError extends Error {
   abstract override readonly name: string;
+  readonly requestId?: string;
+  constructor(message: string, context: ErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    if (context.requestId) this.requestId = context.requestId;
+  }
 }
 
 /** User input is invalid. Lists every problem at once; nothing was changed. */
@@ -25,8 +38,9 @@ export class InvalidInputError extends CutoverError {
     /** CodeDeploy exception name the API should answer with. */
     readonly exceptionName: string = 'InvalidInputException',
     prefix?: string,
+    context?: ErrorContext,
   ) {
-    super(`${prefix ? `${prefix}: ` : ''}${formatIssues(issues)}`);
+    super(`${prefix ? `${prefix}: ` : ''}${formatIssues(issues)}`, context);
   }
 }
 
@@ -35,10 +49,11 @@ export class PreconditionFailedError extends CutoverError {
   override readonly name = 'PreconditionFailedError' as const;
   constructor(
     message: string,
-    /** CodeDeploy ErrorInformation.code to record. */
-    readonly code: string = 'INVALID_LAMBDA_CONFIGURATION',
+    /** CodeDeploy ErrorInformation.code to record; by default the platform's (INVALID_LAMBDA_CONFIGURATION...). */
+    readonly code?: string,
+    context?: ErrorContext,
   ) {
-    super(message);
+    super(message, context);
   }
 }
 
@@ -53,8 +68,9 @@ export class DependencyRejectedError extends CutoverError {
   constructor(
     message: string,
     readonly awsErrorName?: string,
+    context?: ErrorContext,
   ) {
-    super(message);
+    super(message, context);
   }
 }
 
@@ -83,9 +99,35 @@ export class TaskSetNotSteadyError extends CutoverError {
   override readonly name = 'TaskSetNotSteadyError' as const;
 }
 
+/** An approval step was not approved before its timeout. */
+export class ApprovalTimedOutError extends CutoverError {
+  override readonly name = 'ApprovalTimedOutError' as const;
+}
+
+/** A paused deployment was not resumed before the pause's limit. */
+export class PauseTimedOutError extends CutoverError {
+  override readonly name = 'PauseTimedOutError' as const;
+}
+
+/** Nobody continued a STOP_DEPLOYMENT ready wait (ContinueDeployment READY_WAIT) in time: the deployment stops. */
+export class ReadyWaitTimedOutError extends CutoverError {
+  override readonly name = 'ReadyWaitTimedOutError' as const;
+}
+
 /** A bug or an impossible state. */
 export class InternalError extends CutoverError {
   override readonly name = 'InternalError' as const;
+}
+
+/** An application or deployment names a compute platform Cutover does not deploy to (yet). */
+export class UnsupportedPlatformError extends CutoverError {
+  override readonly name = 'UnsupportedPlatformError' as const;
+  constructor(
+    readonly platform: string,
+    supported: readonly string[],
+  ) {
+    super(`computePlatform ${platform} is not supported; Cutover deploys to ${supported.join(' and ')}`);
+  }
 }
 
 /** An API-level error carrying a CodeDeploy exception name (`__type`). */
@@ -94,11 +136,16 @@ export class ApiError extends CutoverError {
   constructor(
     readonly exceptionName: string,
     message: string,
+    context?: ErrorContext,
   ) {
-    super(message);
+    super(message, context);
   }
 }
 
+/**
+ * The error names the state machine and its callbacks use (Retry, Catch, SendTaskFailure): the
+ * contract between the tasks and the ASL, defined once. `TaskTokens.fail` takes only these.
+ */
 export const ERROR_NAMES = [
   'InvalidInputError',
   'PreconditionFailedError',
@@ -109,6 +156,12 @@ export const ERROR_NAMES = [
   'AlarmActiveError',
   'DeploymentStoppedError',
   'TaskSetNotSteadyError',
+  'ApprovalTimedOutError',
+  'PauseTimedOutError',
+  'ReadyWaitTimedOutError',
   'InternalError',
 ] as const;
 export type ErrorName = (typeof ERROR_NAMES)[number];
+/** Step Functions' own error names the ASL matches. */
+export const STATES_TIMEOUT = 'States.Timeout';
+export const STATES_ALL = 'States.ALL';

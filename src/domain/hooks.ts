@@ -1,14 +1,14 @@
 /** Lifecycle hook rules: settings per event, what a hook's answer means, webhook signatures. Pure. */
 import { createHmac } from 'node:crypto';
-import type { DeploymentGroup, HookEvent } from './model.js';
+import type { DeploymentGroup } from './model.js';
 
 export const DEFAULT_RETRY_AFTER_SECONDS = 30;
 export const MAX_RETRY_AFTER_SECONDS = 3600;
 export const SIGNATURE_HEADER = 'X-Cutover-Signature';
 
 export function hookSettings(
-  group: DeploymentGroup,
-  event: HookEvent,
+  group: Pick<DeploymentGroup, 'hookTimeoutSeconds' | 'hookConfiguration'>,
+  event: string,
 ): { timeoutSeconds: number; timeoutAction: 'rollback' | 'continue' } {
   const s = group.hookConfiguration?.[event];
   return {

@@ -1,13 +1,15 @@
-/** Identifiers. Hook execution ids are capabilities (they authorise a callback): 256 random bits. */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+/**
+ * Identifiers' rules. New ids are random and come through the IdSource port
+ * (src/adapters/system/ids.ts); what is derived from data is here. Pure.
+ */
+import { createHash } from 'node:crypto';
 
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+export const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
-/** CodeDeploy-style deployment id: `d-` + 9 upper-case alphanumerics. */
-export function newDeploymentId(): string {
-  const bytes = randomBytes(9);
+/** A CodeDeploy-style deployment id from 9 bytes: `d-` + 9 upper-case alphanumerics. */
+export function deploymentIdOf(bytes: Uint8Array): string {
   let s = 'd-';
-  for (const b of bytes) s += ALNUM[b % ALNUM.length];
+  for (const b of bytes.subarray(0, 9)) s += ALNUM[b % ALNUM.length];
   return s;
 }
 
@@ -19,15 +21,5 @@ export const DEPLOYMENT_ID_RE = /^d-[A-Z0-9]{9}$/;
  * deployment and an execution status event leads back to it.
  */
 export function deploymentIdForExecution(executionArn: string): string {
-  const bytes = createHash('sha256').update(executionArn).digest();
-  let s = 'd-';
-  for (const b of bytes.subarray(0, 9)) s += ALNUM[b % ALNUM.length];
-  return s;
+  return deploymentIdOf(createHash('sha256').update(executionArn).digest());
 }
-
-/** Unguessable lifecycle-hook execution id (256 bits, URL-safe). */
-export function newHookExecutionId(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-export const newUuid = (): string => randomUUID();

@@ -18,18 +18,6 @@ export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['Succeeded', 'Fai
 export const isTerminal = (s: DeploymentStatus): boolean => TERMINAL_STATUSES.includes(s);
 
 export type LifecycleEventStatus = 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'Skipped' | 'Unknown';
-export const LAMBDA_HOOK_EVENTS = ['BeforeAllowTraffic', 'AfterAllowTraffic'] as const;
-export type LambdaHookEvent = (typeof LAMBDA_HOOK_EVENTS)[number];
-/** ECS hooks, in the order they run. */
-export const ECS_HOOK_EVENTS = [
-  'BeforeInstall',
-  'AfterInstall',
-  'AfterAllowTestTraffic',
-  'BeforeAllowTraffic',
-  'AfterAllowTraffic',
-] as const;
-export type EcsHookEvent = (typeof ECS_HOOK_EVENTS)[number];
-export type HookEvent = LambdaHookEvent | EcsHookEvent;
 
 export type AutoRollbackEvent = 'DEPLOYMENT_FAILURE' | 'DEPLOYMENT_STOP_ON_ALARM' | 'DEPLOYMENT_STOP_ON_REQUEST';
 export interface AutoRollbackConfiguration {
@@ -115,7 +103,7 @@ export interface DeploymentGroup {
   /** Seconds a lifecycle hook may take to report before the event fails (CodeDeploy: 3600). */
   hookTimeoutSeconds: number;
   /** Per lifecycle event: its own timeout and what a timeout does (default: roll back). */
-  hookConfiguration?: Partial<Record<HookEvent, HookSettings>>;
+  hookConfiguration?: Partial<Record<string, HookSettings>>;
   /** ECS groups: the service (exactly one), its target group pair and listeners, blue/green settings. */
   ecsServices?: EcsServiceRef[];
   loadBalancerInfo?: LoadBalancerInfo;
@@ -147,16 +135,6 @@ export type RevisionLocation =
       s3Location: { bucket: string; key: string; bundleType?: string; version?: string; eTag?: string };
     };
 
-/** One Lambda function shifted by a deployment. */
-export interface FunctionTarget {
-  /** The AppSpec resource's logical name. */
-  logicalName: string;
-  functionName: string;
-  alias: string;
-  currentVersion: string;
-  targetVersion: string;
-}
-
 export interface LifecycleEvent {
   lifecycleEventName: string;
   status: LifecycleEventStatus;
@@ -164,7 +142,7 @@ export interface LifecycleEvent {
   endTime?: string;
   hookFunction?: string;
   hookExecutionId?: string;
-  diagnostics?: { errorCode: string; message: string };
+  diagnostics?: { errorCode: string; message: string; scriptName?: string; logTail?: string };
 }
 
 export interface TimelineEntry {
@@ -207,38 +185,73 @@ export interface Plan {
   totalBakeSeconds: number;
 }
 
-export interface Deployment {
-  deploymentId: string;
+/**
+ * One stage of a deployment's lifecycle, in order. Platforms declare their lifecycle (which events
+ * are user hooks, which are engine actions such as Install, where traffic moves); the deployment
+ * records the stages that apply to it when it is created, and the engine walks them in order.
+ */
+export type Stage =
+  | {
+      kind: 'hook';
+      /** The lifecycle event (BeforeAllowTraffic, ...). */
+      name: string;
+      /** The hook to run: a Lambda function name or ARN, or a webhook URL (a secret: never returned). */
+      hook: string;
+      timeoutSeconds: number;
+      timeoutAction: 'rollback' | 'continue';
+    }
+  | {
+      kind: 'action';
+      /** The engine action (Install, AllowTestTraffic, a wait for ContinueDeployment...). */
+      name: string;
+      /** Whether it is one of CodeDeploy's lifecycle events (recorded in lifecycleEvents). */
+      lifecycleEvent: boolean;
+    }
+  | {
+      kind: 'traffic';
+      /** The lifecycle event traffic moves in (AllowTraffic). */
+      name: string;
+    };
+
+/** What was asked: fixed when the deployment is created, never changed afterwards. */
+export interface DeploymentSpec<Target = unknown> {
   applicationName: string;
   deploymentGroupName: string;
   deploymentGroupId: string;
   deploymentConfigName: string;
   computePlatform: ComputePlatform;
-  status: DeploymentStatus;
   creator: DeploymentCreator;
   description?: string;
   revision: RevisionLocation;
   createTime: string;
+  autoRollbackConfiguration: AutoRollbackConfiguration;
+  /** What the platform deploys, from the AppSpec and the group (Lambda aliases, an ECS service). */
+  target: Target;
+  /** The stages this deployment goes through, in order (hooks without a function are left out). */
+  lifecycle: Stage[];
+  plan: Plan;
+}
+
+/** Where a deployment is: changed as it runs, by compare-and-set on `version`. */
+export interface DeploymentState<Facts = unknown> {
+  status: DeploymentStatus;
   startTime?: string;
   completeTime?: string;
   errorInformation?: ErrorInformation;
   rollbackInfo?: RollbackInfo;
-  autoRollbackConfiguration: AutoRollbackConfiguration;
-  /** Filled by Prepare from the AppSpec. */
-  functions: FunctionTarget[];
-  hooks: Partial<Record<HookEvent, string>>;
-  /** ECS deployments: the service, its task sets and listeners (filled by Prepare and Install). */
-  ecs?: EcsTarget;
-  plan?: Plan;
-  /** Current percent of traffic on the target versions. */
+  /** Current percent of traffic on the target. */
   targetWeight: number;
   lifecycleEvents: LifecycleEvent[];
   executionArn?: string;
+  /** What the platform found and made in the world (ECS: the original and replacement task sets). */
+  facts?: Facts;
   /** The callback the execution is waiting on now, so alarms and operators can end it at once. */
   currentWait?: CurrentWait;
-  /** Index of the last plan step applied (-1 before the first). */
+  /** Index of the last plan step applied and read back (-1 before the first). */
   stepIndex?: number;
-  /** When the bake at the current step ends (simulated or real time, ISO). */
+  /** A step being applied whose traffic has not read back yet (set before the world is changed). */
+  shifting?: { index: number; weight: number; since: string };
+  /** When the bake at the current step ends (ISO). */
   bakeUntil?: string;
   /** Set while paused: the bake time that was left when the pause began. */
   paused?: { at: string; remainingBakeSeconds: number };
@@ -246,7 +259,7 @@ export interface Deployment {
   promoted?: { at: string };
   /** An operator asked to stop (StopDeployment). */
   stopRequest?: { at: string; autoRollbackEnabled?: boolean };
-  /** ContinueDeployment requests (ECS: READY_WAIT ends the ready wait, TERMINATION_WAIT the termination wait). */
+  /** ContinueDeployment requests (READY_WAIT ends a ready wait, TERMINATION_WAIT a termination wait). */
   continued?: { READY_WAIT?: string; TERMINATION_WAIT?: string };
   /** Steps an operator approved (plan indexes). */
   approvedSteps?: number[];
@@ -256,50 +269,24 @@ export interface Deployment {
   alarmBaseline?: { at: string; firing: string[] };
   /** An alarm that went to ALARM while no wait could be interrupted: acted on at the next boundary. */
   pendingAlarm?: { alarmName: string; at: string };
+  /** The outcome (SUCCESS, FAILURE, STOP) was published: it is published once. */
+  outcomePublished?: boolean;
   /** Monotonic counter for optimistic concurrency. */
   version: number;
 }
 
-/** ECS awsvpc network settings of a task set (CodeDeploy's AppSpec NetworkConfiguration). */
-export interface EcsNetworkConfiguration {
-  awsvpcConfiguration: { subnets: string[]; securityGroups?: string[]; assignPublicIp?: 'ENABLED' | 'DISABLED' };
-}
-export interface EcsCapacityProvider {
-  capacityProvider: string;
-  base?: number;
-  weight?: number;
+/** A deployment: what was asked (spec) and where it is (state). */
+export interface Deployment<Target = unknown, Facts = unknown> {
+  deploymentId: string;
+  spec: DeploymentSpec<Target>;
+  state: DeploymentState<Facts>;
 }
 
-/** An ECS deployment's target: from the AppSpec, then the blue/green task sets found and made. */
-export interface EcsTarget {
-  clusterName: string;
-  serviceName: string;
-  taskDefinition: string;
-  containerName: string;
-  containerPort: number;
-  platformVersion?: string;
-  networkConfiguration?: EcsNetworkConfiguration;
-  capacityProviderStrategy?: EcsCapacityProvider[];
-  /** Set by Prepare: the primary task set and its target group. */
-  blueTaskSetId?: string;
-  blueTaskDefinition?: string;
-  blueTargetGroupArn?: string;
-  /** Set by Prepare: the other target group of the pair. Install creates green on it. */
-  greenTargetGroupArn?: string;
-  /** Set by Prepare: the original task set the last deployment kept (KEEP_ALIVE); Install deletes it first. */
-  replacesKeptTaskSetId?: string;
-  /** Set by Install. */
-  greenTaskSetId?: string;
-  prodListenerArns?: string[];
-  testListenerArns?: string[];
-  /** Install gives up when green is not steady by then (ISO). */
-  steadyDeadline?: string;
-  /** Set when test traffic was routed to green. */
-  testTrafficOnGreen?: boolean;
-}
+export type WaitKind =
+  'bake' | 'hook' | 'pause' | 'approval' | 'hookRetry' | 'settle' | 'steady' | 'ready' | 'termination';
 
 export interface CurrentWait {
-  kind: 'bake' | 'hook' | 'pause' | 'approval' | 'hookRetry' | 'steady' | 'ready' | 'termination';
+  kind: WaitKind;
   /** Step Functions task token (a secret: never logged). */
   token: string;
   stepIndex?: number;
@@ -319,20 +306,6 @@ export function withLifecycle(
   const list = found ? events : [...events, { lifecycleEventName: name, status: 'Pending' as const }];
   return list.map((e) => (e.lifecycleEventName === name ? { ...e, ...patch } : e));
 }
-
-/** Lifecycle events of a Lambda deployment, in order (Start and End are implicit). */
-export const LAMBDA_LIFECYCLE = ['BeforeAllowTraffic', 'AllowTraffic', 'AfterAllowTraffic'] as const;
-/** Lifecycle events of an ECS deployment, in order (Start and End are implicit). */
-export const ECS_LIFECYCLE = [
-  'BeforeInstall',
-  'Install',
-  'AfterInstall',
-  'AllowTestTraffic',
-  'AfterAllowTestTraffic',
-  'BeforeAllowTraffic',
-  'AllowTraffic',
-  'AfterAllowTraffic',
-] as const;
 
 export interface HookSettings {
   timeoutSeconds?: number;

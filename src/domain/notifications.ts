@@ -4,7 +4,8 @@
  */
 import type { Deployment, DeploymentGroup, TriggerEventType } from './model.js';
 
-export type DeploymentState = 'START' | 'SUCCESS' | 'FAILURE' | 'STOP' | 'READY';
+/** The `state` of CodeDeploy's EventBridge deployment event. */
+export type DeploymentEventState = 'START' | 'SUCCESS' | 'FAILURE' | 'STOP' | 'READY';
 
 export interface Environment {
   region: string;
@@ -36,21 +37,26 @@ export const applicationArn = (env: Environment, app: string): string =>
 export const deploymentGroupArn = (env: Environment, app: string, group: string): string =>
   `arn:aws:codedeploy:${env.region}:${env.accountId}:deploymentgroup:${app}/${group}`;
 
-export function eventBridgeEntry(env: Environment, d: Deployment, state: DeploymentState, at: Date): EventBridgeEntry {
+export function eventBridgeEntry(
+  env: Environment,
+  d: Deployment,
+  state: DeploymentEventState,
+  at: Date,
+): EventBridgeEntry {
   return {
     Source: env.eventSource,
     DetailType: DEPLOYMENT_DETAIL_TYPE,
     Resources: [
-      applicationArn(env, d.applicationName),
-      deploymentGroupArn(env, d.applicationName, d.deploymentGroupName),
+      applicationArn(env, d.spec.applicationName),
+      deploymentGroupArn(env, d.spec.applicationName, d.spec.deploymentGroupName),
     ],
     Detail: JSON.stringify({
-      instanceGroupId: d.deploymentGroupId,
+      instanceGroupId: d.spec.deploymentGroupId,
       region: env.region,
-      application: d.applicationName,
+      application: d.spec.applicationName,
       deploymentId: d.deploymentId,
       state,
-      deploymentGroup: d.deploymentGroupName,
+      deploymentGroup: d.spec.deploymentGroupName,
     }),
     Time: at,
   };
@@ -74,15 +80,17 @@ export function triggerMessages(
   group: DeploymentGroup,
   d: Deployment,
   event: TriggerEventType,
+  /** How many targets the deployment has (functions, services, instances): the overview's counts. */
+  targets: number,
 ): SnsMessage[] {
-  const done = d.status === 'Succeeded' || d.status === 'Failed' || d.status === 'Stopped';
-  const n = d.functions.length;
+  const done = d.state.status === 'Succeeded' || d.state.status === 'Failed' || d.state.status === 'Stopped';
+  const n = targets;
   const overview = {
-    Failed: String(d.status === 'Failed' ? n : 0),
-    InProgress: String(d.status === 'InProgress' ? n : 0),
-    Pending: String(d.status === 'Created' ? n : 0),
-    Skipped: String(d.status === 'Stopped' ? n : 0),
-    Succeeded: String(d.status === 'Succeeded' ? n : 0),
+    Failed: String(d.state.status === 'Failed' ? n : 0),
+    InProgress: String(d.state.status === 'InProgress' ? n : 0),
+    Pending: String(d.state.status === 'Created' ? n : 0),
+    Skipped: String(d.state.status === 'Stopped' ? n : 0),
+    Succeeded: String(d.state.status === 'Succeeded' ? n : 0),
   };
   return group.triggerConfigurations
     .filter((t) => t.triggerEvents.includes(event))
@@ -91,22 +99,25 @@ export function triggerMessages(
         region: env.region,
         accountId: env.accountId,
         eventTriggerName: t.triggerName,
-        applicationName: d.applicationName,
+        applicationName: d.spec.applicationName,
         deploymentId: d.deploymentId,
-        deploymentGroupName: d.deploymentGroupName,
-        createTime: epoch(d.createTime),
-        completeTime: done ? epoch(d.completeTime) : undefined,
+        deploymentGroupName: d.spec.deploymentGroupName,
+        createTime: epoch(d.spec.createTime),
+        completeTime: done ? epoch(d.state.completeTime) : undefined,
         deploymentOverview: overview,
-        status: d.status,
+        status: d.state.status,
       };
-      if (d.errorInformation) {
-        body.errorInformation = { ErrorCode: d.errorInformation.code, ErrorMessage: d.errorInformation.message };
+      if (d.state.errorInformation) {
+        body.errorInformation = {
+          ErrorCode: d.state.errorInformation.code,
+          ErrorMessage: d.state.errorInformation.message,
+        };
       }
-      if (d.rollbackInfo) body.rollbackInformation = d.rollbackInfo;
+      if (d.state.rollbackInfo) body.rollbackInformation = d.state.rollbackInfo;
       return {
         topicArn: t.triggerTargetArn,
         subject:
-          `${SUBJECT_VERB[event] ?? event}: AWS CodeDeploy ${d.deploymentId} in ${env.region} to ${d.applicationName}`.slice(
+          `${SUBJECT_VERB[event] ?? event}: AWS CodeDeploy ${d.deploymentId} in ${env.region} to ${d.spec.applicationName}`.slice(
             0,
             100,
           ),

@@ -2,7 +2,7 @@
  * What a failure means for a deployment: its CodeDeploy error code, its final status, and whether
  * the group's auto-rollback configuration asks for traffic to go back. Pure.
  */
-import type { AutoRollbackConfiguration, ComputePlatform, DeploymentStatus, ErrorInformation } from './model.js';
+import type { AutoRollbackConfiguration, DeploymentStatus, ErrorInformation } from './model.js';
 
 /** The error as Step Functions hands it to a Catch: `{Error, Cause}`. */
 export interface CaughtError {
@@ -39,7 +39,6 @@ const CODES: Record<string, { code: string; kind: FailureKind }> = {
   HookFailedError: { code: 'HOOK_EXECUTION_FAILURE', kind: 'failure' },
   HookTimedOutError: { code: 'HOOK_EXECUTION_FAILURE', kind: 'failure' },
   InvalidInputError: { code: 'INVALID_REVISION', kind: 'failure' },
-  PreconditionFailedError: { code: 'INVALID_LAMBDA_CONFIGURATION', kind: 'failure' },
   DependencyUnavailableError: { code: 'THROTTLED', kind: 'failure' },
   ApprovalTimedOutError: { code: 'TIMEOUT', kind: 'failure' },
   PauseTimedOutError: { code: 'TIMEOUT', kind: 'failure' },
@@ -49,15 +48,27 @@ const CODES: Record<string, { code: string; kind: FailureKind }> = {
   'States.Timeout': { code: 'TIMEOUT', kind: 'failure' },
 };
 
-export function classifyFailure(error: CaughtError, platform: ComputePlatform = 'Lambda'): FailureVerdict {
+/** A platform's ErrorInformation codes (src/platforms/<name>: errorCodes). */
+export interface PlatformErrorCodes {
+  /** The world is not as the deployment needs it (INVALID_LAMBDA_CONFIGURATION, INVALID_ECS_SERVICE). */
+  invalidTarget: string;
+  /** AWS refused a call on the target (INVALID_LAMBDA_FUNCTION, ECS_UPDATE_ERROR). */
+  refused: string;
+}
+
+export function classifyFailure(
+  error: CaughtError,
+  codes: PlatformErrorCodes = { invalidTarget: 'INVALID_LAMBDA_CONFIGURATION', refused: 'INVALID_LAMBDA_FUNCTION' },
+): FailureVerdict {
   const message = causeMessage(error.Cause) || error.Error;
-  let entry = CODES[error.Error];
+  let entry = Object.hasOwn(CODES, error.Error) ? CODES[error.Error] : undefined;
   if (!entry && error.Error === 'DependencyRejectedError') {
-    const refused = platform === 'ECS' ? 'ECS_UPDATE_ERROR' : 'INVALID_LAMBDA_FUNCTION';
-    entry = { code: /AccessDenied|not authorized/i.test(message) ? 'IAM_ROLE_PERMISSIONS' : refused, kind: 'failure' };
+    entry = {
+      code: /AccessDenied|not authorized/i.test(message) ? 'IAM_ROLE_PERMISSIONS' : codes.refused,
+      kind: 'failure',
+    };
   }
-  if (platform === 'ECS' && error.Error === 'PreconditionFailedError')
-    entry = { code: 'INVALID_ECS_SERVICE', kind: 'failure' };
+  if (error.Error === 'PreconditionFailedError') entry = { code: codes.invalidTarget, kind: 'failure' };
   const { code, kind } = entry ?? { code: 'INTERNAL_ERROR', kind: 'failure' as const };
   return {
     kind,

@@ -102,7 +102,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, (input: Json) => Promise<Json>>;
   private readonly retryOverrides: Record<string, number>;
-  private deps?: Deps;
+  private depsFor?: (task: Task<unknown, unknown>) => Deps;
 
   constructor(private readonly opts: LocalRuntimeOptions) {
     const original = opts.definition ?? loadDefinition();
@@ -129,18 +129,18 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
     });
   }
 
-  /** Give the runtime the task dependencies (they include the runtime itself). */
-  attach(deps: Deps): void {
-    this.deps = deps;
+  /** Give the runtime each task's dependencies (they include the runtime itself). */
+  attach(depsFor: (task: Task<unknown, unknown>) => Deps): void {
+    this.depsFor = depsFor;
   }
 
-  private requireDeps(): Deps {
-    if (!this.deps) throw new Error('LocalStepFunctions: attach(deps) before starting executions');
-    return this.deps;
+  private requireDeps(task: Task<unknown, unknown>): Deps {
+    if (!this.depsFor) throw new Error('LocalStepFunctions: attach(depsFor) before starting executions');
+    return this.depsFor(task);
   }
 
   private directHandler(task: Task<unknown, unknown>) {
-    return async (input: Json): Promise<Json> => (await task.run(input, this.requireDeps())) as Json;
+    return async (input: Json): Promise<Json> => (await task.run(input, this.requireDeps(task))) as Json;
   }
 
   /**
@@ -181,7 +181,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
       try {
         // The task's own failure fails the state; otherwise the first of token and timeout wins.
         // Once the task has parked the token, the execution only waits: it stops holding the clock.
-        const invoked = task.run(replaceSentinel(raw, token), this.requireDeps()).then(() => {
+        const invoked = task.run(replaceSentinel(raw, token), this.requireDeps(task)).then(() => {
           if (this.pending.has(token)) this.park(execution);
           return new Promise<never>(() => undefined);
         });

@@ -5,13 +5,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
 /** The bucket local mode creates for revision uploads. */
 export const LOCAL_REVISION_BUCKET = 'cutover-revisions';
-/** s3rver verifies SigV4 signatures against these fixed credentials. */
-const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export interface LocalS3 {
   endpoint: string;
@@ -37,14 +34,4 @@ export async function startS3(opts: { directory?: string; port?: number } = {}):
     onEvent: (listener) => server.on('event', listener),
     close: () => server.close(),
   };
-}
-
-export function localS3Client(endpoint: string): S3Client {
-  return new S3Client({
-    region: 'us-east-1',
-    endpoint,
-    forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
-    maxAttempts: 3,
-  });
 }

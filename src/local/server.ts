@@ -6,7 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_REQUEST_BYTES, handleJson } from '../api/json-protocol.js';
-import type { Deps } from '../tasks/task.js';
+import { dispatch } from '../api/operations.js';
+import type { Deps, Uses } from '../tasks/task.js';
 import type { WorkTracker } from './clock.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -24,6 +25,8 @@ export async function startApiServer(
     allowRemote?: boolean;
     /** Virtual time waits while a request is handled (its effects happen "at once"). */
     work?: WorkTracker;
+    /** Each operation sees only the ports it declares (LocalEnvironment.viewFor). */
+    viewFor?: (caller: string, uses: Uses) => Deps;
     onRequest?: (target: string, status: number, ms: number) => void;
   } = {},
 ): Promise<ApiServer> {
@@ -60,7 +63,9 @@ export async function startApiServer(
       const header = req.headers['x-amz-target'];
       const target = Array.isArray(header) ? header[0] : header;
       const started = performance.now();
-      const handled = handleJson(target, Buffer.concat(chunks).toString('utf8'), deps);
+      const handled = handleJson(target, Buffer.concat(chunks).toString('utf8'), (operation, input) =>
+        dispatch(operation, input, deps, opts.viewFor),
+      );
       (opts.work ? opts.work.during(handled) : handled).then(
         (r) => {
           respond(r.status, r.headers, r.body);

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { isTerminal } from '../domain/model.js';
 import { createDeployment } from './create-deployment.js';
-import { defineTask, type Deps } from './task.js';
+import { defineTask, type DepsFor } from './task.js';
 
 const JobEvent = z.object({
   'CodePipeline.job': z.object({
@@ -40,9 +40,11 @@ const UserParameters = z.object({
   description: z.string().max(256).optional(),
 });
 
+const USES = { ...createDeployment.uses, pipeline: ['succeed', 'fail'] } as const;
+
 async function work(
   event: z.infer<typeof JobEvent>,
-  deps: Deps,
+  deps: DepsFor<typeof USES>,
 ): Promise<{ jobId: string; deploymentId?: string; result: 'continuing' | 'succeeded' | 'failed' }> {
   const job = event['CodePipeline.job'];
   const jobId = job.id;
@@ -50,30 +52,31 @@ async function work(
   // A later invocation: report on the deployment we started.
   if (job.data.continuationToken) {
     const deploymentId = job.data.continuationToken;
-    const d = await deps.store.getDeployment(deploymentId);
+    const d = await deps.deployments.get(deploymentId);
     if (!d) {
       await deps.pipeline.fail(jobId, { type: 'JobFailed', message: `Deployment ${deploymentId} no longer exists` });
       return { jobId, deploymentId, result: 'failed' };
     }
-    if (!isTerminal(d.status)) {
+    if (!isTerminal(d.state.status)) {
       await deps.pipeline.succeed(jobId, {
         continuationToken: deploymentId,
-        summary: `Deployment ${deploymentId} is ${d.status} (${d.targetWeight}% on the target)`,
+        summary: `Deployment ${deploymentId} is ${d.state.status} (${d.state.targetWeight}% on the target)`,
         externalExecutionId: deploymentId,
       });
       return { jobId, deploymentId, result: 'continuing' };
     }
-    if (d.status === 'Succeeded') {
+    if (d.state.status === 'Succeeded') {
       await deps.pipeline.succeed(jobId, {
         summary: `Deployment ${deploymentId} succeeded`,
         externalExecutionId: deploymentId,
       });
       return { jobId, deploymentId, result: 'succeeded' };
     }
-    const error = d.errorInformation ? `${d.errorInformation.code}: ${d.errorInformation.message}` : d.status;
+    const info = d.state.errorInformation;
+    const error = info ? `${info.code}: ${info.message}` : d.state.status;
     await deps.pipeline.fail(jobId, {
       type: 'JobFailed',
-      message: `Deployment ${deploymentId} ${d.status.toLowerCase()}: ${error}`,
+      message: `Deployment ${deploymentId} ${d.state.status.toLowerCase()}: ${error}`,
       externalExecutionId: deploymentId,
     });
     return { jobId, deploymentId, result: 'failed' };
@@ -139,4 +142,4 @@ async function work(
   }
 }
 
-export const codePipelineJob = defineTask('codePipelineJob', JobEvent, work);
+export const codePipelineJob = defineTask('codePipelineJob', USES, JobEvent, work);

@@ -2,28 +2,36 @@
  * Operator controls and the alarm listener. Each records the request on the deployment first (so
  * the next step boundary or wait sees it even in a race) and then ends the current wait at once.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ApiError } from '../domain/errors.js';
 import { isTerminal, type Deployment } from '../domain/model.js';
 import { endWait, loadGroup, mutateDeployment, note } from './support.js';
-import { defineTask, type Deps } from './task.js';
+import { defineTask, type DepsFor } from './task.js';
 
-const Id = z.object({ deploymentId: z.string().optional() });
+const Id = z.object({ deploymentId: z.optional(z.string()) });
+
+/** What every control uses: record the request, note it, end the current wait. */
+const USES = {
+  deployments: ['get', 'update'],
+  timeline: ['append'],
+  tokens: ['succeed', 'fail'],
+} as const;
+type ControlDeps = DepsFor<typeof USES>;
 
 /** Load an active deployment, or fail with CodeDeploy's exception names. */
-async function active(deps: Deps, deploymentId: string | undefined): Promise<Deployment> {
+async function active(deps: ControlDeps, deploymentId: string | undefined): Promise<Deployment> {
   if (!deploymentId) throw new ApiError('DeploymentIdRequiredException', 'deploymentId is required');
-  const d = await deps.store.getDeployment(deploymentId);
+  const d = await deps.deployments.get(deploymentId);
   if (!d) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${deploymentId} does not exist`);
-  if (isTerminal(d.status))
+  if (isTerminal(d.state.status))
     throw new ApiError(
       'DeploymentAlreadyCompletedException',
-      `Deployment ${deploymentId} has already completed (${d.status})`,
+      `Deployment ${deploymentId} has already completed (${d.state.status})`,
     );
   return d;
 }
 
-const StopInput = Id.extend({ autoRollbackEnabled: z.boolean().optional() });
+const StopInput = z.extend(Id, { autoRollbackEnabled: z.optional(z.boolean()) });
 
 /**
  * CodeDeploy's StopDeployment. With rollback unless `autoRollbackEnabled: false`, in which case
@@ -31,12 +39,12 @@ const StopInput = Id.extend({ autoRollbackEnabled: z.boolean().optional() });
  */
 async function stop(
   input: z.infer<typeof StopInput>,
-  deps: Deps,
+  deps: ControlDeps,
 ): Promise<{ status: 'Pending'; statusMessage: string }> {
   const d = await active(deps, input.deploymentId);
   const at = deps.clock.now().toISOString();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) =>
-    cur.stopRequest
+    cur.state.stopRequest
       ? undefined
       : {
           stopRequest: {
@@ -58,93 +66,99 @@ async function stop(
     statusMessage: `Stopping deployment ${d.deploymentId}${rollback ? ' and rolling back' : ''}`,
   };
 }
-export const stopDeployment = defineTask('stopDeployment', StopInput, stop);
+export const stopDeployment = defineTask('stopDeployment', USES, StopInput, stop);
 
 /** Skip every remaining bake and approval and go to 100% now (AfterAllowTraffic still runs). */
-async function promote(input: z.infer<typeof Id>, deps: Deps): Promise<{ status: 'Promoted' }> {
+async function promote(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ status: 'Promoted' }> {
   const d = await active(deps, input.deploymentId);
   const at = deps.clock.now().toISOString();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) =>
-    cur.promoted ? undefined : { promoted: { at }, paused: undefined },
+    cur.state.promoted ? undefined : { promoted: { at }, paused: undefined },
   );
   await note(deps, d.deploymentId, 'Promoted', 'Promoted: skipping the remaining bakes, going to 100%');
   await endWait(deps, updated, { succeed: { ended: 'promoted' } }, ['bake', 'pause', 'approval']);
   return { status: 'Promoted' };
 }
-export const promoteDeployment = defineTask('promoteDeployment', Id, promote);
+export const promoteDeployment = defineTask('promoteDeployment', USES, Id, promote);
 
 /** Hold at the current weight; the bake clock stops until resume. */
-async function pause(input: z.infer<typeof Id>, deps: Deps): Promise<{ status: 'Paused' }> {
+async function pause(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ status: 'Paused' }> {
   const d = await active(deps, input.deploymentId);
   const now = deps.clock.now();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) => {
-    if (cur.paused) return undefined;
-    const left = cur.bakeUntil ? Math.max(0, Math.ceil((Date.parse(cur.bakeUntil) - now.getTime()) / 1000)) : 0;
+    if (cur.state.paused) return undefined;
+    const left = cur.state.bakeUntil
+      ? Math.max(0, Math.ceil((Date.parse(cur.state.bakeUntil) - now.getTime()) / 1000))
+      : 0;
     return { paused: { at: now.toISOString(), remainingBakeSeconds: left }, bakeUntil: undefined };
   });
   await endWait(deps, updated, { succeed: { ended: 'paused' } }, ['bake']);
   return { status: 'Paused' };
 }
-export const pauseDeployment = defineTask('pauseDeployment', Id, pause);
+export const pauseDeployment = defineTask('pauseDeployment', USES, Id, pause);
 
 /** Continue a paused deployment with the bake time that was left. */
-async function resume(input: z.infer<typeof Id>, deps: Deps): Promise<{ status: 'Resumed' }> {
+async function resume(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ status: 'Resumed' }> {
   const d = await active(deps, input.deploymentId);
-  if (!d.paused)
+  if (!d.state.paused)
     throw new ApiError('DeploymentIsNotInReadyStateException', `Deployment ${d.deploymentId} is not paused`);
   const now = deps.clock.now();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) =>
-    cur.paused
+    cur.state.paused
       ? {
           paused: undefined,
           bakeUntil:
-            cur.paused.remainingBakeSeconds > 0
-              ? new Date(now.getTime() + cur.paused.remainingBakeSeconds * 1000).toISOString()
+            cur.state.paused.remainingBakeSeconds > 0
+              ? new Date(now.getTime() + cur.state.paused.remainingBakeSeconds * 1000).toISOString()
               : undefined,
         }
       : undefined,
   );
-  await note(deps, d.deploymentId, 'Resumed', `Resumed at ${d.targetWeight}%`);
+  await note(deps, d.deploymentId, 'Resumed', `Resumed at ${d.state.targetWeight}%`);
   await endWait(deps, updated, { succeed: { ended: 'resumed' } }, ['pause']);
   return { status: 'Resumed' };
 }
-export const resumeDeployment = defineTask('resumeDeployment', Id, resume);
+export const resumeDeployment = defineTask('resumeDeployment', USES, Id, resume);
 
 /** Approve the approval step the deployment is waiting on. */
-async function approve(input: z.infer<typeof Id>, deps: Deps): Promise<{ status: 'Approved' }> {
+async function approve(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ status: 'Approved' }> {
   const d = await active(deps, input.deploymentId);
-  const index = d.stepIndex ?? -1;
-  if (d.plan?.steps[index]?.kind !== 'approve' || d.approvedSteps?.includes(index)) {
+  const index = d.state.stepIndex ?? -1;
+  if (d.spec.plan.steps[index]?.kind !== 'approve' || d.state.approvedSteps?.includes(index)) {
     throw new ApiError(
       'DeploymentIsNotInReadyStateException',
       `Deployment ${d.deploymentId} is not waiting for an approval`,
     );
   }
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) => ({
-    approvedSteps: [...(cur.approvedSteps ?? []), index],
+    approvedSteps: [...(cur.state.approvedSteps ?? []), index],
   }));
   await note(deps, d.deploymentId, 'Approved', `Step ${index + 1} approved`);
   await endWait(deps, updated, { succeed: { ended: 'approved' } }, ['approval']);
   return { status: 'Approved' };
 }
-export const approveDeployment = defineTask('approveDeployment', Id, approve);
+export const approveDeployment = defineTask('approveDeployment', USES, Id, approve);
 
-const ContinueInput = Id.extend({ deploymentWaitType: z.enum(['READY_WAIT', 'TERMINATION_WAIT']).optional() });
+const ContinueInput = z.extend(Id, { deploymentWaitType: z.optional(z.enum(['READY_WAIT', 'TERMINATION_WAIT'])) });
 
 /**
- * CodeDeploy's ContinueDeployment. ECS: READY_WAIT starts rerouting production traffic after a
- * STOP_DEPLOYMENT ready wait; TERMINATION_WAIT deletes the original task set now instead of at
- * the end of the termination wait. Lambda (no such waits): approves the approval step it waits on.
+ * CodeDeploy's ContinueDeployment: READY_WAIT ends a ready wait (production traffic starts to move),
+ * TERMINATION_WAIT ends a termination wait (the original goes now). A deployment waiting for an
+ * approval step instead (deployments without such waits) is approved.
  */
-async function continueDeployment_(input: z.infer<typeof ContinueInput>, deps: Deps): Promise<{ status: 'Continued' }> {
+async function continueDeployment_(
+  input: z.infer<typeof ContinueInput>,
+  deps: ControlDeps,
+): Promise<{ status: 'Continued' }> {
   const d = await active(deps, input.deploymentId);
-  if (d.computePlatform !== 'ECS') {
+  const waiting = d.state.currentWait?.kind;
+  if (input.deploymentWaitType !== 'TERMINATION_WAIT' && waiting !== 'ready' && waiting !== 'termination') {
     await approve({ deploymentId: d.deploymentId }, deps);
     return { status: 'Continued' };
   }
   const type = input.deploymentWaitType ?? 'READY_WAIT';
   const kind = type === 'READY_WAIT' ? 'ready' : 'termination';
-  if (d.currentWait?.kind !== kind) {
+  if (d.state.currentWait?.kind !== kind) {
     throw new ApiError(
       'DeploymentIsNotInReadyStateException',
       `Deployment ${d.deploymentId} is not in its ${type === 'READY_WAIT' ? 'ready wait' : 'termination wait'}`,
@@ -152,8 +166,8 @@ async function continueDeployment_(input: z.infer<typeof ContinueInput>, deps: D
   }
   const at = deps.clock.now().toISOString();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) => ({
-    continued: { ...cur.continued, [type]: at },
-    ...(cur.status === 'Ready' ? { status: 'InProgress' as const } : {}),
+    continued: { ...cur.state.continued, [type]: at },
+    ...(cur.state.status === 'Ready' ? { status: 'InProgress' as const } : {}),
   }));
   await note(
     deps,
@@ -164,15 +178,15 @@ async function continueDeployment_(input: z.infer<typeof ContinueInput>, deps: D
   await endWait(deps, updated, { succeed: { ended: 'continued' } }, [kind]);
   return { status: 'Continued' };
 }
-export const continueDeployment = defineTask('continueDeployment', ContinueInput, continueDeployment_);
+export const continueDeployment = defineTask('continueDeployment', USES, ContinueInput, continueDeployment_);
 
 /** The EventBridge event `CloudWatch Alarm State Change` (the fields we use). */
 const AlarmEvent = z.object({
-  time: z.string().optional(),
+  time: z.optional(z.string()),
   detail: z.object({
-    alarmName: z.string().min(1),
-    state: z.object({ value: z.string(), timestamp: z.string().optional() }),
-    previousState: z.object({ value: z.string() }).optional(),
+    alarmName: z.string().check(z.minLength(1)),
+    state: z.object({ value: z.string(), timestamp: z.optional(z.string()) }),
+    previousState: z.optional(z.object({ value: z.string() })),
   }),
 });
 
@@ -182,22 +196,28 @@ const AlarmEvent = z.object({
  * failed with AlarmActiveError, so rollback starts at once. A deployment between waits acts on the
  * recorded alarm at its next step boundary.
  */
+const ALARM_USES = {
+  ...USES,
+  alarmWatches: ['watching'],
+  catalog: ['getDeploymentGroup'],
+} as const;
+
 async function onAlarm(
   event: z.infer<typeof AlarmEvent>,
-  deps: Deps,
+  deps: DepsFor<typeof ALARM_USES>,
 ): Promise<{ alarmName: string; interrupted: string[]; recorded: string[] }> {
   const alarmName = event.detail.alarmName;
   const result = { alarmName, interrupted: [] as string[], recorded: [] as string[] };
   if (event.detail.state.value !== 'ALARM') return result;
   const at = event.detail.state.timestamp ?? event.time ?? deps.clock.now().toISOString();
-  for (const id of await deps.store.deploymentsWatching(alarmName)) {
-    const d = await deps.store.getDeployment(id);
-    if (!d || isTerminal(d.status)) continue;
+  for (const id of await deps.alarmWatches.watching(alarmName)) {
+    const d = await deps.deployments.get(id);
+    if (!d || isTerminal(d.state.status)) continue;
     const group = await loadGroup(deps, d);
     const config = group.alarmConfiguration;
     if (!config.enabled || !config.alarms.some((a) => a.name === alarmName)) continue;
     const updated = await mutateDeployment(deps, id, (cur) =>
-      cur.pendingAlarm ? undefined : { pendingAlarm: { alarmName, at } },
+      cur.state.pendingAlarm ? undefined : { pendingAlarm: { alarmName, at } },
     );
     result.recorded.push(id);
     await note(deps, id, 'AlarmFired', `Alarm ${alarmName} went to ALARM`, {
@@ -209,4 +229,4 @@ async function onAlarm(
   }
   return result;
 }
-export const alarmListener = defineTask('alarmListener', AlarmEvent, onAlarm);
+export const alarmListener = defineTask('alarmListener', ALARM_USES, AlarmEvent, onAlarm);

@@ -3,11 +3,8 @@
  * record the deployment, start its execution. Bad input changes nothing: no lock, no record.
  */
 import { z } from 'zod';
-import { parseEcsAppSpec, parseLambdaAppSpec } from '../domain/appspec.js';
-import { MAX_BUNDLE_BYTES, appSpecFromBundle, bundleTypeOf, type BundleType } from '../domain/bundle.js';
+import { MAX_BUNDLE_BYTES, bundleTypeOf, type BundleType } from '../domain/bundle.js';
 import {
-  DEFAULT_ECS_CONFIG,
-  DEFAULT_LAMBDA_CONFIG,
   isInlineStepList,
   plan,
   predefinedConfig,
@@ -15,19 +12,14 @@ import {
   type TrafficRoutingConfig,
 } from '../domain/deployment-config.js';
 import { ApiError, InvalidInputError } from '../domain/errors.js';
-import { deploymentIdForExecution, newDeploymentId } from '../domain/ids.js';
+import { deploymentIdForExecution } from '../domain/ids.js';
+import { attachHooks, initialLifecycleEvents } from '../domain/lifecycle.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
-import {
-  ECS_LIFECYCLE,
-  LAMBDA_LIFECYCLE,
-  type ComputePlatform,
-  type Deployment,
-  type DeploymentGroup,
-  type RevisionLocation,
-} from '../domain/model.js';
+import type { ComputePlatform, Deployment, RevisionLocation } from '../domain/model.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
+import { platformOf } from '../platforms/index.js';
 import { mutateDeployment, note } from './support.js';
-import { defineTask, parseInput, type Deps } from './task.js';
+import { defineTask, parseInput, type DepsFor } from './task.js';
 
 const Content = z.object({ content: z.string().min(1, 'required'), sha256: z.string().optional() });
 const Revision = z.discriminatedUnion('revisionType', [
@@ -76,7 +68,7 @@ const REQUIRED_EXCEPTIONS: Record<string, string> = {
  * the S3 object's eTag, version and bundle type filled in.
  */
 export async function revisionAppSpec(
-  deps: Deps,
+  deps: Pick<DepsFor<typeof RECORD_USES>, 'revisions' | 'bundles'>,
   revision: RevisionLocation,
 ): Promise<{ content: string; revision: RevisionLocation }> {
   if (revision.revisionType === 'S3') {
@@ -102,7 +94,7 @@ export async function revisionAppSpec(
         'InvalidRevisionException',
       );
     }
-    const content = appSpecFromBundle(obj.body, type);
+    const content = deps.bundles.appSpecOf(obj.body, type);
     return {
       content,
       revision: {
@@ -137,14 +129,14 @@ const BUNDLE_TYPES = ['YAML', 'JSON', 'zip', 'tar', 'tgz'] as const;
 
 /** Resolve a configuration name (predefined, custom, or an inline step list) to its routing config. */
 export async function resolveConfig(
-  deps: Deps,
+  deps: { catalog: Pick<DepsFor<typeof RECORD_USES>['catalog'], 'getDeploymentConfig'> },
   name: string,
   platform: ComputePlatform,
 ): Promise<{ name: string; trafficRoutingConfig: TrafficRoutingConfig }> {
   if (isInlineStepList(name)) return { name: 'Cutover.StepList', trafficRoutingConfig: stepListConfig(name) };
   const config =
     predefinedConfig(name) ??
-    (name.startsWith('CodeDeployDefault.') ? undefined : await deps.store.getDeploymentConfig(name));
+    (name.startsWith('CodeDeployDefault.') ? undefined : await deps.catalog.getDeploymentConfig(name));
   if (!config && name.startsWith('CodeDeployDefault.')) {
     throw new ApiError(
       'InvalidDeploymentConfigNameException',
@@ -162,45 +154,20 @@ export async function resolveConfig(
   return { name, trafficRoutingConfig: config.trafficRoutingConfig };
 }
 
-/** What a deployment shifts, from its AppSpec: Lambda aliases, or an ECS service (from the group). */
-function targetOf(
-  platform: ComputePlatform,
-  content: string,
-  group: DeploymentGroup,
-): Pick<Deployment, 'functions' | 'hooks' | 'ecs'> {
-  if (platform !== 'ECS') {
-    const appSpec = parseLambdaAppSpec(content);
-    return { functions: appSpec.functions, hooks: appSpec.hooks };
-  }
-  const appSpec = parseEcsAppSpec(content);
-  const svc = group.ecsServices?.[0];
-  const pair = group.loadBalancerInfo?.targetGroupPairInfoList[0];
-  if (!svc || !pair)
-    throw new ApiError(
-      'InvalidDeploymentGroupNameException',
-      `Deployment group ${group.deploymentGroupName} has no ECS service or target group pair`,
-    );
-  const hooks = { ...appSpec.hooks };
-  // CodeDeploy ignores AfterAllowTestTraffic when the group has no test listener.
-  if (!pair.testTrafficRoute) delete hooks.AfterAllowTestTraffic;
-  return {
-    functions: [],
-    hooks,
-    ecs: {
-      clusterName: svc.clusterName,
-      serviceName: svc.serviceName,
-      ...appSpec.target,
-      prodListenerArns: pair.prodTrafficRoute.listenerArns,
-      ...(pair.testTrafficRoute ? { testListenerArns: pair.testTrafficRoute.listenerArns } : {}),
-    },
-  };
-}
+/** What CreateDeployment reads and writes (RecordDeployment, the triggers and the API share it). */
+const RECORD_USES = {
+  catalog: ['getApplication', 'getDeploymentGroup', 'getDeploymentConfig', 'recordRevisionUse'],
+  deployments: ['get', 'create'],
+  locks: ['acquire', 'release'],
+  timeline: ['append'],
+  revisions: ['get'],
+} as const;
 
 /**
  * Validate a CreateDeployment request against the store and the revision, take the group's lock and
  * record the deployment (status Created). Nothing is written when anything is invalid.
  */
-async function record(raw: unknown, deps: Deps, executionArn?: string) {
+async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, executionArn?: string) {
   let input: CreateDeploymentInput;
   try {
     input = parseInput(CreateDeploymentInput, raw);
@@ -213,79 +180,76 @@ async function record(raw: unknown, deps: Deps, executionArn?: string) {
   }
 
   // Everything that can be checked without the world is checked before anything is written.
-  const app = await deps.store.getApplication(input.applicationName);
+  const app = await deps.catalog.getApplication(input.applicationName);
   if (!app)
     throw new ApiError('ApplicationDoesNotExistException', `Application ${input.applicationName} does not exist`);
-  const group = await deps.store.getDeploymentGroup(input.applicationName, input.deploymentGroupName);
+  const group = await deps.catalog.getDeploymentGroup(input.applicationName, input.deploymentGroupName);
   if (!group) {
     throw new ApiError(
       'DeploymentGroupDoesNotExistException',
       `Deployment group ${input.deploymentGroupName} does not exist in application ${input.applicationName}`,
     );
   }
+  const platform = platformOf(app.computePlatform);
   const { content, revision } = await revisionAppSpec(deps, input.revision as RevisionLocation);
-  const platform = app.computePlatform;
-  const target = targetOf(platform, content, group);
+  const planned = platform.planRevision(content, group);
   const config = await resolveConfig(
     deps,
-    input.deploymentConfigName ??
-      group.deploymentConfigName ??
-      (platform === 'ECS' ? DEFAULT_ECS_CONFIG : DEFAULT_LAMBDA_CONFIG),
-    platform,
+    input.deploymentConfigName ?? group.deploymentConfigName ?? platform.defaultDeploymentConfig,
+    app.computePlatform,
   );
   const steps = plan(config.trafficRoutingConfig);
+  const lifecycle = attachHooks(planned.stages, planned.hooks, group);
 
-  const deploymentId = executionArn ? deploymentIdForExecution(executionArn) : newDeploymentId();
+  const deploymentId = executionArn ? deploymentIdForExecution(executionArn) : deps.ids.deploymentId();
   const now = deps.clock.now().toISOString();
   if (executionArn) {
     // A retried RecordDeployment: the deployment of this execution is already recorded.
-    const recorded = await deps.store.getDeployment(deploymentId);
-    if (recorded?.executionArn === executionArn) return { deployment: recorded, input, now };
+    const recorded = await deps.deployments.get(deploymentId);
+    if (recorded?.state.executionArn === executionArn) return { deployment: recorded, input, now };
   }
 
   const deployment: Deployment = {
     deploymentId,
-    applicationName: input.applicationName,
-    deploymentGroupName: input.deploymentGroupName,
-    deploymentGroupId: group.deploymentGroupId,
-    deploymentConfigName: config.name,
-    computePlatform: platform,
-    status: 'Created',
-    creator: input.creator,
-    ...(input.description ? { description: input.description } : {}),
-    revision,
-    createTime: now,
-    autoRollbackConfiguration:
-      input.autoRollbackConfiguration ?? group.autoRollbackConfiguration ?? DEFAULT_AUTO_ROLLBACK,
-    ...target,
-    plan: steps,
-    targetWeight: 0,
-    lifecycleEvents: (platform === 'ECS' ? ECS_LIFECYCLE : LAMBDA_LIFECYCLE).map((name) => ({
-      lifecycleEventName: name,
-      status: 'Pending' as const,
-    })),
-    ...(executionArn ? { executionArn } : {}),
-    version: 1,
+    spec: {
+      applicationName: input.applicationName,
+      deploymentGroupName: input.deploymentGroupName,
+      deploymentGroupId: group.deploymentGroupId,
+      deploymentConfigName: config.name,
+      computePlatform: app.computePlatform,
+      creator: input.creator,
+      ...(input.description ? { description: input.description } : {}),
+      revision,
+      createTime: now,
+      autoRollbackConfiguration:
+        input.autoRollbackConfiguration ?? group.autoRollbackConfiguration ?? DEFAULT_AUTO_ROLLBACK,
+      target: planned.target,
+      lifecycle,
+      plan: steps,
+    },
+    state: {
+      status: 'Created',
+      targetWeight: 0,
+      lifecycleEvents: initialLifecycleEvents(platform.lifecycleEvents, lifecycle),
+      ...(executionArn ? { executionArn } : {}),
+      version: 1,
+    },
   };
 
-  await deps.store.lockGroup(input.applicationName, input.deploymentGroupName, deploymentId);
+  await deps.locks.acquire(input.applicationName, input.deploymentGroupName, deploymentId);
   try {
-    await deps.store.createDeployment(deployment);
+    await deps.deployments.create(deployment);
   } catch (e) {
-    await deps.store.releaseGroup(input.applicationName, input.deploymentGroupName, deploymentId, {
+    await deps.locks.release(input.applicationName, input.deploymentGroupName, deploymentId, {
       status: 'Failed',
       createTime: now,
     });
     throw e;
   }
   await note(deps, deploymentId, 'Created', `Deployment created by ${input.creator} with ${config.name}`, {
-    ...(target.ecs
-      ? { service: `${target.ecs.clusterName}:${target.ecs.serviceName}`, taskDefinition: target.ecs.taskDefinition }
-      : {
-          functions: target.functions.map((f) => `${f.functionName}:${f.alias} ${f.currentVersion}→${f.targetVersion}`),
-        }),
+    target: platform.summary(deployment),
   });
-  await deps.store.recordRevisionUse(
+  await deps.catalog.recordRevisionUse(
     input.applicationName,
     revisionKey(revision),
     revision,
@@ -295,7 +259,13 @@ async function record(raw: unknown, deps: Deps, executionArn?: string) {
   return { deployment, input, now };
 }
 
-async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string }> {
+const CREATE_USES = {
+  ...RECORD_USES,
+  deployments: ['get', 'create', 'update'],
+  executions: ['start'],
+} as const;
+
+async function create(raw: unknown, deps: DepsFor<typeof CREATE_USES>): Promise<{ deploymentId: string }> {
   const { deployment, input, now } = await record(raw, deps);
   const { deploymentId } = deployment;
   let executionArn: string;
@@ -304,13 +274,13 @@ async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string 
   } catch (e) {
     // The execution never started: nothing moved. Record why, and free the group.
     const message = `The deployment could not be started: ${(e as Error).message}`;
-    await deps.store.updateDeployment(deploymentId, deployment.version, {
+    await deps.deployments.update(deploymentId, deployment.state.version, {
       status: 'Failed',
       completeTime: deps.clock.now().toISOString(),
       errorInformation: { code: 'INTERNAL_ERROR', message },
     });
     await note(deps, deploymentId, 'Failed', message);
-    await deps.store.releaseGroup(input.applicationName, input.deploymentGroupName, deploymentId, {
+    await deps.locks.release(input.applicationName, input.deploymentGroupName, deploymentId, {
       status: 'Failed',
       createTime: now,
     });
@@ -322,7 +292,7 @@ async function create(raw: unknown, deps: Deps): Promise<{ deploymentId: string 
 }
 
 /** CreateDeployment (CodeDeploy's input shape). Returns `{deploymentId}`. */
-export const createDeployment = defineTask('createDeployment', z.unknown(), create);
+export const createDeployment = defineTask('createDeployment', CREATE_USES, z.unknown(), create);
 
 /**
  * The state machine's first state when an execution is started with a CreateDeployment request
@@ -331,6 +301,7 @@ export const createDeployment = defineTask('createDeployment', z.unknown(), crea
  */
 export const recordDeployment = defineTask(
   'recordDeployment',
+  RECORD_USES,
   z.object({ request: z.unknown(), executionArn: z.string().min(1) }),
   async ({ request, executionArn }, deps) => {
     const { deployment } = await record(
@@ -341,3 +312,6 @@ export const recordDeployment = defineTask(
     return { deploymentId: deployment.deploymentId };
   },
 );
+
+/** Record a deployment without starting it (S3 uploads record invalid ones as Failed; see s3-trigger). */
+export { record as recordDeploymentRequest, RECORD_USES };

@@ -1,20 +1,50 @@
 /**
  * Lifecycle hooks. invokeHook starts the hook and parks the execution's task token under an
  * unguessable hook execution id; putLifecycleEventHookExecutionStatus (CodeDeploy's callback)
- * completes that token. A hook that never reports fails at the state's timeout.
+ * completes that token with where the deployment goes next. A hook that never reports fails at the
+ * state's timeout. One hook block serves every lifecycle event of every platform.
  */
-import { z } from 'zod';
-import { ApiError, DependencyUnavailableError, HookFailedError, HookTimedOutError } from '../domain/errors.js';
-import { describeHookTarget, hookSettings, interpretHookAnswer, type HookAnswer } from '../domain/hooks.js';
-import { newHookExecutionId } from '../domain/ids.js';
-import { ECS_HOOK_EVENTS, withLifecycle, type Deployment, type HookEvent } from '../domain/model.js';
+import * as z from 'zod/mini';
+import {
+  ApiError,
+  DependencyUnavailableError,
+  HookFailedError,
+  HookTimedOutError,
+  InternalError,
+} from '../domain/errors.js';
+import { describeHookTarget, interpretHookAnswer, type HookAnswer } from '../domain/hooks.js';
+import { afterStage, stageOf, type Next } from '../domain/lifecycle.js';
+import { withLifecycle, type Deployment, type Stage } from '../domain/model.js';
+import { platformOf } from '../platforms/index.js';
 import { loadDeployment, loadGroup, mutateDeployment, note } from './support.js';
-import { defineTask, type Deps } from './task.js';
+import { defineTask, type DepsFor } from './task.js';
+
+type HookStage = Extract<Stage, { kind: 'hook' }>;
+
+function hookStage(d: Deployment, event: string): HookStage {
+  const stage = stageOf(d.spec, event);
+  if (stage?.kind !== 'hook') throw new InternalError(`deployment ${d.deploymentId} has no ${event} hook`);
+  return stage;
+}
+
+const REPORT_USES = {
+  hookExecutions: ['get', 'complete'],
+  deployments: ['get', 'update'],
+  timeline: ['append'],
+  tokens: ['succeed', 'fail'],
+} as const;
+
+const INVOKE_USES = {
+  ...REPORT_USES,
+  hookExecutions: ['put', 'get', 'complete'],
+  catalog: ['getDeploymentGroup'],
+  hooks: ['invoke'],
+} as const;
 
 const InvokeHookInput = z.object({
-  deploymentId: z.string().min(1),
-  lifecycleEventName: z.enum(ECS_HOOK_EVENTS),
-  taskToken: z.string().min(1),
+  deploymentId: z.string().check(z.minLength(1)),
+  lifecycleEventName: z.string().check(z.minLength(1)),
+  taskToken: z.string().check(z.minLength(1)),
 });
 
 /**
@@ -24,43 +54,36 @@ const InvokeHookInput = z.object({
  */
 async function invoke(
   input: z.infer<typeof InvokeHookInput>,
-  deps: Deps,
-): Promise<{ hookExecutionId?: string; skipped: boolean }> {
-  const event: HookEvent = input.lifecycleEventName;
+  deps: DepsFor<typeof INVOKE_USES>,
+): Promise<{ hookExecutionId?: string }> {
+  const event = input.lifecycleEventName;
   const d = await loadDeployment(deps, input.deploymentId);
-  const fn = d.hooks[event];
+  const stage = hookStage(d, event);
   const now = deps.clock.now().toISOString();
-  if (!fn) {
-    await mutateDeployment(deps, d.deploymentId, (cur) => ({
-      lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, { status: 'Skipped', startTime: now, endTime: now }),
-    }));
-    await deps.tokens.succeed(input.taskToken, { status: 'Skipped' });
-    return { skipped: true };
-  }
   const group = await loadGroup(deps, d);
-  const previous = d.lifecycleEvents.find((e) => e.lifecycleEventName === event);
+  const previous = d.state.lifecycleEvents.find((e) => e.lifecycleEventName === event);
   const retry = previous?.status === 'InProgress' && previous.hookExecutionId !== undefined;
   // The hook's timeout covers every attempt: an InProgress answer does not extend it.
   if (retry && previous.startTime) {
-    const deadline = Date.parse(previous.startTime) + hookSettings(group, event).timeoutSeconds * 1000;
+    const deadline = Date.parse(previous.startTime) + stage.timeoutSeconds * 1000;
     if (deps.clock.now().getTime() >= deadline) {
       await deps.tokens.succeed(input.taskToken, await timedOut(deps, d.deploymentId, event));
-      return { skipped: false };
+      return {};
     }
-    await deps.store.completeHookExecution(previous.hookExecutionId!, 'Failed'); // superseded by this attempt
+    await deps.hookExecutions.complete(previous.hookExecutionId!, 'Failed'); // superseded by this attempt
   }
 
-  const hookExecutionId = newHookExecutionId();
-  const shown = describeHookTarget(fn); // a webhook URL may carry a token in its query string
-  await deps.store.putHookExecution({
+  const hookExecutionId = deps.ids.hookExecutionId();
+  const shown = describeHookTarget(stage.hook); // a webhook URL may carry a token in its query string
+  await deps.hookExecutions.put({
     hookExecutionId,
     deploymentId: d.deploymentId,
     lifecycleEventName: event,
     taskToken: input.taskToken,
     status: 'InProgress',
   });
-  await mutateDeployment(deps, d.deploymentId, (cur) => ({
-    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, {
+  const current = await mutateDeployment(deps, d.deploymentId, (cur) => ({
+    lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, event, {
       status: 'InProgress',
       ...(retry ? {} : { startTime: now }),
       hookFunction: shown,
@@ -76,75 +99,65 @@ async function invoke(
   try {
     answer = interpretHookAnswer(
       await deps.hooks.invoke(
-        fn,
+        stage.hook,
         {
           DeploymentId: d.deploymentId,
           LifecycleEventHookExecutionId: hookExecutionId,
           // Beyond CodeDeploy's two keys: what the hook would otherwise have to look up.
-          ApplicationName: d.applicationName,
-          DeploymentGroupName: d.deploymentGroupName,
+          ApplicationName: d.spec.applicationName,
+          DeploymentGroupName: d.spec.deploymentGroupName,
           LifecycleEventName: event,
-          ...hookContext(d),
+          ...platformOf(d.spec.computePlatform).hookContext(current),
         },
         group.webhookSecret ? { webhookSecret: group.webhookSecret } : {},
       ),
     );
   } catch (e) {
     if (e instanceof DependencyUnavailableError) throw e; // throttled: the state machine retries
-    const message = `${event} hook ${shown} could not be run: ${(e as Error).message.replace(fn, shown)}`;
-    if (await deps.store.completeHookExecution(hookExecutionId, 'Failed')) {
+    const message = `${event} hook ${shown} could not be run: ${(e as Error).message.replace(stage.hook, shown)}`;
+    if (await deps.hookExecutions.complete(hookExecutionId, 'Failed')) {
       await mutateDeployment(deps, d.deploymentId, (cur) => ({
-        lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, {
+        lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, event, {
           status: 'Failed',
           endTime: deps.clock.now().toISOString(),
           diagnostics: { errorCode: 'UnknownError', message },
         }),
       }));
     }
-    throw new HookFailedError(message);
+    throw new HookFailedError(message, { cause: e });
   }
-  if (answer) await answered(deps, hookExecutionId, answer);
-  return { hookExecutionId, skipped: false };
-}
-
-/** What the hook would otherwise have to look up: the functions, or the ECS service and task sets. */
-function hookContext(d: Deployment): Record<string, unknown> {
-  const e = d.ecs;
-  if (!e)
-    return {
-      Functions: d.functions.map((f) => ({
-        FunctionName: f.functionName,
-        Alias: f.alias,
-        CurrentVersion: f.currentVersion,
-        TargetVersion: f.targetVersion,
-      })),
-    };
-  return {
-    EcsService: {
-      Cluster: e.clusterName,
-      Service: e.serviceName,
-      TaskDefinition: e.taskDefinition,
-      ...(e.blueTaskSetId ? { OriginalTaskSet: e.blueTaskSetId } : {}),
-      ...(e.greenTaskSetId ? { ReplacementTaskSet: e.greenTaskSetId } : {}),
-      ...(e.greenTargetGroupArn ? { ReplacementTargetGroupArn: e.greenTargetGroupArn } : {}),
-      ...(e.testListenerArns?.[0] ? { TestListenerArn: e.testListenerArns[0] } : {}),
-      ...(e.prodListenerArns?.[0] ? { ProdListenerArn: e.prodListenerArns[0] } : {}),
-    },
-  };
+  if (answer) await answered(deps, hookExecutionId, answer, stage);
+  return { hookExecutionId };
 }
 
 /** A hook's own answer (return value or webhook body) completes its wait like a callback would. */
-async function answered(deps: Deps, hookExecutionId: string, answer: HookAnswer): Promise<void> {
-  const h = await deps.store.getHookExecution(hookExecutionId);
+async function answered(
+  deps: DepsFor<typeof REPORT_USES>,
+  hookExecutionId: string,
+  answer: HookAnswer,
+  stage: HookStage,
+): Promise<void> {
+  const h = await deps.hookExecutions.get(hookExecutionId);
   if (!h || h.status !== 'InProgress') return; // it already reported through the callback
   if (answer.status === 'InProgress') {
+    const d = await loadDeployment(deps, h.deploymentId);
+    const started = d.state.lifecycleEvents.find((e) => e.lifecycleEventName === stage.name)?.startTime;
+    const left = started
+      ? Math.ceil((Date.parse(started) + stage.timeoutSeconds * 1000 - deps.clock.now().getTime()) / 1000)
+      : stage.timeoutSeconds;
     await note(
       deps,
       h.deploymentId,
       'HookInProgress',
       `${h.lifecycleEventName} hook is still working; invoking it again in ${answer.retryAfterSeconds} s`,
     );
-    await deps.tokens.succeed(h.taskToken, answer);
+    const next: Next = {
+      kind: 'hookRetry',
+      event: stage.name,
+      retryAfterSeconds: answer.retryAfterSeconds,
+      timeoutSeconds: Math.max(1, left - answer.retryAfterSeconds),
+    };
+    await deps.tokens.succeed(h.taskToken, next);
     return;
   }
   await report(
@@ -156,21 +169,26 @@ async function answered(deps: Deps, hookExecutionId: string, answer: HookAnswer)
   });
 }
 
-export const invokeHook = defineTask('invokeHook', InvokeHookInput, invoke);
+export const invokeHook = defineTask('invokeHook', INVOKE_USES, InvokeHookInput, invoke);
+
+const TIMED_OUT_USES = {
+  deployments: ['get', 'update'],
+  hookExecutions: ['complete'],
+  timeline: ['append'],
+} as const;
 
 /**
  * The hook did not report before its timeout: record it and refuse late reports; then continue or
  * fail with HookTimedOutError, per the group's timeout action for this lifecycle event.
  */
-async function timedOut(deps: Deps, deploymentId: string, event: HookEvent): Promise<{ status: 'TimedOut' }> {
+async function timedOut(deps: DepsFor<typeof TIMED_OUT_USES>, deploymentId: string, event: string): Promise<Next> {
   const d = await loadDeployment(deps, deploymentId);
-  const group = await loadGroup(deps, d);
-  const { timeoutSeconds, timeoutAction } = hookSettings(group, event);
-  const lifecycle = d.lifecycleEvents.find((e) => e.lifecycleEventName === event);
-  if (lifecycle?.hookExecutionId) await deps.store.completeHookExecution(lifecycle.hookExecutionId, 'Failed');
+  const { timeoutSeconds, timeoutAction } = hookStage(d, event);
+  const lifecycle = d.state.lifecycleEvents.find((e) => e.lifecycleEventName === event);
+  if (lifecycle?.hookExecutionId) await deps.hookExecutions.complete(lifecycle.hookExecutionId, 'Failed');
   const message = `The ${event} hook did not report a status (PutLifecycleEventHookExecutionStatus) within ${timeoutSeconds} s`;
   await mutateDeployment(deps, deploymentId, (cur) => ({
-    lifecycleEvents: withLifecycle(cur.lifecycleEvents, event, {
+    lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, event, {
       status: 'Failed',
       endTime: deps.clock.now().toISOString(),
       diagnostics: { errorCode: 'ScriptTimedOut', message },
@@ -179,24 +197,25 @@ async function timedOut(deps: Deps, deploymentId: string, event: HookEvent): Pro
   }));
   if (timeoutAction === 'rollback') throw new HookTimedOutError(message);
   await note(deps, deploymentId, 'HookTimedOut', `${message}; continuing (timeoutAction: continue)`);
-  return { status: 'TimedOut' };
+  return afterStage(d.spec, event);
 }
 
 export const hookTimedOut = defineTask(
   'hookTimedOut',
-  z.object({ deploymentId: z.string().min(1), lifecycleEventName: z.enum(ECS_HOOK_EVENTS) }),
+  TIMED_OUT_USES,
+  z.object({ deploymentId: z.string().check(z.minLength(1)), lifecycleEventName: z.string().check(z.minLength(1)) }),
   (input, deps) => timedOut(deps, input.deploymentId, input.lifecycleEventName),
 );
 
 const StatusInput = z.object({
-  deploymentId: z.string().optional(),
-  lifecycleEventHookExecutionId: z.string().optional(),
-  status: z.string().optional(),
+  deploymentId: z.optional(z.string()),
+  lifecycleEventHookExecutionId: z.optional(z.string()),
+  status: z.optional(z.string()),
 });
 
 async function report(
   input: z.infer<typeof StatusInput>,
-  deps: Deps,
+  deps: DepsFor<typeof REPORT_USES>,
 ): Promise<{ lifecycleEventHookExecutionId: string }> {
   if (!input.deploymentId) throw new ApiError('DeploymentIdRequiredException', 'deploymentId is required');
   if (!input.lifecycleEventHookExecutionId) {
@@ -209,7 +228,7 @@ async function report(
     );
   }
   const status = input.status;
-  const h = await deps.store.getHookExecution(input.lifecycleEventHookExecutionId);
+  const h = await deps.hookExecutions.get(input.lifecycleEventHookExecutionId);
   // An unknown id and an id of another deployment look the same to the caller: the id is the credential.
   if (!h || h.deploymentId !== input.deploymentId) {
     throw new ApiError(
@@ -219,22 +238,22 @@ async function report(
   }
   // A lifecycle event that already ended (timed out, or the deployment stopped) takes no report.
   const d = await loadDeployment(deps, h.deploymentId);
-  const event = d.lifecycleEvents.find((e) => e.lifecycleEventName === h.lifecycleEventName);
+  const event = d.state.lifecycleEvents.find((e) => e.lifecycleEventName === h.lifecycleEventName);
   const alreadyCompleted = new ApiError(
     'LifecycleEventAlreadyCompletedException',
     `The ${h.lifecycleEventName} lifecycle event has already completed`,
   );
   if (event?.status !== 'InProgress' || event.hookExecutionId !== h.hookExecutionId) throw alreadyCompleted;
-  if (!(await deps.store.completeHookExecution(h.hookExecutionId, status))) throw alreadyCompleted;
+  if (!(await deps.hookExecutions.complete(h.hookExecutionId, status))) throw alreadyCompleted;
   const now = deps.clock.now().toISOString();
   const setStatus = (st: 'Succeeded' | 'Failed', message?: string) =>
     mutateDeployment(deps, h.deploymentId, (cur) => ({
-      lifecycleEvents: withLifecycle(cur.lifecycleEvents, h.lifecycleEventName, {
+      lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, h.lifecycleEventName, {
         status: st,
         endTime: now,
         ...(message ? { diagnostics: { errorCode: 'ScriptFailed', message } } : {}),
       }),
-      ...(cur.currentWait?.token === h.taskToken ? { currentWait: undefined } : {}),
+      ...(cur.state.currentWait?.token === h.taskToken ? { currentWait: undefined } : {}),
     }));
   // Record first, then release the execution, so the record is never behind the state machine.
   await setStatus(status, status === 'Failed' ? 'The hook reported Failed' : undefined);
@@ -244,7 +263,7 @@ async function report(
   });
   const delivered =
     status === 'Succeeded'
-      ? await deps.tokens.succeed(h.taskToken, { status })
+      ? await deps.tokens.succeed(h.taskToken, afterStage(d.spec, h.lifecycleEventName))
       : await deps.tokens.fail(h.taskToken, 'HookFailedError', `The ${h.lifecycleEventName} hook reported Failed`);
   if (!delivered) {
     await setStatus('Failed', 'The report arrived after the lifecycle event had timed out');
@@ -256,6 +275,7 @@ async function report(
 /** CodeDeploy's PutLifecycleEventHookExecutionStatus. */
 export const putLifecycleEventHookExecutionStatus = defineTask(
   'putLifecycleEventHookExecutionStatus',
+  REPORT_USES,
   StatusInput,
   report,
 );

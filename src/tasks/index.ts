@@ -1,10 +1,6 @@
 /** Every task, by name (the name is also the serverless.yml function key and the ASL Fn::GetAtt target). */
-import { createDeployment, recordDeployment } from './create-deployment.js';
-import { hookTimedOut, invokeHook, putLifecycleEventHookExecutionStatus } from './hooks.js';
-import { executionEnded, finalizeDeployment, recordOutcome, rollbackDeployment } from './outcome.js';
-import { prepareDeployment } from './prepare-deployment.js';
-import { shiftTraffic, startWait } from './shift-traffic.js';
-import { allowTestTraffic, installTaskSet } from './ecs.js';
+import { runAction } from './actions.js';
+import { codePipelineJob } from './codepipeline-job.js';
 import {
   alarmListener,
   approveDeployment,
@@ -14,12 +10,23 @@ import {
   resumeDeployment,
   stopDeployment,
 } from './controls.js';
-import { createApplication, createDeploymentConfig, createDeploymentGroup, updateDeploymentGroup } from './setup.js';
+import { createDeployment, recordDeployment } from './create-deployment.js';
+import { hookTimedOut, invokeHook, putLifecycleEventHookExecutionStatus } from './hooks.js';
+import {
+  completeDeployment,
+  executionEnded,
+  finalizeDeployment,
+  recordOutcome,
+  rollbackDeployment,
+} from './outcome.js';
+import { prepareDeployment } from './prepare-deployment.js';
 import { s3Trigger } from './s3-trigger.js';
-import { codePipelineJob } from './codepipeline-job.js';
-import type { Task, TaskName } from './task.js';
+import { createApplication, createDeploymentConfig, createDeploymentGroup, updateDeploymentGroup } from './setup.js';
+import { shiftTraffic } from './shift-traffic.js';
+import type { AnyTask, TaskName } from './task.js';
+import { startWait } from './waits.js';
 
-export const TASKS: Record<TaskName, Task<any, any>> = {
+export const TASKS = {
   createApplication,
   createDeploymentGroup,
   updateDeploymentGroup,
@@ -30,9 +37,11 @@ export const TASKS: Record<TaskName, Task<any, any>> = {
   prepareDeployment,
   invokeHook,
   hookTimedOut,
+  runAction,
   shiftTraffic,
   startWait,
   finalizeDeployment,
+  completeDeployment,
   rollbackDeployment,
   recordOutcome,
   stopDeployment,
@@ -41,10 +50,8 @@ export const TASKS: Record<TaskName, Task<any, any>> = {
   resumeDeployment,
   approveDeployment,
   continueDeployment,
-  installTaskSet,
-  allowTestTraffic,
   alarmListener,
   executionEnded,
   s3Trigger,
   codePipelineJob,
-};
+} satisfies Record<TaskName, AnyTask>;

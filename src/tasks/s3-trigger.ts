@@ -8,13 +8,12 @@
 import { z } from 'zod';
 import { bundleTypeOf, MAX_BUNDLE_BYTES } from '../domain/bundle.js';
 import { ApiError, InvalidInputError } from '../domain/errors.js';
-import { newDeploymentId } from '../domain/ids.js';
 import type { Deployment, RevisionLocation } from '../domain/model.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
 import { revisionTarget } from '../domain/revisions.js';
 import { createDeployment } from './create-deployment.js';
 import { note, publishState } from './support.js';
-import { defineTask, type Deps } from './task.js';
+import { defineTask, type DepsFor } from './task.js';
 
 const S3Event = z.object({
   Records: z.array(
@@ -30,7 +29,14 @@ const S3Event = z.object({
 
 type Outcome = { key: string; deploymentId?: string; ignored?: string; failed?: string };
 
-async function onUpload(event: z.infer<typeof S3Event>, deps: Deps): Promise<{ results: Outcome[] }> {
+const USES = {
+  ...createDeployment.uses,
+  catalog: [...createDeployment.uses.catalog, 'getApplication'],
+  events: ['putEvents', 'publish'],
+} as const;
+type TriggerDeps = DepsFor<typeof USES>;
+
+async function onUpload(event: z.infer<typeof S3Event>, deps: TriggerDeps): Promise<{ results: Outcome[] }> {
   const prefix = deps.env.revisionPrefix ?? 'revisions';
   const results: Outcome[] = [];
   for (const r of event.Records) {
@@ -79,13 +85,14 @@ async function onUpload(event: z.infer<typeof S3Event>, deps: Deps): Promise<{ r
 
 /** Record an upload that could not start as a Failed deployment, and publish the failure. */
 async function recordRejected(
-  deps: Deps,
+  deps: TriggerDeps,
   target: { applicationName: string; deploymentGroupName: string },
   revision: RevisionLocation,
   e: InvalidInputError | ApiError,
 ): Promise<{ deploymentId?: string }> {
-  const group = await deps.store.getDeploymentGroup(target.applicationName, target.deploymentGroupName);
-  if (!group) {
+  const group = await deps.catalog.getDeploymentGroup(target.applicationName, target.deploymentGroupName);
+  const app = await deps.catalog.getApplication(target.applicationName);
+  if (!group || !app) {
     deps.log.error('S3 upload for an unknown deployment group', { ...target, error: e.message });
     return {};
   }
@@ -96,29 +103,37 @@ async function recordRejected(
       : e instanceof ApiError && e.exceptionName === 'RevisionDoesNotExistException'
         ? 'REVISION_MISSING'
         : 'INVALID_REVISION';
+  const message = `${e.exceptionName}: ${e.message}`.slice(0, 1000);
   const d: Deployment = {
-    deploymentId: newDeploymentId(),
-    ...target,
-    deploymentGroupId: group.deploymentGroupId,
-    deploymentConfigName: group.deploymentConfigName,
-    computePlatform: 'Lambda',
-    status: 'Failed',
-    creator: 'S3',
-    revision,
-    createTime: now,
-    completeTime: now,
-    errorInformation: { code, message: `${e.exceptionName}: ${e.message}`.slice(0, 1000) },
-    autoRollbackConfiguration: group.autoRollbackConfiguration ?? DEFAULT_AUTO_ROLLBACK,
-    functions: [],
-    hooks: {},
-    targetWeight: 0,
-    lifecycleEvents: [],
-    version: 1,
+    deploymentId: deps.ids.deploymentId(),
+    spec: {
+      ...target,
+      deploymentGroupId: group.deploymentGroupId,
+      deploymentConfigName: group.deploymentConfigName,
+      computePlatform: app.computePlatform,
+      creator: 'S3',
+      revision,
+      createTime: now,
+      autoRollbackConfiguration: group.autoRollbackConfiguration ?? DEFAULT_AUTO_ROLLBACK,
+      // Nothing was read from the revision: no target, no stages.
+      target: undefined,
+      lifecycle: [],
+      plan: { steps: [], totalBakeSeconds: 0 },
+    },
+    state: {
+      status: 'Failed',
+      completeTime: now,
+      errorInformation: { code, message },
+      targetWeight: 0,
+      lifecycleEvents: [],
+      outcomePublished: true,
+      version: 1,
+    },
   };
-  await deps.store.createDeployment(d);
-  await note(deps, d.deploymentId, 'Failed', `The upload could not start a deployment: ${d.errorInformation!.message}`);
+  await deps.deployments.create(d);
+  await note(deps, d.deploymentId, 'Failed', `The upload could not start a deployment: ${message}`);
   await publishState(deps, d, group, 'FAILURE', ['DeploymentFailure']);
   return { deploymentId: d.deploymentId };
 }
 
-export const s3Trigger = defineTask('s3Trigger', S3Event, onUpload);
+export const s3Trigger = defineTask('s3Trigger', USES, S3Event, onUpload);

@@ -1,12 +1,29 @@
-/** Helpers shared by tasks: loading and updating the deployment record, the timeline, alarms, outcomes. */
+/**
+ * Helpers tasks share: the deployment record and its timeline, the step-boundary alarm check, ending
+ * the current wait, publishing outcomes, and the context a platform's strategy gets. Each takes only
+ * the ports it uses, so a task that calls it must declare them.
+ */
 import { evaluateAlarms, verdictStops, watchedAlarms, type AlarmVerdict } from '../domain/alarms.js';
-import { AlarmActiveError, InternalError, InvalidInputError } from '../domain/errors.js';
-import type { Deployment, DeploymentGroup, TriggerEventType } from '../domain/model.js';
-import { eventBridgeEntry, triggerMessages, type DeploymentState } from '../domain/notifications.js';
-import type { Deps } from './task.js';
+import {
+  AlarmActiveError,
+  DeploymentStoppedError,
+  InternalError,
+  InvalidInputError,
+  type ErrorName,
+} from '../domain/errors.js';
+import type { Deployment, DeploymentGroup, DeploymentState, TriggerEventType } from '../domain/model.js';
+import { eventBridgeEntry, triggerMessages, type DeploymentEventState } from '../domain/notifications.js';
+import { platformOf } from '../platforms/index.js';
+import type { CheckContext, StrategyContext } from '../platforms/platform.js';
+import type { AlarmSource, Catalog, Deployments, EventPublisher, TaskTokens, Timeline } from '../ports/index.js';
+import type { Context } from './task.js';
 
-export async function loadDeployment(deps: Deps, id: string): Promise<Deployment> {
-  const d = await deps.store.getDeployment(id);
+type Reads = { deployments: Pick<Deployments, 'get'> };
+type Writes = { deployments: Pick<Deployments, 'get' | 'update'> };
+type Notes = Context & { timeline: Pick<Timeline, 'append'> };
+
+export async function loadDeployment(deps: Reads, id: string): Promise<Deployment> {
+  const d = await deps.deployments.get(id);
   if (!d)
     throw new InvalidInputError(
       [{ path: 'deploymentId', message: `deployment ${id} does not exist` }],
@@ -16,30 +33,33 @@ export async function loadDeployment(deps: Deps, id: string): Promise<Deployment
 }
 
 export async function loadGroup(
-  deps: Deps,
-  d: Pick<Deployment, 'applicationName' | 'deploymentGroupName'>,
+  deps: { catalog: Pick<Catalog, 'getDeploymentGroup'> },
+  d: Pick<Deployment, 'spec'>,
 ): Promise<DeploymentGroup> {
-  const g = await deps.store.getDeploymentGroup(d.applicationName, d.deploymentGroupName);
-  if (!g) throw new InternalError(`deployment group ${d.applicationName}/${d.deploymentGroupName} no longer exists`);
+  const g = await deps.catalog.getDeploymentGroup(d.spec.applicationName, d.spec.deploymentGroupName);
+  if (!g)
+    throw new InternalError(
+      `deployment group ${d.spec.applicationName}/${d.spec.deploymentGroupName} no longer exists`,
+    );
   return g;
 }
 
 /**
- * Read-modify-write of a deployment with compare-and-set, retried on a lost race (a hook callback
- * and the state machine may write the same record at once). `change` returns the patch, or
- * undefined to leave the record as it is.
+ * Read-modify-write of a deployment's state with compare-and-set, retried on a lost race (a hook
+ * callback and the state machine may write the same record at once). `change` returns the patch,
+ * or undefined to leave the record as it is.
  */
 export async function mutateDeployment(
-  deps: Deps,
+  deps: Writes,
   id: string,
-  change: (d: Deployment) => Partial<Deployment> | undefined,
+  change: (d: Deployment) => Partial<DeploymentState> | undefined,
 ): Promise<Deployment> {
   for (let attempt = 0; ; attempt++) {
     const d = await loadDeployment(deps, id);
     const patch = change(d);
     if (!patch) return d;
     try {
-      return await deps.store.updateDeployment(id, d.version, patch);
+      return await deps.deployments.update(id, d.state.version, patch);
     } catch (e) {
       if (!(e instanceof InternalError) || attempt >= 4) throw e;
     }
@@ -48,19 +68,42 @@ export async function mutateDeployment(
 
 /** Append to the deployment's timeline (and the log). */
 export async function note(
-  deps: Deps,
+  deps: Notes,
   id: string,
   event: string,
   message: string,
   data?: Record<string, unknown>,
 ): Promise<void> {
   deps.log.info(message, { deploymentId: id, event, ...data });
-  await deps.store.appendTimeline(id, {
+  await deps.timeline.append(id, {
     at: deps.clock.now().toISOString(),
     event,
     message,
     ...(data ? { data } : {}),
   });
+}
+
+/** A stop request ends the deployment at the next thing it would do. */
+export function throwIfStopped(d: Deployment): void {
+  if (d.state.stopRequest) throw new DeploymentStoppedError(`Stopped by request at ${d.state.stopRequest.at}`);
+}
+
+/** What a platform's strategy may do on this deployment besides its own ports. */
+export function strategyContext(deps: Notes & Writes, id: string): StrategyContext {
+  return {
+    now: () => deps.clock.now(),
+    note: (event, message, data) => note(deps, id, event, message, data),
+    recordFacts: async (facts) => {
+      await mutateDeployment(deps, id, (cur) => ({ facts: { ...(cur.state.facts as object), ...facts } }));
+    },
+  };
+}
+
+/** The check context: the strategy context and the group's last successful deployment. */
+export async function checkContext(deps: Notes & Writes, d: Deployment, group: DeploymentGroup): Promise<CheckContext> {
+  const last = group.lastSuccessfulDeployment?.deploymentId;
+  const previous = last ? await deps.deployments.get(last) : undefined;
+  return { ...strategyContext(deps, d.deploymentId), ...(previous ? { previous } : {}) };
 }
 
 /**
@@ -69,21 +112,25 @@ export async function note(
  * AlarmActiveError when the verdict stops the deployment; returns the verdict otherwise.
  */
 export async function checkAlarms(
-  deps: Deps,
+  deps: Notes & { alarms: Pick<AlarmSource, 'describe'> },
   d: Deployment,
   group: DeploymentGroup,
   when: string,
 ): Promise<AlarmVerdict> {
-  if (d.pendingAlarm) {
-    throw new AlarmActiveError(
-      `Alarm ${d.pendingAlarm.alarmName} went to ALARM at ${d.pendingAlarm.at} (noticed ${when})`,
-    );
+  const pending = d.state.pendingAlarm;
+  if (pending) {
+    throw new AlarmActiveError(`Alarm ${pending.alarmName} went to ALARM at ${pending.at} (noticed ${when})`);
   }
   const names = watchedAlarms(group.alarmConfiguration);
   if (names.length === 0) return { phase: 'Healthy', readings: [] };
   let verdict: AlarmVerdict;
   try {
-    verdict = evaluateAlarms(group.alarmConfiguration, await deps.alarms.describe(names), undefined, d.alarmBaseline);
+    verdict = evaluateAlarms(
+      group.alarmConfiguration,
+      await deps.alarms.describe(names),
+      undefined,
+      d.state.alarmBaseline,
+    );
   } catch (e) {
     verdict = evaluateAlarms(group.alarmConfiguration, undefined, (e as Error).message);
   }
@@ -107,26 +154,28 @@ export async function checkAlarms(
  * `succeed` (promote, resume, approve). Returns whether a waiting task was completed.
  */
 export async function endWait(
-  deps: Deps,
+  deps: { tokens: Pick<TaskTokens, 'succeed' | 'fail'> },
   d: Deployment,
-  how: { fail: string; cause: string } | { succeed: Record<string, unknown> },
+  how: { fail: ErrorName; cause: string } | { succeed: Record<string, unknown> },
   kinds?: string[],
 ): Promise<boolean> {
-  const w = d.currentWait;
+  const w = d.state.currentWait;
   if (!w || (kinds && !kinds.includes(w.kind))) return false;
   return 'fail' in how ? deps.tokens.fail(w.token, how.fail, how.cause) : deps.tokens.succeed(w.token, how.succeed);
 }
 
 /** Publish a deployment state to EventBridge and the group's SNS triggers, in CodeDeploy's shapes. */
 export async function publishState(
-  deps: Deps,
+  deps: Context & { events: Pick<EventPublisher, 'putEvents' | 'publish'> },
   d: Deployment,
   group: DeploymentGroup,
-  state: DeploymentState | undefined,
+  state: DeploymentEventState | undefined,
   triggers: TriggerEventType[],
 ): Promise<void> {
   if (state) await deps.events.putEvents([eventBridgeEntry(deps.env, d, state, deps.clock.now())]);
+  // A deployment recorded without a target (an upload that could not start one) has none to count.
+  const targets = d.spec.target === undefined ? 0 : platformOf(d.spec.computePlatform).targetCount(d);
   for (const event of triggers) {
-    for (const m of triggerMessages(deps.env, group, d, event)) await deps.events.publish(m);
+    for (const m of triggerMessages(deps.env, group, d, event, targets)) await deps.events.publish(m);
   }
 }

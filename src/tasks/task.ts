@@ -1,32 +1,41 @@
 /**
- * The task contract. A task parses its input (zod), calls ports and domain, and returns data.
+ * The task contract. A task parses its input (zod), calls ports and domain, and returns data. It
+ * declares the port methods it uses; its `deps` type allows only those, and its Lambda function's
+ * IAM role is derived from the same declaration (docs/adr/0011-ports-declared-per-task.md).
  * One name per thing: task name = serverless.yml function key = ASL Fn::GetAtt target.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidInputError } from '../domain/errors.js';
 import type { Environment } from '../domain/notifications.js';
+import type { TargetStrategy } from '../platforms/platform.js';
 import type {
   AlarmSource,
+  Bundles,
+  IdSource,
+  AlarmWatches,
+  Catalog,
   Clock,
-  DeploymentStore,
-  EcsServices,
-  LoadBalancers,
+  Deployments,
   EventPublisher,
   ExecutionStarter,
-  PipelineJobs,
-  RevisionSource,
+  GroupLocks,
+  HookExecutions,
   HookInvoker,
   Logger,
+  PipelineJobs,
+  RevisionSource,
   TaskTokens,
-  TrafficRouter,
+  Timeline,
 } from '../ports/index.js';
 
-/** Everything a task may touch, assembled by a composition root (src/wiring). */
-export interface Deps {
-  store: DeploymentStore;
-  router: TrafficRouter;
-  ecs: EcsServices;
-  elb: LoadBalancers;
+/** Every port a task may use, by the name tasks know it by. */
+export interface Ports {
+  catalog: Catalog;
+  deployments: Deployments;
+  locks: GroupLocks;
+  hookExecutions: HookExecutions;
+  timeline: Timeline;
+  alarmWatches: AlarmWatches;
   alarms: AlarmSource;
   hooks: HookInvoker;
   tokens: TaskTokens;
@@ -34,22 +43,42 @@ export interface Deps {
   events: EventPublisher;
   revisions: RevisionSource;
   pipeline: PipelineJobs;
+  /** The strategy of each deployment's platform (src/platforms): tasks never name a platform. */
+  platforms: TargetStrategy;
+}
+export type PortName = keyof Ports;
+
+/** The port methods a task uses, by port. */
+export type Uses = { readonly [P in PortName]?: readonly (keyof Ports[P] & string)[] };
+
+/** What every task has besides ports: time, new ids, bundle reading, where it runs, a logger. */
+export interface Context {
   clock: Clock;
+  ids: IdSource;
+  bundles: Bundles;
   env: Environment;
   log: Logger;
 }
+
+/** The deps of a task that uses `U`: only the declared methods of the declared ports. */
+export type DepsFor<U extends Uses> = Context & {
+  [P in keyof U & PortName]: Pick<Ports[P], NonNullable<U[P]>[number] & keyof Ports[P]>;
+};
+
+/** Every port: what a composition root (src/wiring) assembles. */
+export type Deps = Context & Ports;
 
 /** Tasks the state machine calls (each is also a serverless.yml function). */
 export const STATE_MACHINE_TASKS = [
   'recordDeployment',
   'prepareDeployment',
   'invokeHook',
-  'installTaskSet',
-  'allowTestTraffic',
   'hookTimedOut',
+  'runAction',
   'shiftTraffic',
   'startWait',
   'finalizeDeployment',
+  'completeDeployment',
   'rollbackDeployment',
   'recordOutcome',
 ] as const;
@@ -68,19 +97,43 @@ export const API_TASKS = [
   'approveDeployment',
   'continueDeployment',
 ] as const;
-/** Tasks started by events (an EventBridge rule); each is also a serverless.yml function. */
+/** Tasks started by events (an EventBridge rule, S3, CodePipeline); each is also a serverless.yml function. */
 export const EVENT_TASKS = ['alarmListener', 'executionEnded', 's3Trigger', 'codePipelineJob'] as const;
 export type StateMachineTaskName = (typeof STATE_MACHINE_TASKS)[number];
 export type TaskName = StateMachineTaskName | (typeof API_TASKS)[number] | (typeof EVENT_TASKS)[number];
 
-export interface Task<I, O> {
+/**
+ * A task's input schema: zod's, or zod/mini's on the engine's path (12 KB in a function's bundle
+ * instead of 450 KB; the API and the creation path, whose schemas are large, use zod).
+ */
+export interface Schema<I> {
+  safeParse(
+    input: unknown,
+  ):
+    | { success: true; data: I }
+    | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } };
+}
+
+/** `{deploymentId}`: what most state machine tasks take. */
+export const DeploymentIdInput = z.object({ deploymentId: z.string().check(z.minLength(1)) });
+
+export interface Task<I = unknown, O = unknown, U extends Uses = Uses> {
   readonly name: TaskName;
-  readonly schema: z.ZodType<I>;
-  run(input: unknown, deps: Deps): Promise<O>;
+  /** The port methods it calls (its IAM role is derived from them). */
+  readonly uses: U;
+  readonly schema: Schema<I>;
+  run(input: unknown, deps: DepsFor<U>): Promise<O>;
+}
+
+/** A task whichever ports it uses, as a composition root runs it (with every port). */
+export interface AnyTask {
+  readonly name: TaskName;
+  readonly uses: Uses;
+  run(input: unknown, deps: Deps): Promise<unknown>;
 }
 
 /** Turn zod issues into our InvalidInputError (every issue with its path). */
-export function parseInput<I>(schema: z.ZodType<I>, input: unknown, exceptionName = 'InvalidInputException'): I {
+export function parseInput<I>(schema: Schema<I>, input: unknown, exceptionName = 'InvalidInputException'): I {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   throw new InvalidInputError(
@@ -89,14 +142,23 @@ export function parseInput<I>(schema: z.ZodType<I>, input: unknown, exceptionNam
   );
 }
 
-export function defineTask<I, O>(
+export function defineTask<const U extends Uses, I, O>(
   name: TaskName,
-  schema: z.ZodType<I>,
-  fn: (input: I, deps: Deps) => Promise<O>,
-): Task<I, O> {
-  return {
-    name,
-    schema,
-    run: (input, deps) => fn(parseInput(schema, input), deps),
-  };
+  uses: U,
+  schema: Schema<I>,
+  fn: (input: I, deps: DepsFor<U>) => Promise<O>,
+): Task<I, O, U> {
+  return { name, uses, schema, run: (input, deps) => fn(parseInput(schema, input), deps) };
+}
+
+/** The union of several declarations (a task that runs others' steps, or a function serving many tasks). */
+export function unionOfUses(...all: Uses[]): Uses {
+  const out: Record<string, Set<string>> = {};
+  for (const u of all) {
+    for (const [port, methods] of Object.entries(u)) {
+      const set = (out[port] ??= new Set());
+      for (const m of methods as readonly string[]) set.add(m);
+    }
+  }
+  return Object.fromEntries(Object.entries(out).map(([p, s]) => [p, [...s].sort()])) as Uses;
 }

@@ -1,26 +1,37 @@
 /**
- * Composition root for AWS Lambda: SDK v3 adapters, built once per container. Every function in
- * functions/ is `lambdaHandler(task)`.
+ * Composition root for AWS Lambda: each port's SDK v3 adapter, built once per container and only
+ * for the ports the function's task declares. Every function in functions/ is generated as
+ * `lambdaHandler(task, { <its ports> })`, so a function's bundle holds only the adapters it uses.
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createAwsClients } from '../adapters/aws/clients.js';
+import { createAwsClients, type AwsClients } from '../adapters/aws/clients.js';
 import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarm-source.js';
-import { DynamoDeploymentStore, createDocumentClient } from '../adapters/aws/dynamodb-store.js';
+import { CodePipelineJobs } from '../adapters/aws/codepipeline-jobs.js';
+import {
+  DynamoAlarmWatches,
+  DynamoCatalog,
+  DynamoDeployments,
+  DynamoGroupLocks,
+  DynamoHookExecutions,
+  DynamoTimeline,
+  createDocumentClient,
+} from '../adapters/aws/dynamodb-store.js';
 import { EcsTaskSetServices } from '../adapters/aws/ecs-services.js';
 import { EventBridgeSnsPublisher } from '../adapters/aws/event-publisher.js';
 import { LambdaHookInvoker } from '../adapters/aws/lambda-hook-invoker.js';
 import { LambdaAliasTrafficRouter } from '../adapters/aws/lambda-traffic-router.js';
 import { ElbListenerRouter } from '../adapters/aws/load-balancers.js';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
-import { CodePipelineJobs } from '../adapters/aws/codepipeline-jobs.js';
 import { StepFunctionsExecutionStarter, StepFunctionsTaskTokens } from '../adapters/aws/step-functions.js';
-import { SystemClock } from '../adapters/system/clock.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
-import { handleApiEvent, type ApiEvent } from '../api/gateway.js';
-import { parseAwsEnv } from '../config/env.js';
+import { ZlibBundles } from '../adapters/system/bundles.js';
+import { SystemClock } from '../adapters/system/clock.js';
+import { RandomIds } from '../adapters/system/ids.js';
+import { parseAwsEnv, type AwsEnv } from '../config/env.js';
+import { Platforms } from '../platforms/index.js';
 import type { Logger } from '../ports/index.js';
-import type { Deps, Task } from '../tasks/task.js';
+import type { Context as TaskContext, Deps, DepsFor, PortName, Ports, Task, Uses } from '../tasks/task.js';
 
 /** JSON lines for CloudWatch Logs. Callers never pass tokens or secrets. */
 export const jsonLogger: Logger = {
@@ -29,55 +40,112 @@ export const jsonLogger: Logger = {
   error: (message, data) => console.error(JSON.stringify({ level: 'ERROR', message, ...data })),
 };
 
-let cached: Deps | undefined;
+/** What every adapter of a container is built from. */
+export interface AwsContext {
+  cfg: AwsEnv;
+  clients: AwsClients;
+  doc(): ReturnType<typeof createDocumentClient>;
+}
 
-/** Build the AWS dependencies once per container; the account id comes from the function's ARN. */
-export function awsDeps(
-  context?: Pick<Context, 'invokedFunctionArn'>,
-  env: Record<string, string | undefined> = process.env,
-): Deps {
-  if (cached) return cached;
+/** Builds one port's adapter. */
+export type PortFactory<P extends PortName> = (c: AwsContext) => Ports[P];
+
+export const catalog: PortFactory<'catalog'> = (c) => new DynamoCatalog(c.doc(), c.cfg.CUTOVER_TABLE);
+export const deployments: PortFactory<'deployments'> = (c) => new DynamoDeployments(c.doc(), c.cfg.CUTOVER_TABLE);
+export const locks: PortFactory<'locks'> = (c) => new DynamoGroupLocks(c.doc(), c.cfg.CUTOVER_TABLE);
+export const hookExecutions: PortFactory<'hookExecutions'> = (c) =>
+  new DynamoHookExecutions(c.doc(), c.cfg.CUTOVER_TABLE);
+export const timeline: PortFactory<'timeline'> = (c) => new DynamoTimeline(c.doc(), c.cfg.CUTOVER_TABLE);
+export const alarmWatches: PortFactory<'alarmWatches'> = (c) => new DynamoAlarmWatches(c.doc(), c.cfg.CUTOVER_TABLE);
+export const alarms: PortFactory<'alarms'> = (c) => new CloudWatchAlarmSource(c.clients.cloudwatch);
+export const hooks: PortFactory<'hooks'> = (c) => new RoutingHookInvoker(new LambdaHookInvoker(c.clients.lambda));
+export const tokens: PortFactory<'tokens'> = (c) => new StepFunctionsTaskTokens(c.clients.sfn);
+export const executions: PortFactory<'executions'> = (c) =>
+  new StepFunctionsExecutionStarter(c.clients.sfn, c.cfg.CUTOVER_STATE_MACHINE_ARN);
+export const events: PortFactory<'events'> = (c) =>
+  new EventBridgeSnsPublisher(c.clients.eventbridge, c.clients.sns, c.cfg.CUTOVER_EVENT_BUS);
+export const revisions: PortFactory<'revisions'> = (c) => new S3RevisionSource(c.clients.s3);
+export const pipeline: PortFactory<'pipeline'> = (c) => new CodePipelineJobs(c.clients.codepipeline);
+export const platforms: PortFactory<'platforms'> = (c) =>
+  new Platforms({
+    Lambda: { aliases: new LambdaAliasTrafficRouter(c.clients.lambda) },
+    ECS: { services: new EcsTaskSetServices(c.clients.ecs), loadBalancers: new ElbListenerRouter(c.clients.elb) },
+  });
+
+/** The factories a task needs: one per port it declares. */
+export type FactoriesFor<U extends Uses> = { [P in keyof U & PortName]: PortFactory<P> };
+
+let context: AwsContext | undefined;
+
+/** The container's clients and configuration, built once; the account id comes from the function's ARN. */
+function containerContext(env: Record<string, string | undefined>): AwsContext {
+  if (context) return context;
   const cfg = parseAwsEnv(env);
   const clients = createAwsClients(cfg.AWS_REGION);
-  const accountId = cfg.CUTOVER_ACCOUNT_ID ?? context?.invokedFunctionArn?.split(':')[4] ?? '000000000000';
-  cached = {
-    store: new DynamoDeploymentStore(createDocumentClient(clients.dynamodb), cfg.CUTOVER_TABLE),
-    router: new LambdaAliasTrafficRouter(clients.lambda),
-    ecs: new EcsTaskSetServices(clients.ecs),
-    elb: new ElbListenerRouter(clients.elb),
-    alarms: new CloudWatchAlarmSource(clients.cloudwatch),
-    hooks: new RoutingHookInvoker(new LambdaHookInvoker(clients.lambda)),
-    tokens: new StepFunctionsTaskTokens(clients.sfn),
-    executions: new StepFunctionsExecutionStarter(clients.sfn, cfg.CUTOVER_STATE_MACHINE_ARN),
-    events: new EventBridgeSnsPublisher(clients.eventbridge, clients.sns, cfg.CUTOVER_EVENT_BUS),
-    revisions: new S3RevisionSource(clients.s3),
-    pipeline: new CodePipelineJobs(clients.codepipeline),
+  let doc: ReturnType<typeof createDocumentClient> | undefined;
+  context = { cfg, clients, doc: () => (doc ??= createDocumentClient(clients.dynamodb)) };
+  return context;
+}
+
+function taskContext(c: AwsContext, lambda?: Pick<Context, 'invokedFunctionArn'>): TaskContext {
+  const accountId = c.cfg.CUTOVER_ACCOUNT_ID ?? lambda?.invokedFunctionArn?.split(':')[4] ?? '000000000000';
+  return {
     clock: new SystemClock(),
+    ids: new RandomIds(),
+    bundles: new ZlibBundles(),
     env: {
-      region: cfg.AWS_REGION,
+      region: c.cfg.AWS_REGION,
       accountId,
-      eventSource: cfg.CUTOVER_EVENT_SOURCE,
-      revisionPrefix: cfg.CUTOVER_REVISION_PREFIX,
+      eventSource: c.cfg.CUTOVER_EVENT_SOURCE,
+      revisionPrefix: c.cfg.CUTOVER_REVISION_PREFIX,
     },
     log: jsonLogger,
   };
-  return cached;
 }
 
-/**
- * A Lambda handler for a task. Errors keep their `name`, which Lambda reports as errorType and
- * Step Functions matches in Retry/Catch.
- */
-export function lambdaHandler<I, O>(task: Task<I, O>) {
-  return middy<unknown, O, Error, Context>().handler(async (event, context) => task.run(event, awsDeps(context)));
-}
-
-/**
- * The `api` function: CodeDeploy's JSON 1.1 protocol behind API Gateway, or `{operation, input}`
- * when invoked directly (see src/api/gateway.ts).
- */
-export function apiHandler() {
-  return middy<ApiEvent, unknown, Error, Context>().handler(async (event, context) =>
-    handleApiEvent(event, awsDeps(context)),
+/** Build the deps of a function from its factories (once per container). */
+export function buildDeps<U extends Uses>(
+  factories: FactoriesFor<U>,
+  lambda?: Pick<Context, 'invokedFunctionArn'>,
+  env: Record<string, string | undefined> = process.env,
+): DepsFor<U> {
+  const c = containerContext(env);
+  const ports = Object.fromEntries(
+    Object.entries(factories).map(([name, make]) => [name, (make as PortFactory<PortName>)(c)]),
   );
+  return { ...taskContext(c, lambda), ...ports } as DepsFor<U>;
+}
+
+/**
+ * A Lambda handler for a task, with the adapters of the ports it declares. Errors keep their
+ * `name`, which Lambda reports as errorType and Step Functions matches in Retry/Catch.
+ */
+export function lambdaHandler<I, O, const U extends Uses>(task: Task<I, O, U>, factories: FactoriesFor<U>) {
+  let deps: DepsFor<U> | undefined;
+  return middy<unknown, O, Error, Context>().handler(async (event, lambda) =>
+    task.run(event, (deps ??= buildDeps(factories, lambda))),
+  );
+}
+
+/** Every port's factory (the `api` function serves every operation). */
+export const ALL_PORTS: FactoriesFor<Required<{ [P in PortName]: readonly [] }>> = {
+  catalog,
+  deployments,
+  locks,
+  hookExecutions,
+  timeline,
+  alarmWatches,
+  alarms,
+  hooks,
+  tokens,
+  executions,
+  events,
+  revisions,
+  pipeline,
+  platforms,
+};
+
+/** All ports, for the API (which serves every operation). */
+export function allDeps(lambda?: Pick<Context, 'invokedFunctionArn'>): Deps {
+  return buildDeps(ALL_PORTS, lambda) as unknown as Deps;
 }

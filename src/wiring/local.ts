@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
-import { DynamoDeploymentStore, createDocumentClient } from '../adapters/aws/dynamodb-store.js';
+import { createDocumentClient, createDynamoStore } from '../adapters/aws/dynamodb-store.js';
 import { ensureTable } from '../adapters/aws/table.js';
 import {
   SimAlarmSource,
@@ -18,14 +18,19 @@ import {
   SimTrafficRouter,
 } from '../adapters/sim/adapters.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
+import { ZlibBundles } from '../adapters/system/bundles.js';
+import { RandomIds } from '../adapters/system/ids.js';
 import { SimWorld, alarmStateChangeEvent } from '../adapters/sim/world.js';
 import { VirtualClock, type WorkTracker } from '../local/clock.js';
-import { localDynamoClient, startDynalite } from '../local/dynalite.js';
+import { localDynamoClient, localS3Client } from '../adapters/aws/local-clients.js';
+import { startDynalite } from '../local/dynalite.js';
 import { LocalStepFunctions, executionStatusChangeEvent } from '../local/runtime.js';
-import { localS3Client, startS3 } from '../local/s3.js';
-import type { Clock, Logger } from '../ports/index.js';
+import { startS3 } from '../local/s3.js';
+import { Platforms, type PlatformPorts } from '../platforms/index.js';
+import { portsFor, type Instrumentation } from './instrument.js';
+import type { Clock, IdSource, Logger } from '../ports/index.js';
 import { TASKS } from '../tasks/index.js';
-import type { Deps } from '../tasks/task.js';
+import type { Deps, Uses } from '../tasks/task.js';
 
 export interface LocalOptions {
   /** Time compression: 60 runs a 5-minute bake in 5 s. Default 60 (a paced virtual clock). */
@@ -39,6 +44,10 @@ export interface LocalOptions {
   /** Milliseconds between ASL Retry attempts. Default 5. */
   retryIntervalMs?: number;
   eventSource?: string;
+  /** Observe every port call, or inject faults (tests, the fault bench). */
+  instrumentation?: Instrumentation;
+  /** New ids (default: random); tests may seed them. */
+  ids?: IdSource;
   /** Port of the local S3 (s3rver) on 127.0.0.1; default a free one. */
   s3Port?: number;
 }
@@ -52,10 +61,20 @@ export interface LocalEnvironment {
   clock: Clock;
   /** Present on virtual time: what the local API server and CLI controls hold the clock with. */
   work?: WorkTracker;
+  /**
+   * Run a task (or API operation) as it runs in local mode: with only the ports it declares, holding
+   * virtual time while it runs. What the CLI and the API server call tasks with.
+   */
+  run<O>(task: { name: string; uses: Uses; run(input: unknown, deps: Deps): Promise<O> }, input: unknown): Promise<O>;
+  /** The ports a caller declaring `uses` sees (only those). */
+  viewFor(caller: string, uses: Uses): Deps;
   close(): Promise<void>;
 }
 
 export const TABLE_NAME = 'cutover';
+
+/** What the simulated world logs (the CLI renders it). */
+export type { SimLogEntry, SimWorld } from '../adapters/sim/world.js';
 
 /** A logger that writes nothing (the CLI prints its own timeline). */
 export const quietLogger: Logger = { info() {}, warn() {}, error() {} };
@@ -70,7 +89,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   const dynamo = await startDynalite(opts.storeDir ? { path: opts.storeDir } : {});
   const client = localDynamoClient(dynamo.endpoint);
   await ensureTable(client, TABLE_NAME);
-  const store = new DynamoDeploymentStore(createDocumentClient(client), TABLE_NAME);
+  const store = createDynamoStore(createDocumentClient(client), TABLE_NAME);
   // S3 is real too: s3rver on loopback, read through the same adapter as on AWS.
   const s3 = await startS3({
     ...(opts.storeDir ? { directory: join(opts.storeDir, '..', 's3') } : {}),
@@ -86,12 +105,14 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     ...(work ? { work } : {}),
   });
   // Hooks report through the same task the API serves (PutLifecycleEventHookExecutionStatus).
-  const report = (input: unknown) => tracked(TASKS.putLifecycleEventHookExecutionStatus.run(input, deps));
+  const report = (input: unknown) => run(TASKS.putLifecycleEventHookExecutionStatus, input);
+  const platformPorts: PlatformPorts = {
+    Lambda: { aliases: new SimTrafficRouter(world) },
+    ECS: { services: new SimEcsServices(world), loadBalancers: new SimLoadBalancers(world) },
+  };
   const deps: Deps = {
-    store,
-    router: new SimTrafficRouter(world),
-    ecs: new SimEcsServices(world),
-    elb: new SimLoadBalancers(world),
+    ...store,
+    platforms: new Platforms(platformPorts),
     alarms: new SimAlarmSource(world),
     hooks: new RoutingHookInvoker(new SimHookInvoker(world, report, log)),
     tokens: runtime,
@@ -100,6 +121,8 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     revisions: new S3RevisionSource(s3Client),
     pipeline: new SimPipelineJobs(world),
     clock,
+    ids: opts.ids ?? new RandomIds(),
+    bundles: new ZlibBundles(),
     env: {
       region: 'local',
       accountId: '000000000000',
@@ -108,13 +131,22 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     },
     log,
   };
-  runtime.attach(deps);
+  // Each task sees only the port methods it declares (as its IAM role would let it on AWS).
+  const views = new Map<string, Deps>();
+  const viewFor = (caller: string, uses: Uses): Deps => {
+    let view = views.get(caller);
+    if (!view) views.set(caller, (view = portsFor(caller, uses, deps, platformPorts, opts.instrumentation)));
+    return view;
+  };
+  const run = <O>(task: { name: string; uses: Uses; run(input: unknown, deps: Deps): Promise<O> }, input: unknown) =>
+    tracked(task.run(input, viewFor(task.name, task.uses)));
+  runtime.attach((task) => viewFor(task.name, task.uses));
 
   // Step Functions' execution status events drive the same task as on AWS (an execution stopped or
   // failed before it recorded its deployment's outcome).
   runtime.onEnd((r) => {
     if (r.status === 'SUCCEEDED') return;
-    tracked(TASKS.executionEnded.run(executionStatusChangeEvent(r), deps)).catch((err: unknown) =>
+    run(TASKS.executionEnded, executionStatusChangeEvent(r)).catch((err: unknown) =>
       log.error('executionEnded failed', { error: (err as Error).message }),
     );
   });
@@ -122,13 +154,13 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   // each change to ALARM goes, as CloudWatch's EventBridge event, to the same alarm listener task.
   world.onLog((e) => {
     if (e.kind !== 'Alarm' || e.detail.state !== 'ALARM') return;
-    tracked(TASKS.alarmListener.run(alarmStateChangeEvent(e), deps)).catch((err: unknown) =>
+    run(TASKS.alarmListener, alarmStateChangeEvent(e)).catch((err: unknown) =>
       log.error('alarm listener failed', { error: (err as Error).message }),
     );
   });
   // Uploads to the local S3 drive the same S3 trigger task as S3 event notifications on AWS.
   s3.onEvent((event) => {
-    tracked(TASKS.s3Trigger.run(event, deps)).catch((err: unknown) =>
+    run(TASKS.s3Trigger, event).catch((err: unknown) =>
       log.error('S3 trigger failed', { error: (err as Error).message }),
     );
   });
@@ -144,6 +176,8 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
 
   return {
     deps,
+    run,
+    viewFor,
     world,
     runtime,
     clock,

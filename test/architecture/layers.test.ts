@@ -1,4 +1,9 @@
-/** The dependency rule, checked on the source: domain imports nothing of ours; SDK only in adapters; env and time only at the edges. */
+/**
+ * The dependency rules, checked on the source, without exceptions: the domain is pure; tasks name no
+ * platform and reach the world only through ports; a platform is its own folder; only the
+ * composition roots (src/wiring) put adapters together; environment and wall-clock time only at
+ * the edges.
+ */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,83 +14,118 @@ function files(dir: string): string[] {
     return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
   });
 }
-const SOURCES = [...files('src'), ...files('functions')].map((path) => ({ path, text: readFileSync(path, 'utf8') }));
+/** Source without comments (rules apply to code; comments may name anything). */
+const code = (text: string) => text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+const SOURCES = [...files('src'), ...files('functions')].map((path) => {
+  const text = readFileSync(path, 'utf8');
+  return { path, text, code: code(text) };
+});
 const imports = (text: string) => [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]!);
-const layer = (path: string): string => relative('src', path).split('/')[0] ?? '';
-/** Our folders a module imports from (resolved relative to it). */
-const ourLayers = (path: string, text: string) =>
+/** The files of ours a module imports (paths under src/). */
+const ourImports = (path: string, text: string) =>
   imports(text)
     .filter((i) => i.startsWith('.'))
-    .map((i) => relative('src', join(path, '..', i)).split('/')[0] ?? '');
+    .map((i) => relative('src', join(path, '..', i)).replace(/\.js$/, '.ts'));
 
-function breaches(check: (f: { path: string; text: string }) => string[]): string[] {
+function breaches(check: (f: { path: string; text: string; code: string }) => string[]): string[] {
   return SOURCES.flatMap((f) => check(f).map((b) => `${f.path}: ${b}`));
 }
+const under = (folder: string) => (f: { path: string }) => f.path.startsWith(`src/${folder}/`);
 
 describe('architecture', () => {
   it('sees the source tree', () => {
-    expect(SOURCES.length).toBeGreaterThan(20);
-    expect(SOURCES.some((f) => f.path.startsWith('src/domain/'))).toBe(true);
+    expect(SOURCES.length).toBeGreaterThan(40);
+    for (const folder of ['domain', 'tasks', 'platforms', 'ports', 'adapters', 'wiring'])
+      expect(SOURCES.some(under(folder)), folder).toBe(true);
   });
 
-  it('src/domain imports nothing of ours outside the domain, and no AWS SDK', () => {
+  it('src/domain is pure: nothing of ours outside it, no AWS SDK, no I/O, no randomness, no clock, no compression', () => {
     expect(
       breaches((f) =>
-        layer(f.path) !== 'domain'
+        !under('domain')(f)
           ? []
           : [
-              ...ourLayers(f.path, f.text).filter((l) => l !== 'domain'),
-              ...imports(f.text).filter((i) => i.startsWith('@aws-sdk/')),
+              ...ourImports(f.path, f.text).filter((i) => !i.startsWith('domain/')),
+              ...imports(f.text).filter((i) => !i.startsWith('.') && !['yaml', 'node:crypto'].includes(i)),
+              ...[
+                ...f.code.matchAll(/randomBytes|randomUUID|Math\.random|Date\.now\(|new Date\(\)|performance\.now\(/g),
+              ].map((m) => m[0]),
             ],
       ),
     ).toEqual([]);
   });
 
-  it('src/tasks imports only domain, ports, config and tasks', () => {
+  it('src/tasks reach the world only through ports, and name no platform (they call the platform registry)', () => {
+    const allowed = (i: string) =>
+      ['domain/', 'ports/', 'config/', 'tasks/'].some((p) => i.startsWith(p)) ||
+      i === 'platforms/index.ts' ||
+      i === 'platforms/platform.ts';
     expect(
       breaches((f) =>
-        layer(f.path) !== 'tasks'
+        !under('tasks')(f)
           ? []
           : [
-              ...ourLayers(f.path, f.text).filter((l) => !['domain', 'ports', 'config', 'tasks'].includes(l!)),
-              ...imports(f.text).filter((i) => i.startsWith('@aws-sdk/')),
+              ...ourImports(f.path, f.text).filter((i) => !allowed(i)),
+              ...imports(f.text).filter((i) => !i.startsWith('.') && !i.startsWith('zod')),
+              // A platform's name or its words in code (not comments): tasks must not branch on one.
+              ...[
+                ...f.code.matchAll(
+                  /['"`](Lambda|ECS|Server)['"`]|\b(ecs|lambda|ec2)[A-Z]\w*|\b(ecs|lambda|elb|alias(es)?)\b/g,
+                ),
+              ].map((m) => `names a platform: ${m[0]}`),
             ],
       ),
     ).toEqual([]);
   });
 
-  it('@aws-sdk is imported only by src/adapters/aws (and the local dynalite and s3rver clients)', () => {
-    const allowed = (p: string) =>
-      p.startsWith('src/adapters/aws/') || p === 'src/local/dynalite.ts' || p === 'src/local/s3.ts';
-    expect(breaches((f) => (allowed(f.path) ? [] : imports(f.text).filter((i) => i.startsWith('@aws-sdk/'))))).toEqual(
-      [],
-    );
+  it('a platform is one folder: it imports the domain, ports and its own files, no other platform, no tasks or adapters', () => {
+    expect(
+      breaches((f) => {
+        const m = /^src\/platforms\/([^/]+)\//.exec(f.path);
+        if (!m) return [];
+        const own = `platforms/${m[1]}/`;
+        return ourImports(f.path, f.text).filter(
+          (i) =>
+            !(i.startsWith('domain/') || i.startsWith('ports/') || i === 'platforms/platform.ts' || i.startsWith(own)),
+        );
+      }),
+    ).toEqual([]);
   });
 
-  it('only wiring and the local runtime/CLI import adapters', () => {
+  it('@aws-sdk is imported only by src/adapters/aws', () => {
     expect(
       breaches((f) =>
-        ['wiring', 'adapters', 'local', 'cli'].includes(layer(f.path)!)
+        under('adapters/aws')(f)
           ? []
-          : ourLayers(f.path, f.text).filter((l) => l === 'adapters'),
+          : imports(f.text).filter((i) => i.startsWith('@aws-sdk/') || i.startsWith('@smithy/')),
       ),
     ).toEqual([]);
   });
 
-  it('process.env only in src/config, src/wiring and src/cli; no wall-clock time in domain or tasks', () => {
+  it('only the composition roots (src/wiring) import adapters', () => {
     expect(
       breaches((f) =>
-        ['config', 'wiring', 'cli'].includes(layer(f.path)!)
+        under('wiring')(f) || under('adapters')(f)
           ? []
-          : f.text.includes('process.env')
+          : ourImports(f.path, f.text).filter((i) => i.startsWith('adapters/')),
+      ),
+    ).toEqual([]);
+  });
+
+  it('process.env only in src/config, src/wiring and src/cli; no wall-clock time in domain, tasks or platforms', () => {
+    expect(
+      breaches((f) =>
+        ['config', 'wiring', 'cli'].some((l) => under(l)(f))
+          ? []
+          : f.code.includes('process.env')
             ? ['process.env']
             : [],
       ),
     ).toEqual([]);
     expect(
       breaches((f) =>
-        ['domain', 'tasks'].includes(layer(f.path)!)
-          ? [...f.text.matchAll(/Date\.now\(|new Date\(\)|performance\.now\(/g)].map((m) => m[0])
+        ['domain', 'tasks', 'platforms'].some((l) => under(l)(f))
+          ? [...f.code.matchAll(/Date\.now\(|new Date\(\)|performance\.now\(/g)].map((m) => m[0])
           : [],
       ),
     ).toEqual([]);

@@ -36,13 +36,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { EcsTaskSetServices } from '../../src/adapters/aws/ecs-services.js';
 import { clientConfig } from '../../src/adapters/aws/errors.js';
 import { ElbListenerRouter } from '../../src/adapters/aws/load-balancers.js';
-import { forwardWeightsFor } from '../../src/domain/ecs.js';
+import { forwardWeightsFor } from '../../src/platforms/ecs/domain.js';
 import {
   DependencyRejectedError,
   DependencyUnavailableError,
   PreconditionFailedError,
 } from '../../src/domain/errors.js';
-import type { TaskSetSpec } from '../../src/ports/index.js';
+import type { TaskSetSpec } from '../../src/platforms/ecs/ports.js';
 
 const ecsMock = mockClient(ECSClient);
 const elbMock = mockClient(ElasticLoadBalancingV2Client);
@@ -363,16 +363,14 @@ describe('EcsTaskSetServices', () => {
       awsErrorName: 'AccessDeniedException',
       message: `CreateTaskSet demo/web: AccessDeniedException: User: arn:aws:sts::${ACCOUNT}:assumed-role/cutover/x is not authorized to perform: ecs:CreateTaskSet`,
     });
-    ecsMock
-      .on(DeleteTaskSetCommand)
-      .rejects(
-        new ECSServiceException({
-          name: 'ServerException',
-          $fault: 'server',
-          $metadata: { httpStatusCode: 500 },
-          message: 'Internal',
-        }),
-      );
+    ecsMock.on(DeleteTaskSetCommand).rejects(
+      new ECSServiceException({
+        name: 'ServerException',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+        message: 'Internal',
+      }),
+    );
     await expect(ecs.deleteTaskSet('demo', 'web', 'ecs-svc/1')).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 });
@@ -414,11 +412,9 @@ class FakeElb {
       }
       return structuredClone(actions);
     };
-    elbMock
-      .on(DescribeListenersCommand)
-      .callsFake(async (input: { ListenerArns?: string[] }) => ({
-        Listeners: (input.ListenerArns ?? []).map((a) => structuredClone(listener(a))),
-      }));
+    elbMock.on(DescribeListenersCommand).callsFake(async (input: { ListenerArns?: string[] }) => ({
+      Listeners: (input.ListenerArns ?? []).map((a) => structuredClone(listener(a))),
+    }));
     elbMock.on(DescribeRulesCommand).callsFake(async (input: { ListenerArn?: string; Marker?: string }) => {
       const l = listener(input.ListenerArn);
       // ELB lists the default rule too (IsDefault), with the listener's default actions.
@@ -636,31 +632,27 @@ describe('ElbListenerRouter', () => {
 
   it('maps throttling to DependencyUnavailableError and AccessDenied to DependencyRejectedError', async () => {
     albWithRules();
-    elbMock
-      .on(ModifyListenerCommand)
-      .rejects(
-        new ElasticLoadBalancingV2ServiceException({
-          name: 'Throttling',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 400 },
-          message: 'Rate exceeded',
-        }),
-      );
+    elbMock.on(ModifyListenerCommand).rejects(
+      new ElasticLoadBalancingV2ServiceException({
+        name: 'Throttling',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'Rate exceeded',
+      }),
+    );
     const err = await router
       .setForward(LISTENER, [BLUE, GREEN], forwardWeightsFor(BLUE, GREEN, 10))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyUnavailableError);
     expect((err as Error).message).toBe(`ModifyListener ${LISTENER}: Throttling: Rate exceeded`);
-    elbMock
-      .on(DescribeTargetGroupsCommand)
-      .rejects(
-        new ElasticLoadBalancingV2ServiceException({
-          name: 'AccessDenied',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 403 },
-          message: 'not authorized to perform: elasticloadbalancing:DescribeTargetGroups',
-        }),
-      );
+    elbMock.on(DescribeTargetGroupsCommand).rejects(
+      new ElasticLoadBalancingV2ServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 403 },
+        message: 'not authorized to perform: elasticloadbalancing:DescribeTargetGroups',
+      }),
+    );
     const denied = await router.targetGroupArns(['web-blue']).catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(DependencyRejectedError);
     expect(denied).toMatchObject({

@@ -78,16 +78,14 @@ describe('EventBridgeSnsPublisher.putEvents', () => {
   });
 
   it('maps AccessDenied to DependencyRejectedError with AWS message', async () => {
-    ebMock
-      .on(PutEventsCommand)
-      .rejects(
-        new EventBridgeServiceException({
-          name: 'AccessDeniedException',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 400 },
-          message: 'not authorized to perform: events:PutEvents',
-        }),
-      );
+    ebMock.on(PutEventsCommand).rejects(
+      new EventBridgeServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'not authorized to perform: events:PutEvents',
+      }),
+    );
     const err = await publisher.putEvents([entry(1)]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyRejectedError);
     expect(err).toMatchObject({
@@ -114,30 +112,26 @@ describe('EventBridgeSnsPublisher.publish', () => {
   });
 
   it('maps SNS throttling to DependencyUnavailableError', async () => {
-    snsMock
-      .on(PublishCommand)
-      .rejects(
-        new SNSServiceException({
-          name: 'Throttled',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 429 },
-          message: 'Rate exceeded',
-        }),
-      );
+    snsMock.on(PublishCommand).rejects(
+      new SNSServiceException({
+        name: 'Throttled',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 429 },
+        message: 'Rate exceeded',
+      }),
+    );
     await expect(publisher.publish(message)).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 
   it('maps AuthorizationError to DependencyRejectedError with AWS message', async () => {
-    snsMock
-      .on(PublishCommand)
-      .rejects(
-        new SNSServiceException({
-          name: 'AuthorizationError',
-          $fault: 'client',
-          $metadata: { httpStatusCode: 403 },
-          message: 'User is not authorized to perform: SNS:Publish',
-        }),
-      );
+    snsMock.on(PublishCommand).rejects(
+      new SNSServiceException({
+        name: 'AuthorizationError',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 403 },
+        message: 'User is not authorized to perform: SNS:Publish',
+      }),
+    );
     const err = await publisher.publish(message).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyRejectedError);
     expect(err).toMatchObject({

@@ -1,11 +1,12 @@
-/** DynamoDeploymentStore against dynalite (DynamoDB's API): conditional writes, the group lock, CAS updates. */
+/** The store's ports against dynalite (DynamoDB's API): conditional writes, the group lock, CAS updates. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDeploymentStore, createDocumentClient } from '../../src/adapters/aws/dynamodb-store.js';
+import { createDocumentClient, createDynamoStore } from '../../src/adapters/aws/dynamodb-store.js';
 import { ensureTable } from '../../src/adapters/aws/table.js';
 import { ApiError, InternalError } from '../../src/domain/errors.js';
-import { newDeploymentId } from '../../src/domain/ids.js';
+import { RandomIds } from '../../src/adapters/system/ids.js';
 import type { Deployment, DeploymentGroup } from '../../src/domain/model.js';
-import { localDynamoClient, startDynalite } from '../../src/local/dynalite.js';
+import { localDynamoClient } from '../../src/adapters/aws/local-clients.js';
+import { startDynalite } from '../../src/local/dynalite.js';
 
 let server: Awaited<ReturnType<typeof startDynalite>>;
 let client: ReturnType<typeof localDynamoClient>;
@@ -13,7 +14,7 @@ let n = 0;
 async function freshStore(pageSize?: number) {
   const table = `t${++n}-${Date.now()}`;
   await ensureTable(client, table);
-  return new DynamoDeploymentStore(createDocumentClient(client), table, pageSize);
+  return createDynamoStore(createDocumentClient(client), table, pageSize);
 }
 beforeAll(async () => {
   server = await startDynalite();
@@ -38,40 +39,40 @@ const group = (name = 'prod'): DeploymentGroup => ({
 });
 const deployment = (id: string, createTime = '2026-01-01T00:00:00.000Z'): Deployment => ({
   deploymentId: id,
-  applicationName: 'shop',
-  deploymentGroupName: 'prod',
-  deploymentGroupId: 'g-1',
-  deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
-  computePlatform: 'Lambda',
-  status: 'Created',
-  creator: 'user',
-  revision: { revisionType: 'AppSpecContent', appSpecContent: { content: 'x', sha256: 'y' } },
-  createTime,
-  autoRollbackConfiguration: { enabled: true, events: [] },
-  functions: [],
-  hooks: {},
-  targetWeight: 0,
-  lifecycleEvents: [],
-  version: 1,
+  spec: {
+    applicationName: 'shop',
+    deploymentGroupName: 'prod',
+    deploymentGroupId: 'g-1',
+    deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+    computePlatform: 'Lambda',
+    creator: 'user',
+    revision: { revisionType: 'AppSpecContent', appSpecContent: { content: 'x', sha256: 'y' } },
+    createTime,
+    autoRollbackConfiguration: { enabled: true, events: [] },
+    target: { functions: [] },
+    lifecycle: [],
+    plan: { steps: [], totalBakeSeconds: 0 },
+  },
+  state: { status: 'Created', targetWeight: 0, lifecycleEvents: [], version: 1 },
 });
 
-describe('DynamoDeploymentStore on dynalite', () => {
+describe('the store on dynalite', () => {
   it('applications, groups and configs: create once, read back, duplicates named like CodeDeploy', async () => {
     const s = await freshStore();
-    await s.createApplication({
+    await s.catalog.createApplication({
       applicationId: 'a-1',
       applicationName: 'shop',
       computePlatform: 'Lambda',
       createTime: 'now',
     });
-    expect(await s.getApplication('shop')).toEqual({
+    expect(await s.catalog.getApplication('shop')).toEqual({
       applicationId: 'a-1',
       applicationName: 'shop',
       computePlatform: 'Lambda',
       createTime: 'now',
     });
     await expect(
-      s.createApplication({
+      s.catalog.createApplication({
         applicationId: 'a-2',
         applicationName: 'shop',
         computePlatform: 'Lambda',
@@ -80,12 +81,12 @@ describe('DynamoDeploymentStore on dynalite', () => {
     ).rejects.toMatchObject({
       exceptionName: 'ApplicationAlreadyExistsException',
     });
-    expect((await s.getApplication('shop'))?.applicationId).toBe('a-1');
-    await s.createDeploymentGroup(group());
-    await expect(s.createDeploymentGroup(group())).rejects.toMatchObject({
+    expect((await s.catalog.getApplication('shop'))?.applicationId).toBe('a-1');
+    await s.catalog.createDeploymentGroup(group());
+    await expect(s.catalog.createDeploymentGroup(group())).rejects.toMatchObject({
       exceptionName: 'DeploymentGroupAlreadyExistsException',
     });
-    await s.createDeploymentConfig({
+    await s.catalog.createDeploymentConfig({
       deploymentConfigName: 'c',
       deploymentConfigId: 'c-1',
       computePlatform: 'Lambda',
@@ -93,7 +94,7 @@ describe('DynamoDeploymentStore on dynalite', () => {
       createTime: 'now',
     });
     await expect(
-      s.createDeploymentConfig({
+      s.catalog.createDeploymentConfig({
         deploymentConfigName: 'c',
         deploymentConfigId: 'c-2',
         computePlatform: 'Lambda',
@@ -105,34 +106,34 @@ describe('DynamoDeploymentStore on dynalite', () => {
 
   it('updating a group replaces its settings but never its lock or history; a missing group is named', async () => {
     const s = await freshStore();
-    await s.createDeploymentGroup(group());
-    await s.lockGroup('shop', 'prod', 'd-AAAAAAAAA');
-    await s.updateDeploymentGroup({
+    await s.catalog.createDeploymentGroup(group());
+    await s.locks.acquire('shop', 'prod', 'd-AAAAAAAAA');
+    await s.catalog.updateDeploymentGroup({
       ...group(),
       deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
       hookTimeoutSeconds: 60,
     });
-    const g = await s.getDeploymentGroup('shop', 'prod');
+    const g = await s.catalog.getDeploymentGroup('shop', 'prod');
     expect(g).toMatchObject({
       deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
       hookTimeoutSeconds: 60,
       activeDeploymentId: 'd-AAAAAAAAA',
       deploymentGroupId: 'g-1',
     });
-    await expect(s.updateDeploymentGroup({ ...group('other') })).rejects.toMatchObject({
+    await expect(s.catalog.updateDeploymentGroup({ ...group('other') })).rejects.toMatchObject({
       exceptionName: 'DeploymentGroupDoesNotExistException',
     });
-    expect(await s.getDeploymentGroup('shop', 'other')).toBeUndefined();
+    expect(await s.catalog.getDeploymentGroup('shop', 'other')).toBeUndefined();
   });
 
   it('50 concurrent locks on one group: exactly one wins, 49 get CodeDeploy’s message naming the winner', async () => {
     const s = await freshStore();
-    await s.createDeploymentGroup(group());
-    const ids = Array.from({ length: 50 }, () => newDeploymentId());
-    const results = await Promise.allSettled(ids.map((id) => s.lockGroup('shop', 'prod', id)));
+    await s.catalog.createDeploymentGroup(group());
+    const ids = Array.from({ length: 50 }, () => new RandomIds().deploymentId());
+    const results = await Promise.allSettled(ids.map((id) => s.locks.acquire('shop', 'prod', id)));
     const won = ids.filter((_, i) => results[i]!.status === 'fulfilled');
     expect(won).toHaveLength(1);
-    const holder = (await s.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId;
+    const holder = (await s.catalog.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId;
     expect(holder).toBe(won[0]);
     for (const r of results.filter((x): x is PromiseRejectedResult => x.status === 'rejected')) {
       expect(r.reason).toBeInstanceOf(ApiError);
@@ -145,21 +146,21 @@ describe('DynamoDeploymentStore on dynalite', () => {
 
   it('the lock: re-lock by the holder is idempotent; a non-holder cannot release it; release then lock again', async () => {
     const s = await freshStore();
-    await s.createDeploymentGroup(group());
-    await expect(s.lockGroup('shop', 'nope', 'd-AAAAAAAAA')).rejects.toMatchObject({
+    await s.catalog.createDeploymentGroup(group());
+    await expect(s.locks.acquire('shop', 'nope', 'd-AAAAAAAAA')).rejects.toMatchObject({
       exceptionName: 'DeploymentGroupDoesNotExistException',
     });
-    await s.lockGroup('shop', 'prod', 'd-AAAAAAAAA');
-    await s.lockGroup('shop', 'prod', 'd-AAAAAAAAA');
-    await s.releaseGroup('shop', 'prod', 'd-BBBBBBBBB', { status: 'Failed', createTime: 't' });
-    expect((await s.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBe('d-AAAAAAAAA');
-    await s.releaseGroup('shop', 'prod', 'd-AAAAAAAAA', {
+    await s.locks.acquire('shop', 'prod', 'd-AAAAAAAAA');
+    await s.locks.acquire('shop', 'prod', 'd-AAAAAAAAA');
+    await s.locks.release('shop', 'prod', 'd-BBBBBBBBB', { status: 'Failed', createTime: 't' });
+    expect((await s.catalog.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBe('d-AAAAAAAAA');
+    await s.locks.release('shop', 'prod', 'd-AAAAAAAAA', {
       status: 'Succeeded',
       createTime: 't0',
       endTime: 't1',
       revision: { revisionType: 'AppSpecContent', appSpecContent: { content: 'c', sha256: 's' } },
     });
-    const g = await s.getDeploymentGroup('shop', 'prod');
+    const g = await s.catalog.getDeploymentGroup('shop', 'prod');
     expect(g?.activeDeploymentId).toBeUndefined();
     expect(g?.lastSuccessfulDeployment).toEqual({
       deploymentId: 'd-AAAAAAAAA',
@@ -168,24 +169,25 @@ describe('DynamoDeploymentStore on dynalite', () => {
       endTime: 't1',
     });
     expect(g?.lastSuccessfulRevision).toMatchObject({ revisionType: 'AppSpecContent' });
-    await s.lockGroup('shop', 'prod', 'd-CCCCCCCCC');
-    expect((await s.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBe('d-CCCCCCCCC');
+    await s.locks.acquire('shop', 'prod', 'd-CCCCCCCCC');
+    expect((await s.catalog.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBe('d-CCCCCCCCC');
   });
 
   it('deployments: compare-and-set updates; a stale version changes nothing; undefined removes a field', async () => {
     const s = await freshStore();
-    await s.createDeployment(deployment('d-AAAAAAAAA'));
-    await expect(s.createDeployment(deployment('d-AAAAAAAAA'))).rejects.toBeInstanceOf(InternalError);
-    const v2 = await s.updateDeployment('d-AAAAAAAAA', 1, {
+    await s.deployments.create(deployment('d-AAAAAAAAA'));
+    await expect(s.deployments.create(deployment('d-AAAAAAAAA'))).rejects.toBeInstanceOf(InternalError);
+    const v2 = await s.deployments.update('d-AAAAAAAAA', 1, {
       status: 'InProgress',
       currentWait: { kind: 'bake', token: 't', since: 'now' },
     });
-    expect(v2).toMatchObject({ status: 'InProgress', version: 2, currentWait: { token: 't' } });
-    await expect(s.updateDeployment('d-AAAAAAAAA', 1, { status: 'Failed' })).rejects.toBeInstanceOf(InternalError);
-    expect((await s.getDeployment('d-AAAAAAAAA'))?.status).toBe('InProgress');
-    const v3 = await s.updateDeployment('d-AAAAAAAAA', 2, { currentWait: undefined, targetWeight: 10 });
-    expect(v3.currentWait).toBeUndefined();
-    expect(v3).toMatchObject({ version: 3, targetWeight: 10 });
+    expect(v2.state).toMatchObject({ status: 'InProgress', version: 2, currentWait: { token: 't' } });
+    expect(v2.spec).toEqual(deployment('d-AAAAAAAAA').spec); // what was asked is never changed
+    await expect(s.deployments.update('d-AAAAAAAAA', 1, { status: 'Failed' })).rejects.toBeInstanceOf(InternalError);
+    expect((await s.deployments.get('d-AAAAAAAAA'))?.state.status).toBe('InProgress');
+    const v3 = await s.deployments.update('d-AAAAAAAAA', 2, { currentWait: undefined, targetWeight: 10 });
+    expect(v3.state.currentWait).toBeUndefined();
+    expect(v3.state).toMatchObject({ version: 3, targetWeight: 10 });
     expect(Object.keys(v3)).not.toContain('pk');
   });
 
@@ -196,17 +198,17 @@ describe('DynamoDeploymentStore on dynalite', () => {
       '2026-01-01T00:00:01.000Z',
       '2026-01-01T00:00:02.000Z',
     ].entries()) {
-      await s.appendTimeline('d-AAAAAAAAA', { at, event: `e${i}`, message: 'm' });
+      await s.timeline.append('d-AAAAAAAAA', { at, event: `e${i}`, message: 'm' });
     }
-    expect((await s.getTimeline('d-AAAAAAAAA')).map((e) => e.event)).toEqual(['e1', 'e2', 'e0']);
+    expect((await s.timeline.list('d-AAAAAAAAA')).map((e) => e.event)).toEqual(['e1', 'e2', 'e0']);
     const ids = ['d-000000001', 'd-000000002', 'd-000000003', 'd-000000004', 'd-000000005'];
-    for (const [i, id] of ids.entries()) await s.createDeployment(deployment(id, `2026-01-0${i + 1}T00:00:00.000Z`));
-    expect(await s.listDeployments('shop', 'prod')).toEqual([...ids].reverse());
+    for (const [i, id] of ids.entries()) await s.deployments.create(deployment(id, `2026-01-0${i + 1}T00:00:00.000Z`));
+    expect(await s.deployments.list('shop', 'prod')).toEqual([...ids].reverse());
   });
 
   it('hook executions complete exactly once', async () => {
     const s = await freshStore();
-    await s.putHookExecution({
+    await s.hookExecutions.put({
       hookExecutionId: 'h1',
       deploymentId: 'd-AAAAAAAAA',
       lifecycleEventName: 'BeforeAllowTraffic',
@@ -214,11 +216,11 @@ describe('DynamoDeploymentStore on dynalite', () => {
       status: 'InProgress',
     });
     const both = await Promise.all([
-      s.completeHookExecution('h1', 'Succeeded'),
-      s.completeHookExecution('h1', 'Failed'),
+      s.hookExecutions.complete('h1', 'Succeeded'),
+      s.hookExecutions.complete('h1', 'Failed'),
     ]);
     expect(both.filter(Boolean)).toHaveLength(1);
-    expect(await s.completeHookExecution('h1', 'Succeeded')).toBe(false);
-    expect(await s.completeHookExecution('missing', 'Succeeded')).toBe(false);
+    expect(await s.hookExecutions.complete('h1', 'Succeeded')).toBe(false);
+    expect(await s.hookExecutions.complete('missing', 'Succeeded')).toBe(false);
   });
 });

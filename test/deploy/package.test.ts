@@ -5,12 +5,13 @@
  * bucket and a custom event bus.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundTaskName } from '../../src/local/runtime.js';
 import { EVENT_TASKS, STATE_MACHINE_TASKS } from '../../src/tasks/task.js';
+import { API_FUNCTIONS, functionPorts } from '../../src/wiring/functions.js';
 
 /**
  * Actions AWS authorises only with `Resource: '*'` (no resource-level permissions in the Service
@@ -60,8 +61,10 @@ const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 const dirs: string[] = [];
 
 /** `npm run package` into a temporary directory; returns the update-stack template. */
+let artifacts = '';
 function packageStack(...params: string[]): Json {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-package-'));
+  artifacts ||= dir;
   dirs.push(dir);
   const r = spawnSync(
     'npm',
@@ -109,9 +112,28 @@ afterAll(() => {
 });
 
 describe('functions', () => {
-  it('are exactly the tasks of src/tasks/task.ts: STATE_MACHINE_TASKS + EVENT_TASKS + api', () => {
+  it('are exactly the tasks of src/tasks/task.ts: STATE_MACHINE_TASKS + EVENT_TASKS + api + hookCallback', () => {
     const names = ofType(template, 'AWS::Lambda::Function').map(([, f]) => fnKey(f));
-    expect(names.sort()).toEqual([...STATE_MACHINE_TASKS, ...EVENT_TASKS, 'api'].sort());
+    expect(names.sort()).toEqual([...STATE_MACHINE_TASKS, ...EVENT_TASKS, ...Object.keys(API_FUNCTIONS)].sort());
+  });
+
+  it('each is bundled on its own and ships only what it uses: the engine’s waits and the hook callback are small', () => {
+    const sizes: Record<string, number> = {};
+    for (const f of readdirSync(artifacts).filter((n) => n.endsWith('.zip'))) {
+      const name = f.replace(/\.zip$/, '');
+      const listing = spawnSync('unzip', ['-l', join(artifacts, f)], { encoding: 'utf8' }).stdout;
+      // One bundle per artifact: its own entry, nothing of the other functions.
+      const files = [...listing.matchAll(/\s(functions\/\S+)$/gm)].map((m) => m[1]);
+      expect(files, name).toEqual([`functions/${name}.mjs`]);
+      sizes[name] = Number(/^\s*(\d+)\s+\S+\s+\S+\s+functions\//m.exec(listing)?.[1]);
+    }
+    expect(Object.keys(sizes).sort()).toEqual(
+      [...STATE_MACHINE_TASKS, ...EVENT_TASKS, ...Object.keys(API_FUNCTIONS)].sort(),
+    );
+    // Before each function was bundled from its own task, every bundle held everything (~730 KB).
+    for (const small of ['startWait', 'hookTimedOut', 'alarmListener'])
+      expect(sizes[small], small).toBeLessThan(300_000);
+    for (const [name, size] of Object.entries(sizes)) expect(size, name).toBeLessThan(1_000_000);
   });
 
   it('run nodejs22.x on arm64, in both variants (osls helper functions included)', () => {
@@ -227,10 +249,15 @@ describe('IAM: least privilege', () => {
       for (const a of actionsOf(s)) expect(STAR_ONLY[a], `${role}: ${a} on '*'`).toBeDefined();
   });
 
-  it('table actions only on the table and its indexes; Query only where the index is granted', () => {
+  it('table actions only on the table; its index only for the functions that query it', () => {
+    const indexQueries = ['deployments.list', 'catalog.listApplications', 'catalog.listDeploymentConfigs'];
+    const ports = functionPorts();
     for (const { role, s } of all().filter(({ s }) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))) {
       for (const r of asList(s.Resource)) expect(JSON.stringify(r), role).toContain('"CutoverTable","Arn"');
-      if (actionsOf(s).includes('dynamodb:Query')) expect(JSON.stringify(s.Resource), role).toContain('/index/');
+      const fn = role.replace(/Role$/, '').replace(/^./, (c) => c.toLowerCase());
+      const queriesIndex = (ports[fn] ?? []).some((m) => indexQueries.includes(m));
+      if (JSON.stringify(s.Resource).includes('/index/'))
+        expect(queriesIndex, `${role} may query the index`).toBe(true);
     }
   });
 
@@ -265,7 +292,7 @@ describe('IAM: least privilege', () => {
   it('iam:PassRole only to ECS tasks; ECS and ELB changes only on the configured services and load balancers', () => {
     const st = statements(template);
     const pass = st.filter(({ s }) => actionsOf(s).includes('iam:PassRole'));
-    expect(pass.map(({ role }) => role)).toEqual(['InstallTaskSetRole']);
+    expect(pass.map(({ role }) => role)).toEqual(['RunActionRole']);
     for (const { s } of pass)
       expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
     for (const { role, s } of st.filter(({ s }) => actionsOf(s).some((a) => a.startsWith('ecs:')))) {
@@ -277,8 +304,8 @@ describe('IAM: least privilege', () => {
         expect(r['Fn::Sub'], role).toMatch(/:listener(-rule)?\/(app|net)\/shop-\*\/\*$/);
     }
     const grants = (role: string) => new Set(st.filter((x) => x.role === role).flatMap(({ s }) => actionsOf(s)));
-    expect(grants('InstallTaskSetRole')).toContain('ecs:CreateTaskSet');
-    expect(grants('AllowTestTrafficRole')).toContain('elasticloadbalancing:ModifyRule');
+    expect(grants('RunActionRole')).toContain('ecs:CreateTaskSet');
+    expect(grants('RunActionRole')).toContain('elasticloadbalancing:ModifyRule');
     expect(grants('RollbackDeploymentRole')).toContain('ecs:DeleteTaskSet');
     expect(grants('ApiRole')).not.toContain('lambda:UpdateAlias');
   });
@@ -337,9 +364,21 @@ describe('resources', () => {
         m.Properties.AuthorizationType,
       ]),
     ).toEqual([['POST', 'hooks', 'NONE']]);
-    // The api function itself refuses every other operation on /hooks.
-    expect(readFileSync('src/api/gateway.ts', 'utf8')).toMatch(
-      /event\.resource === '\/hooks' && target !== HOOK_TARGET/,
+    // /hooks goes to its own function, which serves only the callback and may use only what it declares.
+    const [, hooksMethod] = open[0]!;
+    expect(JSON.stringify(hooksMethod.Properties.Integration.Uri)).toContain('HookCallbackLambdaFunction');
+    const grants = statements(template)
+      .filter(({ role }) => role === 'HookCallbackRole')
+      .flatMap(({ s }) => actionsOf(s))
+      .filter((a) => !a.startsWith('logs:'));
+    expect(new Set(grants)).toEqual(
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'states:SendTaskSuccess',
+        'states:SendTaskFailure',
+      ]),
     );
   });
 

@@ -39,7 +39,7 @@ let client: CodeDeployClient;
 beforeAll(async () => {
   // The SDK's waiters poll on real time: let virtual time run by itself.
   env = await testEnv({}, 'skip');
-  server = await startApiServer(env.deps, { work: env.clock });
+  server = await startApiServer(env.deps, { work: env.clock, viewFor: env.viewFor });
   client = new CodeDeployClient({
     endpoint: server.url,
     region: 'us-east-1',
@@ -101,7 +101,7 @@ describe('CodeDeploy SDK client against the local server', () => {
     expect(deploymentInfo?.createTime).toBeInstanceOf(Date);
     expect(deploymentInfo?.revision?.appSpecContent?.content).toBeUndefined();
     // Hook execution ids (the hooks' callback credentials) and task tokens never leave through the API.
-    const hookId = (await env.deps.store.getDeployment(deploymentId!))!.lifecycleEvents.find(
+    const hookId = (await env.deps.deployments.get(deploymentId!))!.state.lifecycleEvents.find(
       (e) => e.hookExecutionId,
     )?.hookExecutionId;
     expect(hookId).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -141,7 +141,7 @@ describe('CodeDeploy SDK client against the local server', () => {
         revision: revision(appSpec({ functions: [['worker', '5', '6']] })),
       }),
     );
-    await waitFor(env, deploymentId!, (d) => d.currentWait?.kind === 'bake');
+    await waitFor(env, deploymentId!, (d) => d.state.currentWait?.kind === 'bake');
     const second = await client
       .send(
         new CreateDeploymentCommand({
@@ -156,7 +156,7 @@ describe('CodeDeploy SDK client against the local server', () => {
       message: `The Deployment Group 'slow' already has an active Deployment '${deploymentId}'`,
     });
     expect(await client.send(new StopDeploymentCommand({ deploymentId }))).toMatchObject({ status: 'Pending' });
-    await waitFor(env, deploymentId!, (d) => d.status === 'Stopped').catch(() => undefined);
+    await waitFor(env, deploymentId!, (d) => d.state.status === 'Stopped').catch(() => undefined);
     const { deploymentInfo } = await client.send(new GetDeploymentCommand({ deploymentId }));
     expect(deploymentInfo).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
     expect(env.world.getAlias('worker', 'live')).toEqual({ functionVersion: '5', additionalVersionWeights: {} });
@@ -287,27 +287,27 @@ describe('catalog operations through the SDK', () => {
 describe('pagination and updates', () => {
   it('ListDeployments pages with nextToken (the SDK paginator collects every page)', async () => {
     const { paginateListDeployments } = await import('@aws-sdk/client-codedeploy');
-    const group = (await env.deps.store.getDeploymentGroup('web', 'prod'))!;
+    const group = (await env.deps.catalog.getDeploymentGroup('web', 'prod'))!;
     const ids = Array.from({ length: 130 }, (_, i) => `d-P${String(i).padStart(8, '0')}`);
     await Promise.all(
       ids.map((deploymentId, i) =>
-        env.deps.store.createDeployment({
+        env.deps.deployments.create({
           deploymentId,
-          applicationName: 'web',
-          deploymentGroupName: 'pages',
-          deploymentGroupId: group.deploymentGroupId,
-          deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
-          computePlatform: 'Lambda',
-          status: 'Failed',
-          creator: 'user',
-          revision: { revisionType: 'AppSpecContent', appSpecContent: { content: 'x', sha256: 'y' } },
-          createTime: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
-          autoRollbackConfiguration: { enabled: false, events: [] },
-          functions: [],
-          hooks: {},
-          targetWeight: 0,
-          lifecycleEvents: [],
-          version: 1,
+          spec: {
+            applicationName: 'web',
+            deploymentGroupName: 'pages',
+            deploymentGroupId: group.deploymentGroupId,
+            deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+            computePlatform: 'Lambda',
+            creator: 'user',
+            revision: { revisionType: 'AppSpecContent', appSpecContent: { content: 'x', sha256: 'y' } },
+            createTime: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+            autoRollbackConfiguration: { enabled: false, events: [] },
+            target: { functions: [] },
+            lifecycle: [],
+            plan: { steps: [], totalBakeSeconds: 0 },
+          },
+          state: { status: 'Failed', targetWeight: 0, lifecycleEvents: [], version: 1 },
         }),
       ),
     );
@@ -370,7 +370,7 @@ describe('pagination and updates', () => {
         revision: revision(appSpec({ functions: [['worker', '5', '6']] })),
       }),
     );
-    await waitFor(env, deploymentId!, (d) => d.currentWait?.kind === 'approval');
+    await waitFor(env, deploymentId!, (d) => d.state.currentWait?.kind === 'approval');
     await client.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' }));
     expect(
       (await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId }))

@@ -113,7 +113,7 @@ describe('cutover CLI (local mode)', () => {
     const ok = cutover(args, dir);
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(
-      /Succeeded +Deployment succeeded: demo:web runs web:2; original task set ecs-svc\/\d+ deleted/,
+      /Succeeded +Deployment succeeded: demo:web runs web:2[\s\S]*Completed +demo:web runs web:2; original task set ecs-svc\/\d+ deleted/,
     );
     writeFileSync(
       join(dir, 'appspec.yml'),

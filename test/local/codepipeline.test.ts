@@ -70,7 +70,7 @@ describe('CodePipeline job worker', () => {
       jobId: 'job-1',
       continuationToken: id,
     });
-    expect((await env.deps.store.getDeployment(id))?.creator).toBe('CodePipeline');
+    expect((await env.deps.deployments.get(id))?.spec.creator).toBe('CodePipeline');
 
     expect((await cont('job-2', id)).result).toBe('continuing');
     expect(codepipeline.commandCalls(PutJobSuccessResultCommand)[1]!.args[0].input).toMatchObject({
@@ -79,7 +79,7 @@ describe('CodePipeline job worker', () => {
     });
 
     await TASKS.promoteDeployment.run({ deploymentId: id }, env.deps);
-    expect((await env.finish(id)).deployment.status).toBe('Succeeded');
+    expect((await env.finish(id)).deployment.state.status).toBe('Succeeded');
     expect((await cont('job-3', id)).result).toBe('succeeded');
     const last = codepipeline.commandCalls(PutJobSuccessResultCommand)[2]!.args[0].input;
     expect(last).toMatchObject({
@@ -112,7 +112,7 @@ describe('CodePipeline job worker', () => {
   });
 
   it('bad UserParameters or a bad artifact fail the job with the reason, starting nothing', async () => {
-    const before = await env.deps.store.listDeployments('shop', 'prod');
+    const before = await env.deps.deployments.list('shop', 'prod');
     expect((await start('job-6', 'not json')).result).toBe('failed');
     expect((await start('job-7', JSON.stringify({ applicationName: 'shop' }))).result).toBe('failed');
     expect(
@@ -137,6 +137,6 @@ describe('CodePipeline job worker', () => {
       type: 'JobFailed',
       message: expect.stringContaining('RevisionDoesNotExistException'),
     });
-    expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual(before);
+    expect(await env.deps.deployments.list('shop', 'prod')).toEqual(before);
   });
 });

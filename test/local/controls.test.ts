@@ -3,6 +3,7 @@
  * operator controls (stop, promote, pause/resume, approvals).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Deployment } from '../../src/domain/model.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { appSpec, reportingHook, testEnv, waitFor, type TestEnv } from '../support/local.js';
 
@@ -13,7 +14,7 @@ afterEach(async () => {
 });
 const entered = (r: { execution: { events: { type: string; state?: string }[] } }) =>
   r.execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state);
-const baking = (d: { currentWait?: { kind: string } }) => d.currentWait?.kind === 'bake';
+const baking = (d: Deployment) => d.state.currentWait?.kind === 'bake';
 /** How the (first) Bake state ended: 'completed' by a token, or the name of the error it failed with. */
 const bakeEndedBy = (r: { execution: { events: { type: string; state?: string; error?: string }[] } }) => {
   const end = r.execution.events.find(
@@ -32,8 +33,8 @@ describe('alarms end waits at once', () => {
     await waitFor(env, id, baking);
     env.world.forceAlarm('api-errors', 'ALARM');
     const r = await env.finish(id);
-    expect(r.deployment.status).toBe('Stopped');
-    expect(r.deployment.errorInformation?.code).toBe('ALARM_ACTIVE');
+    expect(r.deployment.state.status).toBe('Stopped');
+    expect(r.deployment.state.errorInformation?.code).toBe('ALARM_ACTIVE');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
     expect(r.timeline.map((t) => t.event)).toContain('AlarmFired');
     // The bake was ended by the alarm (caught → Rollback), not by its timeout (which leads to ShiftTraffic).
@@ -47,9 +48,9 @@ describe('alarms end waits at once', () => {
       env!.world.forceAlarm('api-errors', 'ALARM'); // the validation it runs trips the alarm; it never reports
     });
     const r = await env.deploy(appSpec({ after: 'postHook' }));
-    expect(r.deployment.status).toBe('Stopped');
-    expect(r.deployment.errorInformation?.code).toBe('ALARM_ACTIVE');
-    expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')?.status).toBe(
+    expect(r.deployment.state.status).toBe('Stopped');
+    expect(r.deployment.state.errorInformation?.code).toBe('ALARM_ACTIVE');
+    expect(r.deployment.state.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')?.status).toBe(
       'Failed',
     );
     expect(entered(r)).not.toContain('HookTimedOut');
@@ -73,7 +74,7 @@ describe('alarms end waits at once', () => {
     );
     env.world.forceAlarm('api-errors', 'ALARM');
     const fix = await env.deploy(appSpec());
-    expect(fix.deployment.status).toBe('Succeeded');
+    expect(fix.deployment.state.status).toBe('Succeeded');
     expect(fix.timeline.map((t) => t.event)).toContain('AlarmBaseline');
 
     // The incident ends; the next release makes it fire again: that transition counts.
@@ -82,7 +83,7 @@ describe('alarms end waits at once', () => {
     await waitFor(env, next, baking);
     env.world.forceAlarm('api-errors', 'ALARM');
     const r = await env.finish(next);
-    expect(r.deployment.status).toBe('Stopped');
+    expect(r.deployment.state.status).toBe('Stopped');
     expect(env.world.getAlias('api', 'live').functionVersion).toBe('2');
   });
 
@@ -90,7 +91,7 @@ describe('alarms end waits at once', () => {
     env = await testEnv({ alarms: ['api-errors'] });
     env.world.forceAlarm('api-errors', 'ALARM');
     const r = await env.deploy(appSpec());
-    expect(r.deployment).toMatchObject({ status: 'Stopped', errorInformation: { code: 'ALARM_ACTIVE' } });
+    expect(r.deployment.state).toMatchObject({ status: 'Stopped', errorInformation: { code: 'ALARM_ACTIVE' } });
     expect(env.world.calls.UpdateAlias).toBeUndefined();
   });
 });
@@ -104,7 +105,7 @@ describe('operator controls', () => {
     await waitFor(env, id, baking);
     expect(await TASKS.stopDeployment.run({ deploymentId: id }, env.deps)).toMatchObject({ status: 'Pending' });
     const r = await env.finish(id);
-    expect(r.deployment).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
+    expect(r.deployment.state).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
     await expect(TASKS.stopDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({
       exceptionName: 'DeploymentAlreadyCompletedException',
@@ -117,9 +118,9 @@ describe('operator controls', () => {
     await waitFor(env, id, baking);
     await TASKS.stopDeployment.run({ deploymentId: id, autoRollbackEnabled: false }, env.deps);
     const r = await env.finish(id);
-    expect(r.deployment.status).toBe('Stopped');
+    expect(r.deployment.state.status).toBe('Stopped');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.1 } });
-    expect(r.deployment.rollbackInfo?.rollbackMessage).toMatch(/stop asked for no rollback/);
+    expect(r.deployment.state.rollbackInfo?.rollbackMessage).toMatch(/stop asked for no rollback/);
   });
 
   it('promote mid-bake goes to 100% at once; AfterAllowTraffic still runs', async () => {
@@ -130,7 +131,7 @@ describe('operator controls', () => {
     await waitFor(env, id, baking);
     await TASKS.promoteDeployment.run({ deploymentId: id }, env.deps);
     const r = await env.finish(id);
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '2', additionalVersionWeights: {} });
     expect(seen).toHaveLength(1);
     expect(bakeEndedBy(r)).toBe('completed'); // the promote completed the wait; it did not time out
@@ -142,15 +143,15 @@ describe('operator controls', () => {
     const id = await env.start(appSpec());
     await waitFor(env, id, baking);
     await TASKS.pauseDeployment.run({ deploymentId: id }, env.deps);
-    const paused = await waitFor(env, id, (d) => d.currentWait?.kind === 'pause');
-    expect(paused.paused!.remainingBakeSeconds).toBeGreaterThan(0);
+    const paused = await waitFor(env, id, (d) => d.state.currentWait?.kind === 'pause');
+    expect(paused.state.paused!.remainingBakeSeconds).toBeGreaterThan(0);
     // Well past the 10-minute bake, it is still held at 10%.
     await env.elapse(30 * 60);
-    expect((await env.deps.store.getDeployment(id))?.status).toBe('InProgress');
+    expect((await env.deps.deployments.get(id))?.state.status).toBe('InProgress');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.1 } });
     await TASKS.resumeDeployment.run({ deploymentId: id }, env.deps);
     const r = await env.finish(id);
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(entered(r).filter((s) => s === 'Bake').length).toBe(2); // the bake, then the rest of it
     await expect(TASKS.resumeDeployment.run({ deploymentId: id }, env.deps)).rejects.toMatchObject({
       exceptionName: 'DeploymentAlreadyCompletedException',
@@ -160,19 +161,19 @@ describe('operator controls', () => {
   it('an approval step waits for approve, then continues', async () => {
     env = await testEnv({ deploymentConfigName: '10% 1m, approve 1h, 50% 1m, 100%' });
     const id = await env.start(appSpec());
-    await waitFor(env, id, (d) => d.currentWait?.kind === 'approval');
+    await waitFor(env, id, (d) => d.state.currentWait?.kind === 'approval');
     expect(env.world.getAlias('api', 'live').additionalVersionWeights).toEqual({ '2': 0.1 });
     await TASKS.approveDeployment.run({ deploymentId: id }, env.deps);
     const r = await env.finish(id);
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(r.timeline.map((t) => t.event)).toEqual(expect.arrayContaining(['AwaitingApproval', 'Approved']));
   });
 
   it('an approval that never comes times out and rolls back', async () => {
     env = await testEnv({ deploymentConfigName: '10% 1m, approve 10m, 100%' });
     const r = await env.deploy(appSpec());
-    expect(r.deployment).toMatchObject({ status: 'Failed', errorInformation: { code: 'TIMEOUT' } });
-    expect(r.deployment.errorInformation?.message).toMatch(/not approved/);
+    expect(r.deployment.state).toMatchObject({ status: 'Failed', errorInformation: { code: 'TIMEOUT' } });
+    expect(r.deployment.state.errorInformation?.message).toMatch(/not approved/);
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
   });
 
@@ -190,7 +191,7 @@ describe('operator controls', () => {
       exceptionName: 'DeploymentDoesNotExistException',
     });
     await TASKS.promoteDeployment.run({ deploymentId: id }, env.deps);
-    expect((await env.finish(id)).deployment.status).toBe('Succeeded');
+    expect((await env.finish(id)).deployment.state.status).toBe('Succeeded');
   });
 });
 
@@ -209,7 +210,7 @@ describe('the alarm listener task', () => {
     });
     const id = await env.start(appSpec());
     await waitFor(env, id, baking);
-    expect(await env.deps.store.deploymentsWatching('api-errors')).toEqual([id]);
+    expect(await env.deps.alarmWatches.watching('api-errors')).toEqual([id]);
     expect(await TASKS.alarmListener.run(event('api-errors', 'OK'), env.deps)).toMatchObject({
       interrupted: [],
       recorded: [],
@@ -218,16 +219,16 @@ describe('the alarm listener task', () => {
       interrupted: [],
       recorded: [],
     });
-    expect((await env.deps.store.getDeployment(id))?.status).toBe('InProgress');
+    expect((await env.deps.deployments.get(id))?.state.status).toBe('InProgress');
     expect(await TASKS.alarmListener.run(event('api-errors'), env.deps)).toEqual({
       alarmName: 'api-errors',
       interrupted: [id],
       recorded: [id],
     });
     const r = await env.finish(id);
-    expect(r.deployment.status).toBe('Stopped');
+    expect(r.deployment.state.status).toBe('Stopped');
     // The deployment left the index when it ended.
-    expect(await env.deps.store.deploymentsWatching('api-errors')).toEqual([]);
+    expect(await env.deps.alarmWatches.watching('api-errors')).toEqual([]);
   });
 
   it('an alarm between waits is recorded and acted on at the next step boundary', async () => {
@@ -244,8 +245,8 @@ describe('the alarm listener task', () => {
     });
     const r = await env.deploy(appSpec({ before: 'preHook' }));
     expect(results[0]).toMatchObject({ recorded: [r.deploymentId] });
-    expect(r.deployment).toMatchObject({ status: 'Stopped', errorInformation: { code: 'ALARM_ACTIVE' } });
-    expect(r.deployment.errorInformation?.message).toContain('api-errors went to ALARM');
+    expect(r.deployment.state).toMatchObject({ status: 'Stopped', errorInformation: { code: 'ALARM_ACTIVE' } });
+    expect(r.deployment.state.errorInformation?.message).toContain('api-errors went to ALARM');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
   });
 });

@@ -35,7 +35,7 @@ beforeAll(async () => {
     {},
     'skip',
   );
-  server = await startApiServer(env.deps, { work: env.clock });
+  server = await startApiServer(env.deps, { work: env.clock, viewFor: env.viewFor });
   client = new CodeDeployClient({
     endpoint: server.url,
     region: 'us-east-1',
@@ -77,7 +77,7 @@ describe('ECS through the CodeDeploy SDK client', () => {
         revision: { revisionType: 'AppSpecContent', appSpecContent: { content: ecsAppSpec('web:2') } },
       }),
     );
-    await waitFor(env, deploymentId!, (d) => d.status === 'Ready' && d.currentWait?.kind === 'ready');
+    await waitFor(env, deploymentId!, (d) => d.state.status === 'Ready' && d.state.currentWait?.kind === 'ready');
     const ready = await client.send(new GetDeploymentCommand({ deploymentId }));
     expect(ready.deploymentInfo).toMatchObject({
       status: 'Ready',
@@ -146,7 +146,7 @@ describe('ECS through the CodeDeploy SDK client', () => {
       ),
     ).rejects.toMatchObject({
       name: 'InvalidRevisionException',
-      message: expect.stringContaining('must be AWS::ECS::Service'),
+      message: expect.stringContaining('this is a Lambda AppSpec, but the deployment group deploys to ECS'),
     });
   });
 });

@@ -39,13 +39,13 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     const r = await env.deploy(ecsAppSpec('web:2', allHooks('Succeeded', undefined, seen)));
 
     expect(r.execution.status).toBe('SUCCEEDED');
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(stateOf(env)).toEqual({
       taskSets: [['web:2', 'PRIMARY']],
       prod: { 'web-green': 100 },
       test: { 'web-green': 100 },
     });
-    expect(r.deployment.lifecycleEvents.map((e) => [e.lifecycleEventName, e.status])).toEqual([
+    expect(r.deployment.state.lifecycleEvents.map((e) => [e.lifecycleEventName, e.status])).toEqual([
       ['BeforeInstall', 'Succeeded'],
       ['Install', 'Succeeded'],
       ['AfterInstall', 'Succeeded'],
@@ -76,43 +76,37 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       ReplacementTaskSet: expect.stringMatching(/^ecs-svc\//),
       TestListenerArn: expect.stringContaining(':listener/app/web-alb/'),
     });
-    // Install polls (WaitForSteady) until green is steady; how often depends on the clock.
-    const polling = ['Install', 'InstallResult', 'WaitForSteady'];
-    expect(
-      states(r)
-        .filter((x) => x && polling.includes(x))
-        .slice(0, 2),
-    ).toEqual(['Install', 'InstallResult']);
-    expect(states(r).filter((x) => x && !polling.includes(x))).toEqual([
+    // Install polls every 15 s until green is steady (after 30 s): on virtual time, exactly twice.
+    const hook = ['RunHook', 'Route'];
+    const poll = ['AwaitAction', 'RunAction', 'Route'];
+    expect(states(r)).toEqual([
       'HasDeployment',
       'Prepare',
-      'IsNoop',
-      'Platform',
-      'BeforeInstall',
-      'BeforeInstallResult',
-      'AfterInstall',
-      'AfterInstallResult',
-      'AllowTestTraffic',
-      'AfterAllowTestTraffic',
-      'AfterAllowTestTrafficResult',
-      'ReadyCheck',
-      'BeforeAllowTraffic',
-      'BeforeAllowTrafficResult',
+      'Route',
+      ...hook, // BeforeInstall
+      'RunAction', // Install: the replacement task set is created
+      'Route',
+      ...poll,
+      ...poll, // steady
+      ...hook, // AfterInstall
+      'RunAction', // AllowTestTraffic
+      'Route',
+      ...hook, // AfterAllowTestTraffic
+      ...hook, // BeforeAllowTraffic
       'ShiftTraffic',
-      'NextStep',
+      'Route',
       'Bake',
       'ShiftTraffic',
-      'NextStep',
-      'AfterAllowTraffic',
-      'AfterAllowTrafficResult',
-      'AfterTraffic',
+      'Route',
+      ...hook, // AfterAllowTraffic
       'Finalize',
+      'Complete', // the original task set is deleted after the commit point
       'Deployed',
     ]);
     const eb = env.world.log.filter((e) => e.kind === 'EventBridge').map((e) => (e.detail.detail as any).state);
     expect(eb).toEqual(['START', 'SUCCESS']);
     // The deployment targets speak CodeDeploy's ECSTarget.
-    const { deploymentTargets } = (await OPERATIONS.BatchGetDeploymentTargets!(
+    const { deploymentTargets } = (await OPERATIONS.BatchGetDeploymentTargets!.run(
       { deploymentId: r.deploymentId, targetIds: ['demo:web'] },
       env.deps,
     )) as any;
@@ -126,45 +120,48 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     env = await ecsTestEnv({ testListener: false, deploymentConfigName: 'CodeDeployDefault.ECSAllAtOnce' });
     const hooks = allHooks();
     const first = await env.deploy(ecsAppSpec('web:2', hooks));
-    expect(first.deployment.status).toBe('Succeeded');
+    expect(first.deployment.state.status).toBe('Succeeded');
     expect(
-      first.deployment.lifecycleEvents.filter((e) => e.status === 'Skipped').map((e) => e.lifecycleEventName),
+      first.deployment.state.lifecycleEvents.filter((e) => e.status === 'Skipped').map((e) => e.lifecycleEventName),
     ).toEqual(['AllowTestTraffic', 'AfterAllowTestTraffic']);
     const second = await env.deploy(ecsAppSpec('web:1', hooks));
-    expect(second.deployment.status).toBe('Succeeded');
+    expect(second.deployment.state.status).toBe('Succeeded');
     expect(stateOf(env)).toMatchObject({ taskSets: [['web:1', 'PRIMARY']], prod: { 'web-blue': 100 } });
   });
 
   it('a replacement that never becomes steady fails (ECS_UPDATE_ERROR); no production traffic moved; it is removed', async () => {
     env = await ecsTestEnv();
     const r = await env.deploy(ecsAppSpec('web:9'));
-    expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation).toMatchObject({
+    expect(r.deployment.state.status).toBe('Failed');
+    expect(r.deployment.state.errorInformation).toMatchObject({
       code: 'ECS_UPDATE_ERROR',
       message: expect.stringMatching(/did not reach steady state within 1h/),
     });
     expect(env.world.log.filter((e) => e.kind === 'Listener')).toEqual([]);
     expect(stateOf(env)).toEqual(BLUE_ONLY);
-    expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'Install')?.status).toBe('Failed');
-    expect((await env.deps.store.getDeploymentGroup('shop', 'web'))?.activeDeploymentId).toBeUndefined();
+    expect(r.deployment.state.lifecycleEvents.find((e) => e.lifecycleEventName === 'Install')?.status).toBe('Failed');
+    expect((await env.deps.catalog.getDeploymentGroup('shop', 'web'))?.activeDeploymentId).toBeUndefined();
   });
 
   for (const failAt of ECS_HOOKS) {
     it(`a ${failAt} hook reporting Failed ends with everything on blue`, async () => {
       env = await ecsTestEnv();
       const r = await env.deploy(ecsAppSpec('web:2', allHooks('Succeeded', failAt)));
-      expect(r.deployment.status).toBe('Failed');
-      expect(r.deployment.errorInformation?.code).toBe('HOOK_EXECUTION_FAILURE');
-      expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === failAt)?.status).toBe('Failed');
+      expect(r.deployment.state.status).toBe('Failed');
+      expect(r.deployment.state.errorInformation?.code).toBe('HOOK_EXECUTION_FAILURE');
+      expect(r.deployment.state.lifecycleEvents.find((e) => e.lifecycleEventName === failAt)?.status).toBe('Failed');
       expect(stateOf(env)).toEqual(BLUE_ONLY);
       if (failAt === 'BeforeInstall') {
         // Nothing had changed: nothing to roll back, no rollback deployment.
         expect(changes(env)).toEqual([]);
-        expect(r.deployment.rollbackInfo?.rollbackDeploymentId).toBeUndefined();
+        expect(r.deployment.state.rollbackInfo?.rollbackDeploymentId).toBeUndefined();
       } else {
-        expect(r.deployment.rollbackInfo?.rollbackMessage).toContain('read back and verified');
-        const rb = await env.deps.store.getDeployment(r.deployment.rollbackInfo!.rollbackDeploymentId!);
-        expect(rb).toMatchObject({ creator: 'codeDeployRollback', status: 'Succeeded', computePlatform: 'ECS' });
+        expect(r.deployment.state.rollbackInfo?.rollbackMessage).toContain('read back and verified');
+        const rb = await env.deps.deployments.get(r.deployment.state.rollbackInfo!.rollbackDeploymentId!);
+        expect(rb).toMatchObject({
+          spec: { creator: 'codeDeployRollback', computePlatform: 'ECS' },
+          state: { status: 'Succeeded' },
+        });
       }
     });
   }
@@ -175,12 +172,12 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       deploymentConfigName: 'CodeDeployDefault.ECSLinear10PercentEvery3Minutes',
     });
     const r = await env.deploy(ecsAppSpec('web:3'));
-    expect(r.deployment.status).toBe('Stopped');
-    expect(r.deployment.errorInformation).toMatchObject({
+    expect(r.deployment.state.status).toBe('Stopped');
+    expect(r.deployment.state.errorInformation).toMatchObject({
       code: 'ALARM_ACTIVE',
       message: expect.stringContaining('web-5xx'),
     });
-    expect(r.deployment.targetWeight).toBe(0);
+    expect(r.deployment.state.targetWeight).toBe(0);
     expect(stateOf(env)).toEqual(BLUE_ONLY);
     // Traffic did reach green before the alarm.
     expect(
@@ -202,7 +199,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE'] },
     });
     const id = await env.start(ecsAppSpec('web:2'));
-    await waitFor(env, id, (d) => d.status === 'Ready' && d.currentWait?.kind === 'ready');
+    await waitFor(env, id, (d) => d.state.status === 'Ready' && d.state.currentWait?.kind === 'ready');
     expect(stateOf(env)).toEqual({
       taskSets: [
         ['web:1', 'PRIMARY'],
@@ -216,7 +213,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     ).rejects.toMatchObject({ exceptionName: 'DeploymentIsNotInReadyStateException' });
     await TASKS.continueDeployment.run({ deploymentId: id, deploymentWaitType: 'READY_WAIT' }, env.deps);
     const r = await env.finish(id);
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(stateOf(env).prod).toEqual({ 'web-green': 100 });
     const eb = env.world.log.filter((e) => e.kind === 'EventBridge').map((e) => (e.detail.detail as any).state);
     expect(eb).toEqual(['START', 'READY', 'SUCCESS']);
@@ -232,16 +229,16 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       },
     });
     const id = await env.start(ecsAppSpec('web:2'));
-    await waitFor(env, id, (d) => d.currentWait?.kind === 'ready');
+    await waitFor(env, id, (d) => d.state.currentWait?.kind === 'ready');
     await TASKS.continueDeployment.run({ deploymentId: id }, env.deps);
-    await waitFor(env, id, (d) => d.currentWait?.kind === 'termination');
+    await waitFor(env, id, (d) => d.state.currentWait?.kind === 'termination');
     // A ready wait starting after the continue was recorded (as in a race; its token is not waiting any more).
     await TASKS.startWait.run(
       { deploymentId: id, kind: 'ready', seconds: 60, taskToken: 'a-token-nobody-waits-on' },
       env.deps,
     );
-    expect((await env.deps.store.getDeployment(id))?.status).toBe('InProgress');
-    expect((await env.finish(id)).deployment.status).toBe('Succeeded');
+    expect((await env.deps.deployments.get(id))?.state.status).toBe('InProgress');
+    expect((await env.finish(id)).deployment.state.status).toBe('Succeeded');
   });
 
   it('STOP_DEPLOYMENT: nobody continues; the deployment is Stopped (TIMEOUT) and the replacement removed', async () => {
@@ -251,12 +248,13 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       },
     });
     const r = await env.deploy(ecsAppSpec('web:2'));
-    expect(r.deployment.status).toBe('Stopped');
-    expect(r.deployment.errorInformation).toMatchObject({
+    expect(r.deployment.state.status).toBe('Stopped');
+    expect(r.deployment.state.errorInformation).toMatchObject({
       code: 'TIMEOUT',
       message: expect.stringContaining('ContinueDeployment'),
     });
-    expect(states(r)).toContain('ReadyTimedOut');
+    // The ready wait ended by its timeout; running the wait's action again found nobody had continued.
+    expect(states(r).slice(-5)).toEqual(['AwaitAction', 'RunAction', 'Rollback', 'RecordOutcome', 'DeploymentFailed']);
     expect(stateOf(env)).toEqual(BLUE_ONLY);
   });
 
@@ -268,7 +266,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       },
     });
     const id = await env.start(ecsAppSpec('web:2'));
-    await waitFor(env, id, (d) => d.currentWait?.kind === 'termination');
+    await waitFor(env, id, (d) => d.state.currentWait?.kind === 'termination');
     expect(stateOf(env)).toEqual({
       taskSets: [
         ['web:1', 'ACTIVE'],
@@ -277,10 +275,10 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       prod: { 'web-green': 100 },
       test: { 'web-green': 100 },
     });
-    expect((await env.deps.store.getDeployment(id))?.status).toBe('InProgress');
+    expect((await env.deps.deployments.get(id))?.state.status).toBe('InProgress');
     await TASKS.continueDeployment.run({ deploymentId: id, deploymentWaitType: 'TERMINATION_WAIT' }, env.deps);
     const r = await env.finish(id);
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(stateOf(env).taskSets).toEqual([['web:2', 'PRIMARY']]);
   });
 
@@ -292,25 +290,25 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       },
     });
     const id = await env.start(ecsAppSpec('web:2'));
-    await waitFor(env, id, (d) => d.currentWait?.kind === 'termination');
+    await waitFor(env, id, (d) => d.state.currentWait?.kind === 'termination');
     await TASKS.stopDeployment.run({ deploymentId: id }, env.deps);
     const r = await env.finish(id);
-    expect(r.deployment.status).toBe('Stopped');
+    expect(r.deployment.state.status).toBe('Stopped');
     expect(stateOf(env)).toEqual(BLUE_ONLY);
   });
 
   it('an execution stopped from outside (StopExecution) mid-canary is rolled back and recorded; the group is free', async () => {
     env = await ecsTestEnv({ deploymentConfigName: 'CodeDeployDefault.ECSCanary10Percent15Minutes' });
     const id = await env.start(ecsAppSpec('web:2'));
-    await waitFor(env, id, (d) => d.currentWait?.kind === 'bake');
+    await waitFor(env, id, (d) => d.state.currentWait?.kind === 'bake');
     expect(env.runtime.abort(id)).toBe(true);
     expect((await env.execution(id)).status).toBe('ABORTED');
     const d = await waitForEnd(env, id);
-    expect(d).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
-    expect(d.rollbackInfo?.rollbackMessage).toContain('read back and verified');
+    expect(d.state).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
+    expect(d.state.rollbackInfo?.rollbackMessage).toContain('read back and verified');
     expect(stateOf(env)).toEqual(BLUE_ONLY);
-    expect((await env.deps.store.getDeploymentGroup('shop', 'web'))?.activeDeploymentId).toBeUndefined();
-    expect((await env.deps.store.getTimeline(id)).map((t) => t.event)).toContain('ExecutionEnded');
+    expect((await env.deps.catalog.getDeploymentGroup('shop', 'web'))?.activeDeploymentId).toBeUndefined();
+    expect((await env.deps.timeline.list(id)).map((t) => t.event)).toContain('ExecutionEnded');
   });
 
   it('KEEP_ALIVE keeps the original task set, without traffic, until the next deployment replaces it', async () => {
@@ -320,7 +318,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       blueGreenDeploymentConfiguration: { terminateBlueInstancesOnDeploymentSuccess: { action: 'KEEP_ALIVE' } },
     });
     const r = await env.deploy(ecsAppSpec('web:2'));
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(stateOf(env)).toMatchObject({
       taskSets: [
         ['web:1', 'ACTIVE'],
@@ -329,7 +327,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       prod: { 'web-green': 100 },
     });
     const next = await env.deploy(ecsAppSpec('web:3'.replace('3', '1')));
-    expect(next.deployment.status).toBe('Succeeded');
+    expect(next.deployment.state.status).toBe('Succeeded');
     expect(next.timeline.map((t) => t.event)).toContain('TaskSetRemoved');
     expect(stateOf(env)).toMatchObject({
       taskSets: [
@@ -343,18 +341,18 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
   it('a service without the EXTERNAL deployment controller is refused before anything changes', async () => {
     env = await ecsTestEnv({}, { controller: 'ECS' });
     const r = await env.deploy(ecsAppSpec('web:2'));
-    expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation).toMatchObject({
+    expect(r.deployment.state.status).toBe('Failed');
+    expect(r.deployment.state.errorInformation).toMatchObject({
       code: 'INVALID_ECS_SERVICE',
       message: expect.stringMatching(/uses the ECS deployment controller.*EXTERNAL/),
     });
     expect(changes(env)).toEqual([]);
-    expect(r.deployment.rollbackInfo?.rollbackDeploymentId).toBeUndefined();
+    expect(r.deployment.state.rollbackInfo?.rollbackDeploymentId).toBeUndefined();
   });
 
   it("every problem with the group's load balancer setup is reported at once, before anything changes", async () => {
     env = await ecsTestEnv();
-    const group = (await env.deps.store.getDeploymentGroup('shop', 'web'))!;
+    const group = (await env.deps.catalog.getDeploymentGroup('shop', 'web'))!;
     const pair = group.loadBalancerInfo!.targetGroupPairInfoList[0]!;
     const missingListener = pair.prodTrafficRoute.listenerArns[0]!.replace(/[0-9a-f]{16}$/, '0000000000000000');
     await TASKS.updateDeploymentGroup.run(
@@ -373,10 +371,10 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       env.deps,
     );
     const r = await env.deploy(ecsAppSpec('web:2'));
-    expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation?.code).toBe('INVALID_ECS_SERVICE');
-    expect(r.deployment.errorInformation?.message).toContain('target group(s) do not exist: web-purple');
-    expect(r.deployment.errorInformation?.message).toContain(
+    expect(r.deployment.state.status).toBe('Failed');
+    expect(r.deployment.state.errorInformation?.code).toBe('INVALID_ECS_SERVICE');
+    expect(r.deployment.state.errorInformation?.message).toContain('target group(s) do not exist: web-purple');
+    expect(r.deployment.state.errorInformation?.message).toContain(
       `the test listener: ELB listener ${missingListener} does not exist`,
     );
     expect(changes(env)).toEqual([]);
@@ -385,8 +383,8 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
   it('a Network Load Balancer cannot run a canary: refused before anything changes', async () => {
     env = await ecsTestEnv({}, { loadBalancerType: 'network' });
     const r = await env.deploy(ecsAppSpec('web:2'));
-    expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation?.message).toContain('CodeDeployDefault.ECSAllAtOnce');
+    expect(r.deployment.state.status).toBe('Failed');
+    expect(r.deployment.state.errorInformation?.message).toContain('CodeDeployDefault.ECSAllAtOnce');
     expect(changes(env)).toEqual([]);
   });
 
@@ -431,7 +429,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       ],
     });
     // The same service cannot belong to two groups; a Lambda configuration cannot drive ECS.
-    const group = (await env.deps.store.getDeploymentGroup('shop', 'web'))!;
+    const group = (await env.deps.catalog.getDeploymentGroup('shop', 'web'))!;
     await expect(
       TASKS.createDeploymentGroup.run({ ...group, deploymentGroupName: 'web2' }, env.deps),
     ).rejects.toMatchObject({ exceptionName: 'ECSServiceMappingLimitExceededException' });
@@ -446,7 +444,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
         env.deps,
       ),
     ).rejects.toMatchObject({ exceptionName: 'InvalidDeploymentConfigNameException' });
-    expect(await env.deps.store.getDeploymentGroup('shop', 'bad')).toBeUndefined();
-    expect((await env.deps.store.getDeploymentGroup('shop', 'web'))?.activeDeploymentId).toBeUndefined();
+    expect(await env.deps.catalog.getDeploymentGroup('shop', 'bad')).toBeUndefined();
+    expect((await env.deps.catalog.getDeploymentGroup('shop', 'web'))?.activeDeploymentId).toBeUndefined();
   });
 });

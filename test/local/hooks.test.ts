@@ -40,10 +40,13 @@ describe('hooks', () => {
     env.world.registerHook('ok', async () => ({ status: 'Succeeded' }));
     env.world.registerHook('no', async () => ({ status: 'Failed' }));
     const good = await env.deploy(appSpec({ before: 'ok', after: 'ok' }));
-    expect(good.deployment.status).toBe('Succeeded');
-    expect(good.deployment.lifecycleEvents.map((e) => e.status)).toEqual(['Succeeded', 'Succeeded', 'Succeeded']);
+    expect(good.deployment.state.status).toBe('Succeeded');
+    expect(good.deployment.state.lifecycleEvents.map((e) => e.status)).toEqual(['Succeeded', 'Succeeded', 'Succeeded']);
     const bad = await env.deploy(appSpec({ functions: [['api', '2', '1']], after: 'no' }));
-    expect(bad.deployment).toMatchObject({ status: 'Failed', errorInformation: { code: 'HOOK_EXECUTION_FAILURE' } });
+    expect(bad.deployment.state).toMatchObject({
+      status: 'Failed',
+      errorInformation: { code: 'HOOK_EXECUTION_FAILURE' },
+    });
     expect(env.world.getAlias('api', 'live').functionVersion).toBe('2');
   });
 
@@ -55,10 +58,10 @@ describe('hooks', () => {
       return ids.length < 3 ? { status: 'InProgress', retryAfterSeconds: 45 } : { status: 'Succeeded' };
     });
     const r = await env.deploy(appSpec({ before: 'slow' }));
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(ids).toHaveLength(3);
     expect(new Set(ids).size).toBe(3); // a fresh execution id per attempt
-    expect(entered(r).filter((s) => s === 'BeforeAllowTrafficRetry')).toHaveLength(2);
+    expect(entered(r).filter((s) => s === 'WaitToRetryHook')).toHaveLength(2);
   });
 
   it('a hook that throws fails the deployment at once, without waiting for its timeout', async () => {
@@ -67,9 +70,12 @@ describe('hooks', () => {
       throw new TypeError('cannot read properties of undefined');
     });
     const r = await env.deploy(appSpec({ before: 'broken' }));
-    expect(r.deployment).toMatchObject({ status: 'Failed', errorInformation: { code: 'HOOK_EXECUTION_FAILURE' } });
-    expect(r.deployment.errorInformation?.message).toContain('cannot read properties of undefined');
-    expect(entered(r)).not.toContain('BeforeAllowTrafficTimedOut');
+    expect(r.deployment.state).toMatchObject({
+      status: 'Failed',
+      errorInformation: { code: 'HOOK_EXECUTION_FAILURE' },
+    });
+    expect(r.deployment.state.errorInformation?.message).toContain('cannot read properties of undefined');
+    expect(entered(r)).not.toContain('HookTimedOut');
   });
 
   it('timeoutAction continue: a silent hook is recorded as timed out and the deployment goes on', async () => {
@@ -78,8 +84,8 @@ describe('hooks', () => {
     });
     env.world.registerHook('silent', async () => undefined);
     const r = await env.deploy(appSpec({ after: 'silent' }));
-    expect(r.deployment.status).toBe('Succeeded');
-    expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')).toMatchObject({
+    expect(r.deployment.state.status).toBe('Succeeded');
+    expect(r.deployment.state.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')).toMatchObject({
       status: 'Failed',
       diagnostics: { errorCode: 'ScriptTimedOut' },
     });
@@ -92,7 +98,7 @@ describe('hooks', () => {
     const url = await webhook(secret, seen);
     env = await testEnv({ webhookSecret: secret });
     const r = await env.deploy(appSpec({ before: url }));
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ DeploymentId: r.deploymentId, LifecycleEventName: 'BeforeAllowTraffic' });
   });
@@ -102,8 +108,11 @@ describe('hooks', () => {
     const url = await webhook('the-receivers-own-secret-value', seen);
     env = await testEnv({ webhookSecret: 'a-different-secret-altogether' });
     const r = await env.deploy(appSpec({ before: url }));
-    expect(r.deployment).toMatchObject({ status: 'Failed', errorInformation: { code: 'HOOK_EXECUTION_FAILURE' } });
-    expect(r.deployment.errorInformation?.message).toContain('answered 401');
+    expect(r.deployment.state).toMatchObject({
+      status: 'Failed',
+      errorInformation: { code: 'HOOK_EXECUTION_FAILURE' },
+    });
+    expect(r.deployment.state.errorInformation?.message).toContain('answered 401');
     expect(seen).toHaveLength(0);
     expect(env.world.calls.UpdateAlias).toBeUndefined();
   });
@@ -116,9 +125,9 @@ describe('hook targets in records and logs', () => {
     const url = await webhook(secret, seen);
     env = await testEnv({ webhookSecret: secret });
     const r = await env.deploy(appSpec({ before: `${url}?token=do-not-log-me` }));
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(JSON.stringify(r.timeline)).not.toContain('do-not-log-me');
-    expect(JSON.stringify(r.deployment.lifecycleEvents)).not.toContain('do-not-log-me');
-    expect(r.deployment.lifecycleEvents[0]?.hookFunction).toBe(url);
+    expect(JSON.stringify(r.deployment.state.lifecycleEvents)).not.toContain('do-not-log-me');
+    expect(r.deployment.state.lifecycleEvents[0]?.hookFunction).toBe(url);
   });
 });

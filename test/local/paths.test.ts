@@ -27,9 +27,9 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     const r = await env.deploy(appSpec({ before: 'preHook', after: 'postHook' }));
 
     expect(r.execution.status).toBe('SUCCEEDED');
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '2', additionalVersionWeights: {} });
-    expect(r.deployment.lifecycleEvents.map((e) => [e.lifecycleEventName, e.status])).toEqual([
+    expect(r.deployment.state.lifecycleEvents.map((e) => [e.lifecycleEventName, e.status])).toEqual([
       ['BeforeAllowTraffic', 'Succeeded'],
       ['AllowTraffic', 'Succeeded'],
       ['AfterAllowTraffic', 'Succeeded'],
@@ -51,7 +51,7 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     // Outcome events, and the group is free again with the revision recorded.
     const eb = env.world.log.filter((e) => e.kind === 'EventBridge').map((e) => (e.detail.detail as any).state);
     expect(eb).toEqual(['START', 'SUCCESS']);
-    const group = await env.deps.store.getDeploymentGroup('shop', 'prod');
+    const group = await env.deps.catalog.getDeploymentGroup('shop', 'prod');
     expect(group?.activeDeploymentId).toBeUndefined();
     expect(group?.lastSuccessfulDeployment?.deploymentId).toBe(r.deploymentId);
     expect(r.timeline.map((t) => t.event)).toContain('TrafficShifted');
@@ -59,19 +59,18 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     expect(states(r)).toEqual([
       'HasDeployment',
       'Prepare',
-      'IsNoop',
-      'Platform',
-      'BeforeAllowTraffic',
-      'BeforeAllowTrafficResult',
+      'Route',
+      'RunHook',
+      'Route',
       'ShiftTraffic',
-      'NextStep',
+      'Route',
       'Bake',
       'ShiftTraffic',
-      'NextStep',
-      'AfterAllowTraffic',
-      'AfterAllowTrafficResult',
-      'AfterTraffic',
+      'Route',
+      'RunHook',
+      'Route',
       'Finalize',
+      'Complete',
       'Deployed',
     ]);
   });
@@ -91,33 +90,32 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     const r = await env.deploy(appSpec());
 
     expect(r.execution.status).toBe('FAILED');
-    expect(r.deployment.status).toBe('Stopped');
-    expect(r.deployment.errorInformation?.code).toBe('ALARM_ACTIVE');
-    expect(r.deployment.errorInformation?.message).toContain('api-errors');
+    expect(r.deployment.state.status).toBe('Stopped');
+    expect(r.deployment.state.errorInformation?.code).toBe('ALARM_ACTIVE');
+    expect(r.deployment.state.errorInformation?.message).toContain('api-errors');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
-    const rbId = r.deployment.rollbackInfo?.rollbackDeploymentId;
+    const rbId = r.deployment.state.rollbackInfo?.rollbackDeploymentId;
     expect(rbId).toMatch(/^d-[A-Z0-9]{9}$/);
-    const rb = await env.deps.store.getDeployment(rbId!);
+    const rb = await env.deps.deployments.get(rbId!);
     expect(rb).toMatchObject({
-      creator: 'codeDeployRollback',
-      status: 'Succeeded',
-      rollbackInfo: { rollbackTriggeringDeploymentId: r.deploymentId },
+      spec: { creator: 'codeDeployRollback' },
+      state: { status: 'Succeeded', rollbackInfo: { rollbackTriggeringDeploymentId: r.deploymentId } },
     });
-    expect(r.deployment.rollbackInfo?.rollbackMessage).toContain('read back and verified');
+    expect(r.deployment.state.rollbackInfo?.rollbackMessage).toContain('read back and verified');
     const sns = env.world.log.filter((e) => e.kind === 'SNS').map((e) => (e.detail.message as any).status);
     expect(sns).toEqual(['Stopped', 'Stopped']); // DeploymentStop + DeploymentRollback
     const eb = env.world.log.filter((e) => e.kind === 'EventBridge').map((e) => (e.detail.detail as any).state);
     expect(eb).toEqual(['START', 'STOP']);
-    expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
+    expect((await env.deps.catalog.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
   });
 
   it('a hook reporting Failed after traffic moved rolls back (HOOK_EXECUTION_FAILURE)', async () => {
     env = await testEnv();
     env.world.registerHook('postHook', reportingHook('Failed'));
     const r = await env.deploy(appSpec({ after: 'postHook' }));
-    expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation?.code).toBe('HOOK_EXECUTION_FAILURE');
-    expect(r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')?.status).toBe(
+    expect(r.deployment.state.status).toBe('Failed');
+    expect(r.deployment.state.errorInformation?.code).toBe('HOOK_EXECUTION_FAILURE');
+    expect(r.deployment.state.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic')?.status).toBe(
       'Failed',
     );
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
@@ -127,10 +125,10 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     env = await testEnv();
     env.world.registerHook('preHook', reportingHook('Failed'));
     const r = await env.deploy(appSpec({ before: 'preHook' }));
-    expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation?.code).toBe('HOOK_EXECUTION_FAILURE');
+    expect(r.deployment.state.status).toBe('Failed');
+    expect(r.deployment.state.errorInformation?.code).toBe('HOOK_EXECUTION_FAILURE');
     expect(env.world.calls.UpdateAlias).toBeUndefined();
-    expect(r.deployment.rollbackInfo?.rollbackDeploymentId).toBeUndefined();
+    expect(r.deployment.state.rollbackInfo?.rollbackDeploymentId).toBeUndefined();
   });
 
   it('a hook that never reports times out and the deployment rolls back', async () => {
@@ -139,15 +137,15 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
       /* never calls back */
     });
     const r = await env.deploy(appSpec({ after: 'postHook' }));
-    expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation).toMatchObject({ code: 'HOOK_EXECUTION_FAILURE' });
-    expect(r.deployment.errorInformation?.message).toMatch(
+    expect(r.deployment.state.status).toBe('Failed');
+    expect(r.deployment.state.errorInformation).toMatchObject({ code: 'HOOK_EXECUTION_FAILURE' });
+    expect(r.deployment.state.errorInformation?.message).toMatch(
       /AfterAllowTraffic hook did not report a status .* within 60 s/,
     );
-    expect(states(r)).toContain('AfterAllowTrafficTimedOut');
+    expect(states(r)).toContain('HookTimedOut');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
     // A late report is refused: the lifecycle event is over.
-    const h = r.deployment.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic');
+    const h = r.deployment.state.lifecycleEvents.find((e) => e.lifecycleEventName === 'AfterAllowTraffic');
     await expect(
       TASKS.putLifecycleEventHookExecutionStatus.run(
         { deploymentId: r.deploymentId, lifecycleEventHookExecutionId: h?.hookExecutionId, status: 'Succeeded' },
@@ -160,7 +158,7 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     env = await testEnv();
     env.world.injectFault('UpdateAlias', 'Throttling', 2);
     const r = await env.deploy(appSpec());
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(env.world.getAlias('api', 'live').functionVersion).toBe('2');
     expect(states(r, 'StateRetried').filter((s) => s === 'ShiftTraffic')).toHaveLength(2);
     expect(env.world.calls.UpdateAlias).toBe(4); // 2 throttled + 10% + 100%
@@ -177,17 +175,17 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
       expect.arrayContaining(['version', 'Resources[0].api.Properties.TargetVersion', 'Hooks[0].BeforeTraffic']),
     );
     expect((err as InvalidInputError).exceptionName).toBe('InvalidRevisionException');
-    expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([]);
-    expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
+    expect(await env.deps.deployments.list('shop', 'prod')).toEqual([]);
+    expect((await env.deps.catalog.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
     expect(env.world.calls.UpdateAlias).toBeUndefined();
   });
 
   it('an AppSpec naming a version that does not exist fails in Prepare before any traffic moves', async () => {
     env = await testEnv();
     const r = await env.deploy(appSpec({ functions: [['api', '1', '9']] }));
-    expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation?.code).toBe('INVALID_LAMBDA_CONFIGURATION');
-    expect(r.deployment.errorInformation?.message).toContain('api has no version 9');
+    expect(r.deployment.state.status).toBe('Failed');
+    expect(r.deployment.state.errorInformation?.code).toBe('INVALID_LAMBDA_CONFIGURATION');
+    expect(r.deployment.state.errorInformation?.message).toContain('api has no version 9');
     expect(env.world.calls.UpdateAlias).toBeUndefined();
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
   });
@@ -197,13 +195,13 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     env.world.updateAlias('api', 'live', { functionVersion: '2', additionalVersionWeights: {} });
     const calls = env.world.calls.UpdateAlias;
     const r = await env.deploy(appSpec({ functions: [['api', '1', '2']] }));
-    expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation?.message).toContain(
+    expect(r.deployment.state.status).toBe('Failed');
+    expect(r.deployment.state.errorInformation?.message).toContain(
       'alias api:live routes v2 100%, expected all traffic on version 1',
     );
     expect(env.world.calls.UpdateAlias).toBe(calls);
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '2', additionalVersionWeights: {} });
-    expect(r.deployment.rollbackInfo?.rollbackMessage).toMatch(/nothing to roll back/);
+    expect(r.deployment.state.rollbackInfo?.rollbackMessage).toMatch(/nothing to roll back/);
   });
 
   it('a second deployment on the same group is rejected with DeploymentLimitExceededException', async () => {
@@ -215,9 +213,9 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
       exceptionName: 'DeploymentLimitExceededException',
       message: `The Deployment Group 'prod' already has an active Deployment '${first}'`,
     });
-    expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([first]);
+    expect(await env.deps.deployments.list('shop', 'prod')).toEqual([first]);
     const r = await env.finish(first);
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
   });
 
   it('a two-function AppSpec shifts both together and rolls both back together', async () => {
@@ -230,7 +228,7 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
         ],
       }),
     );
-    expect(ok.deployment.status).toBe('Succeeded');
+    expect(ok.deployment.state.status).toBe('Succeeded');
     expect(env.world.getAlias('api', 'live').functionVersion).toBe('2');
     expect(env.world.getAlias('worker', 'live').functionVersion).toBe('6');
 
@@ -245,8 +243,8 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
         ],
       }),
     );
-    expect(bad.deployment.status).toBe('Stopped');
-    expect(bad.deployment.errorInformation?.message).toContain('worker-errors');
+    expect(bad.deployment.state.status).toBe('Stopped');
+    expect(bad.deployment.state.errorInformation?.message).toContain('worker-errors');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '2', additionalVersionWeights: {} });
     expect(env.world.getAlias('worker', 'live')).toEqual({ functionVersion: '6', additionalVersionWeights: {} });
     const shifted = env.world.log
@@ -259,25 +257,25 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
   it('CurrentVersion == TargetVersion is a successful no-op', async () => {
     env = await testEnv();
     const r = await env.deploy(appSpec({ functions: [['api', '1', '1']] }));
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     expect(env.world.calls.UpdateAlias).toBeUndefined();
-    expect(states(r)).toEqual(['HasDeployment', 'Prepare', 'IsNoop', 'Finalize', 'Deployed']);
+    expect(states(r)).toEqual(['HasDeployment', 'Prepare', 'Route', 'Finalize', 'Complete', 'Deployed']);
   });
 
   it('an alarm already in ALARM at start stops the deployment before traffic moves', async () => {
     env = await testEnv({ alarms: ['api-errors'] });
     env.world.forceAlarm('api-errors', 'ALARM');
     const r = await env.deploy(appSpec());
-    expect(r.deployment.status).toBe('Stopped');
-    expect(r.deployment.errorInformation?.code).toBe('ALARM_ACTIVE');
+    expect(r.deployment.state.status).toBe('Stopped');
+    expect(r.deployment.state.errorInformation?.code).toBe('ALARM_ACTIVE');
     expect(env.world.calls.UpdateAlias).toBeUndefined();
   });
 
   it('a watched alarm that does not exist fails the deployment before traffic moves, naming it', async () => {
     env = await testEnv({ alarms: ['api-errors', 'no-such-alarm'] });
     const r = await env.deploy(appSpec());
-    expect(r.deployment.status).toBe('Failed');
-    expect(r.deployment.errorInformation?.message).toContain('no-such-alarm');
+    expect(r.deployment.state.status).toBe('Failed');
+    expect(r.deployment.state.errorInformation?.message).toContain('no-such-alarm');
     expect(env.world.calls.UpdateAlias).toBeUndefined();
   });
 
@@ -285,15 +283,15 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
     env = await testEnv({ alarms: ['api-errors'], autoRollbackConfiguration: { enabled: false, events: [] } });
     env.world.setErrorRate('api', '2', 0.9);
     const r = await env.deploy(appSpec());
-    expect(r.deployment.status).toBe('Stopped');
+    expect(r.deployment.state.status).toBe('Stopped');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.1 } });
-    expect(r.deployment.rollbackInfo?.rollbackMessage).toMatch(/traffic left as it is/);
+    expect(r.deployment.state.rollbackInfo?.rollbackMessage).toMatch(/traffic left as it is/);
   });
 
   it('an explicit step list with fractional weights runs every step', async () => {
     env = await testEnv();
     const r = await env.deploy(appSpec(), { deploymentConfigName: '0.5% 1m, 12.5% 2m, 50% 1m, 100%' });
-    expect(r.deployment.status).toBe('Succeeded');
+    expect(r.deployment.state.status).toBe('Succeeded');
     const weights = env.world.log
       .filter((e) => e.kind === 'AliasUpdated')
       .map((e) => e.detail.additionalVersionWeights);
@@ -312,15 +310,15 @@ describe('started with a CreateDeployment request (CodePipeline native Step Func
     const arn = await env.runtime.start('pipeline-exec-1', request);
     const execution = await env.execution('pipeline-exec-1');
     expect(execution.status).toBe('SUCCEEDED');
-    const [id] = await env.deps.store.listDeployments('shop', 'prod');
-    const d = (await env.deps.store.getDeployment(id!))!;
-    expect(d).toMatchObject({ status: 'Succeeded', executionArn: arn });
+    const [id] = await env.deps.deployments.list('shop', 'prod');
+    const d = (await env.deps.deployments.get(id!))!;
+    expect(d.state).toMatchObject({ status: 'Succeeded', executionArn: arn });
     expect(env.world.getAlias('api', 'live').functionVersion).toBe('2');
 
     await env.runtime.start('pipeline-exec-2', { ...request, deploymentGroupName: 'nope' });
     const rejected = await env.execution('pipeline-exec-2');
     expect(rejected).toMatchObject({ status: 'FAILED', error: 'DeploymentRequestRejected' });
-    expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([id]);
+    expect(await env.deps.deployments.list('shop', 'prod')).toEqual([id]);
   });
 
   it('a retried RecordDeployment finds the deployment it recorded instead of making a second one', async () => {
@@ -335,7 +333,7 @@ describe('started with a CreateDeployment request (CodePipeline native Step Func
     const second = await TASKS.recordDeployment.run({ request, executionArn }, env.deps);
     expect(second).toEqual(first);
     expect(first.deploymentId).toBe(deploymentIdForExecution(executionArn));
-    expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([first.deploymentId]);
+    expect(await env.deps.deployments.list('shop', 'prod')).toEqual([first.deploymentId]);
   });
 
   it('an execution stopped from outside (StopExecution) is rolled back and recorded Stopped; the same event again changes nothing', async () => {
@@ -348,22 +346,22 @@ describe('started with a CreateDeployment request (CodePipeline native Step Func
     const arn = await env.runtime.start('pipeline-exec-3', request);
     // Not named after its deployment: the id comes from the execution ARN.
     const id = deploymentIdForExecution(arn);
-    await waitFor(env, id, (d) => d.currentWait?.kind === 'bake');
+    await waitFor(env, id, (d) => d.state.currentWait?.kind === 'bake');
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.1 } });
     env.runtime.abort('pipeline-exec-3');
     const d = await waitForEnd(env, id);
-    expect(d).toMatchObject({
+    expect(d.state).toMatchObject({
       status: 'Stopped',
       executionArn: arn,
       errorInformation: { code: 'MANUAL_STOP', message: expect.stringContaining('StopExecution') },
     });
     expect(env.world.getAlias('api', 'live')).toEqual({ functionVersion: '1', additionalVersionWeights: {} });
-    expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
+    expect((await env.deps.catalog.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
     const again = await TASKS.executionEnded.run(
       { detail: { executionArn: arn, name: 'pipeline-exec-3', status: 'ABORTED' } },
       env.deps,
     );
     expect(again).toMatchObject({ action: 'none' });
-    expect((await env.deps.store.getDeployment(id))?.version).toBe(d.version);
+    expect((await env.deps.deployments.get(id))?.state.version).toBe(d.state.version);
   });
 });

@@ -2,7 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appSpecFromBundle } from '../../src/domain/bundle.js';
+import { ZlibBundles } from '../../src/adapters/system/bundles.js';
+
+const bundles = new ZlibBundles();
+const appSpecFromBundle = (data: Uint8Array, type: 'zip' | 'tar' | 'tgz') => bundles.appSpecOf(data, type);
+import { InvalidInputError } from '../../src/domain/errors.js';
 import { LOCAL_REVISION_BUCKET } from '../../src/local/s3.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { tar, tgz, zip } from '../support/archives.js';
@@ -32,8 +36,8 @@ describe('S3 revisions', () => {
   it('a zip bundle with appspec.yml at its root deploys; the revision records bundle type and eTag', async () => {
     const put1 = await put('revisions/shop/prod/v2.zip', zip({ 'appspec.yml': appSpec(), 'README.md': 'docs' }));
     const r = await deployS3('revisions/shop/prod/v2.zip');
-    expect(r.deployment.status).toBe('Succeeded');
-    expect(r.deployment.revision).toEqual({
+    expect(r.deployment.state.status).toBe('Succeeded');
+    expect(r.deployment.spec.revision).toEqual({
       revisionType: 'S3',
       s3Location: {
         bucket: LOCAL_REVISION_BUCKET,
@@ -46,9 +50,9 @@ describe('S3 revisions', () => {
 
   it('a tgz bundle and a bare YAML AppSpec deploy too', async () => {
     await put('r/back.tgz', tgz({ 'appspec.yaml': appSpec({ functions: [['api', '2', '1']] }) }));
-    expect((await deployS3('r/back.tgz')).deployment.status).toBe('Succeeded');
+    expect((await deployS3('r/back.tgz')).deployment.state.status).toBe('Succeeded');
     await put('r/again.yaml', appSpec());
-    expect((await deployS3('r/again.yaml')).deployment.status).toBe('Succeeded');
+    expect((await deployS3('r/again.yaml')).deployment.state.status).toBe('Succeeded');
   });
 
   it('a bundle without an AppSpec, or with the wrong eTag, is refused with the reason; nothing is recorded', async () => {
@@ -61,7 +65,7 @@ describe('S3 revisions', () => {
     await expect(deployS3('r/v.yaml', { eTag: '"0123"' })).rejects.toMatchObject({
       message: expect.stringContaining("revision.s3Location.eTag: does not match the object's ETag"),
     });
-    expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
+    expect((await env.deps.catalog.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
   });
 });
 
@@ -82,11 +86,35 @@ describe('bundle reading', () => {
     expect(() => appSpecFromBundle(Buffer.from('not a zip at all'), 'zip')).toThrow(/not a valid zip archive/);
     expect(() => appSpecFromBundle(Buffer.from('not gzip'), 'tgz')).toThrow(/not valid gzip/);
   });
+
+  it('a damaged zip (a size that lies, corrupt deflate data, an entry offset past the end) is an invalid revision', () => {
+    const good = zip({ 'appspec.yml': 'version: 0.0\n' });
+    const central = good.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    const local = good.indexOf(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+    const lyingSize = Buffer.from(good);
+    lyingSize.writeUInt32LE(0xffffff, central + 20); // compressed size far past the end
+    const corrupt = Buffer.from(good);
+    const dataStart = local + 30 + corrupt.readUInt16LE(local + 26) + corrupt.readUInt16LE(local + 28);
+    corrupt.fill(0xff, dataStart, dataStart + 4);
+    const pastEnd = Buffer.from(good);
+    pastEnd.writeUInt32LE(good.length + 1000, central + 42); // local header offset
+    for (const damaged of [lyingSize, corrupt, pastEnd]) {
+      let caught: unknown;
+      try {
+        appSpecFromBundle(damaged, 'zip');
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(InvalidInputError);
+      expect(caught).toMatchObject({ exceptionName: 'InvalidRevisionException' });
+      expect((caught as Error).message).toMatch(/zip/);
+    }
+  });
 });
 
 describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => {
   /** The group's deployments now (to tell the next upload's deployment from the earlier ones). */
-  const listed = () => env.deps.store.listDeployments('shop', 'prod');
+  const listed = () => env.deps.deployments.list('shop', 'prod');
   /** Wait until the group has a deployment not in `before` (the trigger runs on s3rver's event). */
   async function newDeployment(before: string[]): Promise<string> {
     for (let i = 0; i < 2000; i++) {
@@ -110,12 +138,10 @@ describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => 
     const id = await newDeployment(before);
     const r = await env.finish(id);
     expect(r.deployment).toMatchObject({
-      status: 'Succeeded',
-      creator: 'S3',
-      description: 'from CI',
-      deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+      spec: { creator: 'S3', description: 'from CI', deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' },
+      state: { status: 'Succeeded' },
     });
-    expect(r.deployment.revision).toMatchObject({
+    expect(r.deployment.spec.revision).toMatchObject({
       revisionType: 'S3',
       s3Location: { key: 'revisions/shop/prod/release 7.tgz', bundleType: 'tgz' },
     });
@@ -137,7 +163,10 @@ describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => 
       await put(key, body);
       const id = await newDeployment(before);
       const r = await env.finish(id);
-      expect(r.deployment).toMatchObject({ status: 'Succeeded', creator: 'S3', revision: { s3Location: { key } } });
+      expect(r.deployment).toMatchObject({
+        spec: { creator: 'S3', revision: { s3Location: { key } } },
+        state: { status: 'Succeeded' },
+      });
       expect(env.world.getAlias('worker', 'live').functionVersion).toBe(to);
     }
   });
@@ -146,9 +175,12 @@ describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => 
     const before = await listed();
     await put('revisions/shop/prod/broken.zip', zip({ 'index.js': 'no appspec here' }));
     const id = await newDeployment(before);
-    const d = (await env.deps.store.getDeployment(id))!;
-    expect(d).toMatchObject({ status: 'Failed', creator: 'S3', errorInformation: { code: 'INVALID_REVISION' } });
-    expect(d.errorInformation?.message).toContain('no appspec.yml');
+    const d = (await env.deps.deployments.get(id))!;
+    expect(d).toMatchObject({
+      spec: { creator: 'S3' },
+      state: { status: 'Failed', errorInformation: { code: 'INVALID_REVISION' } },
+    });
+    expect(d.state.errorInformation?.message).toContain('no appspec.yml');
     const published = () =>
       env.world.log.find(
         (e) => e.kind === 'EventBridge' && (e.detail.detail as { deploymentId: string }).deploymentId === id,

@@ -103,16 +103,13 @@ export function withDeployments(
   deploymentGroupName: string,
 ): TestEnv {
   const start = async (appSpec: string, extra: Record<string, unknown> = {}): Promise<string> => {
-    const { deploymentId } = await TASKS.createDeployment.run(
-      {
-        applicationName,
-        deploymentGroupName,
-        revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec } },
-        ...extra,
-      },
-      env.deps,
-    );
-    return deploymentId as string;
+    const { deploymentId } = await env.run(TASKS.createDeployment, {
+      applicationName,
+      deploymentGroupName,
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec } },
+      ...extra,
+    });
+    return deploymentId;
   };
   const execution = async (name: string): Promise<ExecutionRecord> => {
     // A deployment created by a trigger may be listed a moment before its execution starts.
@@ -129,8 +126,8 @@ export function withDeployments(
   };
   const finish = async (deploymentId: string): Promise<Finished> => {
     const run = await execution(deploymentId);
-    const deployment = (await env.deps.store.getDeployment(deploymentId))!;
-    const timeline = await env.deps.store.getTimeline(deploymentId);
+    const deployment = (await env.deps.deployments.get(deploymentId))!;
+    const timeline = await env.deps.timeline.list(deploymentId);
     return { deploymentId, execution: run, deployment, timeline };
   };
   const elapse = async (seconds: number) => {
@@ -177,10 +174,10 @@ export const reportingHook =
 export async function waitFor(env: TestEnv, id: string, ready: (d: Deployment) => boolean): Promise<Deployment> {
   let found: Deployment | undefined;
   await env.clock.runUntil(async () => {
-    const d = await env.deps.store.getDeployment(id);
+    const d = await env.deps.deployments.get(id);
     if (d && ready(d)) found = d;
-    else if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.status))
-      throw new Error(`deployment ended ${d.status} before the condition held`);
+    else if (d && ['Succeeded', 'Failed', 'Stopped'].includes(d.state.status))
+      throw new Error(`deployment ended ${d.state.status} before the condition held`);
     return found !== undefined;
   }, `the condition on ${id}`);
   return found!;
@@ -188,5 +185,5 @@ export async function waitFor(env: TestEnv, id: string, ready: (d: Deployment) =
 
 /** Let virtual time pass until the deployment has ended (Succeeded, Failed or Stopped). */
 export async function waitForEnd(env: TestEnv, id: string): Promise<Deployment> {
-  return waitFor(env, id, (d) => ['Succeeded', 'Failed', 'Stopped'].includes(d.status));
+  return waitFor(env, id, (d) => ['Succeeded', 'Failed', 'Stopped'].includes(d.state.status));
 }

@@ -51,8 +51,8 @@ describe('api dispatch', () => {
   it('an unexpected error does not leak internals', async () => {
     const broken = {
       ...env.deps,
-      store: {
-        ...env.deps.store,
+      catalog: {
+        ...env.deps.catalog,
         getApplication: async () => {
           throw new Error('socket hang up at 10.0.0.1');
         },

@@ -1,7 +1,8 @@
 /** Pure domain rules: AppSpec parsing, the planner (property tests), traffic, alarms, outcomes, notifications. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_APPSPEC_BYTES, parseLambdaAppSpec } from '../../src/domain/appspec.js';
+import { MAX_APPSPEC_BYTES } from '../../src/domain/appspec.js';
+import { parseLambdaAppSpec } from '../../src/platforms/lambda/appspec.js';
 import { evaluateAlarms, verdictStops } from '../../src/domain/alarms.js';
 import {
   MAX_SHIFT_SECONDS,
@@ -18,7 +19,7 @@ import { InvalidInputError } from '../../src/domain/errors.js';
 import type { Deployment, DeploymentGroup } from '../../src/domain/model.js';
 import { eventBridgeEntry, triggerMessages } from '../../src/domain/notifications.js';
 import { classifyFailure, shouldRollback } from '../../src/domain/outcome.js';
-import { routingFor, sameRouting, targetWeightOf } from '../../src/domain/traffic.js';
+import { routingFor, sameRouting, targetWeightOf } from '../../src/platforms/lambda/traffic.js';
 
 const issuesOf = (fn: () => unknown) => {
   try {
@@ -336,14 +337,18 @@ describe('notifications in CodeDeploy’s shapes', () => {
   const env = { region: 'us-east-1', accountId: '111122223333', eventSource: 'cutover' };
   const d = {
     deploymentId: 'd-75I7MBT7C',
-    applicationName: 'App',
-    deploymentGroupName: 'DG',
-    deploymentGroupId: 'g-1',
-    status: 'Failed',
-    createTime: '2015-11-05T17:23:08.595Z',
-    completeTime: '2015-11-05T17:23:10.402Z',
-    errorInformation: { code: 'ALARM_ACTIVE', message: 'm' },
-    functions: [{}],
+    spec: {
+      applicationName: 'App',
+      deploymentGroupName: 'DG',
+      deploymentGroupId: 'g-1',
+      createTime: '2015-11-05T17:23:08.595Z',
+      target: { functions: [{}] },
+    },
+    state: {
+      status: 'Failed',
+      completeTime: '2015-11-05T17:23:10.402Z',
+      errorInformation: { code: 'ALARM_ACTIVE', message: 'm' },
+    },
   } as unknown as Deployment;
   it('EventBridge detail has exactly CodeDeploy’s keys', () => {
     const e = eventBridgeEntry(env, d, 'FAILURE', new Date(0));
@@ -377,7 +382,7 @@ describe('notifications in CodeDeploy’s shapes', () => {
         },
       ],
     } as unknown as DeploymentGroup;
-    const msgs = triggerMessages(env, group, d, 'DeploymentFailure');
+    const msgs = triggerMessages(env, group, d, 'DeploymentFailure', 1);
     expect(msgs).toHaveLength(1);
     expect(msgs[0]!.topicArn).toBe('arn:aws:sns:us-east-1:111122223333:t');
     expect(JSON.parse(msgs[0]!.message)).toMatchObject({

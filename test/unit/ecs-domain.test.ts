@@ -1,13 +1,19 @@
 /** ECS rules in pure terms: the ECS AppSpec, listener weights, ECS configurations. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseEcsAppSpec } from '../../src/domain/appspec.js';
 import { plan, predefinedConfig } from '../../src/domain/deployment-config.js';
-import { forwardWeightsFor, greenPercentOf, sameSplit, taskDefinitionShortName } from '../../src/domain/ecs.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import type { Deployment } from '../../src/domain/model.js';
-import type { TaskSetInfo } from '../../src/ports/index.js';
-import { replacementSpec } from '../../src/tasks/ecs.js';
+import { parseEcsAppSpec } from '../../src/platforms/ecs/appspec.js';
+import {
+  forwardWeightsFor,
+  greenPercentOf,
+  sameSplit,
+  taskDefinitionShortName,
+} from '../../src/platforms/ecs/domain.js';
+import { replacementSpec } from '../../src/platforms/ecs/index.js';
+import type { EcsFacts, EcsTarget } from '../../src/platforms/ecs/model.js';
+import type { TaskSetInfo } from '../../src/platforms/ecs/ports.js';
 
 const FULL = `version: 0.0
 Resources:
@@ -182,20 +188,21 @@ describe('ECS configurations', () => {
 });
 
 describe('the replacement task set', () => {
-  const deployment = (ecs: Record<string, unknown>) =>
+  const deployment = (target: Partial<EcsTarget>) =>
     ({
       deploymentId: 'd-AAAAAAAAA',
-      ecs: {
-        clusterName: 'c',
-        serviceName: 's',
-        taskDefinition: 'web:2',
-        containerName: 'web',
-        containerPort: 8080,
-        blueTargetGroupArn: 'arn:tg/blue',
-        greenTargetGroupArn: 'arn:tg/green',
-        ...ecs,
+      spec: {
+        target: {
+          clusterName: 'c',
+          serviceName: 's',
+          taskDefinition: 'web:2',
+          containerName: 'web',
+          containerPort: 8080,
+          ...target,
+        },
       },
-    }) as unknown as Deployment;
+      state: { facts: { blueTargetGroupArn: 'arn:tg/blue', greenTargetGroupArn: 'arn:tg/green' } },
+    }) as unknown as Deployment<EcsTarget, EcsFacts>;
   const blue = {
     id: 'ecs-svc/1',
     taskSetArn: 'arn:ts/1',

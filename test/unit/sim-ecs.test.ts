@@ -4,14 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { SimEcsServices, SimLoadBalancers } from '../../src/adapters/sim/adapters.js';
 import { SimWorld, type SimWorldSpec } from '../../src/adapters/sim/world.js';
 import { parseWorldFile } from '../../src/config/world-file.js';
-import { forwardWeightsFor } from '../../src/domain/ecs.js';
+import { forwardWeightsFor } from '../../src/platforms/ecs/domain.js';
 import {
   DependencyRejectedError,
   DependencyUnavailableError,
   InvalidInputError,
   PreconditionFailedError,
 } from '../../src/domain/errors.js';
-import type { TaskSetSpec } from '../../src/ports/index.js';
+import type { TaskSetSpec } from '../../src/platforms/ecs/ports.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 const SPEC: SimWorldSpec = {

@@ -76,8 +76,8 @@ describe('createDeployment input', () => {
     );
     expect(untyped.exceptionName).toBe('InvalidRevisionException');
     expect(untyped.message).toContain('revision.s3Location.bundleType');
-    expect(await env.deps.store.listDeployments('shop', 'prod')).toEqual([]);
-    expect((await env.deps.store.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
+    expect(await env.deps.deployments.list('shop', 'prod')).toEqual([]);
+    expect((await env.deps.catalog.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
   });
 });
 
@@ -103,7 +103,7 @@ describe('setup tasks', () => {
         'triggerConfigurations.0.triggerTargetArn',
       ]),
     );
-    expect(await env.deps.store.getDeploymentGroup('shop', 'bad name!')).toBeUndefined();
+    expect(await env.deps.catalog.getDeploymentGroup('shop', 'bad name!')).toBeUndefined();
   });
 
   it('custom configurations: CodeDeploy shapes and step lists; invalid ones rejected with the reason', async () => {
@@ -118,7 +118,7 @@ describe('setup tasks', () => {
       { deploymentConfigName: 'Careful', trafficRoutingConfig: '1% 5m, 10% 10m, 50% 10m, 100%' },
       env.deps,
     );
-    expect((await env.deps.store.getDeploymentConfig('Careful'))?.trafficRoutingConfig).toMatchObject({
+    expect((await env.deps.catalog.getDeploymentConfig('Careful'))?.trafficRoutingConfig).toMatchObject({
       type: 'StepList',
     });
     const dup = await rejects(
@@ -152,7 +152,7 @@ describe('setup tasks', () => {
       'trafficRoutingConfig.timeBasedCanary.canaryPercentage',
       'trafficRoutingConfig.timeBasedCanary.canaryInterval',
     ]);
-    expect(await env.deps.store.getDeploymentConfig('Bad')).toBeUndefined();
+    expect(await env.deps.catalog.getDeploymentConfig('Bad')).toBeUndefined();
   });
 });
 
@@ -173,7 +173,7 @@ describe('PutLifecycleEventHookExecutionStatus', () => {
   });
 
   it('an id of another deployment is refused as unknown', async () => {
-    await env.deps.store.putHookExecution({
+    await env.deps.hookExecutions.put({
       hookExecutionId: 'h-real',
       deploymentId: 'd-BBBBBBBBB',
       lifecycleEventName: 'BeforeAllowTraffic',
@@ -184,7 +184,7 @@ describe('PutLifecycleEventHookExecutionStatus', () => {
       put({ deploymentId: 'd-CCCCCCCCC', lifecycleEventHookExecutionId: 'h-real', status: 'Succeeded' }),
     );
     expect(e.exceptionName).toBe('InvalidLifecycleEventHookExecutionIdException');
-    expect((await env.deps.store.getHookExecution('h-real'))?.status).toBe('InProgress');
+    expect((await env.deps.hookExecutions.get('h-real'))?.status).toBe('InProgress');
   });
 });
 
@@ -216,8 +216,8 @@ describe('one active deployment per group', () => {
       expect(losers[0]!.reason.message).toBe(
         `The Deployment Group 'prod' already has an active Deployment '${winner}'`,
       );
-      expect(await race.deps.store.listDeployments('shop', 'prod')).toEqual([winner]);
-      expect((await race.finish(winner)).deployment.status).toBe('Succeeded');
+      expect(await race.deps.deployments.list('shop', 'prod')).toEqual([winner]);
+      expect((await race.finish(winner)).deployment.state.status).toBe('Succeeded');
     } finally {
       await race.close();
     }

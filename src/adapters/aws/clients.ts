@@ -24,19 +24,32 @@ export interface AwsClients {
   codepipeline: CodePipelineClient;
 }
 
-/** Build every client once per Lambda container, all with the shared retry settings (clientConfig). */
+const CLIENTS = {
+  lambda: LambdaClient,
+  ecs: ECSClient,
+  elb: ElasticLoadBalancingV2Client,
+  cloudwatch: CloudWatchClient,
+  sfn: SFNClient,
+  eventbridge: EventBridgeClient,
+  sns: SNSClient,
+  dynamodb: DynamoDBClient,
+  s3: S3Client,
+  codepipeline: CodePipelineClient,
+} as const;
+
+/**
+ * The clients of a Lambda container, each made on first use (a function builds only the clients its
+ * task's ports call), all with the shared retry settings (clientConfig).
+ */
 export function createAwsClients(region: string): AwsClients {
   const config = clientConfig({ region });
-  return {
-    lambda: new LambdaClient(config),
-    ecs: new ECSClient(config),
-    elb: new ElasticLoadBalancingV2Client(config),
-    cloudwatch: new CloudWatchClient(config),
-    sfn: new SFNClient(config),
-    eventbridge: new EventBridgeClient(config),
-    sns: new SNSClient(config),
-    dynamodb: new DynamoDBClient(config),
-    s3: new S3Client(config),
-    codepipeline: new CodePipelineClient(config),
-  };
+  const made: Partial<AwsClients> = {};
+  const clients = {} as AwsClients;
+  for (const key of Object.keys(CLIENTS) as (keyof AwsClients)[]) {
+    Object.defineProperty(clients, key, {
+      get: () => (made[key] ??= new CLIENTS[key](config) as never),
+      enumerable: true,
+    });
+  }
+  return clients;
 }

@@ -1,7 +1,7 @@
 /**
- * DeploymentStore on one DynamoDB table (layout in docs/architecture.md). Every write is
- * conditional; there are no transactions (dynalite has none), so multi-item changes are ordered
- * so that a crash leaves a state the next step can repair (lock first, record second).
+ * The store's ports (src/ports/store.ts) on one DynamoDB table (layout in docs/architecture.md).
+ * Every write is conditional; there are no transactions (dynalite has none), so multi-item changes
+ * are ordered so that a crash leaves a state the next step can repair.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -19,11 +19,22 @@ import type {
   Application,
   Deployment,
   DeploymentGroup,
-  DeploymentStatus,
+  DeploymentState,
   RevisionLocation,
   TimelineEntry,
 } from '../../domain/model.js';
-import type { DeploymentStore, GroupInput, HookExecution, StoredRevision } from '../../ports/index.js';
+import type {
+  AlarmWatches,
+  Catalog,
+  Deployments,
+  GroupInput,
+  GroupLocks,
+  HookExecution,
+  HookExecutions,
+  LockOutcome,
+  StoredRevision,
+  Timeline,
+} from '../../ports/index.js';
 import { mapAwsError, withAwsErrors } from './errors.js';
 
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
@@ -66,17 +77,21 @@ function revisionOut(item: Record<string, unknown> | undefined): StoredRevision 
 const isConditionFailure = (e: unknown): boolean =>
   e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
-/** Build `SET a = :a, ... REMOVE b` from a patch; undefined values are removed. */
-function updateExpression(patch: Record<string, unknown>, extraSet: string[] = []) {
+/**
+ * Build `SET a = :a, ... REMOVE b` from a patch; undefined values are removed. With `under`, the
+ * fields are those of a map attribute (`under.a`).
+ */
+function updateExpression(patch: Record<string, unknown>, extraSet: string[] = [], under?: string) {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const set: string[] = [...extraSet];
   const remove: string[] = [];
+  const at = (name: string) => (under ? `${under}.${name}` : name);
   Object.entries(patch).forEach(([k, v], i) => {
     names[`#f${i}`] = k;
-    if (v === undefined) remove.push(`#f${i}`);
+    if (v === undefined) remove.push(at(`#f${i}`));
     else {
-      set.push(`#f${i} = :v${i}`);
+      set.push(`${at(`#f${i}`)} = :v${i}`);
       values[`:v${i}`] = v;
     }
   });
@@ -86,15 +101,16 @@ function updateExpression(patch: Record<string, unknown>, extraSet: string[] = [
   return { expr, names, values };
 }
 
-export class DynamoDeploymentStore implements DeploymentStore {
+/** Item access every port of the table shares: conditional puts, consistent reads, paged queries. */
+class DynamoTable {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly table: string,
+    protected readonly doc: DynamoDBDocumentClient,
+    protected readonly table: string,
     /** Query page size (small values exercise pagination in tests). */
-    private readonly pageSize?: number,
+    protected readonly pageSize?: number,
   ) {}
 
-  private async get<T>(pk: string, sk: string): Promise<T | undefined> {
+  protected async item<T>(pk: string, sk: string): Promise<T | undefined> {
     const r = await withAwsErrors('DynamoDB GetItem', () =>
       this.doc.send(new GetCommand({ TableName: this.table, Key: { pk, sk }, ConsistentRead: true })),
     );
@@ -102,7 +118,7 @@ export class DynamoDeploymentStore implements DeploymentStore {
   }
 
   /** Put an item that must not exist yet; returns false if it does. */
-  private async putNew(item: Record<string, unknown>): Promise<boolean> {
+  protected async putNew(item: Record<string, unknown>): Promise<boolean> {
     try {
       await this.doc.send(
         new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
@@ -114,7 +130,7 @@ export class DynamoDeploymentStore implements DeploymentStore {
     }
   }
 
-  private async query(
+  protected async query(
     input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>,
   ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
@@ -136,8 +152,20 @@ export class DynamoDeploymentStore implements DeploymentStore {
     return items;
   }
 
-  // ---- applications, groups, configs -------------------------------------------------------
+  /** Delete an item if it exists (a missing one is not an error: deletes are idempotent). */
+  protected async deleteIfExists(pk: string, sk: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({ TableName: this.table, Key: { pk, sk }, ConditionExpression: 'attribute_exists(pk)' }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB DeleteItem');
+    }
+  }
+}
 
+/** Applications, deployment groups, custom configurations and registered revisions. */
+export class DynamoCatalog extends DynamoTable implements Catalog {
   async createApplication(app: Application): Promise<void> {
     if (
       !(await this.putNew({
@@ -153,7 +181,7 @@ export class DynamoDeploymentStore implements DeploymentStore {
   }
 
   getApplication(name: string): Promise<Application | undefined> {
-    return this.get<Application>(`APP#${name}`, 'APP');
+    return this.item<Application>(`APP#${name}`, 'APP');
   }
 
   async createDeploymentGroup(group: DeploymentGroup): Promise<void> {
@@ -191,7 +219,7 @@ export class DynamoDeploymentStore implements DeploymentStore {
   }
 
   getDeploymentGroup(app: string, group: string): Promise<DeploymentGroup | undefined> {
-    return this.get<DeploymentGroup>(`APP#${app}`, `DG#${group}`);
+    return this.item<DeploymentGroup>(`APP#${app}`, `DG#${group}`);
   }
 
   async createDeploymentConfig(config: DeploymentConfig): Promise<void> {
@@ -212,7 +240,7 @@ export class DynamoDeploymentStore implements DeploymentStore {
   }
 
   getDeploymentConfig(name: string): Promise<DeploymentConfig | undefined> {
-    return this.get<DeploymentConfig>(`CONFIG#${name}`, 'CONFIG');
+    return this.item<DeploymentConfig>(`CONFIG#${name}`, 'CONFIG');
   }
 
   async listApplications(): Promise<Application[]> {
@@ -319,7 +347,7 @@ export class DynamoDeploymentStore implements DeploymentStore {
   }
 
   async getRevision(app: string, key: string): Promise<StoredRevision | undefined> {
-    return revisionOut(await this.get<Record<string, unknown>>(`APP#${app}`, `REV#${key}`));
+    return revisionOut(await this.item<Record<string, unknown>>(`APP#${app}`, `REV#${key}`));
   }
 
   async listRevisions(app: string): Promise<StoredRevision[]> {
@@ -330,21 +358,11 @@ export class DynamoDeploymentStore implements DeploymentStore {
     });
     return items.map((i) => revisionOut(strip<Record<string, unknown>>(i))!);
   }
+}
 
-  /** Delete an item if it exists (a missing one is not an error: deletes are idempotent). */
-  private async deleteIfExists(pk: string, sk: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({ TableName: this.table, Key: { pk, sk }, ConditionExpression: 'attribute_exists(pk)' }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB DeleteItem');
-    }
-  }
-
-  // ---- the group lock ----------------------------------------------------------------------
-
-  async lockGroup(app: string, group: string, deploymentId: string): Promise<void> {
+/** The one-active-deployment lock on each group (CodeDeploy's rule). */
+export class DynamoGroupLocks extends DynamoTable implements GroupLocks {
+  async acquire(app: string, group: string, deploymentId: string): Promise<void> {
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -358,7 +376,7 @@ export class DynamoDeploymentStore implements DeploymentStore {
       );
     } catch (e) {
       if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB UpdateItem');
-      const g = await this.getDeploymentGroup(app, group);
+      const g = await this.item<DeploymentGroup>(`APP#${app}`, `DG#${group}`);
       if (!g)
         throw new ApiError(
           'DeploymentGroupDoesNotExistException',
@@ -371,12 +389,7 @@ export class DynamoDeploymentStore implements DeploymentStore {
     }
   }
 
-  async releaseGroup(
-    app: string,
-    group: string,
-    deploymentId: string,
-    outcome: { status: DeploymentStatus; createTime: string; endTime?: string; revision?: RevisionLocation },
-  ): Promise<void> {
+  async release(app: string, group: string, deploymentId: string, outcome: LockOutcome): Promise<void> {
     const summary = {
       deploymentId,
       status: outcome.status,
@@ -421,40 +434,43 @@ export class DynamoDeploymentStore implements DeploymentStore {
       );
     }
   }
+}
 
-  // ---- deployments -------------------------------------------------------------------------
-
-  async createDeployment(d: Deployment): Promise<void> {
+/** Deployment records: the spec written once, the state changed by compare-and-set. */
+export class DynamoDeployments extends DynamoTable implements Deployments {
+  async create(d: Deployment): Promise<void> {
     const item = {
       pk: `DEP#${d.deploymentId}`,
       sk: 'DEP',
-      gsi1pk: `DG#${d.applicationName}#${d.deploymentGroupName}`,
-      gsi1sk: `${d.createTime}#${d.deploymentId}`,
-      ...d,
+      gsi1pk: `DG#${d.spec.applicationName}#${d.spec.deploymentGroupName}`,
+      gsi1sk: `${d.spec.createTime}#${d.deploymentId}`,
+      deploymentId: d.deploymentId,
+      spec: d.spec,
+      state: d.state,
     };
     if (!(await this.putNew(item))) throw new InternalError(`deployment ${d.deploymentId} already exists`);
   }
 
-  getDeployment(id: string): Promise<Deployment | undefined> {
-    return this.get<Deployment>(`DEP#${id}`, 'DEP');
+  async get(id: string): Promise<Deployment | undefined> {
+    return deploymentOut(await this.item<Record<string, unknown>>(`DEP#${id}`, 'DEP'));
   }
 
-  async updateDeployment(id: string, expectedVersion: number, patch: Partial<Deployment>): Promise<Deployment> {
-    const { deploymentId: _id, version: _v, ...rest } = patch;
-    const u = updateExpression(rest as Record<string, unknown>, ['#version = :next']);
+  async update(id: string, expectedVersion: number, patch: Partial<DeploymentState>): Promise<Deployment> {
+    const { version: _v, ...rest } = patch;
+    const u = updateExpression(rest, ['#state.#version = :next'], '#state');
     try {
       const r = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `DEP#${id}`, sk: 'DEP' },
           UpdateExpression: u.expr,
-          ConditionExpression: '#version = :expected',
-          ExpressionAttributeNames: { ...u.names, '#version': 'version' },
+          ConditionExpression: '#state.#version = :expected',
+          ExpressionAttributeNames: { ...u.names, '#state': 'state', '#version': 'version' },
           ExpressionAttributeValues: { ...u.values, ':next': expectedVersion + 1, ':expected': expectedVersion },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return strip<Deployment>(r.Attributes)!;
+      return deploymentOut(strip<Record<string, unknown>>(r.Attributes))!;
     } catch (e) {
       if (isConditionFailure(e))
         throw new InternalError(`deployment ${id} was changed concurrently (expected version ${expectedVersion})`);
@@ -462,22 +478,7 @@ export class DynamoDeploymentStore implements DeploymentStore {
     }
   }
 
-  async appendTimeline(id: string, entry: TimelineEntry): Promise<void> {
-    const sk = `T#${entry.at}#${randomBytes(4).toString('hex')}`;
-    if (!(await this.putNew({ pk: `DEP#${id}`, sk, ...entry })))
-      throw new InternalError(`timeline entry ${sk} collided`);
-  }
-
-  async getTimeline(id: string): Promise<TimelineEntry[]> {
-    const items = await this.query({
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :t)',
-      ExpressionAttributeValues: { ':pk': `DEP#${id}`, ':t': 'T#' },
-      ConsistentRead: true,
-    });
-    return items.map((i) => strip<TimelineEntry>(i)!);
-  }
-
-  async listDeployments(app: string, group: string): Promise<string[]> {
+  async list(app: string, group: string): Promise<string[]> {
     const items = await this.query({
       IndexName: 'gsi1',
       KeyConditionExpression: 'gsi1pk = :g',
@@ -487,10 +488,39 @@ export class DynamoDeploymentStore implements DeploymentStore {
     });
     return items.map((i) => String(i.deploymentId));
   }
+}
 
-  // ---- alarm index -------------------------------------------------------------------------
+/** A record as stored; one from before the spec/state split is refused with what to do. */
+function deploymentOut(item: Record<string, unknown> | undefined): Deployment | undefined {
+  if (!item) return undefined;
+  if (typeof item.spec !== 'object' || typeof item.state !== 'object')
+    throw new InternalError(
+      `deployment ${String(item.deploymentId)} was stored by an earlier Cutover version (no spec/state); remove the local state folder (cutover reset) or the record`,
+    );
+  return { deploymentId: String(item.deploymentId), spec: item.spec, state: item.state } as Deployment;
+}
 
-  async watchAlarms(deploymentId: string, alarmNames: string[]): Promise<void> {
+/** Each deployment's timeline. */
+export class DynamoTimeline extends DynamoTable implements Timeline {
+  async append(id: string, entry: TimelineEntry): Promise<void> {
+    const sk = `T#${entry.at}#${randomBytes(4).toString('hex')}`;
+    if (!(await this.putNew({ pk: `DEP#${id}`, sk, ...entry })))
+      throw new InternalError(`timeline entry ${sk} collided`);
+  }
+
+  async list(id: string): Promise<TimelineEntry[]> {
+    const items = await this.query({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :t)',
+      ExpressionAttributeValues: { ':pk': `DEP#${id}`, ':t': 'T#' },
+      ConsistentRead: true,
+    });
+    return items.map((i) => strip<TimelineEntry>(i)!);
+  }
+}
+
+/** The alarm index (alarm → the active deployments watching it). */
+export class DynamoAlarmWatches extends DynamoTable implements AlarmWatches {
+  async watch(deploymentId: string, alarmNames: string[]): Promise<void> {
     // Already indexed (a retried Prepare) is fine: putNew reports it and we move on.
     await Promise.all(
       alarmNames.map((name) =>
@@ -499,7 +529,7 @@ export class DynamoDeploymentStore implements DeploymentStore {
     );
   }
 
-  async unwatchAlarms(deploymentId: string, alarmNames: string[]): Promise<void> {
+  async unwatch(deploymentId: string, alarmNames: string[]): Promise<void> {
     await Promise.all(
       alarmNames.map(async (name) => {
         try {
@@ -517,26 +547,27 @@ export class DynamoDeploymentStore implements DeploymentStore {
     );
   }
 
-  async deploymentsWatching(alarmName: string): Promise<string[]> {
+  async watching(alarmName: string): Promise<string[]> {
     const items = await this.query({
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': `ALARM#${alarmName}` },
     });
     return items.map((i) => String(i.deploymentId));
   }
+}
 
-  // ---- hook executions ---------------------------------------------------------------------
-
-  async putHookExecution(h: HookExecution): Promise<void> {
+/** Hook executions: each hook's callback credential, mapped to the task token waiting for it. */
+export class DynamoHookExecutions extends DynamoTable implements HookExecutions {
+  async put(h: HookExecution): Promise<void> {
     if (!(await this.putNew({ pk: `HOOK#${h.hookExecutionId}`, sk: 'HOOK', ...h })))
       throw new InternalError('hook execution id collided');
   }
 
-  getHookExecution(id: string): Promise<HookExecution | undefined> {
-    return this.get<HookExecution>(`HOOK#${id}`, 'HOOK');
+  get(id: string): Promise<HookExecution | undefined> {
+    return this.item<HookExecution>(`HOOK#${id}`, 'HOOK');
   }
 
-  async completeHookExecution(id: string, status: 'Succeeded' | 'Failed'): Promise<boolean> {
+  async complete(id: string, status: 'Succeeded' | 'Failed'): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -554,4 +585,25 @@ export class DynamoDeploymentStore implements DeploymentStore {
       throw mapAwsError(e, 'DynamoDB UpdateItem');
     }
   }
+}
+
+/** Every store port on one table. */
+export interface DynamoStore {
+  catalog: DynamoCatalog;
+  deployments: DynamoDeployments;
+  locks: DynamoGroupLocks;
+  hookExecutions: DynamoHookExecutions;
+  timeline: DynamoTimeline;
+  alarmWatches: DynamoAlarmWatches;
+}
+
+export function createDynamoStore(doc: DynamoDBDocumentClient, table: string, pageSize?: number): DynamoStore {
+  return {
+    catalog: new DynamoCatalog(doc, table, pageSize),
+    deployments: new DynamoDeployments(doc, table, pageSize),
+    locks: new DynamoGroupLocks(doc, table, pageSize),
+    hookExecutions: new DynamoHookExecutions(doc, table, pageSize),
+    timeline: new DynamoTimeline(doc, table, pageSize),
+    alarmWatches: new DynamoAlarmWatches(doc, table, pageSize),
+  };
 }

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { ECSClient, LaunchType, TaskSet } from '@aws-sdk/client-ecs';
 import { InternalError } from '../../domain/errors.js';
-import type { EcsServiceInfo, EcsServices, TaskSetInfo, TaskSetSpec } from '../../ports/index.js';
+import type { EcsServiceInfo, EcsServices, TaskSetInfo, TaskSetSpec } from '../../platforms/ecs/ports.js';
 import { ECS_MISSING_ERRORS, missingEcsService } from '../ecs-common.js';
 import { mapAwsError } from './errors.js';
 

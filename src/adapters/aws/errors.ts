@@ -49,7 +49,7 @@ interface AwsLikeError {
   message?: unknown;
   code?: unknown;
   $fault?: unknown;
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; requestId?: string };
   $retryable?: { throttling?: boolean };
 }
 
@@ -66,6 +66,8 @@ export function mapAwsError(err: unknown, what: string): Error {
   const status = e.$metadata?.httpStatusCode;
   const code = typeof e.code === 'string' ? e.code : undefined;
   const text = `${what}: ${name}: ${message}`;
+  // The AWS error stays attached (cause) with its request id: what AWS support asks for.
+  const context = { cause: err, ...(e.$metadata?.requestId ? { requestId: e.$metadata.requestId } : {}) };
 
   const unavailable =
     THROTTLING.has(name) ||
@@ -76,10 +78,10 @@ export function mapAwsError(err: unknown, what: string): Error {
     e.$fault === 'server' ||
     NETWORK_NAMES.has(name) ||
     (code !== undefined && NETWORK_CODES.has(code));
-  if (unavailable) return new DependencyUnavailableError(text);
+  if (unavailable) return new DependencyUnavailableError(text, context);
 
   const isAwsError = e.$fault === 'client' || (status !== undefined && status >= 400);
-  if (isAwsError) return new DependencyRejectedError(text, name);
+  if (isAwsError) return new DependencyRejectedError(text, name, context);
 
   // Not from AWS at all (a bug in our code, an abort): let it surface as it is.
   return err instanceof Error ? err : new Error(text);

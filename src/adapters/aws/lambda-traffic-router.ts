@@ -1,8 +1,8 @@
 import { GetAliasCommand, GetFunctionConfigurationCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 import type { GetAliasCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { InternalError, PreconditionFailedError } from '../../domain/errors.js';
-import type { AliasRouting } from '../../domain/traffic.js';
-import type { TrafficRouter } from '../../ports/index.js';
+import type { AliasRouting } from '../../platforms/lambda/traffic.js';
+import type { LambdaAliases } from '../../platforms/lambda/ports.js';
 import { mapAwsError, withAwsErrors } from './errors.js';
 
 /** Lambda answers ResourceNotFoundException for a missing function, version or alias alike. */
@@ -12,7 +12,7 @@ const isNotFound = (e: unknown): e is Error => e instanceof Error && e.name === 
  * Lambda weighted aliases (CodeDeploy spec §5.2). Calls `lambda:GetAlias`, `lambda:UpdateAlias`
  * and `lambda:GetFunctionConfiguration` (with a version qualifier).
  */
-export class LambdaAliasTrafficRouter implements TrafficRouter {
+export class LambdaAliasTrafficRouter implements LambdaAliases {
   constructor(private readonly client: LambdaClient) {}
 
   async getAlias(functionName: string, alias: string): Promise<AliasRouting> {

@@ -6,8 +6,8 @@ import {
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Action, ElasticLoadBalancingV2Client, Listener, Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { ForwardWeights } from '../../domain/ecs.js';
-import type { ListenerForward, ListenerInfo, LoadBalancers } from '../../ports/index.js';
+import type { ForwardWeights } from '../../platforms/ecs/domain.js';
+import type { ListenerForward, ListenerInfo, LoadBalancers } from '../../platforms/ecs/ports.js';
 import { DEFAULT_FORWARD_WEIGHT, forwardsToRewrite, missingListener } from '../ecs-common.js';
 import { mapAwsError } from './errors.js';
 

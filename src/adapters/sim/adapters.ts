@@ -6,24 +6,19 @@
 import type { AlarmReading } from '../../domain/alarms.js';
 import { DependencyRejectedError, DependencyUnavailableError, PreconditionFailedError } from '../../domain/errors.js';
 import type { EventBridgeEntry, SnsMessage } from '../../domain/notifications.js';
-import type { ForwardWeights } from '../../domain/ecs.js';
-import type { AliasRouting } from '../../domain/traffic.js';
+import type { ForwardWeights } from '../../platforms/ecs/domain.js';
+import type { AliasRouting } from '../../platforms/lambda/traffic.js';
+import type { AlarmSource, EventPublisher, HookInvoker, HookPayload, Logger, PipelineJobs } from '../../ports/index.js';
 import type {
-  AlarmSource,
   EcsServiceInfo,
   EcsServices,
-  EventPublisher,
-  HookInvoker,
-  HookPayload,
   ListenerForward,
   ListenerInfo,
   LoadBalancers,
-  Logger,
-  PipelineJobs,
   TaskSetInfo,
   TaskSetSpec,
-  TrafficRouter,
-} from '../../ports/index.js';
+} from '../../platforms/ecs/ports.js';
+import type { LambdaAliases } from '../../platforms/lambda/ports.js';
 import { ECS_MISSING_ERRORS, forwardsToRewrite, missingEcsService, missingListener } from '../ecs-common.js';
 import { SimAwsError, type SimHookContext, type SimOperation, type SimWorld } from './world.js';
 
@@ -44,7 +39,7 @@ async function simCall<T>(world: SimWorld, op: SimOperation, target: string | un
 }
 
 /** Lambda aliases in the SimWorld. */
-export class SimTrafficRouter implements TrafficRouter {
+export class SimTrafficRouter implements LambdaAliases {
   constructor(private readonly world: SimWorld) {}
 
   async getAlias(functionName: string, alias: string): Promise<AliasRouting> {

@@ -13,15 +13,15 @@ import {
   targetGroupName,
   taskDefinitionShortName,
   type ForwardWeights,
-} from '../../domain/ecs.js';
+} from '../../platforms/ecs/domain.js';
+import type { Clock } from '../../ports/index.js';
 import type {
-  Clock,
   EcsServiceInfo,
   ListenerForward,
   ListenerInfo,
   TaskSetInfo,
   TaskSetSpec,
-} from '../../ports/index.js';
+} from '../../platforms/ecs/ports.js';
 import { SimAwsError } from './errors.js';
 
 const REGION = 'local';

@@ -7,7 +7,7 @@
  * clock's "now" whenever something looks, so results do not depend on timers.
  */
 import type { AlarmReading, AlarmState } from '../../domain/alarms.js';
-import type { AliasRouting } from '../../domain/traffic.js';
+import type { AliasRouting } from '../../platforms/lambda/traffic.js';
 import type { Clock, HookPayload } from '../../ports/index.js';
 import { listenerMetric, SimEcs, targetGroupMetric, type SimEcsSpec, type SimTraffic } from './ecs-world.js';
 import { SimAwsError, type SimFaultKind } from './errors.js';

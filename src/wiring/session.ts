@@ -10,9 +10,10 @@ import { SimWorld, type SimHookHandler, type SimWorldSpec } from '../adapters/si
 import { parseWorldFile, type WorldFile } from '../config/world-file.js';
 import { ApiError } from '../domain/errors.js';
 import { TASKS } from '../tasks/index.js';
+import type { AnyTask } from '../tasks/task.js';
 import { VirtualClock } from '../local/clock.js';
 import { startApiServer, type ApiServer } from '../local/server.js';
-import { createLocalEnvironment, type LocalEnvironment } from '../wiring/local.js';
+import { createLocalEnvironment, type LocalEnvironment } from './local.js';
 
 export interface SessionOptions {
   /** Folder for persisted local state (store and world). Default `.cutover` in the cwd. */
@@ -131,6 +132,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       ...(opts.allowRemote ? { allowRemote: true } : {}),
       ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
       ...(env.work ? { work: env.work } : {}),
+      viewFor: env.viewFor,
     });
     // Hook modules written for CodeDeploy call PutLifecycleEventHookExecutionStatus through the
     // SDK's CodeDeploy client: point it at this session (nothing in local mode talks to AWS).
@@ -142,7 +144,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       world.registerHook(name, await loadHook(resolve(baseDir, modPath)));
     for (const app of file?.applications ?? []) {
       await ignoreExists(
-        TASKS.createApplication.run({ applicationName: app.name, computePlatform: app.computePlatform }, env.deps),
+        env.run(TASKS.createApplication, { applicationName: app.name, computePlatform: app.computePlatform }),
       );
       for (const g of app.deploymentGroups) {
         const input = {
@@ -160,8 +162,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
           ...(g.triggerConfigurations ? { triggerConfigurations: g.triggerConfigurations } : {}),
           ...ecsGroupFields(g, world),
         };
-        const exists = await env.deps.store.getDeploymentGroup(app.name, g.name);
-        await (exists ? TASKS.updateDeploymentGroup : TASKS.createDeploymentGroup).run(input, env.deps);
+        const exists = await env.deps.catalog.getDeploymentGroup(app.name, g.name);
+        await env.run((exists ? TASKS.updateDeploymentGroup : TASKS.createDeploymentGroup) as AnyTask, input);
       }
     }
     await recoverOrphans(env, (m) => process.stderr.write(`${m}\n`));
@@ -189,26 +191,27 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
  * that ended (killed, crashed). Record it as Failed and free the group, so nothing stays locked.
  */
 async function recoverOrphans(env: LocalEnvironment, warn: (m: string) => void): Promise<void> {
-  for (const app of await env.deps.store.listApplications()) {
-    for (const g of await env.deps.store.listDeploymentGroups(app.applicationName)) {
+  const deps = env.deps;
+  for (const app of await deps.catalog.listApplications()) {
+    for (const g of await deps.catalog.listDeploymentGroups(app.applicationName)) {
       const id = g.activeDeploymentId;
       if (!id) continue;
-      const d = await env.deps.store.getDeployment(id);
+      const d = await deps.deployments.get(id);
       const now = env.clock.now().toISOString();
       const message = 'The local process running this deployment ended before it finished';
-      if (d && !['Succeeded', 'Failed', 'Stopped'].includes(d.status)) {
-        await env.deps.store.updateDeployment(id, d.version, {
+      if (d && !['Succeeded', 'Failed', 'Stopped'].includes(d.state.status)) {
+        await deps.deployments.update(id, d.state.version, {
           status: 'Failed',
           completeTime: now,
           currentWait: undefined,
           errorInformation: { code: 'INTERNAL_ERROR', message },
         });
-        await env.deps.store.appendTimeline(id, { at: now, event: 'Failed', message });
-        await env.deps.store.unwatchAlarms(id, d.watchedAlarms ?? []);
+        await deps.timeline.append(id, { at: now, event: 'Failed', message });
+        await deps.alarmWatches.unwatch(id, d.state.watchedAlarms ?? []);
       }
-      await env.deps.store.releaseGroup(app.applicationName, g.deploymentGroupName, id, {
+      await deps.locks.release(app.applicationName, g.deploymentGroupName, id, {
         status: 'Failed',
-        createTime: d?.createTime ?? now,
+        createTime: d?.spec.createTime ?? now,
         endTime: now,
       });
       warn(

@@ -1,12 +1,12 @@
 /**
- * The CLI's client for a Cutover API: `cutover server` (by default 127.0.0.1:4980, unsigned) or a
- * remote API Gateway endpoint (SigV4-signed for execute-api with the standard AWS credentials).
+ * A client for a Cutover API: `cutover server` (by default 127.0.0.1:4980, unsigned) or a remote
+ * API Gateway endpoint (SigV4-signed for execute-api with the standard AWS credentials).
  * CodeDeploy's JSON 1.1 protocol over HTTP.
  */
-import { CODEDEPLOY_TARGET_PREFIX, CONTENT_TYPE, CUTOVER_TARGET_PREFIX } from '../api/json-protocol.js';
-import { CUTOVER_OPERATIONS } from '../api/operations.js';
-import { ApiError } from '../domain/errors.js';
-import { regionOf, signedHeaders } from '../adapters/aws/sigv4.js';
+import { CODEDEPLOY_TARGET_PREFIX, CONTENT_TYPE, CUTOVER_TARGET_PREFIX } from '../../api/json-protocol.js';
+import { CUTOVER_OPERATIONS } from '../../api/names.js';
+import { ApiError } from '../../domain/errors.js';
+import { regionOf, signedHeaders } from './sigv4.js';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4980';
 /** Local servers are not signed for (they have no IAM); everything else is. */
@@ -16,13 +16,14 @@ export async function callApi(
   endpoint: string,
   operation: string,
   input: Record<string, unknown>,
+  /** The region to sign for when the host name does not say (AWS_REGION). */
+  region?: string,
 ): Promise<Record<string, unknown>> {
   const target = `${CUTOVER_OPERATIONS.has(operation) ? CUTOVER_TARGET_PREFIX : CODEDEPLOY_TARGET_PREFIX}${operation}`;
   const url = new URL(endpoint);
   const body = JSON.stringify(input);
   let headers: Record<string, string> = { 'content-type': CONTENT_TYPE, 'x-amz-target': target };
-  if (!LOOPBACK.has(url.hostname))
-    headers = await signedHeaders(url, headers, body, regionOf(url.hostname, process.env.AWS_REGION));
+  if (!LOOPBACK.has(url.hostname)) headers = await signedHeaders(url, headers, body, regionOf(url.hostname, region));
   let res: Response;
   try {
     res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(30_000) });

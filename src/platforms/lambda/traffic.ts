@@ -1,5 +1,14 @@
 /** How a Lambda alias must route for a given share of traffic on the target version. Pure. */
-import type { FunctionTarget } from './model.js';
+
+/** One Lambda function shifted by a deployment. */
+export interface FunctionTarget {
+  /** The AppSpec resource's logical name. */
+  logicalName: string;
+  functionName: string;
+  alias: string;
+  currentVersion: string;
+  targetVersion: string;
+}
 
 /** The routing of a Lambda alias: its primary version plus extra versions and their weights (0..1). */
 export interface AliasRouting {

@@ -1,0 +1,168 @@
+/**
+ * A platform (Lambda, ECS, ...) is a strategy: the deployment flow (plan, hooks, steps, bakes,
+ * alarms, controls, commit point, rollback, outcome) is the same for all of them, and each platform
+ * says only what moves traffic on its kind of target. Modelled on Argo Rollouts'
+ * TrafficRoutingReconciler (SetWeight, VerifyWeight, RemoveManagedRoutes), with what a deployment
+ * engine needs besides: check the world first, install a replacement, roll back from the world as
+ * it is, finish after the commit point, describe the targets. docs/adr/0008-platforms-are-strategies.md
+ */
+import type { Issue } from '../domain/errors.js';
+import type { StageTemplate } from '../domain/lifecycle.js';
+import type { ComputePlatform, Deployment, DeploymentGroup, DeploymentSpec, WaitKind } from '../domain/model.js';
+import type { Environment } from '../domain/notifications.js';
+import type { GroupInput } from '../ports/store.js';
+
+/** What a strategy method may do besides using its own ports. */
+export interface StrategyContext {
+  now(): Date;
+  /** Append to the deployment's timeline (and the log). */
+  note(event: string, message: string, data?: Record<string, unknown>): Promise<void>;
+  /**
+   * Keep facts on the deployment now, before the next change to the world (e.g. the deadline of a
+   * replacement about to be created), so a retry or a rollback after a crash knows of it.
+   */
+  recordFacts(facts: Record<string, unknown>): Promise<void>;
+}
+
+/** Prepare's check of the world, before anything changes. */
+export interface WorldCheck<Facts> {
+  /** Everything that stops the deployment (empty: ready). Each names the target and what is wrong. */
+  problems: string[];
+  /** What was found, kept on the deployment (ECS: which task set and target group are blue). */
+  facts?: Facts;
+  /** One line for the timeline: what goes from where to where. */
+  summary: string;
+}
+
+/** An engine action of the lifecycle: done, or not yet (wait, then run it again). */
+export type ActionResult<Facts> =
+  { done: true; facts?: Partial<Facts> } | { done: false; wait: WaitKind; seconds: number; facts?: Partial<Facts> };
+
+/**
+ * Traffic read back after a change. Verification is data: `pending` (the world does not show the
+ * weight yet, look again) is not an error, `mismatch` (something else holds the routing) is.
+ */
+export type Verification =
+  | { verdict: 'verified'; observed: Record<string, string> }
+  | { verdict: 'pending'; observed: Record<string, string>; retryAfterSeconds: number }
+  | { verdict: 'mismatch'; observed: Record<string, string>; message: string };
+
+/** What a deployment has changed in the world, read from the world (not from the record). */
+export interface Assessment {
+  /** Something of this deployment's is in place (traffic, or a replacement). */
+  changed: boolean;
+  trafficMoved: boolean;
+  /** The state now, for the timeline. */
+  describe: string;
+}
+
+/** The outcome of a rollback, per target, read back. */
+export interface Restoration {
+  /** Targets back on the original, verified, each with where its traffic is now. */
+  restored: string[];
+  /** Targets that could not be restored, each with where its traffic is now (empty: all restored). */
+  notRestored: { target: string; where: string; reason: string }[];
+}
+
+/**
+ * The strategy for one kind of deployment target. Every method is idempotent and decides from the
+ * world as it is, so a retried or interrupted call never half-applies. Methods throw
+ * DependencyUnavailableError when retrying may help, DependencyRejectedError when AWS refused,
+ * PreconditionFailedError when the world is not as the deployment needs it.
+ */
+export interface TargetStrategy<Target = unknown, Facts = unknown> {
+  /** Check the world before anything changes: every problem at once, and the facts to keep. */
+  check(d: Deployment<Target, Facts>, ctx: CheckContext): Promise<WorldCheck<Facts>>;
+  /** Run an engine action of the lifecycle (ECS: Install, AllowTestTraffic, a ready or termination wait). */
+  runAction(d: Deployment<Target, Facts>, action: string, ctx: StrategyContext): Promise<ActionResult<Facts>>;
+  /** Move traffic to `weight` percent on the target (at 100: the target is what serves). */
+  setWeight(d: Deployment<Target, Facts>, weight: number, ctx: StrategyContext): Promise<void>;
+  /** Read the world back: does it route `weight` percent to the target? */
+  verifyWeight(d: Deployment<Target, Facts>, weight: number): Promise<Verification>;
+  /** What this deployment has changed in the world. */
+  assess(d: Deployment<Target, Facts>): Promise<Assessment>;
+  /**
+   * Put every target back on the original, from the world as it is, and read it back. A target that
+   * cannot be restored does not stop the others; it is reported in `notRestored`.
+   */
+  restore(d: Deployment<Target, Facts>, ctx: StrategyContext): Promise<Restoration>;
+  /**
+   * After the commit point (the deployment is recorded Succeeded): clean up (ECS: delete the original
+   * task set). Never touches traffic. Returns what it did, for the timeline.
+   */
+  finish(d: Deployment<Target, Facts>, ctx: StrategyContext): Promise<string>;
+}
+
+/** What Prepare's check may read besides the world: the group's last successful deployment. */
+export interface CheckContext extends StrategyContext {
+  previous?: Deployment;
+}
+
+export type StrategyMethod = keyof TargetStrategy;
+
+export type { StageTemplate };
+
+/** What a platform makes of an AppSpec for a group. */
+export interface PlannedRevision<Target> {
+  target: Target;
+  /** Hook functions by lifecycle event, as the AppSpec names them. */
+  hooks: Partial<Record<string, string>>;
+  /** The stages of this deployment in order, before hooks are attached (hooks without a function are dropped). */
+  stages: StageTemplate[];
+}
+
+/** A deployment target as CodeDeploy's API shows it (LambdaTarget, ECSTarget, InstanceTarget). */
+export interface DescribedTarget {
+  targetId: string;
+  targetArn: string;
+  deploymentTargetType: 'LambdaTarget' | 'ECSTarget' | 'InstanceTarget';
+  /** The member of DeploymentTarget that holds it: lambdaTarget, ecsTarget, instanceTarget. */
+  member: 'lambdaTarget' | 'ecsTarget' | 'instanceTarget';
+  /** Platform fields of the target (lambdaFunctionInfo, taskSetsInfo, ...). */
+  detail: Record<string, unknown>;
+}
+
+/** Which port methods a strategy method calls, by port: IAM statements are derived from it. */
+export type PortUses<Ports> = { readonly [P in keyof Ports]?: readonly (keyof Ports[P] & string)[] };
+
+/**
+ * One platform: its lifecycle, its rules for groups and AppSpecs, its strategy and the ports the
+ * strategy uses. Registered with one line in src/platforms/index.ts.
+ */
+export interface Platform<Target = unknown, Facts = unknown, Ports = unknown> {
+  readonly computePlatform: ComputePlatform;
+  /** Every CodeDeploy lifecycle event of a deployment, in order (what lifecycleEvents records). */
+  readonly lifecycleEvents: readonly string[];
+  /** The lifecycle events that take a hook. */
+  readonly hookEvents: readonly string[];
+  readonly defaultDeploymentConfig: string;
+  /** ErrorInformation codes: the world is not as needed, and AWS refused a call. */
+  readonly errorCodes: { invalidTarget: string; refused: string };
+  /** Group fields that belong to this platform (other platforms' groups must leave them out). */
+  readonly groupFields: readonly (keyof GroupInput)[];
+  /**
+   * This platform's rules for a deployment group's own fields: every problem at once, with its path.
+   * `groups` lists every group of this platform (for rules across groups, e.g. one service, one group).
+   */
+  groupIssues(input: GroupInput, groups: () => Promise<DeploymentGroup[]>): Promise<Issue[]>;
+  /** The group as stored (fields this platform implies, e.g. ECS's deployment style). */
+  normalizeGroup(input: GroupInput): GroupInput;
+  /** Read an AppSpec for a group. @throws InvalidInputError (InvalidRevisionException) with every problem */
+  planRevision(appSpec: string, group: DeploymentGroup): PlannedRevision<Target>;
+  /** A rollback deployment's target: the same targets, the other way round. */
+  rollbackTarget(spec: DeploymentSpec<Target>, facts: Facts | undefined): Target;
+  /** The deployment's targets for ListDeploymentTargets / BatchGetDeploymentTargets. */
+  describeTargets(d: Deployment<Target, Facts>, env: Environment): DescribedTarget[];
+  /** What a hook gets besides CodeDeploy's two keys (so it need not look it up). */
+  hookContext(d: Deployment<Target, Facts>): Record<string, unknown>;
+  /** Cutover's extra fields of GetDeployment (`cutover.*`). */
+  describe(d: Deployment<Target, Facts>): Record<string, unknown>;
+  /** One line: what a successful deployment did, e.g. "checkout:live → v2". */
+  summary(d: Deployment<Target, Facts>): string;
+  /** The number of targets (deploymentOverview counts them). */
+  targetCount(d: Deployment<Target, Facts>): number;
+  /** The strategy, bound to this platform's ports. */
+  strategy(ports: Ports): TargetStrategy<Target, Facts>;
+  /** Which port methods each strategy method uses. */
+  readonly uses: { readonly [M in StrategyMethod]: PortUses<Ports> };
+}

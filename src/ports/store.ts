@@ -1,0 +1,146 @@
+/**
+ * The store, as focused ports (one DynamoDB table behind them all; see docs/architecture.md).
+ * Every write is conditional. Unless a method says otherwise, AWS throttling and 5xx surface as
+ * DependencyUnavailableError (retried by the state machine) and refusals as DependencyRejectedError.
+ */
+import type { DeploymentConfig } from '../domain/deployment-config.js';
+import type {
+  Application,
+  Deployment,
+  DeploymentGroup,
+  DeploymentState,
+  DeploymentStatus,
+  RevisionLocation,
+  TimelineEntry,
+} from '../domain/model.js';
+
+/** A registered application revision with CodeDeploy's GenericRevisionInfo. */
+export interface StoredRevision {
+  /** Identity of the revision: its sha256, or its S3 location. */
+  key: string;
+  revision: RevisionLocation;
+  description?: string;
+  registerTime?: string;
+  firstUsedTime?: string;
+  lastUsedTime?: string;
+  deploymentGroups: string[];
+}
+
+/** Group fields a deployment group update may change (not its lock or its history). */
+export type GroupInput = Omit<
+  DeploymentGroup,
+  | 'deploymentGroupId'
+  | 'createTime'
+  | 'activeDeploymentId'
+  | 'lastSuccessfulDeployment'
+  | 'lastAttemptedDeployment'
+  | 'lastSuccessfulRevision'
+>;
+
+/** Applications, deployment groups, custom deployment configurations and registered revisions. */
+export interface Catalog {
+  /** @throws ApiError ApplicationAlreadyExistsException */
+  createApplication(app: Application): Promise<void>;
+  getApplication(name: string): Promise<Application | undefined>;
+  listApplications(): Promise<Application[]>;
+  /** Delete an application and its deployment groups (CodeDeploy's DeleteApplication); idempotent. */
+  deleteApplication(name: string): Promise<void>;
+
+  /** @throws ApiError DeploymentGroupAlreadyExistsException */
+  createDeploymentGroup(group: DeploymentGroup): Promise<void>;
+  /** Replace a group's settings (not its lock or history). @throws ApiError DeploymentGroupDoesNotExistException */
+  updateDeploymentGroup(group: GroupInput): Promise<void>;
+  getDeploymentGroup(app: string, group: string): Promise<DeploymentGroup | undefined>;
+  listDeploymentGroups(app: string): Promise<DeploymentGroup[]>;
+  /** @throws ApiError InvalidOperationException while a deployment holds the group's lock */
+  deleteDeploymentGroup(app: string, group: string): Promise<void>;
+
+  /** @throws ApiError DeploymentConfigAlreadyExistsException */
+  createDeploymentConfig(config: DeploymentConfig): Promise<void>;
+  getDeploymentConfig(name: string): Promise<DeploymentConfig | undefined>;
+  listDeploymentConfigs(): Promise<DeploymentConfig[]>;
+  /** Idempotent. */
+  deleteDeploymentConfig(name: string): Promise<void>;
+
+  /** RegisterApplicationRevision: remember a revision (idempotent merge; keeps its usage). */
+  registerRevision(
+    app: string,
+    key: string,
+    revision: RevisionLocation,
+    description: string | undefined,
+    at: string,
+  ): Promise<void>;
+  /** A deployment of `group` used this revision at `at` (idempotent merge). */
+  recordRevisionUse(app: string, key: string, revision: RevisionLocation, group: string, at: string): Promise<void>;
+  getRevision(app: string, key: string): Promise<StoredRevision | undefined>;
+  listRevisions(app: string): Promise<StoredRevision[]>;
+}
+
+/** Deployment records: what was asked (immutable spec) and where each one is (state). */
+export interface Deployments {
+  /** Record a new deployment. @throws InternalError when the id exists already */
+  create(d: Deployment): Promise<void>;
+  get(id: string): Promise<Deployment | undefined>;
+  /**
+   * Compare-and-set on the state: applies `patch` only if the stored state still has
+   * `expectedVersion`; the spec cannot change. Returns the new record.
+   * @throws InternalError on a lost race (the caller re-reads and retries)
+   */
+  update(id: string, expectedVersion: number, patch: Partial<DeploymentState>): Promise<Deployment>;
+  /** Ids of a group's deployments, newest first. */
+  list(app: string, group: string): Promise<string[]>;
+}
+
+/** What releasing a group's lock records on the group. */
+export interface LockOutcome {
+  status: DeploymentStatus;
+  createTime: string;
+  endTime?: string;
+  revision?: RevisionLocation;
+}
+
+/** One active deployment per deployment group (CodeDeploy's rule). */
+export interface GroupLocks {
+  /**
+   * Take the group's lock for `deploymentId` (idempotent for the same id).
+   * @throws ApiError DeploymentLimitExceededException ("The Deployment Group 'G' already has an
+   *   active Deployment 'd-X'") when another holds it; DeploymentGroupDoesNotExistException
+   */
+  acquire(app: string, group: string, deploymentId: string): Promise<void>;
+  /** Release the lock if `deploymentId` holds it, and record the outcome on the group (idempotent). */
+  release(app: string, group: string, deploymentId: string, outcome: LockOutcome): Promise<void>;
+}
+
+/** A waiting hook execution: maps the hook's id (its callback credential) to the task token waiting for it. */
+export interface HookExecution {
+  hookExecutionId: string;
+  deploymentId: string;
+  lifecycleEventName: string;
+  taskToken: string;
+  status: 'InProgress' | 'Succeeded' | 'Failed';
+}
+
+/** Hook executions, by their unguessable ids. */
+export interface HookExecutions {
+  put(h: HookExecution): Promise<void>;
+  get(id: string): Promise<HookExecution | undefined>;
+  /** InProgress → Succeeded/Failed once; returns false if it was already completed. */
+  complete(id: string, status: 'Succeeded' | 'Failed'): Promise<boolean>;
+}
+
+/** A deployment's timeline: every step it took, for people and for the API's GetDeploymentTimeline. */
+export interface Timeline {
+  append(deploymentId: string, entry: TimelineEntry): Promise<void>;
+  /** In time order. */
+  list(deploymentId: string): Promise<TimelineEntry[]>;
+}
+
+/** The alarm index: which active deployments watch an alarm (queried without scans). */
+export interface AlarmWatches {
+  /** Index the alarms an active deployment watches (idempotent). */
+  watch(deploymentId: string, alarmNames: string[]): Promise<void>;
+  /** Remove a deployment from the index (idempotent). */
+  unwatch(deploymentId: string, alarmNames: string[]): Promise<void>;
+  /** Ids of the deployments that watch `alarmName` now. */
+  watching(alarmName: string): Promise<string[]>;
+}
