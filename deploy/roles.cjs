@@ -60,17 +60,6 @@ module.exports = async ({ resolveVariable }) => {
 
   // ---- capabilities: each returns the statements for one kind of call ------------------------
 
-  /** The store (one DynamoDB table). Query also needs the indexes. */
-  const store = (...extra) => {
-    const actions = [
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      ...extra.map((a) => `dynamodb:${a}`),
-    ];
-    return [allow(actions, actions.includes('dynamodb:Query') ? [table, tableIndexes] : table)];
-  };
-
   /** Lambda alias operations on target functions: the ones listed by name, and the ones tagged for this stack. */
   const targets = (...actions) => {
     const act = actions.map((a) => `lambda:${a}`);
@@ -238,7 +227,8 @@ module.exports = async ({ resolveVariable }) => {
   const unknown = Object.values(FUNCTIONS)
     .flat()
     .filter((m) => !(m in PORT_GRANTS));
-  if (unknown.length) throw new Error(`deploy/roles.cjs has no grants for port method(s): ${[...new Set(unknown)].join(', ')}`);
+  if (unknown.length)
+    throw new Error(`deploy/roles.cjs has no grants for port method(s): ${[...new Set(unknown)].join(', ')}`);
 
   /** Statements with the same resources and condition become one, actions merged. */
   const merge = (statements) => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: type-check, then every vitest suite; ends with a plain "N passed, N failed" line
-// (CI reads that line, not vitest's own summary). Exit code 0 only if everything passed.
+// `npm test`: type-check, lint and format checks, then every vitest suite; ends with a plain
+// "N passed, N failed" line (CI reads that line, not vitest's own summary). Exit code 0 only if
+// everything passed. (That generated files are up to date is a vitest test: test/asl.)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,9 +13,20 @@ const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env }).statu
 let passed = 0;
 let failed = 0;
 
-console.log('> tsc -p . --noEmit');
-if (run('npx', ['tsc', '-p', '.', '--noEmit']) === 0) passed++;
-else failed++;
+// Whole-tree checks, each counted as one test.
+const CHECKS = [
+  ['npx', ['tsc', '-p', '.', '--noEmit']],
+  ['npx', ['eslint', '.']],
+  ['npx', ['prettier', '--check', '.']],
+];
+for (const [cmd, args] of CHECKS) {
+  console.log(`> ${[cmd, ...args].join(' ')}`);
+  if (run(cmd, args) === 0) passed++;
+  else {
+    failed++;
+    console.error(`FAILED: ${args.join(' ')}`);
+  }
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'cutover-test-'));
 const report = join(dir, 'vitest.json');

@@ -444,6 +444,17 @@ async function deploy(args: string[]): Promise<number> {
   }
 }
 
+/** The fields of GetDeployment's `deploymentInfo` that `status --endpoint` prints. */
+interface RemoteDeployment {
+  status: string;
+  applicationName: string;
+  deploymentGroupName: string;
+  deploymentConfigName: string;
+  createTime: number | string;
+  errorInformation?: { code: string; message: string };
+  cutover?: { targetWeight?: number };
+}
+
 /**
  * Follow a deployment through the API until it ends (or print it once): new timeline entries as
  * they appear. Returns the exit code: 0 succeeded, 1 failed or stopped (or still running, once).
@@ -452,7 +463,7 @@ async function followRemote(endpoint: string, id: string, watch: boolean, json: 
   let printed = 0;
   for (;;) {
     const { deploymentInfo: d } = (await callApi(endpoint, 'GetDeployment', { deploymentId: id })) as {
-      deploymentInfo: Record<string, any>;
+      deploymentInfo: RemoteDeployment;
     };
     const { timeline } = (await callApi(endpoint, 'GetDeploymentTimeline', { deploymentId: id })) as {
       timeline: { at: string; event: string; message: string }[];

@@ -61,7 +61,10 @@ const Ecs = z.object({
 const Alarm = z
   .object({
     name: z.string().min(1),
-    /** What it watches: a Lambda alias (function and alias), a target group, or a listener (`<loadBalancer>/<listener>`). */
+    /**
+     * What it watches: a Lambda alias (function and alias), a target group, or a listener
+     * (`<loadBalancer>/<listener>`).
+     */
     function: z.string().min(1).optional(),
     alias: z.string().min(1).optional(),
     targetGroup: z.string().min(1).optional(),

@@ -11,13 +11,27 @@
 import './polyfill.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Clock, ExecutionStarter, Logger, TaskTokens } from '../ports/index.js';
 import type { Deps, Task, TaskName } from '../tasks/task.js';
 import type { WorkTracker } from './clock.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type StateDef = Record<string, any>;
+/** The parts of an ASL state the runtime reads or rewrites; the interpreter validates the rest. */
+export interface StateDef {
+  Type?: string;
+  Resource?: unknown;
+  Parameters?: { FunctionName?: unknown; Payload?: unknown; [field: string]: unknown };
+  Retry?: unknown;
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+  [field: string]: unknown;
+}
+/** A state machine definition as read from `statemachines/`. */
+export interface MachineDef {
+  States: Record<string, StateDef>;
+  [field: string]: unknown;
+}
 
 export const DEFINITION_PATH = new URL('../../statemachines/deployment.asl.json', import.meta.url);
 const TOKEN_SENTINEL = '__cutover_local_task_token__';
@@ -26,8 +40,8 @@ const EXECUTION_FIELD = '__cutoverExecution';
 /** Under setTimeout's 2^31-1 ms ceiling; the real timeout runs on our Clock. */
 const INTERPRETER_TIMEOUT = 2_000_000;
 
-export function loadDefinition(path: URL | string = DEFINITION_PATH): StateDef {
-  return JSON.parse(readFileSync(path, 'utf8')) as StateDef;
+export function loadDefinition(path: URL | string = DEFINITION_PATH): MachineDef {
+  return JSON.parse(readFileSync(path, 'utf8')) as MachineDef;
 }
 
 /** The task a Task state runs: `{"Fn::GetAtt": [name, "Arn"]}` as Resource or as Parameters.FunctionName. */
@@ -77,7 +91,7 @@ export interface LocalRuntimeOptions {
   log: Logger;
   /** Milliseconds between Retry attempts (the ASL's intervals compressed). Default 5. */
   retryIntervalMs?: number;
-  definition?: StateDef;
+  definition?: MachineDef;
   /** Tasks by name; defaults to every task in src/tasks. */
   tasks: Record<string, Task<unknown, unknown>>;
   /**
@@ -98,7 +112,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
   readonly executions = new Map<string, ExecutionRecord>();
   private readonly aborts = new Map<string, () => void>();
   private readonly endListeners: ((r: ExecutionRecord) => void)[] = [];
-  private readonly definition: StateDef;
+  private readonly definition: MachineDef;
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, (input: Json) => Promise<Json>>;
   private readonly retryOverrides: Record<string, number>;
@@ -110,7 +124,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
     const unbound: string[] = [];
     this.handlers = {};
     this.retryOverrides = {};
-    for (const [stateName, state] of Object.entries(this.definition.States as Record<string, StateDef>)) {
+    for (const [stateName, state] of Object.entries(this.definition.States)) {
       if (state.Retry) this.retryOverrides[stateName] = opts.retryIntervalMs ?? 5;
       if (state.Type !== 'Task') continue;
       const taskName = boundTaskName(state);
@@ -124,7 +138,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
         : this.directHandler(task);
     }
     if (unbound.length) throw new Error(`Refusing to start: Task state(s) not bound to a task: ${unbound.join(', ')}`);
-    this.machine = new StateMachine(this.definition as any, {
+    this.machine = new StateMachine(this.definition as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: false, checkPaths: true },
     });
   }

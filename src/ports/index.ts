@@ -6,6 +6,7 @@
  * DependencyUnavailableError (Step Functions retries it); AWS refusals (AccessDenied,
  * ResourceNotFound, validation) as DependencyRejectedError carrying AWS's message.
  */
+import type { BundleType } from '../domain/bundle.js';
 import type { AlarmReading } from '../domain/alarms.js';
 import type { ErrorName } from '../domain/errors.js';
 import type { EventBridgeEntry, SnsMessage } from '../domain/notifications.js';
@@ -98,7 +99,7 @@ export interface IdSource {
 /** Reading revision bundles (zip, tar, tgz): compression, kept out of the domain. */
 export interface Bundles {
   /** The AppSpec text inside a bundle. @throws InvalidInputError (InvalidRevisionException) with the reason */
-  appSpecOf(data: Uint8Array, type: import('../domain/bundle.js').BundleType): string;
+  appSpecOf(data: Uint8Array, type: BundleType): string;
 }
 
 /** Time, injected so local mode can compress it and tests can skip it. */

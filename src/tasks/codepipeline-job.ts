@@ -130,7 +130,8 @@ async function work(
     });
     return { jobId, deploymentId, result: 'continuing' };
   } catch (e) {
-    if (!(e instanceof InvalidInputError || e instanceof ApiError)) throw e; // AWS trouble: CodePipeline retries the invocation
+    // AWS trouble: rethrown so that CodePipeline retries the invocation.
+    if (!(e instanceof InvalidInputError || e instanceof ApiError)) throw e;
     await deps.pipeline.fail(jobId, {
       type:
         e instanceof InvalidInputError && e.issues.some((i) => i.path.startsWith('UserParameters'))

@@ -218,7 +218,9 @@ describe('cutover server', () => {
       const t = setTimeout(() => reject(new Error(`no URL in: ${output}`)), 20_000);
       child.stdout.on('data', () => {
         const m = /Cutover local API on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-        if (m) (clearTimeout(t), resolve(m[1]!));
+        if (!m) return;
+        clearTimeout(t);
+        resolve(m[1]!);
       });
     });
     const client = new CodeDeployClient({

@@ -7,7 +7,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OPERATIONS } from '../../src/api/operations.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { ECS_HOOKS, ecsAppSpec, ecsState, ecsTestEnv } from '../support/ecs.js';
-import { reportingHook, waitFor, waitForEnd, type TestEnv } from '../support/local.js';
+import {
+  eventBridgeStates,
+  reportingHook,
+  waitFor,
+  waitForEnd,
+  type SeenEvent,
+  type TestEnv,
+} from '../support/local.js';
 
 let env: TestEnv | undefined;
 afterEach(async () => {
@@ -35,7 +42,7 @@ const allHooks = (status: 'Succeeded' | 'Failed' = 'Succeeded', failAt?: string,
 describe('ECS blue/green (local interpreter, real ASL)', () => {
   it('happy path with a test listener: green installed, tested, canary to 100%, primary, blue deleted', async () => {
     env = await ecsTestEnv({ alarms: ['web-5xx'] });
-    const seen: any[] = [];
+    const seen: SeenEvent[] = [];
     const r = await env.deploy(ecsAppSpec('web:2', allHooks('Succeeded', undefined, seen)));
 
     expect(r.execution.status).toBe('SUCCEEDED');
@@ -70,7 +77,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     expect(taskSetLog).toEqual(['created web:2', 'steady web:2', 'primary web:2', 'deleted web:1']);
     // Hooks ran in CodeDeploy's order and got the service and task sets.
     expect(seen.map((e) => e.LifecycleEventName)).toEqual([...ECS_HOOKS]);
-    expect(seen[1].EcsService).toMatchObject({
+    expect(seen[1]?.EcsService).toMatchObject({
       Cluster: 'demo',
       Service: 'web',
       ReplacementTaskSet: expect.stringMatching(/^ecs-svc\//),
@@ -103,13 +110,13 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       'Complete', // the original task set is deleted after the commit point
       'Deployed',
     ]);
-    const eb = env.world.log.filter((e) => e.kind === 'EventBridge').map((e) => (e.detail.detail as any).state);
+    const eb = eventBridgeStates(env.world);
     expect(eb).toEqual(['START', 'SUCCESS']);
     // The deployment targets speak CodeDeploy's ECSTarget.
     const { deploymentTargets } = (await OPERATIONS.BatchGetDeploymentTargets!.run(
       { deploymentId: r.deploymentId, targetIds: ['demo:web'] },
       env.deps,
-    )) as any;
+    )) as { deploymentTargets: unknown[] };
     expect(deploymentTargets[0]).toMatchObject({
       deploymentTargetType: 'ECSTarget',
       ecsTarget: { targetId: 'demo:web', status: 'Succeeded' },
@@ -185,7 +192,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
         (e) =>
           e.kind === 'Listener' &&
           e.detail.listener === 'web-alb/prod' &&
-          ((e.detail.weights as any)['web-green'] ?? 0) > 0,
+          ((e.detail.weights as Record<string, number>)['web-green'] ?? 0) > 0,
       ),
     ).toBe(true);
   });
@@ -215,7 +222,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
     const r = await env.finish(id);
     expect(r.deployment.state.status).toBe('Succeeded');
     expect(stateOf(env).prod).toEqual({ 'web-green': 100 });
-    const eb = env.world.log.filter((e) => e.kind === 'EventBridge').map((e) => (e.detail.detail as any).state);
+    const eb = eventBridgeStates(env.world);
     expect(eb).toEqual(['START', 'READY', 'SUCCESS']);
   });
 

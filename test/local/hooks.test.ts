@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signBody } from '../../src/domain/hooks.js';
-import { appSpec, testEnv, type TestEnv } from '../support/local.js';
+import { appSpec, testEnv, type SeenEvent, type TestEnv } from '../support/local.js';
 
 let env: TestEnv | undefined;
 let server: Server | undefined;
@@ -94,7 +94,7 @@ describe('hooks', () => {
 
   it('webhook hook: signed with the group secret, its JSON answer counts', async () => {
     const secret = 'a-long-shared-secret-for-hooks';
-    const seen: any[] = [];
+    const seen: SeenEvent[] = [];
     const url = await webhook(secret, seen);
     env = await testEnv({ webhookSecret: secret });
     const r = await env.deploy(appSpec({ before: url }));

@@ -7,7 +7,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError, InvalidInputError } from '../../src/domain/errors.js';
 import { deploymentIdForExecution } from '../../src/domain/ids.js';
 import { TASKS } from '../../src/tasks/index.js';
-import { appSpec, reportingHook, testEnv, waitFor, waitForEnd, type TestEnv } from '../support/local.js';
+import {
+  appSpec,
+  eventBridgeStates,
+  reportingHook,
+  snsStatuses,
+  testEnv,
+  waitFor,
+  waitForEnd,
+  type SeenEvent,
+  type TestEnv,
+} from '../support/local.js';
 
 let env: TestEnv | undefined;
 afterEach(async () => {
@@ -21,7 +31,7 @@ const states = (r: { execution: { events: { type: string; state?: string }[] } }
 describe('deployment state machine (local interpreter, real ASL)', () => {
   it('happy path: canary with both hooks ends at the target version, 100%', async () => {
     env = await testEnv({ alarms: ['api-errors'] });
-    const seen: any[] = [];
+    const seen: SeenEvent[] = [];
     env.world.registerHook('preHook', reportingHook('Succeeded', seen));
     env.world.registerHook('postHook', reportingHook('Succeeded', seen));
     const r = await env.deploy(appSpec({ before: 'preHook', after: 'postHook' }));
@@ -47,9 +57,9 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
       DeploymentGroupName: 'prod',
       Functions: [{ FunctionName: 'api', Alias: 'live', CurrentVersion: '1', TargetVersion: '2' }],
     });
-    expect(seen[0].LifecycleEventHookExecutionId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(seen[0]?.LifecycleEventHookExecutionId).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // Outcome events, and the group is free again with the revision recorded.
-    const eb = env.world.log.filter((e) => e.kind === 'EventBridge').map((e) => (e.detail.detail as any).state);
+    const eb = eventBridgeStates(env.world);
     expect(eb).toEqual(['START', 'SUCCESS']);
     const group = await env.deps.catalog.getDeploymentGroup('shop', 'prod');
     expect(group?.activeDeploymentId).toBeUndefined();
@@ -102,9 +112,9 @@ describe('deployment state machine (local interpreter, real ASL)', () => {
       state: { status: 'Succeeded', rollbackInfo: { rollbackTriggeringDeploymentId: r.deploymentId } },
     });
     expect(r.deployment.state.rollbackInfo?.rollbackMessage).toContain('read back and verified');
-    const sns = env.world.log.filter((e) => e.kind === 'SNS').map((e) => (e.detail.message as any).status);
+    const sns = snsStatuses(env.world);
     expect(sns).toEqual(['Stopped', 'Stopped']); // DeploymentStop + DeploymentRollback
-    const eb = env.world.log.filter((e) => e.kind === 'EventBridge').map((e) => (e.detail.detail as any).state);
+    const eb = eventBridgeStates(env.world);
     expect(eb).toEqual(['START', 'STOP']);
     expect((await env.deps.catalog.getDeploymentGroup('shop', 'prod'))?.activeDeploymentId).toBeUndefined();
   });

@@ -8,8 +8,8 @@ import { quietLogger } from '../../src/wiring/local.js';
 describe('LocalStepFunctions', () => {
   it('refuses to start when a Task state is not bound to a task, naming the state', () => {
     const definition = loadDefinition();
-    definition.States.ShiftTraffic.Resource = { 'Fn::GetAtt': ['moveTraffic', 'Arn'] };
-    definition.States.Finalize.Resource = 'arn:aws:lambda:us-east-1:111122223333:function:finalize';
+    definition.States.ShiftTraffic!.Resource = { 'Fn::GetAtt': ['moveTraffic', 'Arn'] };
+    definition.States.Finalize!.Resource = 'arn:aws:lambda:us-east-1:111122223333:function:finalize';
     expect(
       () => new LocalStepFunctions({ clock: new VirtualClock('manual'), log: quietLogger, tasks: TASKS, definition }),
     ).toThrow(

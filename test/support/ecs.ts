@@ -1,4 +1,7 @@
-/** An ECS world (EXTERNAL service behind an ALB with prod and test listeners) and a local environment for ECS path tests. */
+/**
+ * An ECS world (EXTERNAL service behind an ALB with prod and test listeners) and a local environment for
+ * ECS path tests.
+ */
 import type { SimDeploymentController } from '../../src/adapters/sim/ecs-world.js';
 import { SimWorld } from '../../src/adapters/sim/world.js';
 import { TASKS } from '../../src/tasks/index.js';
@@ -146,7 +149,7 @@ Resources:
 ${h.length ? `Hooks:\n${h.join('\n')}\n` : ''}`;
 }
 
-/** The world's ECS service: its task sets as [taskDefinition, status] and the listeners' splits by target group name. */
+/** The world's ECS service: its task sets as [taskDefinition, status], the listeners' splits by target group. */
 export function ecsState(world: SimWorld) {
   const svc = world.ecs.describeTaskSets('demo', 'web');
   return {

@@ -156,6 +156,22 @@ export function appSpec(
 }
 
 /** A hook that reports `status` through PutLifecycleEventHookExecutionStatus. */
+/** A hook event as a test saw it (Lambda payload or webhook body); fields are read by name. */
+export interface SeenEvent {
+  LifecycleEventName?: string;
+  DeploymentId?: string;
+  LifecycleEventHookExecutionId?: string;
+  [field: string]: unknown;
+}
+
+/** The `state` of each CodeDeploy-shaped EventBridge event the world received, in order. */
+export const eventBridgeStates = (world: SimWorld): unknown[] =>
+  world.log.filter((e) => e.kind === 'EventBridge').map((e) => (e.detail.detail as { state?: unknown }).state);
+
+/** The `status` of each SNS message the world received, in order. */
+export const snsStatuses = (world: SimWorld): unknown[] =>
+  world.log.filter((e) => e.kind === 'SNS').map((e) => (e.detail.message as { status?: unknown }).status);
+
 export const reportingHook =
   (status: 'Succeeded' | 'Failed', seen?: unknown[]): SimHookHandler =>
   async (event, ctx) => {

@@ -1,4 +1,7 @@
-/** The SimWorld's ECS and ELB: task set steadiness, weighted listeners, per-task-definition errors, alarms, faults, persistence, the world file. */
+/**
+ * The SimWorld's ECS and ELB: task set steadiness, weighted listeners, per-task-definition errors, alarms,
+ * faults, persistence, the world file.
+ */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SimEcsServices, SimLoadBalancers } from '../../src/adapters/sim/adapters.js';

@@ -39,7 +39,10 @@ export interface SimAlarm {
   functionName?: string;
   /** Metrics of invocations through this alias (all versions behind it). */
   alias?: string;
-  /** Metrics of the requests a target group (by name) gets: its tasks' errors, and 503s while it has no steady task set. */
+  /**
+   * Metrics of the requests a target group (by name) gets: its tasks' errors, and 503s while it has no
+   * steady task set.
+   */
   targetGroup?: string;
   /** Metrics of the requests through a listener (its ARN or `<loadBalancer>/<listener>`). */
   listener?: string;
