@@ -5,21 +5,32 @@
 import * as z from 'zod/mini';
 import { ApiError } from '../domain/errors.js';
 import { isTerminal, type Deployment } from '../domain/model.js';
-import { endWait, loadGroup, mutateDeployment, note } from './support.js';
+import { failWait, loadGroup, mutateDeployment, note, succeedWait } from './support.js';
 import { defineTask, type DepsFor } from './task.js';
 
 const Id = z.object({ deploymentId: z.optional(z.string()) });
 
-/** What every control uses: record the request, note it, end the current wait. */
-const USES = {
+/** What a control that ends the current wait by failing it uses: record the request, note it, fail the wait. */
+const STOP_USES = {
   deployments: ['get', 'update'],
   timeline: ['append'],
-  tokens: ['succeed', 'fail'],
+  tokens: ['fail'],
 } as const;
-type ControlDeps = DepsFor<typeof USES>;
+/** What a control that lets the current wait end early uses: record the request, note it, end the wait. */
+const SUCCEED_USES = {
+  deployments: ['get', 'update'],
+  timeline: ['append'],
+  tokens: ['succeed'],
+} as const;
+/** Pause is noted when the pause wait begins (startWait), not here. */
+const PAUSE_USES = {
+  deployments: ['get', 'update'],
+  tokens: ['succeed'],
+} as const;
+type ControlDeps = DepsFor<typeof SUCCEED_USES>;
 
 /** Load an active deployment, or fail with CodeDeploy's exception names. */
-async function active(deps: ControlDeps, deploymentId: string | undefined): Promise<Deployment> {
+async function active(deps: Pick<ControlDeps, 'deployments'>, deploymentId: string | undefined): Promise<Deployment> {
   if (!deploymentId) throw new ApiError('DeploymentIdRequiredException', 'deploymentId is required');
   const d = await deps.deployments.get(deploymentId);
   if (!d) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${deploymentId} does not exist`);
@@ -39,7 +50,7 @@ const StopInput = z.extend(Id, { autoRollbackEnabled: z.optional(z.boolean()) })
  */
 async function stop(
   input: z.infer<typeof StopInput>,
-  deps: ControlDeps,
+  deps: DepsFor<typeof STOP_USES>,
 ): Promise<{ status: 'Pending'; statusMessage: string }> {
   const d = await active(deps, input.deploymentId);
   const at = deps.clock.now().toISOString();
@@ -60,13 +71,13 @@ async function stop(
     'StopRequested',
     `Stop requested${rollback ? ' with rollback' : ', leaving traffic where it is'}`,
   );
-  await endWait(deps, updated, { fail: 'DeploymentStoppedError', cause: `Stopped by request at ${at}` });
+  await failWait(deps, updated, 'DeploymentStoppedError', `Stopped by request at ${at}`);
   return {
     status: 'Pending',
     statusMessage: `Stopping deployment ${d.deploymentId}${rollback ? ' and rolling back' : ''}`,
   };
 }
-export const stopDeployment = defineTask('stopDeployment', USES, StopInput, stop);
+export const stopDeployment = defineTask('stopDeployment', STOP_USES, StopInput, stop);
 
 /** Skip every remaining bake and approval and go to 100% now (AfterAllowTraffic still runs). */
 async function promote(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ status: 'Promoted' }> {
@@ -76,13 +87,13 @@ async function promote(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ 
     cur.state.promoted ? undefined : { promoted: { at }, paused: undefined },
   );
   await note(deps, d.deploymentId, 'Promoted', 'Promoted: skipping the remaining bakes, going to 100%');
-  await endWait(deps, updated, { succeed: { ended: 'promoted' } }, ['bake', 'pause', 'approval']);
+  await succeedWait(deps, updated, { ended: 'promoted' }, ['bake', 'pause', 'approval']);
   return { status: 'Promoted' };
 }
-export const promoteDeployment = defineTask('promoteDeployment', USES, Id, promote);
+export const promoteDeployment = defineTask('promoteDeployment', SUCCEED_USES, Id, promote);
 
 /** Hold at the current weight; the bake clock stops until resume. */
-async function pause(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ status: 'Paused' }> {
+async function pause(input: z.infer<typeof Id>, deps: DepsFor<typeof PAUSE_USES>): Promise<{ status: 'Paused' }> {
   const d = await active(deps, input.deploymentId);
   const now = deps.clock.now();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) => {
@@ -92,10 +103,10 @@ async function pause(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ st
       : 0;
     return { paused: { at: now.toISOString(), remainingBakeSeconds: left }, bakeUntil: undefined };
   });
-  await endWait(deps, updated, { succeed: { ended: 'paused' } }, ['bake']);
+  await succeedWait(deps, updated, { ended: 'paused' }, ['bake']);
   return { status: 'Paused' };
 }
-export const pauseDeployment = defineTask('pauseDeployment', USES, Id, pause);
+export const pauseDeployment = defineTask('pauseDeployment', PAUSE_USES, Id, pause);
 
 /** Continue a paused deployment with the bake time that was left. */
 async function resume(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ status: 'Resumed' }> {
@@ -115,10 +126,10 @@ async function resume(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ s
       : undefined,
   );
   await note(deps, d.deploymentId, 'Resumed', `Resumed at ${d.state.targetWeight}%`);
-  await endWait(deps, updated, { succeed: { ended: 'resumed' } }, ['pause']);
+  await succeedWait(deps, updated, { ended: 'resumed' }, ['pause']);
   return { status: 'Resumed' };
 }
-export const resumeDeployment = defineTask('resumeDeployment', USES, Id, resume);
+export const resumeDeployment = defineTask('resumeDeployment', SUCCEED_USES, Id, resume);
 
 /** Approve the approval step the deployment is waiting on. */
 async function approve(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ status: 'Approved' }> {
@@ -134,10 +145,10 @@ async function approve(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ 
     approvedSteps: [...(cur.state.approvedSteps ?? []), index],
   }));
   await note(deps, d.deploymentId, 'Approved', `Step ${index + 1} approved`);
-  await endWait(deps, updated, { succeed: { ended: 'approved' } }, ['approval']);
+  await succeedWait(deps, updated, { ended: 'approved' }, ['approval']);
   return { status: 'Approved' };
 }
-export const approveDeployment = defineTask('approveDeployment', USES, Id, approve);
+export const approveDeployment = defineTask('approveDeployment', SUCCEED_USES, Id, approve);
 
 const ContinueInput = z.extend(Id, { deploymentWaitType: z.optional(z.enum(['READY_WAIT', 'TERMINATION_WAIT'])) });
 
@@ -175,10 +186,10 @@ async function continueDeployment_(
     'Continued',
     type === 'READY_WAIT' ? 'Continued: rerouting production traffic' : 'Continued: ending the termination wait now',
   );
-  await endWait(deps, updated, { succeed: { ended: 'continued' } }, [kind]);
+  await succeedWait(deps, updated, { ended: 'continued' }, [kind]);
   return { status: 'Continued' };
 }
-export const continueDeployment = defineTask('continueDeployment', USES, ContinueInput, continueDeployment_);
+export const continueDeployment = defineTask('continueDeployment', SUCCEED_USES, ContinueInput, continueDeployment_);
 
 /** The EventBridge event `CloudWatch Alarm State Change` (the fields we use). */
 const AlarmEvent = z.object({
@@ -197,7 +208,7 @@ const AlarmEvent = z.object({
  * recorded alarm at its next step boundary.
  */
 const ALARM_USES = {
-  ...USES,
+  ...STOP_USES,
   alarmWatches: ['watching'],
   catalog: ['getDeploymentGroup'],
 } as const;
@@ -224,7 +235,7 @@ async function onAlarm(
       alarmName,
       previous: event.detail.previousState?.value,
     });
-    if (await endWait(deps, updated, { fail: 'AlarmActiveError', cause: `Alarm ${alarmName} went to ALARM at ${at}` }))
+    if (await failWait(deps, updated, 'AlarmActiveError', `Alarm ${alarmName} went to ALARM at ${at}`))
       result.interrupted.push(id);
   }
   return result;

@@ -195,8 +195,14 @@ async function timedOut(deps: DepsFor<typeof TIMED_OUT_USES>, deploymentId: stri
     }),
     currentWait: undefined,
   }));
-  if (timeoutAction === 'rollback') throw new HookTimedOutError(message);
-  await note(deps, deploymentId, 'HookTimedOut', `${message}; continuing (timeoutAction: continue)`);
+  const rollback = timeoutAction === 'rollback';
+  await note(
+    deps,
+    deploymentId,
+    'HookTimedOut',
+    `${message}; ${rollback ? 'rolling back' : 'continuing'} (timeoutAction: ${timeoutAction})`,
+  );
+  if (rollback) throw new HookTimedOutError(message);
   return afterStage(d.spec, event);
 }
 

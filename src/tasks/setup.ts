@@ -58,17 +58,13 @@ function parseGroup(raw: unknown): GroupInputSchema {
   }
 }
 
-const GROUP_USES = {
-  catalog: [
-    'getApplication',
-    'listApplications',
-    'listDeploymentGroups',
-    'getDeploymentConfig',
-    'createDeploymentGroup',
-    'updateDeploymentGroup',
-  ],
+/** What checking a group reads: its application, its configuration, and the platform's other groups. */
+const CHECK_USES = {
+  catalog: ['getApplication', 'listApplications', 'listDeploymentGroups', 'getDeploymentConfig'],
 } as const;
-type GroupDeps = DepsFor<typeof GROUP_USES>;
+const CREATE_GROUP_USES = { catalog: [...CHECK_USES.catalog, 'createDeploymentGroup'] } as const;
+const UPDATE_GROUP_USES = { catalog: [...CHECK_USES.catalog, 'updateDeploymentGroup'] } as const;
+type GroupDeps = DepsFor<typeof CHECK_USES>;
 
 /** Every group of the platform's applications (for the platform's rules across groups). */
 async function groupsOf(deps: GroupDeps, computePlatform: string): Promise<DeploymentGroup[]> {
@@ -111,7 +107,10 @@ async function checkGroup(input: GroupInputSchema, deps: GroupDeps): Promise<Gro
   return platform.normalizeGroup(group);
 }
 
-async function createGroup(raw: unknown, deps: GroupDeps): Promise<{ deploymentGroupId: string }> {
+async function createGroup(
+  raw: unknown,
+  deps: DepsFor<typeof CREATE_GROUP_USES>,
+): Promise<{ deploymentGroupId: string }> {
   const input = await checkGroup(parseGroup(raw), deps);
   const group: DeploymentGroup = {
     ...input,
@@ -121,13 +120,13 @@ async function createGroup(raw: unknown, deps: GroupDeps): Promise<{ deploymentG
   await deps.catalog.createDeploymentGroup(group);
   return { deploymentGroupId: group.deploymentGroupId };
 }
-export const createDeploymentGroup = defineTask('createDeploymentGroup', GROUP_USES, z.unknown(), createGroup);
+export const createDeploymentGroup = defineTask('createDeploymentGroup', CREATE_GROUP_USES, z.unknown(), createGroup);
 
-async function updateGroup(raw: unknown, deps: GroupDeps): Promise<Record<string, never>> {
+async function updateGroup(raw: unknown, deps: DepsFor<typeof UPDATE_GROUP_USES>): Promise<Record<string, never>> {
   await deps.catalog.updateDeploymentGroup(await checkGroup(parseGroup(raw), deps));
   return {};
 }
-export const updateDeploymentGroup = defineTask('updateDeploymentGroup', GROUP_USES, z.unknown(), updateGroup);
+export const updateDeploymentGroup = defineTask('updateDeploymentGroup', UPDATE_GROUP_USES, z.unknown(), updateGroup);
 
 const ConfigInput = z.object({
   deploymentConfigName: z.string(),

@@ -150,18 +150,34 @@ export async function checkAlarms(
 }
 
 /**
- * End the execution's current wait at once, if there is one: `fail` with an error name, or
- * `succeed` (promote, resume, approve). Returns whether a waiting task was completed.
+ * Fail the execution's current wait at once (stop, alarm), if it is one of `kinds` (default: any).
+ * Returns whether a waiting task was completed.
  */
-export async function endWait(
-  deps: { tokens: Pick<TaskTokens, 'succeed' | 'fail'> },
+export async function failWait(
+  deps: { tokens: Pick<TaskTokens, 'fail'> },
   d: Deployment,
-  how: { fail: ErrorName; cause: string } | { succeed: Record<string, unknown> },
+  error: ErrorName,
+  cause: string,
   kinds?: string[],
 ): Promise<boolean> {
   const w = d.state.currentWait;
   if (!w || (kinds && !kinds.includes(w.kind))) return false;
-  return 'fail' in how ? deps.tokens.fail(w.token, how.fail, how.cause) : deps.tokens.succeed(w.token, how.succeed);
+  return deps.tokens.fail(w.token, error, cause);
+}
+
+/**
+ * End the execution's current wait with success (promote, pause, resume, approve, continue), if it
+ * is one of `kinds`. Returns whether a waiting task was completed.
+ */
+export async function succeedWait(
+  deps: { tokens: Pick<TaskTokens, 'succeed'> },
+  d: Deployment,
+  output: Record<string, unknown>,
+  kinds: string[],
+): Promise<boolean> {
+  const w = d.state.currentWait;
+  if (!w || !kinds.includes(w.kind)) return false;
+  return deps.tokens.succeed(w.token, output);
 }
 
 /** Publish a deployment state to EventBridge and the group's SNS triggers, in CodeDeploy's shapes. */

@@ -333,7 +333,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
       ],
       prod: { 'web-green': 100 },
     });
-    const next = await env.deploy(ecsAppSpec('web:3'.replace('3', '1')));
+    const next = await env.deploy(ecsAppSpec('web:1'));
     expect(next.deployment.state.status).toBe('Succeeded');
     expect(next.timeline.map((t) => t.event)).toContain('TaskSetRemoved');
     expect(stateOf(env)).toMatchObject({

@@ -7,7 +7,7 @@ import { SimWorld } from '../../src/adapters/sim/world.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { VirtualClock, type ClockMode } from '../../src/local/clock.js';
 import { createLocalEnvironment } from '../../src/wiring/local.js';
-import { TEST_CLOCK, withDeployments, type TestEnv } from './local.js';
+import { TEST_CLOCK, withDeployments, type TestEnv, type TestLocalOptions } from './local.js';
 
 export interface EcsGroupOptions {
   deploymentConfigName?: string;
@@ -16,6 +16,7 @@ export interface EcsGroupOptions {
   blueGreenDeploymentConfiguration?: Record<string, unknown>;
   hookConfiguration?: Record<string, { timeoutSeconds?: number; timeoutAction?: 'rollback' | 'continue' }>;
   autoRollbackConfiguration?: { enabled: boolean; events: string[] };
+  triggerConfigurations?: unknown[];
 }
 
 export interface EcsWorldOptions {
@@ -85,10 +86,11 @@ export async function ecsTestEnv(
   group: EcsGroupOptions = {},
   world: EcsWorldOptions = {},
   mode: ClockMode = TEST_CLOCK,
+  local: TestLocalOptions = {},
 ): Promise<TestEnv> {
   const clock = new VirtualClock(mode, new Date('2026-06-01T12:00:00Z'));
   const w = ecsWorld(clock, world);
-  const env = await createLocalEnvironment({ clock, world: w, retryIntervalMs: 1 });
+  const env = await createLocalEnvironment({ ...local, clock, world: w, retryIntervalMs: 1 });
   await TASKS.createApplication.run({ applicationName: 'shop', computePlatform: 'ECS' }, env.deps);
   await TASKS.createDeploymentGroup.run(
     {
@@ -117,6 +119,7 @@ export async function ecsTestEnv(
         : {}),
       ...(group.hookConfiguration ? { hookConfiguration: group.hookConfiguration } : {}),
       ...(group.autoRollbackConfiguration ? { autoRollbackConfiguration: group.autoRollbackConfiguration } : {}),
+      ...(group.triggerConfigurations ? { triggerConfigurations: group.triggerConfigurations } : {}),
     },
     env.deps,
   );

@@ -3,7 +3,7 @@ import { SimWorld, type SimHookHandler } from '../../src/adapters/sim/world.js';
 import type { Deployment, TimelineEntry } from '../../src/domain/model.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { VirtualClock, type ClockMode } from '../../src/local/clock.js';
-import { createLocalEnvironment, type LocalEnvironment } from '../../src/wiring/local.js';
+import { createLocalEnvironment, type LocalEnvironment, type LocalOptions } from '../../src/wiring/local.js';
 import type { ExecutionRecord } from '../../src/local/runtime.js';
 
 /**
@@ -69,10 +69,17 @@ export function standardWorld(clock: VirtualClock): SimWorld {
   return world;
 }
 
-export async function testEnv(group: GroupOptions = {}, mode: ClockMode = TEST_CLOCK): Promise<TestEnv> {
+/** Options of the local environment a test may set (the rest are the test's own). */
+export type TestLocalOptions = Pick<LocalOptions, 'instrumentation' | 'ids'>;
+
+export async function testEnv(
+  group: GroupOptions = {},
+  mode: ClockMode = TEST_CLOCK,
+  local: TestLocalOptions = {},
+): Promise<TestEnv> {
   const clock = new VirtualClock(mode, new Date('2026-06-01T12:00:00Z'));
   const world = standardWorld(clock);
-  const env = await createLocalEnvironment({ clock, world, retryIntervalMs: 1 });
+  const env = await createLocalEnvironment({ ...local, clock, world, retryIntervalMs: 1 });
   await TASKS.createApplication.run({ applicationName: 'shop' }, env.deps);
   await TASKS.createDeploymentGroup.run(
     {

@@ -501,9 +501,17 @@ function deploymentOut(item: Record<string, unknown> | undefined): Deployment | 
 }
 
 /** Each deployment's timeline. */
+/**
+ * Entries appended by this process, counted: entries with the same timestamp (common on virtual
+ * time, where a whole step happens at one instant) list in the order they were appended. The
+ * random part keeps keys from two processes apart.
+ */
+let appended = 0;
+
 export class DynamoTimeline extends DynamoTable implements Timeline {
   async append(id: string, entry: TimelineEntry): Promise<void> {
-    const sk = `T#${entry.at}#${randomBytes(4).toString('hex')}`;
+    const seq = String(appended++).padStart(12, '0');
+    const sk = `T#${entry.at}#${seq}#${randomBytes(4).toString('hex')}`;
     if (!(await this.putNew({ pk: `DEP#${id}`, sk, ...entry })))
       throw new InternalError(`timeline entry ${sk} collided`);
   }
