@@ -157,7 +157,8 @@ function speedOf(v: string | boolean | undefined): number {
 
 /**
  * While a deployment runs in this process, Ctrl-C stops it with rollback instead of leaving traffic
- * half-shifted: it fails the execution's current wait with DeploymentStoppedError.
+ * half-shifted: the same StopDeployment as the API's (recorded on the deployment, so a stop that
+ * arrives between waits is acted on at the next step boundary).
  */
 function stopOnInterrupt(session: Session, deploymentId: string): () => void {
   let stopping = false;
@@ -165,21 +166,8 @@ function stopOnInterrupt(session: Session, deploymentId: string): () => void {
     if (stopping) process.exit(130);
     stopping = true;
     err(c.yellow('\nInterrupted: stopping the deployment and rolling back (Ctrl-C again to quit at once)'));
-    const tryStop = async () => {
-      const d = await session.deps.deployments.get(deploymentId);
-      if (!d || ['Succeeded', 'Failed', 'Stopped'].includes(d.state.status)) return;
-      if (
-        d.state.currentWait &&
-        (await session.deps.tokens.fail(
-          d.state.currentWait.token,
-          'DeploymentStoppedError',
-          'Stopped by the operator (Ctrl-C)',
-        ))
-      )
-        return;
-      setTimeout(() => void tryStop(), 20);
-    };
-    void tryStop();
+    // A deployment that has just ended cannot be stopped; that is fine, there is nothing to stop.
+    session.run(TASKS.stopDeployment, { deploymentId }).catch(() => undefined);
   };
   process.on('SIGINT', onSigint);
   return () => process.off('SIGINT', onSigint);
