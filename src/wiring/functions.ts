@@ -78,7 +78,7 @@ export function functionEntries(moduleOf: (task: TaskName) => string): Record<st
   const hookPorts = Object.keys(API_FUNCTIONS.hookCallback.uses).sort();
   entries.hookCallback = [
     HEADER,
-    `import { hookCallbackHandler } from '../src/wiring/aws-api.js';`,
+    `import { hookCallbackHandler } from '../src/wiring/aws-hook-callback.js';`,
     `import { ${hookPorts.join(', ')} } from '../src/wiring/aws.js';`,
     '',
     `export const handler = hookCallbackHandler({ ${hookPorts.join(', ')} });`,

@@ -495,7 +495,7 @@ function deploymentOut(item: Record<string, unknown> | undefined): Deployment | 
   if (!item) return undefined;
   if (typeof item.spec !== 'object' || typeof item.state !== 'object')
     throw new InternalError(
-      `deployment ${String(item.deploymentId)} was stored by an earlier Cutover version (no spec/state); remove the local state folder (cutover reset) or the record`,
+      `deployment ${String(item.deploymentId)} was stored by an earlier Cutover version (no spec/state); remove the local state folder (.cutover by default, or --state-dir) or the record`,
     );
   return { deploymentId: String(item.deploymentId), spec: item.spec, state: item.state } as Deployment;
 }
