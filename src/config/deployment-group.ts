@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
+import { TRIGGER_EVENT_TYPES } from '../domain/model.js';
 
 const LISTENER_ARN = z
   .string()
@@ -34,22 +35,7 @@ const Trigger = z.object({
   triggerTargetArn: z
     .string()
     .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, 'must be an SNS topic ARN'),
-  triggerEvents: z
-    .array(
-      z.enum([
-        'DeploymentStart',
-        'DeploymentSuccess',
-        'DeploymentFailure',
-        'DeploymentStop',
-        'DeploymentRollback',
-        'DeploymentReady',
-        'InstanceStart',
-        'InstanceSuccess',
-        'InstanceFailure',
-        'InstanceReady',
-      ]),
-    )
-    .min(1),
+  triggerEvents: z.array(z.enum(TRIGGER_EVENT_TYPES)).min(1),
 });
 export const GroupInputSchema = z.object({
   applicationName: NAME,

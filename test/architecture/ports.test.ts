@@ -11,6 +11,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dispatch, OPERATIONS } from '../../src/api/operations.js';
 import { DependencyUnavailableError } from '../../src/domain/errors.js';
+import { TRIGGER_EVENT_TYPES } from '../../src/domain/model.js';
 import { LOCAL_REVISION_BUCKET } from '../../src/local/s3.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { functionPorts, portMethods } from '../../src/wiring/functions.js';
@@ -88,14 +89,7 @@ const triggers = [
   {
     triggerName: 'all',
     triggerTargetArn: 'arn:aws:sns:us-east-1:111122223333:deployments',
-    triggerEvents: [
-      'DeploymentStart',
-      'DeploymentSuccess',
-      'DeploymentFailure',
-      'DeploymentStop',
-      'DeploymentRollback',
-      'DeploymentReady',
-    ],
+    triggerEvents: TRIGGER_EVENT_TYPES.filter((e) => e.startsWith('Deployment')),
   },
 ];
 const content = (text: string) => ({ revisionType: 'AppSpecContent', appSpecContent: { content: text } });

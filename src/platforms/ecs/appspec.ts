@@ -13,7 +13,7 @@ import {
   type Obj,
 } from '../../domain/appspec.js';
 import { InvalidInputError, type Issue } from '../../domain/errors.js';
-import type { EcsTarget } from './model.js';
+import type { EcsTarget, TaskSetFields } from './model.js';
 
 /** ECS hooks, in the order they run. */
 export const ECS_HOOK_EVENTS = [
@@ -27,15 +27,7 @@ export type EcsHookEvent = (typeof ECS_HOOK_EVENTS)[number];
 
 /** What an ECS AppSpec says: the service's new task definition and how to run it, and the hooks. */
 export interface EcsAppSpec {
-  target: Pick<
-    EcsTarget,
-    | 'taskDefinition'
-    | 'containerName'
-    | 'containerPort'
-    | 'platformVersion'
-    | 'networkConfiguration'
-    | 'capacityProviderStrategy'
-  >;
+  target: TaskSetFields;
   hooks: Partial<Record<EcsHookEvent, string>>;
 }
 

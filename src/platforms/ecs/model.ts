@@ -30,6 +30,17 @@ export interface EcsTarget {
   termination: { action: 'TERMINATE' | 'KEEP_ALIVE'; waitSeconds: number };
 }
 
+/** What the AppSpec says about the replacement task set (and what CreateTaskSet gets of it). */
+export type TaskSetFields = Pick<
+  EcsTarget,
+  | 'taskDefinition'
+  | 'containerName'
+  | 'containerPort'
+  | 'platformVersion'
+  | 'networkConfiguration'
+  | 'capacityProviderStrategy'
+>;
+
 /** What an ECS deployment found and made (kept on the deployment's state). */
 export interface EcsFacts {
   /** Prepare: the primary (blue) task set and its target group; the other target group of the pair. */

@@ -1,6 +1,6 @@
 /** What the ECS platform needs from AWS: task sets of EXTERNAL services, and ELBv2 listeners. */
 import type { ForwardWeights } from './domain.js';
-import type { EcsTarget } from './model.js';
+import type { TaskSetFields } from './model.js';
 
 /** An ECS task set, as the engine needs it (DescribeTaskSets). */
 export interface TaskSetInfo {
@@ -37,15 +37,7 @@ export interface EcsServiceInfo {
 }
 
 /** What CreateTaskSet gets for the replacement (green) task set. */
-export interface TaskSetSpec extends Pick<
-  EcsTarget,
-  | 'taskDefinition'
-  | 'containerName'
-  | 'containerPort'
-  | 'platformVersion'
-  | 'networkConfiguration'
-  | 'capacityProviderStrategy'
-> {
+export interface TaskSetSpec extends TaskSetFields {
   /** The deployment id: finds the task set again after a retry. */
   externalId: string;
   targetGroupArn: string;
