@@ -24,7 +24,7 @@ const ECS = PLATFORM === 'ecs';
 
 const clock = new SystemClock();
 const world = new SimWorld(clock);
-const env = await createLocalEnvironment({ clock, world, retryIntervalMs: 50 });
+const env = await createLocalEnvironment({ clock, world });
 const appSpec = (i: number) =>
   ECS
     ? `version: 0.0\nResources:\n  - svc:\n      Type: AWS::ECS::Service\n      Properties: { TaskDefinition: "web:2", LoadBalancerInfo: { ContainerName: web, ContainerPort: 80 } }\n`

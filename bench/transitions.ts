@@ -40,7 +40,7 @@ world.addFunction('api', { versions: { '1': {}, '2': {}, '3': {} }, aliases: { l
 const hook = async () => ({ status: 'Succeeded' });
 world.registerHook('preHook', hook);
 world.registerHook('postHook', hook);
-const env = await createLocalEnvironment({ clock, world, retryIntervalMs: 1 });
+const env = await createLocalEnvironment({ clock, world });
 await TASKS.createApplication.run({ applicationName: 'bench' }, env.deps);
 await TASKS.createDeploymentGroup.run({ applicationName: 'bench', deploymentGroupName: 'g' }, env.deps);
 

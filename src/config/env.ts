@@ -12,6 +12,18 @@ const AwsEnvSchema = z.object({
   CUTOVER_EVENT_BUS: z._default(z.string().check(z.minLength(1)), 'default'),
   CUTOVER_REVISION_PREFIX: z._default(z.string(), 'revisions'),
   AWS_REGION: z.string().check(z.minLength(1, 'AWS_REGION is set by Lambda')),
+  // How long a rollback keeps retrying a target it cannot restore before it reports ROLLBACK_FAILED.
+  // Capped below what the state machine's persistent retries last (about an hour).
+  CUTOVER_ROLLBACK_DEADLINE_SECONDS: z._default(
+    z.coerce
+      .number()
+      .check(
+        z.int('must be a whole number of seconds'),
+        z.gte(60, 'must be at least 60'),
+        z.lte(3000, 'must be at most 3000'),
+      ),
+    900,
+  ),
   CUTOVER_ACCOUNT_ID: z.optional(z.string().check(z.regex(/^\d{12}$/, 'must be the 12-digit account id'))),
 });
 export type AwsEnv = z.infer<typeof AwsEnvSchema>;

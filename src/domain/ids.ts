@@ -23,3 +23,11 @@ export const DEPLOYMENT_ID_RE = /^d-[A-Z0-9]{9}$/;
 export function deploymentIdForExecution(executionArn: string): string {
   return deploymentIdOf(createHash('sha256').update(executionArn).digest());
 }
+
+/**
+ * The id of the rollback deployment of `deploymentId`: derived, so a rollback that runs twice (a
+ * retry, or a recovery after a crash) finds the record it made instead of making a second one.
+ */
+export function rollbackIdFor(deploymentId: string): string {
+  return deploymentIdOf(createHash('sha256').update(`rollback:${deploymentId}`).digest());
+}

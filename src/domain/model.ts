@@ -271,8 +271,27 @@ export interface DeploymentState<Facts = unknown> {
   pendingAlarm?: { alarmName: string; at: string };
   /** The outcome (SUCCESS, FAILURE, STOP) was published: it is published once. */
   outcomePublished?: boolean;
+  /**
+   * Side effects that must happen once (a timeline entry, an event, a trigger), by key, recorded as
+   * each is done: a retried task skips what it already did (support.ts `once`).
+   */
+  effects?: string[];
+  /** Notifications that could not be delivered (the topic refused, the bus is gone): reported, not retried. */
+  notificationFailures?: NotificationFailure[];
+  /** Until when a rollback keeps trying to restore targets it could not restore yet (ISO). */
+  rollbackDeadline?: string;
   /** Monotonic counter for optimistic concurrency. */
   version: number;
+}
+
+/** An outcome notification that was refused, kept on the deployment and on its timeline. */
+export interface NotificationFailure {
+  at: string;
+  /** The state or trigger event (SUCCESS, DeploymentSuccess, ...). */
+  event: string;
+  /** Where it was going: the event bus, or the SNS topic ARN. */
+  target: string;
+  message: string;
 }
 
 /** A deployment: what was asked (spec) and where it is (state). */

@@ -14,7 +14,19 @@ export interface Environment {
   eventSource: string;
   /** Key prefix under which S3 uploads start deployments (`<prefix>/<app>/<group>/...`). */
   revisionPrefix?: string;
+  /**
+   * How long a rollback keeps trying to restore a target it could not restore yet (throttling, a
+   * not-found read again, a refusal that may be IAM propagation) before the deployment ends
+   * ROLLBACK_FAILED. Default 900 s.
+   */
+  rollbackDeadlineSeconds?: number;
 }
+
+/** The rollback deadline when the stack does not set one. */
+export const DEFAULT_ROLLBACK_DEADLINE_SECONDS = 900;
+
+/** detail-type of the event published, besides the FAILURE, when a rollback could not restore every target. */
+export const ROLLBACK_FAILED_DETAIL_TYPE = 'Cutover Deployment Rollback Failed';
 
 export interface EventBridgeEntry {
   Source: string;
@@ -36,6 +48,31 @@ export const applicationArn = (env: Environment, app: string): string =>
   `arn:aws:codedeploy:${env.region}:${env.accountId}:application:${app}`;
 export const deploymentGroupArn = (env: Environment, app: string, group: string): string =>
   `arn:aws:codedeploy:${env.region}:${env.accountId}:deploymentgroup:${app}/${group}`;
+
+/**
+ * The event published when a rollback could not restore every target (besides the FAILURE): its own
+ * detail-type so that alerting can page on it alone. `message` names each target and where its
+ * traffic is.
+ */
+export function rollbackFailedEntry(env: Environment, d: Deployment, message: string, at: Date): EventBridgeEntry {
+  return {
+    Source: env.eventSource,
+    DetailType: ROLLBACK_FAILED_DETAIL_TYPE,
+    Resources: [
+      applicationArn(env, d.spec.applicationName),
+      deploymentGroupArn(env, d.spec.applicationName, d.spec.deploymentGroupName),
+    ],
+    Detail: JSON.stringify({
+      application: d.spec.applicationName,
+      deploymentGroup: d.spec.deploymentGroupName,
+      deploymentId: d.deploymentId,
+      region: env.region,
+      errorCode: 'ROLLBACK_FAILED',
+      message,
+    }),
+    Time: at,
+  };
+}
 
 export function eventBridgeEntry(
   env: Environment,

@@ -33,6 +33,13 @@ export function causeMessage(cause: string | undefined): string {
   return cause;
 }
 
+/**
+ * Cutover's error code for a deployment whose rollback could not restore every target: not in
+ * CodeDeploy's enum (CodeDeploy has no such outcome), so that nothing mistakes it for an ordinary
+ * failure. The message names each target and where its traffic is.
+ */
+export const ROLLBACK_FAILED = 'ROLLBACK_FAILED';
+
 const CODES: Record<string, { code: string; kind: FailureKind }> = {
   AlarmActiveError: { code: 'ALARM_ACTIVE', kind: 'alarm' },
   DeploymentStoppedError: { code: 'MANUAL_STOP', kind: 'stop' },

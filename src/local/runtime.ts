@@ -22,11 +22,20 @@ export interface StateDef {
   Type?: string;
   Resource?: unknown;
   Parameters?: { FunctionName?: unknown; Payload?: unknown; [field: string]: unknown };
-  Retry?: unknown;
+  Retry?: Retrier[];
   TimeoutSeconds?: number;
   TimeoutSecondsPath?: string;
   [field: string]: unknown;
 }
+/** One retrier of a state's `Retry` (the fields the runtime implements). */
+export interface Retrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+}
+
 /** A state machine definition as read from `statemachines/`. */
 export interface MachineDef {
   States: Record<string, StateDef>;
@@ -65,6 +74,21 @@ function replaceSentinel(value: unknown, token: string): unknown {
   return value;
 }
 
+/** The execution a Task state's input belongs to (the runtime adds the field to every Task's parameters). */
+function executionOf(input: Json): string | undefined {
+  const direct = (input as Record<string, unknown> | null)?.[EXECUTION_FIELD];
+  const payload = (input as { Payload?: Record<string, unknown> } | null)?.Payload?.[EXECUTION_FIELD];
+  const name = direct ?? payload;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** Step Functions' ErrorEquals: States.ALL matches any error, States.TaskFailed any but a timeout. */
+function errorMatches(pattern: string, name: string): boolean {
+  if (pattern === 'States.ALL') return true;
+  if (pattern === 'States.TaskFailed') return name !== 'States.Timeout';
+  return pattern === name;
+}
+
 /** Error objects the interpreter turns into `{Error: name, Cause: message}`. */
 function namedError(name: string, message: string): Error {
   const e = new Error(message);
@@ -89,8 +113,6 @@ export interface ExecutionRecord {
 export interface LocalRuntimeOptions {
   clock: Clock;
   log: Logger;
-  /** Milliseconds between Retry attempts (the ASL's intervals compressed). Default 5. */
-  retryIntervalMs?: number;
   definition?: MachineDef;
   /** Tasks by name; defaults to every task in src/tasks. */
   tasks: Record<string, Task<unknown, unknown>>;
@@ -115,7 +137,6 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
   private readonly definition: MachineDef;
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, (input: Json) => Promise<Json>>;
-  private readonly retryOverrides: Record<string, number>;
   private depsFor?: (task: Task<unknown, unknown>) => Deps;
 
   constructor(private readonly opts: LocalRuntimeOptions) {
@@ -123,9 +144,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
     this.definition = structuredClone(original);
     const unbound: string[] = [];
     this.handlers = {};
-    this.retryOverrides = {};
     for (const [stateName, state] of Object.entries(this.definition.States)) {
-      if (state.Retry) this.retryOverrides[stateName] = opts.retryIntervalMs ?? 5;
       if (state.Type !== 'Task') continue;
       const taskName = boundTaskName(state);
       const task = taskName ? opts.tasks[taskName] : undefined;
@@ -133,9 +152,11 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
         unbound.push(`${stateName} (${taskName ? `task "${taskName}" does not exist` : 'Resource names no task'})`);
         continue;
       }
-      this.handlers[stateName] = isCallback(state)
-        ? this.callbackHandler(stateName, state, task)
-        : this.directHandler(task);
+      // The runtime implements Retry itself, on the clock (the interpreter's retries wait in real time).
+      const retriers = state.Retry ?? [];
+      delete state.Retry;
+      const run = isCallback(state) ? this.callbackHandler(stateName, state, task) : this.directHandler(state, task);
+      this.handlers[stateName] = this.retrying(stateName, retriers, run);
     }
     if (unbound.length) throw new Error(`Refusing to start: Task state(s) not bound to a task: ${unbound.join(', ')}`);
     this.machine = new StateMachine(this.definition as unknown as StateMachineDefinition, {
@@ -153,8 +174,54 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
     return this.depsFor(task);
   }
 
-  private directHandler(task: Task<unknown, unknown>) {
-    return async (input: Json): Promise<Json> => (await task.run(input, this.requireDeps(task))) as Json;
+  private directHandler(state: StateDef, task: Task<unknown, unknown>) {
+    state.Parameters = { ...state.Parameters, [`${EXECUTION_FIELD}.$`]: '$$.Execution.Name' };
+    return async (input: Json): Promise<Json> => {
+      const { [EXECUTION_FIELD]: _execution, ...rest } = input as Record<string, unknown>;
+      return (await task.run(rest, this.requireDeps(task))) as Json;
+    };
+  }
+
+  /**
+   * A state's Retry policy, as Step Functions applies it, with its intervals on the runtime's clock:
+   * the first retrier whose ErrorEquals matches the error decides, each retrier counts its own
+   * attempts, the delay is IntervalSeconds × BackoffRate^attempt capped at MaxDelaySeconds (no
+   * jitter: local runs stay deterministic). While it waits the execution does not hold virtual
+   * time, so a policy that retries for half an hour costs no wall time in tests.
+   */
+  private retrying(stateName: string, retriers: Retrier[], run: (input: Json) => Promise<Json>) {
+    return async (input: Json): Promise<Json> => {
+      const execution = executionOf(input);
+      const attempts = retriers.map(() => 0);
+      for (;;) {
+        try {
+          return await run(input);
+        } catch (e) {
+          const name = (e as Error).name;
+          const i = retriers.findIndex((r) => r.ErrorEquals.some((m) => errorMatches(m, name)));
+          const r = retriers[i];
+          if (!r || attempts[i]! >= (r.MaxAttempts ?? 3)) throw e;
+          const delay = Math.min(
+            (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** attempts[i]!,
+            r.MaxDelaySeconds ?? Number.POSITIVE_INFINITY,
+          );
+          attempts[i]!++;
+          // As the interpreter would have logged it (tests and benches read the event log).
+          this.executions.get(execution ?? '')?.events.push({
+            type: 'StateRetried',
+            state: stateName,
+            error: name,
+            timestamp: Date.now(),
+          });
+          if (execution) this.park(execution);
+          try {
+            await this.opts.clock.sleep(delay);
+          } finally {
+            if (execution) this.unpark(execution);
+          }
+        }
+      }
+    };
   }
 
   /**
@@ -248,7 +315,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
     // A new execution runs until its first wait: virtual time waits for it.
     this.holds.set(name, this.opts.work?.hold());
     const execution = this.machine.run(input as Json, {
-      overrides: { taskResourceLocalHandlers: this.handlers, retryIntervalOverrides: this.retryOverrides },
+      overrides: { taskResourceLocalHandlers: this.handlers },
       context: {
         Execution: { Id: arn, Name: name, StartTime: startDate.toISOString(), Input: input as Json },
         StateMachine: {

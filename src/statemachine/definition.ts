@@ -46,14 +46,16 @@ export const RETRY = {
   ],
   /**
    * Work that must not give up while traffic may be split or a committed deployment is not complete
-   * (Rollback, RecordOutcome, Complete): backoff up to a minute, for about half an hour.
+   * (Rollback, RecordOutcome, Complete): backoff up to a minute, for about an hour. Rollback's own
+   * deadline (CUTOVER_ROLLBACK_DEADLINE_SECONDS, at most 3000 s) ends it before these run out: it
+   * throws DependencyUnavailableError until then and reports ROLLBACK_FAILED after.
    */
   persistent: [
-    { ErrorEquals: LAMBDA_ERRORS, IntervalSeconds: 1, MaxAttempts: 10, BackoffRate: 2, MaxDelaySeconds: 60 },
+    { ErrorEquals: LAMBDA_ERRORS, IntervalSeconds: 1, MaxAttempts: 60, BackoffRate: 2, MaxDelaySeconds: 60 },
     {
       ErrorEquals: [DEPENDENCY_UNAVAILABLE],
       IntervalSeconds: 1,
-      MaxAttempts: 40,
+      MaxAttempts: 70,
       BackoffRate: 2,
       MaxDelaySeconds: 60,
       JitterStrategy: 'FULL',

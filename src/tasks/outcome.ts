@@ -7,9 +7,11 @@
  */
 import * as z from 'zod/mini';
 import { DependencyUnavailableError } from '../domain/errors.js';
-import { deploymentIdForExecution } from '../domain/ids.js';
+import { deploymentIdForExecution, rollbackIdFor } from '../domain/ids.js';
 import { isTerminal, type Deployment, type TriggerEventType } from '../domain/model.js';
-import { causeMessage, classifyFailure, shouldRollback, type CaughtError } from '../domain/outcome.js';
+import { DEFAULT_ROLLBACK_DEADLINE_SECONDS, rollbackFailedEntry } from '../domain/notifications.js';
+import { causeMessage, classifyFailure, ROLLBACK_FAILED, shouldRollback, type CaughtError } from '../domain/outcome.js';
+import type { Restoration } from '../platforms/platform.js';
 import { platformOf } from '../platforms/index.js';
 import {
   checkAlarms,
@@ -17,6 +19,7 @@ import {
   loadGroup,
   mutateDeployment,
   note,
+  once,
   publishState,
   strategyContext,
 } from './support.js';
@@ -34,21 +37,26 @@ const FINALIZE_USES = {
 
 /** The commit point: the last alarm check, then Succeeded is recorded. */
 async function finalize(input: { deploymentId: string }, deps: DepsFor<typeof FINALIZE_USES>) {
-  const d = await loadDeployment(deps, input.deploymentId);
-  if (d.state.status === 'Succeeded') return { status: 'Succeeded' as const };
-  const group = await loadGroup(deps, d);
-  await checkAlarms(deps, d, group, 'after all traffic shifted');
-  const now = deps.clock.now().toISOString();
-  const done = await mutateDeployment(deps, d.deploymentId, (cur) =>
-    cur.state.status === 'Succeeded'
-      ? undefined
-      : { status: 'Succeeded', completeTime: now, currentWait: undefined, targetWeight: 100 },
-  );
-  await note(
-    deps,
-    d.deploymentId,
-    'Succeeded',
-    `Deployment succeeded: ${platformOf(done.spec.computePlatform).summary(done)}`,
+  let d = await loadDeployment(deps, input.deploymentId);
+  if (d.state.status !== 'Succeeded') {
+    const group = await loadGroup(deps, d);
+    await checkAlarms(deps, d, group, 'after all traffic shifted');
+    const now = deps.clock.now().toISOString();
+    d = await mutateDeployment(deps, d.deploymentId, (cur) =>
+      cur.state.status === 'Succeeded'
+        ? undefined
+        : { status: 'Succeeded', completeTime: now, currentWait: undefined, targetWeight: 100 },
+    );
+  }
+  // Committed. A retry after a failure from here on only finishes what is left (the entry once).
+  const done = d;
+  await once(deps, done, 'note:Succeeded', () =>
+    note(
+      deps,
+      done.deploymentId,
+      'Succeeded',
+      `Deployment succeeded: ${platformOf(done.spec.computePlatform).summary(done)}`,
+    ),
   );
   return { status: 'Succeeded' as const };
 }
@@ -82,11 +90,9 @@ async function complete(input: { deploymentId: string }, deps: DepsFor<typeof CO
     endTime: d.state.completeTime ?? deps.clock.now().toISOString(),
     revision: d.spec.revision,
   });
-  if (!d.state.outcomePublished) {
-    await note(deps, d.deploymentId, 'Completed', finished);
-    await publishState(deps, d, group, 'SUCCESS', ['DeploymentSuccess']);
-    await mutateDeployment(deps, d.deploymentId, () => ({ outcomePublished: true }));
-  }
+  await once(deps, d, 'note:Completed', () => note(deps, d.deploymentId, 'Completed', finished));
+  await publishState(deps, d, group, 'SUCCESS', ['DeploymentSuccess']);
+  if (!d.state.outcomePublished) await mutateDeployment(deps, d.deploymentId, () => ({ outcomePublished: true }));
   return { status: 'Succeeded' as const };
 }
 
@@ -97,7 +103,11 @@ export interface RollbackResult {
   rolledBack: boolean;
   rollbackDeploymentId?: string;
   message: string;
+  /** Set when the rollback gave up (its deadline passed): each target not restored, and where its traffic is. */
+  notRestored?: NotRestored[];
 }
+
+type NotRestored = Restoration['notRestored'][number];
 
 const ROLLBACK_USES = {
   deployments: ['get', 'create', 'update'],
@@ -129,19 +139,100 @@ function rollbackRecord(d: Deployment, rollbackId: string, now: string): Deploym
   };
 }
 
+/** End the rollback's own record (once: a record already ended stays as it is). */
+async function endRollbackRecord(
+  deps: DepsFor<typeof ROLLBACK_USES>,
+  rollbackId: string,
+  outcome: { status: 'Succeeded' } | { status: 'Failed'; message: string },
+): Promise<void> {
+  const end = deps.clock.now().toISOString();
+  await mutateDeployment(deps, rollbackId, (cur) =>
+    isTerminal(cur.state.status)
+      ? undefined
+      : {
+          status: outcome.status,
+          completeTime: end,
+          targetWeight: outcome.status === 'Succeeded' ? 100 : cur.state.targetWeight,
+          lifecycleEvents: cur.state.lifecycleEvents.map((e) => ({
+            ...e,
+            status: outcome.status,
+            endTime: end,
+          })),
+          ...(outcome.status === 'Failed'
+            ? { errorInformation: { code: ROLLBACK_FAILED, message: outcome.message.slice(0, 1000) } }
+            : {}),
+        },
+  );
+}
+
+const describeNotRestored = (targets: NotRestored[]): string =>
+  targets.map((t) => `${t.target} (${t.where}: ${t.reason})`).join('; ');
+
+/**
+ * A rollback that could not restore everything (or could not even read the targets): before its
+ * deadline, a retryable failure, so the state machine tries again with backoff (a throttle, a
+ * not-found read again, an AccessDenied that may be IAM propagation); after it, the result that
+ * ends the deployment ROLLBACK_FAILED, naming each target and where its traffic is.
+ */
+function incomplete(deps: DepsFor<typeof ROLLBACK_USES>, d: Deployment, notRestored: NotRestored[]): RollbackResult {
+  const deadline = d.state.rollbackDeadline;
+  const why = describeNotRestored(notRestored);
+  if (!deadline || deps.clock.now().getTime() < Date.parse(deadline))
+    throw new DependencyUnavailableError(
+      `rollback incomplete, trying again until ${deadline ?? 'its deadline'}: ${why}`,
+    );
+  return {
+    trafficMoved: true,
+    rolledBack: false,
+    ...(d.state.rollbackInfo?.rollbackDeploymentId
+      ? { rollbackDeploymentId: d.state.rollbackInfo.rollbackDeploymentId }
+      : {}),
+    notRestored,
+    message: `Rollback FAILED after trying until ${deadline}: ${why}. Check these targets by hand.`,
+  };
+}
+
 async function rollback(
   input: { deploymentId: string; failure: CaughtError },
   deps: DepsFor<typeof ROLLBACK_USES>,
 ): Promise<RollbackResult> {
-  const d = await loadDeployment(deps, input.deploymentId);
+  let d = await loadDeployment(deps, input.deploymentId);
   // Past the commit point nothing is rolled back: RecordOutcome completes the deployment instead.
   if (d.state.status === 'Succeeded')
     return { trafficMoved: false, rolledBack: false, message: 'The deployment had succeeded; nothing was rolled back' };
+  if (!d.state.rollbackDeadline) {
+    const seconds = deps.env.rollbackDeadlineSeconds ?? DEFAULT_ROLLBACK_DEADLINE_SECONDS;
+    const deadline = new Date(deps.clock.now().getTime() + seconds * 1000).toISOString();
+    d = await mutateDeployment(deps, d.deploymentId, (cur) =>
+      cur.state.rollbackDeadline ? undefined : { rollbackDeadline: deadline },
+    );
+  }
+  const where = platformOf(d.spec.computePlatform)
+    .describeTargets(d, deps.env)
+    .map((t) => t.targetId)
+    .join(', ');
   const verdict = classifyFailure(input.failure, platformOf(d.spec.computePlatform).errorCodes);
-  const found = await deps.platforms.assess(d);
+  let found;
+  try {
+    found = await deps.platforms.assess(d);
+  } catch (e) {
+    return incomplete(deps, d, [
+      { target: where, where: 'unknown', reason: `could not be read: ${(e as Error).message}` },
+    ]);
+  }
+  const rollbackId = d.state.rollbackInfo?.rollbackDeploymentId;
   if (!found.changed) {
+    // An earlier run of this rollback restored the world and ended before it said so: finish it.
+    if (rollbackId) {
+      await endRollbackRecord(deps, rollbackId, { status: 'Succeeded' });
+      const message = 'Rolled back: nothing of this deployment is left in place (read back and verified)';
+      await once(deps, d, 'note:RolledBack', () =>
+        note(deps, d.deploymentId, 'RolledBack', message, { rollbackDeploymentId: rollbackId }),
+      );
+      return { trafficMoved: true, rolledBack: true, rollbackDeploymentId: rollbackId, message };
+    }
     const message = 'Nothing had been changed; nothing to roll back';
-    await note(deps, d.deploymentId, 'RollbackSkipped', message);
+    await once(deps, d, 'note:RollbackSkipped', () => note(deps, d.deploymentId, 'RollbackSkipped', message));
     return { trafficMoved: false, rolledBack: false, message };
   }
   // A stop request may say whether to roll back (StopDeployment's autoRollbackEnabled).
@@ -156,49 +247,48 @@ async function rollback(
         ? 'The stop asked for no rollback'
         : `Automatic rollback is not configured for this ${verdict.kind}`;
     const message = `${why}; traffic left as it is: ${found.describe}`;
-    await note(deps, d.deploymentId, 'RollbackSkipped', message);
+    await once(deps, d, 'note:RollbackSkipped', () => note(deps, d.deploymentId, 'RollbackSkipped', message));
     return { trafficMoved: found.trafficMoved, rolledBack: false, message };
   }
 
-  const now = deps.clock.now().toISOString();
-  // A rollback is a deployment of its own (creator codeDeployRollback), linked both ways.
-  let rollbackId = d.state.rollbackInfo?.rollbackDeploymentId;
+  // A rollback is a deployment of its own (creator codeDeployRollback), linked both ways. Its id is
+  // derived from this one, so a second run finds the record the first made.
+  const id = rollbackIdFor(d.deploymentId);
   if (!rollbackId) {
-    rollbackId = deps.ids.deploymentId();
-    await deps.deployments.create(rollbackRecord(d, rollbackId, now));
-    const id = rollbackId;
-    await mutateDeployment(deps, d.deploymentId, () => ({
-      rollbackInfo: { rollbackDeploymentId: id, rollbackMessage: 'Rollback in progress' },
-    }));
-  }
-  await note(
-    deps,
-    d.deploymentId,
-    'RollbackStarted',
-    `Rolling back (${verdict.errorInformation.code}): ${found.describe}`,
-    {
-      rollbackDeploymentId: rollbackId,
-    },
-  );
-
-  const restored = await deps.platforms.restore(d, strategyContext(deps, d.deploymentId));
-  if (restored.notRestored.length) {
-    throw new DependencyUnavailableError(
-      `rollback read-back mismatch: ${restored.notRestored.map((t) => `${t.target} (${t.where}: ${t.reason})`).join('; ')}`,
+    if (!(await deps.deployments.get(id)))
+      await deps.deployments.create(rollbackRecord(d, id, deps.clock.now().toISOString()));
+    d = await mutateDeployment(deps, d.deploymentId, (cur) =>
+      cur.state.rollbackInfo?.rollbackDeploymentId
+        ? undefined
+        : { rollbackInfo: { rollbackDeploymentId: id, rollbackMessage: 'Rollback in progress' } },
     );
   }
+  const current = d;
+  await once(deps, current, 'note:RollbackStarted', () =>
+    note(
+      deps,
+      current.deploymentId,
+      'RollbackStarted',
+      `Rolling back (${verdict.errorInformation.code}): ${found.describe}`,
+      { rollbackDeploymentId: id },
+    ),
+  );
 
-  const end = deps.clock.now().toISOString();
-  await mutateDeployment(deps, rollbackId, () => ({
-    status: 'Succeeded',
-    completeTime: end,
-    targetWeight: 100,
-    lifecycleEvents: [{ lifecycleEventName: 'AllowTraffic', status: 'Succeeded', startTime: now, endTime: end }],
-  }));
+  let restored: Restoration;
+  try {
+    restored = await deps.platforms.restore(d, strategyContext(deps, d.deploymentId));
+  } catch (e) {
+    return incomplete(deps, d, [{ target: where, where: found.describe, reason: (e as Error).message }]);
+  }
+  if (restored.notRestored.length) return incomplete(deps, d, restored.notRestored);
+
+  await endRollbackRecord(deps, id, { status: 'Succeeded' });
   await mutateDeployment(deps, d.deploymentId, () => ({ targetWeight: 0 }));
   const message = `Rolled back: ${restored.restored.join(', ')} (read back and verified)`;
-  await note(deps, d.deploymentId, 'RolledBack', message, { rollbackDeploymentId: rollbackId });
-  return { trafficMoved: found.trafficMoved, rolledBack: true, rollbackDeploymentId: rollbackId, message };
+  await once(deps, current, 'note:RolledBack', () =>
+    note(deps, current.deploymentId, 'RolledBack', message, { rollbackDeploymentId: id }),
+  );
+  return { trafficMoved: found.trafficMoved, rolledBack: true, rollbackDeploymentId: id, message };
 }
 
 export const rollbackDeployment = defineTask(
@@ -214,6 +304,7 @@ const RollbackOutcome = z.union([
     rolledBack: z.boolean(),
     rollbackDeploymentId: z.optional(z.string()),
     message: z.string(),
+    notRestored: z.optional(z.array(z.object({ target: z.string(), where: z.string(), reason: z.string() }))),
   }),
   Caught,
 ]);
@@ -229,12 +320,36 @@ async function record(
   // A deployment that had committed is completed, not failed (its post-commit work failed or was cut short).
   if (d.state.status === 'Succeeded') return complete({ deploymentId: d.deploymentId }, deps);
   const group = await loadGroup(deps, d);
-  const verdict = classifyFailure(input.failure, platformOf(d.spec.computePlatform).errorCodes);
   const rb = input.rollback;
-  const rollbackFailed = 'Error' in rb;
-  const rollbackMessage = rollbackFailed
-    ? `Rollback FAILED (${rb.Error}): ${causeMessage(rb.Cause)}. Check the targets by hand.`
-    : rb.message;
+  // The rollback gave up (its deadline passed) or failed outright: traffic may still be split.
+  const gaveUp = 'Error' in rb ? undefined : rb.notRestored;
+  const rollbackFailed = 'Error' in rb || gaveUp !== undefined;
+  const failed = classifyFailure(input.failure, platformOf(d.spec.computePlatform).errorCodes);
+  let verdict = failed;
+  let rollbackMessage = 'Error' in rb ? '' : rb.message;
+  if (rollbackFailed) {
+    // Where traffic is: what the rollback read last, or (when it failed before reading) the targets to check.
+    const where = gaveUp
+      ? gaveUp.map((t) => `${t.target}: ${t.where} (${t.reason})`).join('; ')
+      : `not read back: ${platformOf(d.spec.computePlatform)
+          .describeTargets(d, deps.env)
+          .map((t) => t.targetId)
+          .join(', ')}`;
+    const why = 'Error' in rb ? `${rb.Error}: ${causeMessage(rb.Cause)}` : 'its deadline passed';
+    rollbackMessage = `Rollback FAILED (${why}); ${where}. Check these targets by hand.`;
+    verdict = {
+      kind: 'failure',
+      status: 'Failed',
+      errorInformation: {
+        code: ROLLBACK_FAILED,
+        message:
+          `${rollbackMessage} The deployment had failed with ${failed.errorInformation.code}: ${failed.errorInformation.message}`.slice(
+            0,
+            1000,
+          ),
+      },
+    };
+  }
   const now = deps.clock.now().toISOString();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) =>
     isTerminal(cur.state.status)
@@ -254,7 +369,7 @@ async function record(
           ),
         },
   );
-  const rbId = d.state.rollbackInfo?.rollbackDeploymentId;
+  const rbId = updated.state.rollbackInfo?.rollbackDeploymentId;
   if (rollbackFailed && rbId) {
     await mutateDeployment(deps, rbId, (cur) =>
       isTerminal(cur.state.status)
@@ -262,7 +377,7 @@ async function record(
         : {
             status: 'Failed',
             completeTime: now,
-            errorInformation: { code: 'INTERNAL_ERROR', message: rollbackMessage },
+            errorInformation: { code: ROLLBACK_FAILED, message: rollbackMessage.slice(0, 1000) },
           },
     );
   }
@@ -272,24 +387,26 @@ async function record(
     createTime: d.spec.createTime,
     endTime: updated.state.completeTime ?? now,
   });
-  if (!updated.state.outcomePublished) {
-    await note(
-      deps,
-      d.deploymentId,
-      updated.state.status,
-      `Deployment ${updated.state.status.toLowerCase()} (${verdict.errorInformation.code}): ${verdict.errorInformation.message}`,
-      { errorCode: verdict.errorInformation.code, rollback: rollbackMessage },
+  const info = updated.state.errorInformation ?? verdict.errorInformation;
+  const status = updated.state.status;
+  await once(deps, updated, `note:${status}`, () =>
+    note(deps, d.deploymentId, status, `Deployment ${status.toLowerCase()} (${info.code}): ${info.message}`, {
+      errorCode: info.code,
+      rollback: rollbackMessage,
+    }),
+  );
+  const stopped = status === 'Stopped';
+  const triggers: TriggerEventType[] = [stopped ? 'DeploymentStop' : 'DeploymentFailure'];
+  if (!rollbackFailed && !('Error' in rb) && rb.rolledBack) triggers.push('DeploymentRollback');
+  await publishState(deps, updated, group, stopped ? 'STOP' : 'FAILURE', triggers);
+  if (info.code === ROLLBACK_FAILED) {
+    // Loud: besides the FAILURE (and its triggers), an event of its own that alerting can match.
+    await once(deps, updated, 'event:ROLLBACK_FAILED', () =>
+      deps.events.putEvents([rollbackFailedEntry(deps.env, updated, info.message, deps.clock.now())]),
     );
-    const stopped = updated.state.status === 'Stopped';
-    const triggers: TriggerEventType[] = [stopped ? 'DeploymentStop' : 'DeploymentFailure'];
-    if (!rollbackFailed && rb.rolledBack) triggers.push('DeploymentRollback');
-    await publishState(deps, updated, group, stopped ? 'STOP' : 'FAILURE', triggers);
-    await mutateDeployment(deps, d.deploymentId, () => ({ outcomePublished: true }));
   }
-  return {
-    status: updated.state.status,
-    errorCode: updated.state.errorInformation?.code ?? verdict.errorInformation.code,
-  };
+  if (!updated.state.outcomePublished) await mutateDeployment(deps, d.deploymentId, () => ({ outcomePublished: true }));
+  return { status, errorCode: info.code };
 }
 
 export const recordOutcome = defineTask(
@@ -311,22 +428,72 @@ const ExecutionEvent = z.object({
 });
 
 /** What Rollback and RecordOutcome use together. */
-const ENDED_USES = {
+export const SETTLE_USES = {
   ...RECORD_USES,
   deployments: ['get', 'create', 'update'],
   platforms: ['assess', 'restore', 'finish'],
 } as const;
 
 /**
+ * Bring a deployment whose execution is gone to the end the state machine would have given it:
+ * one not yet ended is rolled back from the world (as Rollback does) and its outcome recorded; one
+ * that committed is completed; one whose outcome was recorded but not all that follows (lock,
+ * alarm index, events) has that finished. Idempotent: what is done is skipped. `failure` is why the
+ * execution ended. Throws DependencyUnavailableError while a rollback has not restored every target
+ * and its deadline has not passed (the caller retries).
+ */
+export async function settle(
+  d: Deployment,
+  failure: CaughtError,
+  deps: DepsFor<typeof SETTLE_USES>,
+): Promise<{ status: string; action: 'none' | 'recorded' }> {
+  if (d.state.outcomePublished && isTerminal(d.state.status)) return { status: d.state.status, action: 'none' };
+  if (d.state.status === 'Succeeded') {
+    await complete({ deploymentId: d.deploymentId }, deps);
+    return { status: 'Succeeded', action: 'recorded' };
+  }
+  let rolledBack: z.infer<typeof RollbackOutcome>;
+  if (isTerminal(d.state.status)) {
+    // Recorded, not finished: what the rollback did is on the record already.
+    const rbId = d.state.rollbackInfo?.rollbackDeploymentId;
+    const rb = rbId ? await deps.deployments.get(rbId) : undefined;
+    rolledBack =
+      d.state.errorInformation?.code === ROLLBACK_FAILED
+        ? {
+            trafficMoved: true,
+            rolledBack: false,
+            message: d.state.rollbackInfo?.rollbackMessage ?? '',
+            notRestored: [],
+          }
+        : {
+            trafficMoved: rb !== undefined,
+            rolledBack: rb?.state.status === 'Succeeded',
+            message: d.state.rollbackInfo?.rollbackMessage ?? '',
+          };
+  } else {
+    try {
+      rolledBack = await rollback({ deploymentId: d.deploymentId, failure }, deps);
+    } catch (e) {
+      // Not restored yet, deadline not passed: the caller tries again; the rollback gives up only at
+      // its deadline.
+      if (e instanceof DependencyUnavailableError) throw e;
+      rolledBack = { Error: (e as Error).name, Cause: (e as Error).message };
+    }
+  }
+  const out = await record({ deploymentId: d.deploymentId, failure, rollback: rolledBack }, deps);
+  return { status: out.status, action: 'recorded' };
+}
+
+/**
  * An execution ended without recording its deployment's outcome: stopped from the console or API
  * (StopExecution), timed out, or failed inside RecordOutcome itself. The deployment would stay
- * InProgress and its group locked; this rolls it back (decided from the world, as Rollback does)
- * and records the outcome, exactly as the state machine would have. A deployment that had
- * committed is completed. Deployments that ended normally are left alone.
+ * InProgress and its group locked; this settles it (see `settle`). Deployments that ended normally
+ * are left alone. A failure is thrown, so that the invocation is retried (and after Lambda's
+ * retries, kept in the stack's dead-letter queue; the reconciler settles it in any case).
  */
 async function afterExecution(
   event: z.infer<typeof ExecutionEvent>,
-  deps: DepsFor<typeof ENDED_USES>,
+  deps: DepsFor<typeof SETTLE_USES>,
 ): Promise<{ deploymentId: string; action: 'ignored' | 'none' | 'recorded'; status?: string }> {
   const { name, status, executionArn } = event.detail;
   if (!['ABORTED', 'TIMED_OUT', 'FAILED'].includes(status)) return { deploymentId: name, action: 'ignored' };
@@ -335,8 +502,7 @@ async function afterExecution(
   const d = (await deps.deployments.get(name)) ?? (await deps.deployments.get(deploymentIdForExecution(executionArn)));
   if (!d || (d.state.executionArn && d.state.executionArn !== executionArn))
     return { deploymentId: name, action: 'ignored' };
-  if (isTerminal(d.state.status) && (d.state.status !== 'Succeeded' || d.state.outcomePublished))
-    return { deploymentId: name, action: 'none' };
+  if (isTerminal(d.state.status) && d.state.outcomePublished) return { deploymentId: name, action: 'none' };
   const failure: CaughtError =
     status === 'ABORTED'
       ? {
@@ -349,20 +515,16 @@ async function afterExecution(
             Error: 'InternalError',
             Cause: `The execution failed before the outcome was recorded (${event.detail.error ?? 'error'}: ${causeMessage(event.detail.cause ?? '')})`,
           };
-  await note(
-    deps,
-    d.deploymentId,
-    'ExecutionEnded',
-    `The execution ended ${status} with the deployment ${d.state.status}: ${d.state.status === 'Succeeded' ? 'completing it' : 'rolling back and recording the outcome'}`,
+  await once(deps, d, `note:ExecutionEnded:${status}`, () =>
+    note(
+      deps,
+      d.deploymentId,
+      'ExecutionEnded',
+      `The execution ended ${status} with the deployment ${d.state.status}: ${isTerminal(d.state.status) ? 'finishing what follows its outcome' : 'rolling back and recording the outcome'}`,
+    ),
   );
-  let rolledBack: z.infer<typeof RollbackOutcome>;
-  try {
-    rolledBack = await rollback({ deploymentId: d.deploymentId, failure }, deps);
-  } catch (e) {
-    rolledBack = { Error: (e as Error).name, Cause: (e as Error).message };
-  }
-  const out = await record({ deploymentId: d.deploymentId, failure, rollback: rolledBack }, deps);
-  return { deploymentId: d.deploymentId, action: 'recorded', status: out.status };
+  const out = await settle(d, failure, deps);
+  return { deploymentId: d.deploymentId, ...out };
 }
 
-export const executionEnded = defineTask('executionEnded', ENDED_USES, ExecutionEvent, afterExecution);
+export const executionEnded = defineTask('executionEnded', SETTLE_USES, ExecutionEvent, afterExecution);

@@ -6,6 +6,7 @@
 import { evaluateAlarms, verdictStops, watchedAlarms, type AlarmVerdict } from '../domain/alarms.js';
 import {
   AlarmActiveError,
+  DependencyRejectedError,
   DeploymentStoppedError,
   InternalError,
   InvalidInputError,
@@ -180,18 +181,76 @@ export async function succeedWait(
   return deps.tokens.succeed(w.token, output);
 }
 
-/** Publish a deployment state to EventBridge and the group's SNS triggers, in CodeDeploy's shapes. */
+/**
+ * Run a side effect of the deployment once in effect: skipped when `key` is already among the
+ * effects `d` records as done, recorded right after it ran. A crash between the effect and its
+ * record runs it again on the retry: at least once, as EventBridge and SNS deliver.
+ */
+export async function once(deps: Writes, d: Deployment, key: string, effect: () => Promise<void>): Promise<void> {
+  if (d.state.effects?.includes(key)) return;
+  await effect();
+  await mutateDeployment(deps, d.deploymentId, (cur) =>
+    cur.state.effects?.includes(key) ? undefined : { effects: [...(cur.state.effects ?? []), key] },
+  );
+}
+
+type Publishes = Notes & Writes & { events: Pick<EventPublisher, 'putEvents' | 'publish'> };
+
+/**
+ * Deliver one notification once. A refusal (the topic does not exist or does not let Cutover
+ * publish) is recorded on the deployment and its timeline and counts as delivered: retrying it
+ * changes nothing, and a notification must never decide a deployment's outcome. Anything else
+ * (throttling, 5xx) is thrown, for the task's retry.
+ */
+async function deliver(
+  deps: Publishes,
+  d: Deployment,
+  key: string,
+  what: { event: string; target: string },
+  send: () => Promise<void>,
+): Promise<void> {
+  await once(deps, d, key, async () => {
+    try {
+      await send();
+    } catch (e) {
+      if (!(e instanceof DependencyRejectedError)) throw e;
+      const failure = { at: deps.clock.now().toISOString(), ...what, message: e.message.slice(0, 500) };
+      await mutateDeployment(deps, d.deploymentId, (cur) => ({
+        notificationFailures: [...(cur.state.notificationFailures ?? []), failure],
+      }));
+      await note(
+        deps,
+        d.deploymentId,
+        'NotificationFailed',
+        `${what.event} to ${what.target} was refused: ${failure.message}`,
+      );
+    }
+  });
+}
+
+/**
+ * Publish a deployment state to EventBridge and the group's SNS triggers, in CodeDeploy's shapes:
+ * each once per deployment, whatever retries (see `once`, `deliver`).
+ */
 export async function publishState(
-  deps: Context & { events: Pick<EventPublisher, 'putEvents' | 'publish'> },
+  deps: Publishes,
   d: Deployment,
   group: DeploymentGroup,
   state: DeploymentEventState | undefined,
   triggers: TriggerEventType[],
 ): Promise<void> {
-  if (state) await deps.events.putEvents([eventBridgeEntry(deps.env, d, state, deps.clock.now())]);
+  if (state) {
+    const entry = eventBridgeEntry(deps.env, d, state, deps.clock.now());
+    await deliver(deps, d, `event:${state}`, { event: state, target: 'EventBridge' }, () =>
+      deps.events.putEvents([entry]),
+    );
+  }
   // A deployment recorded without a target (an upload that could not start one) has none to count.
   const targets = d.spec.target === undefined ? 0 : platformOf(d.spec.computePlatform).targetCount(d);
   for (const event of triggers) {
-    for (const m of triggerMessages(deps.env, group, d, event, targets)) await deps.events.publish(m);
+    for (const m of triggerMessages(deps.env, group, d, event, targets))
+      await deliver(deps, d, `trigger:${event}:${m.topicArn}`, { event, target: m.topicArn }, () =>
+        deps.events.publish(m),
+      );
   }
 }

@@ -98,6 +98,7 @@ function taskContext(c: AwsContext, lambda?: Pick<Context, 'invokedFunctionArn'>
       accountId,
       eventSource: c.cfg.CUTOVER_EVENT_SOURCE,
       revisionPrefix: c.cfg.CUTOVER_REVISION_PREFIX,
+      rollbackDeadlineSeconds: c.cfg.CUTOVER_ROLLBACK_DEADLINE_SECONDS,
     },
     log: jsonLogger,
   };

@@ -41,8 +41,6 @@ export interface LocalOptions {
   storeDir?: string;
   world?: SimWorld;
   log?: Logger;
-  /** Milliseconds between ASL Retry attempts. Default 5. */
-  retryIntervalMs?: number;
   eventSource?: string;
   /** Observe every port call, or inject faults (tests, the fault bench). */
   instrumentation?: Instrumentation;
@@ -50,6 +48,8 @@ export interface LocalOptions {
   ids?: IdSource;
   /** Port of the local S3 (s3rver) on 127.0.0.1; default a free one. */
   s3Port?: number;
+  /** How long a rollback retries a target it cannot restore (virtual seconds; default 900). */
+  rollbackDeadlineSeconds?: number;
 }
 
 export interface LocalEnvironment {
@@ -101,7 +101,6 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     clock,
     log,
     tasks: TASKS,
-    retryIntervalMs: opts.retryIntervalMs ?? 5,
     ...(work ? { work } : {}),
   });
   // Hooks report through the same task the API serves (PutLifecycleEventHookExecutionStatus).
@@ -128,6 +127,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
       accountId: '000000000000',
       eventSource: opts.eventSource ?? 'cutover',
       revisionPrefix: 'revisions',
+      ...(opts.rollbackDeadlineSeconds !== undefined ? { rollbackDeadlineSeconds: opts.rollbackDeadlineSeconds } : {}),
     },
     log,
   };

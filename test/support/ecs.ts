@@ -90,7 +90,7 @@ export async function ecsTestEnv(
 ): Promise<TestEnv> {
   const clock = new VirtualClock(mode, new Date('2026-06-01T12:00:00Z'));
   const w = ecsWorld(clock, world);
-  const env = await createLocalEnvironment({ ...local, clock, world: w, retryIntervalMs: 1 });
+  const env = await createLocalEnvironment({ ...local, clock, world: w });
   await TASKS.createApplication.run({ applicationName: 'shop', computePlatform: 'ECS' }, env.deps);
   await TASKS.createDeploymentGroup.run(
     {

@@ -79,7 +79,7 @@ export async function testEnv(
 ): Promise<TestEnv> {
   const clock = new VirtualClock(mode, new Date('2026-06-01T12:00:00Z'));
   const world = standardWorld(clock);
-  const env = await createLocalEnvironment({ ...local, clock, world, retryIntervalMs: 1 });
+  const env = await createLocalEnvironment({ ...local, clock, world });
   await TASKS.createApplication.run({ applicationName: 'shop' }, env.deps);
   await TASKS.createDeploymentGroup.run(
     {
