@@ -85,6 +85,10 @@ module.exports = async ({ resolveVariable }) => {
     ),
   ];
   const start = () => [allow(['states:StartExecution'], stateMachineArn)];
+  // DescribeExecution is authorised on the execution ARN: the machine's executions only.
+  const describeExecutions = () => [
+    allow(['states:DescribeExecution'], sub(`${ARN}:states:${HERE}:execution:${prefix}-deployment:*`)),
+  ];
   const publish = () => [
     allow(['events:PutEvents'], sub(`${ARN}:events:${HERE}:event-bus/${p.eventBus}`)),
     allow(
@@ -187,6 +191,7 @@ module.exports = async ({ resolveVariable }) => {
     'deployments.get': item('GetItem'),
     'deployments.update': item('UpdateItem'),
     'deployments.list': indexQuery(),
+    'deployments.discard': item('DeleteItem'),
     'locks.acquire': [...item('UpdateItem'), ...item('GetItem')],
     'locks.release': item('UpdateItem'),
     'hookExecutions.put': item('PutItem'),
@@ -202,6 +207,7 @@ module.exports = async ({ resolveVariable }) => {
     'tokens.succeed': tokens('SendTaskSuccess'),
     'tokens.fail': tokens('SendTaskFailure'),
     'executions.start': start(),
+    'executions.describe': describeExecutions(),
     'events.putEvents': [publish()[0]],
     'events.publish': [publish()[1]],
     // Which bucket a revision comes from depends on who starts the deployment (see REVISION_SOURCES).
@@ -248,6 +254,11 @@ module.exports = async ({ resolveVariable }) => {
     ]),
   );
 
+  // Functions invoked asynchronously send what they could not handle to the stack's queue (their
+  // on-failure destination in serverless.yml).
+  const ASYNC_FUNCTIONS = new Set(['alarmListener', 'executionEnded', 's3Trigger', 'codePipelineJob', 'reconcile']);
+  const asyncFailures = [allow(['sqs:SendMessage'], { 'Fn::GetAtt': ['AsyncFailuresQueue', 'Arn'] })];
+
   const Resources = {};
   for (const [fn, statements] of Object.entries(GRANTS)) {
     Resources[`${upperFirst(fn)}Role`] = {
@@ -270,6 +281,7 @@ module.exports = async ({ resolveVariable }) => {
                   sub(`${ARN}:logs:${HERE}:log-group:/aws/lambda/${prefix}-${fn}:*`),
                 ),
                 ...statements,
+                ...(ASYNC_FUNCTIONS.has(fn) ? asyncFailures : []),
               ],
             },
           },

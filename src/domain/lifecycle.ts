@@ -30,7 +30,9 @@ export type Next =
   /** The world does not show the weight yet (not an error): look again after `seconds`. */
   | { kind: 'settle'; seconds: number }
   /** Every stage is done: commit the deployment. */
-  | { kind: 'finalize' };
+  | { kind: 'finalize' }
+  /** The deployment ended before its execution began (a create that failed recorded it): stop quietly. */
+  | { kind: 'ended' };
 
 export type NextKind = Next['kind'];
 /** Every kind the Route state dispatches on (the ASL builder checks it has a branch for each). */
@@ -45,6 +47,7 @@ export const NEXT_KINDS: readonly NextKind[] = [
   'approve',
   'settle',
   'finalize',
+  'ended',
 ];
 
 /** The route into `stage` (past the last stage: finalize). */

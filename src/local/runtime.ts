@@ -12,7 +12,8 @@ import './polyfill.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import type { Clock, ExecutionStarter, Logger, TaskTokens } from '../ports/index.js';
+import { DependencyRejectedError } from '../domain/errors.js';
+import type { Clock, ExecutionStarter, ExecutionStatus, Logger, TaskTokens } from '../ports/index.js';
 import type { Deps, Task, TaskName } from '../tasks/task.js';
 import type { WorkTracker } from './clock.js';
 
@@ -309,8 +310,12 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
   // ---- ExecutionStarter ---------------------------------------------------------------------
 
   async start(name: string, input: Record<string, unknown>): Promise<string> {
-    if (this.executions.has(name)) throw new Error(`ExecutionAlreadyExists: ${name}`);
     const arn = `arn:aws:states:local:000000000000:execution:cutover-deployment:${name}`;
+    const existing = this.executions.get(name);
+    // As Step Functions: the same name while it runs is the same execution; after it ended, refused.
+    if (existing?.status === 'RUNNING') return existing.arn;
+    if (existing)
+      throw new DependencyRejectedError(`Execution Already Exists: '${existing.arn}'`, 'ExecutionAlreadyExists');
     const startDate = this.opts.clock.now();
     // A new execution runs until its first wait: virtual time waits for it.
     this.holds.set(name, this.opts.work?.hold());
@@ -365,6 +370,10 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
     this.executions.set(name, record);
     this.aborts.set(name, execution.abort);
     return arn;
+  }
+
+  async describe(name: string): Promise<ExecutionStatus | undefined> {
+    return this.executions.get(name)?.status;
   }
 
   /** StopExecution: the execution ends ABORTED wherever it is (its state machine records nothing). */

@@ -77,9 +77,23 @@ export interface TaskTokens {
 
 /** Starts state machine executions. */
 export interface ExecutionStarter {
-  /** StartExecution with a unique name (the deployment id). Returns the execution ARN. */
+  /**
+   * StartExecution with a unique name (the deployment id). Returns the execution ARN. Starting a
+   * name that is running with the same input returns the same ARN (Step Functions' idempotency).
+   * @throws DependencyRejectedError (awsErrorName ExecutionAlreadyExists) when an execution of that
+   *   name ended already; DependencyUnavailableError on throttling and 5xx
+   */
   start(name: string, input: Record<string, unknown>): Promise<string>;
+  /**
+   * The status of the execution of that name (DescribeExecution), or undefined when there is none.
+   * What the reconciler uses to tell a deployment that runs from one whose execution is gone.
+   * @throws DependencyUnavailableError on throttling and 5xx
+   */
+  describe(name: string): Promise<ExecutionStatus | undefined>;
 }
+
+/** Step Functions' execution status. */
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
 
 /** EventBridge and SNS. */
 export interface EventPublisher {

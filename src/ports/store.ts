@@ -89,6 +89,12 @@ export interface Deployments {
   update(id: string, expectedVersion: number, patch: Partial<DeploymentState>): Promise<Deployment>;
   /** Ids of a group's deployments, newest first. */
   list(app: string, group: string): Promise<string[]>;
+  /**
+   * Remove a deployment that never started (its status still Created): what CreateDeployment does
+   * when the group turns out to be busy, so a refused request leaves no record. A record that has
+   * moved on, or none, is left alone (idempotent). Returns whether a record was removed.
+   */
+  discard(id: string): Promise<boolean>;
 }
 
 /** What releasing a group's lock records on the group. */

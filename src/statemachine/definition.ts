@@ -60,6 +60,8 @@ export const RETRY = {
       MaxDelaySeconds: 60,
       JitterStrategy: 'FULL',
     },
+    // An attempt that hung (a call that never answered) is tried again, not taken as the answer.
+    { ErrorEquals: [STATES_TIMEOUT], IntervalSeconds: 5, MaxAttempts: 10, BackoffRate: 2, MaxDelaySeconds: 60 },
   ],
 } as const satisfies Record<string, Retrier[]>;
 
@@ -153,6 +155,7 @@ export const ROUTES: Record<NextKind, string> = {
   approve: 'AwaitApproval',
   settle: 'AwaitTraffic',
   finalize: 'Finalize',
+  ended: 'AlreadyEnded',
 };
 
 export function buildDefinition(): Record<string, unknown> {
@@ -191,6 +194,11 @@ export function buildDefinition(): Record<string, unknown> {
       Comment: 'Go where the last task said: a hook, an engine action, the traffic loop, a wait, or the end.',
       Choices: NEXT_KINDS.map((k) => ({ Variable: '$.next.kind', StringEquals: k, Next: ROUTES[k] })),
       Default: 'UnknownRoute',
+    },
+    AlreadyEnded: {
+      Type: 'Succeed',
+      Comment:
+        'The deployment was ended before this execution began (its CreateDeployment failed after recording it, and recorded it Failed): nothing was changed, nothing to do.',
     },
     UnknownRoute: timedOutFailure(
       'InternalError',

@@ -11,14 +11,14 @@ import {
   stepListConfig,
   type TrafficRoutingConfig,
 } from '../domain/deployment-config.js';
-import { ApiError, InvalidInputError } from '../domain/errors.js';
+import { ApiError, InternalError, InvalidInputError } from '../domain/errors.js';
 import { deploymentIdForExecution } from '../domain/ids.js';
 import { attachHooks, initialLifecycleEvents } from '../domain/lifecycle.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
 import type { ComputePlatform, Deployment, RevisionLocation } from '../domain/model.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
 import { platformOf } from '../platforms/index.js';
-import { mutateDeployment, note } from './support.js';
+import { mutateDeployment, note, once } from './support.js';
 import { defineTask, parseInput, type DepsFor } from './task.js';
 
 const Content = z.object({ content: z.string().min(1, 'required'), sha256: z.string().optional() });
@@ -157,15 +157,16 @@ export async function resolveConfig(
 /** What CreateDeployment reads and writes (RecordDeployment, the triggers and the API share it). */
 const RECORD_USES = {
   catalog: ['getApplication', 'getDeploymentGroup', 'getDeploymentConfig', 'recordRevisionUse'],
-  deployments: ['get', 'create'],
+  deployments: ['get', 'create', 'update', 'discard'],
   locks: ['acquire', 'release'],
   timeline: ['append'],
   revisions: ['get'],
 } as const;
 
 /**
- * Validate a CreateDeployment request against the store and the revision, take the group's lock and
- * record the deployment (status Created). Nothing is written when anything is invalid.
+ * Validate a CreateDeployment request against the store and the revision, record the deployment
+ * (status Created) and take the group's lock. Nothing is written when anything is invalid; a
+ * failure after the record is written ends it Failed and frees the group (see `abandon`).
  */
 async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, executionArn?: string) {
   let input: CreateDeploymentInput;
@@ -203,13 +204,14 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
 
   const deploymentId = executionArn ? deploymentIdForExecution(executionArn) : deps.ids.deploymentId();
   const now = deps.clock.now().toISOString();
-  if (executionArn) {
-    // A retried RecordDeployment: the deployment of this execution is already recorded.
-    const recorded = await deps.deployments.get(deploymentId);
-    if (recorded?.state.executionArn === executionArn) return { deployment: recorded, input, now };
-  }
+  // A retried RecordDeployment: this execution's deployment may be recorded already (and may have
+  // been ended by a cleanup: then Prepare ends the execution quietly).
+  const recorded = executionArn ? await deps.deployments.get(deploymentId) : undefined;
+  if (recorded && recorded.state.executionArn !== executionArn)
+    throw new InternalError(`deployment ${deploymentId} belongs to another execution`);
+  if (recorded && recorded.state.status !== 'Created') return { deployment: recorded, input, now };
 
-  const deployment: Deployment = {
+  const deployment: Deployment = recorded ?? {
     deploymentId,
     spec: {
       applicationName: input.applicationName,
@@ -236,58 +238,96 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
     },
   };
 
-  await deps.locks.acquire(input.applicationName, input.deploymentGroupName, deploymentId);
+  // The record first, then the lock: a lock then never names a missing record. A record whose lock
+  // is refused is removed (as if never made); one left behind by a fault is ended by `abandon`, or
+  // else by the reconciler (a Created deployment with no execution after a minute).
+  if (!recorded) await createRecord(deps, deployment);
+  const { applicationName, deploymentGroupName } = input;
   try {
-    await deps.deployments.create(deployment);
+    await deps.locks.acquire(applicationName, deploymentGroupName, deploymentId);
   } catch (e) {
-    await deps.locks.release(input.applicationName, input.deploymentGroupName, deploymentId, {
-      status: 'Failed',
-      createTime: now,
-    });
+    if (e instanceof ApiError) {
+      // The group is busy (or gone): the request is refused and leaves nothing behind.
+      await deps.deployments.discard(deploymentId).catch(() => undefined);
+      throw e;
+    }
+    await abandon(deps, deployment, `the group's lock could not be taken (${(e as Error).message})`);
     throw e;
   }
-  await note(deps, deploymentId, 'Created', `Deployment created by ${input.creator} with ${config.name}`, {
-    target: platform.summary(deployment),
-  });
-  await deps.catalog.recordRevisionUse(
-    input.applicationName,
-    revisionKey(revision),
-    revision,
-    input.deploymentGroupName,
-    now,
-  );
+  try {
+    await once(deps, deployment, 'note:Created', () =>
+      note(deps, deploymentId, 'Created', `Deployment created by ${input.creator} with ${config.name}`, {
+        target: platform.summary(deployment),
+      }),
+    );
+    await deps.catalog.recordRevisionUse(applicationName, revisionKey(revision), revision, deploymentGroupName, now);
+  } catch (e) {
+    await abandon(deps, deployment, `the deployment could not be recorded (${(e as Error).message})`);
+    throw e;
+  }
   return { deployment, input, now };
+}
+
+/** Write a new record; a lost response to an earlier attempt (the same record there already) is success. */
+async function createRecord(deps: DepsFor<typeof RECORD_USES>, d: Deployment): Promise<void> {
+  try {
+    await deps.deployments.create(d);
+  } catch (e) {
+    const stored = await deps.deployments.get(d.deploymentId).catch(() => undefined);
+    if (stored?.spec.createTime === d.spec.createTime && stored.state.status === 'Created') return;
+    throw e;
+  }
+}
+
+/**
+ * A create that could not finish: end the deployment Failed (nothing has moved: it never started)
+ * and free the group. Returns false when the deployment has moved on (its execution started it, so
+ * it runs to an end). Best effort: whatever is left is finished by the reconciler.
+ */
+async function abandon(deps: DepsFor<typeof RECORD_USES>, d: Deployment, why: string): Promise<boolean> {
+  const now = deps.clock.now().toISOString();
+  const message = `The deployment could not be started: ${why}`;
+  try {
+    const ended = await mutateDeployment(deps, d.deploymentId, (cur) =>
+      cur.state.status === 'Created'
+        ? { status: 'Failed', completeTime: now, errorInformation: { code: 'INTERNAL_ERROR', message } }
+        : undefined,
+    );
+    if (ended.state.status !== 'Failed' || ended.state.startTime) return false;
+    await deps.locks.release(d.spec.applicationName, d.spec.deploymentGroupName, d.deploymentId, {
+      status: 'Failed',
+      createTime: d.spec.createTime,
+      endTime: now,
+    });
+    await once(deps, ended, 'note:Failed', () => note(deps, d.deploymentId, 'Failed', message));
+  } catch {
+    // The reconciler ends it (Created with no execution) and frees the group within a minute.
+  }
+  return true;
 }
 
 const CREATE_USES = {
   ...RECORD_USES,
-  deployments: ['get', 'create', 'update'],
   executions: ['start'],
 } as const;
 
 async function create(raw: unknown, deps: DepsFor<typeof CREATE_USES>): Promise<{ deploymentId: string }> {
-  const { deployment, input, now } = await record(raw, deps);
+  const { deployment } = await record(raw, deps);
   const { deploymentId } = deployment;
   let executionArn: string;
   try {
     executionArn = await deps.executions.start(deploymentId, { deploymentId });
   } catch (e) {
-    // The execution never started: nothing moved. Record why, and free the group.
-    const message = `The deployment could not be started: ${(e as Error).message}`;
-    await deps.deployments.update(deploymentId, deployment.state.version, {
-      status: 'Failed',
-      completeTime: deps.clock.now().toISOString(),
-      errorInformation: { code: 'INTERNAL_ERROR', message },
-    });
-    await note(deps, deploymentId, 'Failed', message);
-    await deps.locks.release(input.applicationName, input.deploymentGroupName, deploymentId, {
-      status: 'Failed',
-      createTime: now,
-    });
+    // The start may have taken effect with its answer lost: the execution may be running. Ending
+    // the deployment settles it either way: if the execution got there first (InProgress), the
+    // deployment runs and this create succeeded; otherwise it is Failed and the execution, if any,
+    // finds it ended and stops without changing anything.
+    const why = (e as Error).message;
+    if (!(await abandon(deps, deployment, why))) return { deploymentId };
     throw e;
   }
   // The execution may already be writing the record: compare-and-set with retry.
-  await mutateDeployment(deps, deploymentId, () => ({ executionArn }));
+  await mutateDeployment(deps, deploymentId, () => ({ executionArn })).catch(() => undefined);
   return { deploymentId };
 }
 

@@ -20,6 +20,7 @@ import {
   rollbackDeployment,
 } from './outcome.js';
 import { prepareDeployment } from './prepare-deployment.js';
+import { reconcile } from './reconcile.js';
 import { s3Trigger } from './s3-trigger.js';
 import { createApplication, createDeploymentConfig, createDeploymentGroup, updateDeploymentGroup } from './setup.js';
 import { shiftTraffic } from './shift-traffic.js';
@@ -54,4 +55,5 @@ export const TASKS = {
   executionEnded,
   s3Trigger,
   codePipelineJob,
+  reconcile,
 } satisfies Record<TaskName, AnyTask>;

@@ -9,7 +9,7 @@ import * as z from 'zod/mini';
 import { DependencyUnavailableError } from '../domain/errors.js';
 import { deploymentIdForExecution, rollbackIdFor } from '../domain/ids.js';
 import { isTerminal, type Deployment, type TriggerEventType } from '../domain/model.js';
-import { DEFAULT_ROLLBACK_DEADLINE_SECONDS, rollbackFailedEntry } from '../domain/notifications.js';
+import { DEFAULT_ROLLBACK_DEADLINE_SECONDS } from '../domain/notifications.js';
 import { causeMessage, classifyFailure, ROLLBACK_FAILED, shouldRollback, type CaughtError } from '../domain/outcome.js';
 import type { Restoration } from '../platforms/platform.js';
 import { platformOf } from '../platforms/index.js';
@@ -20,6 +20,7 @@ import {
   mutateDeployment,
   note,
   once,
+  publishRollbackFailed,
   publishState,
   strategyContext,
 } from './support.js';
@@ -139,8 +140,8 @@ function rollbackRecord(d: Deployment, rollbackId: string, now: string): Deploym
   };
 }
 
-/** End the rollback's own record (once: a record already ended stays as it is). */
-async function endRollbackRecord(
+/** End a rollback's own record (once: a record already ended stays as it is). */
+export async function endRollbackRecord(
   deps: DepsFor<typeof ROLLBACK_USES>,
   rollbackId: string,
   outcome: { status: 'Succeeded' } | { status: 'Failed'; message: string },
@@ -399,12 +400,9 @@ async function record(
   const triggers: TriggerEventType[] = [stopped ? 'DeploymentStop' : 'DeploymentFailure'];
   if (!rollbackFailed && !('Error' in rb) && rb.rolledBack) triggers.push('DeploymentRollback');
   await publishState(deps, updated, group, stopped ? 'STOP' : 'FAILURE', triggers);
-  if (info.code === ROLLBACK_FAILED) {
-    // Loud: besides the FAILURE (and its triggers), an event of its own that alerting can match.
-    await once(deps, updated, 'event:ROLLBACK_FAILED', () =>
-      deps.events.putEvents([rollbackFailedEntry(deps.env, updated, info.message, deps.clock.now())]),
-    );
-  }
+  // Loud: besides the FAILURE (and its triggers), an event of its own that alerting can match, and
+  // every trigger topic of the group told.
+  if (info.code === ROLLBACK_FAILED) await publishRollbackFailed(deps, updated, group, info.message);
   if (!updated.state.outcomePublished) await mutateDeployment(deps, d.deploymentId, () => ({ outcomePublished: true }));
   return { status, errorCode: info.code };
 }
@@ -484,6 +482,26 @@ export async function settle(
   return { status: out.status, action: 'recorded' };
 }
 
+/** Why a deployment ended when its execution ended (`status`) before recording the outcome, or is gone. */
+export function executionEndFailure(status: string | undefined, error?: string, cause?: string): CaughtError {
+  switch (status) {
+    case 'ABORTED':
+      return {
+        Error: 'DeploymentStoppedError',
+        Cause: 'The execution was stopped (StopExecution) before the deployment ended',
+      };
+    case 'TIMED_OUT':
+      return { Error: 'States.Timeout', Cause: 'The execution timed out before the deployment ended' };
+    case undefined:
+      return { Error: 'InternalError', Cause: 'The execution running the deployment is gone (its process ended)' };
+    default:
+      return {
+        Error: 'InternalError',
+        Cause: `The execution failed before the outcome was recorded (${error ?? 'error'}: ${causeMessage(cause ?? '')})`,
+      };
+  }
+}
+
 /**
  * An execution ended without recording its deployment's outcome: stopped from the console or API
  * (StopExecution), timed out, or failed inside RecordOutcome itself. The deployment would stay
@@ -503,18 +521,7 @@ async function afterExecution(
   if (!d || (d.state.executionArn && d.state.executionArn !== executionArn))
     return { deploymentId: name, action: 'ignored' };
   if (isTerminal(d.state.status) && d.state.outcomePublished) return { deploymentId: name, action: 'none' };
-  const failure: CaughtError =
-    status === 'ABORTED'
-      ? {
-          Error: 'DeploymentStoppedError',
-          Cause: 'The execution was stopped (StopExecution) before the deployment ended',
-        }
-      : status === 'TIMED_OUT'
-        ? { Error: 'States.Timeout', Cause: 'The execution timed out before the deployment ended' }
-        : {
-            Error: 'InternalError',
-            Cause: `The execution failed before the outcome was recorded (${event.detail.error ?? 'error'}: ${causeMessage(event.detail.cause ?? '')})`,
-          };
+  const failure = executionEndFailure(status, event.detail.error ?? undefined, event.detail.cause ?? undefined);
   await once(deps, d, `note:ExecutionEnded:${status}`, () =>
     note(
       deps,

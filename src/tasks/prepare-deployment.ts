@@ -7,6 +7,7 @@ import { baselineOf, evaluateAlarms, watchedAlarms, type AlarmBaseline, type Ala
 import { describePlan } from '../domain/deployment-config.js';
 import { AlarmActiveError, PreconditionFailedError } from '../domain/errors.js';
 import { firstStage, type Next } from '../domain/lifecycle.js';
+import { isTerminal } from '../domain/model.js';
 import { platformOf } from '../platforms/index.js';
 import { checkContext, loadDeployment, loadGroup, mutateDeployment, note, publishState } from './support.js';
 import { DeploymentIdInput, defineTask, type DepsFor } from './task.js';
@@ -25,6 +26,9 @@ async function prepare(input: { deploymentId: string }, deps: DepsFor<typeof USE
   const d = await loadDeployment(deps, input.deploymentId);
   // A retried Prepare after it already succeeded: the world may have moved since; do not re-check.
   if (d.state.status === 'InProgress') return firstStage(d.spec);
+  // Ended before it started (CreateDeployment could not confirm the start and recorded it Failed, or
+  // the reconciler did): nothing moved, nothing to do.
+  if (isTerminal(d.state.status) && !d.state.startTime) return { kind: 'ended' };
   if (d.state.status !== 'Created')
     throw new PreconditionFailedError(
       `deployment ${d.deploymentId} is ${d.state.status}, not Created`,

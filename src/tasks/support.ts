@@ -13,7 +13,12 @@ import {
   type ErrorName,
 } from '../domain/errors.js';
 import type { Deployment, DeploymentGroup, DeploymentState, TriggerEventType } from '../domain/model.js';
-import { eventBridgeEntry, triggerMessages, type DeploymentEventState } from '../domain/notifications.js';
+import {
+  eventBridgeEntry,
+  rollbackFailedEntry,
+  triggerMessages,
+  type DeploymentEventState,
+} from '../domain/notifications.js';
 import { platformOf } from '../platforms/index.js';
 import type { CheckContext, StrategyContext } from '../platforms/platform.js';
 import type { AlarmSource, Catalog, Deployments, EventPublisher, TaskTokens, Timeline } from '../ports/index.js';
@@ -232,6 +237,38 @@ async function deliver(
  * Publish a deployment state to EventBridge and the group's SNS triggers, in CodeDeploy's shapes:
  * each once per deployment, whatever retries (see `once`, `deliver`).
  */
+/**
+ * A rollback that failed, published loudly: its own EventBridge event, and a DeploymentFailure
+ * message to every trigger topic of the group, also those not subscribed to failures (whoever
+ * listens to a group must hear that its traffic may be split). Each once.
+ */
+export async function publishRollbackFailed(
+  deps: Publishes,
+  d: Deployment,
+  group: DeploymentGroup,
+  message: string,
+): Promise<void> {
+  const entry = rollbackFailedEntry(deps.env, d, message, deps.clock.now());
+  await deliver(deps, d, 'event:ROLLBACK_FAILED', { event: 'ROLLBACK_FAILED', target: 'EventBridge' }, () =>
+    deps.events.putEvents([entry]),
+  );
+  const unsubscribed = {
+    ...group,
+    triggerConfigurations: group.triggerConfigurations
+      .filter((t) => !t.triggerEvents.includes('DeploymentFailure'))
+      .map((t) => ({ ...t, triggerEvents: ['DeploymentFailure' as const] })),
+  };
+  const targets = platformOf(d.spec.computePlatform).targetCount(d);
+  for (const m of triggerMessages(deps.env, unsubscribed, d, 'DeploymentFailure', targets))
+    await deliver(
+      deps,
+      d,
+      `trigger:ROLLBACK_FAILED:${m.topicArn}`,
+      { event: 'ROLLBACK_FAILED', target: m.topicArn },
+      () => deps.events.publish(m),
+    );
+}
+
 export async function publishState(
   deps: Publishes,
   d: Deployment,

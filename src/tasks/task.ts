@@ -97,8 +97,8 @@ export const API_TASKS = [
   'approveDeployment',
   'continueDeployment',
 ] as const;
-/** Tasks started by events (an EventBridge rule, S3, CodePipeline); each is also a serverless.yml function. */
-export const EVENT_TASKS = ['alarmListener', 'executionEnded', 's3Trigger', 'codePipelineJob'] as const;
+/** Tasks started by events (EventBridge rules and schedules, S3, CodePipeline); each is a serverless.yml function. */
+export const EVENT_TASKS = ['alarmListener', 'executionEnded', 's3Trigger', 'codePipelineJob', 'reconcile'] as const;
 export type StateMachineTaskName = (typeof STATE_MACHINE_TASKS)[number];
 export type TaskName = StateMachineTaskName | (typeof API_TASKS)[number] | (typeof EVENT_TASKS)[number];
 

@@ -72,6 +72,8 @@ export interface LocalEnvironment {
 }
 
 export const TABLE_NAME = 'cutover';
+/** How often an event's function is tried again after a failure (Lambda's asynchronous retries, and more). */
+const ASYNC_RETRIES = 5;
 
 /** What the simulated world logs (the CLI renders it). */
 export type { SimLogEntry, SimWorld } from '../adapters/sim/world.js';
@@ -142,21 +144,35 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     tracked(task.run(input, viewFor(task.name, task.uses)));
   runtime.attach((task) => viewFor(task.name, task.uses));
 
+  // Events invoke their functions asynchronously, as Lambda does for EventBridge: a failure is
+  // tried again (Lambda: twice, then the on-failure queue; here a few times with backoff on the
+  // clock), and what still fails is logged, as the queue would keep it. The reconciler, when the
+  // next session opens, settles whatever is left.
+  const onEvent = (task: Parameters<typeof run>[0], event: unknown, what: string) => {
+    const attempt = async (): Promise<void> => {
+      for (let i = 0; ; i++) {
+        try {
+          await run(task, event);
+          return;
+        } catch (err) {
+          if (i >= ASYNC_RETRIES) throw err;
+          await clock.sleep(2 ** i);
+        }
+      }
+    };
+    attempt().catch((err: unknown) => log.error(`${what} failed`, { error: (err as Error).message }));
+  };
   // Step Functions' execution status events drive the same task as on AWS (an execution stopped or
   // failed before it recorded its deployment's outcome).
   runtime.onEnd((r) => {
     if (r.status === 'SUCCEEDED') return;
-    run(TASKS.executionEnded, executionStatusChangeEvent(r)).catch((err: unknown) =>
-      log.error('executionEnded failed', { error: (err as Error).message }),
-    );
+    onEvent(TASKS.executionEnded, executionStatusChangeEvent(r), 'executionEnded');
   });
   // Alarms in the SimWorld change state as simulated time passes (every 10 simulated seconds), and
   // each change to ALARM goes, as CloudWatch's EventBridge event, to the same alarm listener task.
   world.onLog((e) => {
     if (e.kind !== 'Alarm' || e.detail.state !== 'ALARM') return;
-    run(TASKS.alarmListener, alarmStateChangeEvent(e)).catch((err: unknown) =>
-      log.error('alarm listener failed', { error: (err as Error).message }),
-    );
+    onEvent(TASKS.alarmListener, alarmStateChangeEvent(e), 'alarm listener');
   });
   // Uploads to the local S3 drive the same S3 trigger task as S3 event notifications on AWS.
   s3.onEvent((event) => {

@@ -186,39 +186,19 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
 }
 
 /**
- * Local executions live in the process that started them, and dynalite's folder lock means no other
- * process uses this store now: a deployment still holding its group was left unfinished by a process
- * that ended (killed, crashed). Record it as Failed and free the group, so nothing stays locked.
+ * Local executions live in the process that started them, and this process owns the state folder:
+ * a deployment nothing drives was left by a process that ended (killed, crashed). The reconciler
+ * (as on AWS, with no grace period: no execution of that process survives it) rolls each back from
+ * the world as it is and records it, finishes rollbacks left open, and frees the groups.
  */
 async function recoverOrphans(env: LocalEnvironment, warn: (m: string) => void): Promise<void> {
-  const deps = env.deps;
-  for (const app of await deps.catalog.listApplications()) {
-    for (const g of await deps.catalog.listDeploymentGroups(app.applicationName)) {
-      const id = g.activeDeploymentId;
-      if (!id) continue;
-      const d = await deps.deployments.get(id);
-      const now = env.clock.now().toISOString();
-      const message = 'The local process running this deployment ended before it finished';
-      if (d && !['Succeeded', 'Failed', 'Stopped'].includes(d.state.status)) {
-        await deps.deployments.update(id, d.state.version, {
-          status: 'Failed',
-          completeTime: now,
-          currentWait: undefined,
-          errorInformation: { code: 'INTERNAL_ERROR', message },
-        });
-        await deps.timeline.append(id, { at: now, event: 'Failed', message });
-        await deps.alarmWatches.unwatch(id, d.state.watchedAlarms ?? []);
-      }
-      await deps.locks.release(app.applicationName, g.deploymentGroupName, id, {
-        status: 'Failed',
-        createTime: d?.spec.createTime ?? now,
-        endTime: now,
-      });
-      warn(
-        `note: ${id} was left unfinished by an earlier run; recorded it as Failed and released ${app.applicationName}/${g.deploymentGroupName}`,
-      );
-    }
-  }
+  const { actions } = await env.run(TASKS.reconcile, { graceSeconds: 0 });
+  for (const a of actions)
+    warn(
+      a.action === 'retryLater'
+        ? `warning: ${a.deploymentId} was left unfinished by an earlier run (${a.group}) and could not be settled yet: ${a.message}`
+        : `note: ${a.deploymentId} was left unfinished by an earlier run (${a.group}): ${a.message}`,
+    );
 }
 
 async function ignoreExists(p: Promise<unknown>): Promise<void> {

@@ -352,10 +352,145 @@ describe('every granted port method is called by its function', () => {
         },
       }),
     ).rejects.toThrow(/injected/);
+    // A failure after the record and the lock (the timeline entry) ends the record Failed and frees
+    // the group; a busy group refuses the request and leaves no record.
+    inject('createDeployment', 'timeline.append');
+    await expect(env.start(appSpec({ functions: [['api', '2', '1']] }))).rejects.toThrow(/injected/);
+    inject('api.CreateDeployment', 'timeline.append');
+    await expect(
+      api(env, 'CreateDeployment', {
+        applicationName: 'shop',
+        deploymentGroupName: 'prod',
+        revision: content(appSpec()),
+      }),
+    ).rejects.toThrow(/CreateDeployment: /);
+    const pipelineJob = (id: string) => ({
+      'CodePipeline.job': {
+        id,
+        accountId: '111122223333',
+        data: {
+          actionConfiguration: {
+            configuration: { UserParameters: JSON.stringify({ applicationName: 'shop', deploymentGroupName: 'prod' }) },
+          },
+          inputArtifacts: [
+            {
+              name: 'Source',
+              location: { type: 'S3', s3Location: { bucketName: LOCAL_REVISION_BUCKET, objectKey: 'pipeline/a2' } },
+            },
+          ],
+        },
+      },
+    });
+    inject('codePipelineJob', 'timeline.append');
+    await expect(env.run(TASKS.codePipelineJob, pipelineJob('job-10'))).rejects.toThrow(/injected/);
+    const busy = await env.start(appSpec({ functions: [['api', '2', '1']], before: undefined }), {
+      deploymentConfigName: 'CodeDeployDefault.LambdaLinear10PercentEvery10Minutes',
+    });
+    await expect(
+      api(env, 'CreateDeployment', {
+        applicationName: 'shop',
+        deploymentGroupName: 'prod',
+        revision: content(appSpec()),
+      }),
+    ).rejects.toThrow(/DeploymentLimitExceededException/);
+    await env.run(TASKS.codePipelineJob, pipelineJob('job-11'));
+    const request = { applicationName: 'shop', deploymentGroupName: 'prod', revision: content(appSpec()) };
+    await env.runtime.start('exec-busy', request);
+    expect((await env.execution('exec-busy')).status).toBe('FAILED'); // RequestRejected: the group is busy
+    const uploadX = async (key: string) => {
+      await env.s3.client.send(
+        new PutObjectCommand({
+          Bucket: LOCAL_REVISION_BUCKET,
+          Key: key,
+          Body: appSpec({ functions: [['api', '2', '1']] }),
+        }),
+      );
+      await env.clock.idle();
+    };
+    await uploadX('revisions/shop/prod/busy.yaml');
+    await api(env, 'StopDeployment', { deploymentId: busy });
+    await env.finish(busy);
+    inject('recordDeployment', 'timeline.append');
+    await env.runtime.start('exec-2', request);
+    expect((await env.execution('exec-2')).status).toBe('SUCCEEDED'); // ended quietly: recorded Failed
+    inject('s3Trigger', 'timeline.append');
+    await uploadX('revisions/shop/prod/y.yaml');
     expect(faults.every((f) => f.times === 0)).toBe(true);
     faults.length = 0;
     // Every failure released the group: a deployment goes through.
     expect((await env.deploy(appSpec({ functions: [['api', '2', '1']] }))).deployment.state.status).toBe('Succeeded');
+  });
+
+  it('the reconciler: deployments nothing drives, creates that did not finish, leaked locks, open rollbacks', async () => {
+    const reconcile = (env: TestEnv) => env.run(TASKS.reconcile, { graceSeconds: 0 });
+    /** Start, wait for `wait`, and end the execution with its end event lost (every executionEnded attempt fails). */
+    const orphan = async (env: TestEnv, spec: string, wait: string) => {
+      const id = await env.start(spec);
+      await waitFor(env, id, waiting(wait));
+      inject('executionEnded', 'deployments.get', { times: 100 });
+      env.runtime.abort(id);
+      await env.execution(id);
+      await env.elapse(120);
+      faults.length = 0;
+      expect(await statusOf(env, id)).toBe('InProgress');
+      return id;
+    };
+
+    const lambda = await lambdaEnv({
+      deploymentConfigName: 'CodeDeployDefault.LambdaLinear10PercentEvery10Minutes',
+      triggerConfigurations: triggers,
+    });
+    // A create whose clean-up failed too: Created, the group locked, no execution.
+    inject('createDeployment', 'executions.start');
+    inject('createDeployment', 'deployments.update', { times: 10 });
+    await expect(lambda.start(appSpec())).rejects.toThrow(/injected/);
+    faults.length = 0;
+    expect((await reconcile(lambda)).actions.map((a) => a.action)).toEqual(['ended']);
+    const left = await orphan(lambda, appSpec(), 'bake');
+    expect((await reconcile(lambda)).actions.map((a) => a.action)).toEqual(['settled']);
+    expect(await statusOf(lambda, left)).toBe('Stopped');
+    // A rollback record left open, and a lock naming a deployment never recorded.
+    const rb = (await lambda.deps.deployments.get(left))!.state.rollbackInfo!.rollbackDeploymentId!;
+    const rec = (await lambda.deps.deployments.get(rb))!;
+    await lambda.deps.deployments.update(rb, rec.state.version, { status: 'InProgress' });
+    await lambda.deps.locks.acquire('shop', 'prod', 'd-NEVERMADE');
+    const second = await reconcile(lambda);
+    expect(second.actions.map((a) => a.action).sort()).toEqual(['released', 'rollbackEnded']);
+    expect(await statusOf(lambda, rb)).toBe('Succeeded');
+    expect((await lambda.deploy(appSpec())).deployment.state.status).toBe('Succeeded');
+
+    const ecs = await ecsEnv({
+      blueGreenDeploymentConfiguration: {
+        deploymentReadyOption: { actionOnTimeout: 'STOP_DEPLOYMENT', waitTimeInMinutes: 30 },
+        terminateBlueInstancesOnDeploymentSuccess: { action: 'TERMINATE', terminationWaitTimeInMinutes: 30 },
+      },
+    });
+    const split = await ecs.start(ecsAppSpec('web:2'));
+    await waitFor(ecs, split, waiting('ready'));
+    await api(ecs, 'ContinueDeployment', { deploymentId: split, deploymentWaitType: 'READY_WAIT' });
+    inject('executionEnded', 'deployments.get', { times: 100 });
+    await waitFor(ecs, split, waiting('termination'));
+    ecs.runtime.abort(split);
+    await ecs.execution(split);
+    await ecs.elapse(120);
+    faults.length = 0;
+    expect((await reconcile(ecs)).actions.map((a) => a.action)).toEqual(['settled']);
+    expect(await statusOf(ecs, split)).toBe('Stopped');
+    // Committed, then the execution was lost before Complete: the reconciler completes it.
+    const committed = await ecs.start(ecsAppSpec('web:2'));
+    await waitFor(ecs, committed, waiting('ready'));
+    await api(ecs, 'ContinueDeployment', { deploymentId: committed, deploymentWaitType: 'READY_WAIT' });
+    await waitFor(ecs, committed, waiting('termination'));
+    inject('completeDeployment', 'deployments.get', { times: 1000 });
+    inject('executionEnded', 'deployments.get', { times: 100 });
+    await api(ecs, 'ContinueDeployment', { deploymentId: committed, deploymentWaitType: 'TERMINATION_WAIT' });
+    const ended = await ecs.execution(committed);
+    expect(ended.status).toBe('FAILED');
+    await ecs.elapse(120);
+    faults.length = 0;
+    expect(await statusOf(ecs, committed)).toBe('Succeeded');
+    expect((await reconcile(ecs)).actions.map((a) => a.action)).toEqual(['settled']);
+    expect((await ecs.deps.catalog.getDeploymentGroup('shop', 'web'))?.activeDeploymentId).toBeUndefined();
   });
 
   it('the API: every operation', async () => {

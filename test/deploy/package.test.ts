@@ -270,7 +270,13 @@ describe('IAM: least privilege', () => {
       ),
     );
     expect(new Set(alias.map(({ role }) => role))).toEqual(
-      new Set(['PrepareDeploymentRole', 'ShiftTrafficRole', 'RollbackDeploymentRole', 'ExecutionEndedRole']),
+      new Set([
+        'PrepareDeploymentRole',
+        'ShiftTrafficRole',
+        'RollbackDeploymentRole',
+        'ExecutionEndedRole',
+        'ReconcileRole',
+      ]),
     );
     for (const { role, s } of alias) {
       const resources = asList(s.Resource).map((r: Json) => r['Fn::Sub'] as string);
@@ -280,15 +286,53 @@ describe('IAM: least privilege', () => {
     }
   });
 
-  it('states:SendTask* and StartExecution only on the deployment state machine', () => {
+  it('states:SendTask* and StartExecution only on the deployment state machine; DescribeExecution on its executions', () => {
+    const machine = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${SERVICE}-${STAGE}-deployment`;
+    const executions = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:${SERVICE}-${STAGE}-deployment:*`;
+    const describing = new Set<string>();
     for (const { role, s } of all().filter(({ s }) => actionsOf(s).some((a) => a.startsWith('states:')))) {
-      expect(
-        asList(s.Resource).map((r: Json) => r['Fn::Sub']),
-        role,
-      ).toEqual([
-        `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${SERVICE}-${STAGE}-deployment`,
-      ]);
+      const resources = asList(s.Resource).map((r: Json) => r['Fn::Sub']);
+      if (actionsOf(s).includes('states:DescribeExecution')) {
+        expect(actionsOf(s), role).toEqual(['states:DescribeExecution']);
+        expect(resources, role).toEqual([executions]);
+        describing.add(role);
+      } else expect(resources, role).toEqual([machine]);
     }
+    expect([...describing]).toEqual(['ReconcileRole']);
+  });
+
+  it('every asynchronously invoked function retries twice, then sends the event to the stack queue', () => {
+    const resources = template.Resources as Record<string, Json>;
+    const configs = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    const configured = configs.map((c) => c.Properties.FunctionName.Ref as string).sort();
+    expect(configured).toEqual(
+      ['AlarmListener', 'ExecutionEnded', 'S3Trigger', 'CodePipelineJob', 'Reconcile']
+        .map((n) => `${n}LambdaFunction`)
+        .sort(),
+    );
+    for (const c of configs) {
+      expect(c.Properties.MaximumRetryAttempts).toBe(2);
+      expect(c.Properties.DestinationConfig.OnFailure.Destination).toEqual({
+        'Fn::GetAtt': ['AsyncFailuresQueue', 'Arn'],
+      });
+    }
+    const senders = statements(template)
+      .filter(({ s }) => actionsOf(s).includes('sqs:SendMessage'))
+      .map(({ role }) => role)
+      .sort();
+    expect(senders).toEqual(
+      ['AlarmListener', 'ExecutionEnded', 'S3Trigger', 'CodePipelineJob', 'Reconcile'].map((n) => `${n}Role`).sort(),
+    );
+    expect(resources.AsyncFailuresQueue?.Properties.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it('the reconciler runs every minute, one at a time', () => {
+    const resources = template.Resources as Record<string, Json>;
+    const rules = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties.Targets).includes('ReconcileLambdaFunction'),
+    );
+    expect(rules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(1 minute)']);
+    expect(resources.ReconcileLambdaFunction?.Properties.ReservedConcurrentExecutions).toBe(1);
   });
 
   it('iam:PassRole only to ECS tasks; ECS and ELB changes only on the configured services and load balancers', () => {

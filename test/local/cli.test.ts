@@ -158,7 +158,7 @@ describe('cutover CLI (local mode)', () => {
     expect(second.out).toMatch(/Failed \(INVALID_LAMBDA_CONFIGURATION\).*checkout:live → v2 100%/);
   });
 
-  it('a deployment left unfinished by a killed process is recorded as Failed and frees its group', async () => {
+  it('a deployment left unfinished by a killed process is settled from the world, recorded Failed, its group freed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-orphan-'));
     expect(cutover(['init'], dir).code).toBe(0);
     const args = ['deploy', '--application', 'shop', '--group', 'checkout-prod', '--appspec', 'appspec.yml'];

@@ -478,6 +478,24 @@ export class DynamoDeployments extends DynamoTable implements Deployments {
     }
   }
 
+  async discard(id: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `DEP#${id}`, sk: 'DEP' },
+          ConditionExpression: '#state.#status = :created',
+          ExpressionAttributeNames: { '#state': 'state', '#status': 'status' },
+          ExpressionAttributeValues: { ':created': 'Created' },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw mapAwsError(e, 'DynamoDB DeleteItem');
+    }
+  }
+
   async list(app: string, group: string): Promise<string[]> {
     const items = await this.query({
       IndexName: 'gsi1',

@@ -1,7 +1,12 @@
-import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { InternalError } from '../../domain/errors.js';
-import type { ExecutionStarter, TaskTokens } from '../../ports/index.js';
+import type { ExecutionStarter, ExecutionStatus, TaskTokens } from '../../ports/index.js';
 import { mapAwsError, withAwsErrors } from './errors.js';
 
 /** SendTaskFailure limits, in characters. */
@@ -61,7 +66,7 @@ export class StepFunctionsTaskTokens implements TaskTokens {
 /**
  * Starts deployment executions. Calls `states:StartExecution` on one state machine, named after
  * the deployment so a repeated start cannot run a deployment twice (ExecutionAlreadyExists →
- * DependencyRejectedError).
+ * DependencyRejectedError), and `states:DescribeExecution` on its executions.
  */
 export class StepFunctionsExecutionStarter implements ExecutionStarter {
   constructor(
@@ -78,5 +83,17 @@ export class StepFunctionsExecutionStarter implements ExecutionStarter {
     );
     if (!res.executionArn) throw new InternalError(`${what} returned no executionArn`);
     return res.executionArn;
+  }
+
+  async describe(name: string): Promise<ExecutionStatus | undefined> {
+    // An execution's ARN is its machine's with `execution` for `stateMachine` and its name appended.
+    const executionArn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    try {
+      const res = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+      return res.status as ExecutionStatus;
+    } catch (e) {
+      if (e instanceof Error && e.name === 'ExecutionDoesNotExist') return undefined;
+      throw mapAwsError(e, `DescribeExecution ${name}`);
+    }
   }
 }
