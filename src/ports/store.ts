@@ -87,8 +87,8 @@ export interface Deployments {
    * @throws InternalError on a lost race (the caller re-reads and retries)
    */
   update(id: string, expectedVersion: number, patch: Partial<DeploymentState>): Promise<Deployment>;
-  /** Ids of a group's deployments, newest first. */
-  list(app: string, group: string): Promise<string[]>;
+  /** Ids of a group's deployments, newest first; at most `limit` of them when given. */
+  list(app: string, group: string, limit?: number): Promise<string[]>;
   /**
    * Remove a deployment that never started (its status still Created): what CreateDeployment does
    * when the group turns out to be busy, so a refused request leaves no record. A record that has

@@ -47,7 +47,7 @@ type Deps = DepsFor<typeof USES>;
 
 async function reconcileGroup(deps: Deps, g: DeploymentGroup, graceMs: number): Promise<Reconciled[]> {
   const where = `${g.applicationName}/${g.deploymentGroupName}`;
-  const ids = new Set((await deps.deployments.list(g.applicationName, g.deploymentGroupName)).slice(0, RECENT));
+  const ids = new Set(await deps.deployments.list(g.applicationName, g.deploymentGroupName, RECENT));
   if (g.activeDeploymentId) ids.add(g.activeDeploymentId);
   const out: Reconciled[] = [];
   const done = (deploymentId: string, action: ReconcileAction, message: string) =>

@@ -204,6 +204,22 @@ describe('the store on dynalite', () => {
     const ids = ['d-000000001', 'd-000000002', 'd-000000003', 'd-000000004', 'd-000000005'];
     for (const [i, id] of ids.entries()) await s.deployments.create(deployment(id, `2026-01-0${i + 1}T00:00:00.000Z`));
     expect(await s.deployments.list('shop', 'prod')).toEqual([...ids].reverse());
+    expect(await s.deployments.list('shop', 'prod', 2)).toEqual([...ids].reverse().slice(0, 2));
+    expect(await s.deployments.list('shop', 'prod', 3)).toEqual([...ids].reverse().slice(0, 3)); // across pages
+  });
+
+  it('discard removes only a deployment that never started', async () => {
+    const s = await freshStore();
+    await s.deployments.create(deployment('d-00000000A', '2026-01-01T00:00:00.000Z'));
+    await s.deployments.create(deployment('d-00000000B', '2026-01-01T00:00:01.000Z'));
+    const b = (await s.deployments.get('d-00000000B'))!;
+    await s.deployments.update('d-00000000B', b.state.version, { status: 'InProgress' });
+    expect(await s.deployments.discard('d-00000000A')).toBe(true);
+    expect(await s.deployments.discard('d-00000000A')).toBe(false);
+    expect(await s.deployments.discard('d-00000000B')).toBe(false);
+    expect(await s.deployments.get('d-00000000A')).toBeUndefined();
+    expect((await s.deployments.get('d-00000000B'))?.state.status).toBe('InProgress');
+    expect(await s.deployments.list('shop', 'prod')).toEqual(['d-00000000B']);
   });
 
   it('hook executions complete exactly once', async () => {

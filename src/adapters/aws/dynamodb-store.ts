@@ -130,25 +130,28 @@ class DynamoTable {
     }
   }
 
+  /** Every item the query matches (all pages), or the first `limit`. */
   protected async query(
     input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>,
+    limit?: number,
   ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
+      const page = Math.min(this.pageSize ?? Infinity, limit !== undefined ? limit - items.length : Infinity);
       const r = await withAwsErrors('DynamoDB Query', () =>
         this.doc.send(
           new QueryCommand({
             ...input,
             TableName: this.table,
-            ...(this.pageSize ? { Limit: this.pageSize } : {}),
+            ...(Number.isFinite(page) ? { Limit: page } : {}),
             ExclusiveStartKey: start,
           }),
         ),
       );
       items.push(...(r.Items ?? []));
       start = r.LastEvaluatedKey;
-    } while (start);
+    } while (start && (limit === undefined || items.length < limit));
     return items;
   }
 
@@ -496,14 +499,17 @@ export class DynamoDeployments extends DynamoTable implements Deployments {
     }
   }
 
-  async list(app: string, group: string): Promise<string[]> {
-    const items = await this.query({
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :g',
-      ExpressionAttributeValues: { ':g': `DG#${app}#${group}` },
-      ScanIndexForward: false,
-      ProjectionExpression: 'deploymentId',
-    });
+  async list(app: string, group: string, limit?: number): Promise<string[]> {
+    const items = await this.query(
+      {
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :g',
+        ExpressionAttributeValues: { ':g': `DG#${app}#${group}` },
+        ScanIndexForward: false,
+        ProjectionExpression: 'deploymentId',
+      },
+      limit,
+    );
     return items.map((i) => String(i.deploymentId));
   }
 }
