@@ -20,6 +20,7 @@ import { LOCAL_REVISION_BUCKET } from '../local/s3.js';
 import { StateDirBusyError, liveOwner } from '../local/state-dir.js';
 import { c, clockText, listenerRouting, renderEntry, targetOf, watch } from './render.js';
 import { openSession, type Session } from '../wiring/session.js';
+import { resetStateDir, type ResetPlan } from '../wiring/reset.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXAMPLES = join(ROOT, 'examples');
@@ -45,6 +46,7 @@ Commands (local mode: no AWS account; time is compressed):
   deploy     Deploy an AppSpec to a deployment group and follow it live
   status     Show a deployment's status, lifecycle events and timeline
   server     Serve the CodeDeploy-compatible API (JSON 1.1) locally for the AWS CLI and SDKs
+  reset      Put the local world back to the world file: drop the state folder's store and world state
 
 One process holds a state folder (.cutover, or --state-dir) at a time. While 'cutover server' holds
 it, status, list, deploy and the commands below go through that server; other commands exit 2.
@@ -123,6 +125,18 @@ Options:
 The server holds the state folder: other commands on it (status, list, deploy, stop, …) go through
 its API. SIGTERM or Ctrl-C stops every running deployment with rollback (waiting up to 10 s), saves
 the world and exits 0 (1 if a deployment could not be stopped in time); a second signal quits at once.`,
+  reset: `Usage: cutover reset [--yes] [--world FILE] [--state-dir DIR]
+
+Puts the local world back to the world file: deletes the state folder's store (every deployment,
+application and deployment group recorded there; the world file's are created again on the next
+run), its local S3 uploads and its persisted world (alias, task set and listener positions).
+Without --yes it prints what it would drop and exits 2. Refused (exit 2) while a process holds the
+folder.
+
+Options:
+  --yes             Drop it
+  --world FILE      World file to compare the positions with (default ./cutover.world.yml, if it exists)
+  --state-dir DIR   Local state folder (default .cutover)`,
   list: `Usage: cutover list --application NAME --group NAME [--status STATUS] [--output json|table] [--endpoint URL]
 
 Lists the group's deployments, newest first (CodeDeploy ListDeployments + BatchGetDeployments).`,
@@ -709,6 +723,52 @@ async function server(args: string[]): Promise<number> {
 /** How long a stopping server waits for its deployments to end (wall time). */
 const STOP_WITHIN_MS = 10_000;
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** What a reset drops, one item a line. */
+function resetLines(plan: ResetPlan): string[] {
+  const lines = [
+    `${plural(plan.deployments, 'deployment')} and ${plural(plan.applications.length, 'application')}${plan.applications.length ? ` (${plan.applications.join(', ')})` : ''} in the local store, with their groups, configurations and revisions`,
+  ];
+  if (plan.uploads) lines.push(`${plural(plan.uploads, 'uploaded revision')} in the local S3`);
+  if (!plan.worldState) lines.push('no world positions (none were persisted: the world is as the world file says)');
+  else if (!plan.worldFile) lines.push('the persisted world (no world file to compare its positions with)');
+  else if (!plan.positions.length) lines.push(`the persisted world (its positions are those of ${plan.worldFile})`);
+  else {
+    lines.push(`these positions, back to ${plan.worldFile}:`);
+    for (const p of plan.positions) lines.push(`  ${p}`);
+  }
+  return lines;
+}
+
+async function reset(args: string[]): Promise<number> {
+  const { values } = parse('reset', args, {
+    yes: { type: 'boolean', default: false },
+    world: { type: 'string', default: 'cutover.world.yml' },
+  });
+  if (values.help) return (out(HELP.reset), 0);
+  const stateDir = String(values['state-dir']);
+  const worldPath = String(values.world);
+  const named = args.some((a) => a === '--world' || a.startsWith('--world='));
+  if (named && !existsSync(worldPath)) throw new UsageError(`--world: ${worldPath} does not exist`);
+  const plan = await resetStateDir({
+    stateDir,
+    ...(existsSync(worldPath) ? { worldFile: worldPath } : {}),
+    apply: Boolean(values.yes),
+    note: err,
+  });
+  if (!plan.paths.length) return (out(`Nothing to reset in ${stateDir}.`), 0);
+  out(
+    plan.dropped
+      ? `Reset ${stateDir}: the world is back to the world file. Dropped:`
+      : `Resetting ${stateDir} puts the world back to the world file. It drops:`,
+  );
+  for (const l of resetLines(plan)) out(`  ${l}`);
+  if (plan.dropped) return 0;
+  err(`cutover reset: nothing was dropped; pass --yes to drop it`);
+  return 2;
+}
+
 let announced = false;
 
 /**
@@ -830,6 +890,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   deploy,
   status,
   server,
+  reset,
   list,
   stop: control('stop', 'StopDeployment', 'stop requested'),
   promote: control('promote', 'PromoteDeployment', 'promote requested'),

@@ -43,6 +43,7 @@ describe('cutover CLI (local mode)', () => {
       'deploy',
       'status',
       'server',
+      'reset',
       'app',
       'group',
       'config',

@@ -1,6 +1,6 @@
 /**
  * Local mode as processes meet it: killed servers, stopped servers, a second process on the same
- * state folder, the demos beside the user's own runs. Real child processes; every wait is
+ * state folder, a reset, the demos beside the user's own runs. Real child processes; every wait is
  * a poll for a condition with a generous bound, never a timed assertion.
  */
 import { spawnSync } from 'node:child_process';
@@ -204,6 +204,9 @@ describe('one owner per state folder', () => {
         `cutover server: .cutover is in use by 'cutover server' (pid ${server.process.pid}, API ${server.url},`,
       );
       expect(second.err).not.toMatch(/\n\s+at |Database is closed/);
+      const reset = await cutoverAsync(['reset', '--yes'], dir);
+      expect(reset.code).toBe(2);
+      expect(reset.err).toContain(`is in use by 'cutover server' (pid ${server.process.pid}`);
       // The demos run in folders of their own: a server on .cutover does not bother them.
       const demo = await cutoverAsync(['demo', '--speed', '3000'], dir);
       expect(demo.code).toBe(0);
@@ -242,6 +245,7 @@ describe('one owner per state folder', () => {
       ['list', '--application', 'shop', '--group', 'checkout-prod'],
       ['stop', id],
       ['server'],
+      ['reset'],
     ]) {
       const r = await cutoverAsync(args, dir);
       expect(r.code, args.join(' ')).toBe(2);
@@ -297,6 +301,41 @@ describe('one owner per state folder', () => {
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('cutover reset', () => {
+  it('says what it drops and exits 2 without --yes; with --yes the world is back to the world file', async () => {
+    const dir = await initDir('cutover-reset-');
+    const args = [
+      'deploy',
+      '--application',
+      'shop',
+      '--group',
+      'checkout-prod',
+      '--appspec',
+      'appspec.yml',
+      '--speed',
+      '5000',
+    ];
+    expect((await cutoverAsync(args, dir)).code).toBe(0);
+    expect(liveOnDisk(dir)).toEqual({ functionVersion: '2', additionalVersionWeights: {} });
+
+    const dry = await cutoverAsync(['reset'], dir);
+    expect(dry.code).toBe(2);
+    expect(dry.err).toContain('pass --yes');
+    expect(dry.out).toContain('1 deployment and 1 application (shop) in the local store');
+    expect(dry.out).toContain('checkout:live: v2 100% (world file: v1 100%)');
+    expect(liveOnDisk(dir)).toEqual({ functionVersion: '2', additionalVersionWeights: {} }); // nothing dropped
+
+    const done = await cutoverAsync(['reset', '--yes'], dir);
+    expect(done.code).toBe(0);
+    expect(done.out).toContain('checkout:live: v2 100% (world file: v1 100%)');
+    expect(readdirSync(join(dir, '.cutover'))).toEqual([]);
+    expect(await cutoverAsync(['reset'], dir)).toMatchObject({ code: 0, out: 'Nothing to reset in .cutover.\n' });
+    // The same AppSpec (1 → 2) deploys again: the world is as the file says.
+    expect((await cutoverAsync(args, dir)).code).toBe(0);
+    expect((await cutoverAsync(['reset', '--help'], dir)).out).toContain('Usage: cutover reset');
   });
 });
 
