@@ -122,7 +122,8 @@ function ecsGroupInput(v: Values): Record<string, unknown> {
 export async function catalogCommand(
   kind: 'app' | 'group' | 'config',
   args: string[],
-  endpoint: (v: unknown) => string,
+  /** The API to call: --endpoint, or the server holding --state-dir, or the default. */
+  endpoint: (v: unknown, stateDir: unknown) => Promise<string>,
   out: (s: string) => void,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -133,6 +134,7 @@ export async function catalogCommand(
       help: { type: 'boolean', short: 'h' },
       output: { type: 'string', default: 'table' },
       endpoint: { type: 'string' },
+      'state-dir': { type: 'string', default: '.cutover' },
       application: { type: 'string' },
       group: { type: 'string' },
       config: { type: 'string' },
@@ -161,7 +163,7 @@ export async function catalogCommand(
   const [action, name] = positionals;
   const platform = v.platform === undefined ? 'Lambda' : String(v.platform);
   if (!['Lambda', 'ECS'].includes(platform)) throw new CatalogUsageError(`--platform: Lambda or ECS, got ${platform}`);
-  const url = endpoint(v.endpoint);
+  const url = await endpoint(v.endpoint, v['state-dir']);
   const show = (result: Record<string, unknown>, rows: Record<string, unknown>[], columns: string[]) =>
     out(v.output === 'json' ? JSON.stringify(result, null, 2) : table(rows, columns));
   const need = (value: unknown, what: string): string => {

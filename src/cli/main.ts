@@ -4,20 +4,23 @@
  *
  * Exit codes: 0 success · 1 the deployment failed or was stopped · 2 bad usage or input · 3 internal error.
  */
-import { existsSync, readFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { describeRouting } from '../platforms/lambda/traffic.js';
-import type { Deployment } from '../domain/model.js';
+import { isTerminal, type Deployment } from '../domain/model.js';
 import { TASKS } from '../tasks/index.js';
 import { CatalogUsageError, catalogCommand } from './catalog.js';
 import { DEFAULT_ENDPOINT, callApi } from '../wiring/remote.js';
 import { KEYS_HINT, listenForKeys } from './keys.js';
 import { LOCAL_REVISION_BUCKET } from '../local/s3.js';
+import { StateDirBusyError, liveOwner } from '../local/state-dir.js';
 import { c, clockText, listenerRouting, renderEntry, targetOf, watch } from './render.js';
 import { openSession, type Session } from '../wiring/session.js';
+import { resetStateDir, type ResetPlan } from '../wiring/reset.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXAMPLES = join(ROOT, 'examples');
@@ -43,8 +46,13 @@ Commands (local mode: no AWS account; time is compressed):
   deploy     Deploy an AppSpec to a deployment group and follow it live
   status     Show a deployment's status, lifecycle events and timeline
   server     Serve the CodeDeploy-compatible API (JSON 1.1) locally for the AWS CLI and SDKs
+  reset      Put the local world back to the world file: drop the state folder's store and world state
 
-Commands for a running 'cutover server' (--endpoint, default http://127.0.0.1:4980 or $CUTOVER_ENDPOINT):
+One process holds a state folder (.cutover, or --state-dir) at a time. While 'cutover server' holds
+it, status, list, deploy and the commands below go through that server; other commands exit 2.
+
+Commands for a running 'cutover server' (--endpoint, $CUTOVER_ENDPOINT, the server holding the
+state folder, or http://127.0.0.1:4980):
   app        Applications: create|get|list|delete
   group      Deployment groups: create|update|get|list|delete
   config     Deployment configurations: create|get|list|delete
@@ -56,7 +64,7 @@ Commands for a running 'cutover server' (--endpoint, default http://127.0.0.1:49
 
 Run 'cutover <command> --help' for a command's options.
 Exit codes: 0 success, 1 deployment failed or stopped, 2 bad usage or input, 3 internal error.`,
-  demo: `Usage: cutover demo [lambda|ecs] [--speed N] [--state-dir DIR]
+  demo: `Usage: cutover demo [lambda|ecs] [--speed N] [--keep | --state-dir DIR]
 
 lambda (default): two deployments of the 'checkout' function (alias live) in a simulated account
 with CodeDeployDefault.LambdaCanary10Percent5Minutes: version 1 → 2 (healthy: succeeds) and then
@@ -66,11 +74,13 @@ with CodeDeployDefault.ECSCanary10Percent5Minutes and all five ECS hooks: task d
 web:2 (succeeds; the original task set is deleted after a 5-minute termination wait), then
 web:2 → web:3 (35% errors: the web-5xx alarm trips; both listeners go back to blue and the
 replacement task set is deleted).
-Prints a live timeline and a summary; exits 0 when both end as expected.
+Prints a live timeline and a summary; exits 0 when both end as expected. The demo runs in a fresh
+temporary state folder of its own, removed at the end, so it never touches .cutover/.
 
 Options:
   --speed N        Time compression (default 60: a 5-minute bake takes 5 s)
-  --state-dir DIR  Where the local store is kept (default .cutover)`,
+  --keep           Keep the temporary state folder (to inspect the deployments with 'cutover status')
+  --state-dir DIR  Run in this state folder instead (kept)`,
   init: `Usage: cutover init [lambda|ecs] [--force]
 
 lambda (default): writes cutover.world.yml (simulated functions, alarms, hooks, deployment
@@ -110,6 +120,22 @@ Options:
   --allow-remote    Allow a non-loopback address (the local API has no authentication)
   --world FILE      World file (default ./cutover.world.yml, if it exists)
   --speed N         Time compression (default 60)
+  --state-dir DIR   Local state folder (default .cutover)
+
+The server holds the state folder: other commands on it (status, list, deploy, stop, …) go through
+its API. SIGTERM or Ctrl-C stops every running deployment with rollback (waiting up to 10 s), saves
+the world and exits 0 (1 if a deployment could not be stopped in time); a second signal quits at once.`,
+  reset: `Usage: cutover reset [--yes] [--world FILE] [--state-dir DIR]
+
+Puts the local world back to the world file: deletes the state folder's store (every deployment,
+application and deployment group recorded there; the world file's are created again on the next
+run), its local S3 uploads and its persisted world (alias, task set and listener positions).
+Without --yes it prints what it would drop and exits 2. Refused (exit 2) while a process holds the
+folder.
+
+Options:
+  --yes             Drop it
+  --world FILE      World file to compare the positions with (default ./cutover.world.yml, if it exists)
   --state-dir DIR   Local state folder (default .cutover)`,
   list: `Usage: cutover list --application NAME --group NAME [--status STATUS] [--output json|table] [--endpoint URL]
 
@@ -156,21 +182,83 @@ function speedOf(v: string | boolean | undefined): number {
 }
 
 /**
- * While a deployment runs in this process, Ctrl-C stops it with rollback instead of leaving traffic
- * half-shifted: the same StopDeployment as the API's (recorded on the deployment, so a stop that
- * arrives between waits is acted on at the next step boundary).
+ * While a deployment runs in this process, Ctrl-C (or SIGTERM) stops it with rollback instead of
+ * leaving traffic half-shifted: the same StopDeployment as the API's (recorded on the deployment, so
+ * a stop that arrives between waits is acted on at the next step boundary). A second one quits.
  */
 function stopOnInterrupt(session: Session, deploymentId: string): () => void {
   let stopping = false;
-  const onSigint = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(130);
     stopping = true;
-    err(c.yellow('\nInterrupted: stopping the deployment and rolling back (Ctrl-C again to quit at once)'));
+    err(
+      c.yellow(
+        `\n${signal === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping the deployment and rolling back (Ctrl-C again to quit at once)`,
+      ),
+    );
     // A deployment that has just ended cannot be stopped; that is fine, there is nothing to stop.
-    session.run(TASKS.stopDeployment, { deploymentId }).catch(() => undefined);
+    session.run(TASKS.stopDeployment, { deploymentId, autoRollbackEnabled: true }).catch(() => undefined);
   };
-  process.on('SIGINT', onSigint);
-  return () => process.off('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+/** The deployments running in this session: executions in flight and groups locked by one. */
+async function runningDeployments(session: Session): Promise<Deployment[]> {
+  const ids = new Set<string>();
+  for (const [name, r] of session.runtime.executions) if (r.status === 'RUNNING') ids.add(name);
+  for (const app of await session.deps.catalog.listApplications())
+    for (const g of await session.deps.catalog.listDeploymentGroups(app.applicationName))
+      if (g.activeDeploymentId) ids.add(g.activeDeploymentId);
+  const running: Deployment[] = [];
+  for (const id of ids) {
+    const d = await session.deps.deployments.get(id);
+    if (d && !isTerminal(d.state.status)) running.push(d);
+  }
+  return running;
+}
+
+/** How a stopped deployment ended, for one line. */
+function stoppedText(d: Deployment): string {
+  const rollback = d.state.rollbackInfo?.rollbackMessage;
+  if (d.state.status === 'Succeeded') return 'Succeeded (it finished before the stop took effect)';
+  if (rollback?.startsWith('Rolled back')) return `${d.state.status}, rolled back`;
+  return `${d.state.status}${rollback ? ` (${rollback})` : ''}`;
+}
+
+/**
+ * Stop every deployment running in this session with rollback (StopDeployment, as the API's), and
+ * wait until each has ended and its execution is over, for at most `withinMs` of wall time.
+ * Returns the ids that did not end in time.
+ */
+async function stopAll(session: Session, withinMs: number): Promise<string[]> {
+  const deadline = Date.now() + withinMs;
+  const pending = new Set<string>();
+  for (const d of await runningDeployments(session)) {
+    err(`stopping ${d.deploymentId} (rolling back)…`);
+    pending.add(d.deploymentId);
+    session.run(TASKS.stopDeployment, { deploymentId: d.deploymentId, autoRollbackEnabled: true }).catch((e) => {
+      // It ended on its own meanwhile: nothing to stop, the wait below sees how it ended.
+      if (!(e instanceof ApiError && e.exceptionName === 'DeploymentAlreadyCompletedException'))
+        err(`could not stop ${d.deploymentId}: ${(e as Error).message}`);
+    });
+  }
+  while (pending.size > 0 && Date.now() < deadline) {
+    for (const id of [...pending]) {
+      const d = await session.deps.deployments.get(id);
+      const executing = session.runtime.executions.get(id)?.status === 'RUNNING';
+      if (d && isTerminal(d.state.status) && !executing) {
+        err(`stopped ${id}: ${stoppedText(d)}`);
+        pending.delete(id);
+      }
+    }
+    if (pending.size > 0) await new Promise((r) => setTimeout(r, 50));
+  }
+  return [...pending];
 }
 
 async function runDeployment(
@@ -291,7 +379,7 @@ function ecsDemo(): { world: string; group: string; config: string; releases: De
 }
 
 async function demo(args: string[]): Promise<number> {
-  const { values, positionals } = parse('demo', args, {});
+  const { values, positionals } = parse('demo', args, { keep: { type: 'boolean', default: false } });
   if (values.help) return (out(HELP.demo), 0);
   const kind = positionals[0] ?? 'lambda';
   if (!['lambda', 'ecs'].includes(kind)) throw new UsageError(`demo: lambda or ecs, got ${kind}\n\n${HELP.demo}`);
@@ -307,12 +395,30 @@ async function demo(args: string[]): Promise<number> {
       `time runs ${speed}× faster (a 5-minute bake takes ${((300 / speed) * 1).toFixed(1)} s); nothing here touches AWS\n`,
     ),
   );
-  const session = await openSession({
-    stateDir: String(values['state-dir']),
-    speed,
-    worldFile: join(EXAMPLES, plan.world),
-    fresh: true,
-  });
+  // A fresh state folder of its own (unless one is named), so the demo never meets the user's
+  // .cutover/ (or a server holding it) nor their applications.
+  const named = args.some((a) => a === '--state-dir' || a.startsWith('--state-dir='));
+  if (named && values.keep) throw new UsageError('--keep and --state-dir exclude each other (a named folder is kept)');
+  const stateDir = named ? String(values['state-dir']) : mkdtempSync(join(tmpdir(), 'cutover-demo-'));
+  const kept = named || values.keep;
+  const cleanup = () => {
+    if (!kept) rmSync(stateDir, { recursive: true, force: true });
+  };
+  process.on('exit', cleanup);
+  let session: Session;
+  try {
+    session = await openSession({
+      stateDir,
+      speed,
+      worldFile: join(EXAMPLES, plan.world),
+      fresh: true,
+      command: 'demo',
+    });
+  } catch (e) {
+    cleanup();
+    process.off('exit', cleanup);
+    throw e;
+  }
   try {
     const results: { ok: boolean; line: string }[] = [];
     for (const r of plan.releases) {
@@ -338,10 +444,18 @@ async function demo(args: string[]): Promise<number> {
         ? c.green('\nBoth deployments ended as expected: the healthy release shipped, the faulty one rolled back.')
         : c.red('\nA deployment did not end as expected.'),
     );
-    out(c.dim(`Inspect them with: cutover status <deployment-id> --state-dir ${String(values['state-dir'])}`));
+    out(
+      c.dim(
+        kept
+          ? `Inspect them with: cutover status <deployment-id> --state-dir ${stateDir}`
+          : 'The demo ran in a temporary state folder, now removed (--keep keeps it to inspect the deployments).',
+      ),
+    );
     return all ? 0 : 1;
   } finally {
     await session.close();
+    cleanup();
+    process.off('exit', cleanup);
   }
 }
 
@@ -394,9 +508,11 @@ async function deploy(args: string[]): Promise<number> {
   if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${HELP.deploy}`);
   const appspecPath = String(values.appspec);
   if (!existsSync(appspecPath)) throw new UsageError(`--appspec: ${appspecPath} does not exist`);
-  if (values.endpoint) {
-    // Through a running API (e.g. 'cutover server'): create there, then follow it.
-    const endpoint = endpointOf(values.endpoint);
+  const stateDir = String(values['state-dir']);
+  const endpoint = await apiFor(values.endpoint, stateDir, { env: false });
+  if (endpoint) {
+    // Through a running API (e.g. 'cutover server', or the one holding the state folder): create
+    // there, then follow it.
     const { deploymentId } = (await callApi(endpoint, 'CreateDeployment', {
       applicationName: values.application,
       deploymentGroupName: values.group,
@@ -410,7 +526,7 @@ async function deploy(args: string[]): Promise<number> {
   if (!existsSync(worldPath))
     throw new UsageError(`--world: ${worldPath} does not exist (run 'cutover init' to write an example)`);
   const speed = speedOf(values.speed);
-  const session = await openSession({ stateDir: String(values['state-dir']), speed, worldFile: worldPath });
+  const session = await openSession({ stateDir, speed, worldFile: worldPath, command: 'deploy' });
   try {
     const d = await runDeployment(
       session,
@@ -490,16 +606,13 @@ async function status(args: string[]): Promise<number> {
   if (values.output === 'json') values.json = true;
   const id = positionals[0];
   if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${HELP.status}`);
-  if (values.endpoint || values.watch || process.env.CUTOVER_ENDPOINT)
-    return followRemote(endpointOf(values.endpoint), id, Boolean(values.watch), Boolean(values.json));
-  const session = await openSession({ stateDir: String(values['state-dir']), speed: 1 });
+  const stateDir = String(values['state-dir']);
+  const endpoint = values.watch ? await endpointOf(values.endpoint, stateDir) : await apiFor(values.endpoint, stateDir);
+  if (endpoint) return followRemote(endpoint, id, Boolean(values.watch), Boolean(values.json));
+  const session = await openSession({ stateDir, speed: 1, command: 'status' });
   try {
     const d = await session.deps.deployments.get(id);
-    if (!d)
-      throw new ApiError(
-        'DeploymentDoesNotExistException',
-        `Deployment ${id} does not exist in ${String(values['state-dir'])}`,
-      );
+    if (!d) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${id} does not exist in ${stateDir}`);
     const timeline = await session.deps.timeline.list(id);
     if (values.json) {
       out(JSON.stringify({ deploymentInfo: deploymentJson(d), timeline }, null, 2));
@@ -548,6 +661,7 @@ async function server(args: string[]): Promise<number> {
     port,
     s3Port,
     allowRemote: Boolean(values['allow-remote']),
+    command: 'server',
     onRequest: (target, status, ms) =>
       out(
         `  ${status < 400 ? c.green(String(status)) : c.red(String(status))}  ${target}  ${c.dim(`${ms.toFixed(0)} ms`)}`,
@@ -575,17 +689,120 @@ async function server(args: string[]): Promise<number> {
       '  (a bare appspec.yaml/.json, or a .zip/.tar/.tgz with appspec.yml at its root; metadata deployment-config and description are honoured)',
     ),
   );
-  out(c.dim('  Ctrl-C stops the server'));
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+  out(c.dim('  Ctrl-C stops the server (running deployments are stopped and rolled back first)'));
+  // One handler for good (removing it would hand the next signal to the default action): the
+  // first signal stops the server, a second one while it stops quits at once.
+  let stopping = false;
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (s: NodeJS.Signals) => {
+      if (stopping) {
+        err(`${s} while stopping: quitting at once; deployments still running are left as they are`);
+        process.exit(130);
+      }
+      stopping = true;
+      resolve(s);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
-  session.save();
+  err(`${signal}: stopping the server (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again quits at once)`);
+  const left = await stopAll(session, STOP_WITHIN_MS);
+  if (left.length)
+    err(
+      `could not stop ${left.join(', ')} within ${STOP_WITHIN_MS / 1000} s; left as ${left.length > 1 ? 'they are' : 'it is'} (the next start finds ${left.length > 1 ? 'them' : 'it'} unfinished)`,
+    );
+  // Every change is on disk already; this is the last word. (Without a world file the world is
+  // empty: saving it would erase the positions a run with the file persisted.)
+  if (session.worldFile) session.save();
   await session.close();
-  return 0;
+  // Whatever is still running (a deployment that would not stop) must not keep the process alive.
+  setTimeout(() => process.exit(left.length ? 1 : 0), 1000).unref();
+  return left.length ? 1 : 0;
 }
 
-const endpointOf = (v: unknown): string => String(v ?? process.env.CUTOVER_ENDPOINT ?? DEFAULT_ENDPOINT);
+/** How long a stopping server waits for its deployments to end (wall time). */
+const STOP_WITHIN_MS = 10_000;
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** What a reset drops, one item a line. */
+function resetLines(plan: ResetPlan): string[] {
+  const lines = [
+    `${plural(plan.deployments, 'deployment')} and ${plural(plan.applications.length, 'application')}${plan.applications.length ? ` (${plan.applications.join(', ')})` : ''} in the local store, with their groups, configurations and revisions`,
+  ];
+  if (plan.uploads) lines.push(`${plural(plan.uploads, 'uploaded revision')} in the local S3`);
+  if (!plan.worldState) lines.push('no world positions (none were persisted: the world is as the world file says)');
+  else if (!plan.worldFile) lines.push('the persisted world (no world file to compare its positions with)');
+  else if (!plan.positions.length) lines.push(`the persisted world (its positions are those of ${plan.worldFile})`);
+  else {
+    lines.push(`these positions, back to ${plan.worldFile}:`);
+    for (const p of plan.positions) lines.push(`  ${p}`);
+  }
+  return lines;
+}
+
+async function reset(args: string[]): Promise<number> {
+  const { values } = parse('reset', args, {
+    yes: { type: 'boolean', default: false },
+    world: { type: 'string', default: 'cutover.world.yml' },
+  });
+  if (values.help) return (out(HELP.reset), 0);
+  const stateDir = String(values['state-dir']);
+  const worldPath = String(values.world);
+  const named = args.some((a) => a === '--world' || a.startsWith('--world='));
+  if (named && !existsSync(worldPath)) throw new UsageError(`--world: ${worldPath} does not exist`);
+  const plan = await resetStateDir({
+    stateDir,
+    ...(existsSync(worldPath) ? { worldFile: worldPath } : {}),
+    apply: Boolean(values.yes),
+    note: err,
+  });
+  if (!plan.paths.length) return (out(`Nothing to reset in ${stateDir}.`), 0);
+  out(
+    plan.dropped
+      ? `Reset ${stateDir}: the world is back to the world file. Dropped:`
+      : `Resetting ${stateDir} puts the world back to the world file. It drops:`,
+  );
+  for (const l of resetLines(plan)) out(`  ${l}`);
+  if (plan.dropped) return 0;
+  err(`cutover reset: nothing was dropped; pass --yes to drop it`);
+  return 2;
+}
+
+let announced = false;
+
+/**
+ * The API a command that can talk to one should use: --endpoint, $CUTOVER_ENDPOINT, or the API of
+ * the 'cutover server' that holds the state folder (said once on stderr). Undefined when no live
+ * process holds the folder; a live owner that is not a server is a StateDirBusyError (exit 2).
+ * `deploy` has never read $CUTOVER_ENDPOINT (it deploys locally unless told otherwise): `env: false`.
+ */
+async function apiFor(explicit: unknown, stateDir: string, { env = true } = {}): Promise<string | undefined> {
+  if (explicit !== undefined) return String(explicit);
+  if (env && process.env.CUTOVER_ENDPOINT) return process.env.CUTOVER_ENDPOINT;
+  let owner = await liveOwner(stateDir);
+  // A server that is starting has claimed the folder but does not listen yet: give it a moment.
+  for (let i = 0; i < 100 && owner?.command === 'server' && !owner.api; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    owner = await liveOwner(stateDir);
+  }
+  if (!owner) return undefined;
+  if (owner.command !== 'server' || !owner.api) throw new StateDirBusyError(stateDir, owner);
+  if (!announced) err(`using the cutover server at ${owner.api} (pid ${owner.pid}) that holds ${stateDir}`);
+  announced = true;
+  return owner.api;
+}
+
+/** The API for commands that only talk to one: as apiFor, else the default local server's address. */
+const endpointOf = async (explicit: unknown, stateDir: unknown = '.cutover'): Promise<string> =>
+  (await apiFor(explicit, String(stateDir))) ?? DEFAULT_ENDPOINT;
+
+/** One line for exit 2 when another live process holds the state folder. */
+function busyMessage(e: StateDirBusyError): string {
+  return e.owner?.command === 'server'
+    ? `${e.message}; status, list, deploy and the controls go through it; stop it first for anything else, or use --state-dir for another folder`
+    : `${e.message}; wait for it to end or stop it, or use --state-dir for another folder`;
+}
 
 /** stop, promote, pause, resume, approve, continue: one API call on one deployment. */
 function control(command: string, operation: string, done: string) {
@@ -612,7 +829,7 @@ function control(command: string, operation: string, done: string) {
     };
     if (!['json', 'table'].includes(String(values.output)))
       throw new UsageError(`--output: json or table, got ${String(values.output)}`);
-    const r = await callApi(endpointOf(values.endpoint), operation, input);
+    const r = await callApi(await endpointOf(values.endpoint, values['state-dir']), operation, input);
     out(
       values.output === 'json'
         ? JSON.stringify({ deploymentId: id, ...r }, null, 2)
@@ -635,7 +852,7 @@ async function list(args: string[]): Promise<number> {
   if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${HELP.list}`);
   if (!['json', 'table'].includes(String(values.output)))
     throw new UsageError(`--output: json or table, got ${String(values.output)}`);
-  const endpoint = endpointOf(values.endpoint);
+  const endpoint = await endpointOf(values.endpoint, values['state-dir']);
   const ids: string[] = [];
   let nextToken: unknown;
   do {
@@ -673,6 +890,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   deploy,
   status,
   server,
+  reset,
   list,
   stop: control('stop', 'StopDeployment', 'stop requested'),
   promote: control('promote', 'PromoteDeployment', 'promote requested'),
@@ -714,6 +932,7 @@ export async function main(argv: string[]): Promise<number> {
     return await run(rest);
   } catch (e) {
     if (e instanceof UsageError) err(`cutover ${command}: ${e.message}`);
+    else if (e instanceof StateDirBusyError) err(`cutover ${command}: ${busyMessage(e)}`);
     else if (e instanceof InvalidInputError)
       err(
         `cutover ${command}: ${e.exceptionName}: ${e.issues.length > 1 ? `\n  ${e.issues.map((i) => `${i.path || '(input)'}: ${i.message}`).join('\n  ')}` : e.message}`,

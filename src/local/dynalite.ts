@@ -1,10 +1,30 @@
 /** dynalite in-process: DynamoDB's API on loopback for local mode and tests. */
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
+import { Level } from 'level';
+import { StoreLockedError } from './state-dir.js';
+
+/**
+ * LevelDB lets one process hold a store folder. dynalite does not say when it cannot open it: its
+ * first request then dies with "Database is closed" out of a callback. Open the folder first, here,
+ * so a store held by another process is a StoreLockedError the caller can explain.
+ */
+async function checkNotLocked(path: string): Promise<void> {
+  const db = new Level(path);
+  try {
+    await db.open();
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause;
+    if (cause?.code === 'LEVEL_LOCKED') throw new StoreLockedError(path);
+    throw e;
+  }
+  await db.close();
+}
 
 export async function startDynalite(
   opts: { path?: string } = {},
 ): Promise<{ endpoint: string; close(): Promise<void> }> {
+  if (opts.path) await checkNotLocked(opts.path);
   const server = dynalite({
     createTableMs: 0,
     deleteTableMs: 0,

@@ -1,9 +1,10 @@
 /**
- * A local-mode session for the CLI: opens the local environment (store under .cutover/), builds
- * the SimWorld from a world file plus its persisted state, registers the user's hook modules and
- * creates or updates the file's applications and deployment groups.
+ * A local-mode session for the CLI: claims the state folder (one owner at a time), opens the local
+ * environment (store under .cutover/), builds the SimWorld from a world file plus its persisted
+ * state, registers the user's hook modules and creates or updates the file's applications and
+ * deployment groups. Every change to the world is saved atomically before the change returns.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SimWorld, type SimHookHandler, type SimWorldSpec } from '../adapters/sim/world.js';
@@ -13,6 +14,7 @@ import { TASKS } from '../tasks/index.js';
 import type { AnyTask } from '../tasks/task.js';
 import { VirtualClock } from '../local/clock.js';
 import { startApiServer, type ApiServer } from '../local/server.js';
+import { StateDirBusyError, StoreLockedError, claimStateDir, readOwner, writeFileAtomic } from '../local/state-dir.js';
 import { createLocalEnvironment, type LocalEnvironment } from './local.js';
 
 export interface SessionOptions {
@@ -32,17 +34,20 @@ export interface SessionOptions {
   allowRemote?: boolean;
   onRequest?: (target: string, status: number, ms: number) => void;
   s3Port?: number;
+  /** The command that holds the state folder, recorded in its owner.json (server, deploy, demo…). */
+  command?: string;
 }
 
 export interface Session extends LocalEnvironment {
   worldFile?: WorldFile;
   /** The CodeDeploy-compatible API of this session, on loopback. */
   api: ApiServer;
-  /** Save alias positions and versions so the next run continues from here. */
+  /** Save alias positions and versions so the next run continues from here (also done on every change). */
   save(): void;
 }
 
-function worldFromFile(w: WorldFile, clock: VirtualClock): SimWorld {
+/** The world file as a SimWorld, before any persisted state. */
+export function worldFromFile(w: WorldFile, clock: VirtualClock): SimWorld {
   const spec: SimWorldSpec = {
     functions: w.functions.map((f) => ({
       name: f.name,
@@ -92,7 +97,40 @@ export async function loadHook(path: string): Promise<SimHookHandler> {
   return handler as SimHookHandler;
 }
 
+/** The persisted world of a state folder (written on every change to the world). */
+export const worldStatePath = (stateDir: string): string => join(stateDir, 'world-state.json');
+
+/**
+ * Open a session on a state folder, as its one owner (StateDirBusyError if a live process holds it).
+ * Every change to the world is written to `world-state.json` atomically before the changing call
+ * returns, so a crash never forgets a traffic shift that was made, nor invents one.
+ */
 export async function openSession(opts: SessionOptions): Promise<Session> {
+  const note = (m: string) => process.stderr.write(`${m}\n`);
+  const claim = await claimStateDir(opts.stateDir, opts.command ?? 'session', note);
+  let session: Session;
+  try {
+    session = await open(opts);
+  } catch (e) {
+    claim.release();
+    // Another process holds the store without an owner file saying so (or took it in a race).
+    if (e instanceof StoreLockedError) throw new StateDirBusyError(opts.stateDir, await readOwner(opts.stateDir));
+    throw e;
+  }
+  claim.setApi(session.api.url);
+  return {
+    ...session,
+    close: async () => {
+      try {
+        await session.close();
+      } finally {
+        claim.release();
+      }
+    },
+  };
+}
+
+async function open(opts: SessionOptions): Promise<Session> {
   // Waits run `speed` times faster than real time; work (hooks, tasks) at real speed, so a busy
   // machine slows a deployment down but cannot make a hook time out.
   const clock = new VirtualClock({ pace: opts.speed });
@@ -103,7 +141,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     baseDir = dirname(resolve(opts.worldFile));
   }
   const world = file ? worldFromFile(file, clock) : new SimWorld(clock);
-  const statePath = join(opts.stateDir, 'world-state.json');
+  const statePath = worldStatePath(opts.stateDir);
   if (!opts.fresh && existsSync(statePath)) {
     // Persisted alias positions and versions win over the file (deployments moved them).
     const saved = JSON.parse(readFileSync(statePath, 'utf8')) as SimWorldSpec;
@@ -118,6 +156,9 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     if (saved.ecs) world.ecs.restore(saved.ecs);
   }
   mkdirSync(opts.stateDir, { recursive: true });
+  // From here on, every change to the world is saved before the changing call returns.
+  const save = () => writeFileAtomic(statePath, JSON.stringify(world.snapshot(), null, 2));
+  const stopSaving = world.onChange(save);
   const env = await createLocalEnvironment({
     clock,
     world,
@@ -177,8 +218,9 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     ...env,
     api: server,
     ...(file ? { worldFile: file } : {}),
-    save: () => writeFileSync(statePath, JSON.stringify(world.snapshot(), null, 2)),
+    save,
     close: async () => {
+      stopSaving();
       await server.close();
       await env.close();
     },

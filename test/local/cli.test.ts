@@ -43,6 +43,7 @@ describe('cutover CLI (local mode)', () => {
       'deploy',
       'status',
       'server',
+      'reset',
       'app',
       'group',
       'config',
@@ -172,11 +173,20 @@ describe('cutover CLI (local mode)', () => {
     const orphan = /(d-[A-Z0-9]{9}) created/.exec(out)![1];
     first.kill('SIGKILL');
     await new Promise((r) => first.on('exit', r));
+    // The world remembers the 10% shift: it was saved when it was made.
+    const saved = JSON.parse(readFileSync(join(dir, '.cutover', 'world-state.json'), 'utf8'));
+    expect(saved.functions[0].aliases.live).toEqual({ functionVersion: '1', additionalVersionWeights: { '2': 0.1 } });
     const second = await cutoverAsync([...args, '--speed', '3000'], dir);
     expect(second.err).toContain(`${orphan} was left unfinished by an earlier run`);
+    // The orphan's shift was rolled back from the world when it was found, so the next deployment,
+    // from version 1 again, succeeds.
     expect(second.code).toBe(0);
     const status = JSON.parse((await cutoverAsync(['status', orphan!, '--json'], dir)).out);
-    expect(status.deploymentInfo).toMatchObject({ status: 'Failed', errorInformation: { code: 'INTERNAL_ERROR' } });
+    expect(status.deploymentInfo).toMatchObject({
+      status: 'Failed',
+      errorInformation: { code: 'INTERNAL_ERROR' },
+      rollbackInfo: { rollbackMessage: expect.stringMatching(/^Rolled back: checkout:live/) },
+    });
   });
 
   it('commands for a server say clearly when none is running', () => {

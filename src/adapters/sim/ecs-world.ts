@@ -146,6 +146,8 @@ export interface SimEcsSpec {
 export interface SimEcsHost {
   readonly clock: Clock;
   record(kind: 'TaskSet' | 'Listener', detail: Record<string, unknown>): void;
+  /** Something `snapshot()` covers changed (called before the changing call returns). */
+  changed(): void;
   /** Generate traffic up to now before a change, so past requests keep the routing they had. */
   catchUp(): void;
 }
@@ -191,6 +193,7 @@ export class SimEcs {
   addTaskDefinition(name: string, td: Partial<SimTaskDefinition> = {}): void {
     this.host.catchUp();
     this.putTaskDefinition(name, td);
+    this.host.changed();
   }
 
   private putTaskDefinition(name: string, td: Partial<SimTaskDefinition>): void {
@@ -205,6 +208,7 @@ export class SimEcs {
   addTargetGroup(name: string): string {
     const arn = this.targetGroups.get(name) ?? `${ELB_ARN}:targetgroup/${name}/${hex16(`targetgroup/${name}`)}`;
     this.targetGroups.set(name, arn);
+    this.host.changed();
     return arn;
   }
 
@@ -240,6 +244,7 @@ export class SimEcs {
       this.listeners.set(arn, listener);
       lb.listeners.push(arn);
     }
+    this.host.changed();
     return lb;
   }
 
@@ -268,6 +273,7 @@ export class SimEcs {
         steadyAt: new Date(0).toISOString(),
       });
     }
+    this.host.changed();
     return s;
   }
 
@@ -370,6 +376,7 @@ export class SimEcs {
       ...(spec.capacityProviderStrategy ? { capacityProviderStrategy: spec.capacityProviderStrategy } : {}),
     };
     s.taskSets.push(t);
+    this.host.changed();
     this.recordTaskSet('created', s, t);
     return this.info(s, t);
   }
@@ -381,6 +388,7 @@ export class SimEcs {
     this.host.catchUp();
     for (const other of s.taskSets) if (other.status === 'PRIMARY') other.status = 'ACTIVE';
     t.status = 'PRIMARY';
+    this.host.changed();
     this.recordTaskSet('primary', s, t);
     return this.info(s, t);
   }
@@ -392,6 +400,7 @@ export class SimEcs {
       throw invalid('The specified task set is the primary task set of the service and cannot be deleted.');
     this.host.catchUp();
     s.taskSets = s.taskSets.filter((x) => x !== t);
+    this.host.changed();
     this.recordTaskSet('deleted', s, t);
     return this.info(s, t);
   }
@@ -428,6 +437,7 @@ export class SimEcs {
     this.host.catchUp();
     l.forward = { ...weights };
     delete l.fixedResponse;
+    this.host.changed();
     this.recordListener(l, weights);
   }
 
@@ -440,6 +450,7 @@ export class SimEcs {
     this.host.catchUp();
     rule.forward = { ...weights };
     delete rule.fixedResponse;
+    this.host.changed();
     this.recordListener(l, weights, ruleArn);
   }
 
@@ -588,6 +599,7 @@ export class SimEcs {
         }
       }
     }
+    this.host.changed();
   }
 
   // ---- helpers --------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ export class SimWorld {
   private readonly metrics = new Map<string, Map<number, Bucket>>();
   private simulatedUntil: number;
   private readonly listeners: ((e: SimLogEntry) => void)[] = [];
+  private readonly changeListeners: (() => void)[] = [];
   /** Counts of AWS-style calls made against the world, by operation. */
   readonly calls: Record<string, number> = {};
   /** ECS services and task sets, target groups, load balancers and listeners. */
@@ -167,11 +168,13 @@ export class SimWorld {
       requestsPerSecond: opts.requestsPerSecond ?? 10,
     };
     this.functions.set(name, fn);
+    this.changed();
     return fn;
   }
 
   publishVersion(functionName: string, version: string, errorRate = 0): void {
     this.fn(functionName).versions[version] = { errorRate };
+    this.changed();
   }
 
   setErrorRate(functionName: string, version: string, errorRate: number): void {
@@ -179,6 +182,7 @@ export class SimWorld {
     const v = this.fn(functionName).versions[version];
     if (!v) throw new Error(`sim: ${functionName} has no version ${version}`);
     v.errorRate = errorRate;
+    this.changed();
   }
 
   addAlarm(a: SimAlarmSpec): void {
@@ -191,6 +195,7 @@ export class SimWorld {
       throw new Error(`sim: alarm ${a.name} needs one of functionName and alias, targetGroup or listener`);
     this.alarms.set(a.name, { metric: 'ErrorRate', periodSeconds: 60, evaluationPeriods: 1, ...a });
     this.states.set(a.name, 'INSUFFICIENT_DATA');
+    this.changed();
   }
 
   /** Pin an alarm to a state (as `aws cloudwatch set-alarm-state` would), or release it with undefined. */
@@ -212,6 +217,25 @@ export class SimWorld {
 
   onLog(listener: (e: SimLogEntry) => void): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Called, synchronously, after every change to what `snapshot()` covers (an alias, a version, an
+   * alarm, a task set, a listener or rule forward, a primary task set...), before the changing call
+   * returns: a listener that saves the snapshot makes every change that returned durable. Returns
+   * the unsubscribe function.
+   */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.push(listener);
+    return () => {
+      const i = this.changeListeners.indexOf(listener);
+      if (i >= 0) this.changeListeners.splice(i, 1);
+    };
+  }
+
+  /** Tell the change listeners that the snapshot changed (SimEcs calls it too). */
+  changed(): void {
+    for (const l of this.changeListeners) l();
   }
 
   record(kind: SimLogEntry['kind'], detail: Record<string, unknown>): void {
@@ -250,6 +274,7 @@ export class SimWorld {
       functionVersion: routing.functionVersion,
       additionalVersionWeights: { ...routing.additionalVersionWeights },
     };
+    this.changed();
     this.record('AliasUpdated', { functionName, alias, ...routing });
   }
 
