@@ -157,12 +157,14 @@ Stops the deployment at once (CodeDeploy StopDeployment). Traffic goes back to C
 CodeDeploy ContinueDeployment. ECS: READY_WAIT (default) lets a deployment waiting as Ready
 (STOP_DEPLOYMENT) move production traffic; TERMINATION_WAIT deletes the original task set now
 instead of at the end of the termination wait. Lambda: approves the approval step it waits on.`,
-  status: `Usage: cutover status DEPLOYMENT_ID [--json | --output json|table] [--state-dir DIR]
+  status: `Usage: cutover status DEPLOYMENT_ID [--json | --output json|table] [--state-dir DIR] [--world FILE]
        cutover status DEPLOYMENT_ID --endpoint URL [--watch] [--json | --output json|table]
 
 Shows a deployment: status, error, lifecycle events and timeline. Without --endpoint it reads the
-local store; with --endpoint (or $CUTOVER_ENDPOINT) it asks a running Cutover API, and --watch
-follows the deployment until it ends (exit 0 succeeded, 1 failed or stopped).`,
+local store (with the world file, default ./cutover.world.yml if it exists, a deployment left
+unfinished by an ended process is first rolled back from the world and recorded); with --endpoint
+(or $CUTOVER_ENDPOINT) it asks a running Cutover API, and --watch follows the deployment until it
+ends (exit 0 succeeded, 1 failed or stopped).`,
 };
 
 function parse<const O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O) {
@@ -599,6 +601,7 @@ async function status(args: string[]): Promise<number> {
     output: { type: 'string' },
     endpoint: { type: 'string' },
     watch: { type: 'boolean', default: false },
+    world: { type: 'string', default: 'cutover.world.yml' },
   });
   if (values.help) return (out(HELP.status), 0);
   if (values.output !== undefined && !['json', 'table'].includes(String(values.output)))
@@ -609,7 +612,15 @@ async function status(args: string[]): Promise<number> {
   const stateDir = String(values['state-dir']);
   const endpoint = values.watch ? await endpointOf(values.endpoint, stateDir) : await apiFor(values.endpoint, stateDir);
   if (endpoint) return followRemote(endpoint, id, Boolean(values.watch), Boolean(values.json));
-  const session = await openSession({ stateDir, speed: 1, command: 'status' });
+  // With the world file, a deployment an ended process left unfinished is settled first (rolled
+  // back from the world), so what is shown is where it really ended.
+  const worldPath = String(values.world);
+  const session = await openSession({
+    stateDir,
+    speed: 1,
+    command: 'status',
+    ...(existsSync(worldPath) ? { worldFile: worldPath } : {}),
+  });
   try {
     const d = await session.deps.deployments.get(id);
     if (!d) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${id} does not exist in ${stateDir}`);

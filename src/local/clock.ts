@@ -70,6 +70,15 @@ export class VirtualClock implements Clock, WorkTracker {
     return this.virtualMs + (performance.now() - this.realAnchor) * this.rate;
   }
 
+  /**
+   * Move the clock forward to `at` if it is behind it (never back). A local session continues from
+   * the latest time its state folder has seen, so what it records sorts after what came before.
+   */
+  catchUp(at: Date): void {
+    this.rebase();
+    if (at.getTime() > this.virtualMs) this.virtualMs = at.getTime();
+  }
+
   /** Fold the time elapsed at the current rate into the base, before the rate changes. */
   private rebase(): void {
     this.virtualMs = this.nowMs();

@@ -96,7 +96,9 @@ async function reconcileOne(
     });
     return { action: 'released', message: `the lock outlived the deployment (${status})` };
   }
-  if (age < graceMs) return undefined;
+  // No grace (a local session: nothing else runs) means now, whatever the clocks say: a local
+  // clock restarts at wall time and may be behind the virtual times the records carry.
+  if (graceMs > 0 && age < graceMs) return undefined;
   const execution = await deps.executions.describe(d.deploymentId);
   if (execution === 'RUNNING') return undefined;
   if (status === 'Created') {

@@ -207,7 +207,12 @@ async function open(opts: SessionOptions): Promise<Session> {
         await env.run((exists ? TASKS.updateDeploymentGroup : TASKS.createDeploymentGroup) as AnyTask, input);
       }
     }
-    await recoverOrphans(env, (m) => process.stderr.write(`${m}\n`));
+    // Simulated time ran ahead of the wall clock in earlier sessions: continue from the latest time
+    // the store has seen, so new records sort after old ones and no alarm reads a gap.
+    clock.catchUp(await latestRecordedTime(env));
+    world.skipTo(clock.now());
+    // Only with a world to read back: without its world file a session cannot tell where traffic is.
+    if (file) await recoverOrphans(env, (m) => process.stderr.write(`${m}\n`));
   } catch (e) {
     await api?.close();
     await env.close();
@@ -241,6 +246,24 @@ async function recoverOrphans(env: LocalEnvironment, warn: (m: string) => void):
         ? `warning: ${a.deploymentId} was left unfinished by an earlier run (${a.group}) and could not be settled yet: ${a.message}`
         : `note: ${a.deploymentId} was left unfinished by an earlier run (${a.group}): ${a.message}`,
     );
+}
+
+/** The latest time on the store's recent records (each group's newest deployments and their timelines). */
+async function latestRecordedTime(env: LocalEnvironment): Promise<Date> {
+  let latest = 0;
+  const see = (at: string | undefined) => {
+    const t = at ? Date.parse(at) : NaN;
+    if (t > latest) latest = t;
+  };
+  for (const app of await env.deps.catalog.listApplications())
+    for (const g of await env.deps.catalog.listDeploymentGroups(app.applicationName))
+      for (const id of await env.deps.deployments.list(app.applicationName, g.deploymentGroupName, 20)) {
+        const d = await env.deps.deployments.get(id);
+        see(d?.spec.createTime);
+        see(d?.state.completeTime);
+        see((await env.deps.timeline.list(id)).at(-1)?.at);
+      }
+  return new Date(latest + 1);
 }
 
 async function ignoreExists(p: Promise<unknown>): Promise<void> {

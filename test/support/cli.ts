@@ -69,7 +69,13 @@ export async function api<T = Record<string, unknown>>(
   operation: string,
   input: Record<string, unknown>,
 ): Promise<T> {
-  const prefix = ['PromoteDeployment', 'PauseDeployment', 'ResumeDeployment', 'ApproveDeployment'].includes(operation)
+  const prefix = [
+    'PromoteDeployment',
+    'PauseDeployment',
+    'ResumeDeployment',
+    'ApproveDeployment',
+    'GetDeploymentTimeline',
+  ].includes(operation)
     ? 'Cutover_20261122'
     : 'CodeDeploy_20141006';
   const r = await fetch(url, {

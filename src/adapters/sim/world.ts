@@ -233,6 +233,14 @@ export class SimWorld {
     };
   }
 
+  /**
+   * Start simulating traffic from `at` (a session that continues an earlier one's time): the time
+   * between them, when nothing ran, is not generated.
+   */
+  skipTo(at: Date): void {
+    this.simulatedUntil = Math.max(this.simulatedUntil, Math.floor(at.getTime() / 1000));
+  }
+
   /** Tell the change listeners that the snapshot changed (SimEcs calls it too). */
   changed(): void {
     for (const l of this.changeListeners) l();
