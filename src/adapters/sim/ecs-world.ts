@@ -465,7 +465,10 @@ export class SimEcs {
       b.errors += errors;
       out.set(key, b);
     };
-    const at = start * 1000;
+    // Judge a task set's health at the tick's end: a tick is generated after the fact with the
+    // routing of its end (catchUp runs before every change), so a task set that became steady, and
+    // was only then given traffic, inside the tick served none of it while unhealthy.
+    const at = (start + seconds) * 1000;
     for (const l of this.listeners.values()) {
       const total = l.requestsPerSecond * seconds;
       const ruled = Math.min(
