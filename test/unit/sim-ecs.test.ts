@@ -331,6 +331,19 @@ describe('SimWorld ECS: listeners and traffic', () => {
     expect(w.alarmState('green-5xx')).toBe('INSUFFICIENT_DATA');
   });
 
+  it('a task set that becomes steady inside a metric tick and only then gets traffic served none of it unhealthy', async () => {
+    const { clock, w, ecs, elb } = world();
+    const prod = w.listenerArn('web-alb/prod');
+    const pair: [string, string] = [w.targetGroupArn('web-blue'), w.targetGroupArn('web-green')];
+    clock.advance(3); // off the 10-second tick grid
+    await ecs.createTaskSet('demo', 'web', green(w, 'web:2')); // steady 30 s from now, mid-tick
+    clock.advance(34);
+    await elb.setForward(prod, pair, forwardWeightsFor(...pair, 100));
+    clock.advance(60);
+    expect(w.observedTargetGroup('web-green', 60).errors).toBe(0);
+    expect(w.observedListener(prod, 60).errors).toBe(0);
+  });
+
   it('a target group with no steady task set answers every request with an error', () => {
     const { clock, w } = world();
     w.ecs.modifyListener(w.listenerArn('web-alb/test'), { [w.targetGroupArn('web-green')]: 1 });

@@ -148,8 +148,11 @@ export interface SimEcsHost {
   record(kind: 'TaskSet' | 'Listener', detail: Record<string, unknown>): void;
   /** Something `snapshot()` covers changed (called before the changing call returns). */
   changed(): void;
-  /** Generate traffic up to now before a change, so past requests keep the routing they had. */
-  catchUp(): void;
+  /**
+   * Generate traffic up to the clock's now; with `exact`, the part of the current metric tick up to
+   * now as well (called before a change, so past requests keep the routing they had).
+   */
+  catchUp(exact?: boolean): void;
 }
 
 export interface SimTraffic {
@@ -191,7 +194,7 @@ export class SimEcs {
 
   /** Register (or change) a task definition, `family:revision` or its ARN. */
   addTaskDefinition(name: string, td: Partial<SimTaskDefinition> = {}): void {
-    this.host.catchUp();
+    this.host.catchUp(true);
     this.putTaskDefinition(name, td);
     this.host.changed();
   }
@@ -355,7 +358,7 @@ export class SimEcs {
       throw invalid(`The target group with targetGroupArn ${spec.targetGroupArn} does not exist.`);
     if (!(spec.scalePercent >= 0 && spec.scalePercent <= 100))
       throw invalid(`Scale value must be between 0 and 100, got ${spec.scalePercent}.`);
-    this.host.catchUp();
+    this.host.catchUp(true);
     const now = this.host.clock.now();
     const steadyAfter = this.taskDefinitions.get(td)!.steadyAfterSeconds;
     const t: SimTaskSet = {
@@ -385,7 +388,7 @@ export class SimEcs {
     const s = this.service(cluster, service);
     const t = this.taskSet(s, taskSetId);
     if (t.status === 'PRIMARY') return this.info(s, t);
-    this.host.catchUp();
+    this.host.catchUp(true);
     for (const other of s.taskSets) if (other.status === 'PRIMARY') other.status = 'ACTIVE';
     t.status = 'PRIMARY';
     this.host.changed();
@@ -398,7 +401,7 @@ export class SimEcs {
     const t = this.taskSet(s, taskSetId);
     if (t.status === 'PRIMARY')
       throw invalid('The specified task set is the primary task set of the service and cannot be deleted.');
-    this.host.catchUp();
+    this.host.catchUp(true);
     s.taskSets = s.taskSets.filter((x) => x !== t);
     this.host.changed();
     this.recordTaskSet('deleted', s, t);
@@ -434,7 +437,7 @@ export class SimEcs {
   modifyListener(arn: string, weights: ForwardWeights): void {
     const l = this.listener(arn);
     this.checkForward(l, weights);
-    this.host.catchUp();
+    this.host.catchUp(true);
     l.forward = { ...weights };
     delete l.fixedResponse;
     this.host.changed();
@@ -447,7 +450,7 @@ export class SimEcs {
     const rule = l?.rules.find((r) => r.ruleArn === ruleArn);
     if (!l || !rule) throw new SimAwsError('ResourceNotFound', 'One or more rules not found', 'RuleNotFoundException');
     this.checkForward(l, weights);
-    this.host.catchUp();
+    this.host.catchUp(true);
     rule.forward = { ...weights };
     delete rule.fixedResponse;
     this.host.changed();
@@ -465,10 +468,17 @@ export class SimEcs {
       b.errors += errors;
       out.set(key, b);
     };
-    // Judge a task set's health at the tick's end: a tick is generated after the fact with the
-    // routing of its end (catchUp runs before every change), so a task set that became steady, and
-    // was only then given traffic, inside the tick served none of it while unhealthy.
-    const at = (start + seconds) * 1000;
+    // Task sets that become steady inside the interval split it: each part fails at its own rate.
+    const from = start * 1000;
+    const to = (start + seconds) * 1000;
+    const cuts = [from, to];
+    for (const svc of this.services.values())
+      for (const t of svc.taskSets) {
+        const at = t.steadyAt ? Date.parse(t.steadyAt) : NaN;
+        if (at > from && at < to) cuts.push(at);
+      }
+    cuts.sort((a, b) => a - b);
+    const parts = cuts.slice(1).map((end, i) => ({ share: (end - cuts[i]!) / (to - from), at: (end + cuts[i]!) / 2 }));
     for (const l of this.listeners.values()) {
       const total = l.requestsPerSecond * seconds;
       const ruled = Math.min(
@@ -492,7 +502,7 @@ export class SimEcs {
         for (const [tg, w] of Object.entries(route.forward)) {
           if (w <= 0) continue;
           const m = (n * w) / weightTotal;
-          const errors = m * this.errorShare(tg, at);
+          const errors = parts.reduce((e, p) => e + m * p.share * this.errorShare(tg, p.at), 0);
           add(targetGroupMetric(targetGroupName(tg)), m, errors);
           add(listenerMetric(l.arn), m, errors);
         }

@@ -178,7 +178,7 @@ export class SimWorld {
   }
 
   setErrorRate(functionName: string, version: string, errorRate: number): void {
-    this.catchUp();
+    this.catchUp(true);
     const v = this.fn(functionName).versions[version];
     if (!v) throw new Error(`sim: ${functionName} has no version ${version}`);
     v.errorRate = errorRate;
@@ -277,7 +277,7 @@ export class SimWorld {
     }
     const extra = Object.keys(routing.additionalVersionWeights);
     if (extra.length > 1) throw new Error('sim: Lambda aliases route to at most two versions');
-    this.catchUp();
+    this.catchUp(true);
     fn.aliases[alias] = {
       functionVersion: routing.functionVersion,
       additionalVersionWeights: { ...routing.additionalVersionWeights },
@@ -358,14 +358,24 @@ export class SimWorld {
 
   // ---- simulation ---------------------------------------------------------------------------
 
-  /** Generate traffic and metrics up to the clock's now, then re-evaluate alarms. */
-  catchUp(): void {
-    const now = Math.floor(this.clock.now().getTime() / 1000);
+  /**
+   * Generate traffic and metrics up to the clock's now, then re-evaluate alarms. Whole ticks only,
+   * unless `exact` (before a change to routing or health): then up to now, so the requests before
+   * the change keep the routing and health they had.
+   */
+  catchUp(exact = false): void {
+    const nowMs = this.clock.now().getTime();
+    const now = Math.floor(nowMs / 1000);
     // Bound the work for very long gaps (e.g. a persisted world loaded days later).
     if (now - this.simulatedUntil > 86_400) this.simulatedUntil = now - 86_400;
     while (this.simulatedUntil + TICK_SECONDS <= now) {
       this.generate(this.simulatedUntil, TICK_SECONDS);
       this.simulatedUntil += TICK_SECONDS;
+    }
+    const rest = nowMs / 1000 - this.simulatedUntil;
+    if (exact && rest > 0) {
+      this.generate(this.simulatedUntil, rest);
+      this.simulatedUntil += rest;
     }
     this.ecs.noticeSteady();
     this.evaluate();
