@@ -1,6 +1,8 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -22,6 +24,8 @@ export interface AwsClients {
   dynamodb: DynamoDBClient;
   s3: S3Client;
   codepipeline: CodePipelineClient;
+  ec2: EC2Client;
+  autoScaling: AutoScalingClient;
 }
 
 const CLIENTS = {
@@ -35,6 +39,8 @@ const CLIENTS = {
   dynamodb: DynamoDBClient,
   s3: S3Client,
   codepipeline: CodePipelineClient,
+  ec2: EC2Client,
+  autoScaling: AutoScalingClient,
 } as const;
 
 /**

@@ -19,6 +19,15 @@ import type {
   TaskSetSpec,
 } from '../../platforms/ecs/ports.js';
 import type { LambdaAliases } from '../../platforms/lambda/ports.js';
+import type {
+  AutoScalingGroups,
+  Ec2Instances,
+  GroupMember,
+  InstanceInfo,
+  TagFilter,
+  TargetGroupTargets,
+  TargetHealthState,
+} from '../../platforms/server/ports.js';
 import { ECS_MISSING_ERRORS, forwardsToRewrite, missingEcsService, missingListener } from '../ecs-common.js';
 import { SimAwsError, type SimHookContext, type SimOperation, type SimWorld } from './world.js';
 
@@ -254,5 +263,55 @@ export class SimLoadBalancers implements LoadBalancers {
         await this.call('ModifyListener', listenerArn, () => this.world.ecs.modifyListener(listenerArn, f.weights));
       else await this.call('ModifyRule', listenerArn, () => this.world.ecs.modifyRule(ruleArn, f.weights));
     }
+  }
+}
+
+/** EC2 instances by tags in the SimWorld (fault target: the filter as `Name=Value`). */
+export class SimEc2Instances implements Ec2Instances {
+  constructor(private readonly world: SimWorld) {}
+
+  matching(filter: TagFilter): Promise<InstanceInfo[]> {
+    return simCall(this.world, 'DescribeInstances', `${filter.Key ?? ''}=${filter.Value ?? ''}`, () =>
+      this.world.servers.describeByTag(filter),
+    );
+  }
+}
+
+/** Auto Scaling groups in the SimWorld (an instance's `autoScalingGroup`). */
+export class SimAutoScalingGroups implements AutoScalingGroups {
+  constructor(private readonly world: SimWorld) {}
+
+  members(names: string[]): Promise<{ members: GroupMember[]; missing: string[] }> {
+    return simCall(this.world, 'DescribeAutoScalingGroups', undefined, () =>
+      this.world.servers.autoScalingGroups(names),
+    );
+  }
+}
+
+/** Instance targets of target groups in the SimWorld (fault targets: the instance id). */
+export class SimTargetGroupTargets implements TargetGroupTargets {
+  constructor(private readonly world: SimWorld) {}
+
+  async arns(names: string[]): Promise<Record<string, string>> {
+    if (names.length === 0) return {};
+    return simCall(this.world, 'DescribeTargetGroups', undefined, () => this.world.servers.targetGroupArns(names));
+  }
+
+  async register(targetGroupArn: string, instanceId: string): Promise<void> {
+    await simCall(this.world, 'RegisterTargets', instanceId, () =>
+      this.world.servers.register(targetGroupArn, instanceId),
+    );
+  }
+
+  async deregister(targetGroupArn: string, instanceId: string): Promise<void> {
+    await simCall(this.world, 'DeregisterTargets', instanceId, () =>
+      this.world.servers.deregister(targetGroupArn, instanceId),
+    );
+  }
+
+  health(targetGroupArn: string, instanceIds: string[]): Promise<Record<string, TargetHealthState>> {
+    return simCall(this.world, 'DescribeTargetHealth', undefined, () =>
+      this.world.servers.health(targetGroupArn, instanceIds),
+    );
   }
 }

@@ -11,6 +11,7 @@ import type { AliasRouting } from '../../platforms/lambda/traffic.js';
 import type { Clock, HookPayload } from '../../ports/index.js';
 import { listenerMetric, SimEcs, targetGroupMetric, type SimEcsSpec, type SimTraffic } from './ecs-world.js';
 import { SimAwsError, type SimFaultKind } from './errors.js';
+import { SimHosts, type SimServersSpec } from './hosts-world.js';
 
 export { SimAwsError, type SimFaultKind } from './errors.js';
 export type {
@@ -21,6 +22,7 @@ export type {
   SimListener,
   SimLoadBalancer,
 } from './ecs-world.js';
+export type { SimInstanceSpec, SimServersSpec, SimTargetGroupSpec } from './hosts-world.js';
 
 export interface SimVersion {
   /** Fraction of invocations that fail, 0..1. */
@@ -63,6 +65,8 @@ export interface SimWorldSpec {
   }[];
   alarms?: SimAlarmSpec[];
   ecs?: SimEcsSpec;
+  /** EC2 instances, Auto Scaling groups and instance target groups (Server deployments). */
+  servers?: SimServersSpec;
 }
 
 export type SimOperation =
@@ -83,7 +87,12 @@ export type SimOperation =
   | 'DescribeRules'
   | 'DescribeTargetGroups'
   | 'ModifyListener'
-  | 'ModifyRule';
+  | 'ModifyRule'
+  | 'DescribeInstances'
+  | 'DescribeAutoScalingGroups'
+  | 'RegisterTargets'
+  | 'DeregisterTargets'
+  | 'DescribeTargetHealth';
 export interface SimLogEntry {
   at: string;
   /**
@@ -91,7 +100,7 @@ export interface SimLogEntry {
    * targetGroups, status}. Listener: {listenerArn, listener, ruleArn?, weights (by target group
    * name), split}.
    */
-  kind: 'EventBridge' | 'SNS' | 'Hook' | 'Alarm' | 'AliasUpdated' | 'CodePipeline' | 'TaskSet' | 'Listener';
+  kind: 'EventBridge' | 'SNS' | 'Hook' | 'Alarm' | 'AliasUpdated' | 'CodePipeline' | 'TaskSet' | 'Listener' | 'Target';
   detail: Record<string, unknown>;
 }
 
@@ -129,6 +138,8 @@ export class SimWorld {
   readonly calls: Record<string, number> = {};
   /** ECS services and task sets, target groups, load balancers and listeners. */
   readonly ecs: SimEcs;
+  /** EC2 instances, Auto Scaling groups and instance targets of target groups. */
+  readonly servers: SimHosts;
 
   constructor(
     readonly clock: Clock,
@@ -143,6 +154,16 @@ export class SimWorld {
       });
     }
     this.ecs = new SimEcs(this, spec.ecs);
+    this.servers = new SimHosts(
+      {
+        clock,
+        addTargetGroup: (name) => this.ecs.addTargetGroup(name),
+        targetGroupArns: (names) => this.ecs.targetGroupArns(names),
+        record: (kind, detail) => this.record(kind, detail),
+        changed: () => this.changed(),
+      },
+      spec.servers,
+    );
     for (const a of spec.alarms ?? []) this.addAlarm(a);
   }
 
@@ -474,6 +495,7 @@ export class SimWorld {
       })),
       alarms: [...this.alarms.values()],
       ecs: this.ecs.snapshot(),
+      ...(this.servers.isEmpty() ? {} : { servers: this.servers.snapshot() }),
     };
   }
 }
