@@ -34,7 +34,8 @@ const INSTANCES: SimInstanceSpec[] = [
   { id: 'i-0001', tags: { Name: 'web', Env: 'prod' }, availabilityZone: 'us-west-2a', autoScalingGroup: 'web-asg' },
   { id: 'i-0002', tags: { Name: 'web', Env: 'staging' }, availabilityZone: 'us-west-2b', autoScalingGroup: 'web-asg' },
   { id: 'i-0003', tags: { Role: 'prod' }, availabilityZone: 'us-west-2a' },
-  { id: 'i-0004', tags: { Name: 'web', Env: 'prod' }, state: 'stopped' },
+  { id: 'i-0004', tags: { Name: 'web', Env: 'prod' }, state: 'terminated' },
+  { id: 'i-0005', tags: { Name: 'api' }, state: 'stopped' },
 ];
 const TG = 'web-tg';
 
@@ -175,13 +176,17 @@ describe.each([
     w = make();
   });
 
-  it('selects running instances by one tag filter of each type', async () => {
+  it('selects instances that are not terminated by one tag filter of each type', async () => {
     expect(ids(await w.ports.ec2.matching({ Key: 'Env', Value: 'prod', Type: 'KEY_AND_VALUE' }))).toEqual(['i-0001']);
     expect(ids(await w.ports.ec2.matching({ Key: 'Env', Type: 'KEY_ONLY' }))).toEqual(['i-0001', 'i-0002']);
     expect(ids(await w.ports.ec2.matching({ Value: 'prod', Type: 'VALUE_ONLY' }))).toEqual(['i-0001', 'i-0003']);
     // Without Type: both given → key and value.
     expect(ids(await w.ports.ec2.matching({ Key: 'Name', Value: 'web' }))).toEqual(['i-0001', 'i-0002']);
     expect(await w.ports.ec2.matching({ Key: 'Nope', Value: 'x', Type: 'KEY_AND_VALUE' })).toEqual([]);
+    // Stopped instances are targets (CodeDeploy counts them failed); terminated ones never.
+    expect(await w.ports.ec2.matching({ Key: 'Name', Value: 'api' })).toMatchObject([
+      { instanceId: 'i-0005', state: 'stopped' },
+    ]);
     const [one] = await w.ports.ec2.matching({ Key: 'Env', Value: 'prod', Type: 'KEY_AND_VALUE' });
     expect(one).toMatchObject({ state: 'running', availabilityZone: 'us-west-2a', tags: { Name: 'web', Env: 'prod' } });
   });

@@ -22,6 +22,7 @@ import {
   type TargetGroupTargets,
   type TargetHealthState,
 } from '../../platforms/server/ports.js';
+import { LIVE_STATES } from '../../platforms/server/ports.js';
 import { mapAwsError } from './errors.js';
 import { ElbListenerRouter } from './load-balancers.js';
 
@@ -46,7 +47,7 @@ export class Ec2TaggedInstances implements Ec2Instances {
       const page = await call(`DescribeInstances ${tag.Name}=${tag.Values[0]}`, () =>
         this.client.send(
           new DescribeInstancesCommand({
-            Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running'] }, tag],
+            Filters: [{ Name: 'instance-state-name', Values: [...LIVE_STATES] }, tag],
             ...(token ? { NextToken: token } : {}),
           }),
         ),

@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../../ports/index.js';
 import type { GroupMember, InstanceInfo, TargetHealthState } from '../../platforms/server/ports.js';
-import { tagsMatch, type TagFilter } from '../../platforms/server/ports.js';
+import { LIVE_STATES, tagsMatch, type TagFilter } from '../../platforms/server/ports.js';
 import { SimAwsError } from './errors.js';
 
 export interface SimInstanceSpec {
@@ -113,7 +113,7 @@ export class SimHosts {
 
   describeByTag(filter: TagFilter): InstanceInfo[] {
     return [...this.instances.values()]
-      .filter((i) => ['pending', 'running'].includes(i.state ?? 'running') && tagsMatch(i.tags ?? {}, filter))
+      .filter((i) => LIVE_STATES.includes(i.state ?? 'running') && tagsMatch(i.tags ?? {}, filter))
       .map((i) => this.info(i));
   }
 

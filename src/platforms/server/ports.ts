@@ -15,6 +15,9 @@ export interface TagFilter {
   Type?: 'KEY_ONLY' | 'VALUE_ONLY' | 'KEY_AND_VALUE';
 }
 
+/** EC2 instance states a deployment group still targets. */
+export const LIVE_STATES: readonly string[] = ['pending', 'running', 'stopping', 'stopped'];
+
 /** An EC2 instance, as a deployment needs it. */
 export interface InstanceInfo {
   instanceId: string;
@@ -42,7 +45,8 @@ export type TargetHealthState = 'initial' | 'healthy' | 'unhealthy' | 'unused' |
 /** EC2 instances selected by tags. */
 export interface Ec2Instances {
   /**
-   * The pending and running instances that match one tag filter (DescribeInstances, every page): a
+   * The instances that are not terminated or terminating (LIVE_STATES: CodeDeploy deploys to a
+   * stopped one and counts it failed) and match one tag filter (DescribeInstances, every page): a
    * KEY_ONLY filter matches the key with any value, VALUE_ONLY any key with the value, KEY_AND_VALUE
    * both (a filter without Type: KEY_AND_VALUE when it has both, else the one it has).
    */
