@@ -1,4 +1,5 @@
 /** dynalite in-process: DynamoDB's API on loopback for local mode and tests. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { Level } from 'level';
@@ -37,8 +38,32 @@ export async function startDynalite(
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  // dynalite closes its database when the server closes, even while a request it already read is
+  // still between its reads and writes; that write then throws "Database is closed" out of a
+  // callback. Count requests until dynalite answers them (res.end), and close only when none is left.
+  let inFlight = 0;
+  const idle: (() => void)[] = [];
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight++;
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.end = ((...args: unknown[]) => {
+      try {
+        return end(...args);
+      } finally {
+        if (--inFlight === 0) for (const f of idle.splice(0)) f();
+      }
+    }) as typeof res.end;
+  });
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      // Bounded: a request dynalite never answers must not keep the process alive.
+      if (inFlight > 0)
+        await new Promise<void>((resolve) => {
+          idle.push(resolve);
+          setTimeout(resolve, 5000).unref();
+        });
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
