@@ -162,3 +162,97 @@ export function triggerMessages(
       };
     });
 }
+
+export const INSTANCE_DETAIL_TYPE = 'CodeDeploy Instance State-change Notification';
+
+/** The `state` of CodeDeploy's EventBridge instance event. */
+export type InstanceEventState = 'START' | 'SUCCESS' | 'FAILURE' | 'READY';
+
+/** One host of a Server deployment, as instance events report it. */
+export interface InstanceReport {
+  /** The instance id (EC2 `i-…`) or the on-premises instance name. */
+  targetId: string;
+  kind: 'EC2' | 'OnPremises';
+  /** CodeDeploy's instance status: Pending, InProgress, Succeeded, Failed, Skipped, Unknown, Ready. */
+  status: string;
+  lastUpdatedAt: string;
+  lifecycleEvents: { lifecycleEventName: string; status: string; startTime?: string; endTime?: string }[];
+}
+
+/** The instance's ARN: EC2's for an instance id, CodeDeploy's for an on-premises instance name. */
+export const instanceArn = (env: Environment, host: Pick<InstanceReport, 'targetId' | 'kind'>): string =>
+  host.kind === 'EC2'
+    ? `arn:aws:ec2:${env.region}:${env.accountId}:instance/${host.targetId}`
+    : `arn:aws:codedeploy:${env.region}:${env.accountId}:instance/${host.targetId}`;
+
+/** EventBridge `CodeDeploy Instance State-change Notification` for one host of a deployment. */
+export function instanceEventBridgeEntry(
+  env: Environment,
+  d: Deployment,
+  host: InstanceReport,
+  state: InstanceEventState,
+  at: Date,
+): EventBridgeEntry {
+  const arn = instanceArn(env, host);
+  return {
+    Source: env.eventSource,
+    DetailType: INSTANCE_DETAIL_TYPE,
+    Resources: [
+      applicationArn(env, d.spec.applicationName),
+      deploymentGroupArn(env, d.spec.applicationName, d.spec.deploymentGroupName),
+      arn,
+    ],
+    Detail: JSON.stringify({
+      instanceGroupId: d.spec.deploymentGroupId,
+      instanceId: arn,
+      region: env.region,
+      application: d.spec.applicationName,
+      deploymentId: d.deploymentId,
+      state,
+      deploymentGroup: d.spec.deploymentGroupName,
+    }),
+    Time: at,
+  };
+}
+
+const INSTANCE_SUBJECT: Partial<Record<TriggerEventType, string>> = {
+  InstanceStart: 'INSTANCE STARTED',
+  InstanceSuccess: 'INSTANCE SUCCEEDED',
+  InstanceFailure: 'INSTANCE FAILED',
+  InstanceReady: 'INSTANCE READY',
+};
+
+/** One SNS message per trigger of the group that subscribes to an instance event (InstanceStart, ...). */
+export function instanceTriggerMessages(
+  env: Environment,
+  group: DeploymentGroup,
+  d: Deployment,
+  event: TriggerEventType,
+  host: InstanceReport,
+): SnsMessage[] {
+  return group.triggerConfigurations
+    .filter((t) => t.triggerEvents.includes(event))
+    .map((t) => ({
+      topicArn: t.triggerTargetArn,
+      subject:
+        `${INSTANCE_SUBJECT[event] ?? event}: AWS CodeDeploy ${d.deploymentId} in ${env.region} to ${d.spec.applicationName}`.slice(
+          0,
+          100,
+        ),
+      message: JSON.stringify({
+        region: env.region,
+        accountId: env.accountId,
+        eventTriggerName: t.triggerName,
+        deploymentId: d.deploymentId,
+        instanceId: instanceArn(env, host),
+        lastUpdatedAt: epoch(host.lastUpdatedAt),
+        instanceStatus: host.status,
+        lifecycleEvents: host.lifecycleEvents.map((e) => ({
+          LifecycleEvent: e.lifecycleEventName,
+          LifecycleEventStatus: e.status,
+          ...(e.startTime ? { StartTime: epoch(e.startTime) } : {}),
+          ...(e.endTime ? { EndTime: epoch(e.endTime) } : {}),
+        })),
+      }),
+    }));
+}

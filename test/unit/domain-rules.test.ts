@@ -17,7 +17,12 @@ import {
 } from '../../src/domain/deployment-config.js';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import type { Deployment, DeploymentGroup } from '../../src/domain/model.js';
-import { eventBridgeEntry, triggerMessages } from '../../src/domain/notifications.js';
+import {
+  eventBridgeEntry,
+  instanceEventBridgeEntry,
+  instanceTriggerMessages,
+  triggerMessages,
+} from '../../src/domain/notifications.js';
 import { classifyFailure, shouldRollback } from '../../src/domain/outcome.js';
 import { routingFor, sameRouting, targetWeightOf } from '../../src/platforms/lambda/traffic.js';
 
@@ -393,5 +398,75 @@ describe('notifications in CodeDeploy’s shapes', () => {
       deploymentOverview: { Failed: '1', Succeeded: '0' },
       errorInformation: { ErrorCode: 'ALARM_ACTIVE', ErrorMessage: 'm' },
     });
+  });
+
+  it('instance events: EventBridge with the instance ARN, SNS instance triggers in CodeDeploy’s shape', () => {
+    const host = {
+      targetId: 'i-0abc',
+      kind: 'EC2' as const,
+      status: 'Succeeded',
+      lastUpdatedAt: '2015-11-05T17:23:27.564Z',
+      lifecycleEvents: [
+        {
+          lifecycleEventName: 'ApplicationStop',
+          status: 'Succeeded',
+          startTime: '2015-11-05T17:23:08.595Z',
+          endTime: '2015-11-05T17:23:08.711Z',
+        },
+        { lifecycleEventName: 'DownloadBundle', status: 'Pending' },
+      ],
+    };
+    const e = instanceEventBridgeEntry(env, d, host, 'SUCCESS', new Date(0));
+    expect(e.DetailType).toBe('CodeDeploy Instance State-change Notification');
+    expect(e.Resources[2]).toBe('arn:aws:ec2:us-east-1:111122223333:instance/i-0abc');
+    expect(JSON.parse(e.Detail)).toEqual({
+      instanceGroupId: 'g-1',
+      instanceId: 'arn:aws:ec2:us-east-1:111122223333:instance/i-0abc',
+      region: 'us-east-1',
+      application: 'App',
+      deploymentId: 'd-75I7MBT7C',
+      state: 'SUCCESS',
+      deploymentGroup: 'DG',
+    });
+    const group = {
+      triggerConfigurations: [
+        {
+          triggerName: 'hosts',
+          triggerTargetArn: 'arn:aws:sns:us-east-1:111122223333:h',
+          triggerEvents: ['InstanceSuccess'],
+        },
+        {
+          triggerName: 'deploys',
+          triggerTargetArn: 'arn:aws:sns:us-east-1:111122223333:d',
+          triggerEvents: ['DeploymentSuccess'],
+        },
+      ],
+    } as unknown as DeploymentGroup;
+    const msgs = instanceTriggerMessages(env, group, d, 'InstanceSuccess', host);
+    expect(msgs.map((m) => m.topicArn)).toEqual(['arn:aws:sns:us-east-1:111122223333:h']);
+    expect(JSON.parse(msgs[0]!.message)).toEqual({
+      region: 'us-east-1',
+      accountId: '111122223333',
+      eventTriggerName: 'hosts',
+      deploymentId: 'd-75I7MBT7C',
+      instanceId: 'arn:aws:ec2:us-east-1:111122223333:instance/i-0abc',
+      lastUpdatedAt: '1446744207.564',
+      instanceStatus: 'Succeeded',
+      lifecycleEvents: [
+        {
+          LifecycleEvent: 'ApplicationStop',
+          LifecycleEventStatus: 'Succeeded',
+          StartTime: '1446744188.595',
+          EndTime: '1446744188.711',
+        },
+        { LifecycleEvent: 'DownloadBundle', LifecycleEventStatus: 'Pending' },
+      ],
+    });
+    const onPrem = instanceTriggerMessages(env, group, d, 'InstanceSuccess', {
+      ...host,
+      kind: 'OnPremises',
+      targetId: 'rack-7',
+    });
+    expect(JSON.parse(onPrem[0]!.message).instanceId).toBe('arn:aws:codedeploy:us-east-1:111122223333:instance/rack-7');
   });
 });
