@@ -41,6 +41,13 @@ export const codeDeployBackoff = (errors: number) => {
   return Math.floor((1.2675 ** n * 90) / 1.2675 ** 10);
 };
 
+/** Seconds until the next poll: the engine's NextPollInSeconds, bounded, else the configured interval. */
+export function nextPollDelay(answer: { NextPollInSeconds?: unknown }, pollSeconds: number): number {
+  const next = answer.NextPollInSeconds;
+  if (typeof next !== 'number' || !Number.isFinite(next)) return pollSeconds;
+  return Math.min(MAX_NEXT_POLL_SECONDS, Math.max(MIN_NEXT_POLL_SECONDS, next));
+}
+
 export class Agent {
   private readonly running = new Map<string, Promise<void>>();
   /** Commands reported "failed after restart": if the engine sends one again, it fails again. */
@@ -72,9 +79,7 @@ export class Agent {
         try {
           const answer = await this.o.client.pollHostCommand({ HostIdentifier: this.o.hostId });
           errors = 0;
-          const next = answer.NextPollInSeconds;
-          if (typeof next === 'number' && Number.isFinite(next))
-            wait = Math.min(MAX_NEXT_POLL_SECONDS, Math.max(MIN_NEXT_POLL_SECONDS, next));
+          wait = nextPollDelay(answer, this.o.pollSeconds);
           const command = answer.HostCommand;
           if (command) {
             if (this.accept(command)) {

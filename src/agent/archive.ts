@@ -19,7 +19,7 @@ import {
   openSync,
   readSync,
   readdirSync,
-  realpathSync,
+  readlinkSync,
   renameSync,
   rmSync,
   rmdirSync,
@@ -49,7 +49,8 @@ export interface UnpackLimits {
 }
 export const DEFAULT_UNPACK_LIMITS: UnpackLimits = { maxBytes: 8 * 1024 ** 3, maxEntries: 200_000 };
 
-const mib = (n: number) => `${Math.round((n / 1024 ** 2) * 10) / 10} MiB`;
+const mib = (n: number) =>
+  n >= 1024 ** 2 ? `${Math.round((n / 1024 ** 2) * 10) / 10} MiB` : `${Math.round((n / 1024) * 10) / 10} KiB`;
 
 /** Unpack `file` (a `type` archive) into `dest` (created; must not exist or be empty). */
 export async function unpackBundle(
@@ -101,7 +102,6 @@ export function stripSingleTopDirectory(archiveDir: string): string | undefined 
 
 /** Writes entries under the root, enforcing the rules above. */
 class Writer {
-  private readonly rootReal: string;
   private bytes = 0;
   private entries = 0;
   private readonly dirTimes: [string, Date][] = [];
@@ -110,9 +110,7 @@ class Writer {
   constructor(
     private readonly root: string,
     private readonly limits: UnpackLimits,
-  ) {
-    this.rootReal = realpathSync(root);
-  }
+  ) {}
 
   /** The absolute path of an entry, or a refusal. */
   path(name: string): string {
@@ -272,20 +270,43 @@ class Writer {
 
   /** Links that resolve through other links must still land inside; then the directories' times. */
   finish(): void {
-    for (const link of this.links) {
-      let real: string;
-      try {
-        real = realpathSync(link);
-      } catch {
-        continue; // dangling: its target was checked as written
-      }
-      const rel = relative(this.rootReal, real);
-      if (rel.startsWith('..') || isAbsolute(rel))
+    for (const link of this.links)
+      if (this.resolvesOutside(link))
         throw new BundleRefusedError(
           `the symbolic link ${JSON.stringify(relative(this.root, link))} resolves outside the archive (through other links)`,
         );
-    }
     for (const [dir, time] of this.dirTimes.reverse()) utimesSync(dir, time, time);
+  }
+
+  /**
+   * Resolve a path of the archive component by component, following the archive's links (a missing
+   * component is taken as written): does it ever climb above the root? Loops count as outside.
+   */
+  private resolvesOutside(path: string): boolean {
+    const stack: string[] = [];
+    let queue = relative(this.root, path).split(sep);
+    let hops = 0;
+    while (queue.length > 0) {
+      const part = queue.shift()!;
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        if (stack.length === 0) return true;
+        stack.pop();
+        continue;
+      }
+      stack.push(part);
+      let target: string | undefined;
+      try {
+        if (lstatSync(join(this.root, ...stack)).isSymbolicLink()) target = readlinkSync(join(this.root, ...stack));
+      } catch {
+        target = undefined;
+      }
+      if (target === undefined) continue;
+      if (++hops > 40 || isAbsolute(target)) return true;
+      stack.pop();
+      queue = [...target.split('/'), ...queue];
+    }
+    return false;
   }
 }
 

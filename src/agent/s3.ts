@@ -65,7 +65,13 @@ export function objectUrl(o: S3Object, opts: Pick<S3Options, 'region' | 'endpoin
 }
 
 const unquote = (etag: string) => etag.replace(/"/g, '');
-const mib = (n: number) => `${Math.round((n / 1024 ** 2) * 10) / 10} MiB`;
+export const sizeText = (n: number) =>
+  n >= 1024 ** 2
+    ? `${Math.round((n / 1024 ** 2) * 10) / 10} MiB`
+    : n >= 1024
+      ? `${Math.round((n / 1024) * 10) / 10} KiB`
+      : `${n} bytes`;
+const mib = sizeText;
 
 /** Download `o` to `file` (replaced). Throws DownloadError with the reason. */
 export async function downloadS3Object(o: S3Object, file: string, opts: S3Options): Promise<{ bytes: number }> {
@@ -152,18 +158,26 @@ async function attempt(o: S3Object, file: string, opts: S3Options): Promise<{ by
     const md5 = createHash('md5');
     let bytes = 0;
     fd = openSync(file, 'w', 0o600);
-    if (res.body)
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        quiet();
-        bytes += chunk.length;
-        if (bytes > opts.maxBytes)
-          throw new DownloadError(
-            `the revision ${where} is more than the ${mib(opts.maxBytes)} this agent accepts (--max-bundle-mb)`,
-            false,
-          );
-        md5.update(chunk);
-        writeSync(fd, chunk);
-      }
+    try {
+      if (res.body)
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          quiet();
+          bytes += chunk.length;
+          if (bytes > opts.maxBytes)
+            throw new DownloadError(
+              `the revision ${where} is more than the ${mib(opts.maxBytes)} this agent accepts (--max-bundle-mb)`,
+              false,
+            );
+          md5.update(chunk);
+          writeSync(fd, chunk);
+        }
+    } catch (e) {
+      if (e instanceof DownloadError || abort.signal.aborted) throw e;
+      throw new DownloadError(
+        `the download of ${where} broke off after ${bytes}${length !== undefined ? ` of its ${length}` : ''} bytes (${(e as Error).message})`,
+        true,
+      );
+    }
     closeSync(fd);
     fd = undefined;
     if (length !== undefined && bytes !== length)

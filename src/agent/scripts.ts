@@ -78,6 +78,8 @@ export interface RunContext {
   killGraceMs: number;
   /** What is running now, for the heartbeat. */
   onScript?: (location: string, deadline: Date) => void;
+  /** How a script is made executable (tests make it fail). */
+  chmod?: (path: string, mode: number) => void;
 }
 
 const prefix = (s: ServerScript) =>
@@ -100,7 +102,7 @@ export async function runScripts(event: string, scripts: readonly ServerScript[]
       );
     if (!executable(path)) {
       try {
-        chmodSync(path, statSync(path).mode | 0o111);
+        (ctx.chmod ?? chmodSync)(path, statSync(path).mode | 0o111);
         if (!executable(path)) throw new Error('still not executable');
       } catch {
         throw new ScriptError(
