@@ -415,6 +415,58 @@ describe('the agent against an engine speaking the command API', () => {
     expect(eng.received.slice(before).filter((r) => r.operation === 'GetDeploymentSpecification')).toEqual([]);
   });
 
+  it("`cutover agent`, a real process: its own AWS credentials never reach the scripts' environment", async () => {
+    const root = join(t.dir, 'root');
+    const deployment = 'd-ENVAAAAAA';
+    const archive = join(t.dir, 'rev');
+    const dump = join(t.dir, 'env.txt');
+    mkdirSync(join(archive, 'scripts'), { recursive: true });
+    writeFileSync(
+      join(archive, 'appspec.yml'),
+      'version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: scripts/env.sh\n',
+    );
+    writeFileSync(join(archive, 'scripts/env.sh'), `#!/bin/sh\nenv > ${dump}\n`, { mode: 0o755 });
+    const eng = await engine({
+      [`${GROUP}/${deployment}/exec/1`]: specEnvelope(
+        { DeploymentId: deployment, DeploymentGroupId: GROUP },
+        { RevisionType: 'Local Directory', LocalRevision: { Location: archive, BundleType: 'directory' } },
+      ),
+    });
+    eng.send(command(deployment, 'DownloadBundle', 1), command(deployment, 'AfterInstall', 2));
+    const child = spawn(process.execPath, ['bin/cutover.js', 'agent'], {
+      stdio: 'ignore',
+      env: {
+        PATH: process.env.PATH,
+        AWS_ACCESS_KEY_ID: 'AKIAAGENTONLY0000000',
+        AWS_SECRET_ACCESS_KEY: 'agent-secret-never-in-scripts',
+        AWS_SESSION_TOKEN: 'agent-session-token',
+        AWS_REGION: 'eu-west-1',
+        CUTOVER_AGENT_ENDPOINT: eng.url,
+        CUTOVER_AGENT_HOST_ID: 'host-1',
+        CUTOVER_AGENT_ROOT: root,
+        CUTOVER_AGENT_POLL_SECONDS: '0.2',
+      },
+    });
+    closers.push(() => void child.kill('SIGKILL'));
+    await eng.until(2);
+    expect(eng.completes.map((c) => c.status)).toEqual(['Succeeded', 'Succeeded']);
+    const env = readFileSync(dump, 'utf8');
+    expect(env).toContain('LIFECYCLE_EVENT=AfterInstall\n');
+    expect(env).toContain(`DEPLOYMENT_ID=${deployment}\n`);
+    expect(env).toContain('DEPLOYMENT_GROUP_ID=dg-1111\n');
+    expect(env).toContain('AWS_REGION=eu-west-1\n');
+    for (const secret of [
+      'AKIAAGENTONLY0000000',
+      'agent-secret-never-in-scripts',
+      'agent-session-token',
+      'CUTOVER_AGENT_',
+    ])
+      expect(env).not.toContain(secret);
+    // SIGTERM: the agent stops polling and exits 0.
+    child.kill('SIGTERM');
+    expect(await new Promise((r) => child.once('exit', (code) => r(code)))).toBe(0);
+  });
+
   it('an acknowledgement answering Succeeded or Failed: not run (a Failed no-op is completed Succeeded)', async () => {
     const eng = await engine({
       [`${GROUP}/d-ACKAAAAAA/exec/1`]: specEnvelope({ DeploymentId: 'd-ACKAAAAAA', DeploymentGroupId: GROUP }),
