@@ -104,7 +104,7 @@ export function stripSingleTopDirectory(archiveDir: string): string | undefined 
 class Writer {
   private bytes = 0;
   private entries = 0;
-  private readonly dirTimes: [string, Date][] = [];
+  private readonly dirTimes: [string, Date | undefined, number | undefined][] = [];
   private readonly links: string[] = [];
 
   constructor(
@@ -198,9 +198,9 @@ class Writer {
     const abs = this.path(name);
     if (abs === this.root) return;
     this.parents(abs, name);
-    if (!this.replace(abs, name, true)) mkdirSync(abs);
-    if (mode !== undefined) chmodSync(abs, mode | 0o700);
-    if (mtime) this.dirTimes.push([abs, mtime]);
+    if (!this.replace(abs, name, true)) mkdirSync(abs, 0o700);
+    // Writable until the end; its own mode and time are set once its entries are in.
+    this.dirTimes.push([abs, mtime, mode]);
   }
 
   /** Create a regular file; returns a sink for its bytes, then `close` sets its mode and time. */
@@ -275,7 +275,10 @@ class Writer {
         throw new BundleRefusedError(
           `the symbolic link ${JSON.stringify(relative(this.root, link))} resolves outside the archive (through other links)`,
         );
-    for (const [dir, time] of this.dirTimes.reverse()) utimesSync(dir, time, time);
+    for (const [dir, time, mode] of this.dirTimes.reverse()) {
+      chmodSync(dir, mode ?? 0o755);
+      if (time) utimesSync(dir, time, time);
+    }
   }
 
   /**
