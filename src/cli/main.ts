@@ -48,6 +48,9 @@ Commands (local mode: no AWS account; time is compressed):
   server     Serve the CodeDeploy-compatible API (JSON 1.1) locally for the AWS CLI and SDKs
   reset      Put the local world back to the world file: drop the state folder's store and world state
 
+On an EC2 instance or on-premises server of a Server deployment group:
+  agent      Run the Cutover agent: poll the engine, install revisions, run AppSpec hooks
+
 One process holds a state folder (.cutover, or --state-dir) at a time. While 'cutover server' holds
 it, status, list, deploy and the commands below go through that server; other commands exit 2.
 
@@ -912,6 +915,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   app: (args) => catalog('app', args),
   group: (args) => catalog('group', args),
   config: (args) => catalog('config', args),
+  // The agent is its own program (src/agent, also bundled alone): loaded only when asked for.
+  agent: async (args) => (await import('../agent/main.js')).runAgent(args),
 };
 
 async function catalog(kind: 'app' | 'group' | 'config', args: string[]): Promise<number> {

@@ -31,6 +31,8 @@ function breaches(check: (f: { path: string; text: string; code: string }) => st
   return SOURCES.flatMap((f) => check(f).map((b) => `${f.path}: ${b}`));
 }
 const under = (folder: string) => (f: { path: string }) => f.path.startsWith(`src/${folder}/`);
+/** The one adapter the agent uses: SigV4 signing and the standard credential chain. */
+const AGENT_SIGNER = 'adapters/aws/sigv4.ts';
 
 describe('architecture', () => {
   it('sees the source tree', () => {
@@ -102,20 +104,58 @@ describe('architecture', () => {
     ).toEqual([]);
   });
 
-  it('only the composition roots (src/wiring) import adapters', () => {
+  it('only the composition roots (src/wiring) import adapters (the agent, its own root, only the SigV4 signer)', () => {
     expect(
       breaches((f) =>
         under('wiring')(f) || under('adapters')(f)
           ? []
-          : ourImports(f.path, f.text).filter((i) => i.startsWith('adapters/')),
+          : ourImports(f.path, f.text).filter(
+              (i) => i.startsWith('adapters/') && !(under('agent')(f) && i === AGENT_SIGNER),
+            ),
       ),
     ).toEqual([]);
   });
 
-  it('process.env only in src/config, src/wiring and src/cli; no wall-clock time in domain, tasks or platforms', () => {
+  it('src/agent is shipped alone: of ours only its files, the Server AppSpec and protocol, the domain and the signer; of npm nothing', () => {
+    const allowed = (i: string) =>
+      i.startsWith('agent/') ||
+      i.startsWith('domain/') ||
+      i === 'platforms/server/appspec.ts' ||
+      i === 'platforms/server/agent-protocol.ts' ||
+      i === AGENT_SIGNER;
     expect(
       breaches((f) =>
-        ['config', 'wiring', 'cli'].some((l) => under(l)(f))
+        !under('agent')(f)
+          ? []
+          : [
+              ...ourImports(f.path, f.text).filter((i) => !allowed(i)),
+              ...imports(f.text).filter((i) => !i.startsWith('.') && !i.startsWith('node:')),
+            ],
+      ),
+    ).toEqual([]);
+    // What the agent takes from the engine's tree stays engine-free: the domain and yaml only.
+    expect(
+      breaches((f) =>
+        !['src/platforms/server/appspec.ts', 'src/platforms/server/agent-protocol.ts'].includes(f.path)
+          ? []
+          : [
+              ...ourImports(f.path, f.text).filter((i) => !i.startsWith('domain/')),
+              ...imports(f.text).filter((i) => !i.startsWith('.') && !i.startsWith('node:') && i !== 'yaml'),
+            ],
+      ),
+    ).toEqual([]);
+    // And the engine does not run the agent: only the CLI starts it.
+    expect(
+      breaches((f) =>
+        under('agent')(f) || under('cli')(f) ? [] : ourImports(f.path, f.text).filter((i) => i.startsWith('agent/')),
+      ),
+    ).toEqual([]);
+  });
+
+  it('process.env only in src/config, src/wiring, src/cli and src/agent/main.ts; no wall-clock time in domain, tasks or platforms', () => {
+    expect(
+      breaches((f) =>
+        ['config', 'wiring', 'cli'].some((l) => under(l)(f)) || f.path === 'src/agent/main.ts'
           ? []
           : f.code.includes('process.env')
             ? ['process.env']
