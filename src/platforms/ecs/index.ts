@@ -550,7 +550,7 @@ export const ecsPlatform: Platform<EcsTarget, EcsFacts, EcsPorts> = {
   planRevision(appSpec, group) {
     const spec = parseEcsAppSpec(appSpec);
     const svc = group.ecsServices?.[0];
-    const pair = group.loadBalancerInfo?.targetGroupPairInfoList[0];
+    const pair = group.loadBalancerInfo?.targetGroupPairInfoList?.[0];
     const [blue, green] = pair?.targetGroups.map((t) => t.name) ?? [];
     if (!svc || !pair || !blue || !green)
       throw new ApiError(
