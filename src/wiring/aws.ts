@@ -14,6 +14,7 @@ import {
   DynamoDeployments,
   DynamoGroupLocks,
   DynamoHookExecutions,
+  DynamoInstances,
   DynamoTimeline,
   createDocumentClient,
 } from '../adapters/aws/dynamodb-store.js';
@@ -57,6 +58,7 @@ export const hookExecutions: PortFactory<'hookExecutions'> = (c) =>
   new DynamoHookExecutions(c.doc(), c.cfg.CUTOVER_TABLE);
 export const timeline: PortFactory<'timeline'> = (c) => new DynamoTimeline(c.doc(), c.cfg.CUTOVER_TABLE);
 export const alarmWatches: PortFactory<'alarmWatches'> = (c) => new DynamoAlarmWatches(c.doc(), c.cfg.CUTOVER_TABLE);
+export const instances: PortFactory<'instances'> = (c) => new DynamoInstances(c.doc(), c.cfg.CUTOVER_TABLE);
 export const alarms: PortFactory<'alarms'> = (c) => new CloudWatchAlarmSource(c.clients.cloudwatch);
 export const hooks: PortFactory<'hooks'> = (c) => new RoutingHookInvoker(new LambdaHookInvoker(c.clients.lambda));
 export const tokens: PortFactory<'tokens'> = (c) => new StepFunctionsTaskTokens(c.clients.sfn);
@@ -136,6 +138,7 @@ export const ALL_PORTS: FactoriesFor<Required<{ [P in PortName]: readonly [] }>>
   hookExecutions,
   timeline,
   alarmWatches,
+  instances,
   alarms,
   hooks,
   tokens,
