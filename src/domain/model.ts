@@ -162,6 +162,8 @@ export interface DeploymentGroup {
   autoScalingGroups?: string[];
   /** Server groups: instances launched mid-deployment get a follow-on deployment (UPDATE) or not (IGNORE). */
   outdatedInstancesStrategy?: 'UPDATE' | 'IGNORE';
+  /** Server groups: termination deployments on Auto Scaling scale-in (Cutover runs none yet: only false). */
+  terminationHookEnabled?: boolean;
   /** Secret for signing webhook hook requests (HMAC-SHA256). Never returned by the API. */
   webhookSecret?: string;
   createTime: string;

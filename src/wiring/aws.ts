@@ -72,6 +72,7 @@ export const platforms: PortFactory<'platforms'> = (c) =>
   new Platforms({
     Lambda: { aliases: new LambdaAliasTrafficRouter(c.clients.lambda) },
     ECS: { services: new EcsTaskSetServices(c.clients.ecs), loadBalancers: new ElbListenerRouter(c.clients.elb) },
+    Server: {},
   });
 
 /** The factories a task needs: one per port it declares. */

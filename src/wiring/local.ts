@@ -110,6 +110,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   const platformPorts: PlatformPorts = {
     Lambda: { aliases: new SimTrafficRouter(world) },
     ECS: { services: new SimEcsServices(world), loadBalancers: new SimLoadBalancers(world) },
+    Server: {},
   };
   const deps: Deps = {
     ...store,

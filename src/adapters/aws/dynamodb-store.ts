@@ -61,6 +61,13 @@ const GROUP_SETTINGS = [
   'loadBalancerInfo',
   'blueGreenDeploymentConfiguration',
   'deploymentStyle',
+  'ec2TagFilters',
+  'ec2TagSet',
+  'onPremisesInstanceTagFilters',
+  'onPremisesTagSet',
+  'autoScalingGroups',
+  'outdatedInstancesStrategy',
+  'terminationHookEnabled',
 ] as const;
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
