@@ -9,6 +9,7 @@
  */
 import { ApiError, InvalidInputError, formatIssues } from '../domain/errors.js';
 import type { OnPremisesInstance, Tag, TagFilter } from '../domain/model.js';
+import { instanceArn } from '../domain/notifications.js';
 import { matchesAnyFilter, normalizeTagFilter, tagFilterIssues } from '../platforms/server/targets.js';
 import { decodeToken, encodeToken, operation, PAGE, str, type Input, type Operation } from './operation.js';
 import { epochSeconds } from './shapes.js';
@@ -130,7 +131,7 @@ export const ON_PREMISES: Record<string, Operation> = {
     await d.instances.register({
       instanceName: name,
       ...(user ? { iamUserArn: user } : { iamSessionArn: session! }),
-      instanceArn: `arn:aws:codedeploy:${d.env.region}:${d.env.accountId}:instance/${name}`,
+      instanceArn: instanceArn(d.env, { targetId: name, kind: 'OnPremises' }),
       registerTime: d.clock.now().toISOString(),
       tags: [],
     });

@@ -24,6 +24,7 @@ import { LambdaHookInvoker } from '../adapters/aws/lambda-hook-invoker.js';
 import { LambdaAliasTrafficRouter } from '../adapters/aws/lambda-traffic-router.js';
 import { ElbListenerRouter } from '../adapters/aws/load-balancers.js';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
+import { AwsAutoScalingGroups, Ec2TaggedInstances, ElbInstanceTargets } from '../adapters/aws/server-hosts.js';
 import { StepFunctionsExecutionStarter, StepFunctionsTaskTokens } from '../adapters/aws/step-functions.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
 import { ZlibBundles } from '../adapters/system/bundles.js';
@@ -72,7 +73,11 @@ export const platforms: PortFactory<'platforms'> = (c) =>
   new Platforms({
     Lambda: { aliases: new LambdaAliasTrafficRouter(c.clients.lambda) },
     ECS: { services: new EcsTaskSetServices(c.clients.ecs), loadBalancers: new ElbListenerRouter(c.clients.elb) },
-    Server: {},
+    Server: {
+      ec2: new Ec2TaggedInstances(c.clients.ec2),
+      autoScaling: new AwsAutoScalingGroups(c.clients.autoScaling),
+      targetGroups: new ElbInstanceTargets(c.clients.elb),
+    },
   });
 
 /** The factories a task needs: one per port it declares. */

@@ -25,9 +25,13 @@ const tags = (text: string): Tag[] =>
       return { Key: Key!, Value: Value ?? '' };
     });
 const kv = (Key: string, Value: string): TagFilter => ({ Key, Value, Type: 'KEY_AND_VALUE' });
-/** EC2 instances i-1, i-2, ... with these tags. */
+/** EC2 instances i-1, i-2, ... with these tags (as DescribeInstances' port gives them: a map). */
 const fleet = (...tagTexts: string[]): Ec2Candidate[] =>
-  tagTexts.map((t, i) => ({ instanceId: `i-${i + 1}`, tags: tags(t), availabilityZone: 'us-east-1a' }));
+  tagTexts.map((t, i) => ({
+    instanceId: `i-${i + 1}`,
+    tags: Object.fromEntries(tags(t).map((x) => [x.Key, x.Value])),
+    availabilityZone: 'us-east-1a',
+  }));
 const ids = (targets: { targetId: string }[]) => targets.map((t) => t.targetId);
 
 describe("CodeDeploy's tagging examples", () => {
@@ -123,14 +127,30 @@ describe('selectTargets', () => {
     ).toEqual(['i-1', 'rack-1']);
   });
 
-  it("Auto Scaling groups' instances are targets whatever their tags; each instance once, with why", () => {
+  it("Auto Scaling groups' members are targets whatever their tags, unless leaving; each instance once, with why", () => {
     const ec2: Ec2Candidate[] = [
-      { instanceId: 'i-3', tags: tags('Role=web'), availabilityZone: 'us-east-1b', autoScalingGroupName: 'web-asg' },
-      { instanceId: 'i-1', tags: [], availabilityZone: 'us-east-1a', autoScalingGroupName: 'web-asg' },
-      { instanceId: 'i-2', tags: tags('Role=web'), availabilityZone: 'us-east-1a' },
-      { instanceId: 'i-4', tags: [], autoScalingGroupName: 'other-asg' },
+      { instanceId: 'i-3', tags: { Role: 'web' }, availabilityZone: 'us-east-1b' },
+      { instanceId: 'i-2', tags: { Role: 'web' }, availabilityZone: 'us-east-1a' },
     ];
-    expect(selectTargets({ ec2TagFilters: [kv('Role', 'web')], autoScalingGroups: ['web-asg'] }, { ec2 })).toEqual([
+    const member = (instanceId: string, autoScalingGroupName: string, lifecycleState = 'InService') => ({
+      instanceId,
+      autoScalingGroupName,
+      availabilityZone: 'us-east-1a',
+      lifecycleState,
+    });
+    const autoScalingMembers = [
+      member('i-3', 'web-asg'),
+      member('i-1', 'web-asg'),
+      member('i-4', 'other-asg'),
+      member('i-5', 'web-asg', 'Terminating:Wait'),
+      member('i-6', 'web-asg', 'Detaching'),
+    ];
+    expect(
+      selectTargets(
+        { ec2TagFilters: [kv('Role', 'web')], autoScalingGroups: ['web-asg'] },
+        { ec2, autoScalingMembers },
+      ),
+    ).toEqual([
       { targetId: 'i-1', kind: 'EC2', availabilityZone: 'us-east-1a', matchedBy: ['autoScalingGroup'] },
       { targetId: 'i-2', kind: 'EC2', availabilityZone: 'us-east-1a', matchedBy: ['tags'] },
       { targetId: 'i-3', kind: 'EC2', availabilityZone: 'us-east-1b', matchedBy: ['tags', 'autoScalingGroup'] },
@@ -140,7 +160,7 @@ describe('selectTargets', () => {
   it('terminated and terminating instances are left out; stopped ones are targets (they will fail)', () => {
     const ec2 = fleet('Role=web', 'Role=web', 'Role=web', 'Role=web').map((i, k) => ({
       ...i,
-      state: ['running', 'stopped', 'terminated', 'shutting-down'][k],
+      state: ['running', 'stopped', 'terminated', 'shutting-down'][k]!,
     }));
     expect(ids(selectTargets({ ec2TagFilters: [kv('Role', 'web')] }, { ec2 }))).toEqual(['i-1', 'i-2']);
   });
@@ -168,6 +188,8 @@ describe('tag filter rules', () => {
     expect(normalizeTagFilter({ Key: 'Name' })).toEqual({ Key: 'Name', Type: 'KEY_ONLY' });
     expect(normalizeTagFilter({ Value: 'web' })).toEqual({ Value: 'web', Type: 'VALUE_ONLY' });
     expect(normalizeTagFilter({ Key: 'Name', Value: '', Type: 'KEY_ONLY' })).toEqual({ Key: 'Name', Type: 'KEY_ONLY' });
+    // As ec2FilterFor reads a filter without Type: an empty Value is no value.
+    expect(normalizeTagFilter({ Key: 'Name', Value: '' })).toEqual({ Key: 'Name', Type: 'KEY_ONLY' });
   });
 
   it("a Type that is not one, with a hint when Key and Type are swapped (as in CodeDeploy's own examples)", () => {

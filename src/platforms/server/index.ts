@@ -15,21 +15,23 @@ import type { Platform, TargetStrategy } from '../platform.js';
 import { DEFAULT_SERVER_CONFIG, serverDeploymentConfigs } from './deployment-config.js';
 import { normalizeServerGroup, serverGroupIssues } from './groups.js';
 import { SERVER_HOOK_EVENTS, SERVER_LIFECYCLE } from './lifecycle.js';
+import type { ServerPorts } from './ports.js';
 
 /** What a Server deployment targets: the hosts chosen at Prepare (none yet: no Server deployment runs). */
 export interface ServerDeploymentTarget {
   hosts: string[];
 }
 
-/** The AWS ports the Server strategy will use (EC2, Auto Scaling, ELBv2): none yet. */
-export type ServerPorts = Record<string, never>;
-
 /** Why CreateDeployment refuses a Server group in this version. */
 export const SERVER_NOT_RUNNABLE =
   'Deployments to Server (EC2/on-premises) deployment groups cannot run yet: this version of Cutover manages ' +
   'Server applications, deployment groups, deployment configurations and on-premises instances, but not their deployments';
 
-/** The placeholder strategy: never reached, since no Server deployment is ever recorded (see above). */
+/**
+ * The placeholder strategy: never reached, since no Server deployment is ever recorded (see above). It is
+ * given the platform's ports (ports.ts: EC2, Auto Scaling, ELBv2 targets) and uses none of them yet, so no
+ * function is granted their AWS actions.
+ */
 function strategy(_ports: ServerPorts): TargetStrategy<ServerDeploymentTarget, undefined> {
   const notYet = (): never => {
     throw new PreconditionFailedError(SERVER_NOT_RUNNABLE);

@@ -1,31 +1,26 @@
 /**
  * Which instances a Server deployment group deploys to, as CodeDeploy decides it ("Tagging instances for
  * deployment groups"), and the rules for the tag filters that say so. Pure: the caller reads the candidates
- * (EC2 DescribeInstances, Auto Scaling groups' members, the registered on-premises instances) and passes them in.
+ * through the platform's ports (ports.ts: EC2 instances matching each filter, the Auto Scaling groups' members)
+ * and the registered on-premises instances, and passes them in.
  *
  * - A tag filter is KEY_ONLY (the instance has a tag with that key), VALUE_ONLY (a tag with that value, whatever
- *   its key) or KEY_AND_VALUE (that key with that value). Keys and values match exactly (case-sensitive).
+ *   its key) or KEY_AND_VALUE (that key with that value); keys and values match exactly (ports.ts `tagsMatch`).
  * - A filter list (`ec2TagFilters`, `onPremisesInstanceTagFilters`) is one tag group: an instance matching **any**
  *   filter is in.
  * - A tag set (`ec2TagSet`, `onPremisesTagSet`) is up to three tag groups: an instance is in only if it matches
  *   **every** group (at least one filter of each).
- * - EC2 instances of the group's Auto Scaling groups are in, whatever their tags.
+ * - The members of the group's Auto Scaling groups are in, whatever their tags, unless they are leaving their
+ *   group (Terminating, Detaching, ...).
  * - Terminated (or terminating) EC2 instances and deregistered on-premises instances are never in. Stopped ones
  *   are (CodeDeploy deploys to them, and counts them failed).
  */
 import type { Issue } from '../../domain/errors.js';
 import { TAG_FILTER_TYPES, type DeploymentGroup, type Tag, type TagFilter } from '../../domain/model.js';
+import { LIVE_STATES, tagsMatch, type GroupMember, type InstanceInfo } from './ports.js';
 
-/** An EC2 instance that may be a target: its id, tags, zone, state, and the Auto Scaling group it belongs to. */
-export interface Ec2Candidate {
-  instanceId: string;
-  tags: readonly Tag[];
-  availabilityZone?: string;
-  /** EC2's instance state name (`running`, `stopped`, `terminated`, ...); unset: running. */
-  state?: string;
-  /** The Auto Scaling group the instance belongs to (its `aws:autoscaling:groupName`), if any. */
-  autoScalingGroupName?: string;
-}
+/** An EC2 instance that may be a target (what `Ec2Instances.matching` answers). */
+export type Ec2Candidate = Pick<InstanceInfo, 'instanceId' | 'tags' | 'availabilityZone'> & { state?: string };
 
 /** An on-premises instance that may be a target. */
 export interface OnPremisesCandidate {
@@ -51,66 +46,86 @@ export type TargetSelection = Pick<
   'ec2TagFilters' | 'ec2TagSet' | 'onPremisesInstanceTagFilters' | 'onPremisesTagSet' | 'autoScalingGroups'
 >;
 
-/** EC2 states whose instances are gone or going: never deployed to. */
-const GONE_STATES: readonly string[] = ['shutting-down', 'terminated'];
+/** Auto Scaling lifecycle states of instances leaving their group: not deployed to. */
+const LEAVING = /^(Terminat|Detach)/;
+
+/** Tags as a map (on-premises instances hold each key once, as EC2 does). */
+function tagMap(tags: readonly Tag[] | Readonly<Record<string, string>>): Record<string, string> {
+  const isList = (t: typeof tags): t is readonly Tag[] => Array.isArray(t);
+  return isList(tags) ? Object.fromEntries(tags.map((t) => [t.Key, t.Value])) : { ...tags };
+}
 
 /** True when one of `tags` satisfies `filter`. Never throws. */
-export function tagFilterMatches(filter: TagFilter, tags: readonly Tag[]): boolean {
-  switch (filter.Type) {
-    case 'KEY_ONLY':
-      return tags.some((t) => t.Key === filter.Key);
-    case 'VALUE_ONLY':
-      return tags.some((t) => t.Value === filter.Value);
-    case 'KEY_AND_VALUE':
-      return tags.some((t) => t.Key === filter.Key && t.Value === filter.Value);
-  }
+export function tagFilterMatches(filter: TagFilter, tags: readonly Tag[] | Readonly<Record<string, string>>): boolean {
+  return tagsMatch(tagMap(tags), filter);
 }
 
 /** One tag group: true when any filter matches (an empty group matches nothing). Never throws. */
-export function matchesAnyFilter(filters: readonly TagFilter[], tags: readonly Tag[]): boolean {
-  return filters.some((f) => tagFilterMatches(f, tags));
+export function matchesAnyFilter(
+  filters: readonly TagFilter[],
+  tags: readonly Tag[] | Readonly<Record<string, string>>,
+): boolean {
+  const map = tagMap(tags);
+  return filters.some((f) => tagsMatch(map, f));
 }
 
 /** A tag set: true when every group has a filter that matches (an empty set matches nothing). Never throws. */
-export function matchesTagSet(groups: readonly (readonly TagFilter[])[], tags: readonly Tag[]): boolean {
-  return groups.length > 0 && groups.every((g) => matchesAnyFilter(g, tags));
+export function matchesTagSet(
+  groups: readonly (readonly TagFilter[])[],
+  tags: readonly Tag[] | Readonly<Record<string, string>>,
+): boolean {
+  const map = tagMap(tags);
+  return groups.length > 0 && groups.every((g) => g.some((f) => tagsMatch(map, f)));
 }
 
 /** Whether tags select an instance, by a filter list or a tag set (whichever the group has). */
 function selectedByTags(
   filters: readonly TagFilter[] | undefined,
   set: readonly (readonly TagFilter[])[] | undefined,
-  tags: readonly Tag[],
+  tags: readonly Tag[] | Readonly<Record<string, string>>,
 ): boolean {
   return (filters !== undefined && matchesAnyFilter(filters, tags)) || (set !== undefined && matchesTagSet(set, tags));
 }
 
 /**
- * The targets of a group among the candidates, EC2 instances first, each kind in id order (UTF-16 code units).
- * Never throws.
+ * The targets of a group among the candidates: EC2 instances (by tags, and the members of its Auto Scaling
+ * groups) first, then on-premises instances, each kind in id order (UTF-16 code units). Never throws.
  */
 export function selectTargets(
   group: TargetSelection,
-  candidates: { ec2?: readonly Ec2Candidate[]; onPremises?: readonly OnPremisesCandidate[] },
+  candidates: {
+    ec2?: readonly Ec2Candidate[];
+    autoScalingMembers?: readonly Pick<
+      GroupMember,
+      'instanceId' | 'autoScalingGroupName' | 'availabilityZone' | 'lifecycleState'
+    >[];
+    onPremises?: readonly OnPremisesCandidate[];
+  },
 ): ServerTarget[] {
   const byId = (a: ServerTarget, b: ServerTarget) => (a.targetId < b.targetId ? -1 : a.targetId > b.targetId ? 1 : 0);
-  const asgs = new Set(group.autoScalingGroups ?? []);
   const ec2 = new Map<string, ServerTarget>();
-  for (const i of candidates.ec2 ?? []) {
-    if (i.state !== undefined && GONE_STATES.includes(i.state)) continue;
-    const matchedBy: ServerTarget['matchedBy'] = [];
-    if (selectedByTags(group.ec2TagFilters, group.ec2TagSet?.ec2TagSetList, i.tags)) matchedBy.push('tags');
-    if (i.autoScalingGroupName !== undefined && asgs.has(i.autoScalingGroupName)) matchedBy.push('autoScalingGroup');
-    if (!matchedBy.length) continue;
-    const known = ec2.get(i.instanceId);
-    if (known) known.matchedBy = [...new Set([...known.matchedBy, ...matchedBy])];
-    else
-      ec2.set(i.instanceId, {
-        targetId: i.instanceId,
+  const add = (instanceId: string, zone: string | undefined, why: ServerTarget['matchedBy'][number]) => {
+    const known = ec2.get(instanceId);
+    if (known) {
+      if (!known.matchedBy.includes(why)) known.matchedBy.push(why);
+      if (known.availabilityZone === undefined && zone !== undefined) known.availabilityZone = zone;
+    } else
+      ec2.set(instanceId, {
+        targetId: instanceId,
         kind: 'EC2',
-        ...(i.availabilityZone !== undefined ? { availabilityZone: i.availabilityZone } : {}),
-        matchedBy,
+        ...(zone !== undefined ? { availabilityZone: zone } : {}),
+        matchedBy: [why],
       });
+  };
+  for (const i of candidates.ec2 ?? []) {
+    if (i.state !== undefined && !LIVE_STATES.includes(i.state)) continue;
+    if (selectedByTags(group.ec2TagFilters, group.ec2TagSet?.ec2TagSetList, i.tags))
+      add(i.instanceId, i.availabilityZone, 'tags');
+  }
+  const asgs = new Set(group.autoScalingGroups ?? []);
+  for (const m of candidates.autoScalingMembers ?? []) {
+    if (asgs.has(m.autoScalingGroupName) && !LEAVING.test(m.lifecycleState))
+      add(m.instanceId, m.availabilityZone, 'autoScalingGroup');
   }
   const onPremises = new Map<string, ServerTarget>();
   for (const i of candidates.onPremises ?? []) {
@@ -166,8 +181,9 @@ export function tagFilterIssues(input: unknown, path: string): Issue[] {
   return issues;
 }
 
+/** A filter's Type when it gives none: as ports.ts `ec2FilterFor` reads it (both given: KEY_AND_VALUE). */
 function inferredType(key: string | undefined, value: string | undefined): TagFilter['Type'] | undefined {
-  if (key && value !== undefined) return 'KEY_AND_VALUE';
+  if (key && value) return 'KEY_AND_VALUE';
   if (key) return 'KEY_ONLY';
   if (value) return 'VALUE_ONLY';
   return undefined;
