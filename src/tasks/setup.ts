@@ -38,8 +38,19 @@ const APP_EXCEPTIONS: Record<string, string> = {
   computePlatform: 'InvalidComputePlatformException',
 };
 
-/** Parse with `schema`; every problem at once, under the exception `exceptions` names for the first one's field. */
-function parseNamed<I>(schema: z.ZodType<I>, raw: unknown, exceptions: Readonly<Record<string, string>>): I {
+/**
+ * Parse with `schema`; every problem at once, under the exception `exceptions` names for the first one's field.
+ * A missing or empty `required` field is CodeDeploy's `<Field>RequiredException` (ApplicationNameRequired...).
+ */
+function parseNamed<I>(
+  schema: z.ZodType<I>,
+  raw: unknown,
+  exceptions: Readonly<Record<string, string>>,
+  required: string,
+): I {
+  const given = (raw as Record<string, unknown> | null | undefined)?.[required];
+  if (given === undefined || given === null || given === '')
+    throw new ApiError(`${required[0]!.toUpperCase()}${required.slice(1)}RequiredException`, `${required} is required`);
   try {
     return parseInput(schema, raw);
   } catch (e) {
@@ -50,7 +61,7 @@ function parseNamed<I>(schema: z.ZodType<I>, raw: unknown, exceptions: Readonly<
 }
 
 async function createApp(raw: unknown, deps: DepsFor<typeof APP_USES>): Promise<{ applicationId: string }> {
-  const input = parseNamed(ApplicationInput, raw, APP_EXCEPTIONS);
+  const input = parseNamed(ApplicationInput, raw, APP_EXCEPTIONS, 'applicationName');
   const app: Application = {
     applicationId: deps.ids.uuid(),
     applicationName: input.applicationName,
@@ -173,7 +184,7 @@ function configPlatform(raw: Readonly<Record<string, unknown>>): RegisteredPlatf
 }
 
 async function createConfig(raw: unknown, deps: DepsFor<typeof CONFIG_USES>): Promise<{ deploymentConfigId: string }> {
-  const input = parseNamed(ConfigInput, raw, CONFIG_FIELD_EXCEPTIONS);
+  const input = parseNamed(ConfigInput, raw, CONFIG_FIELD_EXCEPTIONS, 'deploymentConfigName');
   const request = input as Readonly<Record<string, unknown>>;
   const computePlatform = input.computePlatform ?? configPlatform(request);
   const platform = PLATFORMS[computePlatform];

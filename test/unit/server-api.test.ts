@@ -36,6 +36,12 @@ describe('Server applications and deployment configurations', () => {
     expect(await call('CreateApplication', { applicationName: 'bad name!' })).toMatchObject({
       error: { __type: 'InvalidApplicationNameException' },
     });
+    expect(await call('CreateApplication', { computePlatform: 'Server' })).toMatchObject({
+      error: { __type: 'ApplicationNameRequiredException' },
+    });
+    expect(await call('CreateDeploymentConfig', { computePlatform: 'Server' })).toMatchObject({
+      error: { __type: 'DeploymentConfigNameRequiredException' },
+    });
   });
 
   it("the three predefined Server configurations, exactly as CodeDeploy's GetDeploymentConfig reports them", async () => {
