@@ -202,6 +202,13 @@ module.exports = async ({ resolveVariable }) => {
     'alarmWatches.watch': item('PutItem'),
     'alarmWatches.unwatch': item('DeleteItem'),
     'alarmWatches.watching': tableQuery(),
+    // On-premises instances: INSTANCE#<name> and the IAMARN#<arn> claim beside it.
+    'instances.register': [...item('GetItem'), ...item('PutItem'), ...item('UpdateItem'), ...item('DeleteItem')],
+    'instances.deregister': [...item('UpdateItem'), ...item('GetItem'), ...item('DeleteItem')],
+    'instances.get': item('GetItem'),
+    'instances.byIamArn': item('GetItem'),
+    'instances.list': indexQuery(),
+    'instances.updateTags': [...item('GetItem'), ...item('UpdateItem')],
     'alarms.describe': alarms(),
     'hooks.invoke': hooks(),
     'tokens.succeed': tokens('SendTaskSuccess'),

@@ -2,12 +2,11 @@
  * CodeDeploy's catalog operations (applications, groups, configurations, revisions, targets) over
  * the store, with CodeDeploy's exception names. Thin: validation, then one store call each.
  */
-import { PREDEFINED_CONFIG_NAMES, predefinedConfig } from '../domain/deployment-config.js';
 import { ApiError } from '../domain/errors.js';
 import type { Environment } from '../domain/notifications.js';
 import type { Deployment, RevisionLocation } from '../domain/model.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
-import { platformOf } from '../platforms/index.js';
+import { PREDEFINED_DEPLOYMENT_CONFIG_NAMES, platformOf, predefinedDeploymentConfig } from '../platforms/index.js';
 import type { Catalog } from '../ports/index.js';
 import { TASKS } from '../tasks/index.js';
 import { operation, str, type Input, type Operation } from './operation.js';
@@ -152,7 +151,7 @@ export const CATALOG: Record<string, Operation> = {
   }),
   ListDeploymentConfigs: operation({ catalog: ['listDeploymentConfigs'] }, async (_i, d) => ({
     deploymentConfigsList: [
-      ...PREDEFINED_CONFIG_NAMES,
+      ...PREDEFINED_DEPLOYMENT_CONFIG_NAMES,
       ...(await d.catalog.listDeploymentConfigs()).map((c) => c.deploymentConfigName).sort(),
     ],
   })),
@@ -160,7 +159,7 @@ export const CATALOG: Record<string, Operation> = {
     { catalog: ['listApplications', 'listDeploymentGroups', 'deleteDeploymentConfig'] },
     async (i, d) => {
       const name = need(i, 'deploymentConfigName', 'DeploymentConfigNameRequiredException');
-      if (predefinedConfig(name) || name.startsWith('CodeDeployDefault.'))
+      if (predefinedDeploymentConfig(name) || name.startsWith('CodeDeployDefault.'))
         throw new ApiError('InvalidOperationException', `${name} is predefined and cannot be deleted`);
       for (const app of await d.catalog.listApplications()) {
         const user = (await d.catalog.listDeploymentGroups(app.applicationName)).find(

@@ -2,6 +2,7 @@
  * An API operation: what it does and the port methods it uses (the `api` function's IAM role is
  * derived from every operation's declaration, like a task's).
  */
+import { ApiError } from '../domain/errors.js';
 import type { AnyTask, Deps, DepsFor, Uses } from '../tasks/task.js';
 
 export type Input = Record<string, unknown>;
@@ -25,3 +26,14 @@ export function taskOperation(task: AnyTask, map: (input: Input) => unknown = (i
 }
 
 export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/** Items per page of a List operation. */
+export const PAGE = 100;
+/** A List operation's nextToken → the index to go on from. @throws ApiError InvalidNextTokenException */
+export const decodeToken = (t: unknown): number => {
+  if (t === undefined || t === null) return 0;
+  const n = Number(Buffer.from(String(t), 'base64url').toString('utf8'));
+  if (!Number.isInteger(n) || n < 0) throw new ApiError('InvalidNextTokenException', 'The next token is not valid');
+  return n;
+};
+export const encodeToken = (n: number): string => Buffer.from(String(n), 'utf8').toString('base64url');

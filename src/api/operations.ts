@@ -3,23 +3,15 @@
  * Lambda function and the local JSON 1.1 server. Errors use CodeDeploy's `{__type, message}` shape.
  */
 import { ApiError } from '../domain/errors.js';
-import { predefinedConfig } from '../domain/deployment-config.js';
 import type { Deployments } from '../ports/index.js';
+import { predefinedDeploymentConfig } from '../platforms/index.js';
 import { TASKS } from '../tasks/index.js';
 import { unionOfUses, type Deps, type Uses } from '../tasks/task.js';
 import { CATALOG } from './catalog.js';
 import { isClientError, toApiError, type ApiErrorShape } from './errors.js';
-import { operation, str, taskOperation, type Operation } from './operation.js';
+import { ON_PREMISES } from './on-premises.js';
+import { decodeToken, encodeToken, operation, PAGE, str, taskOperation, type Operation } from './operation.js';
 import { applicationInfo, deploymentConfigInfo, deploymentGroupInfo, deploymentInfo } from './shapes.js';
-
-const PAGE = 100;
-const decodeToken = (t: unknown): number => {
-  if (t === undefined || t === null) return 0;
-  const n = Number(Buffer.from(String(t), 'base64url').toString('utf8'));
-  if (!Number.isInteger(n) || n < 0) throw new ApiError('InvalidNextTokenException', 'The next token is not valid');
-  return n;
-};
-const encodeToken = (n: number): string => Buffer.from(String(n), 'utf8').toString('base64url');
 
 async function mustGetDeployment(d: { deployments: Pick<Deployments, 'get'> }, id: unknown) {
   if (!id) throw new ApiError('DeploymentIdRequiredException', 'deploymentId is required');
@@ -27,6 +19,12 @@ async function mustGetDeployment(d: { deployments: Pick<Deployments, 'get'> }, i
   if (!deployment) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${str(id)} does not exist`);
   return deployment;
 }
+
+/** Group fields of which a request may give only one (UpdateDeploymentGroup keeps neither when one is given). */
+const EXCLUSIVE_GROUP_FIELDS = [
+  ['ec2TagFilters', 'ec2TagSet'],
+  ['onPremisesInstanceTagFilters', 'onPremisesTagSet'],
+] as const;
 
 export const OPERATIONS: Record<string, Operation> = {
   CreateApplication: taskOperation(TASKS.createApplication),
@@ -54,7 +52,7 @@ export const OPERATIONS: Record<string, Operation> = {
         throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${str(current)} does not exist`);
       // Like CodeDeploy, fields left out keep their current values.
       const { currentDeploymentGroupName: _c, newDeploymentGroupName: _n, ...given } = i;
-      const keep = {
+      const keep: Partial<Record<string, unknown>> = {
         serviceRoleArn: existing.serviceRoleArn,
         deploymentConfigName: existing.deploymentConfigName,
         alarmConfiguration: existing.alarmConfiguration,
@@ -67,7 +65,19 @@ export const OPERATIONS: Record<string, Operation> = {
         loadBalancerInfo: existing.loadBalancerInfo,
         blueGreenDeploymentConfiguration: existing.blueGreenDeploymentConfiguration,
         deploymentStyle: existing.deploymentStyle,
+        ec2TagFilters: existing.ec2TagFilters,
+        ec2TagSet: existing.ec2TagSet,
+        onPremisesInstanceTagFilters: existing.onPremisesInstanceTagFilters,
+        onPremisesTagSet: existing.onPremisesTagSet,
+        autoScalingGroups: existing.autoScalingGroups,
+        outdatedInstancesStrategy: existing.outdatedInstancesStrategy,
+        terminationHookEnabled: existing.terminationHookEnabled,
       };
+      // A tag list and a tag set exclude each other: giving one replaces the one kept.
+      for (const [list, set] of EXCLUSIVE_GROUP_FIELDS) {
+        if (given[list] !== undefined) delete keep[set];
+        if (given[set] !== undefined) delete keep[list];
+      }
       const settings = Object.fromEntries(
         Object.entries({ ...keep, ...given }).filter(([, v]) => v !== undefined && v !== null),
       );
@@ -84,10 +94,27 @@ export const OPERATIONS: Record<string, Operation> = {
       );
     return { deploymentGroupInfo: deploymentGroupInfo(g) };
   }),
+  BatchGetDeploymentGroups: operation({ catalog: ['getApplication', 'getDeploymentGroup'] }, async (i, d) => {
+    const app = str(i.applicationName);
+    if (!app) throw new ApiError('ApplicationNameRequiredException', 'applicationName is required');
+    const names = Array.isArray(i.deploymentGroupNames) ? i.deploymentGroupNames.map(str) : [];
+    if (!names.length) throw new ApiError('DeploymentGroupNameRequiredException', 'deploymentGroupNames is required');
+    if (names.length > 100)
+      throw new ApiError('BatchLimitExceededException', 'At most 100 deployment group names per call');
+    if (!(await d.catalog.getApplication(app)))
+      throw new ApiError('ApplicationDoesNotExistException', `Application ${app} does not exist`);
+    const groups = await Promise.all(names.map((n) => d.catalog.getDeploymentGroup(app, n)));
+    const missing = names.filter((_, k) => !groups[k]);
+    return {
+      deploymentGroupsInfo: groups.flatMap((g) => (g ? [deploymentGroupInfo(g)] : [])),
+      // CodeDeploy answers what it found and names the rest here.
+      ...(missing.length ? { errorMessage: `Deployment groups not found in ${app}: ${missing.join(', ')}` } : {}),
+    };
+  }),
   CreateDeploymentConfig: taskOperation(TASKS.createDeploymentConfig),
   GetDeploymentConfig: operation({ catalog: ['getDeploymentConfig'] }, async (i, d) => {
     const name = str(i.deploymentConfigName);
-    const config = predefinedConfig(name) ?? (await d.catalog.getDeploymentConfig(name));
+    const config = predefinedDeploymentConfig(name) ?? (await d.catalog.getDeploymentConfig(name));
     if (!config)
       throw new ApiError('DeploymentConfigDoesNotExistException', `Deployment configuration ${name} does not exist`);
     return { deploymentConfigInfo: deploymentConfigInfo(config) };
@@ -136,6 +163,7 @@ export const OPERATIONS: Record<string, Operation> = {
   PutLifecycleEventHookExecutionStatus: taskOperation(TASKS.putLifecycleEventHookExecutionStatus),
   StopDeployment: taskOperation(TASKS.stopDeployment),
   ...CATALOG,
+  ...ON_PREMISES,
   // Cutover's extras (served under Cutover's own X-Amz-Target prefix).
   PromoteDeployment: taskOperation(TASKS.promoteDeployment),
   PauseDeployment: taskOperation(TASKS.pauseDeployment),

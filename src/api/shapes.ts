@@ -45,10 +45,20 @@ export function deploymentGroupInfo(g: DeploymentGroup) {
     alarmConfiguration: g.alarmConfiguration,
     autoRollbackConfiguration: g.autoRollbackConfiguration,
     triggerConfigurations: g.triggerConfigurations,
-    deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+    // Lambda groups are blue/green by nature (CodeDeploy reports them so); ECS and Server groups store theirs.
+    deploymentStyle: g.deploymentStyle ?? { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
     computePlatform: g.computePlatform,
     ecsServices: g.ecsServices,
     loadBalancerInfo: g.loadBalancerInfo,
+    // Server groups' instances (CodeDeploy lists empty ones for every group).
+    ec2TagFilters: g.ec2TagFilters ?? [],
+    ec2TagSet: g.ec2TagSet,
+    onPremisesInstanceTagFilters: g.onPremisesInstanceTagFilters ?? [],
+    onPremisesTagSet: g.onPremisesTagSet,
+    // CodeDeploy also names the lifecycle hooks it installs on each; Cutover installs none (yet).
+    autoScalingGroups: (g.autoScalingGroups ?? []).map((name) => ({ name })),
+    outdatedInstancesStrategy: g.outdatedInstancesStrategy,
+    terminationHookEnabled: g.computePlatform === 'Server' ? (g.terminationHookEnabled ?? false) : undefined,
     blueGreenDeploymentConfiguration: g.blueGreenDeploymentConfiguration,
     targetRevision: g.lastSuccessfulRevision ? revisionOut(g.lastSuccessfulRevision) : undefined,
     lastSuccessfulDeployment: summary(g.lastSuccessfulDeployment),

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
-import { TRIGGER_EVENT_TYPES } from '../domain/model.js';
+import { TRIGGER_EVENT_TYPES, type TagFilter } from '../domain/model.js';
 
 const LISTENER_ARN = z
   .string()
@@ -13,6 +13,14 @@ const LISTENER_ARN = z
     /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/(app|net)\/[^/]+\/[0-9a-f]+\/[0-9a-f]+$/,
     'must be an ELB listener ARN',
   );
+const TARGET_GROUP = z.object({ name: z.string().min(1).max(32, 'a target group name has at most 32 characters') });
+/**
+ * Tag filters and tag sets (Server groups) pass through as given: the Server platform checks them, every problem
+ * with its path and CodeDeploy's exception (InvalidEC2TagException, InvalidEC2TagCombinationException, ...),
+ * and normalizes them (src/platforms/server/groups.ts). Other platforms refuse them.
+ */
+const TAG_FILTERS = z.custom<TagFilter[]>().optional();
+
 /** An application or deployment group name (CodeDeploy: 1-100 of these characters). */
 export const NAME = z
   .string()
@@ -85,15 +93,19 @@ export const GroupInputSchema = z.object({
     .optional(),
   loadBalancerInfo: z
     .object({
-      targetGroupPairInfoList: z.array(
-        z.object({
-          targetGroups: z.array(
-            z.object({ name: z.string().min(1).max(32, 'a target group name has at most 32 characters') }),
-          ),
-          prodTrafficRoute: z.object({ listenerArns: z.array(LISTENER_ARN) }),
-          testTrafficRoute: z.object({ listenerArns: z.array(LISTENER_ARN) }).optional(),
-        }),
-      ),
+      targetGroupPairInfoList: z
+        .array(
+          z.object({
+            targetGroups: z.array(TARGET_GROUP),
+            prodTrafficRoute: z.object({ listenerArns: z.array(LISTENER_ARN) }),
+            testTrafficRoute: z.object({ listenerArns: z.array(LISTENER_ARN) }).optional(),
+          }),
+        )
+        .optional(),
+      targetGroupInfoList: z.array(TARGET_GROUP).optional(),
+      elbInfoList: z
+        .array(z.object({ name: z.string().min(1).max(32, 'a load balancer name has at most 32 characters') }))
+        .optional(),
     })
     .optional(),
   blueGreenDeploymentConfiguration: z
@@ -118,6 +130,14 @@ export const GroupInputSchema = z.object({
       deploymentOption: z.enum(['WITH_TRAFFIC_CONTROL', 'WITHOUT_TRAFFIC_CONTROL']),
     })
     .optional(),
+  // Server groups: which instances (src/platforms/server/groups.ts has the rules).
+  ec2TagFilters: TAG_FILTERS,
+  ec2TagSet: z.custom<{ ec2TagSetList: TagFilter[][] }>().optional(),
+  onPremisesInstanceTagFilters: TAG_FILTERS,
+  onPremisesTagSet: z.custom<{ onPremisesTagSetList: TagFilter[][] }>().optional(),
+  autoScalingGroups: z.array(z.string()).optional(),
+  outdatedInstancesStrategy: z.enum(['UPDATE', 'IGNORE']).optional(),
+  terminationHookEnabled: z.boolean().optional(),
 });
 export type GroupInputSchema = z.infer<typeof GroupInputSchema>;
 
@@ -133,6 +153,12 @@ const GROUP_EXCEPTIONS: Record<string, string> = {
   loadBalancerInfo: 'InvalidLoadBalancerInfoException',
   blueGreenDeploymentConfiguration: 'InvalidBlueGreenDeploymentConfigurationException',
   deploymentStyle: 'InvalidDeploymentStyleException',
+  serviceRoleArn: 'InvalidRoleException',
+  ec2TagFilters: 'InvalidEC2TagException',
+  ec2TagSet: 'InvalidEC2TagException',
+  onPremisesInstanceTagFilters: 'InvalidTagException',
+  onPremisesTagSet: 'InvalidTagException',
+  autoScalingGroups: 'InvalidAutoScalingGroupException',
 };
 
 /** The exception CodeDeploy names for a problem with `field` (InvalidInputException when it names none). */

@@ -22,12 +22,70 @@ export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600;
 /** Longest an approval may wait (7 days). */
 export const MAX_APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
+/**
+ * A deployment configuration, as stored and as GetDeploymentConfig returns it (DeploymentConfigInfo). Lambda
+ * and ECS configurations have a `trafficRoutingConfig`; Server ones a `minimumHealthyHosts`, maybe a
+ * `zonalConfig`, and Cutover's `waves` (their shapes and rules: src/platforms/server/deployment-config.ts).
+ */
 export interface DeploymentConfig {
   deploymentConfigName: string;
   deploymentConfigId: string;
   computePlatform: ComputePlatform;
-  trafficRoutingConfig: TrafficRoutingConfig;
+  trafficRoutingConfig?: TrafficRoutingConfig;
+  minimumHealthyHosts?: { type: string; value: number };
+  zonalConfig?: {
+    firstZoneMonitorDurationInSeconds?: number;
+    monitorDurationInSeconds?: number;
+    minimumHealthyHostsPerZone?: { type: string; value: number };
+  };
+  waves?: readonly object[];
   createTime: string;
+}
+
+/** What CreateDeploymentConfig takes besides the name and the platform: the platform's own fields. */
+export type DeploymentConfigSettings = Pick<
+  DeploymentConfig,
+  'trafficRoutingConfig' | 'minimumHealthyHosts' | 'zonalConfig' | 'waves'
+>;
+/** Every field of CreateDeploymentConfig that belongs to some platform. */
+export const CONFIG_SETTINGS_FIELDS: readonly (keyof DeploymentConfigSettings)[] = [
+  'trafficRoutingConfig',
+  'minimumHealthyHosts',
+  'zonalConfig',
+  'waves',
+];
+
+/** CodeDeploy's exception for a problem with each CreateDeploymentConfig field (Cutover's waves: as routing). */
+export const CONFIG_FIELD_EXCEPTIONS: Readonly<Record<string, string>> = {
+  deploymentConfigName: 'InvalidDeploymentConfigNameException',
+  computePlatform: 'InvalidComputePlatformException',
+  trafficRoutingConfig: 'InvalidTrafficRoutingConfigurationException',
+  minimumHealthyHosts: 'InvalidMinimumHealthyHostValueException',
+  zonalConfig: 'InvalidZonalDeploymentConfigurationException',
+  waves: 'InvalidTrafficRoutingConfigurationException',
+};
+
+/**
+ * A platform's deployment configurations: CodeDeploy's predefined ones, the CreateDeploymentConfig fields it
+ * reads, and configurations written inline where a configuration name goes (a group's or a deployment's).
+ */
+export interface PlatformDeploymentConfigs {
+  /** The predefined configurations, as GetDeploymentConfig returns them, in ListDeploymentConfigs order. */
+  readonly predefined: readonly DeploymentConfig[];
+  /** The fields of CreateDeploymentConfig this platform reads; another platform's are refused. */
+  readonly fields: readonly (keyof DeploymentConfigSettings)[];
+  /**
+   * This platform's fields of a CreateDeploymentConfig request, checked and normalized (unknown fields
+   * dropped).
+   * @throws InvalidInputError with every problem, each with its path, named as CodeDeploy names the first
+   */
+  settings(input: Readonly<Record<string, unknown>>): DeploymentConfigSettings;
+  /**
+   * A configuration written inline in place of a name (Lambda and ECS: a step list, `10% 5m, 100%`), with the
+   * name a deployment records for it; undefined when `name` is an ordinary name.
+   * @throws InvalidInputError when it is inline but invalid, or ApiError when this platform takes none
+   */
+  inline(name: string): { name: string; settings: DeploymentConfigSettings } | undefined;
 }
 
 /** CodeDeploy: at most 2880 minutes between the first and the last traffic shift of a Lambda deployment. */
@@ -373,6 +431,46 @@ export function plan(trc: TrafficRoutingConfig): Plan {
       break;
   }
   return { steps, totalBakeSeconds: steps.reduce((t, s) => t + s.bakeSeconds, 0) };
+}
+
+/** The name a deployment records for a step list given inline as its configuration. */
+export const INLINE_STEP_LIST_NAME = 'Cutover.StepList';
+
+/**
+ * The deployment configurations of a traffic-shifting platform (Lambda, ECS): `predefined` as given;
+ * `trafficRoutingConfig` in CodeDeploy's shapes, as Cutover's StepList, or as a step list's text; inline step
+ * lists.
+ */
+export function trafficRoutingConfigs(
+  predefined: Readonly<Record<string, TrafficRoutingConfig>>,
+): PlatformDeploymentConfigs {
+  return {
+    predefined: Object.keys(predefined).map((name) => predefinedConfig(name)!),
+    fields: ['trafficRoutingConfig'],
+    settings(input) {
+      const given = input.trafficRoutingConfig;
+      if (typeof given === 'string') {
+        try {
+          return { trafficRoutingConfig: stepListConfig(given) };
+        } catch (e) {
+          if (!(e instanceof InvalidInputError)) throw e;
+          throw new InvalidInputError(
+            e.issues.map((i) => ({ ...i, path: `trafficRoutingConfig.${i.path}` })),
+            'InvalidTrafficRoutingConfigurationException',
+          );
+        }
+      }
+      const issues = trafficRoutingIssues(given);
+      if (issues.length) throw new InvalidInputError(issues, 'InvalidTrafficRoutingConfigurationException');
+      const trafficRoutingConfig = given as TrafficRoutingConfig;
+      plan(trafficRoutingConfig);
+      return { trafficRoutingConfig };
+    },
+    inline: (name) =>
+      isInlineStepList(name)
+        ? { name: INLINE_STEP_LIST_NAME, settings: { trafficRoutingConfig: stepListConfig(name) } }
+        : undefined,
+  };
 }
 
 /** Build a StepList configuration from its text form, validated. */

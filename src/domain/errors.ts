@@ -7,6 +7,11 @@
 export interface Issue {
   path: string;
   message: string;
+  /**
+   * The CodeDeploy exception this problem calls for, when the field alone does not say it (e.g. two fields
+   * that exclude each other: InvalidEC2TagCombinationException). Unset: the field's exception.
+   */
+  exception?: string;
 }
 
 export function formatIssues(issues: readonly Issue[]): string {

@@ -74,8 +74,15 @@ export interface TargetGroupPairInfo {
   prodTrafficRoute: { listenerArns: string[] };
   testTrafficRoute?: { listenerArns: string[] };
 }
+/**
+ * CodeDeploy's LoadBalancerInfo. ECS groups use `targetGroupPairInfoList` (one pair); Server groups use
+ * `targetGroupInfoList` (ALB/NLB target groups an instance leaves during BlockTraffic and rejoins during
+ * AllowTraffic). `elbInfoList` (Classic Load Balancers) is kept for CodeDeploy's shape; no group takes it yet.
+ */
 export interface LoadBalancerInfo {
-  targetGroupPairInfoList: TargetGroupPairInfo[];
+  targetGroupPairInfoList?: TargetGroupPairInfo[];
+  targetGroupInfoList?: { name: string }[];
+  elbInfoList?: { name: string }[];
 }
 /** CodeDeploy's BlueGreenDeploymentConfiguration (the parts that apply to ECS). */
 export interface BlueGreenDeploymentConfiguration {
@@ -88,6 +95,40 @@ export interface BlueGreenDeploymentConfiguration {
 export interface DeploymentStyle {
   deploymentType: 'BLUE_GREEN' | 'IN_PLACE';
   deploymentOption: 'WITH_TRAFFIC_CONTROL' | 'WITHOUT_TRAFFIC_CONTROL';
+}
+
+/** CodeDeploy's tag filter types (EC2TagFilterType and TagFilterType share them). */
+export const TAG_FILTER_TYPES = ['KEY_ONLY', 'VALUE_ONLY', 'KEY_AND_VALUE'] as const;
+export type TagFilterType = (typeof TAG_FILTER_TYPES)[number];
+/**
+ * CodeDeploy's EC2TagFilter and TagFilter (on-premises; same shape): KEY_ONLY matches any instance with a tag
+ * `Key`, VALUE_ONLY any tag whose value is `Value`, KEY_AND_VALUE a tag `Key` = `Value`.
+ */
+export interface TagFilter {
+  Key?: string;
+  Value?: string;
+  Type: TagFilterType;
+}
+/** A tag (CodeDeploy's Tag): on-premises instances and EC2 instances carry them. */
+export interface Tag {
+  Key: string;
+  Value: string;
+}
+
+/**
+ * A registered on-premises instance (CodeDeploy's InstanceInfo; times ISO). Exactly one of `iamSessionArn`
+ * and `iamUserArn` is set: the identity its agent signs with, by which the engine knows the host.
+ */
+export interface OnPremisesInstance {
+  instanceName: string;
+  iamSessionArn?: string;
+  iamUserArn?: string;
+  /** `arn:aws:codedeploy:<region>:<account>:instance/<name>`. */
+  instanceArn: string;
+  registerTime: string;
+  /** Set once deregistered (then its registration status is Deregistered; it is deployed to no more). */
+  deregisterTime?: string;
+  tags: Tag[];
 }
 
 export interface DeploymentGroup {
@@ -109,6 +150,20 @@ export interface DeploymentGroup {
   loadBalancerInfo?: LoadBalancerInfo;
   blueGreenDeploymentConfiguration?: BlueGreenDeploymentConfiguration;
   deploymentStyle?: DeploymentStyle;
+  /**
+   * Server groups: the instances deployed to. Within a filter list any filter matches; within a tag set every
+   * group must match (each group being a filter list). A list and a set of the same kind exclude each other.
+   */
+  ec2TagFilters?: TagFilter[];
+  ec2TagSet?: { ec2TagSetList: TagFilter[][] };
+  onPremisesInstanceTagFilters?: TagFilter[];
+  onPremisesTagSet?: { onPremisesTagSetList: TagFilter[][] };
+  /** Server groups: the Auto Scaling groups (by name) whose instances are deployed to as well. */
+  autoScalingGroups?: string[];
+  /** Server groups: instances launched mid-deployment get a follow-on deployment (UPDATE) or not (IGNORE). */
+  outdatedInstancesStrategy?: 'UPDATE' | 'IGNORE';
+  /** Server groups: termination deployments on Auto Scaling scale-in (Cutover runs none yet: only false). */
+  terminationHookEnabled?: boolean;
   /** Secret for signing webhook hook requests (HMAC-SHA256). Never returned by the API. */
   webhookSecret?: string;
   createTime: string;

@@ -2,16 +2,19 @@
  * The platforms Cutover deploys to, one registration line each (docs/adding-a-platform.md), and the
  * dispatcher tasks use: it calls the strategy of a deployment's platform, so no task names one.
  */
+import type { DeploymentConfig } from '../domain/deployment-config.js';
 import { UnsupportedPlatformError } from '../domain/errors.js';
 import type { ComputePlatform, Deployment } from '../domain/model.js';
 import { ecsPlatform } from './ecs/index.js';
 import { lambdaPlatform } from './lambda/index.js';
+import { serverPlatform } from './server/index.js';
 import type { CheckContext, Platform, StrategyContext, TargetStrategy } from './platform.js';
 
 /** Every platform, by its CodeDeploy compute platform name. */
 export const PLATFORMS = {
   Lambda: lambdaPlatform,
   ECS: ecsPlatform,
+  Server: serverPlatform,
 } as const satisfies Partial<Record<ComputePlatform, { computePlatform: ComputePlatform }>>;
 
 export type RegisteredPlatform = keyof typeof PLATFORMS;
@@ -25,6 +28,20 @@ export type PlatformPorts = {
 };
 
 const isRegistered = (name: string): name is RegisteredPlatform => Object.hasOwn(PLATFORMS, name);
+
+/** A predefined configuration of any platform, by name; undefined when there is none. Never throws. */
+export function predefinedDeploymentConfig(name: string): DeploymentConfig | undefined {
+  for (const p of PLATFORM_NAMES) {
+    const found = PLATFORMS[p].deploymentConfigs.predefined.find((c) => c.deploymentConfigName === name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Every predefined configuration's name, platform by platform (ListDeploymentConfigs lists them first). */
+export const PREDEFINED_DEPLOYMENT_CONFIG_NAMES: readonly string[] = PLATFORM_NAMES.flatMap((p) =>
+  PLATFORMS[p].deploymentConfigs.predefined.map((c) => c.deploymentConfigName),
+);
 
 /** A platform's rules by name. @throws UnsupportedPlatformError for a platform Cutover does not deploy to */
 export function platformOf(name: ComputePlatform | string): Platform {

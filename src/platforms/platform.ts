@@ -6,6 +6,7 @@
  * engine needs besides: check the world first, install a replacement, roll back from the world as
  * it is, finish after the commit point, describe the targets. docs/adr/0008-platforms-are-strategies.md
  */
+import type { PlatformDeploymentConfigs } from '../domain/deployment-config.js';
 import type { Issue } from '../domain/errors.js';
 import type { StageTemplate } from '../domain/lifecycle.js';
 import type { ComputePlatform, Deployment, DeploymentGroup, DeploymentSpec, WaitKind } from '../domain/model.js';
@@ -100,7 +101,7 @@ export interface CheckContext extends StrategyContext {
 
 export type StrategyMethod = keyof TargetStrategy;
 
-export type { StageTemplate };
+export type { PlatformDeploymentConfigs, StageTemplate };
 
 /** What a platform makes of an AppSpec for a group. */
 export interface PlannedRevision<Target> {
@@ -136,6 +137,8 @@ export interface Platform<Target = unknown, Facts = unknown, Ports = unknown> {
   /** The lifecycle events that take a hook. */
   readonly hookEvents: readonly string[];
   readonly defaultDeploymentConfig: string;
+  /** Its deployment configurations: CodeDeploy's predefined ones, CreateDeploymentConfig's fields, inline ones. */
+  readonly deploymentConfigs: PlatformDeploymentConfigs;
   /** ErrorInformation codes: the world is not as needed, and AWS refused a call. */
   readonly errorCodes: { invalidTarget: string; refused: string };
   /** Group fields that belong to this platform (other platforms' groups must leave them out). */

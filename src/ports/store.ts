@@ -10,7 +10,9 @@ import type {
   DeploymentGroup,
   DeploymentState,
   DeploymentStatus,
+  OnPremisesInstance,
   RevisionLocation,
+  Tag,
   TimelineEntry,
 } from '../domain/model.js';
 
@@ -149,4 +151,38 @@ export interface AlarmWatches {
   unwatch(deploymentId: string, alarmNames: string[]): Promise<void>;
   /** Ids of the deployments that watch `alarmName` now. */
   watching(alarmName: string): Promise<string[]>;
+}
+
+/**
+ * On-premises instances (CodeDeploy's RegisterOnPremisesInstance and friends), by name, and by the IAM
+ * identity each one's agent signs with: the engine knows a host from the principal of its request's
+ * signature (`byIamArn`), never from a field of the request. A deregistered instance stays listed, with its
+ * deregisterTime, until its name is registered again.
+ */
+export interface Instances {
+  /**
+   * Register an instance (its `deregisterTime` unset), replacing a deregistered one of the same name. A crash
+   * part-way leaves nothing that blocks a retry.
+   * @throws ApiError InstanceNameAlreadyRegisteredException when a registered instance has the name;
+   *   IamUserArnAlreadyRegisteredException / IamSessionArnAlreadyRegisteredException when another registered
+   *   instance has the IAM ARN
+   */
+  register(instance: OnPremisesInstance): Promise<void>;
+  /**
+   * Deregister the named instance at `at` (ISO): it keeps its record and tags, and its IAM ARN is free to be
+   * registered again. Idempotent: a deregistered instance, or none, is left as it is.
+   */
+  deregister(name: string, at: string): Promise<void>;
+  /** The named instance, registered or deregistered; undefined when there is none. */
+  get(name: string): Promise<OnPremisesInstance | undefined>;
+  /** The registered instance whose iamUserArn or iamSessionArn is `arn`; undefined when there is none. */
+  byIamArn(arn: string): Promise<OnPremisesInstance | undefined>;
+  /** Every instance, registered and deregistered, in name order. */
+  list(): Promise<OnPremisesInstance[]>;
+  /**
+   * Replace a registered instance's tags with what `change` makes of them, by compare-and-set (a concurrent
+   * change makes it read again and call `change` again). Returns the tags written.
+   * @throws ApiError InstanceNotRegisteredException when the instance is not registered (none, or deregistered)
+   */
+  updateTags(name: string, change: (tags: Tag[]) => Tag[]): Promise<Tag[]>;
 }

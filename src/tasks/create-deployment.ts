@@ -4,20 +4,14 @@
  */
 import { z } from 'zod';
 import { MAX_BUNDLE_BYTES, bundleTypeOf, type BundleType } from '../domain/bundle.js';
-import {
-  isInlineStepList,
-  plan,
-  predefinedConfig,
-  stepListConfig,
-  type TrafficRoutingConfig,
-} from '../domain/deployment-config.js';
+import { plan, type DeploymentConfigSettings } from '../domain/deployment-config.js';
 import { ApiError, InternalError, InvalidInputError } from '../domain/errors.js';
 import { deploymentIdForExecution } from '../domain/ids.js';
 import { attachHooks, initialLifecycleEvents } from '../domain/lifecycle.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
 import type { ComputePlatform, Deployment, RevisionLocation } from '../domain/model.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
-import { platformOf } from '../platforms/index.js';
+import { platformOf, predefinedDeploymentConfig } from '../platforms/index.js';
 import { mutateDeployment, note, once } from './support.js';
 import { defineTask, parseInput, type DepsFor } from './task.js';
 
@@ -127,31 +121,38 @@ export async function revisionAppSpec(
 
 const BUNDLE_TYPES = ['YAML', 'JSON', 'zip', 'tar', 'tgz'] as const;
 
-/** Resolve a configuration name (predefined, custom, or an inline step list) to its routing config. */
+/**
+ * Resolve a configuration name (predefined, custom, or written inline) to the configuration's settings, for a
+ * group or a deployment of `computePlatform`.
+ * @throws ApiError DeploymentConfigDoesNotExistException; InvalidDeploymentConfigNameException for another
+ *   platform's configuration (or an unknown CodeDeployDefault. name); InvalidInputError for a bad inline one
+ */
 export async function resolveConfig(
   deps: { catalog: Pick<DepsFor<typeof RECORD_USES>['catalog'], 'getDeploymentConfig'> },
   name: string,
-  platform: ComputePlatform,
-): Promise<{ name: string; trafficRoutingConfig: TrafficRoutingConfig }> {
-  if (isInlineStepList(name)) return { name: 'Cutover.StepList', trafficRoutingConfig: stepListConfig(name) };
+  computePlatform: ComputePlatform,
+): Promise<{ name: string; settings: DeploymentConfigSettings }> {
+  const inline = platformOf(computePlatform).deploymentConfigs.inline(name);
+  if (inline) return inline;
   const config =
-    predefinedConfig(name) ??
+    predefinedDeploymentConfig(name) ??
     (name.startsWith('CodeDeployDefault.') ? undefined : await deps.catalog.getDeploymentConfig(name));
   if (!config && name.startsWith('CodeDeployDefault.')) {
     throw new ApiError(
       'InvalidDeploymentConfigNameException',
-      `${name} is not a predefined ${platform} deployment configuration`,
+      `${name} is not a predefined ${computePlatform} deployment configuration`,
     );
   }
   if (!config)
     throw new ApiError('DeploymentConfigDoesNotExistException', `Deployment configuration ${name} does not exist`);
-  if (config.computePlatform !== platform) {
+  if (config.computePlatform !== computePlatform) {
     throw new ApiError(
       'InvalidDeploymentConfigNameException',
-      `Deployment configuration ${name} is for ${config.computePlatform}, not ${platform}`,
+      `Deployment configuration ${name} is for ${config.computePlatform}, not ${computePlatform}`,
     );
   }
-  return { name, trafficRoutingConfig: config.trafficRoutingConfig };
+  const { trafficRoutingConfig, minimumHealthyHosts, zonalConfig, waves } = config;
+  return { name, settings: { trafficRoutingConfig, minimumHealthyHosts, zonalConfig, waves } };
 }
 
 /** What CreateDeployment reads and writes (RecordDeployment, the triggers and the API share it). */
@@ -199,7 +200,10 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
     input.deploymentConfigName ?? group.deploymentConfigName ?? platform.defaultDeploymentConfig,
     app.computePlatform,
   );
-  const steps = plan(config.trafficRoutingConfig);
+  const trafficRoutingConfig = config.settings.trafficRoutingConfig;
+  if (!trafficRoutingConfig)
+    throw new InternalError(`deployment configuration ${config.name} has no traffic routing to plan steps from`);
+  const steps = plan(trafficRoutingConfig);
   const lifecycle = attachHooks(planned.stages, planned.hooks, group);
 
   const deploymentId = executionArn ? deploymentIdForExecution(executionArn) : deps.ids.deploymentId();

@@ -6,17 +6,22 @@
 import { z } from 'zod';
 import { GroupInputSchema, NAME, groupException } from '../config/deployment-group.js';
 import {
+  CONFIG_FIELD_EXCEPTIONS,
+  CONFIG_SETTINGS_FIELDS,
   configNameIssues,
-  plan,
-  predefinedConfig,
-  stepListConfig,
-  trafficRoutingIssues,
   type DeploymentConfig,
-  type TrafficRoutingConfig,
+  type DeploymentConfigSettings,
 } from '../domain/deployment-config.js';
 import { ApiError, InvalidInputError, type Issue } from '../domain/errors.js';
 import type { Application, DeploymentGroup } from '../domain/model.js';
-import { DEFAULT_PLATFORM, PLATFORM_NAMES, PLATFORMS, platformOf } from '../platforms/index.js';
+import {
+  DEFAULT_PLATFORM,
+  PLATFORM_NAMES,
+  PLATFORMS,
+  platformOf,
+  predefinedDeploymentConfig,
+  type RegisteredPlatform,
+} from '../platforms/index.js';
 import type { GroupInput } from '../ports/index.js';
 import { resolveConfig } from './create-deployment.js';
 import { defineTask, parseInput, type DepsFor } from './task.js';
@@ -28,11 +33,35 @@ const ApplicationInput = z.object({
 });
 
 const APP_USES = { catalog: ['createApplication'] } as const;
+const APP_EXCEPTIONS: Record<string, string> = {
+  applicationName: 'InvalidApplicationNameException',
+  computePlatform: 'InvalidComputePlatformException',
+};
 
-async function createApp(
-  input: z.infer<typeof ApplicationInput>,
-  deps: DepsFor<typeof APP_USES>,
-): Promise<{ applicationId: string }> {
+/**
+ * Parse with `schema`; every problem at once, under the exception `exceptions` names for the first one's field.
+ * A missing or empty `required` field is CodeDeploy's `<Field>RequiredException` (ApplicationNameRequired...).
+ */
+function parseNamed<I>(
+  schema: z.ZodType<I>,
+  raw: unknown,
+  exceptions: Readonly<Record<string, string>>,
+  required: string,
+): I {
+  const given = (raw as Record<string, unknown> | null | undefined)?.[required];
+  if (given === undefined || given === null || given === '')
+    throw new ApiError(`${required[0]!.toUpperCase()}${required.slice(1)}RequiredException`, `${required} is required`);
+  try {
+    return parseInput(schema, raw);
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) throw e;
+    const field = e.issues[0]?.path.split('.')[0] ?? '';
+    throw new InvalidInputError(e.issues, exceptions[field] ?? e.exceptionName);
+  }
+}
+
+async function createApp(raw: unknown, deps: DepsFor<typeof APP_USES>): Promise<{ applicationId: string }> {
+  const input = parseNamed(ApplicationInput, raw, APP_EXCEPTIONS, 'applicationName');
   const app: Application = {
     applicationId: deps.ids.uuid(),
     applicationName: input.applicationName,
@@ -42,12 +71,17 @@ async function createApp(
   await deps.catalog.createApplication(app);
   return { applicationId: app.applicationId };
 }
-export const createApplication = defineTask('createApplication', APP_USES, ApplicationInput, createApp);
+export const createApplication = defineTask('createApplication', APP_USES, z.unknown(), createApp);
 
 function groupError(issues: readonly Issue[]): InvalidInputError {
-  const field = issues[0]?.path.split('.')[0] ?? '';
-  return new InvalidInputError(issues, groupException(field), 'Invalid deployment group');
+  const first = issues[0];
+  const exception = first?.exception ?? groupException(first?.path.split('.')[0] ?? '');
+  return new InvalidInputError(issues, exception, 'Invalid deployment group');
 }
+
+/** The platforms whose groups take `field` (e.g. "ECS and Server"). */
+const groupFieldOwners = (field: keyof GroupInput): string =>
+  PLATFORM_NAMES.filter((n) => PLATFORMS[n].groupFields.includes(field as never)).join(' and ');
 
 /** Parse a group request; every problem at once, under the exception CodeDeploy uses for the first. */
 function parseGroup(raw: unknown): GroupInputSchema {
@@ -83,16 +117,15 @@ async function checkGroup(input: GroupInputSchema, deps: GroupDeps): Promise<Gro
     deploymentConfigName: input.deploymentConfigName ?? platform.defaultDeploymentConfig,
     computePlatform: app.computePlatform,
   };
-  // Fields of other platforms, and hooks this platform has no lifecycle event for.
+  // Fields of other platforms only, and hooks this platform has no lifecycle event for.
   const issues: Issue[] = [];
-  for (const other of PLATFORM_NAMES.filter((n) => n !== app.computePlatform)) {
-    for (const k of PLATFORMS[other].groupFields) {
-      if ((input as Partial<GroupInput>)[k] !== undefined && !platform.groupFields.includes(k))
-        issues.push({
-          path: k,
-          message: `applies to ${other} applications only; ${input.applicationName} is ${app.computePlatform}`,
-        });
-    }
+  const groupFields = new Set(PLATFORM_NAMES.flatMap((n) => PLATFORMS[n].groupFields as readonly (keyof GroupInput)[]));
+  for (const k of groupFields) {
+    if ((input as Partial<GroupInput>)[k] !== undefined && !platform.groupFields.includes(k))
+      issues.push({
+        path: k,
+        message: `applies to ${groupFieldOwners(k)} applications only; ${input.applicationName} is ${app.computePlatform}`,
+      });
   }
   for (const k of Object.keys(input.hookConfiguration ?? {})) {
     if (!platform.hookEvents.includes(k))
@@ -128,50 +161,68 @@ async function updateGroup(raw: unknown, deps: DepsFor<typeof UPDATE_GROUP_USES>
 }
 export const updateDeploymentGroup = defineTask('updateDeploymentGroup', UPDATE_GROUP_USES, z.unknown(), updateGroup);
 
-const ConfigInput = z.object({
+const ConfigInput = z.looseObject({
   deploymentConfigName: z.string(),
-  computePlatform: PLATFORM.default(DEFAULT_PLATFORM),
-  /** CodeDeploy's shape, or Cutover's StepList; a string is read as a step list ("10% 5m, 100%"). */
-  trafficRoutingConfig: z.unknown(),
+  /** Left out: the platform whose fields the request has (e.g. minimumHealthyHosts), else Cutover's default. */
+  computePlatform: PLATFORM.optional(),
 });
 
 const CONFIG_USES = { catalog: ['createDeploymentConfig'] } as const;
 
-async function createConfig(
-  input: z.infer<typeof ConfigInput>,
-  deps: DepsFor<typeof CONFIG_USES>,
-): Promise<{ deploymentConfigId: string }> {
+/** The platforms whose configurations take `field`. */
+const configFieldOwners = (field: keyof DeploymentConfigSettings): RegisteredPlatform[] =>
+  PLATFORM_NAMES.filter((n) => PLATFORMS[n].deploymentConfigs.fields.includes(field));
+
+/**
+ * The platform of a configuration created without one: the first whose fields the request gives, unless the
+ * default platform takes them too (a bare `trafficRoutingConfig` stays the default's).
+ */
+function configPlatform(raw: Readonly<Record<string, unknown>>): RegisteredPlatform {
+  const given = CONFIG_SETTINGS_FIELDS.filter((f) => raw[f] !== undefined);
+  if (given.some((f) => configFieldOwners(f).includes(DEFAULT_PLATFORM))) return DEFAULT_PLATFORM;
+  return given.map((f) => configFieldOwners(f)[0]).find((p) => p !== undefined) ?? DEFAULT_PLATFORM;
+}
+
+async function createConfig(raw: unknown, deps: DepsFor<typeof CONFIG_USES>): Promise<{ deploymentConfigId: string }> {
+  const input = parseNamed(ConfigInput, raw, CONFIG_FIELD_EXCEPTIONS, 'deploymentConfigName');
+  const request = input as Readonly<Record<string, unknown>>;
+  const computePlatform = input.computePlatform ?? configPlatform(request);
+  const platform = PLATFORMS[computePlatform];
+  // Every problem at once: the name, other platforms' fields, then this platform's own.
   const issues: Issue[] = configNameIssues(input.deploymentConfigName);
-  let trc = input.trafficRoutingConfig as TrafficRoutingConfig;
-  if (typeof input.trafficRoutingConfig === 'string') {
-    try {
-      trc = stepListConfig(input.trafficRoutingConfig);
-    } catch (e) {
-      if (!(e instanceof InvalidInputError)) throw e;
-      issues.push(...e.issues.map((i) => ({ ...i, path: `trafficRoutingConfig.${i.path}` })));
-    }
-  } else {
-    issues.push(...trafficRoutingIssues(trc));
+  for (const f of CONFIG_SETTINGS_FIELDS) {
+    if (request[f] !== undefined && !platform.deploymentConfigs.fields.includes(f))
+      issues.push({
+        path: f,
+        message: `applies to ${configFieldOwners(f).join(' and ')} configurations only; this one is ${computePlatform}`,
+      });
   }
-  if (issues.length) {
-    const nameProblem = issues.some((i) => i.path === 'deploymentConfigName');
-    throw new InvalidInputError(
-      issues,
-      nameProblem ? 'InvalidDeploymentConfigNameException' : 'InvalidTrafficRoutingConfigurationException',
-    );
+  // The first problem names the exception: the name's or another platform's field's, else the platform's own.
+  const before = issues.length;
+  let settings: DeploymentConfigSettings | undefined;
+  let exception = 'InvalidInputException';
+  try {
+    settings = platform.deploymentConfigs.settings(request);
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) throw e;
+    issues.push(...e.issues);
+    exception = e.exceptionName;
   }
-  if (predefinedConfig(input.deploymentConfigName)) {
+  if (issues.length || !settings) {
+    const field = issues[0]?.path.split('.')[0] ?? '';
+    throw new InvalidInputError(issues, before ? (CONFIG_FIELD_EXCEPTIONS[field] ?? exception) : exception);
+  }
+  if (predefinedDeploymentConfig(input.deploymentConfigName)) {
     throw new ApiError('DeploymentConfigAlreadyExistsException', `${input.deploymentConfigName} is predefined`);
   }
-  plan(trc);
   const config: DeploymentConfig = {
     deploymentConfigName: input.deploymentConfigName,
     deploymentConfigId: deps.ids.uuid(),
-    computePlatform: input.computePlatform,
-    trafficRoutingConfig: trc,
+    computePlatform,
+    ...settings,
     createTime: deps.clock.now().toISOString(),
   };
   await deps.catalog.createDeploymentConfig(config);
   return { deploymentConfigId: config.deploymentConfigId };
 }
-export const createDeploymentConfig = defineTask('createDeploymentConfig', CONFIG_USES, ConfigInput, createConfig);
+export const createDeploymentConfig = defineTask('createDeploymentConfig', CONFIG_USES, z.unknown(), createConfig);

@@ -21,6 +21,7 @@ import type {
   GroupLocks,
   HookExecutions,
   HookInvoker,
+  Instances,
   Logger,
   PipelineJobs,
   RevisionSource,
@@ -36,6 +37,8 @@ export interface Ports {
   hookExecutions: HookExecutions;
   timeline: Timeline;
   alarmWatches: AlarmWatches;
+  /** On-premises instances (RegisterOnPremisesInstance and friends). */
+  instances: Instances;
   alarms: AlarmSource;
   hooks: HookInvoker;
   tokens: TaskTokens;

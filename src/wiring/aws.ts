@@ -14,6 +14,7 @@ import {
   DynamoDeployments,
   DynamoGroupLocks,
   DynamoHookExecutions,
+  DynamoInstances,
   DynamoTimeline,
   createDocumentClient,
 } from '../adapters/aws/dynamodb-store.js';
@@ -23,6 +24,7 @@ import { LambdaHookInvoker } from '../adapters/aws/lambda-hook-invoker.js';
 import { LambdaAliasTrafficRouter } from '../adapters/aws/lambda-traffic-router.js';
 import { ElbListenerRouter } from '../adapters/aws/load-balancers.js';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
+import { AwsAutoScalingGroups, Ec2TaggedInstances, ElbInstanceTargets } from '../adapters/aws/server-hosts.js';
 import { StepFunctionsExecutionStarter, StepFunctionsTaskTokens } from '../adapters/aws/step-functions.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
 import { ZlibBundles } from '../adapters/system/bundles.js';
@@ -57,6 +59,7 @@ export const hookExecutions: PortFactory<'hookExecutions'> = (c) =>
   new DynamoHookExecutions(c.doc(), c.cfg.CUTOVER_TABLE);
 export const timeline: PortFactory<'timeline'> = (c) => new DynamoTimeline(c.doc(), c.cfg.CUTOVER_TABLE);
 export const alarmWatches: PortFactory<'alarmWatches'> = (c) => new DynamoAlarmWatches(c.doc(), c.cfg.CUTOVER_TABLE);
+export const instances: PortFactory<'instances'> = (c) => new DynamoInstances(c.doc(), c.cfg.CUTOVER_TABLE);
 export const alarms: PortFactory<'alarms'> = (c) => new CloudWatchAlarmSource(c.clients.cloudwatch);
 export const hooks: PortFactory<'hooks'> = (c) => new RoutingHookInvoker(new LambdaHookInvoker(c.clients.lambda));
 export const tokens: PortFactory<'tokens'> = (c) => new StepFunctionsTaskTokens(c.clients.sfn);
@@ -70,6 +73,11 @@ export const platforms: PortFactory<'platforms'> = (c) =>
   new Platforms({
     Lambda: { aliases: new LambdaAliasTrafficRouter(c.clients.lambda) },
     ECS: { services: new EcsTaskSetServices(c.clients.ecs), loadBalancers: new ElbListenerRouter(c.clients.elb) },
+    Server: {
+      ec2: new Ec2TaggedInstances(c.clients.ec2),
+      autoScaling: new AwsAutoScalingGroups(c.clients.autoScaling),
+      targetGroups: new ElbInstanceTargets(c.clients.elb),
+    },
   });
 
 /** The factories a task needs: one per port it declares. */
@@ -136,6 +144,7 @@ export const ALL_PORTS: FactoriesFor<Required<{ [P in PortName]: readonly [] }>>
   hookExecutions,
   timeline,
   alarmWatches,
+  instances,
   alarms,
   hooks,
   tokens,

@@ -10,11 +10,14 @@ import { createDocumentClient, createDynamoStore } from '../adapters/aws/dynamod
 import { ensureTable } from '../adapters/aws/table.js';
 import {
   SimAlarmSource,
+  SimAutoScalingGroups,
+  SimEc2Instances,
   SimEcsServices,
   SimEventPublisher,
   SimHookInvoker,
   SimLoadBalancers,
   SimPipelineJobs,
+  SimTargetGroupTargets,
   SimTrafficRouter,
 } from '../adapters/sim/adapters.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
@@ -110,6 +113,11 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   const platformPorts: PlatformPorts = {
     Lambda: { aliases: new SimTrafficRouter(world) },
     ECS: { services: new SimEcsServices(world), loadBalancers: new SimLoadBalancers(world) },
+    Server: {
+      ec2: new SimEc2Instances(world),
+      autoScaling: new SimAutoScalingGroups(world),
+      targetGroups: new SimTargetGroupTargets(world),
+    },
   };
   const deps: Deps = {
     ...store,

@@ -524,6 +524,31 @@ describe('every granted port method is called by its function', () => {
     await api(env, 'DeleteDeploymentConfig', { deploymentConfigName: 'Halves' }); // no group uses it any more
     await api(env, 'DeleteApplication', { applicationName: 'novels' });
 
+    // Server: applications, configurations, groups and on-premises instances.
+    await api(env, 'CreateApplication', { applicationName: 'fleet', computePlatform: 'Server' });
+    await api(env, 'CreateDeploymentConfig', {
+      deploymentConfigName: 'Waves',
+      computePlatform: 'Server',
+      minimumHealthyHosts: { type: 'HOST_COUNT', value: 1 },
+      waves: '1 host 5m, 100%',
+    });
+    await api(env, 'CreateDeploymentGroup', {
+      applicationName: 'fleet',
+      deploymentGroupName: 'web',
+      deploymentConfigName: 'Waves',
+      onPremisesInstanceTagFilters: [{ Key: 'Role', Value: 'web', Type: 'KEY_AND_VALUE' }],
+    });
+    await api(env, 'BatchGetDeploymentGroups', { applicationName: 'fleet', deploymentGroupNames: ['web'] });
+    const iamUserArn = 'arn:aws:iam::111122223333:user/rack-1';
+    await api(env, 'RegisterOnPremisesInstance', { instanceName: 'rack-1', iamUserArn });
+    const tags = [{ Key: 'Role', Value: 'web' }];
+    await api(env, 'AddTagsToOnPremisesInstances', { instanceNames: ['rack-1'], tags });
+    await api(env, 'GetOnPremisesInstance', { instanceName: 'rack-1' });
+    await api(env, 'BatchGetOnPremisesInstances', { instanceNames: ['rack-1'] });
+    await api(env, 'ListOnPremisesInstances', { tagFilters: [{ Key: 'Role', Type: 'KEY_ONLY' }] });
+    await api(env, 'RemoveTagsFromOnPremisesInstances', { instanceNames: ['rack-1'], tags });
+    await api(env, 'DeregisterOnPremisesInstance', { instanceName: 'rack-1' });
+
     const revision = content(appSpec());
     await api(env, 'RegisterApplicationRevision', { applicationName: 'shop', revision });
     await api(env, 'ListApplicationRevisions', { applicationName: 'shop' });

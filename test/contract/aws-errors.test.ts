@@ -143,9 +143,11 @@ describe('clientConfig and createAwsClients', () => {
   it('builds every client in the region with those retry settings', async () => {
     const clients = createAwsClients('eu-west-1');
     expect(Object.keys(clients).sort()).toEqual([
+      'autoScaling',
       'cloudwatch',
       'codepipeline',
       'dynamodb',
+      'ec2',
       'ecs',
       'elb',
       'eventbridge',

@@ -252,7 +252,12 @@ describe('IAM: least privilege', () => {
   });
 
   it('table actions only on the table; its index only for the functions that query it', () => {
-    const indexQueries = ['deployments.list', 'catalog.listApplications', 'catalog.listDeploymentConfigs'];
+    const indexQueries = [
+      'deployments.list',
+      'catalog.listApplications',
+      'catalog.listDeploymentConfigs',
+      'instances.list',
+    ];
     const ports = functionPorts();
     for (const { role, s } of all().filter(({ s }) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))) {
       for (const r of asList(s.Resource)) expect(JSON.stringify(r), role).toContain('"CutoverTable","Arn"');

@@ -404,3 +404,222 @@ describe('pagination and updates', () => {
     });
   });
 });
+
+describe('Server (EC2/on-premises) through the SDK', () => {
+  const user = (n: string) => `arn:aws:iam::111122223333:user/CodeDeploy/${n}`;
+
+  it('a Server application, configuration and group, as `aws deploy` creates and reads them', async () => {
+    const {
+      BatchGetDeploymentGroupsCommand,
+      GetDeploymentConfigCommand,
+      GetDeploymentGroupCommand,
+      UpdateDeploymentGroupCommand,
+    } = await import('@aws-sdk/client-codedeploy');
+    await client.send(new CreateApplicationCommand({ applicationName: 'hosts', computePlatform: 'Server' }));
+    // `aws deploy create-deployment-config --minimum-healthy-hosts type=HOST_COUNT,value=2`: no platform given.
+    await client.send(
+      new CreateDeploymentConfigCommand({
+        deploymentConfigName: 'TwoHealthy',
+        minimumHealthyHosts: { type: 'HOST_COUNT', value: 2 },
+        zonalConfig: { monitorDurationInSeconds: 600 },
+      }),
+    );
+    const custom = await client.send(new GetDeploymentConfigCommand({ deploymentConfigName: 'TwoHealthy' }));
+    expect(custom.deploymentConfigInfo).toMatchObject({
+      computePlatform: 'Server',
+      minimumHealthyHosts: { type: 'HOST_COUNT', value: 2 },
+      zonalConfig: { monitorDurationInSeconds: 600 },
+    });
+    const oneAtATime = await client.send(
+      new GetDeploymentConfigCommand({ deploymentConfigName: 'CodeDeployDefault.OneAtATime' }),
+    );
+    expect(oneAtATime.deploymentConfigInfo?.minimumHealthyHosts).toEqual({ type: 'MOST_CONCURRENCY', value: 1 });
+    await expect(
+      client.send(
+        new CreateDeploymentConfigCommand({
+          deploymentConfigName: 'Impossible',
+          computePlatform: 'Server',
+          minimumHealthyHosts: { type: 'FLEET_PERCENT', value: 100 },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidMinimumHealthyHostValueException' });
+
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'hosts',
+        deploymentGroupName: 'web',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+        deploymentConfigName: 'TwoHealthy',
+        ec2TagFilters: [{ Key: 'Role', Value: 'web', Type: 'KEY_AND_VALUE' }],
+        onPremisesTagSet: { onPremisesTagSetList: [[{ Key: 'Site', Type: 'KEY_ONLY' }]] },
+        autoScalingGroups: ['web-asg'],
+        deploymentStyle: { deploymentType: 'IN_PLACE', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+        loadBalancerInfo: { targetGroupInfoList: [{ name: 'web-tg' }] },
+        triggerConfigurations: [
+          {
+            triggerName: 'hosts',
+            triggerTargetArn: 'arn:aws:sns:us-east-1:111122223333:hosts',
+            triggerEvents: ['InstanceStart', 'InstanceFailure'],
+          },
+        ],
+      }),
+    );
+    const { deploymentGroupInfo } = await client.send(
+      new GetDeploymentGroupCommand({ applicationName: 'hosts', deploymentGroupName: 'web' }),
+    );
+    expect(deploymentGroupInfo).toMatchObject({
+      computePlatform: 'Server',
+      ec2TagFilters: [{ Key: 'Role', Value: 'web', Type: 'KEY_AND_VALUE' }],
+      onPremisesTagSet: { onPremisesTagSetList: [[{ Key: 'Site', Type: 'KEY_ONLY' }]] },
+      autoScalingGroups: [{ name: 'web-asg' }],
+      deploymentStyle: { deploymentType: 'IN_PLACE', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+      loadBalancerInfo: { targetGroupInfoList: [{ name: 'web-tg' }] },
+      outdatedInstancesStrategy: 'UPDATE',
+      triggerConfigurations: [{ triggerEvents: ['InstanceStart', 'InstanceFailure'] }],
+    });
+    await client.send(
+      new UpdateDeploymentGroupCommand({
+        applicationName: 'hosts',
+        currentDeploymentGroupName: 'web',
+        deploymentStyle: { deploymentType: 'IN_PLACE', deploymentOption: 'WITHOUT_TRAFFIC_CONTROL' },
+        outdatedInstancesStrategy: 'IGNORE',
+      }),
+    );
+    const batch = await client.send(
+      new BatchGetDeploymentGroupsCommand({ applicationName: 'hosts', deploymentGroupNames: ['web'] }),
+    );
+    expect(batch.deploymentGroupsInfo?.[0]).toMatchObject({
+      deploymentStyle: { deploymentOption: 'WITHOUT_TRAFFIC_CONTROL' },
+      outdatedInstancesStrategy: 'IGNORE',
+      ec2TagFilters: [{ Key: 'Role' }],
+    });
+
+    const combined = await client
+      .send(
+        new CreateDeploymentGroupCommand({
+          applicationName: 'hosts',
+          deploymentGroupName: 'both',
+          serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+          ec2TagFilters: [{ Key: 'Role', Value: 'web', Type: 'KEY_AND_VALUE' }],
+          ec2TagSet: { ec2TagSetList: [[{ Key: 'Role', Value: 'web', Type: 'KEY_AND_VALUE' }]] },
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(combined).toMatchObject({ name: 'InvalidEC2TagCombinationException', $metadata: { httpStatusCode: 400 } });
+    await expect(
+      client.send(
+        new CreateDeploymentGroupCommand({
+          applicationName: 'hosts',
+          deploymentGroupName: 'bg',
+          serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+          deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+          loadBalancerInfo: { targetGroupInfoList: [{ name: 'web-tg' }] },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidDeploymentStyleException' });
+    await expect(
+      client.send(
+        new CreateDeploymentCommand({
+          applicationName: 'hosts',
+          deploymentGroupName: 'web',
+          revision: revision('version: 0.0\nos: linux\n'),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidComputePlatformException' });
+  });
+
+  it('on-premises instances: register, tag, list, get, deregister, with exception classes', async () => {
+    const {
+      AddTagsToOnPremisesInstancesCommand,
+      BatchGetOnPremisesInstancesCommand,
+      DeregisterOnPremisesInstanceCommand,
+      GetOnPremisesInstanceCommand,
+      ListOnPremisesInstancesCommand,
+      RegisterOnPremisesInstanceCommand,
+      RemoveTagsFromOnPremisesInstancesCommand,
+    } = await import('@aws-sdk/client-codedeploy');
+    await client.send(
+      new RegisterOnPremisesInstanceCommand({ instanceName: 'AssetTag12010298EX', iamUserArn: user('a') }),
+    );
+    await client.send(
+      new RegisterOnPremisesInstanceCommand({
+        instanceName: 'AssetTag12010299EX',
+        iamSessionArn: 'arn:aws:sts::111122223333:assumed-role/CodeDeployInstanceRole/AssetTag12010299EX',
+      }),
+    );
+    await client.send(
+      new AddTagsToOnPremisesInstancesCommand({
+        instanceNames: ['AssetTag12010298EX', 'AssetTag12010299EX'],
+        tags: [{ Key: 'Name', Value: 'CodeDeployDemo-OnPrem' }],
+      }),
+    );
+    const { instanceInfo } = await client.send(
+      new GetOnPremisesInstanceCommand({ instanceName: 'AssetTag12010298EX' }),
+    );
+    expect(instanceInfo).toMatchObject({
+      instanceName: 'AssetTag12010298EX',
+      iamUserArn: user('a'),
+      instanceArn: expect.stringMatching(/^arn:aws:codedeploy:.*:instance\/AssetTag12010298EX$/),
+      tags: [{ Key: 'Name', Value: 'CodeDeployDemo-OnPrem' }],
+    });
+    expect(instanceInfo?.registerTime).toBeInstanceOf(Date);
+    const listed = await client.send(
+      new ListOnPremisesInstancesCommand({
+        registrationStatus: 'Registered',
+        tagFilters: [{ Key: 'Name', Value: 'CodeDeployDemo-OnPrem', Type: 'KEY_AND_VALUE' }],
+      }),
+    );
+    expect(listed.instanceNames).toEqual(['AssetTag12010298EX', 'AssetTag12010299EX']);
+    await client.send(
+      new RemoveTagsFromOnPremisesInstancesCommand({
+        instanceNames: ['AssetTag12010298EX'],
+        tags: [{ Key: 'Name', Value: 'CodeDeployDemo-OnPrem' }],
+      }),
+    );
+    await client.send(new DeregisterOnPremisesInstanceCommand({ instanceName: 'AssetTag12010298EX' }));
+    const batch = await client.send(
+      new BatchGetOnPremisesInstancesCommand({ instanceNames: ['AssetTag12010298EX', 'AssetTag12010299EX'] }),
+    );
+    expect(batch.instanceInfos?.map((i) => [i.instanceName, i.tags?.length, i.deregisterTime instanceof Date])).toEqual(
+      [
+        ['AssetTag12010298EX', 0, true],
+        ['AssetTag12010299EX', 1, false],
+      ],
+    );
+    expect(
+      (await client.send(new ListOnPremisesInstancesCommand({ registrationStatus: 'Deregistered' }))).instanceNames,
+    ).toEqual(['AssetTag12010298EX']);
+
+    await expect(
+      client.send(
+        new RegisterOnPremisesInstanceCommand({
+          instanceName: 'both',
+          iamUserArn: user('b'),
+          iamSessionArn: 'arn:aws:sts::111122223333:assumed-role/R/both',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'MultipleIamArnsProvidedException' });
+    await expect(client.send(new RegisterOnPremisesInstanceCommand({ instanceName: 'none' }))).rejects.toMatchObject({
+      name: 'IamArnRequiredException',
+    });
+    await expect(
+      client.send(
+        new RegisterOnPremisesInstanceCommand({
+          instanceName: 'AssetTag12010299EX',
+          iamUserArn: user('c'),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InstanceNameAlreadyRegisteredException' });
+    await expect(
+      client.send(
+        new AddTagsToOnPremisesInstancesCommand({
+          instanceNames: ['AssetTag12010298EX'],
+          tags: [{ Key: 'Name', Value: 'x' }],
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InstanceNotRegisteredException' });
+    await expect(client.send(new GetOnPremisesInstanceCommand({ instanceName: 'ghost' }))).rejects.toMatchObject({
+      name: 'InstanceNotRegisteredException',
+    });
+  });
+});

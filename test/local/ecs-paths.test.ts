@@ -360,7 +360,7 @@ describe('ECS blue/green (local interpreter, real ASL)', () => {
   it("every problem with the group's load balancer setup is reported at once, before anything changes", async () => {
     env = await ecsTestEnv();
     const group = (await env.deps.catalog.getDeploymentGroup('shop', 'web'))!;
-    const pair = group.loadBalancerInfo!.targetGroupPairInfoList[0]!;
+    const pair = group.loadBalancerInfo!.targetGroupPairInfoList![0]!;
     const missingListener = pair.prodTrafficRoute.listenerArns[0]!.replace(/[0-9a-f]{16}$/, '0000000000000000');
     await TASKS.updateDeploymentGroup.run(
       {

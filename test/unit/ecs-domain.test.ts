@@ -177,7 +177,7 @@ describe('ECS configurations', () => {
   it("all five predefined ECS configurations, with CodeDeploy's names and plans", () => {
     expect(predefinedConfig('CodeDeployDefault.ECSLinear10PercentEvery1Minutes')?.computePlatform).toBe('ECS');
     expect(predefinedConfig('CodeDeployDefault.ECSLinear10PercentEvery1Minute')).toBeUndefined();
-    const weights = (name: string) => plan(predefinedConfig(name)!.trafficRoutingConfig).steps.map((s) => s.weight);
+    const weights = (name: string) => plan(predefinedConfig(name)!.trafficRoutingConfig!).steps.map((s) => s.weight);
     expect(weights('CodeDeployDefault.ECSAllAtOnce')).toEqual([100]);
     expect(weights('CodeDeployDefault.ECSCanary10Percent5Minutes')).toEqual([10, 100]);
     expect(weights('CodeDeployDefault.ECSCanary10Percent15Minutes')).toEqual([10, 100]);

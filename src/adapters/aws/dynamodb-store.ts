@@ -20,7 +20,9 @@ import type {
   Deployment,
   DeploymentGroup,
   DeploymentState,
+  OnPremisesInstance,
   RevisionLocation,
+  Tag,
   TimelineEntry,
 } from '../../domain/model.js';
 import type {
@@ -31,6 +33,7 @@ import type {
   GroupLocks,
   HookExecution,
   HookExecutions,
+  Instances,
   LockOutcome,
   StoredRevision,
   Timeline,
@@ -58,6 +61,13 @@ const GROUP_SETTINGS = [
   'loadBalancerInfo',
   'blueGreenDeploymentConfiguration',
   'deploymentStyle',
+  'ec2TagFilters',
+  'ec2TagSet',
+  'onPremisesInstanceTagFilters',
+  'onPremisesTagSet',
+  'autoScalingGroups',
+  'outdatedInstancesStrategy',
+  'terminationHookEnabled',
 ] as const;
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
@@ -619,6 +629,223 @@ export class DynamoHookExecutions extends DynamoTable implements HookExecutions 
   }
 }
 
+/** The IAM identity an instance's agent signs with. */
+const iamArnOf = (i: Pick<OnPremisesInstance, 'iamUserArn' | 'iamSessionArn'>): string | undefined =>
+  i.iamUserArn ?? i.iamSessionArn;
+
+/** CodeDeploy's refusal of an IAM ARN another registered instance holds. */
+function arnTaken(instance: OnPremisesInstance, arn: string, holder: string | undefined): ApiError {
+  const [exception, kind] = instance.iamUserArn
+    ? ['IamUserArnAlreadyRegisteredException', 'IAM user']
+    : ['IamSessionArnAlreadyRegisteredException', 'IAM session'];
+  return new ApiError(
+    exception,
+    `The ${kind} ARN ${arn} is already registered${holder ? `, by instance ${holder}` : ''}`,
+  );
+}
+
+/** How many times a compare-and-set is tried before a race is reported. */
+const CAS_ATTEMPTS = 5;
+
+/**
+ * On-premises instances: `INSTANCE#<name>` (with a `version` for compare-and-set, and in gsi1 under
+ * `INSTANCES` for the list), and `IAMARN#<arn>` naming the instance that holds an IAM ARN. The ARN item is
+ * claimed before the instance is written, confirmed after, and released after the instance is deregistered.
+ * A claim whose instance is deregistered or holds another ARN, or an unconfirmed one whose instance is missing
+ * (a crash, or a registration in progress that then loses), is stale: never trusted by `byIamArn`, and taken
+ * over by the next registration of that ARN.
+ */
+export class DynamoInstances extends DynamoTable implements Instances {
+  private async record(name: string): Promise<(OnPremisesInstance & { version: number }) | undefined> {
+    return this.item<OnPremisesInstance & { version: number }>(`INSTANCE#${name}`, 'INSTANCE');
+  }
+
+  async get(name: string): Promise<OnPremisesInstance | undefined> {
+    const r = await this.record(name);
+    if (!r) return undefined;
+    const { version: _v, ...instance } = r;
+    return instance;
+  }
+
+  async byIamArn(arn: string): Promise<OnPremisesInstance | undefined> {
+    const claim = await this.item<{ instanceName: string }>(`IAMARN#${arn}`, 'IAMARN');
+    if (!claim) return undefined;
+    const instance = await this.get(claim.instanceName);
+    return instance && !instance.deregisterTime && iamArnOf(instance) === arn ? instance : undefined;
+  }
+
+  async list(): Promise<OnPremisesInstance[]> {
+    const items = await this.query({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': 'INSTANCES' },
+    });
+    return items.map((i) => {
+      const { version: _v, ...instance } = strip<OnPremisesInstance & { version: number }>(i)!;
+      return instance;
+    });
+  }
+
+  async register(instance: OnPremisesInstance): Promise<void> {
+    const name = instance.instanceName;
+    const arn = iamArnOf(instance);
+    if (!arn) throw new InternalError(`instance ${name} has neither an iamUserArn nor an iamSessionArn`);
+    const nameTaken = () =>
+      new ApiError('InstanceNameAlreadyRegisteredException', `On-premises instance ${name} is already registered`);
+    const current = await this.get(name);
+    if (current && !current.deregisterTime) throw nameTaken();
+    await this.claim(arn, instance);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: `INSTANCE#${name}`,
+            sk: 'INSTANCE',
+            gsi1pk: 'INSTANCES',
+            gsi1sk: name,
+            ...instance,
+            version: 1,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR attribute_exists(deregisterTime)',
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB PutItem');
+      // Registered meanwhile: the claim is released unless that registration holds this very ARN.
+      const winner = await this.get(name);
+      if (!winner || iamArnOf(winner) !== arn) await this.release(arn, name);
+      throw nameTaken();
+    }
+    // Confirmed, the claim can no longer be taken over as stale. A registration racing for the same ARN may have
+    // taken it over while this instance was not written yet (it looked stale): then the loser takes its instance
+    // back.
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `IAMARN#${arn}`, sk: 'IAMARN' },
+          UpdateExpression: 'SET confirmed = :yes',
+          ConditionExpression: 'instanceName = :name',
+          ExpressionAttributeValues: { ':yes': true, ':name': name },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB UpdateItem');
+      try {
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.table,
+            Key: { pk: `INSTANCE#${name}`, sk: 'INSTANCE' },
+            ConditionExpression: '#v = :one AND attribute_not_exists(deregisterTime)',
+            ExpressionAttributeNames: { '#v': 'version' },
+            ExpressionAttributeValues: { ':one': 1 },
+          }),
+        );
+      } catch (d) {
+        if (!isConditionFailure(d)) throw mapAwsError(d, 'DynamoDB DeleteItem');
+      }
+      const held = await this.item<{ instanceName: string }>(`IAMARN#${arn}`, 'IAMARN');
+      throw arnTaken(instance, arn, held?.instanceName);
+    }
+  }
+
+  /** Claim `arn` for the instance, taking over a stale claim. */
+  private async claim(arn: string, instance: OnPremisesInstance): Promise<void> {
+    const name = instance.instanceName;
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      if (await this.putNew({ pk: `IAMARN#${arn}`, sk: 'IAMARN', iamArn: arn, instanceName: name })) return;
+      const held = await this.item<{ instanceName: string }>(`IAMARN#${arn}`, 'IAMARN');
+      if (!held) continue; // released meanwhile: claim it
+      if (held.instanceName === name) return; // ours (a retry)
+      const holder = await this.get(held.instanceName);
+      if (holder && !holder.deregisterTime && iamArnOf(holder) === arn)
+        throw arnTaken(instance, arn, held.instanceName);
+      // Stale for sure when its instance is deregistered or holds another ARN; when its instance is not written
+      // (yet), only while that registration has not confirmed it.
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: `IAMARN#${arn}`, sk: 'IAMARN' },
+            UpdateExpression: 'SET instanceName = :name REMOVE confirmed',
+            ConditionExpression: holder
+              ? 'instanceName = :old'
+              : 'instanceName = :old AND attribute_not_exists(confirmed)',
+            ExpressionAttributeValues: { ':name': name, ':old': held.instanceName },
+          }),
+        );
+        return;
+      } catch (e) {
+        if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB UpdateItem');
+      }
+    }
+    throw new InternalError(`the IAM ARN ${arn} kept changing hands; try again`);
+  }
+
+  /** Release `arn` if `name` holds it. */
+  private async release(arn: string, name: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `IAMARN#${arn}`, sk: 'IAMARN' },
+          ConditionExpression: 'instanceName = :name',
+          ExpressionAttributeValues: { ':name': name },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB DeleteItem');
+    }
+  }
+
+  async deregister(name: string, at: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `INSTANCE#${name}`, sk: 'INSTANCE' },
+          UpdateExpression: 'SET deregisterTime = :at, #v = #v + :one',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deregisterTime)',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':at': at, ':one': 1 },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB UpdateItem');
+    }
+    // Also on a retry: a crash may have come between the two writes.
+    const instance = await this.get(name);
+    const arn = instance && iamArnOf(instance);
+    if (instance?.deregisterTime && arn) await this.release(arn, name);
+  }
+
+  async updateTags(name: string, change: (tags: Tag[]) => Tag[]): Promise<Tag[]> {
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const current = await this.record(name);
+      if (!current || current.deregisterTime)
+        throw new ApiError('InstanceNotRegisteredException', `On-premises instance ${name} is not registered`);
+      const tags = change(current.tags.map((t) => ({ ...t })));
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: `INSTANCE#${name}`, sk: 'INSTANCE' },
+            UpdateExpression: 'SET #tags = :tags, #v = :next',
+            ConditionExpression: '#v = :expected AND attribute_not_exists(deregisterTime)',
+            ExpressionAttributeNames: { '#tags': 'tags', '#v': 'version' },
+            ExpressionAttributeValues: { ':tags': tags, ':next': current.version + 1, ':expected': current.version },
+          }),
+        );
+        return tags;
+      } catch (e) {
+        if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB UpdateItem');
+      }
+    }
+    throw new InternalError(`the tags of ${name} kept changing; try again`);
+  }
+}
+
 /** Every store port on one table. */
 export interface DynamoStore {
   catalog: DynamoCatalog;
@@ -627,6 +854,7 @@ export interface DynamoStore {
   hookExecutions: DynamoHookExecutions;
   timeline: DynamoTimeline;
   alarmWatches: DynamoAlarmWatches;
+  instances: DynamoInstances;
 }
 
 export function createDynamoStore(doc: DynamoDBDocumentClient, table: string, pageSize?: number): DynamoStore {
@@ -637,5 +865,6 @@ export function createDynamoStore(doc: DynamoDBDocumentClient, table: string, pa
     hookExecutions: new DynamoHookExecutions(doc, table, pageSize),
     timeline: new DynamoTimeline(doc, table, pageSize),
     alarmWatches: new DynamoAlarmWatches(doc, table, pageSize),
+    instances: new DynamoInstances(doc, table, pageSize),
   };
 }

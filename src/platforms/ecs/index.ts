@@ -5,7 +5,12 @@
  * becomes PRIMARY, and after the commit point the original (blue) task set is deleted or kept.
  * Every change is decided from the listeners and task sets as they are, and read back.
  */
-import { DEFAULT_ECS_CONFIG, formatDuration } from '../../domain/deployment-config.js';
+import {
+  DEFAULT_ECS_CONFIG,
+  PREDEFINED_ECS_CONFIGS,
+  formatDuration,
+  trafficRoutingConfigs,
+} from '../../domain/deployment-config.js';
 import {
   DependencyUnavailableError,
   InternalError,
@@ -504,6 +509,13 @@ function groupRules(input: Partial<DeploymentGroup>): Issue[] {
       });
     }
   }
+  for (const list of ['targetGroupInfoList', 'elbInfoList'] as const) {
+    if (input.loadBalancerInfo?.[list]?.length)
+      issues.push({
+        path: `loadBalancerInfo.${list}`,
+        message: 'is for Server groups; an ECS group names its two target groups in targetGroupPairInfoList',
+      });
+  }
   const style = input.deploymentStyle;
   if (style && (style.deploymentType !== 'BLUE_GREEN' || style.deploymentOption !== 'WITH_TRAFFIC_CONTROL')) {
     issues.push({ path: 'deploymentStyle', message: 'ECS deployments are BLUE_GREEN WITH_TRAFFIC_CONTROL' });
@@ -523,6 +535,7 @@ export const ecsPlatform: Platform<EcsTarget, EcsFacts, EcsPorts> = {
   lifecycleEvents: ECS_LIFECYCLE,
   hookEvents: ECS_HOOK_EVENTS,
   defaultDeploymentConfig: DEFAULT_ECS_CONFIG,
+  deploymentConfigs: trafficRoutingConfigs(PREDEFINED_ECS_CONFIGS),
   errorCodes: { invalidTarget: 'INVALID_ECS_SERVICE', refused: 'ECS_UPDATE_ERROR' },
   groupFields: ['ecsServices', 'loadBalancerInfo', 'blueGreenDeploymentConfiguration', 'deploymentStyle'],
 
@@ -550,7 +563,7 @@ export const ecsPlatform: Platform<EcsTarget, EcsFacts, EcsPorts> = {
   planRevision(appSpec, group) {
     const spec = parseEcsAppSpec(appSpec);
     const svc = group.ecsServices?.[0];
-    const pair = group.loadBalancerInfo?.targetGroupPairInfoList[0];
+    const pair = group.loadBalancerInfo?.targetGroupPairInfoList?.[0];
     const [blue, green] = pair?.targetGroups.map((t) => t.name) ?? [];
     if (!svc || !pair || !blue || !green)
       throw new ApiError(

@@ -4,7 +4,11 @@
  * the alias points at the target version alone, as CodeDeploy leaves it.
  */
 import { PreconditionFailedError } from '../../domain/errors.js';
-import { DEFAULT_LAMBDA_CONFIG } from '../../domain/deployment-config.js';
+import {
+  DEFAULT_LAMBDA_CONFIG,
+  PREDEFINED_LAMBDA_CONFIGS,
+  trafficRoutingConfigs,
+} from '../../domain/deployment-config.js';
 import type { Deployment } from '../../domain/model.js';
 import type { Platform, Restoration, TargetStrategy, Verification } from '../platform.js';
 import { LAMBDA_HOOK_EVENTS, parseLambdaAppSpec } from './appspec.js';
@@ -132,6 +136,7 @@ export const lambdaPlatform: Platform<LambdaTarget, undefined, LambdaPorts> = {
   lifecycleEvents: LAMBDA_LIFECYCLE,
   hookEvents: LAMBDA_HOOK_EVENTS,
   defaultDeploymentConfig: DEFAULT_LAMBDA_CONFIG,
+  deploymentConfigs: trafficRoutingConfigs(PREDEFINED_LAMBDA_CONFIGS),
   errorCodes: { invalidTarget: 'INVALID_LAMBDA_CONFIGURATION', refused: 'INVALID_LAMBDA_FUNCTION' },
   groupFields: [],
   groupIssues: async () => [],

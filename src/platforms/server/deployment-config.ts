@@ -23,12 +23,14 @@ import {
   MAX_STEPS,
   PERCENT_RESOLUTION,
   approvalStepIssues,
+  isInlineStepList,
   onPercentResolution,
   parseStepParts,
   readPercentTarget,
+  type PlatformDeploymentConfigs,
   type StepTargetReader,
 } from '../../domain/deployment-config.js';
-import { InvalidInputError, type Issue } from '../../domain/errors.js';
+import { ApiError, InvalidInputError, type Issue } from '../../domain/errors.js';
 
 /** The minimum-healthy-hosts types a user may set (CodeDeploy's `MinimumHealthyHostsType`). */
 export type MinimumHealthyHostsType = 'HOST_COUNT' | 'FLEET_PERCENT';
@@ -378,3 +380,22 @@ export function serverSchedulingConfig(input: unknown, options: ValidationOption
   }
   return config;
 }
+
+/**
+ * The Server platform's deployment configurations: the three predefined ones; CreateDeploymentConfig's
+ * `minimumHealthyHosts`, `zonalConfig` and Cutover's `waves` (a list, or the step-list text); no inline
+ * configurations (a wave list needs a minimum to go with it: create a configuration).
+ */
+export const serverDeploymentConfigs: PlatformDeploymentConfigs = {
+  predefined: Object.keys(PREDEFINED_SERVER_CONFIGS).map((name) => predefinedServerConfig(name)!),
+  fields: ['minimumHealthyHosts', 'zonalConfig', 'waves'],
+  settings: (input) => serverSchedulingConfig(input),
+  inline(name) {
+    if (!isInlineStepList(name) && !/^\d+\s*hosts?\b/i.test(name)) return undefined;
+    throw new ApiError(
+      'InvalidDeploymentConfigNameException',
+      `"${name}" looks like waves written inline; Server deployments take waves from a deployment configuration: ` +
+        'CreateDeploymentConfig with minimumHealthyHosts and waves, then name it',
+    );
+  },
+};

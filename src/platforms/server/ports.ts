@@ -8,12 +8,14 @@
  * AWS refusals (AccessDenied, validation) as DependencyRejectedError with AWS's error name.
  */
 
-/** One CodeDeploy tag filter (EC2TagFilter / TagFilter): `Type` says which of Key and Value must match. */
-export interface TagFilter {
-  Key?: string;
-  Value?: string;
-  Type?: 'KEY_ONLY' | 'VALUE_ONLY' | 'KEY_AND_VALUE';
-}
+import type { TagFilter as GroupTagFilter } from '../../domain/model.js';
+
+/**
+ * One CodeDeploy tag filter (EC2TagFilter / TagFilter): `Type` says which of Key and Value must match. A
+ * group stores its filters with their Type (domain/model.ts); a filter given without one is read as
+ * `ec2FilterFor` says.
+ */
+export type TagFilter = Omit<GroupTagFilter, 'Type'> & { Type?: GroupTagFilter['Type'] };
 
 /** EC2 instance states a deployment group still targets. */
 export const LIVE_STATES: readonly string[] = ['pending', 'running', 'stopping', 'stopped'];
