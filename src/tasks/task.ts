@@ -22,6 +22,8 @@ import type {
   HookExecutions,
   HookInvoker,
   Instances,
+  HostCommands,
+  HostIdentities,
   Logger,
   PipelineJobs,
   RevisionSource,
@@ -48,6 +50,10 @@ export interface Ports {
   pipeline: PipelineJobs;
   /** The strategy of each deployment's platform (src/platforms): tasks never name a platform. */
   platforms: TargetStrategy;
+  /** In-place deployments' fleets, hosts and the commands their agents poll for. */
+  hostCommands: HostCommands;
+  /** Who a host is, from the IAM identity its agent signs with. */
+  hostIdentities: HostIdentities;
 }
 export type PortName = keyof Ports;
 
