@@ -91,7 +91,12 @@ describe.each(ADAPTERS)('HostCommands on %s', (_name, make) => {
       statuses: { 'i-0000000a': 'InProgress' },
       woken: ['wave:0'],
     });
-    expect(next.state).toEqual({ currentWave: 1, statuses: { 'i-0000000a': 'InProgress' }, woken: ['wave:0'], version: 1 });
+    expect(next.state).toEqual({
+      currentWave: 1,
+      statuses: { 'i-0000000a': 'InProgress' },
+      woken: ['wave:0'],
+      version: 1,
+    });
     await expect(hc.updateFleet('d-FLEET0001', 0, next.state)).rejects.toBeInstanceOf(InternalError);
     expect((await hc.getFleet('d-FLEET0001'))!.state.version).toBe(1);
     const ended = await hc.updateFleet('d-FLEET0001', 1, { ...next.state, ended: { at: AT, reason: 'x', code: 'C' } });
@@ -112,7 +117,11 @@ describe.each(ADAPTERS)('HostCommands on %s', (_name, make) => {
     // A retried put leaves the record as it is.
     await hc.putHosts([host('i-0000000a')]);
     expect((await hc.getHost('d-FLEET0001', 'i-0000000a'))!.status).toBe('InProgress');
-    expect((await hc.listHosts('d-FLEET0001')).map((h) => h.hostId)).toEqual(['i-0000000a', 'i-0000000b', 'i-0000000c']);
+    expect((await hc.listHosts('d-FLEET0001')).map((h) => h.hostId)).toEqual([
+      'i-0000000a',
+      'i-0000000b',
+      'i-0000000c',
+    ]);
     await expect(hc.updateHost('d-FLEET0001', 'i-0000000a', 0, { status: 'Failed' })).rejects.toBeInstanceOf(
       InternalError,
     );
@@ -121,7 +130,9 @@ describe.each(ADAPTERS)('HostCommands on %s', (_name, make) => {
     expect(cleared.checkAt).toBeUndefined();
     expect(cleared.status).toBe('InProgress');
     expect(await hc.getHost('d-FLEET0001', 'i-nothere')).toBeUndefined();
-    await expect(hc.updateHost('d-FLEET0001', 'i-nothere', 0, { status: 'Failed' })).rejects.toBeInstanceOf(InternalError);
+    await expect(hc.updateHost('d-FLEET0001', 'i-nothere', 0, { status: 'Failed' })).rejects.toBeInstanceOf(
+      InternalError,
+    );
   });
 
   it('the queue: a command is offered only where none lives; claimed once; completed once; replaced by id', async () => {

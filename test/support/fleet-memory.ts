@@ -3,10 +3,7 @@
  * same contract against it and against the DynamoDB adapter on dynalite, so the two agree.
  */
 import { InternalError } from '../../src/domain/errors.js';
-import type {
-  Deployment,
-  DeploymentState,
-} from '../../src/domain/model.js';
+import type { Deployment, DeploymentState } from '../../src/domain/model.js';
 import type {
   Deployments,
   FleetRecord,
