@@ -562,6 +562,19 @@ describe('the fleet', () => {
     expect((await eventsOf(h, 'i-00000001')).map(([, s]) => s)).toEqual(Array(13).fill('Succeeded'));
   });
 
+  it('traffic control without the engine’s load balancer actions: the block event fails, saying why', async () => {
+    const h = await harness(1, ALL_AT_ONCE, { trafficControl: true });
+    await startFleet(h.deps, h.d, () => h.setup, 0);
+    expect(await h.host('i-00000001').runAll()).toEqual(['BeforeBlockTraffic']);
+    expect(await fleetProgress(h.deps, h.d, 0)).toMatchObject({ verdict: 'failed', code: 'HEALTH_CONSTRAINTS' });
+    const host = (await h.hostCommands.getHost(h.d.deploymentId, 'i-00000001'))!;
+    expect(host.lifecycleEvents[1]).toMatchObject({
+      lifecycleEventName: 'BlockTraffic',
+      status: 'Failed',
+      diagnostics: { message: expect.stringMatching(/needs the engine's load balancer actions/) },
+    });
+  });
+
   it('stop: queued commands are withdrawn, hosts not started skipped; a running command ends on its own', async () => {
     const h = await harness(3, HALF_AT_A_TIME);
     await startFleet(h.deps, h.d, () => h.setup, 0);

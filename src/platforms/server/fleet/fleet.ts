@@ -344,7 +344,8 @@ async function driveHost(
       }
       // The queue does not hold the host's command: offer it (again), unless another deployment's is running.
       if (!liveCommand(c) || c?.deploymentId === id) {
-        if (await hc.putCommand(mine, c?.hostCommandId)) continue;
+        // Conditional on what was seen: a lost race is looked at again in the next round.
+        await hc.putCommand(mine, c?.hostCommandId);
         continue;
       }
       const due = Date.parse(mine.deadline);
@@ -401,8 +402,14 @@ async function driveHost(
     }
     const checkAt = Date.parse(h.checkAt ?? at);
     if (checkAt > now.getTime()) return { host: h, dueAt: checkAt };
-    if (!deps.engineEvents) return { host: h, dueAt: checkAt, engineDue: `engine:${hostId}:${step.event}` };
-    const r = await deps.engineEvents.run(id, h, step.event, event.startTime ?? at);
+    if (!deps.engineEvents && !opts.checkDeadlines)
+      return { host: h, dueAt: checkAt, engineDue: `engine:${hostId}:${step.event}` };
+    const r: EngineEventResult = deps.engineEvents
+      ? await deps.engineEvents.run(id, h, step.event, event.startTime ?? at)
+      : {
+          status: 'Failed',
+          message: `${step.event} needs the engine's load balancer actions, and this engine was given none`,
+        };
     const done = deps.clock.now().toISOString();
     await changeHost(deps, id, hostId, (cur) => {
       if (cur.command || cur.lifecycleEvents.find((e) => e.lifecycleEventName === step.event)?.status !== 'InProgress')
@@ -632,7 +639,9 @@ export async function fleetProgress(
   const id = d.deploymentId;
   let fleet = await deps.hostCommands.getFleet(id);
   if (!fleet) throw new InternalError(`deployment ${id} has no fleet: start it before reading its progress`);
-  const hosts = await deps.hostCommands.listHosts(id);
+  // Only the plan's hosts (a start retried after a crash may have written records of a fleet since changed).
+  const planned = new Set(planOf(fleet).hosts.map((h) => h.id));
+  const hosts = (await deps.hostCommands.listHosts(id)).filter((h) => planned.has(h.hostId));
   const ends: Record<string, HostStatus> = {};
   let dueAt = Infinity;
   for (const h of hosts) {
