@@ -83,3 +83,37 @@ describe('SigV4 as the local server checks it', () => {
     expect(reason(await signed(body, { service: 'codedeploy' }))).toMatch(/signed for codedeploy/);
   });
 });
+
+describe("API Gateway's IAM identity", () => {
+  it('becomes the caller of the command operations; without it they are refused', async () => {
+    const { handleApiEvent } = await import('../../src/api/gateway.js');
+    const { MemoryHostCommands } = await import('../support/fleet-memory.js');
+    const deps = {
+      hostCommands: new MemoryHostCommands(),
+      hostIdentities: { byIamArn: async () => undefined },
+      clock: { now: () => NOW },
+      ids: { uuid: () => '0' },
+      log: { info() {}, warn() {}, error() {} },
+    } as never;
+    const event = (identity?: { userArn: string; accountId: string }) => ({
+      resource: '/',
+      headers: { 'X-Amz-Target': 'CodeDeployCommandService_v20141006.PollHostCommand' },
+      body: JSON.stringify({ HostIdentifier: 'arn:aws:ec2:us-east-1:111122223333:instance/i-0abc12345' }),
+      ...(identity ? { requestContext: { identity } } : {}),
+    });
+    const signed = (await handleApiEvent(
+      event({ userArn: 'arn:aws:sts::111122223333:assumed-role/web/i-0abc12345', accountId: '111122223333' }),
+      deps,
+    )) as { statusCode: number; body: string };
+    expect(signed.statusCode).toBe(200);
+    expect(JSON.parse(signed.body)).toEqual({ NextPollInSeconds: expect.any(Number) });
+    const anonymous = (await handleApiEvent(event(), deps)) as { statusCode: number; body: string };
+    expect(anonymous.statusCode).toBe(400);
+    expect(JSON.parse(anonymous.body)).toMatchObject({ __type: 'AccessDeniedException' });
+    const otherHost = (await handleApiEvent(
+      event({ userArn: 'arn:aws:sts::111122223333:assumed-role/web/i-0def67890', accountId: '111122223333' }),
+      deps,
+    )) as { body: string };
+    expect(JSON.parse(otherHost.body)).toMatchObject({ __type: 'AccessDeniedException' });
+  });
+});
