@@ -4,12 +4,13 @@
  * prefix `Cutover_20261122.`. Shared by the local server and (issue #4) the API Gateway function.
  */
 import type { ApiErrorShape } from './errors.js';
+import { COMMAND_TARGET_PREFIX } from '../platforms/server/agent-protocol.js';
 import { CUTOVER_OPERATIONS, HOST_COMMAND_OPERATIONS } from './names.js';
 
 export const CODEDEPLOY_TARGET_PREFIX = 'CodeDeploy_20141006.';
 export const CUTOVER_TARGET_PREFIX = 'Cutover_20261122.';
 /** The agent's command service (CodeDeployCommand.api.json), and its secure variant's (enable_auth_policy). */
-export const COMMAND_SERVICE_TARGET_PREFIXES = ['CodeDeployCommandService_v20141006.', 'CodeDeployCommandService.'];
+export const COMMAND_SERVICE_TARGET_PREFIXES = [COMMAND_TARGET_PREFIX, 'CodeDeployCommandService.'];
 export const CONTENT_TYPE = 'application/x-amz-json-1.1';
 /** Requests larger than this are refused before parsing. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;

@@ -20,6 +20,7 @@ import {
   putHostCommandComplete,
   startFleet,
   stopFleet,
+  targetGroupEvents,
   wakeExecution,
   type EngineEvents,
   type FleetSetup,
@@ -239,8 +240,8 @@ describe('the fleet', () => {
     });
     const spec = await h.host('i-00000001').spec(cmd.DeploymentExecutionId);
     expect(spec.DeploymentSystem).toBe('CodeDeploy');
-    expect(spec.DeploymentSpecification.GenericEnvelope.Format).toBe('TEXT/JSON');
-    expect(JSON.parse(spec.DeploymentSpecification.GenericEnvelope.Payload)).toEqual({
+    expect(spec.DeploymentSpecification!.GenericEnvelope!.Format).toBe('TEXT/JSON');
+    expect(JSON.parse(spec.DeploymentSpecification!.GenericEnvelope!.Payload)).toEqual({
       DeploymentId: 'd-SERVER001',
       DeploymentGroupId: 'dg-1234',
       DeploymentGroupName: 'web',
@@ -560,6 +561,44 @@ describe('the fleet', () => {
       'AllowTraffic:i-00000001',
     ]);
     expect((await eventsOf(h, 'i-00000001')).map(([, s]) => s)).toEqual(Array(13).fill('Succeeded'));
+  });
+
+  it('traffic control on ELB target groups: deregistered and drained, registered and healthy, read back', async () => {
+    const h = await harness(1, ALL_AT_ONCE, { trafficControl: true });
+    const health: Record<string, string> = { 'arn:tg/web': 'healthy' };
+    const calls: string[] = [];
+    const targets = {
+      arns: async () => ({}),
+      register: async (arn: string, id: string) => {
+        calls.push(`register ${id}`);
+        health[arn] = health[arn] === 'unused' ? 'initial' : 'healthy';
+      },
+      deregister: async (arn: string, id: string) => {
+        calls.push(`deregister ${id}`);
+        health[arn] = health[arn] === 'healthy' ? 'draining' : 'unused';
+      },
+      health: async (arn: string, ids: string[]) =>
+        Object.fromEntries(ids.map((id) => [id, health[arn]])) as Record<string, 'healthy'>,
+    };
+    const engine = { ...h.deps, engineEvents: targetGroupEvents(targets, ['arn:tg/web'], h.clock) };
+    await startFleet(h.deps, h.d, () => h.setup, 0);
+    await h.host('i-00000001').runAll();
+    expect(await fleetProgress(engine, h.d, 0)).toMatchObject({ verdict: 'pending', retryAfterSeconds: 5 }); // draining
+    h.clock.advance(5);
+    await fleetProgress(engine, h.d, 0); // drained
+    await h.host('i-00000001').runAll();
+    await fleetProgress(engine, h.d, 0); // registered: initial
+    h.clock.advance(5);
+    await fleetProgress(engine, h.d, 0); // healthy
+    await h.host('i-00000001').runAll();
+    expect(await fleetProgress(engine, h.d, 0)).toMatchObject({ verdict: 'verified' });
+    expect(calls).toEqual([
+      'deregister i-00000001',
+      'deregister i-00000001',
+      'register i-00000001',
+      'register i-00000001',
+    ]);
+    expect((await eventsOf(h, 'i-00000001')).every(([, s]) => s === 'Succeeded')).toBe(true);
   });
 
   it('traffic control without the engine’s load balancer actions: the block event fails, saying why', async () => {

@@ -8,4 +8,5 @@ export * from './identity.js';
 export * from './lifecycle.js';
 export * from './protocol.js';
 export * from './specification.js';
+export * from './traffic-events.js';
 export * from './wakeups.js';

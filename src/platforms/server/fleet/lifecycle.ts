@@ -5,6 +5,7 @@
  * No I/O, no clock: the caller passes the time.
  */
 import { createHash } from 'node:crypto';
+import { LOG_TAIL_CHARS, diagnosticsOf } from '../agent-protocol.js';
 import type {
   FleetSettings,
   HostCommand,
@@ -304,45 +305,27 @@ export function expiredDiagnostics(
 
 // ---- the agent's diagnostics ----------------------------------------------------------------
 
-/** The agent's numeric error codes (0–7) in CodeDeploy's LifecycleErrorCode words. */
-const AGENT_CODES: Record<string, string> = {
-  '0': 'Success',
-  '1': 'ScriptMissing',
-  '2': 'ScriptNotExecutable',
-  '3': 'ScriptTimedOut',
-  '4': 'ScriptFailed',
-  '5': 'UnknownError',
-  // A script exited but left its output open: the agent reports a failure of the script.
-  '6': 'ScriptFailed',
-  // The agent restarted while the event ran (reported on restart).
-  '7': 'UnknownError',
-};
-/** CodeDeploy keeps up to the last 4 KB of the log. */
-export const LOG_TAIL_CHARS = 4096;
-
 /**
- * The agent's completion diagnostics (`{"error_code", "script_name", "message", "log"}`) as CodeDeploy's
- * Diagnostics; anything else is kept as the message. Never throws.
+ * The agent's completion diagnostics (`{"error_code", "script_name", "message", "log"}`, read by the shared
+ * `diagnosticsOf`, ../agent-protocol.ts) as CodeDeploy's Diagnostics; a payload that is no such JSON is kept
+ * as the message. The log tail is cut to its last 4 KB. Never throws.
  */
 export function agentDiagnostics(payload: string, status: 'Succeeded' | 'Failed'): LifecycleDiagnostics {
-  let v: unknown;
-  try {
-    v = JSON.parse(payload);
-  } catch {
-    v = undefined;
+  const read = diagnosticsOf({ Format: 'JSON', Payload: payload });
+  if (!read) {
+    return {
+      errorCode: status === 'Succeeded' ? 'Success' : 'UnknownError',
+      scriptName: '',
+      message: payload.slice(0, 1024),
+      logTail: '',
+    };
   }
-  const o = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  const code = o?.error_code;
-  const errorCode =
-    (code !== undefined && Object.hasOwn(AGENT_CODES, String(code)) ? AGENT_CODES[String(code)] : undefined) ??
-    (status === 'Succeeded' ? 'Success' : 'UnknownError');
-  const text = (x: unknown) => (typeof x === 'string' ? x : x === undefined || x === null ? '' : JSON.stringify(x));
-  const log = text(o?.log);
+  const { errorCode, scriptName, message, logTail } = read;
   return {
     errorCode,
-    scriptName: text(o?.script_name),
-    message: o ? text(o.message) : payload.slice(0, 1024),
-    logTail: log.length > LOG_TAIL_CHARS ? log.slice(-LOG_TAIL_CHARS) : log,
+    scriptName,
+    message,
+    logTail: logTail.length > LOG_TAIL_CHARS ? logTail.slice(-LOG_TAIL_CHARS) : logTail,
   };
 }
 

@@ -23,20 +23,13 @@ import {
 } from './lifecycle.js';
 import {
   DEPLOYMENT_SYSTEM,
-  MAX_PAYLOAD_CHARS,
-  SPECIFICATION_FORMAT,
-  deploymentIdOfExecution,
-} from './specification.js';
-
-/** The operation names, as the agent sends them after the target prefix. */
-export const HOST_COMMAND_OPERATION_NAMES = [
-  'PollHostCommand',
-  'GetDeploymentSpecification',
-  'PutHostCommandAcknowledgement',
-  'PostHostCommandUpdate',
-  'PutHostCommandComplete',
-] as const;
-export type HostCommandOperation = (typeof HOST_COMMAND_OPERATION_NAMES)[number];
+  MAX_ENVELOPE_PAYLOAD,
+  SPEC_FORMAT,
+  type CommandOperation,
+  type GetDeploymentSpecificationOutput,
+  type PollHostCommandOutput,
+} from '../agent-protocol.js';
+import { deploymentIdOfExecution } from './specification.js';
 
 /** The port methods each operation calls, by port. */
 export const PROTOCOL_USES = {
@@ -48,7 +41,7 @@ export const PROTOCOL_USES = {
   PutHostCommandAcknowledgement: { hostIdentities: ['byIamArn'], hostCommands: ['getQueue', 'updateCommand'] },
   PostHostCommandUpdate: { hostIdentities: ['byIamArn'], hostCommands: ['getQueue', 'updateCommand'] },
   PutHostCommandComplete: { hostIdentities: ['byIamArn'], ...FLEET_USES.complete },
-} as const;
+} as const satisfies Record<CommandOperation, object>;
 
 /** A poll writes the host's liveness at most this often (the agent may poll every second). */
 const CONTACT_WRITE_SECONDS = 10;
@@ -77,8 +70,8 @@ function envelope(input: Input, field: string): { Format: string; Payload: strin
     issues.push({ path: `${field}.Format`, message: 'required: 1 to 64 characters (JSON)' });
   if (Payload !== undefined && typeof Payload !== 'string')
     issues.push({ path: `${field}.Payload`, message: 'must be a string' });
-  else if (typeof Payload === 'string' && Payload.length > MAX_PAYLOAD_CHARS)
-    issues.push({ path: `${field}.Payload`, message: `at most ${MAX_PAYLOAD_CHARS} characters` });
+  else if (typeof Payload === 'string' && Payload.length > MAX_ENVELOPE_PAYLOAD)
+    issues.push({ path: `${field}.Payload`, message: `at most ${MAX_ENVELOPE_PAYLOAD} characters` });
   if (issues.length) throw invalid(issues);
   return { Format: Format as string, Payload: (Payload as string | undefined) ?? '' };
 }
@@ -114,7 +107,7 @@ function wire(c: HostCommand, hostIdentifier: string) {
   };
 }
 
-export interface PollOutput {
+export interface PollOutput extends PollHostCommandOutput {
   HostCommand?: ReturnType<typeof wire>;
   /**
    * Cutover: when to poll next (1 s after a command, about 5 s while busy or waiting in a deployment, about
@@ -239,7 +232,7 @@ export async function getDeploymentSpecification(
   deps: Identities & { hostCommands: Pick<HostCommands, 'getFleet' | 'getHost'> },
   context: CallerContext,
   input: Input,
-) {
+): Promise<GetDeploymentSpecificationOutput> {
   const host = await callerHost(context, deps.hostIdentities);
   const executionId = requiredString(input, 'DeploymentExecutionId', 'the DeploymentExecutionId of the command', 129);
   if (!/^[^/]+\/[^/]+\/[^/]+\/.+$/.test(executionId))
@@ -254,7 +247,7 @@ export async function getDeploymentSpecification(
     throw new ApiError('HostNotFoundException', `Host ${host.hostId} is not part of deployment ${fleet.deploymentId}`);
   return {
     DeploymentSystem: DEPLOYMENT_SYSTEM,
-    DeploymentSpecification: { GenericEnvelope: { Format: SPECIFICATION_FORMAT, Payload: fleet.specification } },
+    DeploymentSpecification: { GenericEnvelope: { Format: SPEC_FORMAT, Payload: fleet.specification } },
   };
 }
 

@@ -1,19 +1,14 @@
 /**
  * The deployment specification an agent fetches with GetDeploymentSpecification: CodeDeploy's fields, as the
- * CodeDeploy agent parses them (DeploymentSpecification in the agent's source), in a TEXT/JSON envelope (the
+ * CodeDeploy agent parses them (DeploymentSpecification in the agent's source; the shapes shared with the
+ * Cutover agent are in ../agent-protocol.ts, docs/adr/0015), in a TEXT/JSON envelope (the
  * agent accepts TEXT/JSON as well as the PKCS7/JSON AWS signs; Cutover's engine is not AWS and cannot sign as
  * it). Pure.
  */
 import { PreconditionFailedError } from '../../../domain/errors.js';
 import type { DeploymentSpec } from '../../../domain/model.js';
+import { MAX_ENVELOPE_PAYLOAD, type DeploymentSpecificationDocument } from '../agent-protocol.js';
 import { AGENT_LIFECYCLE_EVENTS } from './lifecycle.js';
-
-/** What GetDeploymentSpecification answers in DeploymentSystem: the agent refuses any other value. */
-export const DEPLOYMENT_SYSTEM = 'CodeDeploy';
-/** The envelope format of the specification. */
-export const SPECIFICATION_FORMAT = 'TEXT/JSON';
-/** CodeDeploy's limit on an envelope's payload. */
-export const MAX_PAYLOAD_CHARS = 8192;
 
 export type FileExistsBehavior = 'DISALLOW' | 'OVERWRITE' | 'RETAIN';
 
@@ -31,8 +26,9 @@ export function deploymentIdOfExecution(executionId: string): string | undefined
 /** The creators the agent knows (it uses the value to pick the revision of rollback hooks). */
 const CREATORS: Record<string, string> = { user: 'user', codeDeployRollback: 'codeDeployRollback' };
 
-function bundleTypeOf(key: string, given: string | undefined): string {
-  if (given) return given;
+type BundleType = 'tar' | 'tgz' | 'zip';
+function bundleTypeOf(key: string, given: string | undefined): BundleType {
+  if (given === 'tar' || given === 'tgz' || given === 'zip') return given;
   if (/\.zip$/i.test(key)) return 'zip';
   if (/\.(tgz|tar\.gz)$/i.test(key)) return 'tgz';
   return 'tar';
@@ -56,7 +52,7 @@ export function deploymentSpecification(
     );
   }
   const s3 = r.s3Location;
-  const payload = JSON.stringify({
+  const document: DeploymentSpecificationDocument = {
     DeploymentId: deploymentId,
     DeploymentGroupId: spec.deploymentGroupId,
     DeploymentGroupName: spec.deploymentGroupName,
@@ -76,11 +72,12 @@ export function deploymentSpecification(
     ...(options.fileExistsBehavior
       ? { AgentActionOverrides: { AgentOverrides: { FileExistsBehavior: options.fileExistsBehavior } } }
       : {}),
-    AllPossibleLifecycleEvents: AGENT_LIFECYCLE_EVENTS,
-  });
-  if (payload.length > MAX_PAYLOAD_CHARS) {
+    AllPossibleLifecycleEvents: [...AGENT_LIFECYCLE_EVENTS],
+  };
+  const payload = JSON.stringify(document);
+  if (payload.length > MAX_ENVELOPE_PAYLOAD) {
     throw new PreconditionFailedError(
-      `The deployment specification would be ${payload.length} characters, more than the agent protocol's ${MAX_PAYLOAD_CHARS}`,
+      `The deployment specification would be ${payload.length} characters, more than the agent protocol's ${MAX_ENVELOPE_PAYLOAD}`,
     );
   }
   return payload;
