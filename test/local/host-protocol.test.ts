@@ -5,11 +5,24 @@
  * afterwards. Then what is refused: unsigned, a wrong secret, an unknown key, another service, another host's
  * identifier or command, the operations under CodeDeploy's own prefix.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent } from '../../src/agent/agent.js';
+import { DEFAULT_UNPACK_LIMITS } from '../../src/agent/archive.js';
+import { scriptBaseEnv } from '../../src/agent/config.js';
+import { CommandExecutor } from '../../src/agent/executor.js';
+import { Layout } from '../../src/agent/layout.js';
+import { memoryLog } from '../../src/agent/log.js';
+import { CommandClient } from '../../src/agent/protocol.js';
+import { CommandTracker } from '../../src/agent/tracker.js';
+import { LOCAL_REVISION_BUCKET } from '../../src/local/s3.js';
 import { startApiServer, type ApiServer } from '../../src/local/server.js';
 import { signerOf } from '../../src/local/sigv4-verifier.js';
 import { fleetProgress, fleetTargets, startFleet } from '../../src/platforms/server/fleet/index.js';
 import { fleetSetup, httpTransport, ScriptedHost, serverDeployment } from '../support/host-agent.js';
+import { tempDir, tgz } from '../agent/support.js';
 import { testEnv, type TestEnv } from '../support/local.js';
 
 const EVENTS = [
@@ -192,4 +205,121 @@ describe('the host protocol over HTTP, signed with SigV4', () => {
     // The credentials' secrets never show up when the registry is printed or logged.
     expect(JSON.stringify(env.hostCredentials)).not.toContain(ec2.secretAccessKey);
   });
+});
+
+describe('the Cutover agent against the engine', () => {
+  it('signs for execute-api with its issued credentials and deploys a bundle from the local S3', async () => {
+    const t = tempDir('cutover-fleet-');
+    try {
+      const dest = join(t.dir, 'srv');
+      const marks = join(t.dir, 'marks.txt');
+      const appspec = [
+        'version: 0.0',
+        'os: linux',
+        'files:',
+        '  - source: app',
+        `    destination: ${dest}`,
+        'hooks:',
+        '  AfterInstall:',
+        '    - location: scripts/record.sh',
+        '  ValidateService:',
+        '    - location: scripts/record.sh',
+        '',
+      ].join('\n');
+      const put = await env.s3.client.send(
+        new PutObjectCommand({
+          Bucket: LOCAL_REVISION_BUCKET,
+          Key: 'fleet/web-2.tgz',
+          Body: tgz([
+            { name: 'appspec.yml', content: appspec },
+            { name: 'app/index.html', content: '<h1>2</h1>' },
+            {
+              name: 'scripts/record.sh',
+              mode: 0o755,
+              content: `#!/bin/sh\necho "$LIFECYCLE_EVENT $DEPLOYMENT_ID $DEPLOYMENT_GROUP_NAME" >> ${marks}\n`,
+            },
+          ]),
+        }),
+      );
+      const base = serverDeployment('d-AGENTRUN1', env.clock.now().toISOString());
+      const d = {
+        ...base,
+        spec: {
+          ...base.spec,
+          revision: {
+            revisionType: 'S3' as const,
+            s3Location: { bucket: LOCAL_REVISION_BUCKET, key: 'fleet/web-2.tgz', bundleType: 'tgz', eTag: put.ETag! },
+          },
+        },
+      };
+      await env.deps.deployments.create(d);
+      const credential = env.hostCredentials.issue('i-0feedfacecafe0001');
+      await startFleet(env.deps, d, () => fleetSetup([{ id: credential.hostId }], ONE_AT_A_TIME), 0);
+
+      const layout = new Layout(join(t.dir, 'root'));
+      const log = memoryLog();
+      const agent = new Agent({
+        hostId: credential.hostId,
+        client: new CommandClient({
+          endpoint: server.url,
+          sign: 'always',
+          region: 'us-east-1',
+          credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey },
+        }),
+        executor: new CommandExecutor({
+          layout,
+          log,
+          maxRevisions: 5,
+          s3: {
+            region: 'us-east-1',
+            endpoint: env.s3.endpoint,
+            maxBytes: 1024 * 1024,
+            timeoutMs: 10_000,
+            idleTimeoutMs: 5_000,
+            retryDelayMs: 0,
+          },
+          unpack: DEFAULT_UNPACK_LIMITS,
+          baseEnv: scriptBaseEnv({ PATH: process.env.PATH }, false),
+          uid: process.getuid?.() ?? 0,
+          cwd: t.dir,
+          killGraceMs: 500,
+        }),
+        tracker: new CommandTracker(layout),
+        log,
+        pollSeconds: 0.2,
+        heartbeatSeconds: 20,
+        maxConcurrent: 1,
+        backoff: () => 0.2,
+        completeRetryMs: 10,
+      });
+      const abort = new AbortController();
+      const running = agent.run(abort.signal);
+      try {
+        for (let i = 0; i < 200; i++) {
+          const h = await env.deps.hostCommands.getHost(d.deploymentId, credential.hostId);
+          if (h?.status !== 'InProgress' && h?.status !== 'Pending') break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        abort.abort();
+        await running;
+      }
+      const host = (await env.deps.hostCommands.getHost(d.deploymentId, credential.hostId))!;
+      expect(host.lifecycleEvents.map((e) => [e.lifecycleEventName, e.status])).toEqual(
+        EVENTS.map((e) => [e, 'Succeeded']),
+      );
+      expect(host.status).toBe('Succeeded');
+      expect(readFileSync(join(dest, 'index.html'), 'utf8')).toBe('<h1>2</h1>');
+      expect(readFileSync(marks, 'utf8')).toBe('AfterInstall d-AGENTRUN1 web\nValidateService d-AGENTRUN1 web\n');
+      expect(existsSync(join(t.dir, 'root', d.spec.deploymentGroupId, d.deploymentId, 'deployment-archive'))).toBe(
+        true,
+      );
+      expect(await fleetProgress(env.deps, d, 0)).toMatchObject({
+        verdict: 'verified',
+        summary: '1 of 1 host succeeded',
+      });
+    } finally {
+      t.cleanup();
+    }
+  }, 60_000);
 });
