@@ -213,8 +213,6 @@ module.exports = async ({ resolveVariable }) => {
     // In-place fleets (src/ports/host-commands.ts): the same table; also as the Server platform's port.
     ...hostCommandGrants(''),
     ...hostCommandGrants('Server.'),
-    // No AWS call until the Instances port serves it (then: that port's grants).
-    'hostIdentities.byIamArn': [],
     'timeline.append': item('PutItem'),
     'timeline.list': tableQuery(),
     'alarmWatches.watch': item('PutItem'),

@@ -221,12 +221,3 @@ export interface HostCommands {
    */
   setStandby(hostId: string, deploymentId: string, until: string | undefined): Promise<boolean>;
 }
-
-/**
- * Who a host is, from the identity its agent signs with: the registered on-premises instance whose
- * iamUserArn or iamSessionArn is `arn` (a subset of the Instances port, so that port can serve it).
- */
-export interface HostIdentities {
-  /** The registered (not deregistered) on-premises instance with that IAM ARN, or undefined. */
-  byIamArn(arn: string): Promise<{ instanceName: string; deregisterTime?: string } | undefined>;
-}

@@ -23,7 +23,6 @@ import type {
   HookInvoker,
   Instances,
   HostCommands,
-  HostIdentities,
   Logger,
   PipelineJobs,
   RevisionSource,
@@ -52,8 +51,6 @@ export interface Ports {
   platforms: TargetStrategy;
   /** In-place deployments' fleets, hosts and the commands their agents poll for. */
   hostCommands: HostCommands;
-  /** Who a host is, from the IAM identity its agent signs with. */
-  hostIdentities: HostIdentities;
 }
 export type PortName = keyof Ports;
 

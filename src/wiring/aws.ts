@@ -21,7 +21,6 @@ import {
 import { DynamoHostCommands } from '../adapters/aws/dynamodb-host-commands.js';
 import { EcsTaskSetServices } from '../adapters/aws/ecs-services.js';
 import { EventBridgeSnsPublisher } from '../adapters/aws/event-publisher.js';
-import { NoOnPremisesInstances } from '../adapters/aws/host-identities.js';
 import { LambdaHookInvoker } from '../adapters/aws/lambda-hook-invoker.js';
 import { LambdaAliasTrafficRouter } from '../adapters/aws/lambda-traffic-router.js';
 import { ElbListenerRouter } from '../adapters/aws/load-balancers.js';
@@ -72,8 +71,6 @@ export const events: PortFactory<'events'> = (c) =>
 export const revisions: PortFactory<'revisions'> = (c) => new S3RevisionSource(c.clients.s3);
 export const pipeline: PortFactory<'pipeline'> = (c) => new CodePipelineJobs(c.clients.codepipeline);
 export const hostCommands: PortFactory<'hostCommands'> = (c) => new DynamoHostCommands(c.doc(), c.cfg.CUTOVER_TABLE);
-// Until the Instances port (registered on-premises instances) is wired here: EC2 instances only.
-export const hostIdentities: PortFactory<'hostIdentities'> = () => new NoOnPremisesInstances();
 export const platforms: PortFactory<'platforms'> = (c) =>
   new Platforms({
     Lambda: { aliases: new LambdaAliasTrafficRouter(c.clients.lambda) },
@@ -159,7 +156,6 @@ export const ALL_PORTS: FactoriesFor<Required<{ [P in PortName]: readonly [] }>>
   pipeline,
   platforms,
   hostCommands,
-  hostIdentities,
 };
 
 /** All ports, for the API (which serves every operation). */

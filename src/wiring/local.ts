@@ -128,7 +128,6 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   const deps: Deps = {
     ...store,
     hostCommands: new DynamoHostCommands(doc, TABLE_NAME),
-    hostIdentities: hostCredentials,
     platforms: new Platforms(platformPorts),
     alarms: new SimAlarmSource(world),
     hooks: new RoutingHookInvoker(new SimHookInvoker(world, report, log)),

@@ -61,6 +61,14 @@ async function deploymentOfTwo(id: string) {
       .replace(/[^0-9a-f]/g, '0')}`,
   );
   const onPremises = env.hostCredentials.issue(`web-${id.slice(-4).toLowerCase()}`);
+  // An on-premises host is the instance registered with the IAM user it signs as.
+  await env.deps.instances.register({
+    instanceName: onPremises.hostId,
+    iamUserArn: onPremises.principalArn,
+    instanceArn: `arn:aws:codedeploy:us-east-1:000000000000:instance/${onPremises.hostId}`,
+    registerTime: env.clock.now().toISOString(),
+    tags: [],
+  });
   const hosts = [
     { id: ec2.hostId, targetArn: `arn:aws:ec2:us-east-1:000000000000:instance/${ec2.hostId}` },
     { id: onPremises.hostId, targetArn: `arn:aws:codedeploy:us-east-1:000000000000:instance/${onPremises.hostId}` },

@@ -90,7 +90,7 @@ describe("API Gateway's IAM identity", () => {
     const { MemoryHostCommands } = await import('../support/fleet-memory.js');
     const deps = {
       hostCommands: new MemoryHostCommands(),
-      hostIdentities: { byIamArn: async () => undefined },
+      instances: { byIamArn: async () => undefined },
       clock: { now: () => NOW },
       ids: { uuid: () => '0' },
       log: { info() {}, warn() {}, error() {} },

@@ -26,7 +26,7 @@ import {
   type FleetSetup,
 } from '../../src/platforms/server/fleet/index.js';
 import type { ServerSchedulingConfig } from '../../src/platforms/server/deployment-config.js';
-import type { HostIdentities } from '../../src/ports/index.js';
+import type { Instances } from '../../src/ports/index.js';
 import { startWait } from '../../src/tasks/waits.js';
 import { MemoryDeployments, MemoryHostCommands, MemoryTokens } from '../support/fleet-memory.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -71,7 +71,7 @@ function deployment(id = 'd-SERVER001'): Deployment {
   };
 }
 
-const noOnPremises: HostIdentities = { byIamArn: async () => undefined };
+const noOnPremises: Pick<Instances, 'byIamArn'> = { byIamArn: async () => undefined };
 
 async function harness(n: number, config: ServerSchedulingConfig, extra: Partial<FleetSetup> = {}) {
   const clock = new ManualClock();
@@ -87,7 +87,7 @@ async function harness(n: number, config: ServerSchedulingConfig, extra: Partial
     tokens,
     clock,
     ids: { uuid: () => `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}` },
-    hostIdentities: noOnPremises,
+    instances: noOnPremises,
   };
   const setup: FleetSetup = {
     hosts: hostIds(n).map((id) => ({
@@ -748,7 +748,18 @@ describe('the command operations refuse', () => {
     const arn = `arn:aws:iam::${ACCOUNT}:user/onprem/web-01`;
     const deps = {
       ...h.deps,
-      hostIdentities: { byIamArn: async (a: string) => (a === arn ? { instanceName: 'web-01' } : undefined) },
+      instances: {
+        byIamArn: async (a: string) =>
+          a === arn
+            ? {
+                instanceName: 'web-01',
+                iamUserArn: arn,
+                instanceArn: `arn:aws:codedeploy:us-east-1:${ACCOUNT}:instance/web-01`,
+                registerTime: '2026-01-01T00:00:00.000Z',
+                tags: [],
+              }
+            : undefined,
+      },
     };
     await startFleet(
       h.deps,

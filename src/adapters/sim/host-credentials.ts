@@ -2,11 +2,11 @@
  * Local mode's host credentials: the local world issues each host (an agent process standing in for an
  * instance) its own access key and an unguessable secret, as IAM would, and the local API server checks each
  * request's SigV4 signature against them (src/local/sigv4-verifier.ts). The signing identity is the host's
- * principal: an EC2-like instance role session (`…:assumed-role/cutover-local-instance/i-…`) or an
- * on-premises IAM user. Secrets stay in memory and are never logged; `toJSON` leaves them out.
+ * principal: an EC2-like instance role session (`…:assumed-role/cutover-local-instance/i-…`), or an
+ * on-premises IAM user, which RegisterOnPremisesInstance (`iamUserArn`) makes a known host. Secrets stay in
+ * memory and are never logged; `toJSON` leaves them out.
  */
 import { randomBytes } from 'node:crypto';
-import type { HostIdentities } from '../../ports/index.js';
 
 /** One host's credentials. `secretAccessKey` is a secret: hand it to that host's agent only. */
 export interface HostCredential {
@@ -20,7 +20,7 @@ export interface HostCredential {
 
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
-export class LocalHostCredentials implements HostIdentities {
+export class LocalHostCredentials {
   private readonly byKey = new Map<string, HostCredential>();
 
   constructor(private readonly accountId = '000000000000') {}
@@ -55,13 +55,6 @@ export class LocalHostCredentials implements HostIdentities {
   /** Revoke every key of `hostId`. */
   revoke(hostId: string): void {
     for (const [key, c] of this.byKey) if (c.hostId === hostId) this.byKey.delete(key);
-  }
-
-  /** On-premises hosts are known by their IAM user, as a registered instance would be. */
-  async byIamArn(arn: string): Promise<{ instanceName: string } | undefined> {
-    for (const c of this.byKey.values())
-      if (c.kind === 'onPremises' && c.principalArn === arn) return { instanceName: c.hostId };
-    return undefined;
   }
 
   toJSON(): Record<string, unknown> {

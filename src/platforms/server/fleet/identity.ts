@@ -4,14 +4,14 @@
  * the local server's SigV4 check against the credentials the local world issued gives it.
  *
  * - An on-premises host signs with the IAM user or role session it was registered with
- *   (RegisterOnPremisesInstance's iamUserArn / iamSessionArn): the Instances port resolves it to its name.
+ *   (RegisterOnPremisesInstance's iamUserArn / iamSessionArn): the Instances port (`byIamArn`) resolves it to its name.
  * - An EC2 instance signs with its instance profile's role: the session is named after the instance
  *   (`arn:aws:sts::<account>:assumed-role/<role>/i-0abc…`), so the instance id is the session name.
  *
  * The agent still sends a HostIdentifier (its instance ARN, or its IAM ARN); it must name the same host.
  */
 import { ApiError } from '../../../domain/errors.js';
-import type { HostIdentities } from '../../../ports/index.js';
+import type { Instances } from '../../../ports/index.js';
 
 /** Who signed a request, as the transport established it. */
 export interface CallerPrincipal {
@@ -49,10 +49,7 @@ export const ACCESS_DENIED = 'AccessDeniedException';
  * session named after the instance.
  * @throws ApiError AccessDeniedException when the request was not signed, or the caller is no host
  */
-export async function callerHost(
-  context: CallerContext,
-  identities: Pick<HostIdentities, 'byIamArn'>,
-): Promise<CallerHost> {
+export async function callerHost(context: CallerContext, identities: Pick<Instances, 'byIamArn'>): Promise<CallerHost> {
   const caller = context.caller;
   if (!caller) {
     throw new ApiError(

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { LOG_TAIL_CHARS, diagnosticsOf } from '../agent-protocol.js';
+import { SERVER_LIFECYCLE, serverLifecycle } from '../lifecycle.js';
 import type {
   FleetSettings,
   HostCommand,
@@ -14,33 +15,15 @@ import type {
   LifecycleDiagnostics,
 } from '../../../ports/index.js';
 
-/** Before the install, with traffic control: take the host out of its load balancers. */
-export const BLOCK_TRAFFIC_EVENTS = ['BeforeBlockTraffic', 'BlockTraffic', 'AfterBlockTraffic'] as const;
-/** CodeDeploy's in-place events, without traffic control. */
-export const INSTALL_EVENTS = [
-  'ApplicationStop',
-  'DownloadBundle',
-  'BeforeInstall',
-  'Install',
-  'AfterInstall',
-  'ApplicationStart',
-  'ValidateService',
-] as const;
-/** After the install, with traffic control: put the host back. */
-export const ALLOW_TRAFFIC_EVENTS = ['BeforeAllowTraffic', 'AllowTraffic', 'AfterAllowTraffic'] as const;
+/** CodeDeploy's in-place events without traffic control (the events every host runs). */
+export const INSTALL_EVENTS: readonly string[] = serverLifecycle(false);
 /** Events the engine runs itself (on the load balancers), never sent to the agent. */
 export const ENGINE_EVENTS: ReadonlySet<string> = new Set(['BlockTraffic', 'AllowTraffic']);
 /**
  * The agent's own ordered list (AllPossibleLifecycleEvents of the deployment specification): every event it
  * may be told to run; an AppSpec hook outside it is refused by the agent.
  */
-export const AGENT_LIFECYCLE_EVENTS: readonly string[] = [
-  'BeforeBlockTraffic',
-  'AfterBlockTraffic',
-  ...INSTALL_EVENTS,
-  'BeforeAllowTraffic',
-  'AfterAllowTraffic',
-];
+export const AGENT_LIFECYCLE_EVENTS: readonly string[] = SERVER_LIFECYCLE.filter((e) => !ENGINE_EVENTS.has(e));
 /** Events whose failure `ignoreApplicationStopFailures` ignores (CodeDeploy's API reference). */
 export const IGNORABLE_EVENTS: ReadonlySet<string> = new Set([
   'ApplicationStop',
@@ -60,10 +43,7 @@ export const MAX_ATTEMPTS = 3;
 
 /** The lifecycle of a host in an in-place deployment, in order. */
 export function inPlaceLifecycle(trafficControl: boolean): FleetSettings['lifecycleEvents'] {
-  const names = trafficControl
-    ? [...BLOCK_TRAFFIC_EVENTS, ...INSTALL_EVENTS, ...ALLOW_TRAFFIC_EVENTS]
-    : [...INSTALL_EVENTS];
-  return names.map((name) => ({ name, runBy: ENGINE_EVENTS.has(name) ? 'engine' : 'agent' }));
+  return serverLifecycle(trafficControl).map((name) => ({ name, runBy: ENGINE_EVENTS.has(name) ? 'engine' : 'agent' }));
 }
 
 /** A host's events before anything ran: all Pending. */

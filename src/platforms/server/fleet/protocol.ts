@@ -7,7 +7,7 @@
  * open waiting for work (docs/adr/0016-host-commands-and-fleet-progress.md).
  */
 import { ApiError, InvalidInputError, type Issue } from '../../../domain/errors.js';
-import type { Clock, HostCommand, HostCommands, HostIdentities, IdSource } from '../../../ports/index.js';
+import type { Clock, HostCommand, HostCommands, IdSource, Instances } from '../../../ports/index.js';
 import { completeCommand, type CompleteDeps, FLEET_USES } from './fleet.js';
 import { ACCESS_DENIED, assertSameHost, callerHost, type CallerContext, type CallerHost } from './identity.js';
 import {
@@ -34,20 +34,21 @@ import { deploymentIdOfExecution } from './specification.js';
 /** The port methods each operation calls, by port. */
 export const PROTOCOL_USES = {
   PollHostCommand: {
-    hostIdentities: ['byIamArn'],
+    instances: ['byIamArn'],
     hostCommands: ['getQueue', 'updateCommand', 'putCommand', 'getHost', 'updateHost'],
   },
-  GetDeploymentSpecification: { hostIdentities: ['byIamArn'], hostCommands: ['getFleet', 'getHost'] },
-  PutHostCommandAcknowledgement: { hostIdentities: ['byIamArn'], hostCommands: ['getQueue', 'updateCommand'] },
-  PostHostCommandUpdate: { hostIdentities: ['byIamArn'], hostCommands: ['getQueue', 'updateCommand'] },
-  PutHostCommandComplete: { hostIdentities: ['byIamArn'], ...FLEET_USES.complete },
+  GetDeploymentSpecification: { instances: ['byIamArn'], hostCommands: ['getFleet', 'getHost'] },
+  PutHostCommandAcknowledgement: { instances: ['byIamArn'], hostCommands: ['getQueue', 'updateCommand'] },
+  PostHostCommandUpdate: { instances: ['byIamArn'], hostCommands: ['getQueue', 'updateCommand'] },
+  PutHostCommandComplete: { instances: ['byIamArn'], ...FLEET_USES.complete },
 } as const satisfies Record<CommandOperation, object>;
 
 /** A poll writes the host's liveness at most this often (the agent may poll every second). */
 const CONTACT_WRITE_SECONDS = 10;
 
 type Input = Record<string, unknown>;
-type Identities = { hostIdentities: Pick<HostIdentities, 'byIamArn'> };
+/** Registered on-premises instances: who signs as which host (the Instances port). */
+type Identities = { instances: Pick<Instances, 'byIamArn'> };
 type Time = { clock: Pick<Clock, 'now'> };
 
 const invalid = (issues: Issue[]) => new InvalidInputError(issues, 'ValidationException');
@@ -133,7 +134,7 @@ export async function pollHostCommand(
   context: CallerContext,
   input: Input,
 ): Promise<PollOutput> {
-  const host = await callerHost(context, deps.hostIdentities);
+  const host = await callerHost(context, deps.instances);
   const hostIdentifier = requiredString(input, 'HostIdentifier', "the host's identifier (its instance ARN or IAM ARN)");
   assertSameHost(host, hostIdentifier);
   const now = deps.clock.now();
@@ -233,7 +234,7 @@ export async function getDeploymentSpecification(
   context: CallerContext,
   input: Input,
 ): Promise<GetDeploymentSpecificationOutput> {
-  const host = await callerHost(context, deps.hostIdentities);
+  const host = await callerHost(context, deps.instances);
   const executionId = requiredString(input, 'DeploymentExecutionId', 'the DeploymentExecutionId of the command', 129);
   if (!/^[^/]+\/[^/]+\/[^/]+\/.+$/.test(executionId))
     throw invalid([{ path: 'DeploymentExecutionId', message: 'must match ^[^/]+/[^/]+/[^/]+/.+$' }]);
@@ -268,7 +269,7 @@ async function touch(
   input: Input,
   patch: (at: string, c: HostCommand) => Partial<HostCommand>,
 ): Promise<{ CommandStatus: HostCommand['status'] }> {
-  const host = await callerHost(context, deps.hostIdentities);
+  const host = await callerHost(context, deps.instances);
   const { id } = ownCommand(host, input);
   const at = deps.clock.now().toISOString();
   const c = (await deps.hostCommands.getQueue(host.hostId))?.command;
@@ -336,7 +337,7 @@ export async function putHostCommandComplete(
   context: CallerContext,
   input: Input,
 ): Promise<Record<string, never>> {
-  const host = await callerHost(context, deps.hostIdentities);
+  const host = await callerHost(context, deps.instances);
   const { id, ref } = ownCommand(host, input);
   const status = input.CommandStatus;
   if (status !== 'Succeeded' && status !== 'Failed')
