@@ -169,6 +169,19 @@ module.exports = async ({ resolveVariable }) => {
   const item = (action) => [allow([`dynamodb:${action}`], table)];
   const indexQuery = () => [allow(['dynamodb:Query'], [table, tableIndexes])];
   const tableQuery = () => [allow(['dynamodb:Query'], table)];
+  const hostCommandGrants = (prefix) => ({
+    [`${prefix}hostCommands.createFleet`]: [...item('PutItem'), ...item('GetItem')],
+    [`${prefix}hostCommands.getFleet`]: item('GetItem'),
+    [`${prefix}hostCommands.updateFleet`]: [...item('PutItem'), ...item('GetItem')],
+    [`${prefix}hostCommands.putHosts`]: item('PutItem'),
+    [`${prefix}hostCommands.getHost`]: item('GetItem'),
+    [`${prefix}hostCommands.listHosts`]: tableQuery(),
+    [`${prefix}hostCommands.updateHost`]: item('UpdateItem'),
+    [`${prefix}hostCommands.getQueue`]: item('GetItem'),
+    [`${prefix}hostCommands.putCommand`]: item('UpdateItem'),
+    [`${prefix}hostCommands.updateCommand`]: item('UpdateItem'),
+    [`${prefix}hostCommands.setStandby`]: item('UpdateItem'),
+  });
   const PORT_GRANTS = {
     'catalog.createApplication': item('PutItem'),
     'catalog.getApplication': item('GetItem'),
@@ -197,6 +210,9 @@ module.exports = async ({ resolveVariable }) => {
     'hookExecutions.put': item('PutItem'),
     'hookExecutions.get': item('GetItem'),
     'hookExecutions.complete': item('UpdateItem'),
+    // In-place fleets (src/ports/host-commands.ts): the same table; also as the Server platform's port.
+    ...hostCommandGrants(''),
+    ...hostCommandGrants('Server.'),
     'timeline.append': item('PutItem'),
     'timeline.list': tableQuery(),
     'alarmWatches.watch': item('PutItem'),

@@ -7,6 +7,7 @@
 import type { Deps } from '../tasks/task.js';
 import { CODEDEPLOY_TARGET_PREFIX, CONTENT_TYPE, handleJson } from './json-protocol.js';
 import { HOOK_CALLBACK_OPERATION } from './names.js';
+import type { RequestContext } from './operation.js';
 import { dispatch } from './operations.js';
 
 export type ApiEvent = {
@@ -16,7 +17,16 @@ export type ApiEvent = {
   headers?: Record<string, string | undefined> | null;
   body?: string | null;
   isBase64Encoded?: boolean;
+  /** API Gateway's: with IAM authorisation, `identity` names who signed the request. */
+  requestContext?: { identity?: { userArn?: string | null; accountId?: string | null } | null } | null;
 };
+
+/** The signer API Gateway's IAM authorisation established (never a field of the request). */
+export function requestContextOf(event: ApiEvent): RequestContext {
+  const identity = event.requestContext?.identity;
+  if (!identity?.userArn) return { refused: 'API Gateway passed no IAM identity' };
+  return { caller: { arn: identity.userArn, ...(identity.accountId ? { accountId: identity.accountId } : {}) } };
+}
 
 const HOOK_TARGET = `${CODEDEPLOY_TARGET_PREFIX}${HOOK_CALLBACK_OPERATION}`;
 
@@ -36,6 +46,7 @@ export async function handleApiEvent(event: ApiEvent, deps: Deps): Promise<unkno
     };
   }
   const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
-  const r = await handleJson(target, body, (operation, input) => dispatch(operation, input, deps));
+  const context = requestContextOf(event);
+  const r = await handleJson(target, body, (operation, input) => dispatch(operation, input, deps, undefined, context));
   return { statusCode: r.status, headers: r.headers, body: r.body };
 }

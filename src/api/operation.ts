@@ -7,17 +7,27 @@ import type { AnyTask, Deps, DepsFor, Uses } from '../tasks/task.js';
 
 export type Input = Record<string, unknown>;
 
+/**
+ * What the transport knows of a request besides its body: who signed it (API Gateway's IAM authorisation on
+ * AWS, the local server's SigV4 check locally), never taken from a field of the request.
+ */
+export interface RequestContext {
+  caller?: { arn: string; accountId?: string };
+  /** Why no caller is known (unsigned, an unknown key, a signature that does not match). */
+  refused?: string;
+}
+
 export interface Operation {
   readonly uses: Uses;
-  run(input: Input, deps: Deps): Promise<unknown>;
+  run(input: Input, deps: Deps, context?: RequestContext): Promise<unknown>;
 }
 
 /** An operation that uses the port methods `uses` declares (and only those: see DepsFor). */
 export function operation<const U extends Uses>(
   uses: U,
-  run: (input: Input, deps: DepsFor<U>) => Promise<unknown>,
+  run: (input: Input, deps: DepsFor<U>, context: RequestContext) => Promise<unknown>,
 ): Operation {
-  return { uses, run };
+  return { uses, run: (input, deps, context) => run(input, deps, context ?? {}) };
 }
 
 /** An operation that is a task, with its input passed on as it came (or as `map` makes it). */

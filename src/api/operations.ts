@@ -9,8 +9,18 @@ import { TASKS } from '../tasks/index.js';
 import { unionOfUses, type Deps, type Uses } from '../tasks/task.js';
 import { CATALOG } from './catalog.js';
 import { isClientError, toApiError, type ApiErrorShape } from './errors.js';
+import { HOST_COMMAND_API } from './host-commands.js';
 import { ON_PREMISES } from './on-premises.js';
-import { decodeToken, encodeToken, operation, PAGE, str, taskOperation, type Operation } from './operation.js';
+import {
+  decodeToken,
+  encodeToken,
+  operation,
+  PAGE,
+  str,
+  taskOperation,
+  type Operation,
+  type RequestContext,
+} from './operation.js';
 import { applicationInfo, deploymentConfigInfo, deploymentGroupInfo, deploymentInfo } from './shapes.js';
 
 async function mustGetDeployment(d: { deployments: Pick<Deployments, 'get'> }, id: unknown) {
@@ -164,6 +174,8 @@ export const OPERATIONS: Record<string, Operation> = {
   StopDeployment: taskOperation(TASKS.stopDeployment),
   ...CATALOG,
   ...ON_PREMISES,
+  // The agents' command service (served under its own X-Amz-Target prefix).
+  ...HOST_COMMAND_API,
   // Cutover's extras (served under Cutover's own X-Amz-Target prefix).
   PromoteDeployment: taskOperation(TASKS.promoteDeployment),
   PauseDeployment: taskOperation(TASKS.pauseDeployment),
@@ -188,12 +200,16 @@ export async function dispatch(
   deps: Deps,
   /** Local mode: each operation sees only the ports it declares. */
   viewFor: (caller: string, uses: Uses) => Deps = () => deps,
+  /** Who signed the request (the host command operations need it). */
+  context: RequestContext = {},
 ): Promise<{ output: unknown } | { error: ApiErrorShape }> {
   // Own keys only: an operation name such as "constructor" is not an operation.
   const op = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
   if (!op) return { error: { __type: 'UnknownOperationException', message: `Unknown operation ${operation}` } };
   try {
-    return { output: await op.run((input ?? {}) as Record<string, unknown>, viewFor(`api.${operation}`, op.uses)) };
+    return {
+      output: await op.run((input ?? {}) as Record<string, unknown>, viewFor(`api.${operation}`, op.uses), context),
+    };
   } catch (e) {
     if (!isClientError(e)) deps.log.error('api operation failed', { operation, error: (e as Error).message });
     return { error: toApiError(e) };

@@ -322,6 +322,11 @@ export interface DeploymentState<Facts = unknown> {
   watchedAlarms?: string[];
   /** Alarm states when traffic was about to move (the baseline of `ignoreAlarmsAlreadyFiring`). */
   alarmBaseline?: { at: string; firing: string[] };
+  /**
+   * What a `settle` wait waits for arrived before the wait was parked (an in-place fleet's wave ended): the
+   * next settle wait ends as soon as it begins (docs/adr/0016-host-commands-and-fleet-progress.md).
+   */
+  settleWake?: { at: string; reason: string };
   /** An alarm that went to ALARM while no wait could be interrupted: acted on at the next boundary. */
   pendingAlarm?: { alarmName: string; at: string };
   /** The outcome (SUCCESS, FAILURE, STOP) was published: it is published once. */

@@ -6,9 +6,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_REQUEST_BYTES, handleJson } from '../api/json-protocol.js';
+import type { RequestContext } from '../api/operation.js';
 import { dispatch } from '../api/operations.js';
 import type { Deps, Uses } from '../tasks/task.js';
 import type { WorkTracker } from './clock.js';
+import type { SignedRequest } from './sigv4-verifier.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -28,6 +30,8 @@ export async function startApiServer(
     /** Each operation sees only the ports it declares (LocalEnvironment.viewFor). */
     viewFor?: (caller: string, uses: Uses) => Deps;
     onRequest?: (target: string, status: number, ms: number) => void;
+    /** Who signed a request (the local world's host credentials: LocalEnvironment.hostCredentials). */
+    authenticate?: (req: SignedRequest) => RequestContext;
   } = {},
 ): Promise<ApiServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -63,8 +67,10 @@ export async function startApiServer(
       const header = req.headers['x-amz-target'];
       const target = Array.isArray(header) ? header[0] : header;
       const started = performance.now();
-      const handled = handleJson(target, Buffer.concat(chunks).toString('utf8'), (operation, input) =>
-        dispatch(operation, input, deps, opts.viewFor),
+      const body = Buffer.concat(chunks).toString('utf8');
+      const context = opts.authenticate?.({ method: req.method, url: req.url ?? '/', headers: req.headers, body });
+      const handled = handleJson(target, body, (operation, input) =>
+        dispatch(operation, input, deps, opts.viewFor, context ?? { refused: 'this server checks no signatures' }),
       );
       (opts.work ? opts.work.during(handled) : handled).then(
         (r) => {

@@ -12,6 +12,7 @@ import type { ErrorName } from '../domain/errors.js';
 import type { EventBridgeEntry, SnsMessage } from '../domain/notifications.js';
 
 export type * from './store.js';
+export type * from './host-commands.js';
 
 /** CloudWatch alarm states. */
 export interface AlarmSource {

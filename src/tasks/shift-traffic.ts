@@ -85,6 +85,8 @@ async function applyStep(deps: ShiftDeps, d: Deployment, index: number): Promise
     targetWeight: step.weight,
     bakeUntil: step.bakeSeconds > 0 ? new Date(shiftedAt.getTime() + step.bakeSeconds * 1000).toISOString() : undefined,
     currentWait: undefined,
+    // Verified: a wake-up left for a settle wait of this step is spent.
+    settleWake: undefined,
     lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, stage, {
       status: last ? 'Succeeded' : 'InProgress',
       ...(last ? { endTime: shiftedAt.toISOString() } : {}),

@@ -22,6 +22,7 @@ import type {
   HookExecutions,
   HookInvoker,
   Instances,
+  HostCommands,
   Logger,
   PipelineJobs,
   RevisionSource,
@@ -48,6 +49,8 @@ export interface Ports {
   pipeline: PipelineJobs;
   /** The strategy of each deployment's platform (src/platforms): tasks never name a platform. */
   platforms: TargetStrategy;
+  /** In-place deployments' fleets, hosts and the commands their agents poll for. */
+  hostCommands: HostCommands;
 }
 export type PortName = keyof Ports;
 

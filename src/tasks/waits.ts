@@ -2,7 +2,7 @@
  * Waits (startWait): every wait of the state machine is a callback whose timeout ends it. This task
  * parks the wait's task token where the alarm listener and operators find it. A request that arrived
  * just before the wait began (an alarm, a stop, a promote, a resume, an approval, a continue) ends it
- * at once, so no request is lost to a race.
+ * at once, so no request is lost to a race; so does a wake-up of a settle wait that came first (settleWake).
  */
 import * as z from 'zod/mini';
 import { formatDuration } from '../domain/deployment-config.js';
@@ -29,9 +29,16 @@ async function park(input: z.infer<typeof WaitInput>, deps: DepsFor<typeof USES>
   const now = deps.clock.now();
   const until = new Date(now.getTime() + input.seconds * 1000).toISOString();
   const wait: CurrentWait = { kind: input.kind, token: input.taskToken, since: now.toISOString(), until };
-  const d = await mutateDeployment(deps, input.deploymentId, (cur) => ({
-    currentWait: { ...wait, ...(cur.state.stepIndex !== undefined ? { stepIndex: cur.state.stepIndex } : {}) },
-  }));
+  // What a settle wait waits for may have arrived before it was parked (settleWake): consume it here, in the
+  // same compare-and-set, and end the wait at once.
+  let woken: string | undefined;
+  const d = await mutateDeployment(deps, input.deploymentId, (cur) => {
+    woken = input.kind === 'settle' ? cur.state.settleWake?.reason : undefined;
+    return {
+      currentWait: { ...wait, ...(cur.state.stepIndex !== undefined ? { stepIndex: cur.state.stepIndex } : {}) },
+      ...(woken !== undefined ? { settleWake: undefined } : {}),
+    };
+  });
   const s = d.state;
   if (s.stopRequest)
     await deps.tokens.fail(input.taskToken, 'DeploymentStoppedError', `Stopped by request at ${s.stopRequest.at}`);
@@ -47,6 +54,8 @@ async function park(input: z.infer<typeof WaitInput>, deps: DepsFor<typeof USES>
     (input.kind === 'approval' && (s.promoted || s.approvedSteps?.includes(s.stepIndex ?? -1)))
   ) {
     await deps.tokens.succeed(input.taskToken, { ended: 'request arrived before the wait began' });
+  } else if (woken !== undefined) {
+    await deps.tokens.succeed(input.taskToken, { ended: `woken before the wait began: ${woken}` });
   } else if (
     (input.kind === 'ready' && s.continued?.READY_WAIT) ||
     (input.kind === 'termination' && s.continued?.TERMINATION_WAIT)

@@ -18,6 +18,7 @@ import {
   DynamoTimeline,
   createDocumentClient,
 } from '../adapters/aws/dynamodb-store.js';
+import { DynamoHostCommands } from '../adapters/aws/dynamodb-host-commands.js';
 import { EcsTaskSetServices } from '../adapters/aws/ecs-services.js';
 import { EventBridgeSnsPublisher } from '../adapters/aws/event-publisher.js';
 import { LambdaHookInvoker } from '../adapters/aws/lambda-hook-invoker.js';
@@ -69,6 +70,7 @@ export const events: PortFactory<'events'> = (c) =>
   new EventBridgeSnsPublisher(c.clients.eventbridge, c.clients.sns, c.cfg.CUTOVER_EVENT_BUS);
 export const revisions: PortFactory<'revisions'> = (c) => new S3RevisionSource(c.clients.s3);
 export const pipeline: PortFactory<'pipeline'> = (c) => new CodePipelineJobs(c.clients.codepipeline);
+export const hostCommands: PortFactory<'hostCommands'> = (c) => new DynamoHostCommands(c.doc(), c.cfg.CUTOVER_TABLE);
 export const platforms: PortFactory<'platforms'> = (c) =>
   new Platforms({
     Lambda: { aliases: new LambdaAliasTrafficRouter(c.clients.lambda) },
@@ -153,6 +155,7 @@ export const ALL_PORTS: FactoriesFor<Required<{ [P in PortName]: readonly [] }>>
   revisions,
   pipeline,
   platforms,
+  hostCommands,
 };
 
 /** All ports, for the API (which serves every operation). */

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
+import { DynamoHostCommands } from '../adapters/aws/dynamodb-host-commands.js';
 import { createDocumentClient, createDynamoStore } from '../adapters/aws/dynamodb-store.js';
 import { ensureTable } from '../adapters/aws/table.js';
 import {
@@ -21,6 +22,7 @@ import {
   SimTrafficRouter,
 } from '../adapters/sim/adapters.js';
 import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
+import { LocalHostCredentials } from '../adapters/sim/host-credentials.js';
 import { ZlibBundles } from '../adapters/system/bundles.js';
 import { RandomIds } from '../adapters/system/ids.js';
 import { SimWorld, alarmStateChangeEvent } from '../adapters/sim/world.js';
@@ -60,6 +62,8 @@ export interface LocalEnvironment {
   /** The local S3 (s3rver) endpoint, for uploads of revisions. */
   s3: { endpoint: string; client: ReturnType<typeof localS3Client>; onEvent(listener: (event: unknown) => void): void };
   world: SimWorld;
+  /** The credentials the local world issues to hosts (agents); the local server checks signatures with them. */
+  hostCredentials: LocalHostCredentials;
   runtime: LocalStepFunctions;
   clock: Clock;
   /** Present on virtual time: what the local API server and CLI controls hold the clock with. */
@@ -94,7 +98,9 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   const dynamo = await startDynalite(opts.storeDir ? { path: opts.storeDir } : {});
   const client = localDynamoClient(dynamo.endpoint);
   await ensureTable(client, TABLE_NAME);
-  const store = createDynamoStore(createDocumentClient(client), TABLE_NAME);
+  const doc = createDocumentClient(client);
+  const store = createDynamoStore(doc, TABLE_NAME);
+  const hostCredentials = new LocalHostCredentials();
   // S3 is real too: s3rver on loopback, read through the same adapter as on AWS.
   const s3 = await startS3({
     ...(opts.storeDir ? { directory: join(opts.storeDir, '..', 's3') } : {}),
@@ -121,6 +127,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   };
   const deps: Deps = {
     ...store,
+    hostCommands: new DynamoHostCommands(doc, TABLE_NAME),
     platforms: new Platforms(platformPorts),
     alarms: new SimAlarmSource(world),
     hooks: new RoutingHookInvoker(new SimHookInvoker(world, report, log)),
@@ -203,6 +210,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     run,
     viewFor,
     world,
+    hostCredentials,
     runtime,
     clock,
     ...(work ? { work } : {}),

@@ -14,6 +14,7 @@ import { TASKS } from '../tasks/index.js';
 import type { AnyTask } from '../tasks/task.js';
 import { VirtualClock } from '../local/clock.js';
 import { startApiServer, type ApiServer } from '../local/server.js';
+import { signerOf } from '../local/sigv4-verifier.js';
 import { StateDirBusyError, StoreLockedError, claimStateDir, readOwner, writeFileAtomic } from '../local/state-dir.js';
 import { createLocalEnvironment, type LocalEnvironment } from './local.js';
 
@@ -174,6 +175,8 @@ async function open(opts: SessionOptions): Promise<Session> {
       ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
       ...(env.work ? { work: env.work } : {}),
       viewFor: env.viewFor,
+      // Agents sign with the credentials the local world issued them: that signature is who they are.
+      authenticate: (req) => signerOf(req, env.hostCredentials),
     });
     // Hook modules written for CodeDeploy call PutLifecycleEventHookExecutionStatus through the
     // SDK's CodeDeploy client: point it at this session (nothing in local mode talks to AWS).

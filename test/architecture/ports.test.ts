@@ -14,10 +14,12 @@ import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import { TRIGGER_EVENT_TYPES } from '../../src/domain/model.js';
 import { LOCAL_REVISION_BUCKET } from '../../src/local/s3.js';
 import { TASKS } from '../../src/tasks/index.js';
+import { startFleet } from '../../src/platforms/server/fleet/index.js';
 import { functionPorts, portMethods } from '../../src/wiring/functions.js';
 import type { Instrumentation, PortCall } from '../../src/wiring/instrument.js';
 import { zip } from '../support/archives.js';
 import { ECS_HOOKS, ecsAppSpec, ecsTestEnv, type EcsGroupOptions } from '../support/ecs.js';
+import { dispatchTransport, fleetSetup, ScriptedHost, serverDeployment } from '../support/host-agent.js';
 import {
   appSpec,
   reportingHook,
@@ -597,6 +599,37 @@ describe('every granted port method is called by its function', () => {
     expect(failed.deployment.state.errorInformation?.code).toBe('HOOK_EXECUTION_FAILURE');
     const passed = await env.deploy(appSpec({ functions: [['api', '2', '1']], before: 'passesViaApi' }));
     expect(passed.deployment.state.status).toBe('Succeeded');
+  });
+
+  it('the agents’ command service: poll, a lost answer offered again, specification, acknowledgement, heartbeat, completion', async () => {
+    const env = await lambdaEnv();
+    const d = serverDeployment('d-ARCHHOST1', env.clock.now().toISOString());
+    await env.deps.deployments.create(d);
+    const credential = env.hostCredentials.issue('i-0aaaaaaaaaaaaaaa1');
+    await startFleet(
+      env.deps,
+      d,
+      () => fleetSetup([{ id: credential.hostId }], { minimumHealthyHosts: { type: 'FLEET_PERCENT', value: 0 } }),
+      0,
+    );
+    // A settle wait whose token no longer waits: the completion that ends the fleet tries it, then leaves a mark.
+    await env.deps.deployments.update(d.deploymentId, d.state.version, {
+      currentWait: { kind: 'settle', token: 'timed-out', since: env.clock.now().toISOString() },
+    });
+    const host = new ScriptedHost(
+      dispatchTransport(env, { caller: { arn: credential.principalArn } }),
+      `arn:aws:ec2:us-east-1:000000000000:instance/${credential.hostId}`,
+    );
+    const lost = (await host.poll()).HostCommand!; // its answer never reaches the agent
+    await env.elapse(30);
+    const again = (await host.poll()).HostCommand!;
+    expect(again.HostCommandIdentifier).not.toBe(lost.HostCommandIdentifier);
+    await host.specification(again.DeploymentExecutionId);
+    expect(await host.ack(again.HostCommandIdentifier)).toBe('InProgress');
+    expect(await host.update(again.HostCommandIdentifier)).toBe('InProgress');
+    await host.complete(again.HostCommandIdentifier, 'Succeeded');
+    expect(await host.runAll()).toHaveLength(6);
+    expect((await env.deps.deployments.get(d.deploymentId))?.state.settleWake).toBeDefined();
   });
 
   it('no function is granted a port method it never calls', () => {

@@ -84,14 +84,14 @@ function revisionOut(item: Record<string, unknown> | undefined): StoredRevision 
   return { ...(item as unknown as StoredRevision), deploymentGroups: groups };
 }
 
-const isConditionFailure = (e: unknown): boolean =>
+export const isConditionFailure = (e: unknown): boolean =>
   e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
 /**
  * Build `SET a = :a, ... REMOVE b` from a patch; undefined values are removed. With `under`, the
  * fields are those of a map attribute (`under.a`).
  */
-function updateExpression(patch: Record<string, unknown>, extraSet: string[] = [], under?: string) {
+export function updateExpression(patch: Record<string, unknown>, extraSet: string[] = [], under?: string) {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const set: string[] = [...extraSet];
@@ -112,7 +112,7 @@ function updateExpression(patch: Record<string, unknown>, extraSet: string[] = [
 }
 
 /** Item access every port of the table shares: conditional puts, consistent reads, paged queries. */
-class DynamoTable {
+export class DynamoTable {
   constructor(
     protected readonly doc: DynamoDBDocumentClient,
     protected readonly table: string,
