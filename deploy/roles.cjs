@@ -248,6 +248,24 @@ module.exports = async ({ resolveVariable }) => {
     'ECS.loadBalancers.targetGroupArns': describeLoadBalancing('DescribeTargetGroups'),
     // setForward reads the listener's forwards first, then rewrites only those of the pair.
     'ECS.loadBalancers.setForward': ecsTraffic(),
+    // Server (in place): instances by tag and Auto Scaling members (these Describe actions take no
+    // resource scope), the group's target groups for BlockTraffic/AllowTraffic, and what the fleet
+    // reads from the table. Register/Deregister are scoped to this account's target groups.
+    'Server.ec2.matching': [allow(['ec2:DescribeInstances'], '*')],
+    'Server.autoScaling.members': [allow(['autoscaling:DescribeAutoScalingGroups'], '*')],
+    'Server.targetGroups.arns': [allow(['elasticloadbalancing:DescribeTargetGroups'], '*')],
+    'Server.targetGroups.health': [allow(['elasticloadbalancing:DescribeTargetHealth'], '*')],
+    'Server.targetGroups.register': [
+      allow(['elasticloadbalancing:RegisterTargets'], sub(`${ARN}:elasticloadbalancing:${HERE}:targetgroup/*`)),
+    ],
+    'Server.targetGroups.deregister': [
+      allow(['elasticloadbalancing:DeregisterTargets'], sub(`${ARN}:elasticloadbalancing:${HERE}:targetgroup/*`)),
+    ],
+    'Server.instances.list': indexQuery(),
+    'Server.configs.getDeploymentConfig': item('GetItem'),
+    // Plain code, no AWS call: declared so the guard lets the strategy use them.
+    'Server.clock.now': [],
+    'Server.ids.uuid': [],
   };
   // A function that starts deployments from one place reads revisions from there only.
   const REVISION_SOURCES = { s3Trigger: uploads, codePipelineJob: artifacts };

@@ -5,7 +5,7 @@
  * minutes) are accepted exactly; Cutover adds `StepList`: explicit steps with fractional
  * percentages and a bake per step, written as `1% 5m, 10% 10m, 50% 10m, 100%`.
  */
-import { InvalidInputError, type Issue } from './errors.js';
+import { InternalError, InvalidInputError, type Issue } from './errors.js';
 import type { ComputePlatform, Plan, Step } from './model.js';
 
 export type TrafficRoutingConfig =
@@ -86,6 +86,12 @@ export interface PlatformDeploymentConfigs {
    * @throws InvalidInputError when it is inline but invalid, or ApiError when this platform takes none
    */
   inline(name: string): { name: string; settings: DeploymentConfigSettings } | undefined;
+  /**
+   * The steps of a deployment with these settings, fixed when it is created (Lambda and ECS: the traffic
+   * routing's shifts; Server: one step per wave).
+   * @throws InternalError when the settings lack what this platform plans from
+   */
+  plan(settings: DeploymentConfigSettings): Plan;
 }
 
 /** CodeDeploy: at most 2880 minutes between the first and the last traffic shift of a Lambda deployment. */
@@ -465,6 +471,11 @@ export function trafficRoutingConfigs(
       const trafficRoutingConfig = given as TrafficRoutingConfig;
       plan(trafficRoutingConfig);
       return { trafficRoutingConfig };
+    },
+    plan(settings) {
+      if (!settings.trafficRoutingConfig)
+        throw new InternalError('the deployment configuration has no traffic routing');
+      return plan(settings.trafficRoutingConfig);
     },
     inline: (name) =>
       isInlineStepList(name)

@@ -63,6 +63,12 @@ export interface PlatformErrorCodes {
   refused: string;
 }
 
+/** `[CODE] message`: a PreconditionFailedError that carries its own ErrorInformation code (see codedPrecondition). */
+const CODE_TAG = /^\[([A-Z][A-Z_]+)\] /;
+
+/** The message of a precondition failure that must be recorded with `code` (it survives the state machine). */
+export const codedMessage = (code: string, message: string): string => `[${code}] ${message}`;
+
 export function classifyFailure(
   error: CaughtError,
   codes: PlatformErrorCodes = { invalidTarget: 'INVALID_LAMBDA_CONFIGURATION', refused: 'INVALID_LAMBDA_FUNCTION' },
@@ -75,11 +81,14 @@ export function classifyFailure(
       kind: 'failure',
     };
   }
-  if (error.Error === 'PreconditionFailedError') entry = { code: codes.invalidTarget, kind: 'failure' };
+  // A precondition may name its own code (`[HEALTH_CONSTRAINTS] …`: only the message crosses Step Functions).
+  const tagged = error.Error === 'PreconditionFailedError' ? CODE_TAG.exec(message) : null;
+  if (error.Error === 'PreconditionFailedError') entry = { code: tagged?.[1] ?? codes.invalidTarget, kind: 'failure' };
   const { code, kind } = entry ?? { code: 'INTERNAL_ERROR', kind: 'failure' as const };
+  const text = tagged ? message.slice(tagged[0].length) : message;
   return {
     kind,
-    errorInformation: { code, message: message.slice(0, 1000) },
+    errorInformation: { code, message: text.slice(0, 1000) },
     status: kind === 'failure' ? 'Failed' : 'Stopped',
   };
 }

@@ -62,7 +62,13 @@ export interface Restoration {
   /** Targets back on the original, verified, each with where its traffic is now. */
   restored: string[];
   /** Targets that could not be restored, each with where its traffic is now (empty: all restored). */
-  notRestored: { target: string; where: string; reason: string }[];
+  notRestored: {
+    target: string;
+    where: string;
+    reason: string;
+    /** Trying again cannot restore it (nothing transient stands in the way): end the rollback now. */
+    final?: boolean;
+  }[];
 }
 
 /**
@@ -137,6 +143,8 @@ export interface Platform<Target = unknown, Facts = unknown, Ports = unknown> {
   /** The lifecycle events that take a hook. */
   readonly hookEvents: readonly string[];
   readonly defaultDeploymentConfig: string;
+  /** The revision types a deployment may name (unset: every type; Server: S3 bundles only). */
+  readonly revisionTypes?: readonly ('S3' | 'AppSpecContent' | 'String')[];
   /** Its deployment configurations: CodeDeploy's predefined ones, CreateDeploymentConfig's fields, inline ones. */
   readonly deploymentConfigs: PlatformDeploymentConfigs;
   /** ErrorInformation codes: the world is not as needed, and AWS refused a call. */

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_BUNDLE_BYTES, bundleTypeOf, type BundleType } from '../domain/bundle.js';
-import { plan, type DeploymentConfigSettings } from '../domain/deployment-config.js';
+import type { DeploymentConfigSettings } from '../domain/deployment-config.js';
 import { ApiError, InternalError, InvalidInputError } from '../domain/errors.js';
 import { deploymentIdForExecution } from '../domain/ids.js';
 import { attachHooks, initialLifecycleEvents } from '../domain/lifecycle.js';
@@ -193,6 +193,12 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
     );
   }
   const platform = platformOf(app.computePlatform);
+  const revisionType = (input.revision as RevisionLocation).revisionType;
+  if (platform.revisionTypes && !platform.revisionTypes.includes(revisionType))
+    throw new ApiError(
+      'InvalidRevisionException',
+      `revision.revisionType: ${app.computePlatform} deployments take ${platform.revisionTypes.join(' or ')} revisions (a bundle with the files and the AppSpec), not ${revisionType}`,
+    );
   const { content, revision } = await revisionAppSpec(deps, input.revision as RevisionLocation);
   const planned = platform.planRevision(content, group);
   const config = await resolveConfig(
@@ -200,10 +206,7 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
     input.deploymentConfigName ?? group.deploymentConfigName ?? platform.defaultDeploymentConfig,
     app.computePlatform,
   );
-  const trafficRoutingConfig = config.settings.trafficRoutingConfig;
-  if (!trafficRoutingConfig)
-    throw new InternalError(`deployment configuration ${config.name} has no traffic routing to plan steps from`);
-  const steps = plan(trafficRoutingConfig);
+  const steps = platform.deploymentConfigs.plan(config.settings);
   const lifecycle = attachHooks(planned.stages, planned.hooks, group);
 
   const deploymentId = executionArn ? deploymentIdForExecution(executionArn) : deps.ids.deploymentId();

@@ -178,7 +178,8 @@ const describeNotRestored = (targets: NotRestored[]): string =>
 function incomplete(deps: DepsFor<typeof ROLLBACK_USES>, d: Deployment, notRestored: NotRestored[]): RollbackResult {
   const deadline = d.state.rollbackDeadline;
   const why = describeNotRestored(notRestored);
-  if (!deadline || deps.clock.now().getTime() < Date.parse(deadline))
+  const hopeless = notRestored.length > 0 && notRestored.every((t) => t.final);
+  if (!hopeless && (!deadline || deps.clock.now().getTime() < Date.parse(deadline)))
     throw new DependencyUnavailableError(
       `rollback incomplete, trying again until ${deadline ?? 'its deadline'}: ${why}`,
     );
@@ -189,7 +190,9 @@ function incomplete(deps: DepsFor<typeof ROLLBACK_USES>, d: Deployment, notResto
       ? { rollbackDeploymentId: d.state.rollbackInfo.rollbackDeploymentId }
       : {}),
     notRestored,
-    message: `Rollback FAILED after trying until ${deadline}: ${why}. Check these targets by hand.`,
+    message: hopeless
+      ? `Rollback FAILED: ${why}. Check these targets by hand.`
+      : `Rollback FAILED after trying until ${deadline}: ${why}. Check these targets by hand.`,
   };
 }
 

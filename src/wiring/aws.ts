@@ -79,6 +79,12 @@ export const platforms: PortFactory<'platforms'> = (c) =>
       ec2: new Ec2TaggedInstances(c.clients.ec2),
       autoScaling: new AwsAutoScalingGroups(c.clients.autoScaling),
       targetGroups: new ElbInstanceTargets(c.clients.elb),
+      hostCommands: hostCommands(c),
+      instances: instances(c),
+      configs: catalog(c),
+      clock: new SystemClock(),
+      ids: new RandomIds(),
+      env: { region: c.cfg.AWS_REGION, accountId: c.cfg.CUTOVER_ACCOUNT_ID ?? '000000000000' },
     },
   });
 

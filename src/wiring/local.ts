@@ -116,6 +116,8 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   });
   // Hooks report through the same task the API serves (PutLifecycleEventHookExecutionStatus).
   const report = (input: unknown) => run(TASKS.putLifecycleEventHookExecutionStatus, input);
+  const hostCommands = new DynamoHostCommands(doc, TABLE_NAME);
+  const ids = opts.ids ?? new RandomIds();
   const platformPorts: PlatformPorts = {
     Lambda: { aliases: new SimTrafficRouter(world) },
     ECS: { services: new SimEcsServices(world), loadBalancers: new SimLoadBalancers(world) },
@@ -123,11 +125,17 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
       ec2: new SimEc2Instances(world),
       autoScaling: new SimAutoScalingGroups(world),
       targetGroups: new SimTargetGroupTargets(world),
+      hostCommands,
+      instances: store.instances,
+      configs: store.catalog,
+      clock,
+      ids,
+      env: { region: 'local', accountId: '000000000000' },
     },
   };
   const deps: Deps = {
     ...store,
-    hostCommands: new DynamoHostCommands(doc, TABLE_NAME),
+    hostCommands,
     platforms: new Platforms(platformPorts),
     alarms: new SimAlarmSource(world),
     hooks: new RoutingHookInvoker(new SimHookInvoker(world, report, log)),
@@ -137,7 +145,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     revisions: new S3RevisionSource(s3Client),
     pipeline: new SimPipelineJobs(world),
     clock,
-    ids: opts.ids ?? new RandomIds(),
+    ids,
     bundles: new ZlibBundles(),
     env: {
       region: 'local',

@@ -25,6 +25,10 @@ const STAR_ONLY: Record<string, string> = {
   'elasticloadbalancing:DescribeListeners': 'ELBv2 Describe* take no resource',
   'elasticloadbalancing:DescribeRules': 'ELBv2 Describe* take no resource',
   'elasticloadbalancing:DescribeTargetGroups': 'ELBv2 Describe* take no resource',
+  'elasticloadbalancing:DescribeTargetHealth': 'ELBv2 Describe* take no resource',
+  // Server groups select instances by tag and Auto Scaling group: these Describe actions take no resource.
+  'ec2:DescribeInstances': 'EC2 Describe* take no resource',
+  'autoscaling:DescribeAutoScalingGroups': 'Auto Scaling Describe* take no resource',
   // The state machine's X-Ray tracing (tracingConfig): X-Ray actions take no resource.
   'xray:PutTraceSegments': 'X-Ray takes no resource',
   'xray:PutTelemetryRecords': 'X-Ray takes no resource',
@@ -257,6 +261,7 @@ describe('IAM: least privilege', () => {
       'catalog.listApplications',
       'catalog.listDeploymentConfigs',
       'instances.list',
+      'Server.instances.list',
     ];
     const ports = functionPorts();
     for (const { role, s } of all().filter(({ s }) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))) {

@@ -70,7 +70,7 @@ export function standardWorld(clock: VirtualClock): SimWorld {
 }
 
 /** Options of the local environment a test may set (the rest are the test's own). */
-export type TestLocalOptions = Pick<LocalOptions, 'instrumentation' | 'ids'>;
+export type TestLocalOptions = Pick<LocalOptions, 'instrumentation' | 'ids' | 'log'>;
 
 export async function testEnv(
   group: GroupOptions = {},

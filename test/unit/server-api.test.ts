@@ -368,15 +368,15 @@ describe('Server deployment groups', () => {
     expect(ecsLb.error?.message).toContain('loadBalancerInfo.targetGroupInfoList: is for Server groups');
   });
 
-  it('CreateDeployment to a Server group is refused, saying why, and leaves nothing behind', async () => {
+  it('CreateDeployment to a Server group without an S3 bundle is refused, saying why, and leaves nothing behind', async () => {
     const r = await call('CreateDeployment', {
       applicationName: 'fleet',
       deploymentGroupName: 'web',
       revision: { revisionType: 'AppSpecContent', appSpecContent: { content: 'version: 0.0\nos: linux\n' } },
     });
     expect(r.error).toMatchObject({
-      __type: 'InvalidComputePlatformException',
-      message: expect.stringContaining('Deployments to Server (EC2/on-premises) deployment groups cannot run yet'),
+      __type: 'InvalidRevisionException',
+      message: expect.stringContaining('revision.revisionType: Server deployments take S3 revisions'),
     });
     expect(await env.deps.deployments.list('fleet', 'web')).toEqual([]);
     expect((await env.deps.catalog.getDeploymentGroup('fleet', 'web'))?.activeDeploymentId).toBeUndefined();

@@ -17,6 +17,7 @@
  *   and only then starts the next wave;
  * - waves and `zonalConfig` are exclusive (both decide which hosts go together and where to pause).
  */
+import type { Plan, Step } from '../../domain/model.js';
 import {
   DEFAULT_APPROVAL_TIMEOUT_SECONDS,
   MAX_SHIFT_SECONDS,
@@ -390,6 +391,7 @@ export const serverDeploymentConfigs: PlatformDeploymentConfigs = {
   predefined: Object.keys(PREDEFINED_SERVER_CONFIGS).map((name) => predefinedServerConfig(name)!),
   fields: ['minimumHealthyHosts', 'zonalConfig', 'waves'],
   settings: (input) => serverSchedulingConfig(input),
+  plan: (settings) => serverStepPlan(settings.waves as readonly WaveEntry[] | undefined),
   inline(name) {
     if (!isInlineStepList(name) && !/^\d+\s*hosts?\b/i.test(name)) return undefined;
     throw new ApiError(
@@ -399,3 +401,31 @@ export const serverDeploymentConfigs: PlatformDeploymentConfigs = {
     );
   },
 };
+
+/**
+ * A Server deployment's steps, fixed when it is created (before its hosts are known): one `shift` per wave,
+ * then an `approve` where the wave has one; no waves: one step, every host. The fleet maps step `i` to wave
+ * `i` (src/platforms/server/fleet). A step's weight is the wave's percentage of the fleet; a wave written as
+ * a host count (`1 host`) gets a nominal weight between its neighbours, since the fleet's size is known only
+ * at Prepare; the timeline says how many hosts each wave holds.
+ */
+export function serverStepPlan(waves: readonly WaveEntry[] | undefined): Plan {
+  const targets = (waves ?? []).filter((w): w is Exclude<WaveEntry, { approve: true }> => !('approve' in w));
+  if (targets.length === 0) return { steps: [{ kind: 'shift', weight: 100, bakeSeconds: 0 }], totalBakeSeconds: 0 };
+  const steps: Step[] = [];
+  let shifts = 0;
+  let last = 0;
+  for (const w of waves ?? []) {
+    if ('approve' in w) {
+      steps.push({ kind: 'approve', weight: last, bakeSeconds: 0, timeoutSeconds: w.timeoutSeconds });
+      continue;
+    }
+    shifts++;
+    const isLast = shifts === targets.length;
+    const nominal = (shifts * 100) / targets.length;
+    const weight = isLast ? 100 : 'percentage' in w ? w.percentage : Math.max(last + 0.01, Math.min(nominal, 99));
+    last = Math.round(weight * 100) / 100;
+    steps.push({ kind: 'shift', weight: last, bakeSeconds: isLast ? 0 : w.bakeSeconds });
+  }
+  return { steps, totalBakeSeconds: steps.reduce((t, x) => t + x.bakeSeconds, 0) };
+}

@@ -3,57 +3,37 @@
  * hook scripts) to a fleet of EC2 and on-premises instances, run by an agent on each host, a batch at a time,
  * keeping a minimum number of hosts healthy (deployment-config.ts, scheduling.ts).
  *
- * What is here: the applications, deployment groups (groups.ts: tags, tag sets, Auto Scaling groups, deployment
- * style, target groups), deployment configurations and target selection (targets.ts) of the platform.
- * What is not yet: running a deployment. `planRevision` refuses every CreateDeployment to a Server group with
- * InvalidComputePlatformException, so no Server deployment is ever recorded, and the strategy below is a
- * documented placeholder that is never reached: each method throws PreconditionFailedError saying so. The
- * engine side (the agent's command API, the host scheduler in the state machine, traffic control) replaces it.
+ * The group rules (groups.ts: tags, tag sets, Auto Scaling groups, deployment style, target groups), the
+ * configurations (deployment-config.ts), target selection (targets.ts), the Server AppSpec (appspec.ts) and
+ * the strategy (strategy.ts), which hands hosts to the fleet (fleet/, ADR 16) a wave at a time.
  */
-import { PreconditionFailedError, ApiError } from '../../domain/errors.js';
-import type { Platform, TargetStrategy } from '../platform.js';
+import type { DescribedTarget, Platform } from '../platform.js';
+import { parseServerAppSpec } from './appspec.js';
 import { DEFAULT_SERVER_CONFIG, serverDeploymentConfigs } from './deployment-config.js';
+import { FLEET_USES } from './fleet/index.js';
 import { normalizeServerGroup, serverGroupIssues } from './groups.js';
 import { SERVER_HOOK_EVENTS, SERVER_LIFECYCLE } from './lifecycle.js';
-import type { ServerPorts } from './ports.js';
+import { serverStrategy, type ServerDeploymentTarget, type ServerFacts, type ServerStrategyPorts } from './strategy.js';
 
-/** What a Server deployment targets: the hosts chosen at Prepare (none yet: no Server deployment runs). */
-export interface ServerDeploymentTarget {
-  hosts: string[];
-}
+export type { ServerDeploymentTarget, ServerFacts, ServerStrategyPorts };
 
-/** Why CreateDeployment refuses a Server group in this version. */
-export const SERVER_NOT_RUNNABLE =
-  'Deployments to Server (EC2/on-premises) deployment groups cannot run yet: this version of Cutover manages ' +
-  'Server applications, deployment groups, deployment configurations and on-premises instances, but not their deployments';
+const CHECK_USES = {
+  ec2: ['matching'],
+  autoScaling: ['members'],
+  targetGroups: ['arns'],
+  instances: ['list'],
+} as const;
+const TRAFFIC_EVENT_USES = { targetGroups: ['register', 'deregister', 'health'], clock: ['now'] } as const;
 
-/**
- * The placeholder strategy: never reached, since no Server deployment is ever recorded (see above). It is
- * given the platform's ports (ports.ts: EC2, Auto Scaling, ELBv2 targets) and uses none of them yet, so no
- * function is granted their AWS actions.
- */
-function strategy(_ports: ServerPorts): TargetStrategy<ServerDeploymentTarget, undefined> {
-  const notYet = (): never => {
-    throw new PreconditionFailedError(SERVER_NOT_RUNNABLE);
-  };
-  return {
-    check: async () => notYet(),
-    runAction: async () => notYet(),
-    setWeight: async () => notYet(),
-    verifyWeight: async () => notYet(),
-    assess: async () => notYet(),
-    restore: async () => notYet(),
-    finish: async () => notYet(),
-  };
-}
-
-export const serverPlatform: Platform<ServerDeploymentTarget, undefined, ServerPorts> = {
+export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, ServerStrategyPorts> = {
   computePlatform: 'Server',
   lifecycleEvents: SERVER_LIFECYCLE,
   hookEvents: SERVER_HOOK_EVENTS,
   defaultDeploymentConfig: DEFAULT_SERVER_CONFIG,
+  // The agent installs files from the bundle: an AppSpec alone has none.
+  revisionTypes: ['S3'],
   deploymentConfigs: serverDeploymentConfigs,
-  errorCodes: { invalidTarget: 'NO_INSTANCES', refused: 'IAM_ROLE_PERMISSIONS' },
+  errorCodes: { invalidTarget: 'HEALTH_CONSTRAINTS', refused: 'IAM_ROLE_PERMISSIONS' },
   groupFields: [
     'ec2TagFilters',
     'ec2TagSet',
@@ -69,16 +49,54 @@ export const serverPlatform: Platform<ServerDeploymentTarget, undefined, ServerP
   groupIssues: async (input) => serverGroupIssues(input),
   normalizeGroup: normalizeServerGroup,
 
-  planRevision() {
-    throw new ApiError('InvalidComputePlatformException', SERVER_NOT_RUNNABLE);
+  planRevision(appSpec, group) {
+    const { spec } = parseServerAppSpec(appSpec);
+    const trafficControl = group.deploymentStyle?.deploymentOption === 'WITH_TRAFFIC_CONTROL';
+    const target: ServerDeploymentTarget = {
+      targetGroups: trafficControl ? (group.loadBalancerInfo?.targetGroupInfoList ?? []).map((t) => t.name) : [],
+      trafficControl,
+      ...(spec.fileExistsBehavior ? { fileExistsBehavior: spec.fileExistsBehavior } : {}),
+      scriptedEvents: Object.keys(spec.hooks),
+      selection: {
+        ...(group.ec2TagFilters ? { ec2TagFilters: group.ec2TagFilters } : {}),
+        ...(group.ec2TagSet ? { ec2TagSet: group.ec2TagSet } : {}),
+        ...(group.onPremisesInstanceTagFilters
+          ? { onPremisesInstanceTagFilters: group.onPremisesInstanceTagFilters }
+          : {}),
+        ...(group.onPremisesTagSet ? { onPremisesTagSet: group.onPremisesTagSet } : {}),
+        ...(group.autoScalingGroups ? { autoScalingGroups: group.autoScalingGroups } : {}),
+      },
+    };
+    // Hosts run the scripts; the engine's part is one traffic loop over the waves.
+    return { target, hooks: {}, stages: [{ kind: 'traffic', name: 'AllowTraffic' }] };
   },
   rollbackTarget: (spec) => spec.target,
-  describeTargets: () => [],
+  describeTargets: (d, env): DescribedTarget[] =>
+    (d.state.facts?.hosts ?? []).map((h) => ({
+      targetId: h.id,
+      targetArn: h.targetArn,
+      deploymentTargetType: 'InstanceTarget',
+      member: 'instanceTarget',
+      detail: { deploymentId: d.deploymentId, region: env.region },
+    })),
   hookContext: () => ({}),
-  describe: (d) => ({ functions: [], server: { hosts: d.spec.target.hosts } }),
-  summary: (d) => `${d.spec.target.hosts.length} hosts`,
-  targetCount: (d) => d.spec.target.hosts.length,
+  describe: (d) => ({ functions: [], server: { hosts: (d.state.facts?.hosts ?? []).map((h) => h.id) } }),
+  summary: (d) => `${d.state.facts?.hosts.length ?? 'the group’s'} hosts`,
+  targetCount: (d) => d.state.facts?.hosts.length ?? 0,
 
-  strategy,
-  uses: { check: {}, runAction: {}, setWeight: {}, verifyWeight: {}, assess: {}, restore: {}, finish: {} },
+  strategy: serverStrategy,
+  uses: {
+    check: CHECK_USES,
+    runAction: {},
+    setWeight: {
+      hostCommands: FLEET_USES.start.hostCommands,
+      configs: ['getDeploymentConfig'],
+      ids: ['uuid'],
+      ...TRAFFIC_EVENT_USES,
+    },
+    verifyWeight: { hostCommands: FLEET_USES.progress.hostCommands, ids: ['uuid'], ...TRAFFIC_EVENT_USES },
+    assess: { hostCommands: ['listHosts'] },
+    restore: { hostCommands: [...FLEET_USES.stop.hostCommands, 'getFleet'], clock: ['now'], ids: ['uuid'] },
+    finish: {},
+  },
 };
