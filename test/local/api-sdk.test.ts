@@ -525,7 +525,8 @@ describe('Server (EC2/on-premises) through the SDK', () => {
           revision: revision('version: 0.0\nos: linux\n'),
         }),
       ),
-    ).rejects.toMatchObject({ name: 'InvalidComputePlatformException' });
+      // An AppSpec alone has no files to install: Server deployments take S3 bundles.
+    ).rejects.toMatchObject({ name: 'InvalidRevisionException' });
   });
 
   it('on-premises instances: register, tag, list, get, deregister, with exception classes', async () => {
