@@ -9,7 +9,7 @@ import { ApiError, InternalError, InvalidInputError } from '../domain/errors.js'
 import { deploymentIdForExecution } from '../domain/ids.js';
 import { attachHooks, initialLifecycleEvents } from '../domain/lifecycle.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
-import type { ComputePlatform, Deployment, RevisionLocation } from '../domain/model.js';
+import { endLifecycle, type ComputePlatform, type Deployment, type RevisionLocation } from '../domain/model.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
 import { platformOf, predefinedDeploymentConfig } from '../platforms/index.js';
 import { mutateDeployment, note, once } from './support.js';
@@ -297,7 +297,12 @@ async function abandon(deps: DepsFor<typeof RECORD_USES>, d: Deployment, why: st
   try {
     const ended = await mutateDeployment(deps, d.deploymentId, (cur) =>
       cur.state.status === 'Created'
-        ? { status: 'Failed', completeTime: now, errorInformation: { code: 'INTERNAL_ERROR', message } }
+        ? {
+            status: 'Failed',
+            completeTime: now,
+            errorInformation: { code: 'INTERNAL_ERROR', message },
+            lifecycleEvents: endLifecycle(cur.state.lifecycleEvents, now),
+          }
         : undefined,
     );
     if (ended.state.status !== 'Failed' || ended.state.startTime) return false;

@@ -8,7 +8,7 @@
 import * as z from 'zod/mini';
 import { DependencyUnavailableError } from '../domain/errors.js';
 import { deploymentIdForExecution, rollbackIdFor } from '../domain/ids.js';
-import { isTerminal, type Deployment, type TriggerEventType } from '../domain/model.js';
+import { endLifecycle, isTerminal, type Deployment, type TriggerEventType } from '../domain/model.js';
 import { DEFAULT_ROLLBACK_DEADLINE_SECONDS } from '../domain/notifications.js';
 import { causeMessage, classifyFailure, ROLLBACK_FAILED, shouldRollback, type CaughtError } from '../domain/outcome.js';
 import type { Restoration } from '../platforms/platform.js';
@@ -364,13 +364,7 @@ async function record(
           errorInformation: verdict.errorInformation,
           currentWait: undefined,
           rollbackInfo: { ...cur.state.rollbackInfo, rollbackMessage },
-          lifecycleEvents: cur.state.lifecycleEvents.map((e) =>
-            e.status === 'InProgress'
-              ? { ...e, status: 'Failed' as const, endTime: now }
-              : e.status === 'Pending'
-                ? { ...e, status: 'Skipped' as const }
-                : e,
-          ),
+          lifecycleEvents: endLifecycle(cur.state.lifecycleEvents, now),
         },
   );
   const rbId = updated.state.rollbackInfo?.rollbackDeploymentId;

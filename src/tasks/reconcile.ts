@@ -15,7 +15,7 @@
  */
 import * as z from 'zod/mini';
 import { DependencyUnavailableError } from '../domain/errors.js';
-import { isTerminal, type Deployment, type DeploymentGroup } from '../domain/model.js';
+import { endLifecycle, isTerminal, type Deployment, type DeploymentGroup } from '../domain/model.js';
 import { ROLLBACK_FAILED } from '../domain/outcome.js';
 import { platformOf } from '../platforms/index.js';
 import { endRollbackRecord, executionEndFailure, settle, SETTLE_USES } from './outcome.js';
@@ -106,7 +106,12 @@ async function reconcileOne(
     const now = deps.clock.now().toISOString();
     const ended = await mutateDeployment(deps, d.deploymentId, (cur) =>
       cur.state.status === 'Created'
-        ? { status: 'Failed', completeTime: now, errorInformation: { code: 'INTERNAL_ERROR', message } }
+        ? {
+            status: 'Failed',
+            completeTime: now,
+            errorInformation: { code: 'INTERNAL_ERROR', message },
+            lifecycleEvents: endLifecycle(cur.state.lifecycleEvents, now),
+          }
         : undefined,
     );
     if (ended.state.status !== 'Failed' || ended.state.startTime) return undefined;

@@ -1,0 +1,97 @@
+/**
+ * The cases listed at the top of issue #11, each as a deterministic test: one fault (or a few) at
+ * a named port call, then the outcome and the world read back. The seeded suite
+ * (fault-suite.test.ts) finds cases like these; these pin them down by name.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { dispatch } from '../../src/api/operations.js';
+import type { Deployment } from '../../src/domain/model.js';
+import { TASKS } from '../../src/tasks/index.js';
+import { ScriptedFaults } from '../support/faults.js';
+import { appSpec, testEnv, type GroupOptions, type TestEnv } from '../support/local.js';
+
+let env: TestEnv | undefined;
+afterEach(async () => {
+  await env?.close();
+  env = undefined;
+});
+
+async function lambda(faults: ScriptedFaults, group: GroupOptions = {}): Promise<TestEnv> {
+  env = await testEnv(group, undefined, { instrumentation: faults });
+  return env;
+}
+
+/** CreateDeployment through the API, as a client calls it: the answer, or the error's type. */
+async function create(e: TestEnv, content: string, group = 'prod', app = 'shop') {
+  const r = await e.work!.during(
+    dispatch(
+      'CreateDeployment',
+      {
+        applicationName: app,
+        deploymentGroupName: group,
+        revision: { revisionType: 'AppSpecContent', appSpecContent: { content } },
+      },
+      e.deps,
+      e.viewFor,
+    ),
+  );
+  return 'error' in r
+    ? { error: r.error.__type }
+    : { deploymentId: (r.output as { deploymentId: string }).deploymentId };
+}
+
+/** Every deployment of the group, read from the store. */
+async function recordsOf(e: TestEnv, app: string, group: string): Promise<Deployment[]> {
+  const ids = await e.deps.deployments.list(app, group);
+  return (await Promise.all(ids.map((id) => e.deps.deployments.get(id)))).filter((d): d is Deployment => !!d);
+}
+
+const lockOf = async (e: TestEnv, app: string, group: string) =>
+  (await e.deps.catalog.getDeploymentGroup(app, group))?.activeDeploymentId;
+
+const V1 = { functionVersion: '1', additionalVersionWeights: {} };
+const V2 = { functionVersion: '2', additionalVersionWeights: {} };
+
+describe('locks and records do not leak (issue #11)', () => {
+  for (const [name, method, kind] of [
+    ['a throttled timeline write', 'timeline.append', 'throttling'],
+    ['a 5xx revision-use write', 'catalog.recordRevisionUse', '5xx'],
+  ] as const) {
+    it(`${name} in CreateDeployment leaves no Created deployment and a free group`, async () => {
+      const faults = new ScriptedFaults().add({ caller: 'api.CreateDeployment', method, kind });
+      const e = await lambda(faults);
+      expect(await create(e, appSpec())).toEqual({ error: 'InternalFailure' });
+      expect(faults.unfired).toEqual([]);
+      // The record says why, and that nothing of it ever ran.
+      const [d, ...others] = await recordsOf(e, 'shop', 'prod');
+      expect(others).toEqual([]);
+      expect(d?.state).toMatchObject({ status: 'Failed', errorInformation: { code: 'INTERNAL_ERROR' } });
+      expect(d?.state.lifecycleEvents.map((l) => l.status)).toEqual(['Skipped', 'Skipped', 'Skipped']);
+      expect(await lockOf(e, 'shop', 'prod')).toBeUndefined();
+      expect(e.world.getAlias('api', 'live')).toEqual(V1);
+      // The next deployment goes through.
+      expect((await e.deploy(appSpec())).deployment.state.status).toBe('Succeeded');
+      expect(e.world.getAlias('api', 'live')).toEqual(V2);
+    });
+  }
+
+  it('a create whose clean-up fails too is ended by the reconciler after a minute, nothing left Created or locked', async () => {
+    const faults = new ScriptedFaults()
+      .add({ caller: 'api.CreateDeployment', method: 'executions.start', kind: '5xx' })
+      .add({ caller: 'api.CreateDeployment', method: 'deployments.update', kind: 'throttling', times: 10 });
+    const e = await lambda(faults);
+    expect(await create(e, appSpec())).toEqual({ error: 'InternalFailure' });
+    const [left] = await recordsOf(e, 'shop', 'prod');
+    expect(left?.state.status).toBe('Created');
+    expect(await lockOf(e, 'shop', 'prod')).toBe(left?.deploymentId);
+    // The reconciler's schedule: it leaves a create alone for its first minute.
+    expect((await e.run(TASKS.reconcile, {})).actions).toEqual([]);
+    await e.elapse(61);
+    expect((await e.run(TASKS.reconcile, {})).actions.map((a) => a.action)).toEqual(['ended']);
+    const [ended] = await recordsOf(e, 'shop', 'prod');
+    expect(ended?.state.status).toBe('Failed');
+    expect(ended?.state.lifecycleEvents.map((l) => l.status)).toEqual(['Skipped', 'Skipped', 'Skipped']);
+    expect(await lockOf(e, 'shop', 'prod')).toBeUndefined();
+    expect((await e.deploy(appSpec())).deployment.state.status).toBe('Succeeded');
+  });
+});
