@@ -8,7 +8,7 @@ import { dispatch } from '../../src/api/operations.js';
 import type { Deployment } from '../../src/domain/model.js';
 import { TASKS } from '../../src/tasks/index.js';
 import { ScriptedFaults } from '../support/faults.js';
-import { appSpec, testEnv, type GroupOptions, type TestEnv } from '../support/local.js';
+import { appSpec, eventBridgeStates, testEnv, waitFor, type GroupOptions, type TestEnv } from '../support/local.js';
 
 let env: TestEnv | undefined;
 afterEach(async () => {
@@ -94,4 +94,44 @@ describe('locks and records do not leak (issue #11)', () => {
     expect(await lockOf(e, 'shop', 'prod')).toBeUndefined();
     expect((await e.deploy(appSpec())).deployment.state.status).toBe('Succeeded');
   });
+});
+
+/** Start a deployment, wait for its first bake (traffic split), and stop it (with rollback) through the API. */
+async function stopMidBake(e: TestEnv, content: string): Promise<Deployment> {
+  const id = await e.start(content);
+  await waitFor(e, id, (d) => d.state.currentWait?.kind === 'bake');
+  const r = await e.work!.during(dispatch('StopDeployment', { deploymentId: id }, e.deps, e.viewFor));
+  expect(r).not.toHaveProperty('error');
+  return (await e.finish(id)).deployment;
+}
+
+describe('rollback does not give up while traffic is split (issue #11)', () => {
+  for (const [what, method, kind] of [
+    ['an AccessDenied on its timeline', 'timeline.append', 'accessDenied'],
+    ['an AccessDenied on its own record', 'deployments.update', 'accessDenied'],
+    ['a spurious not-found writing the rollback record', 'deployments.create', 'notFound'],
+  ] as const) {
+    it(`a rollback does not stop at ${what}: traffic goes back, the deployment ends Stopped`, async () => {
+      const faults = new ScriptedFaults().add({ caller: 'rollbackDeployment', method, kind });
+      const e = await lambda(faults);
+      const d = await stopMidBake(
+        e,
+        appSpec({
+          functions: [
+            ['api', '1', '2'],
+            ['worker', '5', '6'],
+          ],
+        }),
+      );
+      expect(faults.unfired).toEqual([]);
+      expect(d.state).toMatchObject({ status: 'Stopped', errorInformation: { code: 'MANUAL_STOP' } });
+      expect(e.world.getAlias('api', 'live')).toEqual(V1);
+      expect(e.world.getAlias('worker', 'live')).toEqual({ functionVersion: '5', additionalVersionWeights: {} });
+      const rb = await e.deps.deployments.get(d.state.rollbackInfo!.rollbackDeploymentId!);
+      expect(rb?.state.status).toBe('Succeeded');
+      expect(d.state.rollbackInfo?.rollbackMessage).toContain('read back and verified');
+      expect(await lockOf(e, 'shop', 'prod')).toBeUndefined();
+      expect(eventBridgeStates(e.world)).toEqual(['START', 'STOP']);
+    });
+  }
 });
