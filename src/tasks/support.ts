@@ -186,17 +186,29 @@ export async function succeedWait(
   return deps.tokens.succeed(w.token, output);
 }
 
+/** How many times in a row `once` tries to record an effect that happened. */
+const RECORD_EFFECT_ATTEMPTS = 5;
+
 /**
  * Run a side effect of the deployment once in effect: skipped when `key` is already among the
- * effects `d` records as done, recorded right after it ran. A crash between the effect and its
- * record runs it again on the retry: at least once, as EventBridge and SNS deliver.
+ * effects `d` records as done, recorded right after it ran. The record is tried several times at
+ * once, whatever the error: once the effect happened, a retry of the task would repeat it. Only a
+ * crash (or that many failures) between the effect and its record runs it again on the retry: at
+ * least once, as EventBridge and SNS deliver.
  */
 export async function once(deps: Writes, d: Deployment, key: string, effect: () => Promise<void>): Promise<void> {
   if (d.state.effects?.includes(key)) return;
   await effect();
-  await mutateDeployment(deps, d.deploymentId, (cur) =>
-    cur.state.effects?.includes(key) ? undefined : { effects: [...(cur.state.effects ?? []), key] },
-  );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mutateDeployment(deps, d.deploymentId, (cur) =>
+        cur.state.effects?.includes(key) ? undefined : { effects: [...(cur.state.effects ?? []), key] },
+      );
+      return;
+    } catch (e) {
+      if (attempt >= RECORD_EFFECT_ATTEMPTS) throw e;
+    }
+  }
 }
 
 type Publishes = Notes & Writes & { events: Pick<EventPublisher, 'putEvents' | 'publish'> };

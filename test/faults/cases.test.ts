@@ -135,3 +135,34 @@ describe('rollback does not give up while traffic is split (issue #11)', () => {
     });
   }
 });
+
+describe('the end of a deployment happens once (issue #11)', () => {
+  it('a published outcome whose record write failed is not published again', async () => {
+    const faults = new ScriptedFaults().add({
+      caller: 'completeDeployment',
+      method: 'deployments.update',
+      after: 'events.putEvents',
+      kind: '5xx',
+    });
+    const e = await lambda(faults);
+    const r = await e.deploy(appSpec(), { deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' });
+    expect(faults.unfired).toEqual([]);
+    expect(r.deployment.state.status).toBe('Succeeded');
+    expect(eventBridgeStates(e.world)).toEqual(['START', 'SUCCESS']);
+  });
+
+  it('a stop whose recorded STOP event could not be marked sent is published once', async () => {
+    const faults = new ScriptedFaults().add({
+      caller: 'recordOutcome',
+      method: 'deployments.update',
+      after: 'events.putEvents',
+      kind: 'throttling',
+    });
+    const e = await lambda(faults);
+    const d = await stopMidBake(e, appSpec());
+    expect(faults.unfired).toEqual([]);
+    expect(d.state.status).toBe('Stopped');
+    expect(eventBridgeStates(e.world)).toEqual(['START', 'STOP']);
+    expect(e.world.getAlias('api', 'live')).toEqual(V1);
+  });
+});

@@ -14,11 +14,13 @@ export interface ScriptedFault {
   skip?: number;
   /** How many matching calls fail (after `skip`). Default 1. */
   times?: number;
+  /** Only calls made after the caller called this method (e.g. the record write after a publish). */
+  after?: string;
 }
 
 /** An Instrumentation that fails the calls it is told to, and counts what it did. */
 export class ScriptedFaults implements Instrumentation {
-  private script: (Required<ScriptedFault> & { seen: number; failed: number })[] = [];
+  private script: (ScriptedFault & { skip: number; times: number; seen: number; failed: number })[] = [];
   /** Every call seen, `caller method` (what a test may look at to find a call's occurrence). */
   readonly calls: string[] = [];
 
@@ -40,7 +42,10 @@ export class ScriptedFaults implements Instrumentation {
 
   onCall(call: PortCall): CallDirective | void {
     this.calls.push(`${call.caller} ${call.method}`);
-    const f = this.script.find((x) => x.caller === call.caller && x.method === call.method && x.failed < x.times);
+    const after = (m: string | undefined) => m === undefined || this.calls.includes(`${call.caller} ${m}`);
+    const f = this.script.find(
+      (x) => x.caller === call.caller && x.method === call.method && x.failed < x.times && after(x.after),
+    );
     if (!f) return;
     if (f.seen++ < f.skip) return;
     f.failed++;
