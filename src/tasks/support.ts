@@ -213,10 +213,14 @@ export async function once(deps: Writes, d: Deployment, key: string, effect: () 
 
 type Publishes = Notes & Writes & { events: Pick<EventPublisher, 'putEvents' | 'publish'> };
 
+/** How many refusals in a row a notification takes before they are believed. */
+const REFUSALS_BELIEVED = 3;
+
 /**
  * Deliver one notification once. A refusal (the topic does not exist or does not let Cutover
- * publish) is recorded on the deployment and its timeline and counts as delivered: retrying it
- * changes nothing, and a notification must never decide a deployment's outcome. Anything else
+ * publish), if the next tries are refused too (a single one may be a spurious not-found or
+ * AccessDenied), is recorded on the deployment and its timeline and counts as delivered: retrying
+ * it changes nothing, and a notification must never decide a deployment's outcome. Anything else
  * (throttling, 5xx) is thrown, for the task's retry.
  */
 async function deliver(
@@ -227,22 +231,31 @@ async function deliver(
   send: () => Promise<void>,
 ): Promise<void> {
   await once(deps, d, key, async () => {
-    try {
-      await send();
-    } catch (e) {
-      if (!(e instanceof DependencyRejectedError)) throw e;
-      const failure = { at: deps.clock.now().toISOString(), ...what, message: e.message.slice(0, 500) };
-      await mutateDeployment(deps, d.deploymentId, (cur) => ({
-        notificationFailures: [...(cur.state.notificationFailures ?? []), failure],
-      }));
-      await note(
-        deps,
-        d.deploymentId,
-        'NotificationFailed',
-        `${what.event} to ${what.target} was refused: ${failure.message}`,
-      );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await send();
+        return;
+      } catch (e) {
+        if (!(e instanceof DependencyRejectedError)) throw e;
+        if (attempt < REFUSALS_BELIEVED) continue;
+        await recordRefusal(e);
+        return;
+      }
     }
   });
+
+  async function recordRefusal(e: DependencyRejectedError): Promise<void> {
+    const failure = { at: deps.clock.now().toISOString(), ...what, message: e.message.slice(0, 500) };
+    await mutateDeployment(deps, d.deploymentId, (cur) => ({
+      notificationFailures: [...(cur.state.notificationFailures ?? []), failure],
+    }));
+    await note(
+      deps,
+      d.deploymentId,
+      'NotificationFailed',
+      `${what.event} to ${what.target} was refused: ${failure.message}`,
+    );
+  }
 }
 
 /**

@@ -166,3 +166,37 @@ describe('the end of a deployment happens once (issue #11)', () => {
     expect(e.world.getAlias('api', 'live')).toEqual(V1);
   });
 });
+
+describe('a commit point: nothing rolls back a deployment recorded Succeeded (issue #11)', () => {
+  const topic = 'arn:aws:sns:us-east-1:111122223333:forbidden';
+  const triggers = [{ triggerName: 'ops', triggerTargetArn: topic, triggerEvents: ['DeploymentSuccess'] }];
+
+  it('an SNS DeploymentSuccess trigger Cutover may not publish to does not roll back', async () => {
+    const e = await lambda(new ScriptedFaults(), { triggerConfigurations: triggers });
+    e.world.injectFault('Publish', 'AccessDenied', 1000, topic);
+    const r = await e.deploy(appSpec(), { deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' });
+    expect(r.deployment.state.status).toBe('Succeeded');
+    expect(e.world.getAlias('api', 'live')).toEqual(V2);
+    expect(r.deployment.state.notificationFailures).toEqual([
+      expect.objectContaining({ event: 'DeploymentSuccess', target: topic }),
+    ]);
+    expect(r.timeline.map((t) => t.event)).toContain('NotificationFailed');
+    expect(r.timeline.map((t) => t.event)).not.toContain('RollbackStarted');
+    expect(eventBridgeStates(e.world)).toEqual(['START', 'SUCCESS']);
+    expect(await lockOf(e, 'shop', 'prod')).toBeUndefined();
+  });
+
+  it('one refused PutEvents of the outcome is tried again, not taken as the answer', async () => {
+    const faults = new ScriptedFaults().add({
+      caller: 'completeDeployment',
+      method: 'events.putEvents',
+      kind: 'accessDenied',
+    });
+    const e = await lambda(faults);
+    const r = await e.deploy(appSpec(), { deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' });
+    expect(faults.unfired).toEqual([]);
+    expect(r.deployment.state.status).toBe('Succeeded');
+    expect(r.deployment.state.notificationFailures).toBeUndefined();
+    expect(eventBridgeStates(e.world)).toEqual(['START', 'SUCCESS']);
+  });
+});
