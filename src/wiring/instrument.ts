@@ -54,11 +54,21 @@ function guardPort<T extends object>(
       if (typeof key !== 'string' || typeof value !== 'function') return value;
       const method = `${portName}.${key}`;
       return (...args: unknown[]) => {
+        // Every port method is asynchronous, as the adapters are: a refusal or an injected fault is
+        // a rejected promise, never a throw, so a caller that starts several calls at once
+        // (Promise.all over a map) sees each failure where an AWS adapter's would surface.
         if (!allowed.has(key))
-          throw new UndeclaredPortError(
-            `${caller} calls ${method}, which it does not declare (its IAM role would refuse it)`,
+          return Promise.reject(
+            new UndeclaredPortError(
+              `${caller} calls ${method}, which it does not declare (its IAM role would refuse it)`,
+            ),
           );
-        const directive = inst.onCall?.({ caller, method });
+        let directive: CallDirective | void;
+        try {
+          directive = inst.onCall?.({ caller, method });
+        } catch (e) {
+          return Promise.reject(e as Error);
+        }
         const result = (value as (...a: unknown[]) => unknown).apply(target, args);
         if (!directive) return result;
         // The call's own failure wins: a response can only be lost if there was one.

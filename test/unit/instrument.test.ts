@@ -24,7 +24,7 @@ describe('portsFor', () => {
   it('refuses a method the caller does not declare, before it runs', async () => {
     const { appended, deps, platformPorts } = fixture();
     const view = portsFor('someTask', { timeline: ['list'] }, deps, platformPorts);
-    expect(() => view.timeline.append('d-1', { at: '', event: 'x', message: '' })).toThrow(UndeclaredPortError);
+    await expect(view.timeline.append('d-1', { at: '', event: 'x', message: '' })).rejects.toThrow(UndeclaredPortError);
     expect(appended).toEqual([]);
   });
 
@@ -36,7 +36,7 @@ describe('portsFor', () => {
       },
     };
     const view = portsFor('someTask', { timeline: ['append'] }, deps, platformPorts, inst);
-    expect(() => view.timeline.append('d-1', { at: '', event: 'x', message: '' })).toThrow('throttled');
+    await expect(view.timeline.append('d-1', { at: '', event: 'x', message: '' })).rejects.toThrow('throttled');
     expect(appended).toEqual([]);
   });
 
@@ -65,5 +65,23 @@ describe('portsFor', () => {
     await expect(view.timeline.append('d-1', { at: '', event: 'x', message: '' })).rejects.toThrow(
       'refused by the store',
     );
+  });
+
+  it('a fault is a rejected promise, never a throw: calls started together each fail on their own', async () => {
+    const { appended, deps, platformPorts } = fixture();
+    let n = 0;
+    const inst: Instrumentation = {
+      onCall() {
+        if (++n === 1) return { loseResponse: new DependencyUnavailableError('lost') };
+        throw new DependencyUnavailableError('throttled');
+      },
+    };
+    const view = portsFor('someTask', { timeline: ['append'] }, deps, platformPorts, inst);
+    const entry = { at: '', event: 'x', message: '' };
+    // As Promise.all over a map of calls does: the second fault must not leave the first unhandled.
+    const calls = ['d-1', 'd-2'].map((id) => view.timeline.append(id, entry));
+    await expect(Promise.all(calls)).rejects.toThrow('throttled');
+    await expect(calls[0]).rejects.toThrow('lost');
+    expect(appended).toEqual(['d-1']);
   });
 });
