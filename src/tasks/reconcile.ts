@@ -19,7 +19,7 @@ import { endLifecycle, isTerminal, type Deployment, type DeploymentGroup } from 
 import { ROLLBACK_FAILED } from '../domain/outcome.js';
 import { platformOf } from '../platforms/index.js';
 import { endRollbackRecord, executionEndFailure, settle, SETTLE_USES } from './outcome.js';
-import { mutateDeployment, note, once } from './support.js';
+import { loadGroup, mutateDeployment, note, once, publishState } from './support.js';
 import { defineTask, type DepsFor } from './task.js';
 
 const USES = {
@@ -121,7 +121,9 @@ async function reconcileOne(
       endTime: now,
     });
     await once(deps, ended, 'note:Failed', () => note(deps, d.deploymentId, 'Failed', message));
-    // Nothing moved, so nothing is published but the outcome itself.
+    // Nothing moved, so nothing is published but the outcome itself: its client may have been
+    // given the id (a create that could not tell whether its execution started) and waits for it.
+    await publishState(deps, ended, await loadGroup(deps, ended), 'FAILURE', ['DeploymentFailure']);
     await mutateDeployment(deps, d.deploymentId, () => ({ outcomePublished: true }));
     return { action: 'ended', message };
   }

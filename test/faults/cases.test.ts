@@ -96,6 +96,51 @@ describe('locks and records do not leak (issue #11)', () => {
   });
 });
 
+describe('create is atomic as clients see it (issue #11)', () => {
+  it('a StartExecution whose answer was lost, and whose clean-up fails, answers the id; the deployment runs to an end', async () => {
+    const faults = new ScriptedFaults()
+      .add({ caller: 'api.CreateDeployment', method: 'executions.start', kind: 'lostResponse' })
+      .add({
+        caller: 'api.CreateDeployment',
+        method: 'deployments.update',
+        kind: '5xx',
+        times: 3,
+        after: 'executions.start',
+      });
+    const e = await lambda(faults);
+    const answer = await create(e, appSpec());
+    expect(faults.unfired).toEqual([]);
+    expect(answer).toEqual({ deploymentId: expect.stringMatching(/^d-/) });
+    const r = await e.finish((answer as { deploymentId: string }).deploymentId);
+    expect(r.deployment.state.status).toBe('Succeeded');
+    expect(e.world.getAlias('api', 'live')).toEqual(V2);
+    expect(await lockOf(e, 'shop', 'prod')).toBeUndefined();
+  });
+
+  it('a create that answered its id but never started is ended by the reconciler, and its FAILURE published', async () => {
+    const faults = new ScriptedFaults()
+      .add({ caller: 'api.CreateDeployment', method: 'executions.start', kind: 'timeout' })
+      .add({
+        caller: 'api.CreateDeployment',
+        method: 'deployments.update',
+        kind: 'throttling',
+        times: 3,
+        after: 'executions.start',
+      });
+    const e = await lambda(faults);
+    const answer = await create(e, appSpec());
+    expect(answer).toEqual({ deploymentId: expect.stringMatching(/^d-/) });
+    const id = (answer as { deploymentId: string }).deploymentId;
+    await e.elapse(61);
+    expect((await e.run(TASKS.reconcile, {})).actions.map((a) => a.action)).toEqual(['ended']);
+    const d = await e.deps.deployments.get(id);
+    expect(d?.state).toMatchObject({ status: 'Failed', errorInformation: { code: 'INTERNAL_ERROR' } });
+    expect(eventBridgeStates(e.world)).toEqual(['FAILURE']);
+    expect(await lockOf(e, 'shop', 'prod')).toBeUndefined();
+    expect(e.world.getAlias('api', 'live')).toEqual(V1);
+  });
+});
+
 /** Start a deployment, wait for its first bake (traffic split), and stop it (with rollback) through the API. */
 async function stopMidBake(e: TestEnv, content: string): Promise<Deployment> {
   const id = await e.start(content);
