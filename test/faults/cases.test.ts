@@ -139,6 +139,44 @@ describe('create is atomic as clients see it (issue #11)', () => {
     expect(await lockOf(e, 'shop', 'prod')).toBeUndefined();
     expect(e.world.getAlias('api', 'live')).toEqual(V1);
   });
+
+  it('a create that gives up on its deployment while Prepare checks the world: Prepare ends quietly, indexing no alarm', async () => {
+    // A Created record with no execution (its start was refused, its clean-up failed).
+    const faults = new ScriptedFaults()
+      .add({ caller: 'api.CreateDeployment', method: 'executions.start', kind: 'accessDenied' })
+      .add({
+        caller: 'api.CreateDeployment',
+        method: 'deployments.update',
+        kind: '5xx',
+        times: 3,
+        after: 'executions.start',
+      });
+    const e = await lambda(faults, { alarms: ['api-errors'] });
+    expect(await create(e, appSpec())).toEqual({ error: 'InternalFailure' });
+    const [d] = await recordsOf(e, 'shop', 'prod');
+    expect(d?.state.status).toBe('Created');
+    // Prepare reads the record while it is Created; the create's clean-up (here, as it would)
+    // ends it before Prepare records the start.
+    const view = e.viewFor('prepareDeployment', TASKS.prepareDeployment.uses);
+    const racing = {
+      ...view,
+      alarms: {
+        describe: async (names: string[]) => {
+          await e.deps.deployments.update(d!.deploymentId, d!.state.version, {
+            status: 'Failed',
+            errorInformation: { code: 'INTERNAL_ERROR', message: 'The deployment could not be started' },
+          });
+          return view.alarms.describe(names);
+        },
+      },
+    };
+    expect(await e.work!.during(TASKS.prepareDeployment.run({ deploymentId: d!.deploymentId }, racing))).toEqual({
+      kind: 'ended',
+    });
+    expect(await e.deps.alarmWatches.watching('api-errors')).toEqual([]);
+    expect(eventBridgeStates(e.world)).toEqual([]);
+    expect((await e.deps.deployments.get(d!.deploymentId))?.state.startTime).toBeUndefined();
+  });
 });
 
 /** Start a deployment, wait for its first bake (traffic split), and stop it (with rollback) through the API. */
