@@ -187,13 +187,13 @@ export async function succeedWait(
 }
 
 /** How many times in a row `once` tries to record an effect that happened. */
-const RECORD_EFFECT_ATTEMPTS = 5;
+const RECORD_EFFECT_ATTEMPTS = 10;
 
 /**
  * Run a side effect of the deployment once in effect: skipped when `key` is already among the
  * effects `d` records as done, recorded right after it ran. The record is tried several times at
  * once, whatever the error: once the effect happened, a retry of the task would repeat it. Only a
- * crash (or that many failures) between the effect and its record runs it again on the retry: at
+ * crash (or ten failures in a row) between the effect and its record runs it again on the retry: at
  * least once, as EventBridge and SNS deliver.
  */
 export async function once(deps: Writes, d: Deployment, key: string, effect: () => Promise<void>): Promise<void> {

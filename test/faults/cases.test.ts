@@ -90,8 +90,14 @@ describe('locks and records do not leak (issue #11)', () => {
 
   it('a create whose clean-up fails too is ended by the reconciler after a minute, nothing left Created or locked', async () => {
     const faults = new ScriptedFaults()
-      .add({ caller: 'api.CreateDeployment', method: 'executions.start', kind: '5xx' })
-      .add({ caller: 'api.CreateDeployment', method: 'deployments.update', kind: 'throttling', times: 10 });
+      .add({ caller: 'api.CreateDeployment', method: 'executions.start', kind: 'accessDenied' })
+      .add({
+        caller: 'api.CreateDeployment',
+        method: 'deployments.update',
+        kind: 'throttling',
+        times: 3,
+        after: 'executions.start',
+      });
     const e = await lambda(faults);
     expect(await create(e, appSpec())).toEqual({ error: 'InternalFailure' });
     const [left] = await recordsOf(e, 'shop', 'prod');
