@@ -386,6 +386,20 @@ export function withLifecycle(
   return list.map((e) => (e.lifecycleEventName === name ? { ...e, ...patch } : e));
 }
 
+/**
+ * The lifecycle events of a deployment that ended at `at` without finishing them: one that was
+ * running failed, one that never began was skipped (as CodeDeploy shows them). Ended ones stay.
+ */
+export function endLifecycle(events: LifecycleEvent[], at: string): LifecycleEvent[] {
+  return events.map((e) =>
+    e.status === 'InProgress'
+      ? { ...e, status: 'Failed' as const, endTime: at }
+      : e.status === 'Pending'
+        ? { ...e, status: 'Skipped' as const }
+        : e,
+  );
+}
+
 export interface HookSettings {
   timeoutSeconds?: number;
   timeoutAction?: 'rollback' | 'continue';

@@ -5,11 +5,11 @@
 import { z } from 'zod';
 import { MAX_BUNDLE_BYTES, bundleTypeOf, type BundleType } from '../domain/bundle.js';
 import type { DeploymentConfigSettings } from '../domain/deployment-config.js';
-import { ApiError, InternalError, InvalidInputError } from '../domain/errors.js';
+import { ApiError, DependencyRejectedError, InternalError, InvalidInputError } from '../domain/errors.js';
 import { deploymentIdForExecution } from '../domain/ids.js';
 import { attachHooks, initialLifecycleEvents } from '../domain/lifecycle.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
-import type { ComputePlatform, Deployment, RevisionLocation } from '../domain/model.js';
+import { endLifecycle, type ComputePlatform, type Deployment, type RevisionLocation } from '../domain/model.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
 import { platformOf, predefinedDeploymentConfig } from '../platforms/index.js';
 import { mutateDeployment, note, once } from './support.js';
@@ -286,21 +286,42 @@ async function createRecord(deps: DepsFor<typeof RECORD_USES>, d: Deployment): P
   }
 }
 
+/** How many times `abandon` tries to end a create's record before it leaves it to the reconciler. */
+const ABANDON_ATTEMPTS = 3;
+
 /**
  * A create that could not finish: end the deployment Failed (nothing has moved: it never started)
- * and free the group. Returns false when the deployment has moved on (its execution started it, so
- * it runs to an end). Best effort: whatever is left is finished by the reconciler.
+ * and free the group. `ended` when it did; `running` when the deployment had moved on (its
+ * execution started it, so it runs to an end); `unknown` when the record could not be ended (the
+ * reconciler ends it within a minute, unless an execution runs it). Freeing the group and the note
+ * are best effort: the reconciler finishes what is left.
  */
-async function abandon(deps: DepsFor<typeof RECORD_USES>, d: Deployment, why: string): Promise<boolean> {
+async function abandon(
+  deps: DepsFor<typeof RECORD_USES>,
+  d: Deployment,
+  why: string,
+): Promise<'ended' | 'running' | 'unknown'> {
   const now = deps.clock.now().toISOString();
   const message = `The deployment could not be started: ${why}`;
+  let ended: Deployment | undefined;
+  for (let attempt = 1; !ended; attempt++) {
+    try {
+      ended = await mutateDeployment(deps, d.deploymentId, (cur) =>
+        cur.state.status === 'Created'
+          ? {
+              status: 'Failed',
+              completeTime: now,
+              errorInformation: { code: 'INTERNAL_ERROR', message },
+              lifecycleEvents: endLifecycle(cur.state.lifecycleEvents, now),
+            }
+          : undefined,
+      );
+    } catch {
+      if (attempt >= ABANDON_ATTEMPTS) return 'unknown';
+    }
+  }
+  if (ended.state.status !== 'Failed' || ended.state.startTime) return 'running';
   try {
-    const ended = await mutateDeployment(deps, d.deploymentId, (cur) =>
-      cur.state.status === 'Created'
-        ? { status: 'Failed', completeTime: now, errorInformation: { code: 'INTERNAL_ERROR', message } }
-        : undefined,
-    );
-    if (ended.state.status !== 'Failed' || ended.state.startTime) return false;
     await deps.locks.release(d.spec.applicationName, d.spec.deploymentGroupName, d.deploymentId, {
       status: 'Failed',
       createTime: d.spec.createTime,
@@ -308,9 +329,9 @@ async function abandon(deps: DepsFor<typeof RECORD_USES>, d: Deployment, why: st
     });
     await once(deps, ended, 'note:Failed', () => note(deps, d.deploymentId, 'Failed', message));
   } catch {
-    // The reconciler ends it (Created with no execution) and frees the group within a minute.
+    // The reconciler frees a group whose lock names an ended deployment.
   }
-  return true;
+  return 'ended';
 }
 
 const CREATE_USES = {
@@ -329,8 +350,12 @@ async function create(raw: unknown, deps: DepsFor<typeof CREATE_USES>): Promise<
     // the deployment settles it either way: if the execution got there first (InProgress), the
     // deployment runs and this create succeeded; otherwise it is Failed and the execution, if any,
     // finds it ended and stops without changing anything.
-    const why = (e as Error).message;
-    if (!(await abandon(deps, deployment, why))) return { deploymentId };
+    const abandoned = await abandon(deps, deployment, (e as Error).message);
+    if (abandoned === 'running') return { deploymentId };
+    // Not known to be ended, and the start may have taken effect (a timeout, or a 5xx after it was
+    // applied): an execution may be running it. The client is given its id, not an error it would
+    // act on: the deployment runs to an end, or the reconciler ends it (Failed) within a minute.
+    if (abandoned === 'unknown' && !(e instanceof DependencyRejectedError)) return { deploymentId };
     throw e;
   }
   // The execution may already be writing the record: compare-and-set with retry.

@@ -8,7 +8,7 @@
 import * as z from 'zod/mini';
 import { DependencyUnavailableError } from '../domain/errors.js';
 import { deploymentIdForExecution, rollbackIdFor } from '../domain/ids.js';
-import { isTerminal, type Deployment, type TriggerEventType } from '../domain/model.js';
+import { endLifecycle, isTerminal, type Deployment, type TriggerEventType } from '../domain/model.js';
 import { DEFAULT_ROLLBACK_DEADLINE_SECONDS } from '../domain/notifications.js';
 import { causeMessage, classifyFailure, ROLLBACK_FAILED, shouldRollback, type CaughtError } from '../domain/outcome.js';
 import type { Restoration } from '../platforms/platform.js';
@@ -295,11 +295,36 @@ async function rollback(
   return { trafficMoved: found.trafficMoved, rolledBack: true, rollbackDeploymentId: id, message };
 }
 
+/**
+ * A rollback that does not give up while traffic may be split: whatever stops a run of it before
+ * its deadline (a store write AWS refused, a not-found, a bug in a read) is a reason to try again,
+ * not an outcome, so it is thrown as DependencyUnavailableError and the state machine retries with
+ * backoff. After the deadline it is thrown as it is, and the deployment ends ROLLBACK_FAILED.
+ */
+async function rollbackUntilDeadline(
+  input: { deploymentId: string; failure: CaughtError },
+  deps: DepsFor<typeof ROLLBACK_USES>,
+): Promise<RollbackResult> {
+  try {
+    return await rollback(input, deps);
+  } catch (e) {
+    if (e instanceof DependencyUnavailableError) throw e;
+    // The deadline on the record, if it can be read; a rollback that cannot even read its
+    // deployment has no deadline yet and is bounded by the state machine's retries.
+    const deadline = (await deps.deployments.get(input.deploymentId).catch(() => undefined))?.state.rollbackDeadline;
+    if (deadline && deps.clock.now().getTime() >= Date.parse(deadline)) throw e;
+    throw new DependencyUnavailableError(
+      `rollback interrupted (${(e as Error).name}: ${(e as Error).message}); trying again until ${deadline ?? 'its deadline'}`,
+      { cause: e },
+    );
+  }
+}
+
 export const rollbackDeployment = defineTask(
   'rollbackDeployment',
   ROLLBACK_USES,
   z.object({ deploymentId: z.string().check(z.minLength(1)), failure: Caught }),
-  rollback,
+  rollbackUntilDeadline,
 );
 
 const RollbackOutcome = z.union([
@@ -364,13 +389,7 @@ async function record(
           errorInformation: verdict.errorInformation,
           currentWait: undefined,
           rollbackInfo: { ...cur.state.rollbackInfo, rollbackMessage },
-          lifecycleEvents: cur.state.lifecycleEvents.map((e) =>
-            e.status === 'InProgress'
-              ? { ...e, status: 'Failed' as const, endTime: now }
-              : e.status === 'Pending'
-                ? { ...e, status: 'Skipped' as const }
-                : e,
-          ),
+          lifecycleEvents: endLifecycle(cur.state.lifecycleEvents, now),
         },
   );
   const rbId = updated.state.rollbackInfo?.rollbackDeploymentId;
@@ -473,7 +492,7 @@ export async function settle(
           };
   } else {
     try {
-      rolledBack = await rollback({ deploymentId: d.deploymentId, failure }, deps);
+      rolledBack = await rollbackUntilDeadline({ deploymentId: d.deploymentId, failure }, deps);
     } catch (e) {
       // Not restored yet, deadline not passed: the caller tries again; the rollback gives up only at
       // its deadline.

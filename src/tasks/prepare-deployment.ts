@@ -90,6 +90,9 @@ async function prepare(input: { deploymentId: string }, deps: DepsFor<typeof USE
         }
       : undefined,
   );
+  // Ended while the world was checked (its create gave up on it, or the reconciler ended it):
+  // nothing moved, and nothing may be indexed or published for it.
+  if (isTerminal(started.state.status) && !started.state.startTime) return { kind: 'ended' };
   // Index the watched alarms so the alarm listener finds this deployment without a scan.
   if (names.length) await deps.alarmWatches.watch(d.deploymentId, names);
   const nothingToDo = d.spec.lifecycle.length === 0;

@@ -15,11 +15,11 @@
  */
 import * as z from 'zod/mini';
 import { DependencyUnavailableError } from '../domain/errors.js';
-import { isTerminal, type Deployment, type DeploymentGroup } from '../domain/model.js';
+import { endLifecycle, isTerminal, type Deployment, type DeploymentGroup } from '../domain/model.js';
 import { ROLLBACK_FAILED } from '../domain/outcome.js';
 import { platformOf } from '../platforms/index.js';
 import { endRollbackRecord, executionEndFailure, settle, SETTLE_USES } from './outcome.js';
-import { mutateDeployment, note, once } from './support.js';
+import { loadGroup, mutateDeployment, note, once, publishState } from './support.js';
 import { defineTask, type DepsFor } from './task.js';
 
 const USES = {
@@ -106,7 +106,12 @@ async function reconcileOne(
     const now = deps.clock.now().toISOString();
     const ended = await mutateDeployment(deps, d.deploymentId, (cur) =>
       cur.state.status === 'Created'
-        ? { status: 'Failed', completeTime: now, errorInformation: { code: 'INTERNAL_ERROR', message } }
+        ? {
+            status: 'Failed',
+            completeTime: now,
+            errorInformation: { code: 'INTERNAL_ERROR', message },
+            lifecycleEvents: endLifecycle(cur.state.lifecycleEvents, now),
+          }
         : undefined,
     );
     if (ended.state.status !== 'Failed' || ended.state.startTime) return undefined;
@@ -116,7 +121,9 @@ async function reconcileOne(
       endTime: now,
     });
     await once(deps, ended, 'note:Failed', () => note(deps, d.deploymentId, 'Failed', message));
-    // Nothing moved, so nothing is published but the outcome itself.
+    // Nothing moved, so nothing is published but the outcome itself: its client may have been
+    // given the id (a create that could not tell whether its execution started) and waits for it.
+    await publishState(deps, ended, await loadGroup(deps, ended), 'FAILURE', ['DeploymentFailure']);
     await mutateDeployment(deps, d.deploymentId, () => ({ outcomePublished: true }));
     return { action: 'ended', message };
   }

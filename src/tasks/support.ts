@@ -186,25 +186,41 @@ export async function succeedWait(
   return deps.tokens.succeed(w.token, output);
 }
 
+/** How many times in a row `once` tries to record an effect that happened. */
+const RECORD_EFFECT_ATTEMPTS = 10;
+
 /**
  * Run a side effect of the deployment once in effect: skipped when `key` is already among the
- * effects `d` records as done, recorded right after it ran. A crash between the effect and its
- * record runs it again on the retry: at least once, as EventBridge and SNS deliver.
+ * effects `d` records as done, recorded right after it ran. The record is tried several times at
+ * once, whatever the error: once the effect happened, a retry of the task would repeat it. Only a
+ * crash (or ten failures in a row) between the effect and its record runs it again on the retry: at
+ * least once, as EventBridge and SNS deliver.
  */
 export async function once(deps: Writes, d: Deployment, key: string, effect: () => Promise<void>): Promise<void> {
   if (d.state.effects?.includes(key)) return;
   await effect();
-  await mutateDeployment(deps, d.deploymentId, (cur) =>
-    cur.state.effects?.includes(key) ? undefined : { effects: [...(cur.state.effects ?? []), key] },
-  );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mutateDeployment(deps, d.deploymentId, (cur) =>
+        cur.state.effects?.includes(key) ? undefined : { effects: [...(cur.state.effects ?? []), key] },
+      );
+      return;
+    } catch (e) {
+      if (attempt >= RECORD_EFFECT_ATTEMPTS) throw e;
+    }
+  }
 }
 
 type Publishes = Notes & Writes & { events: Pick<EventPublisher, 'putEvents' | 'publish'> };
 
+/** How many refusals in a row a notification takes before they are believed. */
+const REFUSALS_BELIEVED = 3;
+
 /**
  * Deliver one notification once. A refusal (the topic does not exist or does not let Cutover
- * publish) is recorded on the deployment and its timeline and counts as delivered: retrying it
- * changes nothing, and a notification must never decide a deployment's outcome. Anything else
+ * publish), if the next tries are refused too (a single one may be a spurious not-found or
+ * AccessDenied), is recorded on the deployment and its timeline and counts as delivered: retrying
+ * it changes nothing, and a notification must never decide a deployment's outcome. Anything else
  * (throttling, 5xx) is thrown, for the task's retry.
  */
 async function deliver(
@@ -215,22 +231,31 @@ async function deliver(
   send: () => Promise<void>,
 ): Promise<void> {
   await once(deps, d, key, async () => {
-    try {
-      await send();
-    } catch (e) {
-      if (!(e instanceof DependencyRejectedError)) throw e;
-      const failure = { at: deps.clock.now().toISOString(), ...what, message: e.message.slice(0, 500) };
-      await mutateDeployment(deps, d.deploymentId, (cur) => ({
-        notificationFailures: [...(cur.state.notificationFailures ?? []), failure],
-      }));
-      await note(
-        deps,
-        d.deploymentId,
-        'NotificationFailed',
-        `${what.event} to ${what.target} was refused: ${failure.message}`,
-      );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await send();
+        return;
+      } catch (e) {
+        if (!(e instanceof DependencyRejectedError)) throw e;
+        if (attempt < REFUSALS_BELIEVED) continue;
+        await recordRefusal(e);
+        return;
+      }
     }
   });
+
+  async function recordRefusal(e: DependencyRejectedError): Promise<void> {
+    const failure = { at: deps.clock.now().toISOString(), ...what, message: e.message.slice(0, 500) };
+    await mutateDeployment(deps, d.deploymentId, (cur) => ({
+      notificationFailures: [...(cur.state.notificationFailures ?? []), failure],
+    }));
+    await note(
+      deps,
+      d.deploymentId,
+      'NotificationFailed',
+      `${what.event} to ${what.target} was refused: ${failure.message}`,
+    );
+  }
 }
 
 /**

@@ -2,8 +2,9 @@
  * Each task's view of the ports in local mode: only the port methods it declares (a call to any
  * other fails at once, naming the task and the method, as AccessDenied would on AWS), every call
  * reported to an observer (tests check each declared method is used somewhere), and optional
- * faults injected at any call (the fault suite). The AWS wiring needs none of this: there, the
- * function's IAM role, derived from the same declaration, is the guard.
+ * faults injected at any call, before it takes effect or after it did (the fault suite, faults.ts).
+ * The AWS wiring needs none of this: there, the function's IAM role, derived from the same
+ * declaration, is the guard.
  */
 import { Platforms, PLATFORMS, type PlatformPorts } from '../platforms/index.js';
 import type { Platform, StrategyMethod } from '../platforms/platform.js';
@@ -16,9 +17,21 @@ export interface PortCall {
   method: string;
 }
 
+/**
+ * What `onCall` may ask of a call besides letting it run: `loseResponse` lets the call run to the
+ * end (its effect happens in the world or the store) and then gives the caller this error instead
+ * of the result, as a timeout or a 5xx after the request took effect would on AWS.
+ */
+export interface CallDirective {
+  loseResponse: Error;
+}
+
 export interface Instrumentation {
-  /** Told of every call before it runs; may throw to inject a fault. */
-  onCall?(call: PortCall): void;
+  /**
+   * Told of every call before it runs. May throw to fail the call before it takes effect, or
+   * return a directive to fail it after (see CallDirective).
+   */
+  onCall?(call: PortCall): CallDirective | void;
 }
 
 /** Raised when a task calls a port method it does not declare (on AWS: AccessDenied). */
@@ -41,12 +54,27 @@ function guardPort<T extends object>(
       if (typeof key !== 'string' || typeof value !== 'function') return value;
       const method = `${portName}.${key}`;
       return (...args: unknown[]) => {
+        // Every port method is asynchronous, as the adapters are: a refusal or an injected fault is
+        // a rejected promise, never a throw, so a caller that starts several calls at once
+        // (Promise.all over a map) sees each failure where an AWS adapter's would surface.
         if (!allowed.has(key))
-          throw new UndeclaredPortError(
-            `${caller} calls ${method}, which it does not declare (its IAM role would refuse it)`,
+          return Promise.reject(
+            new UndeclaredPortError(
+              `${caller} calls ${method}, which it does not declare (its IAM role would refuse it)`,
+            ),
           );
-        inst.onCall?.({ caller, method });
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
+        let directive: CallDirective | void;
+        try {
+          directive = inst.onCall?.({ caller, method });
+        } catch (e) {
+          return Promise.reject(e as Error);
+        }
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!directive) return result;
+        // The call's own failure wins: a response can only be lost if there was one.
+        return Promise.resolve(result).then(() => {
+          throw directive.loseResponse;
+        });
       };
     },
   });

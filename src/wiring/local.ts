@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
 import { DynamoHostCommands } from '../adapters/aws/dynamodb-host-commands.js';
 import { createDocumentClient, createDynamoStore } from '../adapters/aws/dynamodb-store.js';
+import { createMemoryStore } from '../adapters/memory/store.js';
 import { ensureTable } from '../adapters/aws/table.js';
 import {
   SimAlarmSource,
@@ -55,6 +56,11 @@ export interface LocalOptions {
   s3Port?: number;
   /** How long a rollback retries a target it cannot restore (virtual seconds; default 900). */
   rollbackDeadlineSeconds?: number;
+  /**
+   * The store: DynamoDB's API on dynalite (the default: the real adapter, as on AWS), or in memory
+   * (the fault suite only, for its thousands of runs; contract-tested against dynalite).
+   */
+  store?: 'dynalite' | 'memory';
 }
 
 export interface LocalEnvironment {
@@ -88,6 +94,36 @@ export type { SimLogEntry, SimWorld } from '../adapters/sim/world.js';
 /** A logger that writes nothing (the CLI prints its own timeline). */
 export const quietLogger: Logger = { info() {}, warn() {}, error() {} };
 
+type StorePorts = Pick<
+  Deps,
+  'catalog' | 'deployments' | 'locks' | 'hookExecutions' | 'timeline' | 'alarmWatches' | 'instances'
+>;
+
+/**
+ * The store's ports on dynalite (persisted in `storeDir` when given); with `store: 'memory'`, the
+ * deployment store's ports in memory instead. The Server fleet's tables (instances, host commands)
+ * stay on dynalite either way: the fault suite, the memory store's one user, deploys no servers.
+ */
+async function openStore(
+  opts: LocalOptions,
+): Promise<{ store: StorePorts; doc: ReturnType<typeof createDocumentClient>; closeStore(): Promise<void> }> {
+  if (opts.store === 'memory' && opts.storeDir) throw new Error('an in-memory store cannot be kept in a state folder');
+  const dynamo = await startDynalite(opts.storeDir ? { path: opts.storeDir } : {});
+  const client = localDynamoClient(dynamo.endpoint);
+  await ensureTable(client, TABLE_NAME);
+  const doc = createDocumentClient(client);
+  const dynamoStore = createDynamoStore(doc, TABLE_NAME);
+  const store: StorePorts = opts.store === 'memory' ? { ...dynamoStore, ...createMemoryStore() } : dynamoStore;
+  return {
+    store,
+    doc,
+    closeStore: async () => {
+      client.destroy();
+      await dynamo.close();
+    },
+  };
+}
+
 export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<LocalEnvironment> {
   const clock = opts.clock ?? new VirtualClock({ pace: opts.speed ?? 60 });
   // Virtual time waits for work in progress (executions, hooks, triggers, API requests); real time cannot.
@@ -95,11 +131,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   const tracked = <T>(p: Promise<T>): Promise<T> => (work ? work.during(p) : p);
   const log = opts.log ?? quietLogger;
   if (opts.storeDir) mkdirSync(opts.storeDir, { recursive: true });
-  const dynamo = await startDynalite(opts.storeDir ? { path: opts.storeDir } : {});
-  const client = localDynamoClient(dynamo.endpoint);
-  await ensureTable(client, TABLE_NAME);
-  const doc = createDocumentClient(client);
-  const store = createDynamoStore(doc, TABLE_NAME);
+  const { store, doc, closeStore } = await openStore(opts);
   const hostCredentials = new LocalHostCredentials();
   // S3 is real too: s3rver on loopback, read through the same adapter as on AWS.
   const s3 = await startS3({
@@ -225,10 +257,9 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     s3: { endpoint: s3.endpoint, client: s3Client, onEvent: s3.onEvent },
     close: async () => {
       stopTicks();
-      client.destroy();
       s3Client.destroy();
       await s3.close();
-      await dynamo.close();
+      await closeStore();
     },
   };
 }

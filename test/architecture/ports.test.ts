@@ -501,7 +501,7 @@ describe('every granted port method is called by its function', () => {
     });
     // A create whose clean-up failed too: Created, the group locked, no execution.
     inject('createDeployment', 'executions.start');
-    inject('createDeployment', 'deployments.update', { times: 10 });
+    inject('createDeployment', 'deployments.update', { times: 100 }); // every write, the clean-up's too
     await expect(lambda.start(appSpec())).rejects.toThrow(/injected/);
     faults.length = 0;
     expect((await reconcile(lambda)).actions.map((a) => a.action)).toEqual(['ended']);

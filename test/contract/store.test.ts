@@ -1,21 +1,33 @@
-/** The store's ports against dynalite (DynamoDB's API): conditional writes, the group lock, CAS updates. */
+/**
+ * The store's ports against dynalite (DynamoDB's API): conditional writes, the group lock, CAS
+ * updates, orders. Every case runs on the DynamoDB adapter and on the in-memory store the fault
+ * suite uses (src/adapters/memory/store.ts): the contract is what both must do alike.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient, createDynamoStore } from '../../src/adapters/aws/dynamodb-store.js';
 import { ensureTable } from '../../src/adapters/aws/table.js';
 import { ApiError, InternalError } from '../../src/domain/errors.js';
 import { RandomIds } from '../../src/adapters/system/ids.js';
 import type { Deployment, DeploymentGroup } from '../../src/domain/model.js';
+import type { Ports } from '../../src/tasks/task.js';
 import { localDynamoClient } from '../../src/adapters/aws/local-clients.js';
+import { createMemoryStore } from '../../src/adapters/memory/store.js';
 import { startDynalite } from '../../src/local/dynalite.js';
 
 let server: Awaited<ReturnType<typeof startDynalite>>;
 let client: ReturnType<typeof localDynamoClient>;
 let n = 0;
-async function freshStore(pageSize?: number) {
+type Store = Pick<Ports, 'catalog' | 'deployments' | 'locks' | 'hookExecutions' | 'timeline' | 'alarmWatches'>;
+/** A fresh table on dynalite; `pageSize` makes queries page (the in-memory store has no pages). */
+async function freshDynamo(pageSize?: number): Promise<Store> {
   const table = `t${++n}-${Date.now()}`;
   await ensureTable(client, table);
   return createDynamoStore(createDocumentClient(client), table, pageSize);
 }
+const STORES: [string, (pageSize?: number) => Promise<Store>][] = [
+  ['dynalite', freshDynamo],
+  ['memory', async () => createMemoryStore()],
+];
 beforeAll(async () => {
   server = await startDynalite();
   client = localDynamoClient(server.endpoint);
@@ -56,7 +68,7 @@ const deployment = (id: string, createTime = '2026-01-01T00:00:00.000Z'): Deploy
   state: { status: 'Created', targetWeight: 0, lifecycleEvents: [], version: 1 },
 });
 
-describe('the store on dynalite', () => {
+describe.each(STORES)('the store on %s', (_name, freshStore) => {
   it('applications, groups and configs: create once, read back, duplicates named like CodeDeploy', async () => {
     const s = await freshStore();
     await s.catalog.createApplication({
@@ -238,5 +250,135 @@ describe('the store on dynalite', () => {
     expect(both.filter(Boolean)).toHaveLength(1);
     expect(await s.hookExecutions.complete('h1', 'Succeeded')).toBe(false);
     expect(await s.hookExecutions.complete('missing', 'Succeeded')).toBe(false);
+  });
+
+  it('alarm watches: watching twice is once; unwatching what is not there is fine; listed by deployment id', async () => {
+    const s = await freshStore();
+    await s.alarmWatches.watch('d-00000000B', ['a', 'b']);
+    await s.alarmWatches.watch('d-00000000A', ['a']);
+    await s.alarmWatches.watch('d-00000000B', ['a']);
+    expect(await s.alarmWatches.watching('a')).toEqual(['d-00000000A', 'd-00000000B']);
+    expect(await s.alarmWatches.watching('b')).toEqual(['d-00000000B']);
+    await s.alarmWatches.unwatch('d-00000000B', ['a', 'b', 'c']);
+    await s.alarmWatches.unwatch('d-00000000B', ['a']);
+    expect(await s.alarmWatches.watching('a')).toEqual(['d-00000000A']);
+    expect(await s.alarmWatches.watching('b')).toEqual([]);
+    await s.alarmWatches.unwatch('d-00000000A', []);
+    expect(await s.alarmWatches.watching('nobody')).toEqual([]);
+  });
+
+  it('revisions: registering and using merge; first times kept, every group listed once, sorted', async () => {
+    const s = await freshStore();
+    const rev = (content: string) => ({
+      revisionType: 'AppSpecContent' as const,
+      appSpecContent: { content, sha256: content },
+    });
+    await s.catalog.recordRevisionUse('shop', 'k1', rev('one'), 'prod', 't1');
+    await s.catalog.recordRevisionUse('shop', 'k1', rev('other'), 'beta', 't2');
+    await s.catalog.recordRevisionUse('shop', 'k1', rev('other'), 'prod', 't3');
+    await s.catalog.registerRevision('shop', 'k1', rev('one'), 'the first', 't4');
+    await s.catalog.registerRevision('shop', 'k1', rev('one'), undefined, 't5');
+    expect(await s.catalog.getRevision('shop', 'k1')).toEqual({
+      key: 'k1',
+      revision: rev('one'),
+      description: 'the first',
+      registerTime: 't4',
+      firstUsedTime: 't1',
+      lastUsedTime: 't3',
+      deploymentGroups: ['beta', 'prod'],
+    });
+    await s.catalog.registerRevision('shop', 'k0', rev('zero'), undefined, 't6');
+    await s.catalog.registerRevision('books', 'k9', rev('nine'), undefined, 't6');
+    expect(await s.catalog.getRevision('shop', 'k0')).toEqual({
+      key: 'k0',
+      revision: rev('zero'),
+      registerTime: 't6',
+      deploymentGroups: [],
+    });
+    expect((await s.catalog.listRevisions('shop')).map((r) => r.key)).toEqual(['k0', 'k1']);
+    expect(await s.catalog.getRevision('shop', 'k9')).toBeUndefined();
+  });
+
+  it('listings in key order; a locked group cannot be deleted, and deleting its application stops at it', async () => {
+    const s = await freshStore();
+    for (const name of ['shop', 'books', 'cart'])
+      await s.catalog.createApplication({
+        applicationId: name,
+        applicationName: name,
+        computePlatform: 'Lambda',
+        createTime: 'now',
+      });
+    expect((await s.catalog.listApplications()).map((a) => a.applicationName)).toEqual(['books', 'cart', 'shop']);
+    for (const g of ['prod', 'beta']) await s.catalog.createDeploymentGroup(group(g));
+    expect((await s.catalog.listDeploymentGroups('shop')).map((g) => g.deploymentGroupName)).toEqual(['beta', 'prod']);
+    expect(await s.catalog.listDeploymentGroups('books')).toEqual([]);
+    for (const name of ['z', 'a'])
+      await s.catalog.createDeploymentConfig({
+        deploymentConfigName: name,
+        deploymentConfigId: name,
+        computePlatform: 'Lambda',
+        trafficRoutingConfig: { type: 'AllAtOnce' },
+        createTime: 'now',
+      });
+    expect((await s.catalog.listDeploymentConfigs()).map((c) => c.deploymentConfigName)).toEqual(['a', 'z']);
+    await s.catalog.deleteDeploymentConfig('z');
+    await s.catalog.deleteDeploymentConfig('z');
+    expect(await s.catalog.getDeploymentConfig('z')).toBeUndefined();
+
+    await s.locks.acquire('shop', 'prod', 'd-AAAAAAAAA');
+    await expect(s.catalog.deleteDeploymentGroup('shop', 'prod')).rejects.toMatchObject({
+      exceptionName: 'InvalidOperationException',
+      message: expect.stringContaining('d-AAAAAAAAA'),
+    });
+    await expect(s.catalog.deleteApplication('shop')).rejects.toMatchObject({
+      exceptionName: 'InvalidOperationException',
+    });
+    expect(await s.catalog.getApplication('shop')).toBeDefined();
+    await s.locks.release('shop', 'prod', 'd-AAAAAAAAA', { status: 'Failed', createTime: 't' });
+    await s.catalog.deleteApplication('shop');
+    await s.catalog.deleteApplication('shop');
+    expect(await s.catalog.getApplication('shop')).toBeUndefined();
+    expect(await s.catalog.listDeploymentGroups('shop')).toEqual([]);
+  });
+
+  it('a release by someone else records the attempt only; a release on a missing group changes nothing', async () => {
+    const s = await freshStore();
+    await s.catalog.createDeploymentGroup(group());
+    await s.locks.acquire('shop', 'prod', 'd-AAAAAAAAA');
+    await s.locks.release('shop', 'prod', 'd-BBBBBBBBB', { status: 'Succeeded', createTime: 't0', endTime: 't1' });
+    const g = await s.catalog.getDeploymentGroup('shop', 'prod');
+    expect(g).toMatchObject({
+      activeDeploymentId: 'd-AAAAAAAAA',
+      lastAttemptedDeployment: { deploymentId: 'd-BBBBBBBBB', status: 'Succeeded', createTime: 't0', endTime: 't1' },
+    });
+    expect(g?.lastSuccessfulDeployment).toBeUndefined();
+    await s.locks.release('shop', 'nope', 'd-AAAAAAAAA', { status: 'Failed', createTime: 't' });
+    expect(await s.catalog.getDeploymentGroup('shop', 'nope')).toBeUndefined();
+  });
+
+  it('what is read is a copy, and undefined values inside what is written are dropped', async () => {
+    const s = await freshStore();
+    await s.deployments.create(deployment('d-AAAAAAAAA'));
+    const read = (await s.deployments.get('d-AAAAAAAAA'))!;
+    read.state.status = 'Failed';
+    read.spec.lifecycle.push({ kind: 'traffic', name: 'AllowTraffic' });
+    expect((await s.deployments.get('d-AAAAAAAAA'))?.state.status).toBe('Created');
+    expect((await s.deployments.get('d-AAAAAAAAA'))?.spec.lifecycle).toEqual([]);
+    const patched = await s.deployments.update('d-AAAAAAAAA', 1, {
+      currentWait: { kind: 'bake', token: 't', since: 'now', until: undefined },
+      version: 99,
+    });
+    expect(patched.state.version).toBe(2);
+    expect(Object.keys(patched.state.currentWait!)).toEqual(expect.not.arrayContaining(['until']));
+    expect(Object.keys((await s.deployments.get('d-AAAAAAAAA'))!.state.currentWait!).sort()).toEqual([
+      'kind',
+      'since',
+      'token',
+    ]);
+    await s.catalog.createDeploymentGroup(group());
+    const g = (await s.catalog.getDeploymentGroup('shop', 'prod'))!;
+    g.hookTimeoutSeconds = 1;
+    expect((await s.catalog.getDeploymentGroup('shop', 'prod'))?.hookTimeoutSeconds).toBe(3600);
+    await expect(s.deployments.update('d-MISSING00', 1, { status: 'Failed' })).rejects.toBeInstanceOf(InternalError);
   });
 });
