@@ -194,24 +194,13 @@ export function instanceEventBridgeEntry(
   at: Date,
 ): EventBridgeEntry {
   const arn = instanceArn(env, host);
+  // The deployment event's shape, plus the instance (CodeDeploy's instance events add only that).
+  const base = eventBridgeEntry(env, d, state, at);
   return {
-    Source: env.eventSource,
+    ...base,
     DetailType: INSTANCE_DETAIL_TYPE,
-    Resources: [
-      applicationArn(env, d.spec.applicationName),
-      deploymentGroupArn(env, d.spec.applicationName, d.spec.deploymentGroupName),
-      arn,
-    ],
-    Detail: JSON.stringify({
-      instanceGroupId: d.spec.deploymentGroupId,
-      instanceId: arn,
-      region: env.region,
-      application: d.spec.applicationName,
-      deploymentId: d.deploymentId,
-      state,
-      deploymentGroup: d.spec.deploymentGroupName,
-    }),
-    Time: at,
+    Resources: [...base.Resources, arn],
+    Detail: JSON.stringify({ ...(JSON.parse(base.Detail) as Record<string, unknown>), instanceId: arn }),
   };
 }
 
