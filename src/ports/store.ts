@@ -50,7 +50,10 @@ export interface Catalog {
 
   /** @throws ApiError DeploymentGroupAlreadyExistsException */
   createDeploymentGroup(group: DeploymentGroup): Promise<void>;
-  /** Replace a group's settings (not its lock or history). @throws ApiError DeploymentGroupDoesNotExistException */
+  /**
+   * Replace a group's settings (GROUP_SETTINGS; not its lock or history).
+   * @throws ApiError DeploymentGroupDoesNotExistException
+   */
   updateDeploymentGroup(group: GroupInput): Promise<void>;
   getDeploymentGroup(app: string, group: string): Promise<DeploymentGroup | undefined>;
   listDeploymentGroups(app: string): Promise<DeploymentGroup[]>;
@@ -186,3 +189,30 @@ export interface Instances {
    */
   updateTags(name: string, change: (tags: Tag[]) => Tag[]): Promise<Tag[]>;
 }
+
+/**
+ * The fields of a group that updateDeploymentGroup replaces (one that is unset is removed): every store
+ * adapter keeps exactly these.
+ */
+export const GROUP_SETTINGS = [
+  'serviceRoleArn',
+  'deploymentConfigName',
+  'alarmConfiguration',
+  'autoRollbackConfiguration',
+  'triggerConfigurations',
+  'hookTimeoutSeconds',
+  'hookConfiguration',
+  'webhookSecret',
+  'computePlatform',
+  'ecsServices',
+  'loadBalancerInfo',
+  'blueGreenDeploymentConfiguration',
+  'deploymentStyle',
+  'ec2TagFilters',
+  'ec2TagSet',
+  'onPremisesInstanceTagFilters',
+  'onPremisesTagSet',
+  'autoScalingGroups',
+  'outdatedInstancesStrategy',
+  'terminationHookEnabled',
+] as const satisfies readonly (keyof GroupInput)[];

@@ -124,11 +124,16 @@ describe.each(STORES)('the store on %s', (_name, freshStore) => {
       ...group(),
       deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
       hookTimeoutSeconds: 60,
+      // A Server group's own fields are settings too (every store keeps the same list).
+      ec2TagFilters: [{ Key: 'Role', Value: 'web', Type: 'KEY_AND_VALUE' }],
+      autoScalingGroups: ['web-asg'],
     });
     const g = await s.catalog.getDeploymentGroup('shop', 'prod');
     expect(g).toMatchObject({
       deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
       hookTimeoutSeconds: 60,
+      ec2TagFilters: [{ Key: 'Role', Value: 'web', Type: 'KEY_AND_VALUE' }],
+      autoScalingGroups: ['web-asg'],
       activeDeploymentId: 'd-AAAAAAAAA',
       deploymentGroupId: 'g-1',
     });

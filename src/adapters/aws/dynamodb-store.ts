@@ -38,6 +38,7 @@ import type {
   StoredRevision,
   Timeline,
 } from '../../ports/index.js';
+import { GROUP_SETTINGS } from '../../ports/store.js';
 import { mapAwsError, withAwsErrors } from './errors.js';
 
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
@@ -47,28 +48,6 @@ export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentCl
 }
 
 const KEYS = ['pk', 'sk', 'gsi1pk', 'gsi1sk'] as const;
-const GROUP_SETTINGS = [
-  'serviceRoleArn',
-  'deploymentConfigName',
-  'alarmConfiguration',
-  'autoRollbackConfiguration',
-  'triggerConfigurations',
-  'hookTimeoutSeconds',
-  'hookConfiguration',
-  'webhookSecret',
-  'computePlatform',
-  'ecsServices',
-  'loadBalancerInfo',
-  'blueGreenDeploymentConfiguration',
-  'deploymentStyle',
-  'ec2TagFilters',
-  'ec2TagSet',
-  'onPremisesInstanceTagFilters',
-  'onPremisesTagSet',
-  'autoScalingGroups',
-  'outdatedInstancesStrategy',
-  'terminationHookEnabled',
-] as const;
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
   if (!item) return undefined;

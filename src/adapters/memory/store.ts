@@ -31,6 +31,7 @@ import type {
   StoredRevision,
   Timeline,
 } from '../../ports/index.js';
+import { GROUP_SETTINGS } from '../../ports/store.js';
 
 /** A stored copy: JSON's copy drops undefined values, as the document client's marshalling does. */
 const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -39,22 +40,6 @@ const byKey = <T>(entries: [string, T][]): T[] =>
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 /** Yield to the event loop once, as a round trip would: no caller may rely on a synchronous store. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-const GROUP_SETTINGS = [
-  'serviceRoleArn',
-  'deploymentConfigName',
-  'alarmConfiguration',
-  'autoRollbackConfiguration',
-  'triggerConfigurations',
-  'hookTimeoutSeconds',
-  'hookConfiguration',
-  'webhookSecret',
-  'computePlatform',
-  'ecsServices',
-  'loadBalancerInfo',
-  'blueGreenDeploymentConfiguration',
-  'deploymentStyle',
-] as const;
 
 interface StoredRevisionItem extends Omit<StoredRevision, 'deploymentGroups'> {
   deploymentGroups: Set<string>;
