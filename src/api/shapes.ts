@@ -103,9 +103,15 @@ export function deploymentInfo(d: Deployment) {
     description: spec.description,
     creator: spec.creator,
     autoRollbackConfiguration: spec.autoRollbackConfiguration,
+    ignoreApplicationStopFailures: spec.ignoreApplicationStopFailures ?? false,
+    updateOutdatedInstancesOnly: spec.updateOutdatedInstancesOnly ?? false,
+    ...(spec.fileExistsBehavior ? { fileExistsBehavior: spec.fileExistsBehavior } : {}),
     rollbackInfo: state.rollbackInfo,
     computePlatform: spec.computePlatform,
-    deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+    deploymentStyle:
+      spec.target !== undefined && platform.deploymentStyle
+        ? platform.deploymentStyle(d)
+        : { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
     cutover: {
       ...(spec.target === undefined ? { functions: [] } : platform.describe(d)),
       plan: spec.plan,

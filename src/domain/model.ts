@@ -280,6 +280,15 @@ export interface DeploymentSpec<Target = unknown> {
   revision: RevisionLocation;
   createTime: string;
   autoRollbackConfiguration: AutoRollbackConfiguration;
+  /**
+   * CodeDeploy's in-place options of CreateDeployment (Server deployments act on them; the other platforms
+   * accept only their defaults): a failed ApplicationStop, BeforeBlockTraffic or AfterBlockTraffic does not
+   * fail a host; deploy only to hosts not on this revision yet; what Install does with a file already there
+   * (an AppSpec's own file_exists_behavior wins).
+   */
+  ignoreApplicationStopFailures?: boolean;
+  updateOutdatedInstancesOnly?: boolean;
+  fileExistsBehavior?: 'DISALLOW' | 'OVERWRITE' | 'RETAIN';
   /** What the platform deploys, from the AppSpec and the group (Lambda aliases, an ECS service). */
   target: Target;
   /** The stages this deployment goes through, in order (hooks without a function are left out). */

@@ -9,7 +9,14 @@
 import type { PlatformDeploymentConfigs } from '../domain/deployment-config.js';
 import type { Issue } from '../domain/errors.js';
 import type { StageTemplate } from '../domain/lifecycle.js';
-import type { ComputePlatform, Deployment, DeploymentGroup, DeploymentSpec, WaitKind } from '../domain/model.js';
+import type {
+  ComputePlatform,
+  Deployment,
+  DeploymentGroup,
+  DeploymentSpec,
+  RevisionLocation,
+  WaitKind,
+} from '../domain/model.js';
 import type { Environment } from '../domain/notifications.js';
 import type { GroupInput } from '../ports/store.js';
 
@@ -68,6 +75,11 @@ export interface Restoration {
     reason: string;
     /** Trying again cannot restore it (nothing transient stands in the way): end the rollback now. */
     final?: boolean;
+    /**
+     * Its restore is under way and bounded by deadlines of its own (a host redeploying the earlier revision
+     * fails at its event's deadline): try again after the rollback deadline too, until it ends either way.
+     */
+    underWay?: boolean;
   }[];
 }
 
@@ -162,6 +174,11 @@ export interface Platform<Target = unknown, Facts = unknown, Ports = unknown> {
   planRevision(appSpec: string, group: DeploymentGroup): PlannedRevision<Target>;
   /** A rollback deployment's target: the same targets, the other way round. */
   rollbackTarget(spec: DeploymentSpec<Target>, facts: Facts | undefined): Target;
+  /**
+   * What a rollback deployment records as its revision, when it is not the deployment's own (Server: the
+   * group's last successful revision, which the rollback redeploys). Unset or undefined: the same revision.
+   */
+  rollbackRevision?(spec: DeploymentSpec<Target>, facts: Facts | undefined): RevisionLocation | undefined;
   /** The deployment's targets for ListDeploymentTargets / BatchGetDeploymentTargets. */
   describeTargets(d: Deployment<Target, Facts>, env: Environment): DescribedTarget[];
   /** What a hook gets besides CodeDeploy's two keys (so it need not look it up). */
@@ -170,6 +187,13 @@ export interface Platform<Target = unknown, Facts = unknown, Ports = unknown> {
   describe(d: Deployment<Target, Facts>): Record<string, unknown>;
   /** One line: what a successful deployment did, e.g. "checkout:live → v2". */
   summary(d: Deployment<Target, Facts>): string;
+  /** Deploys in place to hosts: a deployment may skip hosts already on its revision (updateOutdatedInstancesOnly). */
+  inPlace?: boolean;
+  /** CodeDeploy's deploymentStyle of a deployment (unset: BLUE_GREEN with traffic control, as Lambda and ECS). */
+  deploymentStyle?(d: Deployment<Target, Facts>): {
+    deploymentType: 'IN_PLACE' | 'BLUE_GREEN';
+    deploymentOption: 'WITH_TRAFFIC_CONTROL' | 'WITHOUT_TRAFFIC_CONTROL';
+  };
   /** The number of targets (deploymentOverview counts them). */
   targetCount(d: Deployment<Target, Facts>): number;
   /** The strategy, bound to this platform's ports. */

@@ -45,6 +45,11 @@ export interface HostLifecycleEvent {
   hostCommandId?: string;
   /** It failed, and ignoreApplicationStopFailures let the host go on. */
   ignoredFailure?: boolean;
+  /**
+   * It ended without the host taking its command (withdrawn by a stop, never polled, the host busy with
+   * another deployment): nothing of it ran on the host, which a rollback needs to know.
+   */
+  notStarted?: boolean;
 }
 
 /** A command for a host's agent: one lifecycle event of one deployment. */

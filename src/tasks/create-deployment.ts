@@ -43,6 +43,9 @@ export const CreateDeploymentInput = z.object({
   deploymentConfigName: z.string().min(1).max(200).optional(),
   description: z.string().max(256, 'at most 256 characters').optional(),
   autoRollbackConfiguration: AutoRollback.optional(),
+  ignoreApplicationStopFailures: z.boolean().optional(),
+  updateOutdatedInstancesOnly: z.boolean().optional(),
+  fileExistsBehavior: z.enum(['DISALLOW', 'OVERWRITE', 'RETAIN']).optional(),
   creator: z.enum(['user', 'CodePipeline', 'S3']).default('user'),
 });
 export type CreateDeploymentInput = z.infer<typeof CreateDeploymentInput>;
@@ -54,6 +57,9 @@ const REQUIRED_EXCEPTIONS: Record<string, string> = {
   description: 'InvalidDescriptionException',
   deploymentConfigName: 'InvalidDeploymentConfigNameException',
   autoRollbackConfiguration: 'InvalidAutoRollbackConfigException',
+  ignoreApplicationStopFailures: 'InvalidIgnoreApplicationStopFailuresValueException',
+  updateOutdatedInstancesOnly: 'InvalidUpdateOutdatedInstancesOnlyValueException',
+  fileExistsBehavior: 'InvalidFileExistsBehaviorException',
 };
 
 /**
@@ -199,6 +205,12 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
       'InvalidRevisionException',
       `revision.revisionType: ${app.computePlatform} deployments take ${platform.revisionTypes.join(' or ')} revisions (a bundle with the files and the AppSpec), not ${revisionType}`,
     );
+  // CodeDeploy: "For Lambda deployments, false is expected" (so for ECS): only hosts can be up to date.
+  if (input.updateOutdatedInstancesOnly && !platform.inPlace)
+    throw new ApiError(
+      'InvalidUpdateOutdatedInstancesOnlyValueException',
+      `updateOutdatedInstancesOnly: applies to Server (EC2/on-premises) deployments; ${app.computePlatform} deployments take false`,
+    );
   const { content, revision } = await revisionAppSpec(deps, input.revision as RevisionLocation);
   const planned = platform.planRevision(content, group);
   const config = await resolveConfig(
@@ -232,6 +244,13 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
       createTime: now,
       autoRollbackConfiguration:
         input.autoRollbackConfiguration ?? group.autoRollbackConfiguration ?? DEFAULT_AUTO_ROLLBACK,
+      ...(input.ignoreApplicationStopFailures !== undefined
+        ? { ignoreApplicationStopFailures: input.ignoreApplicationStopFailures }
+        : {}),
+      ...(input.updateOutdatedInstancesOnly !== undefined
+        ? { updateOutdatedInstancesOnly: input.updateOutdatedInstancesOnly }
+        : {}),
+      ...(input.fileExistsBehavior ? { fileExistsBehavior: input.fileExistsBehavior } : {}),
       target: planned.target,
       lifecycle,
       plan: steps,

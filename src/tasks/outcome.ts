@@ -118,6 +118,7 @@ const ROLLBACK_USES = {
 
 /** The deployment a rollback records (creator codeDeployRollback): the same targets, the other way round. */
 function rollbackRecord(d: Deployment, rollbackId: string, now: string): Deployment {
+  const platform = platformOf(d.spec.computePlatform);
   return {
     deploymentId: rollbackId,
     spec: {
@@ -125,7 +126,8 @@ function rollbackRecord(d: Deployment, rollbackId: string, now: string): Deploym
       creator: 'codeDeployRollback',
       createTime: now,
       description: `Rollback of ${d.deploymentId}`,
-      target: platformOf(d.spec.computePlatform).rollbackTarget(d.spec, d.state.facts),
+      revision: platform.rollbackRevision?.(d.spec, d.state.facts) ?? d.spec.revision,
+      target: platform.rollbackTarget(d.spec, d.state.facts),
       lifecycle: [],
     },
     state: {
@@ -179,7 +181,9 @@ function incomplete(deps: DepsFor<typeof ROLLBACK_USES>, d: Deployment, notResto
   const deadline = d.state.rollbackDeadline;
   const why = describeNotRestored(notRestored);
   const hopeless = notRestored.length > 0 && notRestored.every((t) => t.final);
-  if (!hopeless && (!deadline || deps.clock.now().getTime() < Date.parse(deadline)))
+  // A restore under way (hosts redeploying the earlier revision) has deadlines of its own, per host.
+  const underWay = !hopeless && notRestored.some((t) => t.underWay);
+  if (underWay || (!hopeless && (!deadline || deps.clock.now().getTime() < Date.parse(deadline))))
     throw new DependencyUnavailableError(
       `rollback incomplete, trying again until ${deadline ?? 'its deadline'}: ${why}`,
     );

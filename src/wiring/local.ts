@@ -3,6 +3,7 @@
  * API on dynalite (in-process, loopback only), and a SimWorld behind the same ports where no
  * emulator exists. Nothing else in the code base knows it is running locally.
  */
+import { DependencyUnavailableError } from '../domain/errors.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
@@ -87,6 +88,12 @@ export interface LocalEnvironment {
 export const TABLE_NAME = 'cutover';
 /** How often an event's function is tried again after a failure (Lambda's asynchronous retries, and more). */
 const ASYNC_RETRIES = 5;
+/**
+ * A function that says "not yet" (DependencyUnavailableError: a rollback under way, hosts redeploying the
+ * earlier revision) is tried for as long as the state machine's persistent retries would (70 tries, at most a
+ * minute apart): on AWS the minute reconciler takes over; locally no reconciler runs until the next session.
+ */
+const ASYNC_RETRIES_NOT_YET = 70;
 
 /** What the simulated world logs (the CLI renders it). */
 export type { SimLogEntry, SimWorld } from '../adapters/sim/world.js';
@@ -210,8 +217,9 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
           await run(task, event);
           return;
         } catch (err) {
-          if (i >= ASYNC_RETRIES) throw err;
-          await clock.sleep(2 ** i);
+          const notYet = err instanceof DependencyUnavailableError;
+          if (i >= (notYet ? ASYNC_RETRIES_NOT_YET : ASYNC_RETRIES)) throw err;
+          await clock.sleep(Math.min(60, 2 ** i));
         }
       }
     };

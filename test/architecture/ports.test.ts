@@ -433,26 +433,58 @@ describe('every granted port method is called by its function', () => {
     const ok = await deployBundle(env);
     await runHosts(env, ok, hosts);
     expect(await statusOf(env, ok)).toBe('Succeeded');
-    const failed = await deployBundle(env);
-    await runHosts(env, failed, hosts, (_h, e) => (e === 'ValidateService' ? 'Failed' : 'Succeeded'));
+    // The same revision again, to the outdated hosts only: there are none (Prepare reads the last hosts).
+    const same = await deployBundle(env, 2, { updateOutdatedInstancesOnly: true });
+    await runHosts(env, same, hosts);
+    expect(await statusOf(env, same)).toBe('Succeeded');
+    // A failure rolled back in place: the rollback deployment redeploys the earlier revision (and rejoins).
+    const failed = await deployBundle(env, 3);
+    await runHosts(env, failed, hosts, (_h, e, dep) =>
+      e === 'ValidateService' && dep.creator !== 'codeDeployRollback' ? 'Failed' : 'Succeeded',
+    );
     expect(await statusOf(env, failed)).toBe('Failed');
+    const rollback = (await env.deps.deployments.get(failed))!.state.rollbackInfo!.rollbackDeploymentId!;
+    expect(await statusOf(env, rollback)).toBe('Succeeded');
     // StopExecution while the fleet runs: executionEnded stops it and records the outcome.
     const aborted = await deployBundle(env);
     await env.elapse(30);
     expect(waiting('settle')((await env.deps.deployments.get(aborted))!)).toBe(true);
+    // Its first host ran an event: executionEnded's rollback redeploys the earlier revision to it in place
+    // (the event is tried again while the rollback deployment's hosts work).
+    for (const h of hosts) {
+      const { HostCommand: c } = await h.poll();
+      if (c && (await h.ack(c.HostCommandIdentifier)) === 'InProgress')
+        await h.complete(c.HostCommandIdentifier, 'Succeeded');
+    }
     env.runtime.abort(aborted);
-    expect((await waitForEnd(env, aborted)).state.status).toBe('Failed');
+    for (let i = 0; i < 200 && (await statusOf(env, aborted)) === 'InProgress'; i++) {
+      for (const h of hosts) await h.runAll();
+      await env.elapse(5);
+    }
+    expect((await waitForEnd(env, aborted)).state.status).toBe('Stopped');
     // The same, with executionEnded unable to run: the reconciler settles it.
+    // A host ran its first event: the reconciler's rollback redeploys the earlier revision to it, and
+    // says "later" until the rollback deployment's hosts are done.
     const lost = await deployBundle(env);
     await env.elapse(30);
     expect(waiting('settle')((await env.deps.deployments.get(lost))!)).toBe(true);
+    for (const h of hosts) {
+      const { HostCommand: c } = await h.poll();
+      if (c && (await h.ack(c.HostCommandIdentifier)) === 'InProgress')
+        await h.complete(c.HostCommandIdentifier, 'Succeeded');
+    }
     inject('executionEnded', 'deployments.get', { times: 100 });
     env.runtime.abort(lost);
     await env.execution(lost);
     await env.elapse(120);
     faults.length = 0;
-    expect((await env.run(TASKS.reconcile, { graceSeconds: 0 })).actions.map((a) => a.action)).toEqual(['settled']);
-    expect(['Failed', 'Stopped']).toContain(await statusOf(env, lost));
+    expect((await env.run(TASKS.reconcile, { graceSeconds: 0 })).actions.map((a) => a.action)).toEqual(['retryLater']);
+    for (let i = 0; i < 30 && (await statusOf(env, lost)) === 'InProgress'; i++) {
+      for (const h of hosts) await h.runAll();
+      await env.elapse(5);
+      await env.run(TASKS.reconcile, { graceSeconds: 0 });
+    }
+    expect(await statusOf(env, lost)).toBe('Stopped');
     // StopDeployment while a host runs its events: the rollback stops the fleet.
     const stopped = await deployBundle(env);
     await env.elapse(30);
@@ -700,6 +732,8 @@ describe('every granted port method is called by its function', () => {
     // writes left (a host's next command queued again, with a new id) or to fail a command past its
     // deadline: test/unit/fleet.test.ts covers those paths on the fleet itself.
     const REPAIR_ONLY = new Set([
+      // A rollback deployment takes a host out of its target groups only if it is still in them.
+      'Server.targetGroups.deregister',
       'Server.hostCommands.putCommand',
       'Server.hostCommands.updateCommand',
       'Server.ids.uuid',

@@ -68,7 +68,40 @@ describe('Server deployments on the real state machine', () => {
     expect(records.filter((h) => h.status === 'Failed')).toHaveLength(1);
   });
 
-  it('with auto-rollback, a failed host is reported not restored (in-place rollback is not built yet): ROLLBACK_FAILED', async () => {
+  it('with auto-rollback, the host that ran the failed revision gets the last successful one back (codeDeployRollback)', async () => {
+    const { env: e, hosts } = await serverEnv({ config: 'CodeDeployDefault.HalfAtATime', autoRollback: true });
+    env = e;
+    const first = await deployBundle(e, 1);
+    await runHosts(e, first, hosts);
+    expect((await waitForEnd(e, first)).state.status).toBe('Succeeded');
+
+    // Revision 2 fails ValidateService on the first host that runs it; the other never starts (the minimum).
+    let failing: number | undefined;
+    const id = await deployBundle(e, 2);
+    await runHosts(e, id, hosts, (host, event, dep) => {
+      if (dep.key !== 'fleet/web-2.tgz' || event !== 'ValidateService') return 'Succeeded';
+      failing ??= host;
+      return host === failing ? 'Failed' : 'Succeeded';
+    });
+    const d = await waitForEnd(e, id);
+    expect(d.state.status).toBe('Failed');
+    expect(d.state.errorInformation?.code).toBe('HEALTH_CONSTRAINTS');
+    const rollbackId = d.state.rollbackInfo?.rollbackDeploymentId;
+    expect(rollbackId).toBeDefined();
+    const r = (await e.deps.deployments.get(rollbackId!))!;
+    expect(r.spec.creator).toBe('codeDeployRollback');
+    expect(r.state.rollbackInfo?.rollbackTriggeringDeploymentId).toBe(id);
+    expect(r.spec.revision).toMatchObject({ s3Location: { key: 'fleet/web-1.tgz' } });
+    expect(r.state.status).toBe('Succeeded');
+    // The world: every host has revision 1's files again; only the attempted host was redeployed.
+    expect(hosts.map((h) => h.installed)).toEqual(['fleet/web-1.tgz', 'fleet/web-1.tgz']);
+    const redeployed = await e.deps.hostCommands.listHosts(rollbackId!);
+    expect(redeployed.map((h) => [h.hostId, h.status])).toEqual([[SERVER_HOSTS[failing!], 'Succeeded']]);
+    const timeline = (await e.deps.timeline.list(id)).map((t) => t.event);
+    expect(timeline).toContain('RolledBack');
+  });
+
+  it('with no earlier successful revision there is nothing to redeploy: ROLLBACK_FAILED naming the host', async () => {
     const { env: e, hosts } = await serverEnv({ config: 'CodeDeployDefault.HalfAtATime', autoRollback: true });
     env = e;
     const id = await deployBundle(e);
@@ -76,6 +109,51 @@ describe('Server deployments on the real state machine', () => {
     const d = await waitForEnd(e, id);
     expect(d.state.status).toBe('Failed');
     expect(d.state.errorInformation?.code).toBe('ROLLBACK_FAILED');
-    expect(d.state.errorInformation?.message).toContain('in-place rollback');
+    expect(d.state.errorInformation?.message).toContain('no earlier successful revision');
+    expect(d.state.errorInformation?.message).toMatch(/i-0aaaaaaaaaaaaaaa[12]/);
+  });
+
+  it('a rollback whose redeploy fails ends ROLLBACK_FAILED with the host and the event that failed', async () => {
+    const { env: e, hosts } = await serverEnv({ config: 'CodeDeployDefault.HalfAtATime', autoRollback: true });
+    env = e;
+    const first = await deployBundle(e, 1);
+    await runHosts(e, first, hosts);
+    const id = await deployBundle(e, 2);
+    // Revision 2 fails; so does revision 1's ValidateService when it is redeployed (the host is broken).
+    await runHosts(e, id, hosts, (_host, event, dep) =>
+      event === 'ValidateService' && dep.id !== first ? 'Failed' : 'Succeeded',
+    );
+    const d = await waitForEnd(e, id);
+    expect(d.state.status).toBe('Failed');
+    expect(d.state.errorInformation?.code).toBe('ROLLBACK_FAILED');
+    expect(d.state.errorInformation?.message).toContain('at ValidateService');
+    const r = (await e.deps.deployments.get(d.state.rollbackInfo!.rollbackDeploymentId!))!;
+    expect(r.state.status).toBe('Failed');
+  });
+
+  it('updateOutdatedInstancesOnly: hosts already on the revision are left alone; none outdated is a success', async () => {
+    const { env: e, hosts } = await serverEnv({ config: 'CodeDeployDefault.OneAtATime' });
+    env = e;
+    const first = await deployBundle(e, 1);
+    await runHosts(e, first, hosts);
+    expect((await waitForEnd(e, first)).state.status).toBe('Succeeded');
+    const again = await deployBundle(e, 1, { updateOutdatedInstancesOnly: true });
+    await runHosts(e, again, hosts, () => {
+      throw new Error('no host should be given an event');
+    });
+    const d = await waitForEnd(e, again);
+    expect(d.state.status, JSON.stringify(d.state.errorInformation)).toBe('Succeeded');
+    expect(await e.deps.hostCommands.listHosts(again)).toEqual([]);
+    expect(d.state.facts).toMatchObject({ upToDate: SERVER_HOSTS });
+  });
+
+  it('ignoreApplicationStopFailures: a broken ApplicationStop does not fail the hosts', async () => {
+    const { env: e, hosts } = await serverEnv({ config: 'CodeDeployDefault.AllAtOnce' });
+    env = e;
+    const id = await deployBundle(e, 2, { ignoreApplicationStopFailures: true });
+    await runHosts(e, id, hosts, (_h, event) => (event === 'ApplicationStop' ? 'Failed' : 'Succeeded'));
+    const d = await waitForEnd(e, id);
+    expect(d.state.status, JSON.stringify(d.state.errorInformation)).toBe('Succeeded');
+    expect(hosts.map((h) => h.installed)).toEqual(['fleet/web-2.tgz', 'fleet/web-2.tgz']);
   });
 });

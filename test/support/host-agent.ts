@@ -141,16 +141,32 @@ export class ScriptedHost {
     });
   }
 
-  /** Poll, fetch the specification, acknowledge and complete commands until none is offered; the events run. */
-  async runAll(outcome: (event: string) => 'Succeeded' | 'Failed' = () => 'Succeeded'): Promise<string[]> {
+  /** The S3 key of the revision this host last installed (its Install event succeeded), as a real host has files. */
+  installed: string | undefined;
+
+  /**
+   * Poll, fetch the specification, acknowledge and complete commands until none is offered; the events run,
+   * each ending as `outcome` says (given the event and the deployment it belongs to).
+   */
+  async runAll(
+    outcome: (event: string, deployment: { id: string; key: string; creator: string }) => 'Succeeded' | 'Failed' = () =>
+      'Succeeded',
+  ): Promise<string[]> {
     const ran: string[] = [];
     for (let i = 0; i < 30; i++) {
       const { HostCommand: c } = await this.poll();
       if (!c) break;
-      await this.specification(c.DeploymentExecutionId);
+      const spec = await this.specification(c.DeploymentExecutionId);
       if ((await this.ack(c.HostCommandIdentifier)) !== 'InProgress') continue;
       await this.update(c.HostCommandIdentifier);
-      await this.complete(c.HostCommandIdentifier, outcome(c.CommandName));
+      const key = String((spec.Revision as { S3Revision?: { Key?: string } } | undefined)?.S3Revision?.Key);
+      const status = outcome(c.CommandName, {
+        id: String(spec.DeploymentId),
+        key,
+        creator: String(spec.DeploymentCreator),
+      });
+      await this.complete(c.HostCommandIdentifier, status);
+      if (c.CommandName === 'Install' && status === 'Succeeded') this.installed = key;
       ran.push(c.CommandName);
     }
     return ran;

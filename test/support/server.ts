@@ -83,13 +83,14 @@ export async function serverEnv(
   return { env: e, hosts };
 }
 
-/** Upload a bundle and create a deployment of it to fleet/web; returns its id. */
-export async function deployBundle(e: TestEnv): Promise<string> {
+/** Upload revision `n` (a bundle) and create a deployment of it to fleet/web; returns its id. */
+export async function deployBundle(e: TestEnv, n = 2, extra: Record<string, unknown> = {}): Promise<string> {
+  const key = `fleet/web-${n}.tgz`;
   const put = await e.s3.client.send(
     new PutObjectCommand({
       Bucket: LOCAL_REVISION_BUCKET,
-      Key: 'fleet/web-2.tgz',
-      Body: tgz({ 'appspec.yml': SERVER_APPSPEC, 'app/index.html': '<h1>2</h1>' }),
+      Key: key,
+      Body: tgz({ 'appspec.yml': SERVER_APPSPEC, 'app/index.html': `<h1>${n}</h1>` }),
     }),
   );
   const { deploymentId } = (await e.run(TASKS.createDeployment, {
@@ -97,8 +98,9 @@ export async function deployBundle(e: TestEnv): Promise<string> {
     deploymentGroupName: 'web',
     revision: {
       revisionType: 'S3',
-      s3Location: { bucket: LOCAL_REVISION_BUCKET, key: 'fleet/web-2.tgz', bundleType: 'tgz', eTag: put.ETag },
+      s3Location: { bucket: LOCAL_REVISION_BUCKET, key, bundleType: 'tgz', eTag: put.ETag },
     },
+    ...extra,
   })) as { deploymentId: string };
   return deploymentId;
 }
@@ -113,12 +115,19 @@ export async function runHosts(
   e: TestEnv,
   id: string,
   hosts: ScriptedHost[],
-  outcome?: (host: number, event: string) => 'Succeeded' | 'Failed',
+  outcome?: (
+    host: number,
+    event: string,
+    deployment: { id: string; key: string; creator: string },
+  ) => 'Succeeded' | 'Failed',
 ): Promise<void> {
   for (let i = 0; i < 2000; i++) {
     const d = await e.deps.deployments.get(id);
-    if (d && ended(d.state.status)) return;
-    for (const [n, h] of hosts.entries()) await h.runAll((ev) => outcome?.(n, ev) ?? 'Succeeded');
+    // A rollback deployment (in-place: the hosts redeploy the earlier revision) ends with its trigger.
+    const rollback = d?.state.rollbackInfo?.rollbackDeploymentId;
+    const r = rollback ? await e.deps.deployments.get(rollback) : undefined;
+    if (d && ended(d.state.status) && (!r || ended(r.state.status))) return;
+    for (const [n, h] of hosts.entries()) await h.runAll((ev, dep) => outcome?.(n, ev, dep) ?? 'Succeeded');
     await e.elapse(5);
   }
 }

@@ -22,6 +22,8 @@ const CHECK_USES = {
   autoScaling: ['members'],
   targetGroups: ['arns'],
   instances: ['list'],
+  // updateOutdatedInstancesOnly: which hosts the last successful deployment left on this revision.
+  hostCommands: ['listHosts'],
 } as const;
 const TRAFFIC_EVENT_USES = { targetGroups: ['register', 'deregister', 'health'], clock: ['now'] } as const;
 
@@ -32,6 +34,7 @@ export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, Serve
   defaultDeploymentConfig: DEFAULT_SERVER_CONFIG,
   // The agent installs files from the bundle: an AppSpec alone has none.
   revisionTypes: ['S3'],
+  inPlace: true,
   deploymentConfigs: serverDeploymentConfigs,
   errorCodes: { invalidTarget: 'HEALTH_CONSTRAINTS', refused: 'IAM_ROLE_PERMISSIONS' },
   groupFields: [
@@ -71,6 +74,12 @@ export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, Serve
     return { target, hooks: {}, stages: [{ kind: 'traffic', name: 'AllowTraffic' }] };
   },
   rollbackTarget: (spec) => spec.target,
+  // CodeDeploy's in-place rollback redeploys the group's last successful revision (strategy.ts `restore`).
+  rollbackRevision: (_spec, facts) => facts?.rollbackTo?.revision,
+  deploymentStyle: (d) => ({
+    deploymentType: 'IN_PLACE',
+    deploymentOption: d.spec.target.trafficControl ? 'WITH_TRAFFIC_CONTROL' : 'WITHOUT_TRAFFIC_CONTROL',
+  }),
   describeTargets: (d, env): DescribedTarget[] =>
     (d.state.facts?.hosts ?? []).map((h) => ({
       targetId: h.id,
@@ -96,7 +105,21 @@ export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, Serve
     },
     verifyWeight: { hostCommands: FLEET_USES.progress.hostCommands, ids: ['uuid'], ...TRAFFIC_EVENT_USES },
     assess: { hostCommands: ['listHosts'] },
-    restore: { hostCommands: [...FLEET_USES.stop.hostCommands, 'getFleet'], clock: ['now'], ids: ['uuid'] },
+    // Stops the fleet, then runs the rollback deployment's own fleet (start and progress).
+    restore: {
+      hostCommands: [
+        ...new Set([
+          ...FLEET_USES.stop.hostCommands,
+          ...FLEET_USES.start.hostCommands,
+          ...FLEET_USES.progress.hostCommands,
+          'getFleet' as const,
+          'listHosts' as const,
+        ]),
+      ],
+      configs: ['getDeploymentConfig'],
+      ids: ['uuid'],
+      ...TRAFFIC_EVENT_USES,
+    },
     finish: {},
   },
 };

@@ -10,20 +10,23 @@
  * - `verifyWeight` reads the fleet's progress: verified once the wave's hosts are done with the
  *   minimum held, pending until the earliest host deadline (the state machine waits in a callback the
  *   fleet completes at the wave's end), or failed with CodeDeploy's code (HEALTH_CONSTRAINTS).
- * - `restore` stops the fleet (no host starts another event). Redeploying the last successful
- *   revision to the hosts that were attempted (CodeDeploy's rollback) is not built yet, so a host that
- *   ran any event of the new revision is reported not restored: the deployment ends ROLLBACK_FAILED,
- *   loudly, naming each host, rather than claiming a rollback nothing verified.
+ * - `restore` is CodeDeploy's in-place rollback: it stops the fleet (no host starts another event), waits for
+ *   commands still running, then redeploys the group's last successful revision to the hosts that ran any
+ *   event of the new one, as the rollback deployment (creator codeDeployRollback) the engine recorded. That
+ *   deployment has a fleet of its own; the rollback is verified when its hosts succeed. The minimum healthy
+ *   hosts hold across the whole group: the hosts the rollback does not touch count as healthy.
  */
 import { PreconditionFailedError } from '../../domain/errors.js';
-import type { Deployment } from '../../domain/model.js';
+import type { Deployment, DeploymentSpec, RevisionLocation } from '../../domain/model.js';
 import { codedMessage } from '../../domain/outcome.js';
+import { revisionKey } from '../../domain/revisions.js';
 import type { Clock, IdSource } from '../../ports/index.js';
 import type { HostCommands } from '../../ports/host-commands.js';
 import type { Catalog, Instances } from '../../ports/store.js';
 import type { Assessment, CheckContext, Restoration, TargetStrategy, Verification } from '../platform.js';
 import { Fleet, targetGroupEvents, type FleetSetupHost } from './fleet/index.js';
 import { predefinedServerConfig, type ServerSchedulingConfig } from './deployment-config.js';
+import { minimumHealthyHostCount } from './scheduling.js';
 import type { Ec2Instances, AutoScalingGroups, TargetGroupTargets } from './ports.js';
 import { selectTargets, type Ec2Candidate, type TargetSelection } from './targets.js';
 
@@ -40,10 +43,26 @@ export interface ServerDeploymentTarget {
   selection: TargetSelection;
 }
 
-/** What Prepare found: the hosts, and the target groups' ARNs. */
+/** A host of the deployment, as Prepare found it. */
+export interface ServerHost {
+  id: string;
+  kind: 'EC2' | 'OnPremises';
+  availabilityZone?: string;
+  targetArn: string;
+}
+
+/** What Prepare found: the hosts, the target groups' ARNs, and what a rollback would redeploy. */
 export interface ServerFacts {
-  hosts: { id: string; kind: 'EC2' | 'OnPremises'; availabilityZone?: string; targetArn: string }[];
+  hosts: ServerHost[];
   targetGroupArns: string[];
+  /** Hosts left out because they already run this revision (updateOutdatedInstancesOnly). */
+  upToDate?: string[];
+  /** The group's last successful deployment when this one started: an in-place rollback redeploys it. */
+  rollbackTo?: {
+    deploymentId: string;
+    revision: RevisionLocation;
+    fileExistsBehavior?: 'DISALLOW' | 'OVERWRITE' | 'RETAIN';
+  };
 }
 
 /** The ports the strategy uses (ports.ts, plus the fleet's store and the on-premises registry). */
@@ -70,6 +89,27 @@ function waveOf(d: D): number {
   return Math.max(0, d.spec.plan.steps.slice(0, index + 1).filter((s) => s.kind === 'shift').length - 1);
 }
 
+type HostEvents = { lifecycleEvents: { lifecycleEventName: string; status: string; notStarted?: boolean }[] };
+/**
+ * A host record's events that ran: not Pending or Skipped, and not ended before the host took the command (a
+ * command withdrawn by the stop ran nothing). A host with none is still on its earlier revision.
+ */
+const ranEvents = (h: HostEvents) =>
+  h.lifecycleEvents.filter((e) => e.status !== 'Pending' && e.status !== 'Skipped' && !e.notStarted);
+
+/** The rollback deployment as its fleet sees it: the original's group, the earlier revision, the rollback's id. */
+function rollbackDeployment(
+  d: D,
+  rollbackId: string,
+  to: NonNullable<ServerFacts['rollbackTo']>,
+): Pick<Deployment, 'deploymentId' | 'spec'> {
+  const spec: DeploymentSpec = { ...d.spec, creator: 'codeDeployRollback', revision: to.revision };
+  return { deploymentId: rollbackId, spec };
+}
+
+const describeRevision = (r: RevisionLocation) =>
+  r.revisionType === 'S3' ? `s3://${r.s3Location.bucket}/${r.s3Location.key}` : r.revisionType;
+
 export function serverStrategy(ports: ServerStrategyPorts): TargetStrategy<ServerDeploymentTarget, ServerFacts> {
   const env = ports.env;
   const now = () => ports.clock.now();
@@ -83,6 +123,13 @@ export function serverStrategy(ports: ServerStrategyPorts): TargetStrategy<Serve
         : {}),
     });
   const hostsOf = (d: D) => d.state.facts?.hosts ?? [];
+  const setupHost = (h: ServerHost): FleetSetupHost => ({
+    id: h.id,
+    ...(h.availabilityZone ? { availabilityZone: h.availabilityZone } : {}),
+    instanceHealth: 'Healthy',
+    revisionHealth: 'Unknown',
+    targetArn: h.targetArn,
+  });
   /** The deployment's configuration, as its minimum and waves were when the fleet started. */
   const schedulingOf = async (d: D): Promise<ServerSchedulingConfig> => {
     const name = d.spec.deploymentConfigName;
@@ -95,9 +142,19 @@ export function serverStrategy(ports: ServerStrategyPorts): TargetStrategy<Serve
       ...(c.waves ? { waves: c.waves as ServerSchedulingConfig['waves'] } : {}),
     };
   };
+  /**
+   * Hosts that already run `d`'s revision: those that succeeded in the group's last successful deployment when
+   * it deployed this same revision (CodeDeploy's updateOutdatedInstancesOnly).
+   */
+  const upToDate = async (d: D, previous: Deployment | undefined): Promise<Set<string>> => {
+    if (!d.spec.updateOutdatedInstancesOnly || !previous || previous.state.status !== 'Succeeded') return new Set();
+    if (revisionKey(previous.spec.revision) !== revisionKey(d.spec.revision)) return new Set();
+    const hosts = await ports.hostCommands.listHosts(previous.deploymentId);
+    return new Set(hosts.filter((h) => h.status === 'Succeeded').map((h) => h.hostId));
+  };
 
   return {
-    async check(d: D, _ctx: CheckContext) {
+    async check(d: D, ctx: CheckContext) {
       const group = d.spec.target.selection;
       const problems: string[] = [];
       const filters = [...(group.ec2TagFilters ?? []), ...(group.ec2TagSet?.ec2TagSetList.flat() ?? [])];
@@ -117,7 +174,7 @@ export function serverStrategy(ports: ServerStrategyPorts): TargetStrategy<Serve
       const arns = d.spec.target.targetGroups.length ? await ports.targetGroups.arns(d.spec.target.targetGroups) : {};
       for (const name of d.spec.target.targetGroups)
         if (!arns[name]) problems.push(`Target group ${name} does not exist`);
-      const hosts = chosen.map((t) => ({
+      const all: ServerHost[] = chosen.map((t) => ({
         id: t.targetId,
         kind: t.kind,
         ...(t.availabilityZone ? { availabilityZone: t.availabilityZone } : {}),
@@ -126,20 +183,39 @@ export function serverStrategy(ports: ServerStrategyPorts): TargetStrategy<Serve
             ? `arn:aws:ec2:${env.region}:${env.accountId}:instance/${t.targetId}`
             : `arn:aws:codedeploy:${env.region}:${env.accountId}:instance/${t.targetId}`,
       }));
-      if (hosts.length === 0)
+      if (all.length === 0)
         problems.push(
           codedMessage(
             'NO_INSTANCES',
             'No instances match the deployment group (its tags, tag sets and Auto Scaling groups)',
           ),
         );
+      const current = await upToDate(d, ctx.previous);
+      const hosts = all.filter((h) => !current.has(h.id));
+      const previous = ctx.previous;
+      const rollbackTo =
+        previous && previous.state.status === 'Succeeded' && previous.spec.revision.revisionType === 'S3'
+          ? {
+              deploymentId: previous.deploymentId,
+              revision: previous.spec.revision,
+              ...(previous.spec.fileExistsBehavior ? { fileExistsBehavior: previous.spec.fileExistsBehavior } : {}),
+            }
+          : undefined;
+      const skipped = all.filter((h) => current.has(h.id)).map((h) => h.id);
       return {
         problems,
-        facts: { hosts, targetGroupArns: Object.values(arns) },
+        facts: {
+          hosts,
+          targetGroupArns: Object.values(arns),
+          ...(skipped.length ? { upToDate: skipped } : {}),
+          ...(rollbackTo ? { rollbackTo } : {}),
+        },
         summary: `${hosts.length} host${hosts.length === 1 ? '' : 's'} (${hosts
           .slice(0, 5)
           .map((h) => h.id)
-          .join(', ')}${hosts.length > 5 ? ', …' : ''}) with ${d.spec.deploymentConfigName}`,
+          .join(', ')}${hosts.length > 5 ? ', …' : ''}) with ${d.spec.deploymentConfigName}${
+          skipped.length ? `; ${skipped.length} already on this revision (updateOutdatedInstancesOnly)` : ''
+        }`,
       };
     },
 
@@ -150,19 +226,17 @@ export function serverStrategy(ports: ServerStrategyPorts): TargetStrategy<Serve
     async setWeight(d: D, _weight, ctx) {
       const wave = waveOf(d);
       const hosts = hostsOf(d);
+      // Every host already runs this revision (updateOutdatedInstancesOnly): there is nothing to deploy.
+      if (hosts.length === 0) return;
       const started = await fleetFor(d).start(
         d,
         async () => ({
-          hosts: hosts.map((h): FleetSetupHost => ({
-            id: h.id,
-            ...(h.availabilityZone ? { availabilityZone: h.availabilityZone } : {}),
-            instanceHealth: 'Healthy',
-            revisionHealth: 'Unknown',
-            targetArn: h.targetArn,
-          })),
+          hosts: hosts.map(setupHost),
           config: await schedulingOf(d),
           trafficControl: d.spec.target.trafficControl,
-          ...(d.spec.target.fileExistsBehavior ? { fileExistsBehavior: d.spec.target.fileExistsBehavior } : {}),
+          ignoreApplicationStopFailures: !!d.spec.ignoreApplicationStopFailures,
+          // The deployment's choice; the agent lets the AppSpec's own file_exists_behavior win over it.
+          ...(d.spec.fileExistsBehavior ? { fileExistsBehavior: d.spec.fileExistsBehavior } : {}),
           region: env.region,
         }),
         wave,
@@ -176,6 +250,8 @@ export function serverStrategy(ports: ServerStrategyPorts): TargetStrategy<Serve
     },
 
     async verifyWeight(d: D): Promise<Verification> {
+      if (hostsOf(d).length === 0)
+        return { verdict: 'verified', observed: { fleet: 'every host already runs this revision' } };
       const p = await fleetFor(d).progress(d, waveOf(d));
       const observed = { fleet: p.summary };
       if (p.verdict === 'verified') return { verdict: 'verified', observed };
@@ -197,27 +273,124 @@ export function serverStrategy(ports: ServerStrategyPorts): TargetStrategy<Serve
 
     async restore(d: D): Promise<Restoration> {
       const fleet = fleetFor(d);
+      // Stopping again each time is how a host that died mid-event reaches its deadline (stop drives it).
       if (await ports.hostCommands.getFleet(d.deploymentId)) await fleet.stop(d, 'the deployment is rolling back');
       const hosts = await ports.hostCommands.listHosts(d.deploymentId);
-      const restored: string[] = [];
-      const notRestored: Restoration['notRestored'] = [];
-      for (const h of hosts) {
-        const ran = h.lifecycleEvents.filter((e) => e.status !== 'Pending' && e.status !== 'Skipped');
-        if (ran.length === 0) restored.push(`${h.hostId}: untouched, on its earlier revision`);
-        else
-          notRestored.push({
+      const attempted = hosts.filter((h) => ranEvents(h).length > 0);
+      const restored = hosts
+        .filter((h) => ranEvents(h).length === 0)
+        .map((h) => `${h.hostId}: untouched, on its earlier revision`);
+      if (attempted.length === 0) return { restored, notRestored: [] };
+      const to = d.state.facts?.rollbackTo;
+      const rollbackId = d.state.rollbackInfo?.rollbackDeploymentId;
+      if (!to || !rollbackId)
+        return {
+          restored,
+          notRestored: attempted.map((h) => ({
             target: h.hostId,
-            where: `ran ${ran.map((e) => `${e.lifecycleEventName} (${e.status})`).join(', ')} of the new revision`,
-            reason:
-              'in-place rollback (redeploying the last successful revision to the attempted hosts) is not built yet; redeploy it with CreateDeployment',
+            where: `ran ${describeRan(h)} of the new revision`,
+            reason: to
+              ? 'no rollback deployment was recorded'
+              : 'the group has no earlier successful revision to redeploy (a rollback redeploys the last successful one)',
             final: true,
-          });
-      }
-      return { restored, notRestored };
+          })),
+        };
+      // The agent runs one command at a time: hosts finish (or time out of) the failed revision's event first.
+      const busy = attempted.filter((h) => h.status === 'InProgress');
+      if (busy.length)
+        return {
+          restored,
+          notRestored: busy.map((h) => ({
+            target: h.hostId,
+            where: `running ${describeRan(h)} of the new revision`,
+            reason: 'the rollback starts on this host once its running event ends or reaches its deadline',
+            underWay: true,
+          })),
+        };
+
+      const rb = rollbackDeployment(d, rollbackId, to);
+      const targets = new Set(attempted.map((h) => h.hostId));
+      const rbHosts = hostsOf(d).filter((h) => targets.has(h.id));
+      const rbFleet = fleetFor(d);
+      const started = await rbFleet.start(
+        rb,
+        async () => {
+          // The group's minimum holds across the group: hosts the rollback leaves alone count as healthy.
+          const config = await schedulingOf(d);
+          const untouched = hostsOf(d).length - rbHosts.length;
+          const minimum = minimumHealthyHostCount(config.minimumHealthyHosts, hostsOf(d).length);
+          return {
+            hosts: rbHosts.map(setupHost),
+            config: { minimumHealthyHosts: { type: 'HOST_COUNT', value: Math.max(0, minimum - untouched) } },
+            trafficControl: d.spec.target.trafficControl,
+            ignoreApplicationStopFailures: !!d.spec.ignoreApplicationStopFailures,
+            ...(to.fileExistsBehavior ? { fileExistsBehavior: to.fileExistsBehavior } : {}),
+            region: env.region,
+          };
+        },
+        0,
+      );
+      const revision = describeRevision(to.revision);
+      if (!started.ok)
+        return {
+          restored,
+          notRestored: attempted.map((h) => ({
+            target: h.hostId,
+            where: `ran ${describeRan(h)} of the new revision`,
+            reason: `the rollback to ${revision} cannot start: ${started.message}`,
+            final: true,
+          })),
+        };
+      const p = await rbFleet.progress(rb, 0);
+      const rbRecords = new Map((await ports.hostCommands.listHosts(rollbackId)).map((h) => [h.hostId, h]));
+      if (p.verdict === 'verified')
+        return {
+          restored: [
+            ...restored,
+            ...attempted.map((h) => `${h.hostId}: ${revision} redeployed by ${rollbackId} (every event succeeded)`),
+          ],
+          notRestored: [],
+        };
+      if (p.verdict === 'pending')
+        return {
+          restored,
+          notRestored: attempted.map((h) => ({
+            target: h.hostId,
+            where: `rollback ${rollbackId}: ${rbRecords.get(h.hostId)?.status ?? 'Pending'} (${p.summary})`,
+            reason: `redeploying ${revision}`,
+            underWay: true,
+          })),
+        };
+      const failed = attempted.filter((h) => rbRecords.get(h.hostId)?.status !== 'Succeeded');
+      return {
+        restored: [
+          ...restored,
+          ...attempted
+            .filter((h) => rbRecords.get(h.hostId)?.status === 'Succeeded')
+            .map((h) => `${h.hostId}: ${revision} redeployed by ${rollbackId}`),
+        ],
+        notRestored: failed.map((h) => {
+          const r = rbRecords.get(h.hostId);
+          const failedEvent = r?.lifecycleEvents.find((e) => e.status === 'Failed');
+          return {
+            target: h.hostId,
+            where: `rollback ${rollbackId}: ${r?.status ?? 'not started'}${failedEvent ? ` at ${failedEvent.lifecycleEventName}` : ''}`,
+            reason: `redeploying ${revision} failed: ${failedEvent?.diagnostics?.message ?? p.message}`,
+            final: true,
+          };
+        }),
+      };
     },
 
     async finish(d: D) {
-      return `${hostsOf(d).length} hosts on the new revision`;
+      const skipped = d.state.facts?.upToDate?.length ?? 0;
+      return `${hostsOf(d).length} hosts on the new revision${skipped ? ` (${skipped} already were)` : ''}`;
     },
   };
+}
+
+function describeRan(h: HostEvents): string {
+  return ranEvents(h)
+    .map((e) => `${e.lifecycleEventName} (${e.status})`)
+    .join(', ');
 }

@@ -310,7 +310,7 @@ async function driveHost(
               status: c.status as 'Succeeded' | 'Failed',
               hostCommandId: c.hostCommandId,
               ...(c.diagnostics ? { diagnostics: c.diagnostics } : {}),
-              ...(c.claimedAt ? { startTime: c.claimedAt } : {}),
+              ...(c.claimedAt ? { startTime: c.claimedAt } : { notStarted: true }),
             };
             const patch = recordResult(cur, c.commandName, result, settings, c.completedAt ?? at);
             // The fleet ended: nothing more is started on this host.
@@ -358,7 +358,13 @@ async function driveHost(
         };
         await changeHost(deps, id, hostId, (cur) =>
           cur.command?.hostCommandId === mine.hostCommandId
-            ? recordResult(cur, mine.commandName, { status: 'Failed', diagnostics: busy }, settings, at)
+            ? recordResult(
+                cur,
+                mine.commandName,
+                { status: 'Failed', diagnostics: busy, notStarted: true },
+                settings,
+                at,
+              )
             : undefined,
         );
         continue;

@@ -103,6 +103,8 @@ export function recordResult(
     diagnostics?: LifecycleDiagnostics;
     startTime?: string;
     hostCommandId?: string;
+    /** The host never took the command (withdrawn, never polled, busy with another deployment). */
+    notStarted?: boolean;
   },
   settings: Pick<FleetSettings, 'ignoreApplicationStopFailures'>,
   at: string,
@@ -122,6 +124,7 @@ export function recordResult(
     ...(diagnostics ? { diagnostics } : {}),
     ...(result.hostCommandId ? { hostCommandId: result.hostCommandId } : {}),
     ...(ignored ? { ignoredFailure: true } : {}),
+    ...(result.notStarted ? { notStarted: true } : {}),
   });
   const fails = result.status === 'Failed' && !ignored;
   if (fails) events = skipped(events, at);
