@@ -10,7 +10,8 @@
 import type { DescribedTarget, Platform } from '../platform.js';
 import { parseServerAppSpec } from './appspec.js';
 import { DEFAULT_SERVER_CONFIG, serverDeploymentConfigs } from './deployment-config.js';
-import { FLEET_USES } from './fleet/index.js';
+import { isTerminal } from '../../domain/model.js';
+import { FLEET_USES, instanceTarget } from './fleet/index.js';
 import { normalizeServerGroup, serverGroupIssues } from './groups.js';
 import { SERVER_HOOK_EVENTS, SERVER_LIFECYCLE } from './lifecycle.js';
 import { serverStrategy, type ServerDeploymentTarget, type ServerFacts, type ServerStrategyPorts } from './strategy.js';
@@ -80,14 +81,33 @@ export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, Serve
     deploymentType: 'IN_PLACE',
     deploymentOption: d.spec.target.trafficControl ? 'WITH_TRAFFIC_CONTROL' : 'WITHOUT_TRAFFIC_CONTROL',
   }),
-  describeTargets: (d, env): DescribedTarget[] =>
-    (d.state.facts?.hosts ?? []).map((h) => ({
-      targetId: h.id,
-      targetArn: h.targetArn,
-      deploymentTargetType: 'InstanceTarget',
-      member: 'instanceTarget',
-      detail: { deploymentId: d.deploymentId, region: env.region },
-    })),
+  targetIds: (d) => (d.state.facts?.hosts ?? []).map((h) => h.id),
+  // The hosts' records (the fleet's, live): each its own status, events and diagnostics. Hosts Prepare chose
+  // whose records are not written yet (the fleet not started) are Pending.
+  async describeTargets(d, _env, ports): Promise<DescribedTarget[]> {
+    const records = new Map((await ports.hostCommands.listHosts(d.deploymentId)).map((h) => [h.hostId, h]));
+    const chosen = d.state.facts?.hosts ?? [];
+    const arns = new Map(chosen.map((h) => [h.id, h.targetArn]));
+    const ids = [...new Set([...chosen.map((h) => h.id), ...records.keys()])].sort();
+    return ids.map((id) => {
+      const r = records.get(id);
+      const t = r ? instanceTarget(r).instanceTarget : undefined;
+      return {
+        targetId: id,
+        targetArn: arns.get(id) ?? t?.targetArn ?? id,
+        deploymentTargetType: 'InstanceTarget',
+        member: 'instanceTarget',
+        detail: {},
+        progress: t
+          ? { status: t.status, lastUpdatedAt: t.lastUpdatedAt, lifecycleEvents: t.lifecycleEvents }
+          : {
+              status: isTerminal(d.state.status) ? 'Skipped' : 'Pending',
+              lastUpdatedAt: Date.parse(d.state.startTime ?? d.spec.createTime) / 1000,
+              lifecycleEvents: [],
+            },
+      };
+    });
+  },
   hookContext: () => ({}),
   describe: (d) => ({ functions: [], server: { hosts: (d.state.facts?.hosts ?? []).map((h) => h.id) } }),
   summary: (d) => `${d.state.facts?.hosts.length ?? 'the group’s'} hosts`,
