@@ -27,6 +27,8 @@ const CHECK_USES = {
   hostCommands: ['listHosts'],
 } as const;
 const TRAFFIC_EVENT_USES = { targetGroups: ['register', 'deregister', 'health'], clock: ['now'] } as const;
+/** The hosts' instance events (fleet/notices.ts), published by the sweep of progress and stop. */
+const NOTICE_USES = { deployments: ['get'], events: ['putEvents', 'publish'] } as const;
 
 export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, ServerStrategyPorts> = {
   computePlatform: 'Server',
@@ -123,7 +125,13 @@ export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, Serve
       ids: ['uuid'],
       ...TRAFFIC_EVENT_USES,
     },
-    verifyWeight: { hostCommands: FLEET_USES.progress.hostCommands, ids: ['uuid'], ...TRAFFIC_EVENT_USES },
+    verifyWeight: {
+      hostCommands: FLEET_USES.progress.hostCommands,
+      ids: ['uuid'],
+      configs: ['getDeploymentGroup'],
+      ...TRAFFIC_EVENT_USES,
+      ...NOTICE_USES,
+    },
     assess: { hostCommands: ['listHosts'] },
     // Stops the fleet, then runs the rollback deployment's own fleet (start and progress).
     restore: {
@@ -136,9 +144,10 @@ export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, Serve
           'listHosts' as const,
         ]),
       ],
-      configs: ['getDeploymentConfig'],
+      configs: ['getDeploymentConfig', 'getDeploymentGroup'],
       ids: ['uuid'],
       ...TRAFFIC_EVENT_USES,
+      ...NOTICE_USES,
     },
     finish: {},
   },
