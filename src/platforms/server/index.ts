@@ -84,31 +84,36 @@ export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, Serve
     deploymentOption: d.spec.target.trafficControl ? 'WITH_TRAFFIC_CONTROL' : 'WITHOUT_TRAFFIC_CONTROL',
   }),
   targetIds: (d) => (d.state.facts?.hosts ?? []).map((h) => h.id),
-  // The hosts' records (the fleet's, live): each its own status, events and diagnostics. Hosts Prepare chose
-  // whose records are not written yet (the fleet not started) are Pending.
+  // The hosts' records (the fleet's, live): each its own status, events and diagnostics. Before the fleet has
+  // written them, the hosts Prepare chose, Pending (a rollback deployment has only the hosts it redeploys to:
+  // its records).
   async describeTargets(d, _env, ports): Promise<DescribedTarget[]> {
-    const records = new Map((await ports.hostCommands.listHosts(d.deploymentId)).map((h) => [h.hostId, h]));
-    const chosen = d.state.facts?.hosts ?? [];
-    const arns = new Map(chosen.map((h) => [h.id, h.targetArn]));
-    const ids = [...new Set([...chosen.map((h) => h.id), ...records.keys()])].sort();
-    return ids.map((id) => {
-      const r = records.get(id);
-      const t = r ? instanceTarget(r).instanceTarget : undefined;
-      return {
-        targetId: id,
-        targetArn: arns.get(id) ?? t?.targetArn ?? id,
-        deploymentTargetType: 'InstanceTarget',
-        member: 'instanceTarget',
-        detail: {},
-        progress: t
-          ? { status: t.status, lastUpdatedAt: t.lastUpdatedAt, lifecycleEvents: t.lifecycleEvents }
-          : {
-              status: isTerminal(d.state.status) ? 'Skipped' : 'Pending',
-              lastUpdatedAt: Date.parse(d.state.startTime ?? d.spec.createTime) / 1000,
-              lifecycleEvents: [],
-            },
-      };
-    });
+    const records = await ports.hostCommands.listHosts(d.deploymentId);
+    const arns = new Map((d.state.facts?.hosts ?? []).map((h) => [h.id, h.targetArn]));
+    if (records.length || d.spec.creator === 'codeDeployRollback')
+      return records.map((r) => {
+        const t = instanceTarget(r).instanceTarget;
+        return {
+          targetId: r.hostId,
+          targetArn: r.targetArn ?? arns.get(r.hostId) ?? r.hostId,
+          deploymentTargetType: 'InstanceTarget',
+          member: 'instanceTarget',
+          detail: {},
+          progress: { status: t.status, lastUpdatedAt: t.lastUpdatedAt, lifecycleEvents: t.lifecycleEvents },
+        };
+      });
+    return (d.state.facts?.hosts ?? []).map((h) => ({
+      targetId: h.id,
+      targetArn: h.targetArn,
+      deploymentTargetType: 'InstanceTarget',
+      member: 'instanceTarget',
+      detail: {},
+      progress: {
+        status: isTerminal(d.state.status) ? 'Skipped' : 'Pending',
+        lastUpdatedAt: Date.parse(d.state.startTime ?? d.spec.createTime) / 1000,
+        lifecycleEvents: [],
+      },
+    }));
   },
   hookContext: () => ({}),
   describe: (d) => ({ functions: [], server: { hosts: (d.state.facts?.hosts ?? []).map((h) => h.id) } }),
