@@ -263,6 +263,11 @@ module.exports = async ({ resolveVariable }) => {
     ],
     'Server.instances.list': indexQuery(),
     'Server.configs.getDeploymentConfig': item('GetItem'),
+    // The hosts' instance events: the deployment and its group's triggers, then EventBridge and SNS.
+    'Server.configs.getDeploymentGroup': item('GetItem'),
+    'Server.deployments.get': item('GetItem'),
+    'Server.events.putEvents': [publish()[0]],
+    'Server.events.publish': [publish()[1]],
     // Plain code, no AWS call: declared so the guard lets the strategy use them.
     'Server.clock.now': [],
     'Server.ids.uuid': [],

@@ -1,12 +1,11 @@
 /**
- * CodeDeploy's catalog operations (applications, groups, configurations, revisions, targets) over
+ * CodeDeploy's catalog operations (applications, groups, configurations, revisions) over
  * the store, with CodeDeploy's exception names. Thin: validation, then one store call each.
  */
 import { ApiError } from '../domain/errors.js';
-import type { Environment } from '../domain/notifications.js';
-import type { Deployment, RevisionLocation } from '../domain/model.js';
+import type { RevisionLocation } from '../domain/model.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
-import { PREDEFINED_DEPLOYMENT_CONFIG_NAMES, platformOf, predefinedDeploymentConfig } from '../platforms/index.js';
+import { PREDEFINED_DEPLOYMENT_CONFIG_NAMES, predefinedDeploymentConfig } from '../platforms/index.js';
 import type { Catalog } from '../ports/index.js';
 import { TASKS } from '../tasks/index.js';
 import { operation, str, type Input, type Operation } from './operation.js';
@@ -47,53 +46,6 @@ function normalizeRevision(r: unknown): RevisionLocation {
   throw new ApiError(
     'InvalidRevisionException',
     'revision must be AppSpecContent {content}, String {content} or S3 {bucket, key}',
-  );
-}
-
-/** CodeDeploy's target status for a deployment's status. */
-const TARGET_STATUS: Record<string, string> = {
-  Succeeded: 'Succeeded',
-  Failed: 'Failed',
-  Stopped: 'Skipped',
-  Created: 'Pending',
-  Ready: 'Ready',
-};
-
-/** The fields every deployment target shares (CodeDeploy's LambdaTarget / ECSTarget / InstanceTarget). */
-function targetCommon(d: Deployment, targetId: string, targetArn: string) {
-  const s = d.state;
-  const allow = s.lifecycleEvents.find((e) => e.lifecycleEventName === 'AllowTraffic');
-  return {
-    deploymentId: d.deploymentId,
-    targetId,
-    targetArn,
-    status: Object.hasOwn(TARGET_STATUS, s.status) ? TARGET_STATUS[s.status] : 'InProgress',
-    lastUpdatedAt: epochSeconds(
-      s.completeTime ?? allow?.endTime ?? allow?.startTime ?? s.startTime ?? d.spec.createTime,
-    ),
-    lifecycleEvents: s.lifecycleEvents.map((e) => ({
-      lifecycleEventName: e.lifecycleEventName,
-      status: e.status,
-      startTime: epochSeconds(e.startTime),
-      endTime: epochSeconds(e.endTime),
-      ...(e.diagnostics ? { diagnostics: { errorCode: e.diagnostics.errorCode, message: e.diagnostics.message } } : {}),
-    })),
-  };
-}
-
-/** The targets of a deployment, by target id, in CodeDeploy's DeploymentTarget shape. */
-function targetsOf(d: Deployment, env: Environment): Map<string, Record<string, unknown>> {
-  if (d.spec.target === undefined) return new Map();
-  return new Map(
-    platformOf(d.spec.computePlatform)
-      .describeTargets(d, env)
-      .map((t) => [
-        t.targetId,
-        {
-          deploymentTargetType: t.deploymentTargetType,
-          [t.member]: { ...targetCommon(d, t.targetId, t.targetArn), ...t.detail },
-        },
-      ]),
   );
 }
 
@@ -186,28 +138,6 @@ export const CATALOG: Record<string, Operation> = {
       return {};
     },
   },
-  ListDeploymentTargets: operation({ deployments: ['get'] }, async (i, d) => {
-    const dep = await d.deployments.get(need(i, 'deploymentId', 'DeploymentIdRequiredException'));
-    if (!dep) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${str(i.deploymentId)} does not exist`);
-    return { targetIds: [...targetsOf(dep, d.env).keys()] };
-  }),
-  BatchGetDeploymentTargets: operation({ deployments: ['get'] }, async (i, d) => {
-    const dep = await d.deployments.get(need(i, 'deploymentId', 'DeploymentIdRequiredException'));
-    if (!dep) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${str(i.deploymentId)} does not exist`);
-    const ids = Array.isArray(i.targetIds) ? i.targetIds.map(str) : [];
-    if (ids.length > 25) throw new ApiError('BatchLimitExceededException', 'At most 25 target ids per call');
-    const all = targetsOf(dep, d.env);
-    const targets = ids.map((id) => {
-      const t = all.get(id);
-      if (!t)
-        throw new ApiError(
-          'DeploymentTargetDoesNotExistException',
-          `No target ${id} in deployment ${dep.deploymentId}`,
-        );
-      return t;
-    });
-    return { deploymentTargets: targets };
-  }),
   RegisterApplicationRevision: operation({ catalog: ['getApplication', 'registerRevision'] }, async (i, d) => {
     const app = need(i, 'applicationName', 'ApplicationNameRequiredException');
     await mustApp(d, app);

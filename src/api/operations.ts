@@ -21,6 +21,8 @@ import {
   type Operation,
   type RequestContext,
 } from './operation.js';
+import { TARGET_READ_USES } from '../platforms/platform.js';
+import { deploymentOverview, TARGETS } from './targets.js';
 import { applicationInfo, deploymentConfigInfo, deploymentGroupInfo, deploymentInfo } from './shapes.js';
 
 async function mustGetDeployment(d: { deployments: Pick<Deployments, 'get'> }, id: unknown) {
@@ -130,14 +132,20 @@ export const OPERATIONS: Record<string, Operation> = {
     return { deploymentConfigInfo: deploymentConfigInfo(config) };
   }),
   CreateDeployment: taskOperation(TASKS.createDeployment),
-  GetDeployment: operation({ deployments: ['get'] }, async (i, d) => ({
-    deploymentInfo: deploymentInfo(await mustGetDeployment(d, i.deploymentId)),
-  })),
-  BatchGetDeployments: operation({ deployments: ['get'] }, async (i, d) => {
+  // deploymentOverview counts a Server deployment's hosts by their own status (their records).
+  GetDeployment: operation({ deployments: ['get'], ...TARGET_READ_USES }, async (i, d) => {
+    const dep = await mustGetDeployment(d, i.deploymentId);
+    return { deploymentInfo: deploymentInfo(dep, await deploymentOverview(dep, d.env, d)) };
+  }),
+  BatchGetDeployments: operation({ deployments: ['get'], ...TARGET_READ_USES }, async (i, d) => {
     const ids = Array.isArray(i.deploymentIds) ? i.deploymentIds.map(str) : [];
     if (ids.length > 25) throw new ApiError('BatchLimitExceededException', 'At most 25 deployment ids per call');
-    const found = await Promise.all(ids.map((id) => d.deployments.get(id)));
-    return { deploymentsInfo: found.flatMap((x) => (x ? [deploymentInfo(x)] : [])) };
+    const found = (await Promise.all(ids.map((id) => d.deployments.get(id)))).filter((x) => x !== undefined);
+    return {
+      deploymentsInfo: await Promise.all(
+        found.map(async (x) => deploymentInfo(x, await deploymentOverview(x, d.env, d))),
+      ),
+    };
   }),
   ListDeployments: operation({ catalog: ['getDeploymentGroup'], deployments: ['get', 'list'] }, async (i, d) => {
     if (!i.applicationName || !i.deploymentGroupName) {
@@ -173,6 +181,7 @@ export const OPERATIONS: Record<string, Operation> = {
   PutLifecycleEventHookExecutionStatus: taskOperation(TASKS.putLifecycleEventHookExecutionStatus),
   StopDeployment: taskOperation(TASKS.stopDeployment),
   ...CATALOG,
+  ...TARGETS,
   ...ON_PREMISES,
   // The agents' command service (served under its own X-Amz-Target prefix).
   ...HOST_COMMAND_API,

@@ -75,7 +75,11 @@ export function deploymentConfigInfo(c: DeploymentConfig) {
   return { ...c, createTime: epochSeconds(c.createTime) };
 }
 
-export function deploymentInfo(d: Deployment) {
+/**
+ * CodeDeploy's DeploymentInfo. `overview`: the targets counted by their own status (a Server deployment's
+ * hosts); without it every target counts with the deployment's status.
+ */
+export function deploymentInfo(d: Deployment, overview?: Record<string, number>) {
   const spec = d.spec;
   const state = d.state;
   const platform = platformOf(spec.computePlatform);
@@ -92,7 +96,7 @@ export function deploymentInfo(d: Deployment) {
     createTime: epochSeconds(spec.createTime),
     startTime: epochSeconds(state.startTime),
     completeTime: epochSeconds(state.completeTime),
-    deploymentOverview: {
+    deploymentOverview: overview ?? {
       Pending: count(['Created', 'Queued']),
       InProgress: count(['InProgress', 'Baking']),
       Succeeded: count(['Succeeded']),

@@ -194,13 +194,14 @@ export function instanceEventBridgeEntry(
   at: Date,
 ): EventBridgeEntry {
   const arn = instanceArn(env, host);
-  // The deployment event's shape, plus the instance (CodeDeploy's instance events add only that).
+  // The deployment event's shape, plus the instance (CodeDeploy's instance events add only that): its ARN in
+  // `resources`, the bare instance id (i-…, or the on-premises name) in `detail.instanceId`.
   const base = eventBridgeEntry(env, d, state, at);
   return {
     ...base,
     DetailType: INSTANCE_DETAIL_TYPE,
     Resources: [...base.Resources, arn],
-    Detail: JSON.stringify({ ...(JSON.parse(base.Detail) as Record<string, unknown>), instanceId: arn }),
+    Detail: JSON.stringify({ ...(JSON.parse(base.Detail) as Record<string, unknown>), instanceId: host.targetId }),
   };
 }
 

@@ -18,6 +18,7 @@ import type {
   WaitKind,
 } from '../domain/model.js';
 import type { Environment } from '../domain/notifications.js';
+import type { HostCommands } from '../ports/host-commands.js';
 import type { GroupInput } from '../ports/store.js';
 
 /** What a strategy method may do besides using its own ports. */
@@ -139,7 +140,34 @@ export interface DescribedTarget {
   member: 'lambdaTarget' | 'ecsTarget' | 'instanceTarget';
   /** Platform fields of the target (lambdaFunctionInfo, taskSetsInfo, ...). */
   detail: Record<string, unknown>;
+  /**
+   * The target's own progress, when it has one (a Server deployment's host: its status, lifecycle events and
+   * their diagnostics). Unset: the deployment's own (one target that moves with the deployment).
+   */
+  progress?: TargetProgress;
 }
+
+/** A target's status and lifecycle events in CodeDeploy's shape (times in epoch seconds, as the API returns). */
+export interface TargetProgress {
+  /** CodeDeploy's TargetStatus: Pending, InProgress, Succeeded, Failed, Skipped, Unknown, Ready. */
+  status: string;
+  lastUpdatedAt: number;
+  lifecycleEvents: {
+    lifecycleEventName: string;
+    status: string;
+    startTime?: number;
+    endTime?: number;
+    diagnostics?: { errorCode: string; message: string; scriptName?: string; logTail?: string };
+  }[];
+}
+
+/** What describing a deployment's targets may read: the hosts of an in-place deployment. */
+export interface TargetReadPorts {
+  hostCommands: Pick<HostCommands, 'listHosts'>;
+}
+
+/** The port methods describeTargets may call (what an API operation that describes targets declares). */
+export const TARGET_READ_USES = { hostCommands: ['listHosts'] } as const;
 
 /** Which port methods a strategy method calls, by port: IAM statements are derived from it. */
 export type PortUses<Ports> = { readonly [P in keyof Ports]?: readonly (keyof Ports[P] & string)[] };
@@ -179,8 +207,14 @@ export interface Platform<Target = unknown, Facts = unknown, Ports = unknown> {
    * group's last successful revision, which the rollback redeploys). Unset or undefined: the same revision.
    */
   rollbackRevision?(spec: DeploymentSpec<Target>, facts: Facts | undefined): RevisionLocation | undefined;
-  /** The deployment's targets for ListDeploymentTargets / BatchGetDeploymentTargets. */
-  describeTargets(d: Deployment<Target, Facts>, env: Environment): DescribedTarget[];
+  /**
+   * The deployment's targets for ListDeploymentTargets, GetDeploymentTarget, BatchGetDeploymentTargets (and
+   * the deprecated instance operations), in target id order. Reads only through `ports` (TARGET_READ_USES).
+   * @throws DependencyUnavailableError when the store is throttled or unavailable (retrying may help)
+   */
+  describeTargets(d: Deployment<Target, Facts>, env: Environment, ports: TargetReadPorts): Promise<DescribedTarget[]>;
+  /** The deployment's target ids, from the record alone (for messages: where to look). Never throws. */
+  targetIds(d: Deployment<Target, Facts>): string[];
   /** What a hook gets besides CodeDeploy's two keys (so it need not look it up). */
   hookContext(d: Deployment<Target, Facts>): Record<string, unknown>;
   /** Cutover's extra fields of GetDeployment (`cutover.*`). */

@@ -101,6 +101,15 @@ export interface HostQueueEntry {
   standbyUntil?: string;
 }
 
+/** An instance-level outcome published for a host (CodeDeploy's instance event `state`). */
+export type InstanceTransition = 'START' | 'SUCCESS' | 'FAILURE';
+
+/** A transition's publication: claimed (by compare-and-set on the record), then marked published. */
+export interface NoticeMark {
+  claimedAt: string;
+  publishedAt?: string;
+}
+
 /** One host of a deployment. */
 export interface HostRecord {
   deploymentId: string;
@@ -120,6 +129,8 @@ export interface HostRecord {
   startTime?: string;
   endTime?: string;
   lastUpdatedAt: string;
+  /** Its instance events (START, SUCCESS, FAILURE) claimed and published so far (fleet/notices.ts). */
+  notices?: Partial<Record<InstanceTransition, NoticeMark>>;
   /** Compare-and-set counter. */
   version: number;
 }

@@ -215,10 +215,7 @@ async function rollback(
       cur.state.rollbackDeadline ? undefined : { rollbackDeadline: deadline },
     );
   }
-  const where = platformOf(d.spec.computePlatform)
-    .describeTargets(d, deps.env)
-    .map((t) => t.targetId)
-    .join(', ');
+  const where = platformOf(d.spec.computePlatform).targetIds(d).join(', ');
   const verdict = classifyFailure(input.failure, platformOf(d.spec.computePlatform).errorCodes);
   let found;
   try {
@@ -364,10 +361,7 @@ async function record(
     // Where traffic is: what the rollback read last, or (when it failed before reading) the targets to check.
     const where = gaveUp
       ? gaveUp.map((t) => `${t.target}: ${t.where} (${t.reason})`).join('; ')
-      : `not read back: ${platformOf(d.spec.computePlatform)
-          .describeTargets(d, deps.env)
-          .map((t) => t.targetId)
-          .join(', ')}`;
+      : `not read back: ${platformOf(d.spec.computePlatform).targetIds(d).join(', ')}`;
     const why = 'Error' in rb ? `${rb.Error}: ${causeMessage(rb.Cause)}` : 'its deadline passed';
     rollbackMessage = `Rollback FAILED (${why}); ${where}. Check these targets by hand.`;
     verdict = {

@@ -82,9 +82,15 @@ export const platforms: PortFactory<'platforms'> = (c) =>
       hostCommands: hostCommands(c),
       instances: instances(c),
       configs: catalog(c),
+      deployments: deployments(c),
+      events: events(c),
       clock: new SystemClock(),
       ids: new RandomIds(),
-      env: { region: c.cfg.AWS_REGION, accountId: c.cfg.CUTOVER_ACCOUNT_ID ?? '000000000000' },
+      env: {
+        region: c.cfg.AWS_REGION,
+        accountId: c.cfg.CUTOVER_ACCOUNT_ID ?? '000000000000',
+        eventSource: c.cfg.CUTOVER_EVENT_SOURCE,
+      },
     },
   });
 

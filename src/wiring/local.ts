@@ -157,6 +157,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   const report = (input: unknown) => run(TASKS.putLifecycleEventHookExecutionStatus, input);
   const hostCommands = new DynamoHostCommands(doc, TABLE_NAME);
   const ids = opts.ids ?? new RandomIds();
+  const events = new SimEventPublisher(world);
   const platformPorts: PlatformPorts = {
     Lambda: { aliases: new SimTrafficRouter(world) },
     ECS: { services: new SimEcsServices(world), loadBalancers: new SimLoadBalancers(world) },
@@ -167,9 +168,11 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
       hostCommands,
       instances: store.instances,
       configs: store.catalog,
+      deployments: store.deployments,
+      events,
       clock,
       ids,
-      env: { region: 'local', accountId: '000000000000' },
+      env: { region: 'local', accountId: '000000000000', eventSource: opts.eventSource ?? 'cutover' },
     },
   };
   const deps: Deps = {
@@ -180,7 +183,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     hooks: new RoutingHookInvoker(new SimHookInvoker(world, report, log)),
     tokens: runtime,
     executions: runtime,
-    events: new SimEventPublisher(world),
+    events,
     revisions: new S3RevisionSource(s3Client),
     pipeline: new SimPipelineJobs(world),
     clock,

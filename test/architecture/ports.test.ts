@@ -430,6 +430,18 @@ describe('every granted port method is called by its function', () => {
       { instrumentation: recorder },
     );
     envs.push(env);
+    // Instance triggers: each host's start and end is published to SNS too.
+    const group = (await env.deps.catalog.getDeploymentGroup('fleet', 'web'))!;
+    await env.deps.catalog.updateDeploymentGroup({
+      ...group,
+      triggerConfigurations: [
+        {
+          triggerName: 'hosts',
+          triggerTargetArn: 'arn:aws:sns:us-east-1:111122223333:hosts',
+          triggerEvents: ['InstanceStart', 'InstanceSuccess', 'InstanceFailure'],
+        },
+      ],
+    });
     const ok = await deployBundle(env);
     await runHosts(env, ok, hosts);
     expect(await statusOf(env, ok)).toBe('Succeeded');
@@ -445,6 +457,15 @@ describe('every granted port method is called by its function', () => {
     expect(await statusOf(env, failed)).toBe('Failed');
     const rollback = (await env.deps.deployments.get(failed))!.state.rollbackInfo!.rollbackDeploymentId!;
     expect(await statusOf(env, rollback)).toBe('Succeeded');
+    // Its hosts through the API: targets, instances, the overview.
+    const [host] = (await api(env, 'ListDeploymentTargets', { deploymentId: failed })).targetIds as string[];
+    await api(env, 'GetDeploymentTarget', { deploymentId: failed, targetId: host });
+    await api(env, 'BatchGetDeploymentTargets', { deploymentId: failed, targetIds: [host] });
+    await api(env, 'ListDeploymentInstances', { deploymentId: failed });
+    await api(env, 'GetDeploymentInstance', { deploymentId: failed, instanceId: host });
+    await api(env, 'BatchGetDeploymentInstances', { deploymentId: failed, instanceIds: [host] });
+    await api(env, 'GetDeployment', { deploymentId: rollback });
+    await api(env, 'BatchGetDeployments', { deploymentIds: [rollback] });
     // StopExecution while the fleet runs: executionEnded stops it and records the outcome.
     const aborted = await deployBundle(env);
     await env.elapse(30);

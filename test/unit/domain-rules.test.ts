@@ -421,7 +421,7 @@ describe('notifications in CodeDeploy’s shapes', () => {
     expect(e.Resources[2]).toBe('arn:aws:ec2:us-east-1:111122223333:instance/i-0abc');
     expect(JSON.parse(e.Detail)).toEqual({
       instanceGroupId: 'g-1',
-      instanceId: 'arn:aws:ec2:us-east-1:111122223333:instance/i-0abc',
+      instanceId: 'i-0abc',
       region: 'us-east-1',
       application: 'App',
       deploymentId: 'd-75I7MBT7C',

@@ -619,7 +619,8 @@ export const ecsPlatform: Platform<EcsTarget, EcsFacts, EcsPorts> = {
     taskDefinition: facts?.blueTaskDefinition ?? spec.target.taskDefinition,
   }),
 
-  describeTargets(d, env) {
+  targetIds: (d) => [svcName(d.spec.target)],
+  async describeTargets(d, env) {
     const e = d.spec.target;
     const f = d.state.facts ?? {};
     const label = (color: 'Blue' | 'Green', taskSet: string | undefined, tg: string | undefined, weight: number) =>

@@ -166,7 +166,8 @@ export const lambdaPlatform: Platform<LambdaTarget, undefined, LambdaPorts> = {
     })),
   }),
 
-  describeTargets: (d) =>
+  targetIds: (d) => d.spec.target.functions.map(where),
+  describeTargets: async (d) =>
     d.spec.target.functions.map((f) => ({
       targetId: where(f),
       targetArn: f.functionName,

@@ -10,7 +10,8 @@
 import type { DescribedTarget, Platform } from '../platform.js';
 import { parseServerAppSpec } from './appspec.js';
 import { DEFAULT_SERVER_CONFIG, serverDeploymentConfigs } from './deployment-config.js';
-import { FLEET_USES } from './fleet/index.js';
+import { isTerminal } from '../../domain/model.js';
+import { FLEET_USES, instanceTarget } from './fleet/index.js';
 import { normalizeServerGroup, serverGroupIssues } from './groups.js';
 import { SERVER_HOOK_EVENTS, SERVER_LIFECYCLE } from './lifecycle.js';
 import { serverStrategy, type ServerDeploymentTarget, type ServerFacts, type ServerStrategyPorts } from './strategy.js';
@@ -26,6 +27,8 @@ const CHECK_USES = {
   hostCommands: ['listHosts'],
 } as const;
 const TRAFFIC_EVENT_USES = { targetGroups: ['register', 'deregister', 'health'], clock: ['now'] } as const;
+/** The hosts' instance events (fleet/notices.ts), published by the sweep of progress and stop. */
+const NOTICE_USES = { deployments: ['get'], events: ['putEvents', 'publish'] } as const;
 
 export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, ServerStrategyPorts> = {
   computePlatform: 'Server',
@@ -80,14 +83,38 @@ export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, Serve
     deploymentType: 'IN_PLACE',
     deploymentOption: d.spec.target.trafficControl ? 'WITH_TRAFFIC_CONTROL' : 'WITHOUT_TRAFFIC_CONTROL',
   }),
-  describeTargets: (d, env): DescribedTarget[] =>
-    (d.state.facts?.hosts ?? []).map((h) => ({
+  targetIds: (d) => (d.state.facts?.hosts ?? []).map((h) => h.id),
+  // The hosts' records (the fleet's, live): each its own status, events and diagnostics. Before the fleet has
+  // written them, the hosts Prepare chose, Pending (a rollback deployment has only the hosts it redeploys to:
+  // its records).
+  async describeTargets(d, _env, ports): Promise<DescribedTarget[]> {
+    const records = await ports.hostCommands.listHosts(d.deploymentId);
+    const arns = new Map((d.state.facts?.hosts ?? []).map((h) => [h.id, h.targetArn]));
+    if (records.length || d.spec.creator === 'codeDeployRollback')
+      return records.map((r) => {
+        const t = instanceTarget(r).instanceTarget;
+        return {
+          targetId: r.hostId,
+          targetArn: r.targetArn ?? arns.get(r.hostId) ?? r.hostId,
+          deploymentTargetType: 'InstanceTarget',
+          member: 'instanceTarget',
+          detail: {},
+          progress: { status: t.status, lastUpdatedAt: t.lastUpdatedAt, lifecycleEvents: t.lifecycleEvents },
+        };
+      });
+    return (d.state.facts?.hosts ?? []).map((h) => ({
       targetId: h.id,
       targetArn: h.targetArn,
       deploymentTargetType: 'InstanceTarget',
       member: 'instanceTarget',
-      detail: { deploymentId: d.deploymentId, region: env.region },
-    })),
+      detail: {},
+      progress: {
+        status: isTerminal(d.state.status) ? 'Skipped' : 'Pending',
+        lastUpdatedAt: Date.parse(d.state.startTime ?? d.spec.createTime) / 1000,
+        lifecycleEvents: [],
+      },
+    }));
+  },
   hookContext: () => ({}),
   describe: (d) => ({ functions: [], server: { hosts: (d.state.facts?.hosts ?? []).map((h) => h.id) } }),
   summary: (d) => `${d.state.facts?.hosts.length ?? 'the group’s'} hosts`,
@@ -103,7 +130,13 @@ export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, Serve
       ids: ['uuid'],
       ...TRAFFIC_EVENT_USES,
     },
-    verifyWeight: { hostCommands: FLEET_USES.progress.hostCommands, ids: ['uuid'], ...TRAFFIC_EVENT_USES },
+    verifyWeight: {
+      hostCommands: FLEET_USES.progress.hostCommands,
+      ids: ['uuid'],
+      configs: ['getDeploymentGroup'],
+      ...TRAFFIC_EVENT_USES,
+      ...NOTICE_USES,
+    },
     assess: { hostCommands: ['listHosts'] },
     // Stops the fleet, then runs the rollback deployment's own fleet (start and progress).
     restore: {
@@ -116,9 +149,10 @@ export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, Serve
           'listHosts' as const,
         ]),
       ],
-      configs: ['getDeploymentConfig'],
+      configs: ['getDeploymentConfig', 'getDeploymentGroup'],
       ids: ['uuid'],
       ...TRAFFIC_EVENT_USES,
+      ...NOTICE_USES,
     },
     finish: {},
   },

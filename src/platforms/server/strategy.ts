@@ -20,11 +20,11 @@ import { PreconditionFailedError } from '../../domain/errors.js';
 import type { Deployment, DeploymentSpec, RevisionLocation } from '../../domain/model.js';
 import { codedMessage } from '../../domain/outcome.js';
 import { revisionKey } from '../../domain/revisions.js';
-import type { Clock, IdSource } from '../../ports/index.js';
+import type { Clock, Deployments, EventPublisher, IdSource } from '../../ports/index.js';
 import type { HostCommands } from '../../ports/host-commands.js';
 import type { Catalog, Instances } from '../../ports/store.js';
 import type { Assessment, CheckContext, Restoration, TargetStrategy, Verification } from '../platform.js';
-import { Fleet, targetGroupEvents, type FleetSetupHost } from './fleet/index.js';
+import { Fleet, instanceNotices, targetGroupEvents, type FleetSetupHost } from './fleet/index.js';
 import { predefinedServerConfig, type ServerSchedulingConfig } from './deployment-config.js';
 import { minimumHealthyHostCount } from './scheduling.js';
 import type { Ec2Instances, AutoScalingGroups, TargetGroupTargets } from './ports.js';
@@ -72,13 +72,20 @@ export interface ServerStrategyPorts {
   targetGroups: TargetGroupTargets;
   hostCommands: HostCommands;
   instances: Pick<Instances, 'list'>;
-  /** Custom deployment configurations (the scheduling of a deployment is read when its fleet starts). */
-  configs: Pick<Catalog, 'getDeploymentConfig'>;
+  /**
+   * Custom deployment configurations (the scheduling of a deployment is read when its fleet starts), and the
+   * group's triggers (the hosts' instance events).
+   */
+  configs: Pick<Catalog, 'getDeploymentConfig' | 'getDeploymentGroup'>;
+  /** The deployment records instance events name (a rollback deployment's too). */
+  deployments: Pick<Deployments, 'get'>;
+  /** Instance events: EventBridge and the group's SNS triggers (fleet/notices.ts). */
+  events: Pick<EventPublisher, 'putEvents' | 'publish'>;
   /** The fleet's deadlines are on the engine's clock; its command ids are unguessable. */
   clock: Pick<Clock, 'now'>;
   ids: Pick<IdSource, 'uuid'>;
-  /** Where the stack runs (instance ARNs, the agents' DeploymentExecutionId). */
-  env: { region: string; accountId: string };
+  /** Where the stack runs (instance ARNs, the agents' DeploymentExecutionId), and the events' source. */
+  env: { region: string; accountId: string; eventSource?: string };
 }
 
 type D = Deployment<ServerDeploymentTarget, ServerFacts>;
@@ -113,11 +120,19 @@ const describeRevision = (r: RevisionLocation) =>
 export function serverStrategy(ports: ServerStrategyPorts): TargetStrategy<ServerDeploymentTarget, ServerFacts> {
   const env = ports.env;
   const now = () => ports.clock.now();
+  const notices = instanceNotices({
+    deployments: ports.deployments,
+    configs: ports.configs,
+    events: ports.events,
+    clock: { now },
+    env,
+  });
   const fleetFor = (d: D) =>
     new Fleet({
       hostCommands: ports.hostCommands,
       clock: { now },
       ids: ports.ids,
+      notices,
       ...(d.spec.target.trafficControl && d.state.facts?.targetGroupArns.length
         ? { engineEvents: targetGroupEvents(ports.targetGroups, d.state.facts.targetGroupArns, { now }) }
         : {}),

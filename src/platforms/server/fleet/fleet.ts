@@ -54,6 +54,7 @@ import {
   startEvent,
   stopHost,
 } from './lifecycle.js';
+import { notifyHost, type InstanceNotices } from './notices.js';
 import { deploymentExecutionIdOf, deploymentSpecification, type FileExistsBehavior } from './specification.js';
 
 /** The port methods each entry point calls, by port (what a caller declares; IAM follows, ADR 11). */
@@ -114,6 +115,8 @@ export interface DriveDeps {
   ids: Pick<IdSource, 'uuid'>;
   /** Runs BlockTraffic and AllowTraffic (the Server strategy gives it; without it they wait for `progress`). */
   engineEvents?: EngineEvents;
+  /** Publishes the hosts' instance events (START, SUCCESS, FAILURE); without it none are published. */
+  notices?: InstanceNotices;
 }
 export type StartDeps = DriveDeps & {
   hostCommands: Pick<HostCommands, Drive | 'createFleet' | 'putHosts' | 'setStandby'>;
@@ -675,8 +678,10 @@ export async function fleetProgress(
       fleet.state.ended?.reason ?? (decision.kind === 'failed' ? decision.message : 'The deployment stopped');
     if (!fleet.state.ended) fleet = await endFleet(deps, id, message, code);
     await stopDispatch(deps, fleet, await deps.hostCommands.listHosts(id));
+    await sweepNotices(deps, id);
     return { verdict: 'failed', code, message, ...summaryOf(await refreshed(deps, fleet)) };
   }
+  await sweepNotices(deps, id);
   if (decision.kind === 'succeeded' || (decision.kind === 'waveComplete' && decision.wave >= wave)) {
     if (decision.kind === 'succeeded') await clearStandby(deps, fleet, hosts);
     return {
@@ -762,6 +767,9 @@ export async function completeCommand(
   const { fleet: after, decision } = await schedule(deps, deploymentId, ended);
   if (decision.kind === 'failed' && !after.state.ended)
     await endFleet(deps, deploymentId, decision.message, decision.code);
+  // The host's next command is queued and the next hosts started: publish what this host reached (before the
+  // wake, so the execution's sweep finds it published), never failing the completion over it.
+  await notifyHost(deps, deploymentId, hostId, { sweep: false });
   const key = boundaryOf(decision);
   if (key && !after.state.woken.includes(key)) {
     const woke = await wakeOnce(
@@ -787,6 +795,25 @@ export async function stopFleet(
 ): Promise<void> {
   const fleet = await endFleet(deps, d.deploymentId, reason);
   await stopDispatch(deps, fleet, await deps.hostCommands.listHosts(d.deploymentId));
+  await sweepNotices(deps, d.deploymentId);
+}
+
+/**
+ * Publish the instance events of every host of the deployment that nobody published: those not claimed yet,
+ * and those whose claim is older than the grace period (its publisher crashed or its publish failed).
+ * Returns whether every one is published now.
+ */
+export async function sweepNotices(
+  deps: Pick<DriveDeps, 'clock' | 'notices'> & {
+    hostCommands: Pick<HostCommands, 'listHosts' | 'getHost' | 'updateHost'>;
+  },
+  deploymentId: string,
+): Promise<boolean> {
+  if (!deps.notices) return true;
+  let settled = true;
+  for (const h of await deps.hostCommands.listHosts(deploymentId))
+    if (!(await notifyHost(deps, deploymentId, h.hostId, { sweep: true })).settled) settled = false;
+  return settled;
 }
 
 /** The deployment's hosts as CodeDeploy's API shows them (DeploymentTarget with an InstanceTarget). */

@@ -6,6 +6,7 @@
 export * from './fleet.js';
 export * from './identity.js';
 export * from './lifecycle.js';
+export * from './notices.js';
 export * from './protocol.js';
 export * from './specification.js';
 export * from './traffic-events.js';

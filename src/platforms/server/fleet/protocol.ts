@@ -7,8 +7,17 @@
  * open waiting for work (docs/adr/0016-host-commands-and-fleet-progress.md).
  */
 import { ApiError, InvalidInputError, type Issue } from '../../../domain/errors.js';
-import type { Clock, HostCommand, HostCommands, IdSource, Instances } from '../../../ports/index.js';
+import type {
+  Catalog,
+  Clock,
+  EventPublisher,
+  HostCommand,
+  HostCommands,
+  IdSource,
+  Instances,
+} from '../../../ports/index.js';
 import { completeCommand, type CompleteDeps, FLEET_USES } from './fleet.js';
+import { instanceNotices } from './notices.js';
 import { ACCESS_DENIED, assertSameHost, callerHost, type CallerContext, type CallerHost } from './identity.js';
 import {
   MAX_ATTEMPTS,
@@ -40,7 +49,13 @@ export const PROTOCOL_USES = {
   GetDeploymentSpecification: { instances: ['byIamArn'], hostCommands: ['getFleet', 'getHost'] },
   PutHostCommandAcknowledgement: { instances: ['byIamArn'], hostCommands: ['getQueue', 'updateCommand'] },
   PostHostCommandUpdate: { instances: ['byIamArn'], hostCommands: ['getQueue', 'updateCommand'] },
-  PutHostCommandComplete: { instances: ['byIamArn'], ...FLEET_USES.complete },
+  // The host's instance events are published from here too (fleet/notices.ts): the group's triggers, EventBridge, SNS.
+  PutHostCommandComplete: {
+    instances: ['byIamArn'],
+    ...FLEET_USES.complete,
+    catalog: ['getDeploymentGroup'],
+    events: ['putEvents', 'publish'],
+  },
 } as const satisfies Record<CommandOperation, object>;
 
 /** A poll writes the host's liveness at most this often (the agent may poll every second). */
@@ -333,7 +348,13 @@ export async function postHostCommandUpdate(
  *   InvalidInputError ValidationException naming the field
  */
 export async function putHostCommandComplete(
-  deps: Identities & CompleteDeps,
+  deps: Identities &
+    CompleteDeps & {
+      // Without them (a fleet driven on its own, in unit tests) no instance events are published.
+      catalog?: Pick<Catalog, 'getDeploymentGroup'>;
+      events?: Pick<EventPublisher, 'putEvents' | 'publish'>;
+      env?: { region: string; accountId: string; eventSource?: string };
+    },
   context: CallerContext,
   input: Input,
 ): Promise<Record<string, never>> {
@@ -344,8 +365,18 @@ export async function putHostCommandComplete(
     throw invalid([{ path: 'CommandStatus', message: 'required: Succeeded or Failed' }]);
   const env = envelope(input, 'Diagnostics');
   const diagnostics = env ? agentDiagnostics(env.Payload, status) : undefined;
+  const notices =
+    deps.catalog && deps.events && deps.env
+      ? instanceNotices({
+          deployments: deps.deployments,
+          configs: deps.catalog,
+          events: deps.events,
+          clock: deps.clock,
+          env: deps.env,
+        })
+      : undefined;
   const outcome = await completeCommand(
-    deps,
+    { ...deps, ...(notices ? { notices } : {}) },
     { deploymentId: ref.deploymentId, hostId: host.hostId, hostCommandId: id },
     { status, ...(diagnostics ? { diagnostics } : {}) },
   );
