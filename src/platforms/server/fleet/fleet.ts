@@ -647,7 +647,18 @@ export async function fleetProgress(
   if (!fleet) throw new InternalError(`deployment ${id} has no fleet: start it before reading its progress`);
   // Only the plan's hosts (a start retried after a crash may have written records of a fleet since changed).
   const planned = new Set(planOf(fleet).hosts.map((h) => h.id));
-  const hosts = (await deps.hostCommands.listHosts(id)).filter((h) => planned.has(h.hostId));
+  // While the fleet runs, only the hosts it started can need anything (a host leaves Pending only after the
+  // fleet's state says InProgress; an ended host is recorded there before it is looked at again), so read
+  // those alone: a sequential deployment looks about once a minute, and reading every host each time made
+  // its looks grow with the fleet (1,000 hosts: 600 looks × 1,000 records). An ended fleet reads them all.
+  const running = Object.entries(fleet.state.statuses)
+    .filter(([host, s]) => s === 'InProgress' && planned.has(host))
+    .map(([host]) => host);
+  const hosts = fleet.state.ended
+    ? (await deps.hostCommands.listHosts(id)).filter((h) => planned.has(h.hostId))
+    : (await Promise.all(running.map((host) => deps.hostCommands.getHost(id, host)))).filter(
+        (h): h is HostRecord => h !== undefined,
+      );
   const ends: Record<string, HostStatus> = {};
   let dueAt = Infinity;
   for (const h of hosts) {
@@ -678,7 +689,7 @@ export async function fleetProgress(
     return { verdict: 'failed', code, message, ...summaryOf(await refreshed(deps, fleet)) };
   }
   if (decision.kind === 'succeeded' || (decision.kind === 'waveComplete' && decision.wave >= wave)) {
-    if (decision.kind === 'succeeded') await clearStandby(deps, fleet, hosts);
+    if (decision.kind === 'succeeded') await clearStandby(deps, fleet, await deps.hostCommands.listHosts(id));
     return {
       verdict: 'verified',
       wave: decision.kind === 'succeeded' ? planOf(fleet).waves.length - 1 : decision.wave,
