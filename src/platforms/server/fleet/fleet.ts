@@ -661,6 +661,11 @@ export async function fleetProgress(
       );
   const ends: Record<string, HostStatus> = {};
   let dueAt = Infinity;
+  // A command waiting to be polled is due at its start deadline (minutes away), but once a host claims it the
+  // host's liveness (a minute of silence) is what must be looked at: a host that died right after claiming its
+  // command, and whose agent came back before that first look, kept the event until its hour (the agent's
+  // polls count as heartbeats). So while any host holds a command, look again within the liveness.
+  const soon = deps.clock.now().getTime() + fleet.settings.livenessSeconds * 1000;
   for (const h of hosts) {
     const active =
       h.status === 'InProgress' || (h.status === 'Pending' && fleet.state.statuses[h.hostId] === 'InProgress');
@@ -670,14 +675,14 @@ export async function fleetProgress(
     }
     const r = await driveHost(deps, fleet, h.hostId, { checkDeadlines: true });
     if (isEnded(r.host.status)) ends[h.hostId] = r.host.status;
-    if (r.dueAt !== undefined) dueAt = Math.min(dueAt, r.dueAt);
+    if (r.dueAt !== undefined) dueAt = Math.min(dueAt, r.dueAt, r.host.command ? soon : Infinity);
   }
   const scheduled = await schedule(deps, id, ends, fleet.state.ended ? undefined : wave);
   fleet = scheduled.fleet;
   const decision = scheduled.decision;
   for (const host of scheduled.started) {
     const h = await deps.hostCommands.getHost(id, host);
-    const due = h?.command ? Date.parse(h.command.deadline) : undefined;
+    const due = h?.command ? Math.min(Date.parse(h.command.deadline), soon) : undefined;
     if (due !== undefined) dueAt = Math.min(dueAt, due);
   }
   if (fleet.state.ended || decision.kind === 'failed') {
