@@ -118,7 +118,8 @@ export async function runServerDeployment(
   const nextHostMs: number[] = [];
   let events = 0;
   let lastCompleted: number | undefined;
-  for (const hostId of order) {
+  for (const [n, hostId] of order.entries()) {
+    if (n > 0 && n % 100 === 0) process.stderr.write(`  ${name}: ${n} of ${order.length} hosts done\n`);
     const host = byId.get(hostId)!;
     let first = true;
     for (;;) {
