@@ -6,14 +6,21 @@
  * the same 10-step linear shift), whose count grows only with the steady-state polls of Install
  * (every 15 s until the replacement task set is steady).
  *
- *   npx tsx bench/transitions.ts
+ * Last, Server (EC2 in-place) OneAtATime deployments to 10, 100 and 1,000 scripted hosts
+ * (bench/server-fleet.ts) that succeed every event: a wave per host, so the count grows with the hosts
+ * (the traffic loop's liveness looks, about one a minute while a host runs), and the 1,000-host one must
+ * stay under Step Functions' 25,000-event history. Also the wall time from a host's
+ * PutHostCommandComplete answer to the PollHostCommand that returns its next event.
+ *
+ *   npx tsx bench/transitions.ts [--server-hosts 10,100,1000] [--event-seconds 5]
  */
 import '../src/local/polyfill.js';
 import { VirtualClock } from '../src/local/clock.js';
 import { SimWorld } from '../src/adapters/sim/world.js';
 import { TASKS } from '../src/tasks/index.js';
 import { createLocalEnvironment } from '../src/wiring/local.js';
-import { report } from './support.js';
+import { runServerDeployment, serverGroup, type ServerRun } from './server-fleet.js';
+import { percentile, report, stringArg } from './support.js';
 
 /** Issue #10: a 10-step Lambda linear deployment with two hooks in at most 40, ECS with five hooks in 50. */
 const TARGET = 40;
@@ -130,9 +137,57 @@ async function countEcs(): Promise<{ transitions: number; steadyPolls: number; w
   return { transitions: entered.length, steadyPolls, withoutPolls: entered.length - 3 * steadyPolls };
 }
 
+/** Step Functions' limit on a Standard execution's history. */
+const HISTORY_LIMIT = 25_000;
+/** The 1,000-host OneAtATime deployment: far below the limit (a third of it). */
+const SERVER_HISTORY_TARGET = Math.floor(HISTORY_LIMIT / 3);
+
+const stats = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const ms = (x: number) => Math.round(x * 100) / 100;
+  return { samples: xs.length, medianMs: ms(percentile(sorted, 50)), p95Ms: ms(percentile(sorted, 95)) };
+};
+
+async function countServer(sizes: number[], eventSeconds: number) {
+  const rows: Omit<ServerRun, 'nextEventMs' | 'nextHostMs'>[] = [];
+  const nextEvent: number[] = [];
+  const nextHost: number[] = [];
+  for (const n of sizes) {
+    const name = `fleet${n}`;
+    const hosts = await serverGroup(env, world, name, n);
+    const { nextEventMs, nextHostMs, ...row } = await runServerDeployment(env, clock, name, hosts, eventSeconds);
+    if (row.status !== 'Succeeded') throw new Error(`Server OneAtATime to ${n} hosts: ${row.status}`);
+    nextEvent.push(...nextEventMs);
+    nextHost.push(...nextHostMs);
+    rows.push(row);
+    process.stderr.write(
+      `server ${n} hosts: ${row.transitions} transitions, ${row.historyEvents} events, ${row.wallSeconds} s\n`,
+    );
+  }
+  const largest = rows[rows.length - 1]!;
+  return {
+    description: `Server OneAtATime to scripted hosts succeeding every event (${eventSeconds} virtual s each), hosts not yet started left unpolled`,
+    historyLimit: HISTORY_LIMIT,
+    historyTarget: SERVER_HISTORY_TARGET,
+    rows,
+    completionToNextEvent: {
+      description:
+        "wall ms from a PutHostCommandComplete answer to the PollHostCommand returning the host's next event",
+      ...stats(nextEvent),
+    },
+    completionToNextHost: {
+      description: "wall ms from a host's last PutHostCommandComplete answer to the next host's first command",
+      ...stats(nextHost),
+    },
+    meetsTarget: rows.every((r) => r.historyEvents < HISTORY_LIMIT) && largest.historyEvents <= SERVER_HISTORY_TARGET,
+  };
+}
+
 const oneMinute = await count('Linear10Every1Minute', 1, '1', '2');
 const oneHour = await count('Linear10Every60Minutes', 60, '2', '3');
 const ecs = await countEcs();
+const serverSizes = stringArg('server-hosts', '10,100,1000').split(',').map(Number);
+const server = await countServer(serverSizes, Number(stringArg('event-seconds', '5')));
 await env.close();
 report('transitions', {
   description: 'StateEntered events of a 10-step linear deployment with BeforeAllowTraffic and AfterAllowTraffic hooks',
@@ -145,7 +200,9 @@ report('transitions', {
     target: ECS_TARGET,
     ...ecs,
   },
+  server,
   meetsTarget:
+    server.meetsTarget &&
     oneMinute.transitions <= TARGET &&
     oneHour.transitions <= TARGET &&
     oneMinute.transitions === oneHour.transitions &&

@@ -185,7 +185,8 @@ describe('the fleet', () => {
     expect((await h.host('i-00000002').poll()).NextPollInSeconds).toBe(5);
     expect((await h.host('i-00000002').poll()).HostCommand).toBeUndefined();
     const first = await fleetProgress(h.deps, h.d, 0);
-    expect(first).toMatchObject({ verdict: 'pending', retryAfterSeconds: 300 }); // the first command's start deadline
+    // Not the first command's start deadline (5 minutes): the host's liveness once it claims the command.
+    expect(first).toMatchObject({ verdict: 'pending', retryAfterSeconds: 60 });
     await h.park('t-1');
     expect(await h.host('i-00000001').runAll()).toEqual(EVENTS);
     // The host ended; the scheduler started the next one without waking the execution.
@@ -485,7 +486,8 @@ describe('the fleet', () => {
     crashOnce('updateHost');
     await expect(host.complete(r.HostCommand!.HostCommandIdentifier, 'Succeeded')).rejects.toThrow(/crash/);
     const p = await fleetProgress(h.deps, h.d, 0);
-    expect(p).toMatchObject({ verdict: 'pending', retryAfterSeconds: 300 }); // BeforeInstall queued, waiting for a poll
+    // BeforeInstall queued, waiting for a poll: looked at again within the liveness, not at its start deadline.
+    expect(p).toMatchObject({ verdict: 'pending', retryAfterSeconds: 60 });
     expect((await eventsOf(h, 'i-00000001')).slice(0, 3)).toEqual([
       ['ApplicationStop', 'Succeeded'],
       ['DownloadBundle', 'Succeeded'],

@@ -650,9 +650,25 @@ export async function fleetProgress(
   if (!fleet) throw new InternalError(`deployment ${id} has no fleet: start it before reading its progress`);
   // Only the plan's hosts (a start retried after a crash may have written records of a fleet since changed).
   const planned = new Set(planOf(fleet).hosts.map((h) => h.id));
-  const hosts = (await deps.hostCommands.listHosts(id)).filter((h) => planned.has(h.hostId));
+  // While the fleet runs, only the hosts it started can need anything (a host leaves Pending only after the
+  // fleet's state says InProgress; an ended host is recorded there before it is looked at again), so read
+  // those alone: a sequential deployment looks about once a minute, and reading every host each time made
+  // its looks grow with the fleet (1,000 hosts: 600 looks × 1,000 records). An ended fleet reads them all.
+  const running = Object.entries(fleet.state.statuses)
+    .filter(([host, s]) => s === 'InProgress' && planned.has(host))
+    .map(([host]) => host);
+  const hosts = fleet.state.ended
+    ? (await deps.hostCommands.listHosts(id)).filter((h) => planned.has(h.hostId))
+    : (await Promise.all(running.map((host) => deps.hostCommands.getHost(id, host)))).filter(
+        (h): h is HostRecord => h !== undefined,
+      );
   const ends: Record<string, HostStatus> = {};
   let dueAt = Infinity;
+  // A command waiting to be polled is due at its start deadline (minutes away), but once a host claims it the
+  // host's liveness (a minute of silence) is what must be looked at: a host that died right after claiming its
+  // command, and whose agent came back before that first look, kept the event until its hour (the agent's
+  // polls count as heartbeats). So while any host holds a command, look again within the liveness.
+  const soon = deps.clock.now().getTime() + fleet.settings.livenessSeconds * 1000;
   for (const h of hosts) {
     const active =
       h.status === 'InProgress' || (h.status === 'Pending' && fleet.state.statuses[h.hostId] === 'InProgress');
@@ -662,14 +678,14 @@ export async function fleetProgress(
     }
     const r = await driveHost(deps, fleet, h.hostId, { checkDeadlines: true });
     if (isEnded(r.host.status)) ends[h.hostId] = r.host.status;
-    if (r.dueAt !== undefined) dueAt = Math.min(dueAt, r.dueAt);
+    if (r.dueAt !== undefined) dueAt = Math.min(dueAt, r.dueAt, r.host.command ? soon : Infinity);
   }
   const scheduled = await schedule(deps, id, ends, fleet.state.ended ? undefined : wave);
   fleet = scheduled.fleet;
   const decision = scheduled.decision;
   for (const host of scheduled.started) {
     const h = await deps.hostCommands.getHost(id, host);
-    const due = h?.command ? Date.parse(h.command.deadline) : undefined;
+    const due = h?.command ? Math.min(Date.parse(h.command.deadline), soon) : undefined;
     if (due !== undefined) dueAt = Math.min(dueAt, due);
   }
   if (fleet.state.ended || decision.kind === 'failed') {
@@ -683,7 +699,7 @@ export async function fleetProgress(
   }
   await sweepNotices(deps, id);
   if (decision.kind === 'succeeded' || (decision.kind === 'waveComplete' && decision.wave >= wave)) {
-    if (decision.kind === 'succeeded') await clearStandby(deps, fleet, hosts);
+    if (decision.kind === 'succeeded') await clearStandby(deps, fleet, await deps.hostCommands.listHosts(id));
     return {
       verdict: 'verified',
       wave: decision.kind === 'succeeded' ? planOf(fleet).waves.length - 1 : decision.wave,
