@@ -16,7 +16,7 @@ import { VirtualClock } from '../local/clock.js';
 import { startApiServer, type ApiServer } from '../local/server.js';
 import { signerOf } from '../local/sigv4-verifier.js';
 import { StateDirBusyError, StoreLockedError, claimStateDir, readOwner, writeFileAtomic } from '../local/state-dir.js';
-import { LocalHosts, type LocalHost } from '../local/hosts.js';
+import { LocalHosts, type LocalHost } from './local-hosts.js';
 import { createLocalEnvironment, type LocalEnvironment } from './local.js';
 
 export interface SessionOptions {
