@@ -4,7 +4,7 @@
  *
  * Exit codes: 0 success · 1 the deployment failed or was stopped · 2 bad usage or input · 3 internal error.
  */
-import { existsSync, readFileSync, mkdirSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, mkdirSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,7 +90,7 @@ Options:
   --speed N        Time compression (default 60: a 5-minute bake takes 5 s)
   --keep           Keep the temporary state folder (to inspect the deployments with 'cutover status')
   --state-dir DIR  Run in this state folder instead (kept)`,
-  init: `Usage: cutover init [lambda|ecs] [--force]
+  init: `Usage: cutover init [lambda|ecs|server] [--force]
 
 lambda (default): writes cutover.world.yml (simulated functions, alarms, hooks, deployment
 groups), appspec.yml and hooks/pre-traffic.mjs, hooks/post-traffic.mjs to the current folder.
@@ -98,6 +98,11 @@ Then: cutover deploy --application shop --group checkout-prod --appspec appspec.
 ecs: writes cutover.world.yml (an ECS service behind a load balancer, task definitions, alarms,
 a blue/green deployment group), appspec.yml (an ECS AppSpec) and hooks/ecs-check.mjs.
 Then: cutover deploy --application shop --group web-prod --appspec appspec.yml
+server: writes cutover.world.yml (four local hosts, each run as a real 'cutover agent' process by
+'cutover server', a target group, application fleet with group web, HalfAtATime, auto-rollback) and
+a bundle layout: bundle/appspec.yml (files to /srv/app, the five script hooks), bundle/app/ (the
+files) and bundle/scripts/ (ApplicationStop, BeforeInstall, AfterInstall, ApplicationStart,
+ValidateService). Then: cutover server, and upload a tgz of bundle/ (the next steps say how).
 Existing files are kept unless --force is given.`,
   deploy: `Usage: cutover deploy --application NAME --group NAME --appspec FILE [options]
 
@@ -561,20 +566,32 @@ async function init(args: string[]): Promise<number> {
   const { values, positionals } = parse('init', args, { force: { type: 'boolean', default: false } });
   if (values.help) return (out(HELP.init), 0);
   const kind = positionals[0] ?? 'lambda';
-  if (!['lambda', 'ecs'].includes(kind)) throw new UsageError(`init: lambda or ecs, got ${kind}\n\n${HELP.init}`);
+  if (!['lambda', 'ecs', 'server'].includes(kind))
+    throw new UsageError(`init: lambda, ecs or server, got ${kind}\n\n${HELP.init}`);
+  const serverBundle = (rel: string): [string, string] => [join('server', 'bundle', rel), join('bundle', rel)];
   const files: [string, string][] =
-    kind === 'ecs'
+    kind === 'server'
       ? [
-          ['ecs.world.yml', 'cutover.world.yml'],
-          ['ecs-appspec.yml', 'appspec.yml'],
-          ['hooks/ecs-check.mjs', 'hooks/ecs-check.mjs'],
+          [join('server', 'server.world.yml'), 'cutover.world.yml'],
+          serverBundle('appspec.yml'),
+          serverBundle(join('app', 'index.html')),
+          serverBundle(join('app', 'version')),
+          ...['application-stop', 'before-install', 'after-install', 'application-start', 'validate-service'].map((n) =>
+            serverBundle(join('scripts', `${n}.sh`)),
+          ),
         ]
-      : [
-          ['demo.world.yml', 'cutover.world.yml'],
-          ['appspec.yml', 'appspec.yml'],
-          ['init/pre-traffic.mjs', 'hooks/pre-traffic.mjs'],
-          ['hooks/post-traffic.mjs', 'hooks/post-traffic.mjs'],
-        ];
+      : kind === 'ecs'
+        ? [
+            ['ecs.world.yml', 'cutover.world.yml'],
+            ['ecs-appspec.yml', 'appspec.yml'],
+            ['hooks/ecs-check.mjs', 'hooks/ecs-check.mjs'],
+          ]
+        : [
+            ['demo.world.yml', 'cutover.world.yml'],
+            ['appspec.yml', 'appspec.yml'],
+            ['init/pre-traffic.mjs', 'hooks/pre-traffic.mjs'],
+            ['hooks/post-traffic.mjs', 'hooks/post-traffic.mjs'],
+          ];
   for (const [from, to] of files) {
     if (existsSync(to) && !values.force) {
       out(`  kept    ${to} (exists; --force overwrites)`);
@@ -582,7 +599,23 @@ async function init(args: string[]): Promise<number> {
     }
     mkdirSync(dirname(resolve(to)), { recursive: true });
     copyFileSync(join(EXAMPLES, from), to);
+    if (to.endsWith('.sh')) chmodSync(to, 0o755);
     out(`  wrote   ${to}`);
+  }
+  if (kind === 'server') {
+    out(`
+Next:
+  cutover server      # the local API and S3, and the world's four hosts: one 'cutover agent' each,
+                      # files under .cutover/hosts/<id>/ (fs/ is the host's /, agent.log its output)
+Then, in another terminal, ship revision 1 (edit bundle/app/, then ship it again):
+  (cd bundle && tar czf ../fleet-1.tgz .)
+  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url http://127.0.0.1:4981 \\
+    s3 cp fleet-1.tgz s3://${LOCAL_REVISION_BUCKET}/fleet-1.tgz
+  aws deploy --endpoint-url http://127.0.0.1:4980 create-deployment --application-name fleet \\
+    --deployment-group-name web --s3-location bucket=${LOCAL_REVISION_BUCKET},key=fleet-1.tgz,bundleType=tgz
+  cutover status <deployment-id>
+Or watch it all happen first: cutover demo server`);
+    return 0;
   }
   out(
     `\nNext: cutover deploy --application shop --group ${kind === 'ecs' ? 'web-prod' : 'checkout-prod'} --appspec appspec.yml`,
