@@ -27,6 +27,8 @@ export interface AgentOptions {
   tracker: CommandTracker;
   log: AgentLog;
   pollSeconds: number;
+  /** The longest wait between polls, whatever the engine says. */
+  maxPollSeconds?: number;
   heartbeatSeconds: number;
   maxConcurrent: number;
   /** Consecutive errors → seconds to wait (default CodeDeploy's). */
@@ -79,7 +81,7 @@ export class Agent {
         try {
           const answer = await this.o.client.pollHostCommand({ HostIdentifier: this.o.hostId });
           errors = 0;
-          wait = nextPollDelay(answer, this.o.pollSeconds);
+          wait = Math.min(nextPollDelay(answer, this.o.pollSeconds), this.o.maxPollSeconds ?? Infinity);
           const command = answer.HostCommand;
           if (command) {
             if (this.accept(command)) {

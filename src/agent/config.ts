@@ -27,6 +27,14 @@ Options (each also an environment variable; a flag wins over its variable):
                                                           this value.
   --poll-seconds N          CUTOVER_AGENT_POLL_SECONDS    Seconds between polls when the engine does not
                                                           say (NextPollInSeconds) (default 10)
+  --max-poll-seconds N      CUTOVER_AGENT_MAX_POLL_SECONDS  Never wait longer than this between polls, whatever
+                                                          the engine says (default: as the engine says, up
+                                                          to 300; local hosts use 0.5 to start at once)
+  --destination-root DIR    CUTOVER_AGENT_DESTINATION_ROOT  Install the AppSpec's absolute destinations (and
+                                                          permissions objects) under DIR: /srv/app goes to
+                                                          DIR/srv/app. Scripts get CUTOVER_DESTINATION_ROOT=DIR.
+                                                          For several agents on one machine (cutover server's
+                                                          local hosts); default none (destinations as written)
   --heartbeat-seconds N     CUTOVER_AGENT_HEARTBEAT_SECONDS  Seconds between PostHostCommandUpdate calls while
                                                           an event runs (default 20)
   --region REGION           CUTOVER_AGENT_REGION          Region to sign for and of S3 (default AWS_REGION,
@@ -42,6 +50,8 @@ Options (each also an environment variable; a flag wins over its variable):
                                                           (default 16, as CodeDeploy's agent)
   --sign auto|always|never  CUTOVER_AGENT_SIGN            SigV4-sign the engine calls (auto: unless the
                                                           endpoint is on loopback) (default auto)
+  --s3-sign auto|always|never  CUTOVER_AGENT_S3_SIGN     SigV4-sign the S3 downloads (default: as --sign;
+                                                          cutover server's local S3 takes unsigned ones)
   --pass-credentials        CUTOVER_AGENT_PASS_CREDENTIALS=true  Let scripts inherit the agent's AWS credential
                                                           variables (AWS_ACCESS_KEY_ID, …). By default they
                                                           are removed from the scripts' environment.
@@ -63,6 +73,10 @@ export interface AgentConfig {
   root: string;
   hostId?: string;
   pollSeconds: number;
+  /** The longest wait between polls, whatever the engine says (NextPollInSeconds). */
+  maxPollSeconds?: number;
+  /** Absolute destinations of the AppSpec are installed under this directory (several agents on one machine). */
+  destinationRoot?: string;
   heartbeatSeconds: number;
   region?: string;
   s3Endpoint?: string;
@@ -72,6 +86,8 @@ export interface AgentConfig {
   downloadTimeoutSeconds: number;
   maxConcurrent: number;
   sign: 'auto' | 'always' | 'never';
+  /** Signing of S3 downloads (default: as `sign`). */
+  s3Sign?: 'auto' | 'always' | 'never';
   passCredentials: boolean;
   imdsEndpoint?: string;
   verbose: boolean;
@@ -90,6 +106,8 @@ const OPTIONS = {
   'host-id': { type: 'string' },
   'poll-seconds': { type: 'string' },
   'heartbeat-seconds': { type: 'string' },
+  'max-poll-seconds': { type: 'string' },
+  'destination-root': { type: 'string' },
   region: { type: 'string' },
   's3-endpoint': { type: 'string' },
   'max-revisions': { type: 'string' },
@@ -98,6 +116,7 @@ const OPTIONS = {
   'download-timeout-seconds': { type: 'string' },
   'max-concurrent': { type: 'string' },
   sign: { type: 'string' },
+  's3-sign': { type: 'string' },
   'pass-credentials': { type: 'boolean' },
   'imds-endpoint': { type: 'string' },
   verbose: { type: 'boolean' },
@@ -169,14 +188,26 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     problems.push(
       `--host-id (CUTOVER_AGENT_HOST_ID): 1 to 512 characters without spaces, got ${JSON.stringify(hostId)}`,
     );
+  const destinationRoot = get('destination-root');
+  if (destinationRoot !== undefined && (!destinationRoot.startsWith('/') || destinationRoot === '/'))
+    problems.push(
+      `--destination-root (CUTOVER_AGENT_DESTINATION_ROOT): an absolute directory other than /, got ${JSON.stringify(destinationRoot)}`,
+    );
   const sign = get('sign') ?? 'auto';
   if (!['auto', 'always', 'never'].includes(sign))
     problems.push(`--sign (CUTOVER_AGENT_SIGN): auto, always or never, got ${JSON.stringify(sign)}`);
+  const s3Sign = get('s3-sign');
+  if (s3Sign !== undefined && !['auto', 'always', 'never'].includes(s3Sign))
+    problems.push(`--s3-sign (CUTOVER_AGENT_S3_SIGN): auto, always or never, got ${JSON.stringify(s3Sign)}`);
   const config: AgentConfig = {
     endpoint: endpoint ?? '',
     root,
     ...(hostId !== undefined ? { hostId } : {}),
     pollSeconds: number('poll-seconds', 10, 0.2, 3600, false),
+    ...(get('max-poll-seconds') !== undefined
+      ? { maxPollSeconds: number('max-poll-seconds', 300, 0.2, 300, false) }
+      : {}),
+    ...(destinationRoot !== undefined ? { destinationRoot } : {}),
     heartbeatSeconds: number('heartbeat-seconds', 20, 1, 600, false),
     ...((get('region') ?? env.AWS_REGION) ? { region: get('region') ?? env.AWS_REGION } : {}),
     ...(url('s3-endpoint') ? { s3Endpoint: url('s3-endpoint') } : {}),
@@ -186,6 +217,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     downloadTimeoutSeconds: number('download-timeout-seconds', 900, 10, 86_400, false),
     maxConcurrent: number('max-concurrent', 16, 1, 64, true),
     sign: sign as AgentConfig['sign'],
+    ...(s3Sign !== undefined ? { s3Sign: s3Sign as AgentConfig['sign'] } : {}),
     passCredentials: bool('pass-credentials'),
     ...(url('imds-endpoint') ? { imdsEndpoint: url('imds-endpoint') } : {}),
     verbose: bool('verbose'),

@@ -37,6 +37,11 @@ export interface ExecutorOptions {
   cwd: string;
   killGraceMs: number;
   tools?: HostTools;
+  /**
+   * Install absolute destinations (and permissions objects) under this directory: `/srv/app` goes to
+   * `<destinationRoot>/srv/app` (several agents standing in for hosts on one machine).
+   */
+  destinationRoot?: string;
 }
 
 /** What is running now, for heartbeats. */
@@ -206,6 +211,16 @@ export class CommandExecutor {
       throw new Error(
         `The AppSpec file ${name} is for os: ${parsed.spec.os}, and this host runs ${process.platform}: the Cutover agent installs and runs hooks for os: linux only`,
       );
-    return parsed.spec;
+    return this.o.destinationRoot ? underRoot(parsed.spec, this.o.destinationRoot) : parsed.spec;
   }
+}
+
+/** The AppSpec with its absolute destinations and permissions objects moved under `root`. */
+export function underRoot(spec: ServerAppSpec, root: string): ServerAppSpec {
+  const under = (path: string) => join(root, path);
+  return {
+    ...spec,
+    files: spec.files.map((f) => ({ ...f, destination: under(f.destination) })),
+    permissions: spec.permissions.map((p) => ({ ...p, object: under(p.object) })),
+  };
 }

@@ -58,17 +58,17 @@ export async function startAgent(
       region: region ?? 'us-east-1',
       ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
       // A local S3 (an endpoint on loopback) has no IAM; AWS's always needs a signature.
-      ...(config.s3Endpoint &&
-      /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(config.s3Endpoint) &&
-      config.sign !== 'always'
-        ? {}
-        : { credentials }),
+      ...(s3Signs(config) ? { credentials } : {}),
       maxBytes: config.maxBundleBytes,
       timeoutMs: config.downloadTimeoutSeconds * 1000,
       idleTimeoutMs: 60_000,
     },
     unpack: { ...DEFAULT_UNPACK_LIMITS, maxBytes: config.maxUnpackedBytes },
-    baseEnv: scriptBaseEnv(env, config.passCredentials),
+    baseEnv: {
+      ...scriptBaseEnv(env, config.passCredentials),
+      ...(config.destinationRoot ? { CUTOVER_DESTINATION_ROOT: config.destinationRoot } : {}),
+    },
+    ...(config.destinationRoot ? { destinationRoot: config.destinationRoot } : {}),
     uid: process.getuid?.() ?? -1,
     cwd: process.cwd(),
     killGraceMs: 5000,
@@ -80,14 +80,26 @@ export async function startAgent(
     tracker: new CommandTracker(layout),
     log,
     pollSeconds: config.pollSeconds,
+    ...(config.maxPollSeconds !== undefined ? { maxPollSeconds: config.maxPollSeconds } : {}),
     heartbeatSeconds: config.heartbeatSeconds,
     maxConcurrent: config.maxConcurrent,
   });
   log.info(
-    `Cutover agent ${hostId}: polling ${config.endpoint} every ${config.pollSeconds} s (or as the engine says), root ${config.root}`,
+    `Cutover agent ${hostId}: polling ${config.endpoint} every ${config.pollSeconds} s (or as the engine says), root ${config.root}${config.destinationRoot ? `, destinations under ${config.destinationRoot}` : ''}`,
   );
   const abort = new AbortController();
   return { done: agent.run(abort.signal), stop: () => abort.abort() };
+}
+
+/**
+ * Whether S3 downloads are signed: as `--s3-sign` says (auto: unless the S3 endpoint is on loopback); without
+ * it, always, except a local S3 (an endpoint on loopback has no IAM) unless `--sign always`.
+ */
+function s3Signs(config: AgentConfig): boolean {
+  const loopback =
+    config.s3Endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(config.s3Endpoint);
+  if (config.s3Sign === undefined) return !loopback || config.sign === 'always';
+  return config.s3Sign === 'always' || (config.s3Sign === 'auto' && !loopback);
 }
 
 /** `cutover agent ARGS`: returns the exit code. */

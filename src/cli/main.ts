@@ -4,7 +4,7 @@
  *
  * Exit codes: 0 success · 1 the deployment failed or was stopped · 2 bad usage or input · 3 internal error.
  */
-import { existsSync, readFileSync, mkdirSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, mkdirSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { LOCAL_REVISION_BUCKET } from '../local/s3.js';
 import { StateDirBusyError, liveOwner } from '../local/state-dir.js';
 import { c, clockText, listenerRouting, renderEntry, targetOf, watch } from './render.js';
 import { openSession, type Session } from '../wiring/session.js';
+import { runServerDemo } from './server-demo.js';
 import { resetStateDir, type ResetPlan } from '../wiring/reset.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -67,7 +68,7 @@ state folder, or http://127.0.0.1:4980):
 
 Run 'cutover <command> --help' for a command's options.
 Exit codes: 0 success, 1 deployment failed or stopped, 2 bad usage or input, 3 internal error.`,
-  demo: `Usage: cutover demo [lambda|ecs] [--speed N] [--keep | --state-dir DIR]
+  demo: `Usage: cutover demo [lambda|ecs|server] [--speed N] [--keep | --state-dir DIR]
 
 lambda (default): two deployments of the 'checkout' function (alias live) in a simulated account
 with CodeDeployDefault.LambdaCanary10Percent5Minutes: version 1 → 2 (healthy: succeeds) and then
@@ -77,6 +78,11 @@ with CodeDeployDefault.ECSCanary10Percent5Minutes and all five ECS hooks: task d
 web:2 (succeeds; the original task set is deleted after a 5-minute termination wait), then
 web:2 → web:3 (35% errors: the web-5xx alarm trips; both listeners go back to blue and the
 replacement task set is deleted).
+server: in-place deployments to four real local hosts (one 'cutover agent' process each, its files
+under the state folder's hosts/<id>/) behind a target group, with CodeDeployDefault.HalfAtATime:
+revision 1, then 2 (succeeds: its files on every host, its scripts ran, ValidateService passed),
+then 3, whose ValidateService fails on two hosts: the minimum of two healthy hosts stops it
+(HEALTH_CONSTRAINTS) and the automatic rollback redeploys revision 2. Real time (real scripts).
 Prints a live timeline and a summary; exits 0 when both end as expected. The demo runs in a fresh
 temporary state folder of its own, removed at the end, so it never touches .cutover/.
 
@@ -84,7 +90,7 @@ Options:
   --speed N        Time compression (default 60: a 5-minute bake takes 5 s)
   --keep           Keep the temporary state folder (to inspect the deployments with 'cutover status')
   --state-dir DIR  Run in this state folder instead (kept)`,
-  init: `Usage: cutover init [lambda|ecs] [--force]
+  init: `Usage: cutover init [lambda|ecs|server] [--force]
 
 lambda (default): writes cutover.world.yml (simulated functions, alarms, hooks, deployment
 groups), appspec.yml and hooks/pre-traffic.mjs, hooks/post-traffic.mjs to the current folder.
@@ -92,6 +98,11 @@ Then: cutover deploy --application shop --group checkout-prod --appspec appspec.
 ecs: writes cutover.world.yml (an ECS service behind a load balancer, task definitions, alarms,
 a blue/green deployment group), appspec.yml (an ECS AppSpec) and hooks/ecs-check.mjs.
 Then: cutover deploy --application shop --group web-prod --appspec appspec.yml
+server: writes cutover.world.yml (four local hosts, each run as a real 'cutover agent' process by
+'cutover server', a target group, application fleet with group web, HalfAtATime, auto-rollback) and
+a bundle layout: bundle/appspec.yml (files to /srv/app, the five script hooks), bundle/app/ (the
+files) and bundle/scripts/ (ApplicationStop, BeforeInstall, AfterInstall, ApplicationStart,
+ValidateService). Then: cutover server, and upload a tgz of bundle/ (the next steps say how).
 Existing files are kept unless --force is given.`,
   deploy: `Usage: cutover deploy --application NAME --group NAME --appspec FILE [options]
 
@@ -387,9 +398,11 @@ async function demo(args: string[]): Promise<number> {
   const { values, positionals } = parse('demo', args, { keep: { type: 'boolean', default: false } });
   if (values.help) return (out(HELP.demo), 0);
   const kind = positionals[0] ?? 'lambda';
-  if (!['lambda', 'ecs'].includes(kind)) throw new UsageError(`demo: lambda or ecs, got ${kind}\n\n${HELP.demo}`);
-  const plan = kind === 'ecs' ? ecsDemo() : lambdaDemo();
+  if (!['lambda', 'ecs', 'server'].includes(kind))
+    throw new UsageError(`demo: lambda, ecs or server, got ${kind}\n\n${HELP.demo}`);
   const speed = speedOf(values.speed);
+  if (kind === 'server') return serverDemo(args, Boolean(values.keep), values['state-dir']);
+  const plan = kind === 'ecs' ? ecsDemo() : lambdaDemo();
   out(
     c.bold(
       `Cutover demo (${kind === 'ecs' ? 'ECS blue/green' : 'Lambda'}) — local mode: real state machine, simulated AWS account`,
@@ -464,24 +477,121 @@ async function demo(args: string[]): Promise<number> {
   }
 }
 
+/** A fresh temporary state folder (removed at the end unless kept), or the one named. */
+function demoStateDir(args: string[], keep: boolean, named: string | boolean | undefined) {
+  const isNamed = args.some((a) => a === '--state-dir' || a.startsWith('--state-dir='));
+  if (isNamed && keep) throw new UsageError('--keep and --state-dir exclude each other (a named folder is kept)');
+  const stateDir = isNamed ? String(named) : mkdtempSync(join(tmpdir(), 'cutover-demo-'));
+  const kept = isNamed || keep;
+  return { stateDir, kept, cleanup: () => (kept ? undefined : rmSync(stateDir, { recursive: true, force: true })) };
+}
+
+/** `cutover demo server`: four real local hosts, HalfAtATime; revision 2 ships, revision 3 rolls back to 2. */
+async function serverDemo(args: string[], keep: boolean, named: string | boolean | undefined): Promise<number> {
+  const started = Date.now();
+  out(c.bold('Cutover demo (EC2/on-premises in place) — local mode: real state machine, four real agents'));
+  out(
+    c.dim(
+      'each host is a `cutover agent` process with its own credentials and folders; time runs at real speed (real scripts run in real time); nothing here touches AWS\n',
+    ),
+  );
+  const { stateDir, kept, cleanup } = demoStateDir(args, keep, named);
+  process.on('exit', cleanup);
+  let session: Session;
+  try {
+    session = await openSession({
+      stateDir,
+      speed: 1,
+      worldFile: join(EXAMPLES, 'server', 'server.world.yml'),
+      fresh: true,
+      command: 'demo',
+      onHostExit: (id, code, signal) =>
+        err(`host ${id}: its agent ended (${signal ?? `exit code ${code}`}); it is not restarted`),
+    });
+  } catch (e) {
+    cleanup();
+    process.off('exit', cleanup);
+    throw e;
+  }
+  try {
+    out(
+      c.dim(
+        `hosts: ${session.hosts.map((h) => `${h.id} (pid ${h.pid})`).join(', ')}\n  agent logs: ${join(stateDir, 'hosts', '<id>', 'agent.log')}\n`,
+      ),
+    );
+    const [one, two] = session.hosts.map((h) => h.id);
+    const config = 'CodeDeployDefault.HalfAtATime';
+    const results = await runServerDemo(
+      session,
+      join(EXAMPLES, 'server', 'bundle'),
+      [
+        { title: `Revision 1 to four empty hosts with ${config}`, revision: 1, brokenOn: [], expect: 'Succeeded' },
+        { title: `Revision 2 (healthy) with ${config}`, revision: 2, brokenOn: [], expect: 'Succeeded' },
+        {
+          title: `Revision 3: its ValidateService fails on ${one} and ${two}`,
+          revision: 3,
+          brokenOn: [one!, two!],
+          expect: 'Failed',
+        },
+      ],
+      out,
+    );
+    out(c.bold('Summary'));
+    for (const r of results) out(`  ${r.ok ? c.green('✓') : c.red('✗')} ${r.line}`);
+    const all = results.every((r) => r.ok);
+    out(
+      all
+        ? c.green(
+            '\nAll ended as expected: revision 2 shipped to every host; revision 3 stopped at the minimum (HEALTH_CONSTRAINTS) and was rolled back to revision 2.',
+          )
+        : c.red('\nA deployment did not end as expected.'),
+    );
+    out(c.dim(`wall time ${((Date.now() - started) / 1000).toFixed(1)} s`));
+    out(
+      c.dim(
+        kept
+          ? `Inspect them with: cutover status <deployment-id> --state-dir ${stateDir} (host files under ${join(stateDir, 'hosts')})`
+          : 'The demo ran in a temporary state folder, now removed (--keep keeps it to inspect the deployments and hosts).',
+      ),
+    );
+    return all ? 0 : 1;
+  } finally {
+    await session.close();
+    cleanup();
+    process.off('exit', cleanup);
+  }
+}
+
 async function init(args: string[]): Promise<number> {
   const { values, positionals } = parse('init', args, { force: { type: 'boolean', default: false } });
   if (values.help) return (out(HELP.init), 0);
   const kind = positionals[0] ?? 'lambda';
-  if (!['lambda', 'ecs'].includes(kind)) throw new UsageError(`init: lambda or ecs, got ${kind}\n\n${HELP.init}`);
+  if (!['lambda', 'ecs', 'server'].includes(kind))
+    throw new UsageError(`init: lambda, ecs or server, got ${kind}\n\n${HELP.init}`);
+  const serverBundle = (rel: string): [string, string] => [join('server', 'bundle', rel), join('bundle', rel)];
   const files: [string, string][] =
-    kind === 'ecs'
+    kind === 'server'
       ? [
-          ['ecs.world.yml', 'cutover.world.yml'],
-          ['ecs-appspec.yml', 'appspec.yml'],
-          ['hooks/ecs-check.mjs', 'hooks/ecs-check.mjs'],
+          [join('server', 'server.world.yml'), 'cutover.world.yml'],
+          serverBundle('appspec.yml'),
+          serverBundle(join('app', 'index.html')),
+          serverBundle(join('app', 'version')),
+          ...['application-stop', 'before-install', 'after-install', 'application-start', 'validate-service'].map((n) =>
+            serverBundle(join('scripts', `${n}.sh`)),
+          ),
         ]
-      : [
-          ['demo.world.yml', 'cutover.world.yml'],
-          ['appspec.yml', 'appspec.yml'],
-          ['init/pre-traffic.mjs', 'hooks/pre-traffic.mjs'],
-          ['hooks/post-traffic.mjs', 'hooks/post-traffic.mjs'],
-        ];
+      : kind === 'ecs'
+        ? [
+            ['ecs.world.yml', 'cutover.world.yml'],
+            ['ecs-appspec.yml', 'appspec.yml'],
+            ['hooks/ecs-check.mjs', 'hooks/ecs-check.mjs'],
+          ]
+        : [
+            ['demo.world.yml', 'cutover.world.yml'],
+            ['appspec.yml', 'appspec.yml'],
+            ['init/pre-traffic.mjs', 'hooks/pre-traffic.mjs'],
+            ['hooks/post-traffic.mjs', 'hooks/post-traffic.mjs'],
+          ];
   for (const [from, to] of files) {
     if (existsSync(to) && !values.force) {
       out(`  kept    ${to} (exists; --force overwrites)`);
@@ -489,7 +599,23 @@ async function init(args: string[]): Promise<number> {
     }
     mkdirSync(dirname(resolve(to)), { recursive: true });
     copyFileSync(join(EXAMPLES, from), to);
+    if (to.endsWith('.sh')) chmodSync(to, 0o755);
     out(`  wrote   ${to}`);
+  }
+  if (kind === 'server') {
+    out(`
+Next:
+  cutover server      # the local API and S3, and the world's four hosts: one 'cutover agent' each,
+                      # files under .cutover/hosts/<id>/ (fs/ is the host's /, agent.log its output)
+Then, in another terminal, ship revision 1 (edit bundle/app/, then ship it again):
+  (cd bundle && tar czf ../fleet-1.tgz .)
+  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url http://127.0.0.1:4981 \\
+    s3 cp fleet-1.tgz s3://${LOCAL_REVISION_BUCKET}/fleet-1.tgz
+  aws deploy --endpoint-url http://127.0.0.1:4980 create-deployment --application-name fleet \\
+    --deployment-group-name web --s3-location bucket=${LOCAL_REVISION_BUCKET},key=fleet-1.tgz,bundleType=tgz
+  cutover status <deployment-id>
+Or watch it all happen first: cutover demo server`);
+    return 0;
   }
   out(
     `\nNext: cutover deploy --application shop --group ${kind === 'ecs' ? 'web-prod' : 'checkout-prod'} --appspec appspec.yml`,

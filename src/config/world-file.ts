@@ -2,6 +2,31 @@
  * The local world file (cutover.world.yml): the simulated functions, ECS services and load
  * balancers, alarms and hook modules that local mode deploys into, and the applications/deployment
  * groups to create in the local store.
+ *
+ * `servers` declares the hosts of Server (EC2/on-premises in-place) deployments:
+ *
+ * ```yaml
+ * servers:
+ *   hosts:                     # each one a real `cutover agent` process on this machine
+ *     - id: i-0000000000000001 # a simulated EC2 instance: its agent signs as its instance role session
+ *       tags: { Role: web, Name: web-1 }
+ *   targetGroups:              # simulated ELB target groups; their health check asks the host's agent
+ *     - name: web-tg
+ *       targets: [i-0000000000000001]
+ * applications:
+ *   - name: fleet
+ *     computePlatform: Server
+ *     deploymentGroups:
+ *       - name: web
+ *         ec2TagFilters: [{ Key: Role, Value: web, Type: KEY_AND_VALUE }]
+ *         loadBalancerTargetGroups: [web-tg]   # WITH_TRAFFIC_CONTROL: BlockTraffic/AllowTraffic
+ * ```
+ *
+ * `cutover server`, `cutover demo server` and `deploy` start one agent per host (its own credentials,
+ * its own root and filesystem under `<state folder>/hosts/<id>/`, the AppSpec's absolute destinations
+ * installed under that filesystem: `--destination-root`), stop them on exit, and restart none. A
+ * session with hosts runs on real time (`--speed` is 1): real scripts take real time, and the fleet's
+ * deadlines must not pass faster than they do.
  */
 import { z } from 'zod';
 import { parseDocument } from '../domain/appspec.js';
@@ -91,6 +116,30 @@ const Alarm = z
         message: 'required with ' + (a.function === undefined ? 'alias' : 'function'),
       });
   });
+const INSTANCE_ID = z.string().regex(/^i-[0-9a-f]{8,17}$/, 'an EC2 instance id such as i-0000000000000001');
+const Host = z.object({
+  id: INSTANCE_ID,
+  tags: z.record(z.string().min(1), z.string()).default({}),
+  availabilityZone: z.string().min(1).optional(),
+});
+const InstanceTargetGroup = z.object({
+  name: NAME,
+  /** Seconds a newly registered host is `initial` before its health check counts. */
+  healthyAfterSeconds: z.number().min(0).default(2),
+  /** Seconds a deregistered host is `draining`. */
+  deregistrationDelaySeconds: z.number().min(0).default(1),
+  /** Hosts registered at the start. */
+  targets: z.array(INSTANCE_ID).default([]),
+});
+const Servers = z.object({
+  hosts: z.array(Host).default([]),
+  targetGroups: z.array(InstanceTargetGroup).default([]),
+});
+const TagFilter = z.object({
+  Key: z.string().optional(),
+  Value: z.string().optional(),
+  Type: z.enum(['KEY_ONLY', 'VALUE_ONLY', 'KEY_AND_VALUE']).optional(),
+});
 const Group = z.object({
   name: z.string().min(1),
   deploymentConfigName: z.string().optional(),
@@ -108,6 +157,9 @@ const Group = z.object({
   /** `<loadBalancer>/<listener>`. */
   prodListener: z.string().min(1).optional(),
   testListener: z.string().min(1).optional(),
+  // Server groups: which hosts (any filter matches), and the target groups they leave and rejoin.
+  ec2TagFilters: z.array(TagFilter).optional(),
+  loadBalancerTargetGroups: z.array(NAME).optional(),
   blueGreenDeploymentConfiguration: z
     .object({
       terminateBlueInstancesOnDeploymentSuccess: z
@@ -128,13 +180,19 @@ const Group = z.object({
 const Application = z
   .object({
     name: z.string().min(1),
-    computePlatform: z.enum(['Lambda', 'ECS']).optional(),
+    computePlatform: z.enum(['Lambda', 'ECS', 'Server']).optional(),
     deploymentGroups: z.array(Group).default([]),
   })
   // Default: ECS when any of its groups deploys an ECS service.
   .transform((a) => ({
     ...a,
-    computePlatform: a.computePlatform ?? (a.deploymentGroups.some((g) => g.ecsService) ? 'ECS' : 'Lambda'),
+    computePlatform:
+      a.computePlatform ??
+      (a.deploymentGroups.some((g) => g.ecsService)
+        ? 'ECS'
+        : a.deploymentGroups.some((g) => g.ec2TagFilters)
+          ? 'Server'
+          : 'Lambda'),
   }));
 export const WorldFileSchema = z.object({
   functions: z.array(Fn).default([]),
@@ -142,6 +200,8 @@ export const WorldFileSchema = z.object({
   /** Hook function name → path of a JS/TS module (relative to the world file) exporting `handler`. */
   hooks: z.record(z.string(), z.string()).default({}),
   ecs: Ecs.optional(),
+  /** Hosts (real local agents) and instance target groups for Server deployments. */
+  servers: Servers.optional(),
   applications: z.array(Application).default([]),
 });
 export type WorldFile = z.infer<typeof WorldFileSchema>;
@@ -178,6 +238,17 @@ export function parseWorldFile(text: string): WorldFile {
       issues.push({ path, message: `no listener ${ref} (write <loadBalancer>/<listener> of ecs.loadBalancers)` });
   };
   if (ecs) ecsIssues(ecs, issues, checkTargetGroup);
+  const servers = r.data.servers;
+  const hostIds = new Set<string>();
+  for (const [i, h] of (servers?.hosts ?? []).entries()) {
+    if (hostIds.has(h.id)) issues.push({ path: `servers.hosts.${i}.id`, message: `a second host ${h.id}` });
+    hostIds.add(h.id);
+  }
+  const instanceGroups = new Set(servers?.targetGroups.map((g) => g.name) ?? []);
+  for (const [i, g] of (servers?.targetGroups ?? []).entries())
+    for (const [j, t] of g.targets.entries())
+      if (!hostIds.has(t))
+        issues.push({ path: `servers.targetGroups.${i}.targets.${j}`, message: `no host ${t} in servers.hosts` });
   for (const [i, a] of r.data.alarms.entries()) {
     if (a.function !== undefined && !fnNames.has(a.function))
       issues.push({ path: `alarms.${i}.function`, message: `no function named ${a.function}` });
@@ -187,6 +258,17 @@ export function parseWorldFile(text: string): WorldFile {
   for (const [i, app] of r.data.applications.entries()) {
     for (const [j, g] of app.deploymentGroups.entries()) {
       const at = `applications.${i}.deploymentGroups.${j}`;
+      for (const [k, tg] of (g.loadBalancerTargetGroups ?? []).entries())
+        if (!instanceGroups.has(tg))
+          issues.push({
+            path: `${at}.loadBalancerTargetGroups.${k}`,
+            message: `no target group named ${tg} in servers.targetGroups`,
+          });
+      if ((g.ec2TagFilters || g.loadBalancerTargetGroups) && app.computePlatform !== 'Server')
+        issues.push({
+          path: `${at}.ec2TagFilters`,
+          message: `application ${app.name} is ${app.computePlatform}; a group of hosts needs computePlatform Server`,
+        });
       const ecsFields = (
         ['targetGroups', 'prodListener', 'testListener', 'blueGreenDeploymentConfiguration'] as const
       ).filter((k) => g[k] !== undefined);

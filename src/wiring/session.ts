@@ -16,6 +16,7 @@ import { VirtualClock } from '../local/clock.js';
 import { startApiServer, type ApiServer } from '../local/server.js';
 import { signerOf } from '../local/sigv4-verifier.js';
 import { StateDirBusyError, StoreLockedError, claimStateDir, readOwner, writeFileAtomic } from '../local/state-dir.js';
+import { LocalHosts, type LocalHost } from './local-hosts.js';
 import { createLocalEnvironment, type LocalEnvironment } from './local.js';
 
 export interface SessionOptions {
@@ -37,10 +38,16 @@ export interface SessionOptions {
   s3Port?: number;
   /** The command that holds the state folder, recorded in its owner.json (server, deploy, demo…). */
   command?: string;
+  /** Told when a host's agent ends by itself (it is not restarted). */
+  onHostExit?: (hostId: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export interface Session extends LocalEnvironment {
   worldFile?: WorldFile;
+  /** The world file's hosts, each a running `cutover agent` process (empty without hosts). */
+  hosts: LocalHost[];
+  /** The clock's speed: `speed`, or 1 with hosts (real agents run in real time). */
+  speed: number;
   /** The CodeDeploy-compatible API of this session, on loopback. */
   api: ApiServer;
   /** Save alias positions and versions so the next run continues from here (also done on every change). */
@@ -61,6 +68,18 @@ export function worldFromFile(w: WorldFile, clock: VirtualClock): SimWorld {
       ...(functionName !== undefined ? { functionName } : {}),
     })),
     ...(w.ecs ? { ecs: w.ecs } : {}),
+    ...(w.servers
+      ? {
+          servers: {
+            instances: w.servers.hosts.map((h) => ({
+              id: h.id,
+              tags: h.tags,
+              ...(h.availabilityZone ? { availabilityZone: h.availabilityZone } : {}),
+            })),
+            targetGroups: w.servers.targetGroups,
+          },
+        }
+      : {}),
   };
   return new SimWorld(clock, spec);
 }
@@ -84,6 +103,21 @@ function ecsGroupFields(g: FileGroup, world: SimWorld): Record<string, unknown> 
     },
     ...(g.blueGreenDeploymentConfiguration
       ? { blueGreenDeploymentConfiguration: g.blueGreenDeploymentConfiguration }
+      : {}),
+  };
+}
+
+/** A world-file Server group's fields as CodeDeploy's CreateDeploymentGroup takes them. */
+function serverGroupFields(g: FileGroup): Record<string, unknown> {
+  if (!g.ec2TagFilters && !g.loadBalancerTargetGroups) return {};
+  return {
+    serviceRoleArn: 'arn:aws:iam::000000000000:role/CodeDeploy',
+    ...(g.ec2TagFilters ? { ec2TagFilters: g.ec2TagFilters } : {}),
+    ...(g.loadBalancerTargetGroups?.length
+      ? {
+          deploymentStyle: { deploymentType: 'IN_PLACE', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+          loadBalancerInfo: { targetGroupInfoList: g.loadBalancerTargetGroups.map((name) => ({ name })) },
+        }
       : {}),
   };
 }
@@ -134,13 +168,17 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
 async function open(opts: SessionOptions): Promise<Session> {
   // Waits run `speed` times faster than real time; work (hooks, tasks) at real speed, so a busy
   // machine slows a deployment down but cannot make a hook time out.
-  const clock = new VirtualClock({ pace: opts.speed });
   let file = opts.world;
   let baseDir = opts.baseDir ?? process.cwd();
   if (!file && opts.worldFile) {
     file = parseWorldFile(readFileSync(opts.worldFile, 'utf8'));
     baseDir = dirname(resolve(opts.worldFile));
   }
+  // Real hosts run real scripts in real time: with hosts, time is not compressed, so no host deadline
+  // (start, liveness, event timeout) passes faster than the agents' work does.
+  const hostSpecs = file?.servers?.hosts ?? [];
+  const speed = hostSpecs.length > 0 ? 1 : opts.speed;
+  const clock = new VirtualClock({ pace: speed });
   const world = file ? worldFromFile(file, clock) : new SimWorld(clock);
   const statePath = worldStatePath(opts.stateDir);
   if (!opts.fresh && existsSync(statePath)) {
@@ -167,6 +205,7 @@ async function open(opts: SessionOptions): Promise<Session> {
     ...(opts.s3Port !== undefined ? { s3Port: opts.s3Port } : {}),
   });
   let api: ApiServer | undefined;
+  let localHosts: LocalHosts | undefined;
   try {
     api = await startApiServer(env.deps, {
       ...(opts.host ? { host: opts.host } : {}),
@@ -205,6 +244,7 @@ async function open(opts: SessionOptions): Promise<Session> {
           ...(g.autoRollbackConfiguration ? { autoRollbackConfiguration: g.autoRollbackConfiguration } : {}),
           ...(g.triggerConfigurations ? { triggerConfigurations: g.triggerConfigurations } : {}),
           ...ecsGroupFields(g, world),
+          ...serverGroupFields(g),
         };
         const exists = await env.deps.catalog.getDeploymentGroup(app.name, g.name);
         await env.run((exists ? TASKS.updateDeploymentGroup : TASKS.createDeploymentGroup) as AnyTask, input);
@@ -216,19 +256,38 @@ async function open(opts: SessionOptions): Promise<Session> {
     world.skipTo(clock.now());
     // Only with a world to read back: without its world file a session cannot tell where traffic is.
     if (file) await recoverOrphans(env, (m) => process.stderr.write(`${m}\n`));
+    if (hostSpecs.length > 0) {
+      localHosts = new LocalHosts({
+        stateDir: opts.stateDir,
+        endpoint: api.url,
+        s3Endpoint: env.s3.endpoint,
+        ...(opts.onHostExit ? { onExit: opts.onHostExit } : {}),
+      });
+      const running = localHosts;
+      const declared = new Set(hostSpecs.map((h) => h.id));
+      // The target groups' health checks reach the host: healthy while its agent runs.
+      world.servers.setProbe((id) => (declared.has(id) ? running.alive(id) : true));
+      running.start(hostSpecs.map((h) => ({ id: h.id, credential: env.hostCredentials.issue(h.id, 'ec2') })));
+    }
   } catch (e) {
+    await localHosts?.stop();
     await api?.close();
     await env.close();
     throw e;
   }
   const server = api;
+  const agents = localHosts;
   return {
     ...env,
     api: server,
     ...(file ? { worldFile: file } : {}),
+    hosts: agents?.hosts ?? [],
+    speed,
     save,
     close: async () => {
       stopSaving();
+      // The agents first, while the API still answers their last completions.
+      await agents?.stop();
       await server.close();
       await env.close();
     },

@@ -1,0 +1,9 @@
+#!/bin/sh
+set -e
+# Absolute paths are under CUTOVER_DESTINATION_ROOT: empty on a real host, the host's own
+# folder for cutover's local hosts (the agent installs /srv/app there too).
+ROOT="${CUTOVER_DESTINATION_ROOT:-}"
+log() { mkdir -p "$ROOT/var/log"; echo "$(date -u +%H:%M:%S) $DEPLOYMENT_ID $LIFECYCLE_EVENT $*" >> "$ROOT/var/log/app-deploy.log"; echo "$*"; }
+mkdir -p "$ROOT/var/run/app"
+cp "$ROOT/srv/app/version" "$ROOT/var/run/app/started"
+log "started version $(cat "$ROOT/srv/app/version")"
