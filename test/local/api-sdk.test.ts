@@ -403,6 +403,46 @@ describe('pagination and updates', () => {
       name: 'InvalidOperationException',
     });
   });
+
+  it('a Lambda group as SAM, CloudFormation and Terraform create it: BLUE_GREEN WITH_TRAFFIC_CONTROL', async () => {
+    const { CreateDeploymentGroupCommand, UpdateDeploymentGroupCommand, GetDeploymentGroupCommand } =
+      await import('@aws-sdk/client-codedeploy');
+    const style = { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' } as const;
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'web',
+        deploymentGroupName: 'sam',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+        deploymentStyle: style,
+      }),
+    );
+    await client.send(
+      new UpdateDeploymentGroupCommand({
+        applicationName: 'web',
+        currentDeploymentGroupName: 'sam',
+        deploymentStyle: style,
+      }),
+    );
+    const g = await client.send(new GetDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'sam' }));
+    expect(g.deploymentGroupInfo?.deploymentStyle).toEqual(style);
+    // Any other style is refused, naming the field, and changes nothing.
+    await expect(
+      client.send(
+        new UpdateDeploymentGroupCommand({
+          applicationName: 'web',
+          currentDeploymentGroupName: 'sam',
+          deploymentStyle: { deploymentType: 'IN_PLACE', deploymentOption: 'WITHOUT_TRAFFIC_CONTROL' },
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidDeploymentStyleException',
+      message: expect.stringContaining('deploymentStyle'),
+    });
+    const after = await client.send(
+      new GetDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'sam' }),
+    );
+    expect(after.deploymentGroupInfo?.deploymentStyle).toEqual(style);
+  });
 });
 
 describe('Server (EC2/on-premises) through the SDK', () => {
