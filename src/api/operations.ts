@@ -139,37 +139,50 @@ export const OPERATIONS: Record<string, Operation> = {
     const found = await Promise.all(ids.map((id) => d.deployments.get(id)));
     return { deploymentsInfo: found.flatMap((x) => (x ? [deploymentInfo(x)] : [])) };
   }),
-  ListDeployments: operation({ catalog: ['getDeploymentGroup'], deployments: ['get', 'list'] }, async (i, d) => {
-    if (!i.applicationName || !i.deploymentGroupName) {
-      throw new ApiError(
-        i.applicationName ? 'DeploymentGroupNameRequiredException' : 'ApplicationNameRequiredException',
-        'applicationName and deploymentGroupName are required',
-      );
-    }
-    if (!(await d.catalog.getDeploymentGroup(str(i.applicationName), str(i.deploymentGroupName)))) {
-      throw new ApiError(
-        'DeploymentGroupDoesNotExistException',
-        `Deployment group ${str(i.deploymentGroupName)} does not exist`,
-      );
-    }
-    const statuses = Array.isArray(i.includeOnlyStatuses) ? i.includeOnlyStatuses.map(str) : [];
-    const range = (i.createTimeRange ?? {}) as { start?: number; end?: number };
-    let ids = await d.deployments.list(str(i.applicationName), str(i.deploymentGroupName));
-    if (statuses.length || range.start !== undefined || range.end !== undefined) {
-      const all = await Promise.all(ids.map((id) => d.deployments.get(id)));
-      ids = all
-        .filter((x): x is NonNullable<typeof x> => x !== undefined)
-        .filter((x) => !statuses.length || statuses.includes(x.state.status))
-        .filter((x) => {
-          const t = Date.parse(x.spec.createTime) / 1000;
-          return (range.start === undefined || t >= range.start) && (range.end === undefined || t <= range.end);
-        })
-        .map((x) => x.deploymentId);
-    }
-    const from = decodeToken(i.nextToken);
-    const page = ids.slice(from, from + PAGE);
-    return { deployments: page, ...(from + PAGE < ids.length ? { nextToken: encodeToken(from + PAGE) } : {}) };
-  }),
+  ListDeployments: operation(
+    { catalog: ['getDeploymentGroup', 'listApplications', 'listDeploymentGroups'], deployments: ['get', 'list'] },
+    async (i, d) => {
+      const filter = listDeploymentsFilter(i);
+      let ids: string[];
+      if (filter.app !== undefined && filter.group !== undefined) {
+        if (!(await d.catalog.getDeploymentGroup(filter.app, filter.group)))
+          throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${filter.group} does not exist`);
+        ids = await d.deployments.list(filter.app, filter.group);
+      } else {
+        // Neither given: every group's deployments, newest first, as CodeDeploy lists the account's.
+        const groups = (
+          await Promise.all(
+            (await d.catalog.listApplications()).map((a) => d.catalog.listDeploymentGroups(a.applicationName)),
+          )
+        ).flat();
+        ids = (
+          await Promise.all(groups.map((g) => d.deployments.list(g.applicationName, g.deploymentGroupName)))
+        ).flat();
+      }
+      if (
+        filter.statuses.length ||
+        filter.start !== undefined ||
+        filter.end !== undefined ||
+        filter.app === undefined
+      ) {
+        const all = (await Promise.all(ids.map((id) => d.deployments.get(id)))).filter(
+          (x): x is NonNullable<typeof x> => x !== undefined,
+        );
+        ids = all
+          .filter((x) => !filter.statuses.length || filter.statuses.includes(x.state.status))
+          .map((x) => ({ id: x.deploymentId, t: Date.parse(x.spec.createTime) / 1000 }))
+          .filter(
+            ({ t }) =>
+              (filter.start === undefined || t >= filter.start) && (filter.end === undefined || t <= filter.end),
+          )
+          .sort((a, b) => b.t - a.t)
+          .map((x) => x.id);
+      }
+      const from = decodeToken(i.nextToken);
+      const page = ids.slice(from, from + PAGE);
+      return { deployments: page, ...(from + PAGE < ids.length ? { nextToken: encodeToken(from + PAGE) } : {}) };
+    },
+  ),
   PutLifecycleEventHookExecutionStatus: taskOperation(TASKS.putLifecycleEventHookExecutionStatus),
   StopDeployment: taskOperation(TASKS.stopDeployment),
   ...CATALOG,
@@ -189,6 +202,59 @@ export const OPERATIONS: Record<string, Operation> = {
 };
 
 export { CUTOVER_OPERATIONS } from './names.js';
+
+const DEPLOYMENT_STATUSES = ['Created', 'Queued', 'InProgress', 'Baking', 'Succeeded', 'Failed', 'Stopped', 'Ready'];
+
+/** ListDeployments' filters, checked as CodeDeploy checks them (every problem of a kind in one message). */
+function listDeploymentsFilter(i: Record<string, unknown>): {
+  app?: string;
+  group?: string;
+  statuses: string[];
+  start?: number;
+  end?: number;
+} {
+  const app = i.applicationName === undefined ? undefined : str(i.applicationName);
+  const group = i.deploymentGroupName === undefined ? undefined : str(i.deploymentGroupName);
+  // The application and the group go together, or neither is given.
+  if (app !== undefined && group === undefined)
+    throw new ApiError('DeploymentGroupNameRequiredException', 'deploymentGroupName: required with applicationName');
+  if (group !== undefined && app === undefined)
+    throw new ApiError('ApplicationNameRequiredException', 'applicationName: required with deploymentGroupName');
+  const raw = i.includeOnlyStatuses;
+  if (raw !== undefined && !Array.isArray(raw))
+    throw new ApiError('InvalidDeploymentStatusException', 'includeOnlyStatuses: a list of deployment statuses');
+  const statuses = (raw ?? []).map((x: unknown) => String(x));
+  const unknown = statuses.filter((x: string) => !DEPLOYMENT_STATUSES.includes(x));
+  if (unknown.length)
+    throw new ApiError(
+      'InvalidDeploymentStatusException',
+      `includeOnlyStatuses: ${unknown.join(', ')} ${unknown.length > 1 ? 'are not statuses' : 'is not a status'} (one of ${DEPLOYMENT_STATUSES.join(', ')})`,
+    );
+  const range = i.createTimeRange;
+  if (range === undefined) return { ...(app !== undefined ? { app, group } : {}), statuses };
+  const problems: string[] = [];
+  const time = (key: 'start' | 'end'): number | undefined => {
+    const v = (range as Record<string, unknown>)[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      problems.push(`createTimeRange.${key}: a time in seconds since the epoch`);
+      return undefined;
+    }
+    return v;
+  };
+  const isObject = typeof range === 'object' && range !== null && !Array.isArray(range);
+  if (!isObject) throw new ApiError('InvalidTimeRangeException', 'createTimeRange: an object with start and end');
+  const start = time('start');
+  const end = time('end');
+  if (start !== undefined && end !== undefined && start > end) problems.push('createTimeRange: start is after end');
+  if (problems.length) throw new ApiError('InvalidTimeRangeException', problems.join('; '));
+  return {
+    ...(app !== undefined ? { app, group } : {}),
+    statuses,
+    ...(start !== undefined ? { start } : {}),
+    ...(end !== undefined ? { end } : {}),
+  };
+}
 
 /** Every port method some operation uses: the `api` function's grants. */
 export const API_USES: Uses = unionOfUses(...Object.values(OPERATIONS).map((o) => o.uses));
