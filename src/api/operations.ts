@@ -2,12 +2,15 @@
  * The CodeDeploy-compatible operations, by CodeDeploy's operation names, shared by the `api`
  * Lambda function and the local JSON 1.1 server. Errors use CodeDeploy's `{__type, message}` shape.
  */
-import { ApiError } from '../domain/errors.js';
+import { ApiError, InvalidInputError } from '../domain/errors.js';
+import { DEPLOYMENT_ID_RE } from '../domain/ids.js';
 import type { Deployments } from '../ports/index.js';
 import { predefinedDeploymentConfig } from '../platforms/index.js';
 import { TASKS } from '../tasks/index.js';
 import { unionOfUses, type Deps, type Uses } from '../tasks/task.js';
 import { CATALOG } from './catalog.js';
+import { fieldException, modelIssues } from './model/index.js';
+import { refusal } from './refused.js';
 import { isClientError, toApiError, type ApiErrorShape } from './errors.js';
 import { HOST_COMMAND_API } from './host-commands.js';
 import { ON_PREMISES } from './on-premises.js';
@@ -25,6 +28,11 @@ import { applicationInfo, deploymentConfigInfo, deploymentGroupInfo, deploymentI
 
 async function mustGetDeployment(d: { deployments: Pick<Deployments, 'get'> }, id: unknown) {
   if (!id) throw new ApiError('DeploymentIdRequiredException', 'deploymentId is required');
+  if (!DEPLOYMENT_ID_RE.test(str(id)))
+    throw new ApiError(
+      'InvalidDeploymentIdException',
+      'deploymentId: not a deployment id (d- and 9 letters or digits)',
+    );
   const deployment = await d.deployments.get(str(id));
   if (!deployment) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${str(id)} does not exist`);
   return deployment;
@@ -184,6 +192,9 @@ export const OPERATIONS: Record<string, Operation> = {
     },
   ),
   PutLifecycleEventHookExecutionStatus: taskOperation(TASKS.putLifecycleEventHookExecutionStatus),
+  // CloudFormation's blue/green hook calls it to delete what CodeDeploy created for a stack's external id.
+  // Cutover creates nothing by external id, so there is never anything to delete (the model lists no errors).
+  DeleteResourcesByExternalId: operation({}, async () => ({})),
   StopDeployment: taskOperation(TASKS.stopDeployment),
   ...CATALOG,
   ...ON_PREMISES,
@@ -203,8 +214,6 @@ export const OPERATIONS: Record<string, Operation> = {
 
 export { CUTOVER_OPERATIONS } from './names.js';
 
-const DEPLOYMENT_STATUSES = ['Created', 'Queued', 'InProgress', 'Baking', 'Succeeded', 'Failed', 'Stopped', 'Ready'];
-
 /** ListDeployments' filters, checked as CodeDeploy checks them (every problem of a kind in one message). */
 function listDeploymentsFilter(i: Record<string, unknown>): {
   app?: string;
@@ -220,34 +229,13 @@ function listDeploymentsFilter(i: Record<string, unknown>): {
     throw new ApiError('DeploymentGroupNameRequiredException', 'deploymentGroupName: required with applicationName');
   if (group !== undefined && app === undefined)
     throw new ApiError('ApplicationNameRequiredException', 'applicationName: required with deploymentGroupName');
-  const raw = i.includeOnlyStatuses;
-  if (raw !== undefined && !Array.isArray(raw))
-    throw new ApiError('InvalidDeploymentStatusException', 'includeOnlyStatuses: a list of deployment statuses');
-  const statuses = (raw ?? []).map((x: unknown) => String(x));
-  const unknown = statuses.filter((x: string) => !DEPLOYMENT_STATUSES.includes(x));
-  if (unknown.length)
-    throw new ApiError(
-      'InvalidDeploymentStatusException',
-      `includeOnlyStatuses: ${unknown.join(', ')} ${unknown.length > 1 ? 'are not statuses' : 'is not a status'} (one of ${DEPLOYMENT_STATUSES.join(', ')})`,
-    );
+  // Types and enum values were checked against the model before the operation ran.
+  const statuses = ((i.includeOnlyStatuses as unknown[] | undefined) ?? []).map(String);
   const range = i.createTimeRange;
   if (range === undefined) return { ...(app !== undefined ? { app, group } : {}), statuses };
-  const problems: string[] = [];
-  const time = (key: 'start' | 'end'): number | undefined => {
-    const v = (range as Record<string, unknown>)[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      problems.push(`createTimeRange.${key}: a time in seconds since the epoch`);
-      return undefined;
-    }
-    return v;
-  };
-  const isObject = typeof range === 'object' && range !== null && !Array.isArray(range);
-  if (!isObject) throw new ApiError('InvalidTimeRangeException', 'createTimeRange: an object with start and end');
-  const start = time('start');
-  const end = time('end');
-  if (start !== undefined && end !== undefined && start > end) problems.push('createTimeRange: start is after end');
-  if (problems.length) throw new ApiError('InvalidTimeRangeException', problems.join('; '));
+  const { start, end } = range as { start?: number; end?: number };
+  if (start !== undefined && end !== undefined && start > end)
+    throw new ApiError('InvalidTimeRangeException', 'createTimeRange: start is after end');
   return {
     ...(app !== undefined ? { app, group } : {}),
     statuses,
@@ -270,9 +258,22 @@ export async function dispatch(
   context: RequestContext = {},
 ): Promise<{ output: unknown } | { error: ApiErrorShape }> {
   // Own keys only: an operation name such as "constructor" is not an operation.
+  const refused = refusal(operation);
+  if (refused) return { error: toApiError(refused) };
   const op = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
   if (!op) return { error: { __type: 'UnknownOperationException', message: `Unknown operation ${operation}` } };
   try {
+    // CodeDeploy's model first: types, lengths and enums of every field, all problems at once, answered
+    // with an exception the operation's model lists (before any lookup, so no bad input reaches a store).
+    const issues = modelIssues(operation, input ?? {});
+    if (issues.length) {
+      const first = issues[0]!;
+      const field = first.path.split(/[.[ ]/)[0]!;
+      throw new InvalidInputError(
+        issues,
+        first.exception ?? fieldException(operation, field) ?? 'InvalidInputException',
+      );
+    }
     return {
       output: await op.run((input ?? {}) as Record<string, unknown>, viewFor(`api.${operation}`, op.uses), context),
     };

@@ -362,7 +362,9 @@ describe('pagination and updates', () => {
     expect(await refused({ deploymentGroupName: 'prod' })).toMatchObject({ name: 'ApplicationNameRequiredException' });
     expect(await refused({ includeOnlyStatuses: ['Bogus', 'Succeeded', 'Nope'] })).toEqual({
       name: 'InvalidDeploymentStatusException',
-      message: expect.stringMatching(/includeOnlyStatuses: Bogus, Nope are not statuses/),
+      message: expect.stringMatching(
+        /^includeOnlyStatuses\[0\]: "Bogus" is not one of Created, .*; includeOnlyStatuses\[2\]: "Nope" is not one of /,
+      ),
     });
     expect(await refused({ createTimeRange: { start: new Date('2026-02-01'), end: new Date('2026-01-01') } })).toEqual({
       name: 'InvalidTimeRangeException',
