@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { functionEntries, functionPorts } from '../src/wiring/functions.js';
 import { definitionText } from '../src/statemachine/definition.js';
+import { modelPath, reducedModelText } from './codedeploy-model.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const check = process.argv.includes('--check');
@@ -46,6 +47,10 @@ for (const f of readdirSync(`${root}functions`)) {
   }
 }
 write('deploy/functions.json', `${JSON.stringify(functionPorts(), null, 2)}\n`);
+// CodeDeploy's service model comes from Debian's awscli package; without it the committed copy stands.
+const model = modelPath();
+if (model) write('src/api/model/codedeploy.generated.ts', await format(reducedModelText(model), style));
+else process.stderr.write('CodeDeploy service model not found (apt-get install awscli): kept the committed copy\n');
 
 if (check) {
   if (stale.length) {

@@ -6,7 +6,7 @@ import { ApiError } from '../domain/errors.js';
 import type { RevisionLocation } from '../domain/model.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
 import { PREDEFINED_DEPLOYMENT_CONFIG_NAMES, predefinedDeploymentConfig } from '../platforms/index.js';
-import type { Catalog } from '../ports/index.js';
+import type { Catalog, StoredRevision } from '../ports/index.js';
 import { TASKS } from '../tasks/index.js';
 import { operation, str, type Input, type Operation } from './operation.js';
 import { applicationInfo, epochSeconds } from './shapes.js';
@@ -154,16 +154,32 @@ export const CATALOG: Record<string, Operation> = {
     const revision = normalizeRevision(i.revision);
     const stored = await d.catalog.getRevision(app, revisionKey(revision));
     if (!stored) throw new ApiError('RevisionDoesNotExistException', 'No such revision for this application');
+    return { applicationName: app, revision: stored.revision, revisionInfo: genericRevisionInfo(stored) };
+  }),
+  BatchGetApplicationRevisions: operation({ catalog: ['getApplication', 'getRevision'] }, async (i, d) => {
+    const app = need(i, 'applicationName', 'ApplicationNameRequiredException');
+    const given = Array.isArray(i.revisions) ? i.revisions : [];
+    if (!given.length) throw new ApiError('RevisionRequiredException', 'revisions: at least one revision');
+    if (given.length > 25) throw new ApiError('BatchLimitExceededException', 'revisions: at most 25 per call');
+    await mustApp(d, app);
+    const revisions = given.map((r, k) => {
+      try {
+        return normalizeRevision(r);
+      } catch (e) {
+        if (e instanceof ApiError) throw new ApiError(e.exceptionName, `revisions[${k}]: ${e.message}`);
+        throw e;
+      }
+    });
+    const stored = await Promise.all(revisions.map((r) => d.catalog.getRevision(app, revisionKey(r))));
+    const missing = revisions.filter((_, k) => !stored[k]).length;
     return {
       applicationName: app,
-      revision: stored.revision,
-      revisionInfo: {
-        description: stored.description,
-        deploymentGroups: stored.deploymentGroups,
-        firstUsedTime: epochSeconds(stored.firstUsedTime),
-        lastUsedTime: epochSeconds(stored.lastUsedTime),
-        registerTime: epochSeconds(stored.registerTime),
-      },
+      revisions: revisions.map((r, k) => ({
+        revisionLocation: stored[k]?.revision ?? r,
+        ...(stored[k] ? { genericRevisionInfo: genericRevisionInfo(stored[k]) } : {}),
+      })),
+      // CodeDeploy answers every revision asked for and says here how many it does not know.
+      ...(missing ? { errorMessage: `${missing} of the revisions are not registered for ${app}` } : {}),
     };
   }),
   ListApplicationRevisions: operation({ catalog: ['getApplication', 'listRevisions'] }, async (i, d) => {
@@ -196,3 +212,14 @@ export const CATALOG: Record<string, Operation> = {
     };
   }),
 };
+
+/** CodeDeploy's GenericRevisionInfo of a stored revision (times in epoch seconds). */
+function genericRevisionInfo(stored: StoredRevision): Record<string, unknown> {
+  return {
+    description: stored.description,
+    deploymentGroups: stored.deploymentGroups,
+    firstUsedTime: epochSeconds(stored.firstUsedTime),
+    lastUsedTime: epochSeconds(stored.lastUsedTime),
+    registerTime: epochSeconds(stored.registerTime),
+  };
+}

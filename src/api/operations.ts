@@ -2,12 +2,15 @@
  * The CodeDeploy-compatible operations, by CodeDeploy's operation names, shared by the `api`
  * Lambda function and the local JSON 1.1 server. Errors use CodeDeploy's `{__type, message}` shape.
  */
-import { ApiError } from '../domain/errors.js';
+import { ApiError, InvalidInputError } from '../domain/errors.js';
+import { DEPLOYMENT_ID_RE } from '../domain/ids.js';
 import type { Deployments } from '../ports/index.js';
 import { predefinedDeploymentConfig } from '../platforms/index.js';
 import { TASKS } from '../tasks/index.js';
 import { unionOfUses, type Deps, type Uses } from '../tasks/task.js';
 import { CATALOG } from './catalog.js';
+import { fieldException, modelIssues } from './model/index.js';
+import { refusal } from './refused.js';
 import { isClientError, toApiError, type ApiErrorShape } from './errors.js';
 import { HOST_COMMAND_API } from './host-commands.js';
 import { ON_PREMISES } from './on-premises.js';
@@ -27,6 +30,11 @@ import { applicationInfo, deploymentConfigInfo, deploymentGroupInfo, deploymentI
 
 async function mustGetDeployment(d: { deployments: Pick<Deployments, 'get'> }, id: unknown) {
   if (!id) throw new ApiError('DeploymentIdRequiredException', 'deploymentId is required');
+  if (!DEPLOYMENT_ID_RE.test(str(id)))
+    throw new ApiError(
+      'InvalidDeploymentIdException',
+      'deploymentId: not a deployment id (d- and 9 letters or digits)',
+    );
   const deployment = await d.deployments.get(str(id));
   if (!deployment) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${str(id)} does not exist`);
   return deployment;
@@ -147,38 +155,54 @@ export const OPERATIONS: Record<string, Operation> = {
       ),
     };
   }),
-  ListDeployments: operation({ catalog: ['getDeploymentGroup'], deployments: ['get', 'list'] }, async (i, d) => {
-    if (!i.applicationName || !i.deploymentGroupName) {
-      throw new ApiError(
-        i.applicationName ? 'DeploymentGroupNameRequiredException' : 'ApplicationNameRequiredException',
-        'applicationName and deploymentGroupName are required',
-      );
-    }
-    if (!(await d.catalog.getDeploymentGroup(str(i.applicationName), str(i.deploymentGroupName)))) {
-      throw new ApiError(
-        'DeploymentGroupDoesNotExistException',
-        `Deployment group ${str(i.deploymentGroupName)} does not exist`,
-      );
-    }
-    const statuses = Array.isArray(i.includeOnlyStatuses) ? i.includeOnlyStatuses.map(str) : [];
-    const range = (i.createTimeRange ?? {}) as { start?: number; end?: number };
-    let ids = await d.deployments.list(str(i.applicationName), str(i.deploymentGroupName));
-    if (statuses.length || range.start !== undefined || range.end !== undefined) {
-      const all = await Promise.all(ids.map((id) => d.deployments.get(id)));
-      ids = all
-        .filter((x): x is NonNullable<typeof x> => x !== undefined)
-        .filter((x) => !statuses.length || statuses.includes(x.state.status))
-        .filter((x) => {
-          const t = Date.parse(x.spec.createTime) / 1000;
-          return (range.start === undefined || t >= range.start) && (range.end === undefined || t <= range.end);
-        })
-        .map((x) => x.deploymentId);
-    }
-    const from = decodeToken(i.nextToken);
-    const page = ids.slice(from, from + PAGE);
-    return { deployments: page, ...(from + PAGE < ids.length ? { nextToken: encodeToken(from + PAGE) } : {}) };
-  }),
+  ListDeployments: operation(
+    { catalog: ['getDeploymentGroup', 'listApplications', 'listDeploymentGroups'], deployments: ['get', 'list'] },
+    async (i, d) => {
+      const filter = listDeploymentsFilter(i);
+      let ids: string[];
+      if (filter.app !== undefined && filter.group !== undefined) {
+        if (!(await d.catalog.getDeploymentGroup(filter.app, filter.group)))
+          throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${filter.group} does not exist`);
+        ids = await d.deployments.list(filter.app, filter.group);
+      } else {
+        // Neither given: every group's deployments, newest first, as CodeDeploy lists the account's.
+        const groups = (
+          await Promise.all(
+            (await d.catalog.listApplications()).map((a) => d.catalog.listDeploymentGroups(a.applicationName)),
+          )
+        ).flat();
+        ids = (
+          await Promise.all(groups.map((g) => d.deployments.list(g.applicationName, g.deploymentGroupName)))
+        ).flat();
+      }
+      if (
+        filter.statuses.length ||
+        filter.start !== undefined ||
+        filter.end !== undefined ||
+        filter.app === undefined
+      ) {
+        const all = (await Promise.all(ids.map((id) => d.deployments.get(id)))).filter(
+          (x): x is NonNullable<typeof x> => x !== undefined,
+        );
+        ids = all
+          .filter((x) => !filter.statuses.length || filter.statuses.includes(x.state.status))
+          .map((x) => ({ id: x.deploymentId, t: Date.parse(x.spec.createTime) / 1000 }))
+          .filter(
+            ({ t }) =>
+              (filter.start === undefined || t >= filter.start) && (filter.end === undefined || t <= filter.end),
+          )
+          .sort((a, b) => b.t - a.t)
+          .map((x) => x.id);
+      }
+      const from = decodeToken(i.nextToken);
+      const page = ids.slice(from, from + PAGE);
+      return { deployments: page, ...(from + PAGE < ids.length ? { nextToken: encodeToken(from + PAGE) } : {}) };
+    },
+  ),
   PutLifecycleEventHookExecutionStatus: taskOperation(TASKS.putLifecycleEventHookExecutionStatus),
+  // CloudFormation's blue/green hook calls it to delete what CodeDeploy created for a stack's external id.
+  // Cutover creates nothing by external id, so there is never anything to delete (the model lists no errors).
+  DeleteResourcesByExternalId: operation({}, async () => ({})),
   StopDeployment: taskOperation(TASKS.stopDeployment),
   ...CATALOG,
   ...TARGETS,
@@ -199,6 +223,36 @@ export const OPERATIONS: Record<string, Operation> = {
 
 export { CUTOVER_OPERATIONS } from './names.js';
 
+/** ListDeployments' filters, checked as CodeDeploy checks them (every problem of a kind in one message). */
+function listDeploymentsFilter(i: Record<string, unknown>): {
+  app?: string;
+  group?: string;
+  statuses: string[];
+  start?: number;
+  end?: number;
+} {
+  const app = i.applicationName === undefined ? undefined : str(i.applicationName);
+  const group = i.deploymentGroupName === undefined ? undefined : str(i.deploymentGroupName);
+  // The application and the group go together, or neither is given.
+  if (app !== undefined && group === undefined)
+    throw new ApiError('DeploymentGroupNameRequiredException', 'deploymentGroupName: required with applicationName');
+  if (group !== undefined && app === undefined)
+    throw new ApiError('ApplicationNameRequiredException', 'applicationName: required with deploymentGroupName');
+  // Types and enum values were checked against the model before the operation ran.
+  const statuses = ((i.includeOnlyStatuses as unknown[] | undefined) ?? []).map(String);
+  const range = i.createTimeRange;
+  if (range === undefined) return { ...(app !== undefined ? { app, group } : {}), statuses };
+  const { start, end } = range as { start?: number; end?: number };
+  if (start !== undefined && end !== undefined && start > end)
+    throw new ApiError('InvalidTimeRangeException', 'createTimeRange: start is after end');
+  return {
+    ...(app !== undefined ? { app, group } : {}),
+    statuses,
+    ...(start !== undefined ? { start } : {}),
+    ...(end !== undefined ? { end } : {}),
+  };
+}
+
 /** Every port method some operation uses: the `api` function's grants. */
 export const API_USES: Uses = unionOfUses(...Object.values(OPERATIONS).map((o) => o.uses));
 
@@ -213,9 +267,22 @@ export async function dispatch(
   context: RequestContext = {},
 ): Promise<{ output: unknown } | { error: ApiErrorShape }> {
   // Own keys only: an operation name such as "constructor" is not an operation.
+  const refused = refusal(operation);
+  if (refused) return { error: toApiError(refused) };
   const op = Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
   if (!op) return { error: { __type: 'UnknownOperationException', message: `Unknown operation ${operation}` } };
   try {
+    // CodeDeploy's model first: types, lengths and enums of every field, all problems at once, answered
+    // with an exception the operation's model lists (before any lookup, so no bad input reaches a store).
+    const issues = modelIssues(operation, input ?? {});
+    if (issues.length) {
+      const first = issues[0]!;
+      const field = first.path.split(/[.[ ]/)[0]!;
+      throw new InvalidInputError(
+        issues,
+        first.exception ?? fieldException(operation, field) ?? 'InvalidInputException',
+      );
+    }
     return {
       output: await op.run((input ?? {}) as Record<string, unknown>, viewFor(`api.${operation}`, op.uses), context),
     };

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { InvalidInputError } from '../domain/errors.js';
+import { zodIssues } from './issues.js';
 
 const AwsEnvSchema = z.object({
   CUTOVER_TABLE: z.string().check(z.minLength(3, 'the DynamoDB table name is required')),
@@ -31,9 +32,5 @@ export type AwsEnv = z.infer<typeof AwsEnvSchema>;
 export function parseAwsEnv(env: Record<string, string | undefined>): AwsEnv {
   const r = AwsEnvSchema.safeParse(env);
   if (r.success) return r.data;
-  throw new InvalidInputError(
-    r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
-    'InvalidInputException',
-    'Invalid environment',
-  );
+  throw new InvalidInputError(zodIssues(r.error.issues), 'InvalidInputException', 'Invalid environment');
 }

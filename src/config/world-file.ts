@@ -32,6 +32,7 @@ import { z } from 'zod';
 import { parseDocument } from '../domain/appspec.js';
 import { NLB_PROTOCOLS } from '../platforms/ecs/domain.js';
 import { InvalidInputError, type Issue } from '../domain/errors.js';
+import { zodIssues } from './issues.js';
 
 const Version = z.object({ errorRate: z.number().min(0, 'must be 0..1').max(1, 'must be 0..1').default(0) });
 const Fn = z.object({
@@ -211,11 +212,7 @@ export function parseWorldFile(text: string): WorldFile {
   const doc = parseDocument(text, 'World file');
   const r = WorldFileSchema.safeParse(doc);
   if (!r.success) {
-    throw new InvalidInputError(
-      r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
-      'InvalidInputException',
-      'Invalid world file',
-    );
+    throw new InvalidInputError(zodIssues(r.error.issues), 'InvalidInputException', 'Invalid world file');
   }
   const issues: Issue[] = [];
   const fnNames = new Set(r.data.functions.map((f) => f.name));

@@ -235,3 +235,16 @@ export interface Platform<Target = unknown, Facts = unknown, Ports = unknown> {
   /** Which port methods each strategy method uses. */
   readonly uses: { readonly [M in StrategyMethod]: PortUses<Ports> };
 }
+
+/** The only deployment style of Lambda and ECS deployments, which CodeDeploy reports on their groups. */
+export const BLUE_GREEN_STYLE = { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' } as const;
+
+/**
+ * A group's `deploymentStyle` for a blue/green-only platform: CodeDeploy accepts BLUE_GREEN with traffic
+ * control (SAM, CloudFormation, CDK and Terraform send it for Lambda groups) and refuses any other.
+ */
+export function blueGreenStyleIssues(input: Pick<GroupInput, 'deploymentStyle'>, platform: string): Issue[] {
+  const style = input.deploymentStyle;
+  if (!style || (style.deploymentType === 'BLUE_GREEN' && style.deploymentOption === 'WITH_TRAFFIC_CONTROL')) return [];
+  return [{ path: 'deploymentStyle', message: `${platform} deployments are BLUE_GREEN WITH_TRAFFIC_CONTROL` }];
+}

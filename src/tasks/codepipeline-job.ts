@@ -11,6 +11,7 @@ import { ApiError, InvalidInputError } from '../domain/errors.js';
 import { isTerminal } from '../domain/model.js';
 import { createDeployment } from './create-deployment.js';
 import { defineTask, type DepsFor } from './task.js';
+import { zodIssues } from '../config/issues.js';
 
 const JobEvent = z.object({
   'CodePipeline.job': z.object({
@@ -94,10 +95,7 @@ async function work(
       ]);
     }
     const p = UserParameters.safeParse(params);
-    if (!p.success)
-      throw new InvalidInputError(
-        p.error.issues.map((i) => ({ path: `UserParameters.${i.path.join('.')}`, message: i.message })),
-      );
+    if (!p.success) throw new InvalidInputError(zodIssues(p.error.issues, 'UserParameters'));
     const artifact = job.data.inputArtifacts[0];
     if (!artifact || artifact.location.type !== 'S3')
       throw new InvalidInputError([

@@ -29,6 +29,7 @@ import type {
   TaskTokens,
   Timeline,
 } from '../ports/index.js';
+import { zodIssues } from '../config/issues.js';
 
 /** Every port a task may use, by the name tasks know it by. */
 export interface Ports {
@@ -117,7 +118,7 @@ export interface Schema<I> {
     input: unknown,
   ):
     | { success: true; data: I }
-    | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } };
+    | { success: false; error: { issues: readonly { code: string; path: PropertyKey[]; message: string }[] } };
 }
 
 /** `{deploymentId}`: what most state machine tasks take. */
@@ -142,10 +143,7 @@ export interface AnyTask {
 export function parseInput<I>(schema: Schema<I>, input: unknown, exceptionName = 'InvalidInputException'): I {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  throw new InvalidInputError(
-    r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
-    exceptionName,
-  );
+  throw new InvalidInputError(zodIssues(r.error.issues), exceptionName);
 }
 
 export function defineTask<const U extends Uses, I, O>(

@@ -689,6 +689,7 @@ describe('every granted port method is called by its function', () => {
       deploymentGroupName: 'prod',
       includeOnlyStatuses: ['Succeeded'],
     });
+    await api(env, 'ListDeployments', {});
     await api(env, 'ListDeploymentTargets', { deploymentId });
     await api(env, 'BatchGetDeploymentTargets', { deploymentId, targetIds: ['api:live'] });
     await api(env, 'GetDeploymentTimeline', { deploymentId });

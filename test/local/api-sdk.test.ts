@@ -284,6 +284,12 @@ describe('catalog operations through the SDK', () => {
   });
 });
 
+/** Every page of an unfiltered ListDeployments. */
+async function* paginateListDeploymentsAll(): AsyncGenerator<string[]> {
+  const { paginateListDeployments } = await import('@aws-sdk/client-codedeploy');
+  for await (const page of paginateListDeployments({ client }, {})) yield page.deployments ?? [];
+}
+
 describe('pagination and updates', () => {
   it('ListDeployments pages with nextToken (the SDK paginator collects every page)', async () => {
     const { paginateListDeployments } = await import('@aws-sdk/client-codedeploy');
@@ -331,6 +337,45 @@ describe('pagination and updates', () => {
         new ListDeploymentsCommand({ applicationName: 'web', deploymentGroupName: 'pages', nextToken: 'garbage!' }),
       ),
     ).rejects.toMatchObject({ name: 'InvalidNextTokenException' });
+  });
+
+  it('ListDeployments with no application lists every group’s deployments; bad filters are refused', async () => {
+    // The 130 deployments of 'pages' (the test above) and the ones of 'prod', newest first.
+    const everyone: string[] = [];
+    for await (const page of paginateListDeploymentsAll()) everyone.push(...page);
+    const pagesIds = Array.from({ length: 130 }, (_, i) => `d-P${String(i).padStart(8, '0')}`);
+    expect(everyone).toEqual(expect.arrayContaining(pagesIds));
+    const prod = (
+      await client.send(new ListDeploymentsCommand({ applicationName: 'web', deploymentGroupName: 'prod' }))
+    ).deployments!;
+    expect(prod.length).toBeGreaterThan(0);
+    expect(everyone).toEqual(expect.arrayContaining(prod));
+    // Within the list, 'pages' (created in 2026-01) come after the newer ones, in their own order.
+    expect(everyone.filter((id) => pagesIds.includes(id))).toEqual([...pagesIds].reverse());
+
+    const refused = async (input: Record<string, unknown>) =>
+      client.send(new ListDeploymentsCommand(input as never)).then(
+        () => undefined,
+        (e: Error) => ({ name: e.name, message: e.message }),
+      );
+    expect(await refused({ applicationName: 'web' })).toMatchObject({ name: 'DeploymentGroupNameRequiredException' });
+    expect(await refused({ deploymentGroupName: 'prod' })).toMatchObject({ name: 'ApplicationNameRequiredException' });
+    expect(await refused({ includeOnlyStatuses: ['Bogus', 'Succeeded', 'Nope'] })).toEqual({
+      name: 'InvalidDeploymentStatusException',
+      message: expect.stringMatching(
+        /^includeOnlyStatuses\[0\]: "Bogus" is not one of Created, .*; includeOnlyStatuses\[2\]: "Nope" is not one of /,
+      ),
+    });
+    expect(await refused({ createTimeRange: { start: new Date('2026-02-01'), end: new Date('2026-01-01') } })).toEqual({
+      name: 'InvalidTimeRangeException',
+      message: 'createTimeRange: start is after end',
+    });
+    const january = await client.send(
+      new ListDeploymentsCommand({
+        createTimeRange: { start: new Date('2026-01-01T00:00:00Z'), end: new Date('2026-01-01T00:00:09Z') },
+      }),
+    );
+    expect(january.deployments).toEqual(pagesIds.slice(0, 10).reverse());
   });
 
   it('UpdateApplication renames an application without groups; GetDeploymentConfig; ContinueDeployment approves', async () => {
@@ -402,6 +447,46 @@ describe('pagination and updates', () => {
     ).rejects.toMatchObject({
       name: 'InvalidOperationException',
     });
+  });
+
+  it('a Lambda group as SAM, CloudFormation and Terraform create it: BLUE_GREEN WITH_TRAFFIC_CONTROL', async () => {
+    const { CreateDeploymentGroupCommand, UpdateDeploymentGroupCommand, GetDeploymentGroupCommand } =
+      await import('@aws-sdk/client-codedeploy');
+    const style = { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' } as const;
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'web',
+        deploymentGroupName: 'sam',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+        deploymentStyle: style,
+      }),
+    );
+    await client.send(
+      new UpdateDeploymentGroupCommand({
+        applicationName: 'web',
+        currentDeploymentGroupName: 'sam',
+        deploymentStyle: style,
+      }),
+    );
+    const g = await client.send(new GetDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'sam' }));
+    expect(g.deploymentGroupInfo?.deploymentStyle).toEqual(style);
+    // Any other style is refused, naming the field, and changes nothing.
+    await expect(
+      client.send(
+        new UpdateDeploymentGroupCommand({
+          applicationName: 'web',
+          currentDeploymentGroupName: 'sam',
+          deploymentStyle: { deploymentType: 'IN_PLACE', deploymentOption: 'WITHOUT_TRAFFIC_CONTROL' },
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidDeploymentStyleException',
+      message: expect.stringContaining('deploymentStyle'),
+    });
+    const after = await client.send(
+      new GetDeploymentGroupCommand({ applicationName: 'web', deploymentGroupName: 'sam' }),
+    );
+    expect(after.deploymentGroupInfo?.deploymentStyle).toEqual(style);
   });
 });
 

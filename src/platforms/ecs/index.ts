@@ -22,6 +22,7 @@ import {
 } from '../../domain/errors.js';
 import type { Deployment, DeploymentGroup } from '../../domain/model.js';
 import type { Platform, Restoration, StageTemplate, StrategyContext, TargetStrategy } from '../platform.js';
+import { BLUE_GREEN_STYLE, blueGreenStyleIssues } from '../platform.js';
 import { ECS_HOOK_EVENTS, parseEcsAppSpec } from './appspec.js';
 import {
   NLB_PROTOCOLS,
@@ -516,10 +517,7 @@ function groupRules(input: Partial<DeploymentGroup>): Issue[] {
         message: 'is for Server groups; an ECS group names its two target groups in targetGroupPairInfoList',
       });
   }
-  const style = input.deploymentStyle;
-  if (style && (style.deploymentType !== 'BLUE_GREEN' || style.deploymentOption !== 'WITH_TRAFFIC_CONTROL')) {
-    issues.push({ path: 'deploymentStyle', message: 'ECS deployments are BLUE_GREEN WITH_TRAFFIC_CONTROL' });
-  }
+  issues.push(...blueGreenStyleIssues(input, 'ECS'));
   const ready = input.blueGreenDeploymentConfiguration?.deploymentReadyOption;
   if (ready?.actionOnTimeout === 'STOP_DEPLOYMENT' && !ready.waitTimeInMinutes) {
     issues.push({
@@ -557,7 +555,7 @@ export const ecsPlatform: Platform<EcsTarget, EcsFacts, EcsPorts> = {
 
   normalizeGroup: (input) => ({
     ...input,
-    deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+    deploymentStyle: BLUE_GREEN_STYLE,
   }),
 
   planRevision(appSpec, group) {

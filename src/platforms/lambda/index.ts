@@ -11,6 +11,7 @@ import {
 } from '../../domain/deployment-config.js';
 import type { Deployment } from '../../domain/model.js';
 import type { Platform, Restoration, TargetStrategy, Verification } from '../platform.js';
+import { BLUE_GREEN_STYLE, blueGreenStyleIssues } from '../platform.js';
 import { LAMBDA_HOOK_EVENTS, parseLambdaAppSpec } from './appspec.js';
 import type { LambdaPorts } from './ports.js';
 import { describeRouting, routingFor, sameRouting, targetWeightOf, type FunctionTarget } from './traffic.js';
@@ -138,9 +139,11 @@ export const lambdaPlatform: Platform<LambdaTarget, undefined, LambdaPorts> = {
   defaultDeploymentConfig: DEFAULT_LAMBDA_CONFIG,
   deploymentConfigs: trafficRoutingConfigs(PREDEFINED_LAMBDA_CONFIGS),
   errorCodes: { invalidTarget: 'INVALID_LAMBDA_CONFIGURATION', refused: 'INVALID_LAMBDA_FUNCTION' },
-  groupFields: [],
-  groupIssues: async () => [],
-  normalizeGroup: (input) => input,
+  // Lambda deployments are blue/green by nature; tools that create groups (SAM, CloudFormation, CDK,
+  // Terraform) send the style, and CodeDeploy reports it on every Lambda group.
+  groupFields: ['deploymentStyle'],
+  groupIssues: async (input) => blueGreenStyleIssues(input, 'Lambda'),
+  normalizeGroup: (input) => ({ ...input, deploymentStyle: BLUE_GREEN_STYLE }),
 
   planRevision(appSpec) {
     const spec = parseLambdaAppSpec(appSpec);
