@@ -6,7 +6,6 @@
  * minimum stops it (HEALTH_CONSTRAINTS) and the automatic rollback redeploys revision 2. A live timeline
  * prints one line per host event (plain lines: readable in CI logs too).
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -82,16 +81,14 @@ async function deployRevision(session: Session, bundleDir: string, r: ServerRele
     'app/index.html': `<!doctype html>\n<h1>fleet: revision ${r.revision}</h1>\n`,
     ...(r.brokenOn.length ? { 'broken-hosts': `${r.brokenOn.join('\n')}\n` } : {}),
   });
-  const put = await session.s3.client.send(
-    new PutObjectCommand({ Bucket: LOCAL_REVISION_BUCKET, Key: key, Body: body }),
-  );
+  const eTag = await session.s3.upload(LOCAL_REVISION_BUCKET, key, body);
   const { deploymentId } = (await session.run(TASKS.createDeployment, {
     applicationName: 'fleet',
     deploymentGroupName: 'web',
     description: r.title,
     revision: {
       revisionType: 'S3',
-      s3Location: { bucket: LOCAL_REVISION_BUCKET, key, bundleType: 'tgz', eTag: put.ETag },
+      s3Location: { bucket: LOCAL_REVISION_BUCKET, key, bundleType: 'tgz', eTag },
     },
   })) as { deploymentId: string };
   return deploymentId;

@@ -6,7 +6,7 @@
 import { DependencyUnavailableError } from '../domain/errors.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
+import { S3RevisionSource, uploadRevision } from '../adapters/aws/s3-revision-source.js';
 import { DynamoHostCommands } from '../adapters/aws/dynamodb-host-commands.js';
 import { createDocumentClient, createDynamoStore } from '../adapters/aws/dynamodb-store.js';
 import { createMemoryStore } from '../adapters/memory/store.js';
@@ -67,7 +67,13 @@ export interface LocalOptions {
 export interface LocalEnvironment {
   deps: Deps;
   /** The local S3 (s3rver) endpoint, for uploads of revisions. */
-  s3: { endpoint: string; client: ReturnType<typeof localS3Client>; onEvent(listener: (event: unknown) => void): void };
+  s3: {
+    endpoint: string;
+    client: ReturnType<typeof localS3Client>;
+    onEvent(listener: (event: unknown) => void): void;
+    /** Uploads a bundle through the S3 API, as `aws s3 cp` would; returns its ETag. */
+    upload(bucket: string, key: string, body: Uint8Array): Promise<string>;
+  };
   world: SimWorld;
   /** The credentials the local world issues to hosts (agents); the local server checks signatures with them. */
   hostCredentials: LocalHostCredentials;
@@ -265,7 +271,12 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     runtime,
     clock,
     ...(work ? { work } : {}),
-    s3: { endpoint: s3.endpoint, client: s3Client, onEvent: s3.onEvent },
+    s3: {
+      endpoint: s3.endpoint,
+      client: s3Client,
+      onEvent: s3.onEvent,
+      upload: (bucket, key, body) => uploadRevision(s3Client, bucket, key, body),
+    },
     close: async () => {
       stopTicks();
       s3Client.destroy();

@@ -665,6 +665,7 @@ describe('every granted port method is called by its function', () => {
     await api(env, 'RegisterApplicationRevision', { applicationName: 'shop', revision });
     await api(env, 'ListApplicationRevisions', { applicationName: 'shop' });
     await api(env, 'GetApplicationRevision', { applicationName: 'shop', revision });
+    await api(env, 'BatchGetApplicationRevisions', { applicationName: 'shop', revisions: [revision] });
     await env.s3.client.send(
       new PutObjectCommand({
         Bucket: LOCAL_REVISION_BUCKET,

@@ -1,4 +1,4 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApiError, InvalidInputError } from '../../domain/errors.js';
 import type { RevisionObject, RevisionSource } from '../../ports/index.js';
 import { mapAwsError } from './errors.js';
@@ -41,4 +41,14 @@ export class S3RevisionSource implements RevisionSource {
       metadata: Object.fromEntries(Object.entries(res.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
     };
   }
+}
+
+/**
+ * Uploads a revision bundle as a user would (`aws s3 cp`), for the local demos: the upload is what
+ * starts or feeds a deployment, so it goes through the real S3 API. Returns the object's ETag.
+ * @throws the S3 client's error when the bucket is missing or the endpoint refuses the upload.
+ */
+export async function uploadRevision(client: S3Client, bucket: string, key: string, body: Uint8Array): Promise<string> {
+  const put = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  return put.ETag ?? '';
 }
