@@ -191,7 +191,10 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
    * time, so a policy that retries for half an hour costs no wall time in tests.
    */
   private retrying(stateName: string, retriers: Retrier[], run: (input: Json) => Promise<Json>) {
-    return async (input: Json): Promise<Json> => {
+    // An execution that is stopped (StopExecution, a timeout) stops awaiting its running task: the task's
+    // later failure is then nobody's to handle, and must not surface as an unhandled rejection of the
+    // process. The interpreter still gets the failure whenever it does await it.
+    const attempt = async (input: Json): Promise<Json> => {
       const execution = executionOf(input);
       const attempts = retriers.map(() => 0);
       for (;;) {
@@ -222,6 +225,11 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
           }
         }
       }
+    };
+    return (input: Json): Promise<Json> => {
+      const p = attempt(input);
+      p.catch(() => undefined);
+      return p;
     };
   }
 

@@ -90,4 +90,7 @@ export class Platforms implements TargetStrategy {
   finish(d: Deployment, ctx: StrategyContext) {
     return this.of(d).finish(d, ctx);
   }
+  halt(d: Deployment) {
+    return this.of(d).halt(d);
+  }
 }

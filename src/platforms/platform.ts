@@ -107,6 +107,14 @@ export interface TargetStrategy<Target = unknown, Facts = unknown> {
    */
   restore(d: Deployment<Target, Facts>, ctx: StrategyContext): Promise<Restoration>;
   /**
+   * The deployment ends early (failed or stopped, rolled back or not): stop whatever it would still start
+   * on its own, so nothing moves after its outcome is recorded (Server: the fleet dispatches no more
+   * commands and hosts not started are Skipped). Never moves traffic back; restore does that. Idempotent.
+   * Returns what it did, for the timeline, or undefined when nothing was left to stop.
+   * @throws the ports' errors (the caller retries)
+   */
+  halt(d: Deployment<Target, Facts>): Promise<string | undefined>;
+  /**
    * After the commit point (the deployment is recorded Succeeded): clean up (ECS: delete the original
    * task set). Never touches traffic. Returns what it did, for the timeline.
    */

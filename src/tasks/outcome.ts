@@ -113,7 +113,7 @@ type NotRestored = Restoration['notRestored'][number];
 const ROLLBACK_USES = {
   deployments: ['get', 'create', 'update'],
   timeline: ['append'],
-  platforms: ['assess', 'restore'],
+  platforms: ['halt', 'assess', 'restore'],
 } as const;
 
 /** The deployment a rollback records (creator codeDeployRollback): the same targets, the other way round. */
@@ -149,7 +149,7 @@ export async function endRollbackRecord(
   outcome: { status: 'Succeeded' } | { status: 'Failed'; message: string },
 ): Promise<void> {
   const end = deps.clock.now().toISOString();
-  await mutateDeployment(deps, rollbackId, (cur) =>
+  const ended = await mutateDeployment(deps, rollbackId, (cur) =>
     isTerminal(cur.state.status)
       ? undefined
       : {
@@ -165,6 +165,17 @@ export async function endRollbackRecord(
             ? { errorInformation: { code: ROLLBACK_FAILED, message: outcome.message.slice(0, 1000) } }
             : {}),
         },
+  );
+  // The rollback's own timeline says how it ended (also when it had nothing left to restore), once.
+  await once(deps, ended, 'note:RollbackEnded', () =>
+    note(
+      deps,
+      rollbackId,
+      ended.state.status,
+      ended.state.status === 'Succeeded'
+        ? `Rollback of ${ended.state.rollbackInfo?.rollbackTriggeringDeploymentId} succeeded`
+        : `Rollback of ${ended.state.rollbackInfo?.rollbackTriggeringDeploymentId} failed: ${ended.state.errorInformation?.message}`,
+    ),
   );
 }
 
@@ -217,6 +228,15 @@ async function rollback(
   }
   const where = platformOf(d.spec.computePlatform).targetIds(d).join(', ');
   const verdict = classifyFailure(input.failure, platformOf(d.spec.computePlatform).errorCodes);
+  // First, nothing more starts on its own (a fleet's next hosts), whether or not this rolls back.
+  try {
+    const halted = await deps.platforms.halt(d);
+    if (halted) await once(deps, d, 'note:Halted', () => note(deps, d.deploymentId, 'Halted', halted));
+  } catch (e) {
+    return incomplete(deps, d, [
+      { target: where, where: 'unknown', reason: `could not be halted: ${(e as Error).message}` },
+    ]);
+  }
   let found;
   try {
     found = await deps.platforms.assess(d);
@@ -268,6 +288,11 @@ async function rollback(
         : { rollbackInfo: { rollbackDeploymentId: id, rollbackMessage: 'Rollback in progress' } },
     );
   }
+  const record = await deps.deployments.get(id);
+  if (record)
+    await once(deps, record, 'note:Created', () =>
+      note(deps, id, 'Created', `Rolling back ${d.deploymentId} (${verdict.errorInformation.code}): ${found.describe}`),
+    );
   const current = d;
   await once(deps, current, 'note:RollbackStarted', () =>
     note(
@@ -449,7 +474,7 @@ const ExecutionEvent = z.object({
 export const SETTLE_USES = {
   ...RECORD_USES,
   deployments: ['get', 'create', 'update'],
-  platforms: ['assess', 'restore', 'finish'],
+  platforms: ['halt', 'assess', 'restore', 'finish'],
 } as const;
 
 /**

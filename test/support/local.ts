@@ -1,4 +1,5 @@
 /** Builds a local environment (real ASL, dynalite, SimWorld) with a small world for path tests. */
+import { INSTANCE_DETAIL_TYPE } from '../../src/domain/notifications.js';
 import { SimWorld, type SimHookHandler } from '../../src/adapters/sim/world.js';
 import type { Deployment, TimelineEntry } from '../../src/domain/model.js';
 import { TASKS } from '../../src/tasks/index.js';
@@ -171,9 +172,14 @@ export interface SeenEvent {
   [field: string]: unknown;
 }
 
-/** The `state` of each CodeDeploy-shaped EventBridge event the world received, in order. */
+/**
+ * The `state` of each CodeDeploy-shaped EventBridge event about a deployment the world received, in order
+ * (not the hosts' instance events, which carry the same states).
+ */
 export const eventBridgeStates = (world: SimWorld): unknown[] =>
-  world.log.filter((e) => e.kind === 'EventBridge').map((e) => (e.detail.detail as { state?: unknown }).state);
+  world.log
+    .filter((e) => e.kind === 'EventBridge' && e.detail['detail-type'] !== INSTANCE_DETAIL_TYPE)
+    .map((e) => (e.detail.detail as { state?: unknown }).state);
 
 /** The `status` of each SNS message the world received, in order. */
 export const snsStatuses = (world: SimWorld): unknown[] =>

@@ -452,6 +452,10 @@ function strategy({ services, loadBalancers }: EcsPorts): TargetStrategy<EcsTarg
       };
     },
 
+    // Traffic moves only when the state machine moves it: nothing runs on its own once it stops.
+    async halt() {
+      return undefined;
+    },
     async finish(d) {
       const e = d.spec.target;
       const f = factsOf(d);
@@ -685,5 +689,6 @@ export const ecsPlatform: Platform<EcsTarget, EcsFacts, EcsPorts> = {
       loadBalancers: ['describeListener', 'setForward'],
     },
     finish: { services: ['describeService', 'deleteTaskSet'] },
+    halt: {},
   },
 };

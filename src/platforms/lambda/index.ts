@@ -126,6 +126,10 @@ function strategy({ aliases }: LambdaPorts): TargetStrategy<LambdaTarget, undefi
       return { restored, notRestored };
     },
 
+    // Traffic moves only when the state machine moves it: nothing runs on its own once it stops.
+    async halt() {
+      return undefined;
+    },
     async finish(d) {
       return d.spec.target.functions.map((f) => `${where(f)} → v${f.targetVersion}`).join(', ');
     },
@@ -210,5 +214,6 @@ export const lambdaPlatform: Platform<LambdaTarget, undefined, LambdaPorts> = {
     assess: { aliases: ['getAlias'] },
     restore: { aliases: ['getAlias', 'setAlias'] },
     finish: {},
+    halt: {},
   },
 };

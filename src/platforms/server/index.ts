@@ -155,5 +155,12 @@ export const serverPlatform: Platform<ServerDeploymentTarget, ServerFacts, Serve
       ...NOTICE_USES,
     },
     finish: {},
+    // Stops the fleet, or closes the hosts of a start that never wrote its fleet.
+    halt: {
+      hostCommands: [
+        ...new Set([...FLEET_USES.stop.hostCommands, 'getFleet' as const, 'listHosts' as const, 'updateHost' as const]),
+      ],
+      ...NOTICE_USES,
+    },
   },
 };

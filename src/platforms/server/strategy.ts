@@ -274,9 +274,14 @@ export function serverStrategy(ports: ServerStrategyPorts): TargetStrategy<Serve
       throw new PreconditionFailedError(codedMessage(p.code, `${p.message} (${p.summary})`));
     },
 
+    async halt(d: D) {
+      return fleetFor(d).halt(d, `the deployment is ${d.state.stopRequest ? 'stopping' : 'failing'}`);
+    },
+
     async assess(d: D): Promise<Assessment> {
       const hosts = await ports.hostCommands.listHosts(d.deploymentId);
-      const touched = hosts.filter((h) => h.status !== 'Pending');
+      // A host halted before it took a command is Skipped with nothing run: still on its earlier revision.
+      const touched = hosts.filter((h) => h.status === 'InProgress' || ranEvents(h).length > 0);
       return {
         changed: touched.length > 0,
         trafficMoved: touched.length > 0,

@@ -815,6 +815,36 @@ export async function stopFleet(
 }
 
 /**
+ * The deployment ended early: stop its fleet, or, when a start wrote the hosts but never its fleet (it
+ * failed in between), close those hosts: no command was ever queued for them, so each is Skipped with its
+ * events, and its standby mark is cleared. Returns what it did, or undefined when nothing was open.
+ * Idempotent.
+ */
+export async function haltFleet(
+  deps: ProgressDeps,
+  d: Pick<Deployment, 'deploymentId'>,
+  reason: string,
+): Promise<string | undefined> {
+  const fleet = await deps.hostCommands.getFleet(d.deploymentId);
+  if (fleet) {
+    if (fleet.state.ended) return undefined;
+    await stopFleet(deps, d, reason);
+    return `The fleet dispatches nothing more (${reason}); hosts not started are Skipped`;
+  }
+  const open = (await deps.hostCommands.listHosts(d.deploymentId)).filter((h) => h.status === 'Pending');
+  const at = deps.clock.now().toISOString();
+  for (const h of open) {
+    await deps.hostCommands.updateHost(d.deploymentId, h.hostId, h.version, {
+      status: 'Skipped',
+      lastUpdatedAt: at,
+      lifecycleEvents: h.lifecycleEvents.map((e) => (e.status === 'Pending' ? { ...e, status: 'Skipped' } : e)),
+    });
+    await deps.hostCommands.setStandby(h.hostId, d.deploymentId, undefined);
+  }
+  return open.length ? `${open.length} hosts never started: Skipped (${reason})` : undefined;
+}
+
+/**
  * Publish the instance events of every host of the deployment that nobody published: those not claimed yet,
  * and those whose claim is older than the grace period (its publisher crashed or its publish failed).
  * Returns whether every one is published now.
@@ -902,6 +932,10 @@ export class Fleet {
 
   stop(d: Pick<Deployment, 'deploymentId'>, reason: string) {
     return stopFleet(this.deps, d, reason);
+  }
+
+  halt(d: Pick<Deployment, 'deploymentId'>, reason: string) {
+    return haltFleet(this.deps, d, reason);
   }
 
   targets(d: Pick<Deployment, 'deploymentId'>) {
