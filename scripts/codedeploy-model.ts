@@ -38,9 +38,25 @@ export function modelPath(): string | undefined {
   return MODEL_PATHS.find((p) => existsSync(p));
 }
 
+/**
+ * What CodeDeploy added after the botocore that Debian ships (awscli 2.9, early 2023), from the current API
+ * reference: zonal configurations (November 2024) bring CreateDeploymentConfig's
+ * InvalidZonalDeploymentConfigurationException. Applied only where the model lacks it, so a newer model
+ * file (CODEDEPLOY_MODEL) is taken as it is. Cutover validates `zonalConfig` itself.
+ */
+const LATER_ERRORS: Record<string, string[]> = {
+  CreateDeploymentConfig: ['InvalidZonalDeploymentConfigurationException'],
+};
+
 /** The reduced model's source text (a TypeScript module), from botocore's service-2.json. */
 export function reducedModelText(path: string): string {
   const raw = JSON.parse(readFileSync(path, 'utf8')) as RawModel;
+  for (const [name, errors] of Object.entries(LATER_ERRORS)) {
+    const op = raw.operations[name];
+    if (!op) continue;
+    for (const e of errors)
+      if (!op.errors?.some((x) => x.shape === e)) op.errors = [...(op.errors ?? []), { shape: e }];
+  }
   const shapes: Record<string, unknown> = {};
   const keep = (name: string): void => {
     if (Object.hasOwn(shapes, name)) return;

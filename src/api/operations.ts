@@ -9,7 +9,7 @@ import { predefinedDeploymentConfig } from '../platforms/index.js';
 import { TASKS } from '../tasks/index.js';
 import { unionOfUses, type Deps, type Uses } from '../tasks/task.js';
 import { CATALOG } from './catalog.js';
-import { fieldException, modelIssues } from './model/index.js';
+import { fieldException, modelIssues, modelOperation } from './model/index.js';
 import { refusal } from './refused.js';
 import { isClientError, toApiError, type ApiErrorShape } from './errors.js';
 import { HOST_COMMAND_API } from './host-commands.js';
@@ -288,6 +288,23 @@ export async function dispatch(
     };
   } catch (e) {
     if (!isClientError(e)) deps.log.error('api operation failed', { operation, error: (e as Error).message });
-    return { error: toApiError(e) };
+    return { error: modelledError(operation, e, toApiError(e)) };
   }
+}
+
+/** Answered whatever the operation: the client retries or fixes its own request. */
+const COMMON_ERRORS = new Set(['InternalFailure', 'ThrottlingException', 'ServiceUnavailableException']);
+
+/**
+ * A client error under a name the operation's model lists: CodeDeploy's clients (the SDKs' typed
+ * exceptions, Terraform's retry rules) only know those. A check deep in a handler may throw a generic
+ * name (InvalidInputException); it is answered as the modelled exception for the field it names.
+ */
+function modelledError(operation: string, e: unknown, shape: ApiErrorShape): ApiErrorShape {
+  const op = modelOperation(operation);
+  if (!op || COMMON_ERRORS.has(shape.__type) || op.errors.includes(shape.__type)) return shape;
+  const path = e instanceof InvalidInputError ? e.issues[0]?.path : /^([A-Za-z]+)[.:[ ]/.exec(shape.message)?.[1];
+  const field = path?.split(/[.[ ]/)[0];
+  const name = (field ? fieldException(operation, field) : undefined) ?? op.errors.find((x) => x.startsWith('Invalid'));
+  return name ? { ...shape, __type: name } : shape;
 }

@@ -445,7 +445,8 @@ describe('pagination and updates', () => {
         }),
       ),
     ).rejects.toMatchObject({
-      name: 'InvalidOperationException',
+      // UpdateDeploymentGroup's model has no InvalidOperationException.
+      name: 'InvalidInputException',
     });
   });
 

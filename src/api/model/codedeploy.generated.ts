@@ -152,6 +152,7 @@ export const CODEDEPLOY_MODEL: ServiceModel = {
         'InvalidDeploymentConfigNameException',
         'InvalidMinimumHealthyHostValueException',
         'InvalidTrafficRoutingConfigurationException',
+        'InvalidZonalDeploymentConfigurationException',
       ],
     },
     CreateDeploymentGroup: {
