@@ -5,6 +5,7 @@
  */
 import { ApiError, type Issue } from './errors.js';
 import type { Tag } from './model.js';
+import { NAME_RE } from './names.js';
 
 /** CodeDeploy's limit: tags on one resource. */
 export const MAX_RESOURCE_TAGS = 50;
@@ -70,10 +71,9 @@ export function resourceArn(env: { region: string; accountId: string }, r: Tagga
 }
 
 /** Why an ARN names no taggable resource here: not an ARN at all, or one of something else. */
-export type ArnProblem = { kind: 'invalid' | 'unsupported'; message: string };
+export type ArnProblem = { kind: 'invalid'; message: string } | { kind: 'unsupported'; message: string };
 
 const ARN_RE = /^arn:(aws[a-z-]*):([a-z0-9-]*):([a-z0-9-]*):(\d{12}|):(.+)$/;
-const NAME_RE = /^[A-Za-z0-9._+=,@-]{1,100}$/;
 
 /**
  * The resource an ARN names: `arn:aws:codedeploy:REGION:ACCOUNT:application:NAME`,
