@@ -3,6 +3,7 @@
  * the store, with CodeDeploy's exception names. Thin: validation, then one store call each.
  */
 import { ApiError } from '../domain/errors.js';
+import { nameProblem } from '../domain/names.js';
 import type { RevisionLocation } from '../domain/model.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
 import { PREDEFINED_DEPLOYMENT_CONFIG_NAMES, predefinedDeploymentConfig } from '../platforms/index.js';
@@ -62,26 +63,20 @@ export const CATALOG: Record<string, Operation> = {
       throw new ApiError('ApplicationDoesNotExistException', `Application ${missing.join(', ')} does not exist`);
     return { applicationsInfo: apps.map((a) => applicationInfo(a!)) };
   }),
-  UpdateApplication: operation(
-    { catalog: ['getApplication', 'listDeploymentGroups', 'createApplication', 'deleteApplication'] },
-    async (i, d) => {
-      const name = need(i, 'applicationName', 'ApplicationNameRequiredException');
-      const app = await mustApp(d, name);
-      const next = str(i.newApplicationName);
-      if (!next || next === name) return {};
-      if (await d.catalog.getApplication(next))
-        throw new ApiError('ApplicationAlreadyExistsException', `Application ${next} already exists`);
-      if ((await d.catalog.listDeploymentGroups(name)).length) {
-        throw new ApiError(
-          'InvalidOperationException',
-          `Renaming an application that has deployment groups is not supported yet; ${name} has some`,
-        );
-      }
-      await d.catalog.createApplication({ ...app, applicationName: next });
-      await d.catalog.deleteApplication(name);
-      return {};
-    },
-  ),
+  // A rename takes the application's groups, revisions and tags along; deployments keep their ids and records.
+  UpdateApplication: operation({ catalog: ['renameApplication'] }, async (i, d) => {
+    const name = need(i, 'applicationName', 'ApplicationNameRequiredException');
+    const next = i.newApplicationName === undefined || i.newApplicationName === null ? name : str(i.newApplicationName);
+    const problem = nameProblem(next);
+    if (problem)
+      throw new ApiError(
+        'InvalidApplicationNameException',
+        `newApplicationName ${JSON.stringify(next.slice(0, 120))}: ${problem}`,
+      );
+    // The same name: only whether the application exists (ApplicationDoesNotExistException).
+    await d.catalog.renameApplication(name, next);
+    return {};
+  }),
   DeleteApplication: operation({ catalog: ['deleteApplication'] }, async (i, d) => {
     await d.catalog.deleteApplication(need(i, 'applicationName', 'ApplicationNameRequiredException'));
     return {};

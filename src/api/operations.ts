@@ -14,6 +14,8 @@ import { refusal } from './refused.js';
 import { isClientError, toApiError, type ApiErrorShape } from './errors.js';
 import { HOST_COMMAND_API } from './host-commands.js';
 import { ON_PREMISES } from './on-premises.js';
+import { TAGGING } from './tagging.js';
+import { nameProblem } from '../domain/names.js';
 import {
   decodeToken,
   encodeToken,
@@ -56,20 +58,35 @@ export const OPERATIONS: Record<string, Operation> = {
   }),
   CreateDeploymentGroup: taskOperation(TASKS.createDeploymentGroup),
   UpdateDeploymentGroup: {
-    uses: unionOfUses(TASKS.updateDeploymentGroup.uses, { catalog: ['getDeploymentGroup'] }),
+    uses: unionOfUses(TASKS.updateDeploymentGroup.uses, {
+      catalog: ['getDeploymentGroup', 'renameDeploymentGroup'],
+    }),
     run: async (i, d) => {
       const current = i.currentDeploymentGroupName ?? i.deploymentGroupName;
       if (!current)
         throw new ApiError('DeploymentGroupNameRequiredException', 'currentDeploymentGroupName is required');
-      if (i.newDeploymentGroupName !== undefined && i.newDeploymentGroupName !== current) {
+      const app = str(i.applicationName);
+      const rename =
+        i.newDeploymentGroupName === undefined ||
+        i.newDeploymentGroupName === null ||
+        i.newDeploymentGroupName === current
+          ? undefined
+          : str(i.newDeploymentGroupName);
+      const problem = rename === undefined ? undefined : nameProblem(rename);
+      if (problem)
         throw new ApiError(
-          'InvalidOperationException',
-          'Renaming a deployment group (newDeploymentGroupName) is not supported yet',
+          'InvalidDeploymentGroupNameException',
+          `newDeploymentGroupName ${JSON.stringify(rename!.slice(0, 120))}: ${problem}`,
         );
-      }
-      const existing = await d.catalog.getDeploymentGroup(str(i.applicationName), str(current));
+      const existing = await d.catalog.getDeploymentGroup(app, str(current));
       if (!existing)
         throw new ApiError('DeploymentGroupDoesNotExistException', `Deployment group ${str(current)} does not exist`);
+      // A name that is taken is refused before any setting changes (renameDeploymentGroup refuses a race too).
+      if (rename !== undefined && (await d.catalog.getDeploymentGroup(app, rename)))
+        throw new ApiError(
+          'DeploymentGroupAlreadyExistsException',
+          `Deployment group ${rename} already exists in application ${app}`,
+        );
       // Like CodeDeploy, fields left out keep their current values.
       const { currentDeploymentGroupName: _c, newDeploymentGroupName: _n, ...given } = i;
       const keep: Partial<Record<string, unknown>> = {
@@ -102,6 +119,8 @@ export const OPERATIONS: Record<string, Operation> = {
         Object.entries({ ...keep, ...given }).filter(([, v]) => v !== undefined && v !== null),
       );
       await TASKS.updateDeploymentGroup.run({ ...settings, deploymentGroupName: current }, d);
+      // The group keeps its id, lock, history and tags; a deployment running on it goes on (by its id).
+      if (rename !== undefined) await d.catalog.renameDeploymentGroup(app, str(current), rename);
       return { hooksNotCleanedUp: [] };
     },
   },
@@ -207,6 +226,7 @@ export const OPERATIONS: Record<string, Operation> = {
   ...CATALOG,
   ...TARGETS,
   ...ON_PREMISES,
+  ...TAGGING,
   // The agents' command service (served under its own X-Amz-Target prefix).
   ...HOST_COMMAND_API,
   // Cutover's extras (served under Cutover's own X-Amz-Target prefix).

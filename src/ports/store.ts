@@ -15,6 +15,9 @@ import type {
   Tag,
   TimelineEntry,
 } from '../domain/model.js';
+import type { TaggableResource } from '../domain/tags.js';
+
+export type { TaggableResource };
 
 /** A registered application revision with CodeDeploy's GenericRevisionInfo. */
 export interface StoredRevision {
@@ -41,31 +44,76 @@ export type GroupInput = Omit<
 
 /** Applications, deployment groups, custom deployment configurations and registered revisions. */
 export interface Catalog {
-  /** @throws ApiError ApplicationAlreadyExistsException */
-  createApplication(app: Application): Promise<void>;
+  /**
+   * Create an application with its tags (none when left out).
+   * @throws ApiError ApplicationAlreadyExistsException
+   */
+  createApplication(app: Application, tags?: Tag[]): Promise<void>;
   getApplication(name: string): Promise<Application | undefined>;
   listApplications(): Promise<Application[]>;
-  /** Delete an application and its deployment groups (CodeDeploy's DeleteApplication); idempotent. */
+  /** Delete an application, its deployment groups and their tags (CodeDeploy's DeleteApplication); idempotent. */
   deleteApplication(name: string): Promise<void>;
 
-  /** @throws ApiError DeploymentGroupAlreadyExistsException */
-  createDeploymentGroup(group: DeploymentGroup): Promise<void>;
+  /**
+   * Create a deployment group with its tags (none when left out).
+   * @throws ApiError DeploymentGroupAlreadyExistsException
+   */
+  createDeploymentGroup(group: DeploymentGroup, tags?: Tag[]): Promise<void>;
   /**
    * Replace a group's settings (GROUP_SETTINGS; not its lock or history).
    * @throws ApiError DeploymentGroupDoesNotExistException
    */
   updateDeploymentGroup(group: GroupInput): Promise<void>;
-  getDeploymentGroup(app: string, group: string): Promise<DeploymentGroup | undefined>;
+  /**
+   * The group named `group` in `app`. With `groupId` (what a deployment created under earlier names knows): the
+   * group of that id, followed through renames of it or of its application; undefined when it no longer exists.
+   */
+  getDeploymentGroup(app: string, group: string, groupId?: string): Promise<DeploymentGroup | undefined>;
   listDeploymentGroups(app: string): Promise<DeploymentGroup[]>;
-  /** @throws ApiError InvalidOperationException while a deployment holds the group's lock */
+  /**
+   * Rename a group (UpdateDeploymentGroup's newDeploymentGroupName): it keeps its id, settings, lock, history
+   * (Deployments.list) and tags, and a deployment that holds its lock finds it by id (getDeploymentGroup,
+   * GroupLocks.release). All or nothing: a crash part-way leaves the group under exactly one of the two names,
+   * and the same call again finishes or redoes it.
+   * @throws ApiError DeploymentGroupDoesNotExistException; DeploymentGroupAlreadyExistsException when `to` is
+   *   taken in the application
+   */
+  renameDeploymentGroup(app: string, from: string, to: string): Promise<void>;
+  /**
+   * Rename an application (UpdateApplication's newApplicationName) with its groups, registered revisions and
+   * tags; ids, locks and histories are kept, as for renameDeploymentGroup. All or nothing from a reader's view:
+   * once the new name is written the application is only there, and a crash before its groups and revisions
+   * followed is finished by the next read of the application (getApplication, listDeploymentGroups).
+   * @throws ApiError ApplicationDoesNotExistException; ApplicationAlreadyExistsException when `to` is taken
+   */
+  renameApplication(from: string, to: string): Promise<void>;
+  /**
+   * Delete a group and its tags; idempotent.
+   * @throws ApiError InvalidOperationException while a deployment holds the group's lock
+   */
   deleteDeploymentGroup(app: string, group: string): Promise<void>;
 
   /** @throws ApiError DeploymentConfigAlreadyExistsException */
   createDeploymentConfig(config: DeploymentConfig): Promise<void>;
   getDeploymentConfig(name: string): Promise<DeploymentConfig | undefined>;
   listDeploymentConfigs(): Promise<DeploymentConfig[]>;
-  /** Idempotent. */
+  /** Delete a custom configuration and its tags; idempotent. */
   deleteDeploymentConfig(name: string): Promise<void>;
+
+  /**
+   * A resource's tags (CodeDeploy's ListTagsForResource), in the order their keys were first added; undefined
+   * when the resource does not exist. Predefined configurations are not stored: they have none.
+   */
+  listTags(resource: TaggableResource): Promise<Tag[] | undefined>;
+  /**
+   * Replace a resource's tags with what `change` makes of them, by compare-and-set: a concurrent change makes it
+   * read again and call `change` again; an error `change` throws (a limit) is passed on and nothing is written.
+   * Returns the tags written.
+   * @throws ApiError ApplicationDoesNotExistException, DeploymentGroupDoesNotExistException or
+   *   DeploymentConfigDoesNotExistException when the resource does not exist; InternalError when its tags kept
+   *   changing (five tries)
+   */
+  updateTags(resource: TaggableResource, change: (tags: Tag[]) => Tag[]): Promise<Tag[]>;
 
   /** RegisterApplicationRevision: remember a revision (idempotent merge; keeps its usage). */
   registerRevision(
@@ -92,7 +140,10 @@ export interface Deployments {
    * @throws InternalError on a lost race (the caller re-reads and retries)
    */
   update(id: string, expectedVersion: number, patch: Partial<DeploymentState>): Promise<Deployment>;
-  /** Ids of a group's deployments, newest first; at most `limit` of them when given. */
+  /**
+   * Ids of a group's deployments, newest first; at most `limit` of them when given. Those created under names
+   * the group had before a rename are its too; those of another group that had this name before are not.
+   */
   list(app: string, group: string, limit?: number): Promise<string[]>;
   /**
    * Remove a deployment that never started (its status still Created): what CreateDeployment does
@@ -118,8 +169,11 @@ export interface GroupLocks {
    *   active Deployment 'd-X'") when another holds it; DeploymentGroupDoesNotExistException
    */
   acquire(app: string, group: string, deploymentId: string): Promise<void>;
-  /** Release the lock if `deploymentId` holds it, and record the outcome on the group (idempotent). */
-  release(app: string, group: string, deploymentId: string, outcome: LockOutcome): Promise<void>;
+  /**
+   * Release the lock if `deploymentId` holds it, and record the outcome on the group (idempotent). With
+   * `groupId`, the group of that id is found wherever a rename took it (see Catalog.getDeploymentGroup).
+   */
+  release(app: string, group: string, deploymentId: string, outcome: LockOutcome, groupId?: string): Promise<void>;
 }
 
 /** A waiting hook execution: maps the hook's id (its callback credential) to the task token waiting for it. */

@@ -341,11 +341,17 @@ async function abandon(
   }
   if (ended.state.status !== 'Failed' || ended.state.startTime) return 'running';
   try {
-    await deps.locks.release(d.spec.applicationName, d.spec.deploymentGroupName, d.deploymentId, {
-      status: 'Failed',
-      createTime: d.spec.createTime,
-      endTime: now,
-    });
+    await deps.locks.release(
+      d.spec.applicationName,
+      d.spec.deploymentGroupName,
+      d.deploymentId,
+      {
+        status: 'Failed',
+        createTime: d.spec.createTime,
+        endTime: now,
+      },
+      d.spec.deploymentGroupId,
+    );
     await once(deps, ended, 'note:Failed', () => note(deps, d.deploymentId, 'Failed', message));
   } catch {
     // The reconciler frees a group whose lock names an ended deployment.

@@ -85,12 +85,18 @@ async function complete(input: { deploymentId: string }, deps: DepsFor<typeof CO
   const group = await loadGroup(deps, d);
   const finished = await deps.platforms.finish(d, strategyContext(deps, d.deploymentId));
   await deps.alarmWatches.unwatch(d.deploymentId, d.state.watchedAlarms ?? []);
-  await deps.locks.release(d.spec.applicationName, d.spec.deploymentGroupName, d.deploymentId, {
-    status: 'Succeeded',
-    createTime: d.spec.createTime,
-    endTime: d.state.completeTime ?? deps.clock.now().toISOString(),
-    revision: d.spec.revision,
-  });
+  await deps.locks.release(
+    d.spec.applicationName,
+    d.spec.deploymentGroupName,
+    d.deploymentId,
+    {
+      status: 'Succeeded',
+      createTime: d.spec.createTime,
+      endTime: d.state.completeTime ?? deps.clock.now().toISOString(),
+      revision: d.spec.revision,
+    },
+    d.spec.deploymentGroupId,
+  );
   await once(deps, d, 'note:Completed', () => note(deps, d.deploymentId, 'Completed', finished));
   await publishState(deps, d, group, 'SUCCESS', ['DeploymentSuccess']);
   if (!d.state.outcomePublished) await mutateDeployment(deps, d.deploymentId, () => ({ outcomePublished: true }));
@@ -428,11 +434,17 @@ async function record(
     );
   }
   await deps.alarmWatches.unwatch(d.deploymentId, d.state.watchedAlarms ?? []);
-  await deps.locks.release(d.spec.applicationName, d.spec.deploymentGroupName, d.deploymentId, {
-    status: updated.state.status,
-    createTime: d.spec.createTime,
-    endTime: updated.state.completeTime ?? now,
-  });
+  await deps.locks.release(
+    d.spec.applicationName,
+    d.spec.deploymentGroupName,
+    d.deploymentId,
+    {
+      status: updated.state.status,
+      createTime: d.spec.createTime,
+      endTime: updated.state.completeTime ?? now,
+    },
+    d.spec.deploymentGroupId,
+  );
   const info = updated.state.errorInformation ?? verdict.errorInformation;
   const status = updated.state.status;
   await once(deps, updated, `note:${status}`, () =>

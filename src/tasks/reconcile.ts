@@ -89,11 +89,17 @@ async function reconcileOne(
   if (d.spec.creator === 'codeDeployRollback') return endOrphanedRollback(deps, d);
   if (isTerminal(status) && d.state.outcomePublished) {
     if (!holdsLock) return undefined;
-    await deps.locks.release(d.spec.applicationName, d.spec.deploymentGroupName, d.deploymentId, {
-      status,
-      createTime: d.spec.createTime,
-      endTime: d.state.completeTime ?? deps.clock.now().toISOString(),
-    });
+    await deps.locks.release(
+      d.spec.applicationName,
+      d.spec.deploymentGroupName,
+      d.deploymentId,
+      {
+        status,
+        createTime: d.spec.createTime,
+        endTime: d.state.completeTime ?? deps.clock.now().toISOString(),
+      },
+      d.spec.deploymentGroupId,
+    );
     return { action: 'released', message: `the lock outlived the deployment (${status})` };
   }
   // No grace (a local session: nothing else runs) means now, whatever the clocks say: a local
@@ -115,11 +121,17 @@ async function reconcileOne(
         : undefined,
     );
     if (ended.state.status !== 'Failed' || ended.state.startTime) return undefined;
-    await deps.locks.release(d.spec.applicationName, d.spec.deploymentGroupName, d.deploymentId, {
-      status: 'Failed',
-      createTime: d.spec.createTime,
-      endTime: now,
-    });
+    await deps.locks.release(
+      d.spec.applicationName,
+      d.spec.deploymentGroupName,
+      d.deploymentId,
+      {
+        status: 'Failed',
+        createTime: d.spec.createTime,
+        endTime: now,
+      },
+      d.spec.deploymentGroupId,
+    );
     await once(deps, ended, 'note:Failed', () => note(deps, d.deploymentId, 'Failed', message));
     // Nothing moved, so nothing is published but the outcome itself: its client may have been
     // given the id (a create that could not tell whether its execution started) and waits for it.

@@ -13,7 +13,8 @@ import {
   type DeploymentConfigSettings,
 } from '../domain/deployment-config.js';
 import { ApiError, InvalidInputError, type Issue } from '../domain/errors.js';
-import type { Application, DeploymentGroup } from '../domain/model.js';
+import type { Application, DeploymentGroup, Tag } from '../domain/model.js';
+import { tagsToAdd } from '../domain/tags.js';
 import {
   DEFAULT_PLATFORM,
   PLATFORM_NAMES,
@@ -60,15 +61,34 @@ function parseNamed<I>(
   }
 }
 
+/**
+ * The `tags` of a create request (none when left out), checked with the rest of it: `parse`'s problems and the
+ * tags' together, under `parse`'s exception, or InvalidTagsToAddException when only the tags are wrong.
+ */
+function withTags<I>(raw: unknown, parse: () => I): { input: I; tags: Tag[] } {
+  const given = (raw as Record<string, unknown> | null | undefined)?.tags;
+  const checked = given === undefined || given === null ? { tags: [], issues: [] } : tagsToAdd(given, 'tags');
+  let input: I;
+  try {
+    input = parse();
+  } catch (e) {
+    if (e instanceof InvalidInputError && checked.issues.length)
+      throw new InvalidInputError([...e.issues, ...checked.issues], e.exceptionName);
+    throw e;
+  }
+  if (checked.issues.length) throw new InvalidInputError(checked.issues, 'InvalidTagsToAddException');
+  return { input, tags: checked.tags };
+}
+
 async function createApp(raw: unknown, deps: DepsFor<typeof APP_USES>): Promise<{ applicationId: string }> {
-  const input = parseNamed(ApplicationInput, raw, APP_EXCEPTIONS, 'applicationName');
+  const { input, tags } = withTags(raw, () => parseNamed(ApplicationInput, raw, APP_EXCEPTIONS, 'applicationName'));
   const app: Application = {
     applicationId: deps.ids.uuid(),
     applicationName: input.applicationName,
     computePlatform: input.computePlatform,
     createTime: deps.clock.now().toISOString(),
   };
-  await deps.catalog.createApplication(app);
+  await deps.catalog.createApplication(app, tags);
   return { applicationId: app.applicationId };
 }
 export const createApplication = defineTask('createApplication', APP_USES, z.unknown(), createApp);
@@ -144,13 +164,14 @@ async function createGroup(
   raw: unknown,
   deps: DepsFor<typeof CREATE_GROUP_USES>,
 ): Promise<{ deploymentGroupId: string }> {
-  const input = await checkGroup(parseGroup(raw), deps);
+  const parsed = withTags(raw, () => parseGroup(raw));
+  const input = await checkGroup(parsed.input, deps);
   const group: DeploymentGroup = {
     ...input,
     deploymentGroupId: deps.ids.uuid(),
     createTime: deps.clock.now().toISOString(),
   };
-  await deps.catalog.createDeploymentGroup(group);
+  await deps.catalog.createDeploymentGroup(group, parsed.tags);
   return { deploymentGroupId: group.deploymentGroupId };
 }
 export const createDeploymentGroup = defineTask('createDeploymentGroup', CREATE_GROUP_USES, z.unknown(), createGroup);

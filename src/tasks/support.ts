@@ -42,7 +42,12 @@ export async function loadGroup(
   deps: { catalog: Pick<Catalog, 'getDeploymentGroup'> },
   d: Pick<Deployment, 'spec'>,
 ): Promise<DeploymentGroup> {
-  const g = await deps.catalog.getDeploymentGroup(d.spec.applicationName, d.spec.deploymentGroupName);
+  // By id: the group may have been renamed (with its application) since the deployment began.
+  const g = await deps.catalog.getDeploymentGroup(
+    d.spec.applicationName,
+    d.spec.deploymentGroupName,
+    d.spec.deploymentGroupId,
+  );
   if (!g)
     throw new InternalError(
       `deployment group ${d.spec.applicationName}/${d.spec.deploymentGroupName} no longer exists`,

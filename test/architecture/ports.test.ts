@@ -622,15 +622,23 @@ describe('every granted port method is called by its function', () => {
     await api(env, 'CreateDeploymentConfig', { deploymentConfigName: 'Thirds', trafficRoutingConfig: '33% 1m, 100%' });
     await api(env, 'CreateDeploymentGroup', {
       applicationName: 'novels',
-      deploymentGroupName: 'prod',
+      deploymentGroupName: 'live',
       deploymentConfigName: 'Halves',
+      tags: [{ Key: 'env', Value: 'live' }],
     });
     await api(env, 'UpdateDeploymentGroup', {
       applicationName: 'novels',
-      currentDeploymentGroupName: 'prod',
+      currentDeploymentGroupName: 'live',
+      newDeploymentGroupName: 'prod',
       deploymentConfigName: 'Thirds',
     });
     await api(env, 'GetDeploymentGroup', { applicationName: 'novels', deploymentGroupName: 'prod' });
+    const arn = 'arn:aws:codedeploy:local:000000000000:deploymentgroup:novels/prod';
+    await api(env, 'TagResource', { ResourceArn: arn, Tags: [{ Key: 'cost', Value: '42' }] });
+    await api(env, 'UntagResource', { ResourceArn: arn, TagKeys: ['env'] });
+    expect(await api(env, 'ListTagsForResource', { ResourceArn: arn })).toEqual({
+      Tags: [{ Key: 'cost', Value: '42' }],
+    });
     await api(env, 'ListDeploymentGroups', { applicationName: 'novels' });
     await api(env, 'DeleteDeploymentGroup', { applicationName: 'novels', deploymentGroupName: 'prod' });
     await api(env, 'DeleteDeploymentConfig', { deploymentConfigName: 'Halves' }); // no group uses it any more

@@ -387,3 +387,169 @@ describe.each(STORES)('the store on %s', (_name, freshStore) => {
     await expect(s.deployments.update('d-MISSING00', 1, { status: 'Failed' })).rejects.toBeInstanceOf(InternalError);
   });
 });
+
+const app = (name: string) => ({
+  applicationId: `id-${name}`,
+  applicationName: name,
+  computePlatform: 'Lambda' as const,
+  createTime: 'now',
+});
+const tags = (...kv: [string, string][]) => kv.map(([Key, Value]) => ({ Key, Value }));
+const G = (app: string, group: string) => ({
+  kind: 'deploymentGroup' as const,
+  applicationName: app,
+  deploymentGroupName: group,
+});
+const A = (name: string) => ({ kind: 'application' as const, applicationName: name });
+
+describe.each(STORES)('tags and renames on %s', (_name, freshStore) => {
+  it('tags given on create are kept; updates by compare-and-set; a missing resource is named; deletes take the tags', async () => {
+    const s = await freshStore();
+    await s.catalog.createApplication(app('shop'), tags(['team', 'web']));
+    await s.catalog.createDeploymentGroup(group(), tags(['env', 'prod']));
+    await s.catalog.createDeploymentConfig({
+      deploymentConfigName: 'Halves',
+      deploymentConfigId: 'c-1',
+      computePlatform: 'Lambda',
+      trafficRoutingConfig: { type: 'AllAtOnce' },
+      createTime: 'now',
+    });
+    const config = { kind: 'deploymentConfig' as const, deploymentConfigName: 'Halves' };
+    expect(await s.catalog.listTags(A('shop'))).toEqual(tags(['team', 'web']));
+    expect(await s.catalog.listTags(G('shop', 'prod'))).toEqual(tags(['env', 'prod']));
+    expect(await s.catalog.listTags(config)).toEqual([]);
+    expect(await s.catalog.listTags(A('nope'))).toBeUndefined();
+    // The resource itself does not show its tags.
+    expect(Object.keys((await s.catalog.getApplication('shop'))!)).not.toContain('resourceTags');
+    expect(Object.keys((await s.catalog.getDeploymentGroup('shop', 'prod'))!)).not.toContain('resourceTags');
+    expect(await s.catalog.updateTags(config, (t) => [...t, ...tags(['a', '1'])])).toEqual(tags(['a', '1']));
+    // Concurrent changes: none is lost.
+    await Promise.all(
+      ['x', 'y', 'z'].map((k) => s.catalog.updateTags(G('shop', 'prod'), (t) => [...t, ...tags([k, k])])),
+    );
+    expect((await s.catalog.listTags(G('shop', 'prod')))!.map((t) => t.Key).sort()).toEqual(['env', 'x', 'y', 'z']);
+    // A change that refuses writes nothing.
+    await expect(
+      s.catalog.updateTags(A('shop'), () => {
+        throw new ApiError('InvalidTagsToAddException', 'too many');
+      }),
+    ).rejects.toMatchObject({ exceptionName: 'InvalidTagsToAddException' });
+    expect(await s.catalog.listTags(A('shop'))).toEqual(tags(['team', 'web']));
+    for (const [r, e] of [
+      [A('nope'), 'ApplicationDoesNotExistException'],
+      [G('shop', 'nope'), 'DeploymentGroupDoesNotExistException'],
+      [{ kind: 'deploymentConfig' as const, deploymentConfigName: 'nope' }, 'DeploymentConfigDoesNotExistException'],
+    ] as const)
+      await expect(s.catalog.updateTags(r, (t) => t)).rejects.toMatchObject({ exceptionName: e });
+    await s.catalog.deleteDeploymentConfig('Halves');
+    expect(await s.catalog.listTags(config)).toBeUndefined();
+    await s.catalog.deleteApplication('shop');
+    await s.catalog.createApplication(app('shop'));
+    await s.catalog.createDeploymentGroup(group());
+    expect(await s.catalog.listTags(A('shop'))).toEqual([]);
+    expect(await s.catalog.listTags(G('shop', 'prod'))).toEqual([]);
+  });
+
+  it('a group renamed keeps its id, settings, lock, tags and history; its old name is free for another group', async () => {
+    const s = await freshStore(2);
+    await s.catalog.createApplication(app('shop'));
+    await s.catalog.createDeploymentGroup(group('prod'), tags(['env', 'prod']));
+    await s.catalog.createDeploymentGroup(group('beta'));
+    await s.deployments.create(deployment('d-AAAAAAAAA', '2026-01-01T00:00:00.000Z'));
+    await s.deployments.create(deployment('d-BBBBBBBBB', '2026-01-02T00:00:00.000Z'));
+    await s.locks.acquire('shop', 'prod', 'd-BBBBBBBBB');
+    await expect(s.catalog.renameDeploymentGroup('shop', 'prod', 'beta')).rejects.toMatchObject({
+      exceptionName: 'DeploymentGroupAlreadyExistsException',
+    });
+    await expect(s.catalog.renameDeploymentGroup('shop', 'nope', 'x')).rejects.toMatchObject({
+      exceptionName: 'DeploymentGroupDoesNotExistException',
+    });
+    await s.catalog.renameDeploymentGroup('shop', 'prod', 'production');
+    expect(await s.catalog.getDeploymentGroup('shop', 'prod')).toBeUndefined();
+    const moved = (await s.catalog.getDeploymentGroup('shop', 'production'))!;
+    expect(moved).toMatchObject({
+      deploymentGroupName: 'production',
+      deploymentGroupId: 'g-1',
+      activeDeploymentId: 'd-BBBBBBBBB',
+      hookTimeoutSeconds: 3600,
+    });
+    expect(Object.keys(moved)).not.toEqual(expect.arrayContaining(['formerNames']));
+    expect(await s.catalog.listTags(G('shop', 'production'))).toEqual(tags(['env', 'prod']));
+    expect(await s.catalog.listTags(G('shop', 'prod'))).toBeUndefined();
+    expect((await s.catalog.listDeploymentGroups('shop')).map((g) => g.deploymentGroupName)).toEqual([
+      'beta',
+      'production',
+    ]);
+    expect(await s.deployments.list('shop', 'production')).toEqual(['d-BBBBBBBBB', 'd-AAAAAAAAA']);
+    expect(await s.deployments.list('shop', 'production', 1)).toEqual(['d-BBBBBBBBB']);
+    // The running deployment finds its group by id under the names it began with.
+    expect((await s.catalog.getDeploymentGroup('shop', 'prod', 'g-1'))?.deploymentGroupName).toBe('production');
+    // A new group takes the old name: it has none of the renamed group's history, and running deployments
+    // still find theirs.
+    await s.catalog.createDeploymentGroup({ ...group('prod'), deploymentGroupId: 'g-2' });
+    expect(await s.deployments.list('shop', 'prod')).toEqual([]);
+    expect((await s.catalog.getDeploymentGroup('shop', 'prod', 'g-1'))?.deploymentGroupName).toBe('production');
+    await s.locks.release('shop', 'prod', 'd-BBBBBBBBB', { status: 'Succeeded', createTime: 't0' }, 'g-1');
+    expect((await s.catalog.getDeploymentGroup('shop', 'production'))?.activeDeploymentId).toBeUndefined();
+    expect((await s.catalog.getDeploymentGroup('shop', 'production'))?.lastSuccessfulDeployment?.deploymentId).toBe(
+      'd-BBBBBBBBB',
+    );
+    expect((await s.catalog.getDeploymentGroup('shop', 'prod'))?.lastAttemptedDeployment).toBeUndefined();
+    // Renamed again (twice, and back to a name it had): still one group with its whole history.
+    await s.catalog.renameDeploymentGroup('shop', 'production', 'live');
+    await s.catalog.renameDeploymentGroup('shop', 'live', 'production');
+    expect(await s.deployments.list('shop', 'production')).toEqual(['d-BBBBBBBBB', 'd-AAAAAAAAA']);
+    expect(await s.deployments.list('shop', 'live')).toEqual([]);
+    expect((await s.catalog.getDeploymentGroup('shop', 'prod', 'g-1'))?.deploymentGroupName).toBe('production');
+    expect((await s.catalog.listDeploymentGroups('shop')).map((g) => g.deploymentGroupName)).toEqual([
+      'beta',
+      'prod',
+      'production',
+    ]);
+  });
+
+  it('an application renamed takes its groups, revisions and tags; locks and histories follow', async () => {
+    const s = await freshStore(2);
+    await s.catalog.createApplication(app('shop'), tags(['team', 'web']));
+    await s.catalog.createApplication(app('books'));
+    await s.catalog.createDeploymentGroup(group('prod'), tags(['env', 'prod']));
+    await s.catalog.createDeploymentGroup({ ...group('beta'), deploymentGroupId: 'g-2' });
+    await s.catalog.registerRevision(
+      'shop',
+      'k1',
+      { revisionType: 'String', string: { content: 'x', sha256: 'k1' } },
+      'one',
+      't1',
+    );
+    await s.deployments.create(deployment('d-AAAAAAAAA'));
+    await s.locks.acquire('shop', 'prod', 'd-AAAAAAAAA');
+    await expect(s.catalog.renameApplication('shop', 'books')).rejects.toMatchObject({
+      exceptionName: 'ApplicationAlreadyExistsException',
+    });
+    await expect(s.catalog.renameApplication('nope', 'x')).rejects.toMatchObject({
+      exceptionName: 'ApplicationDoesNotExistException',
+    });
+    await s.catalog.renameApplication('shop', 'store');
+    expect(await s.catalog.getApplication('shop')).toBeUndefined();
+    expect(await s.catalog.getApplication('store')).toEqual({ ...app('shop'), applicationName: 'store' });
+    expect((await s.catalog.listApplications()).map((a) => a.applicationName)).toEqual(['books', 'store']);
+    expect(await s.catalog.listDeploymentGroups('shop')).toEqual([]);
+    expect(
+      (await s.catalog.listDeploymentGroups('store')).map((g) => [g.applicationName, g.deploymentGroupName]),
+    ).toEqual([
+      ['store', 'beta'],
+      ['store', 'prod'],
+    ]);
+    expect(await s.catalog.listTags(A('store'))).toEqual(tags(['team', 'web']));
+    expect(await s.catalog.listTags(G('store', 'prod'))).toEqual(tags(['env', 'prod']));
+    expect((await s.catalog.listRevisions('store')).map((r) => [r.key, r.description])).toEqual([['k1', 'one']]);
+    expect(await s.catalog.listRevisions('shop')).toEqual([]);
+    expect(await s.deployments.list('store', 'prod')).toEqual(['d-AAAAAAAAA']);
+    expect((await s.catalog.getDeploymentGroup('store', 'prod'))?.activeDeploymentId).toBe('d-AAAAAAAAA');
+    await s.locks.release('shop', 'prod', 'd-AAAAAAAAA', { status: 'Failed', createTime: 't0' }, 'g-1');
+    expect((await s.catalog.getDeploymentGroup('store', 'prod'))?.activeDeploymentId).toBeUndefined();
+    // The old name is free again.
+    await s.catalog.createApplication(app('shop'));
+    expect(await s.catalog.listDeploymentGroups('shop')).toEqual([]);
+  });
+});

@@ -423,7 +423,7 @@ describe('pagination and updates', () => {
     ).toBe('SUCCESS');
   });
 
-  it('UpdateDeploymentGroup changes settings; a rename is refused rather than ignored', async () => {
+  it('UpdateDeploymentGroup changes settings; fields left out keep their values', async () => {
     const { UpdateDeploymentGroupCommand, GetDeploymentGroupCommand } = await import('@aws-sdk/client-codedeploy');
     await client.send(
       new UpdateDeploymentGroupCommand({
@@ -436,18 +436,6 @@ describe('pagination and updates', () => {
     expect(g.deploymentGroupInfo?.deploymentConfigName).toBe('CodeDeployDefault.LambdaCanary10Percent5Minutes');
     // Fields not given keep their values (the role set at creation is still there).
     expect(g.deploymentGroupInfo?.serviceRoleArn).toBe('arn:aws:iam::111122223333:role/cd');
-    await expect(
-      client.send(
-        new UpdateDeploymentGroupCommand({
-          applicationName: 'web',
-          currentDeploymentGroupName: 'prod',
-          newDeploymentGroupName: 'production',
-        }),
-      ),
-    ).rejects.toMatchObject({
-      // UpdateDeploymentGroup's model has no InvalidOperationException.
-      name: 'InvalidInputException',
-    });
   });
 
   it('a Lambda group as SAM, CloudFormation and Terraform create it: BLUE_GREEN WITH_TRAFFIC_CONTROL', async () => {
@@ -708,5 +696,351 @@ describe('Server (EC2/on-premises) through the SDK', () => {
     await expect(client.send(new GetOnPremisesInstanceCommand({ instanceName: 'ghost' }))).rejects.toMatchObject({
       name: 'InstanceNotRegisteredException',
     });
+  });
+});
+
+const ARN = 'arn:aws:codedeploy:local:000000000000';
+
+describe('tags through the SDK', () => {
+  it('tags given on create are listed; TagResource, UntagResource and ListTagsForResource as CodeDeploy answers them', async () => {
+    const { TagResourceCommand, UntagResourceCommand, ListTagsForResourceCommand } =
+      await import('@aws-sdk/client-codedeploy');
+    const list = async (arn: string) => (await client.send(new ListTagsForResourceCommand({ ResourceArn: arn }))).Tags;
+    await client.send(
+      new CreateApplicationCommand({ applicationName: 'tagged', tags: [{ Key: 'team', Value: 'payments' }] }),
+    );
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'tagged',
+        deploymentGroupName: 'prod',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+        tags: [{ Key: 'env', Value: 'prod' }, { Key: 'owner' }],
+      }),
+    );
+    await client.send(
+      new CreateDeploymentConfigCommand({
+        deploymentConfigName: 'TaggedHalves',
+        computePlatform: 'Lambda',
+        trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 50, canaryInterval: 1 } },
+      }),
+    );
+    expect(await list(`${ARN}:application:tagged`)).toEqual([{ Key: 'team', Value: 'payments' }]);
+    expect(await list(`${ARN}:deploymentgroup:tagged/prod`)).toEqual([
+      { Key: 'env', Value: 'prod' },
+      { Key: 'owner', Value: '' },
+    ]);
+    expect(await list(`${ARN}:deploymentconfig:TaggedHalves`)).toEqual([]);
+    expect(await list(`${ARN}:deploymentconfig:CodeDeployDefault.LambdaAllAtOnce`)).toEqual([]);
+
+    await client.send(
+      new TagResourceCommand({
+        ResourceArn: `${ARN}:deploymentgroup:tagged/prod`,
+        Tags: [
+          { Key: 'env', Value: 'production' },
+          { Key: 'cost', Value: '42' },
+        ],
+      }),
+    );
+    await client.send(
+      new UntagResourceCommand({ ResourceArn: `${ARN}:deploymentgroup:tagged/prod`, TagKeys: ['owner', 'nope'] }),
+    );
+    expect(await list(`${ARN}:deploymentgroup:tagged/prod`)).toEqual([
+      { Key: 'env', Value: 'production' },
+      { Key: 'cost', Value: '42' },
+    ]);
+    await client.send(
+      new TagResourceCommand({ ResourceArn: `${ARN}:deploymentconfig:TaggedHalves`, Tags: [{ Key: 'k', Value: 'v' }] }),
+    );
+    expect(await list(`${ARN}:deploymentconfig:TaggedHalves`)).toEqual([{ Key: 'k', Value: 'v' }]);
+
+    const refused = async (command: { input: object }) =>
+      (await client.send(command as never).catch((e: unknown) => e)) as { name: string; message: string };
+    const many = Array.from({ length: 50 }, (_, k) => ({ Key: `k${k}`, Value: 'v' }));
+    // 50 tags at most on a resource: it has 2, and 49 more would make 51. Nothing is written.
+    expect(
+      await refused(
+        new TagResourceCommand({ ResourceArn: `${ARN}:deploymentgroup:tagged/prod`, Tags: many.slice(0, 49) }),
+      ),
+    ).toMatchObject({ name: 'InvalidTagsToAddException', message: expect.stringContaining('at most 50') });
+    expect(await list(`${ARN}:deploymentgroup:tagged/prod`)).toHaveLength(2);
+    await client.send(
+      new TagResourceCommand({ ResourceArn: `${ARN}:deploymentgroup:tagged/prod`, Tags: many.slice(0, 48) }),
+    );
+    expect(await list(`${ARN}:deploymentgroup:tagged/prod`)).toHaveLength(50);
+    expect(
+      await refused(
+        new CreateApplicationCommand({ applicationName: 'overtagged', tags: [...many, { Key: 'x', Value: 'y' }] }),
+      ),
+    ).toMatchObject({ name: 'InvalidTagsToAddException' });
+    expect(
+      await refused(
+        new CreateApplicationCommand({ applicationName: 'bad tags', tags: [{ Key: 'aws:owner', Value: 'x' }] }),
+      ),
+    ).toMatchObject({
+      name: 'InvalidApplicationNameException',
+      message: expect.stringMatching(/applicationName.*tags\[0\]\.Key: the prefix aws: is reserved/),
+    });
+    await expect(client.send(new GetApplicationCommand({ applicationName: 'overtagged' }))).rejects.toMatchObject({
+      name: 'ApplicationDoesNotExistException',
+    });
+    for (const [command, name] of [
+      [
+        new TagResourceCommand({ ResourceArn: `${ARN}:application:nope`, Tags: [{ Key: 'a', Value: 'b' }] }),
+        'ApplicationDoesNotExistException',
+      ],
+      [
+        new TagResourceCommand({ ResourceArn: `${ARN}:deploymentgroup:tagged/nope`, Tags: [{ Key: 'a', Value: 'b' }] }),
+        'DeploymentGroupDoesNotExistException',
+      ],
+      [
+        new UntagResourceCommand({ ResourceArn: `${ARN}:deploymentconfig:Nope`, TagKeys: ['a'] }),
+        'DeploymentConfigDoesNotExistException',
+      ],
+      [new TagResourceCommand({ ResourceArn: `${ARN}:application:tagged`, Tags: [] }), 'TagRequiredException'],
+      [new UntagResourceCommand({ ResourceArn: `${ARN}:application:tagged`, TagKeys: [] }), 'TagRequiredException'],
+      [new TagResourceCommand({ ResourceArn: 'not an arn', Tags: [{ Key: 'a', Value: 'b' }] }), 'InvalidArnException'],
+      [new ListTagsForResourceCommand({ ResourceArn: `${ARN}:deploymentgroup:no-slash` }), 'InvalidArnException'],
+      [
+        new ListTagsForResourceCommand({ ResourceArn: 'arn:aws:lambda:local:000000000000:function:f' }),
+        'ArnNotSupportedException',
+      ],
+      [
+        new ListTagsForResourceCommand({ ResourceArn: 'arn:aws:codedeploy:us-west-2:111122223333:application:tagged' }),
+        'ArnNotSupportedException',
+      ],
+      [
+        new TagResourceCommand({
+          ResourceArn: `${ARN}:deploymentconfig:CodeDeployDefault.LambdaAllAtOnce`,
+          Tags: [{ Key: 'a', Value: 'b' }],
+        }),
+        'ArnNotSupportedException',
+      ],
+      [
+        new TagResourceCommand({
+          ResourceArn: `${ARN}:application:tagged`,
+          Tags: [
+            { Key: 'a', Value: 'b' },
+            { Key: 'a', Value: 'c' },
+          ],
+        }),
+        'InvalidTagsToAddException',
+      ],
+      [
+        new TagResourceCommand({
+          ResourceArn: `${ARN}:application:tagged`,
+          Tags: [{ Key: 'k'.repeat(129), Value: 'b' }],
+        }),
+        'InvalidTagsToAddException',
+      ],
+      [new TagResourceCommand({ ResourceArn: '', Tags: [{ Key: 'a', Value: 'b' }] }), 'ResourceArnRequiredException'],
+    ] as const)
+      expect(await refused(command), JSON.stringify(command.input).slice(0, 80)).toMatchObject({ name });
+    // A resource that is gone has no tags: a group deleted and created again starts with none.
+    await client.send(new DeleteDeploymentGroupCommand({ applicationName: 'tagged', deploymentGroupName: 'prod' }));
+    expect(await list(`${ARN}:deploymentgroup:tagged/prod`)).toEqual([]);
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'tagged',
+        deploymentGroupName: 'prod',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+      }),
+    );
+    expect(await list(`${ARN}:deploymentgroup:tagged/prod`)).toEqual([]);
+    await client.send(new DeleteApplicationCommand({ applicationName: 'tagged' }));
+    expect(await list(`${ARN}:application:tagged`)).toEqual([]);
+  });
+});
+
+describe('renames through the SDK', () => {
+  it('a group and its application renamed while a deployment of the group runs: it goes on and its history follows', async () => {
+    const {
+      UpdateApplicationCommand,
+      UpdateDeploymentGroupCommand,
+      GetDeploymentGroupCommand,
+      ContinueDeploymentCommand,
+      ListTagsForResourceCommand,
+    } = await import('@aws-sdk/client-codedeploy');
+    env.world.addFunction('cart', {
+      versions: { '1': {}, '2': {}, '3': {}, '4': {} },
+      aliases: { live: '1' },
+      requestsPerSecond: 100,
+    });
+    await client.send(
+      new CreateApplicationCommand({ applicationName: 'market', tags: [{ Key: 'team', Value: 'web' }] }),
+    );
+    for (const name of ['checkout', 'taken'])
+      await client.send(
+        new CreateDeploymentGroupCommand({
+          applicationName: 'market',
+          deploymentGroupName: name,
+          serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+          tags: [{ Key: 'group', Value: name }],
+        }),
+      );
+    const { deploymentGroupInfo: before } = await client.send(
+      new GetDeploymentGroupCommand({ applicationName: 'market', deploymentGroupName: 'checkout' }),
+    );
+    const first = await client.send(
+      new CreateDeploymentCommand({
+        applicationName: 'market',
+        deploymentGroupName: 'checkout',
+        revision: revision(appSpec({ functions: [['cart', '1', '2']] })),
+      }),
+    );
+    await waitUntilDeploymentSuccessful(
+      { client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 },
+      { deploymentId: first.deploymentId! },
+    );
+    const { deploymentId } = await client.send(
+      new CreateDeploymentCommand({
+        applicationName: 'market',
+        deploymentGroupName: 'checkout',
+        deploymentConfigName: '10% 1m, approve 1h, 100%',
+        revision: revision(appSpec({ functions: [['cart', '2', '3']] })),
+      }),
+    );
+    await waitFor(env, deploymentId!, (d) => d.state.currentWait?.kind === 'approval');
+
+    const refused = async (command: { input: object }) =>
+      (await client.send(command as never).catch((e: unknown) => e)) as { name: string; message: string };
+    // Names checked as CodeDeploy checks them; a refused rename changes nothing.
+    for (const [command, name] of [
+      [
+        new UpdateDeploymentGroupCommand({
+          applicationName: 'market',
+          currentDeploymentGroupName: 'checkout',
+          newDeploymentGroupName: 'taken',
+        }),
+        'DeploymentGroupAlreadyExistsException',
+      ],
+      [
+        new UpdateDeploymentGroupCommand({
+          applicationName: 'market',
+          currentDeploymentGroupName: 'checkout',
+          newDeploymentGroupName: 'has space',
+        }),
+        'InvalidDeploymentGroupNameException',
+      ],
+      [
+        new UpdateDeploymentGroupCommand({
+          applicationName: 'market',
+          currentDeploymentGroupName: 'checkout',
+          newDeploymentGroupName: 'g'.repeat(101),
+        }),
+        'InvalidDeploymentGroupNameException',
+      ],
+      [
+        new UpdateDeploymentGroupCommand({
+          applicationName: 'market',
+          currentDeploymentGroupName: 'nope',
+          newDeploymentGroupName: 'other',
+        }),
+        'DeploymentGroupDoesNotExistException',
+      ],
+      [
+        new UpdateApplicationCommand({ applicationName: 'market', newApplicationName: 'a'.repeat(101) }),
+        'InvalidApplicationNameException',
+      ],
+      [
+        new UpdateApplicationCommand({ applicationName: 'market', newApplicationName: 'my shop' }),
+        'InvalidApplicationNameException',
+      ],
+      [
+        new UpdateApplicationCommand({ applicationName: 'market', newApplicationName: 'web' }),
+        'ApplicationAlreadyExistsException',
+      ],
+      [
+        new UpdateApplicationCommand({ applicationName: 'nope', newApplicationName: 'other' }),
+        'ApplicationDoesNotExistException',
+      ],
+    ] as const)
+      expect(await refused(command), JSON.stringify(command.input).slice(0, 100)).toMatchObject({ name });
+    expect((await client.send(new ListApplicationsCommand({}))).applications).toContain('market');
+    expect(
+      (await client.send(new ListDeploymentGroupsCommand({ applicationName: 'market' }))).deploymentGroups,
+    ).toEqual(['checkout', 'taken']);
+
+    // Renamed while the deployment waits for its approval: the group keeps its id, lock, tags and history.
+    await client.send(
+      new UpdateDeploymentGroupCommand({
+        applicationName: 'market',
+        currentDeploymentGroupName: 'checkout',
+        newDeploymentGroupName: 'payments',
+      }),
+    );
+    await client.send(new UpdateApplicationCommand({ applicationName: 'market', newApplicationName: 'bazaar' }));
+    await expect(client.send(new GetApplicationCommand({ applicationName: 'market' }))).rejects.toMatchObject({
+      name: 'ApplicationDoesNotExistException',
+    });
+    const { deploymentGroupInfo: renamed } = await client.send(
+      new GetDeploymentGroupCommand({ applicationName: 'bazaar', deploymentGroupName: 'payments' }),
+    );
+    expect(renamed).toMatchObject({ applicationName: 'bazaar', deploymentGroupId: before!.deploymentGroupId });
+    expect(
+      (await client.send(new ListTagsForResourceCommand({ ResourceArn: `${ARN}:deploymentgroup:bazaar/payments` })))
+        .Tags,
+    ).toEqual([{ Key: 'group', Value: 'checkout' }]);
+    expect(
+      (await client.send(new ListTagsForResourceCommand({ ResourceArn: `${ARN}:application:bazaar` }))).Tags,
+    ).toEqual([{ Key: 'team', Value: 'web' }]);
+    // The lock moved with the group: a second deployment under the new names is refused, naming the running one.
+    expect(
+      await refused(
+        new CreateDeploymentCommand({
+          applicationName: 'bazaar',
+          deploymentGroupName: 'payments',
+          revision: revision(appSpec({ functions: [['cart', '2', '3']] })),
+        }),
+      ),
+    ).toMatchObject({ name: 'DeploymentLimitExceededException', message: expect.stringContaining(deploymentId!) });
+
+    await client.send(new ContinueDeploymentCommand({ deploymentId, deploymentWaitType: 'READY_WAIT' }));
+    await waitUntilDeploymentSuccessful({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { deploymentId });
+    expect(env.world.getAlias('cart', 'live').functionVersion).toBe('3');
+    // The deployment's record keeps the names it was created under, and the group's id.
+    const { deploymentInfo } = await client.send(new GetDeploymentCommand({ deploymentId }));
+    expect(deploymentInfo).toMatchObject({
+      status: 'Succeeded',
+      applicationName: 'market',
+      deploymentGroupName: 'checkout',
+    });
+    // Its outcome is recorded on the group under its new names, and the group is free again.
+    const { deploymentGroupInfo: after } = await client.send(
+      new GetDeploymentGroupCommand({ applicationName: 'bazaar', deploymentGroupName: 'payments' }),
+    );
+    expect(after?.lastSuccessfulDeployment?.deploymentId).toBe(deploymentId);
+    // Both made under the old names (the contract test checks the order; here they may share a createTime).
+    expect(
+      (await client.send(new ListDeploymentsCommand({ applicationName: 'bazaar', deploymentGroupName: 'payments' })))
+        .deployments,
+    ).toEqual(expect.arrayContaining([deploymentId, first.deploymentId]));
+    const next = await client.send(
+      new CreateDeploymentCommand({
+        applicationName: 'bazaar',
+        deploymentGroupName: 'payments',
+        revision: revision(appSpec({ functions: [['cart', '3', '4']] })),
+      }),
+    );
+    await waitUntilDeploymentSuccessful(
+      { client, maxWaitTime: 60, minDelay: 1, maxDelay: 1 },
+      { deploymentId: next.deploymentId! },
+    );
+    // The old names are free: a new application and group there have none of the history.
+    await client.send(new CreateApplicationCommand({ applicationName: 'market' }));
+    await client.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'market',
+        deploymentGroupName: 'checkout',
+        serviceRoleArn: 'arn:aws:iam::111122223333:role/cd',
+      }),
+    );
+    expect(
+      (await client.send(new ListDeploymentsCommand({ applicationName: 'market', deploymentGroupName: 'checkout' })))
+        .deployments,
+    ).toEqual([]);
+    expect(
+      (await client.send(new ListDeploymentsCommand({ applicationName: 'bazaar', deploymentGroupName: 'payments' })))
+        .deployments,
+    ).toHaveLength(3);
   });
 });

@@ -36,9 +36,11 @@ import type {
   Instances,
   LockOutcome,
   StoredRevision,
+  TaggableResource,
   Timeline,
 } from '../../ports/index.js';
 import { GROUP_SETTINGS } from '../../ports/store.js';
+import { missingResource } from '../../domain/tags.js';
 import { mapAwsError, withAwsErrors } from './errors.js';
 
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
@@ -156,62 +158,385 @@ export class DynamoTable {
   }
 }
 
-/** Applications, deployment groups, custom configurations and registered revisions. */
-export class DynamoCatalog extends DynamoTable implements Catalog {
-  async createApplication(app: Application): Promise<void> {
-    if (
-      !(await this.putNew({
-        pk: `APP#${app.applicationName}`,
-        sk: 'APP',
-        gsi1pk: 'APPLICATIONS',
-        gsi1sk: app.applicationName,
-        ...app,
-      }))
-    ) {
-      throw new ApiError('ApplicationAlreadyExistsException', `Application ${app.applicationName} already exists`);
+/**
+ * What the catalog keeps on its items besides the resource: tags (with their compare-and-set version), an
+ * item revision (bumped by every write to a group, so a rename's copy can tell it is still current), the names a
+ * group had (its older deployments are indexed under them), and a rename's marks.
+ */
+const INTERNAL = ['resourceTags', 'tagsVersion', 'itemRevision', 'formerNames', 'pendingFrom', 'renamingTo'] as const;
+type Raw = Record<string, unknown>;
+
+function catalogOut<T>(item: Raw | undefined): T | undefined {
+  const c = strip<Raw>(item);
+  if (!c) return undefined;
+  for (const k of INTERNAL) delete c[k];
+  return c as T;
+}
+
+/** `app#group`, as former names and rename marks name a group's place (names have no `#`). */
+const place = (app: string, group: string) => `${app}#${group}`;
+const unplace = (p: string): [string, string] => {
+  const i = p.indexOf('#');
+  return [p.slice(0, i), p.slice(i + 1)];
+};
+const groupMissing = (app: string, group: string) =>
+  new ApiError(
+    'DeploymentGroupDoesNotExistException',
+    `Deployment group ${group} does not exist in application ${app}`,
+  );
+const groupTaken = (app: string, group: string) =>
+  new ApiError(
+    'DeploymentGroupAlreadyExistsException',
+    `Deployment group ${group} already exists in application ${app}`,
+  );
+const appMissing = (name: string) =>
+  new ApiError('ApplicationDoesNotExistException', `Application ${name} does not exist`);
+const appTaken = (name: string) =>
+  new ApiError('ApplicationAlreadyExistsException', `Application ${name} already exists`);
+
+/** How many times a compare-and-set is tried before a race is reported. */
+const CAS_ATTEMPTS = 5;
+
+/** How many places a group is followed through (a rename each). */
+const MAX_HOPS = 20;
+
+/**
+ * The catalog's items, and how a rename moves them without transactions (docs/adr/0018-renames-and-tags.md):
+ *
+ * A group moves from A to B by (1) marking A `renamingTo` B, (2) writing the forward `FORMER#<A>#<id>` → B in A's
+ * application, (3) writing the copy at B with `pendingFrom` A, (4) deleting A on condition that its revision is the
+ * one copied (a lock taken or released, a setting or a tag changed meanwhile: the copy is removed and the move
+ * redone) and (5) removing `pendingFrom`. Step 4 is the commit. A copy with `pendingFrom` is the group only once A
+ * is gone and A's forward names B; until then (a move in progress, or one a crash left) it is invisible, and a
+ * later create or rename of B clears it. So a crash leaves the group at exactly one of the two names.
+ *
+ * An application moves the same way (its item is the commit), then its groups (each as above) and revisions
+ * follow; the new item keeps `pendingFrom` until they have, and whoever reads the application next finishes it.
+ */
+class CatalogItems extends DynamoTable {
+  protected async raw(pk: string, sk: string): Promise<Raw | undefined> {
+    const r = await withAwsErrors('DynamoDB GetItem', () =>
+      this.doc.send(new GetCommand({ TableName: this.table, Key: { pk, sk }, ConsistentRead: true })),
+    );
+    return r.Item;
+  }
+
+  protected groupItem(app: string, group: string): Promise<Raw | undefined> {
+    return this.raw(`APP#${app}`, `DG#${group}`);
+  }
+
+  /** A conditional write that reports a failed condition as false. */
+  protected async tryWrite(command: PutCommand | UpdateCommand | DeleteCommand, what: string): Promise<boolean> {
+    try {
+      await this.doc.send(command as never);
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw mapAwsError(e, what);
     }
   }
 
-  getApplication(name: string): Promise<Application | undefined> {
-    return this.item<Application>(`APP#${name}`, 'APP');
+  /** Whether a copy a move wrote (`pendingFrom`) is the item yet: its source gone, and the forward naming it. */
+  protected async committed(item: Raw, kind: 'group' | 'app'): Promise<boolean> {
+    const from = String(item.pendingFrom);
+    if (kind === 'app') {
+      const source = await this.raw(`APP#${from}`, 'APP');
+      if (source?.applicationId === item.applicationId) return false;
+      const forward = await this.raw(`APP#${from}`, 'MOVEDTO');
+      return forward?.to === item.applicationName && forward?.applicationId === item.applicationId;
+    }
+    const [app, group] = unplace(from);
+    const id = String(item.deploymentGroupId);
+    const source = await this.groupItem(app, group);
+    if (source?.deploymentGroupId === id) return false;
+    const forward = await this.raw(`APP#${app}`, `FORMER#${group}#${id}`);
+    return forward?.to === place(String(item.applicationName), String(item.deploymentGroupName));
   }
 
-  async createDeploymentGroup(group: DeploymentGroup): Promise<void> {
-    if (!(await this.putNew({ pk: `APP#${group.applicationName}`, sk: `DG#${group.deploymentGroupName}`, ...group }))) {
-      throw new ApiError(
-        'DeploymentGroupAlreadyExistsException',
-        `Deployment group ${group.deploymentGroupName} already exists in application ${group.applicationName}`,
-      );
+  /**
+   * The item as readers see it: undefined for a copy whose move has not committed; a committed copy loses its
+   * `pendingFrom` (a move a crash cut short after its commit).
+   */
+  protected async visible(item: Raw | undefined, kind: 'group' | 'app'): Promise<Raw | undefined> {
+    if (!item || item.pendingFrom === undefined) return item;
+    if (!(await this.committed(item, kind))) return undefined;
+    if (kind === 'app') await this.finishApplication(String(item.pendingFrom), String(item.applicationName));
+    else await this.confirm(item);
+    return item;
+  }
+
+  private async confirm(item: Raw): Promise<void> {
+    await this.tryWrite(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: item.pk, sk: item.sk },
+        UpdateExpression: 'REMOVE pendingFrom',
+        ConditionExpression: 'pendingFrom = :from',
+        ExpressionAttributeValues: { ':from': item.pendingFrom },
+      }),
+      'DynamoDB UpdateItem',
+    );
+    delete item.pendingFrom;
+  }
+
+  /** Remove a copy that is not the item (its move did not commit), if it is still that copy. */
+  protected async dropCopy(item: Raw): Promise<void> {
+    await this.tryWrite(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: item.pk, sk: item.sk },
+        ConditionExpression: 'pendingFrom = :from',
+        ExpressionAttributeValues: { ':from': item.pendingFrom },
+      }),
+      'DynamoDB DeleteItem',
+    );
+  }
+
+  /** The group of `id`, starting at `app`/`group` and following its forwards; undefined when it is gone. */
+  protected async locate(app: string, group: string, id: string): Promise<Raw | undefined> {
+    let [a, g] = [app, group];
+    for (let hop = 0; hop < MAX_HOPS; hop++) {
+      const item = await this.visible(await this.groupItem(a, g), 'group');
+      if (item?.deploymentGroupId === id) return item;
+      const forward = await this.raw(`APP#${a}`, `FORMER#${g}#${id}`);
+      if (!forward) return undefined;
+      [a, g] = unplace(String(forward.to));
     }
+    return undefined;
+  }
+
+  /**
+   * Move group item `src` to `toApp`/`toName` (steps 1-5 above). Returns false when `src` changed before the
+   * commit (the caller reads it again and retries). @throws ApiError DeploymentGroupAlreadyExistsException
+   */
+  protected async moveGroup(src: Raw, toApp: string, toName: string): Promise<boolean> {
+    const [fromApp, fromName] = [String(src.applicationName), String(src.deploymentGroupName)];
+    const id = String(src.deploymentGroupId);
+    const from = place(fromApp, fromName);
+    const to = place(toApp, toName);
+    const revision = src.itemRevision === undefined ? {} : { ':rev': src.itemRevision };
+    const sameRevision = src.itemRevision === undefined ? 'attribute_not_exists(itemRevision)' : 'itemRevision = :rev';
+    // A copy already at the target: ours from a try a crash cut short (redone), a stale one (cleared), or a group.
+    const there = await this.groupItem(toApp, toName);
+    if (there) {
+      if (there.pendingFrom !== undefined && !(await this.committed(there, 'group'))) await this.dropCopy(there);
+      else throw groupTaken(toApp, toName);
+    }
+    const marked = await this.tryWrite(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: src.pk, sk: src.sk },
+        UpdateExpression: 'SET renamingTo = :to',
+        ConditionExpression: `deploymentGroupId = :id AND ${sameRevision}`,
+        ExpressionAttributeValues: { ':to': to, ':id': id, ...revision },
+      }),
+      'DynamoDB UpdateItem',
+    );
+    if (!marked) return false;
+    await withAwsErrors('DynamoDB PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `APP#${fromApp}`, sk: `FORMER#${fromName}#${id}`, deploymentGroupId: id, to },
+        }),
+      ),
+    );
+    const { renamingTo: _r, ...rest } = src;
+    const former = [...((src.formerNames as string[] | undefined) ?? []).filter((f) => f !== to), from];
+    const copied = await this.putNew({
+      ...rest,
+      pk: `APP#${toApp}`,
+      sk: `DG#${toName}`,
+      applicationName: toApp,
+      deploymentGroupName: toName,
+      formerNames: former,
+      pendingFrom: from,
+    });
+    if (!copied) throw groupTaken(toApp, toName);
+    const moved = await this.tryWrite(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: src.pk, sk: src.sk },
+        ConditionExpression: `deploymentGroupId = :id AND renamingTo = :to AND ${sameRevision}`,
+        ExpressionAttributeValues: { ':id': id, ':to': to, ...revision },
+      }),
+      'DynamoDB DeleteItem',
+    );
+    const copy = { pk: `APP#${toApp}`, sk: `DG#${toName}`, pendingFrom: from };
+    if (!moved) {
+      await this.dropCopy(copy);
+      return false;
+    }
+    await this.confirm(copy);
+    return true;
+  }
+
+  /** An application's committed move: its groups and revisions follow, then the new item is confirmed. */
+  protected async finishApplication(from: string, to: string): Promise<void> {
+    const rest = await this.query({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `APP#${from}` },
+      ConsistentRead: true,
+    });
+    for (const item of rest) {
+      const sk = String(item.sk);
+      if (sk.startsWith('DG#')) {
+        for (let attempt = 0; ; attempt++) {
+          // A copy some rename inside the old application left uncommitted stays behind, invisible.
+          const src = await this.visible(attempt === 0 ? item : await this.raw(`APP#${from}`, sk), 'group');
+          if (!src || (await this.moveGroup(src, to, String(src.deploymentGroupName)))) break;
+          if (attempt >= CAS_ATTEMPTS)
+            throw new InternalError(`deployment group ${from}/${sk.slice(3)} kept changing; try again`);
+        }
+      } else if (sk.startsWith('REV#')) {
+        // A revision registered under the new name meanwhile wins; its usage is not merged.
+        await this.putNew({ ...item, pk: `APP#${to}` });
+        await this.deleteIfExists(`APP#${from}`, sk);
+      }
+    }
+    await this.tryWrite(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `APP#${to}`, sk: 'APP' },
+        UpdateExpression: 'REMOVE pendingFrom',
+        ConditionExpression: 'pendingFrom = :from',
+        ExpressionAttributeValues: { ':from': from },
+      }),
+      'DynamoDB UpdateItem',
+    );
+  }
+}
+
+/** The item key of a taggable resource. */
+function resourceKey(r: TaggableResource): { pk: string; sk: string } {
+  if (r.kind === 'application') return { pk: `APP#${r.applicationName}`, sk: 'APP' };
+  if (r.kind === 'deploymentGroup') return { pk: `APP#${r.applicationName}`, sk: `DG#${r.deploymentGroupName}` };
+  return { pk: `CONFIG#${r.deploymentConfigName}`, sk: 'CONFIG' };
+}
+
+/** Applications, deployment groups, custom configurations, registered revisions and their tags. */
+export class DynamoCatalog extends CatalogItems implements Catalog {
+  async createApplication(app: Application, tags: Tag[] = []): Promise<void> {
+    const item = {
+      pk: `APP#${app.applicationName}`,
+      sk: 'APP',
+      gsi1pk: 'APPLICATIONS',
+      gsi1sk: app.applicationName,
+      ...app,
+      resourceTags: tags,
+    };
+    if (await this.putNew(item)) return;
+    // A copy a move left (not committed) does not hold the name.
+    const there = await this.raw(item.pk, 'APP');
+    if (there?.pendingFrom === undefined || (await this.committed(there, 'app'))) throw appTaken(app.applicationName);
+    await this.dropCopy(there);
+    if (!(await this.putNew(item))) throw appTaken(app.applicationName);
+  }
+
+  async getApplication(name: string): Promise<Application | undefined> {
+    return catalogOut<Application>(await this.visible(await this.raw(`APP#${name}`, 'APP'), 'app'));
+  }
+
+  async createDeploymentGroup(group: DeploymentGroup, tags: Tag[] = []): Promise<void> {
+    const item = {
+      pk: `APP#${group.applicationName}`,
+      sk: `DG#${group.deploymentGroupName}`,
+      ...group,
+      resourceTags: tags,
+    };
+    if (await this.putNew(item)) return;
+    const there = await this.groupItem(group.applicationName, group.deploymentGroupName);
+    if (there?.pendingFrom === undefined || (await this.committed(there, 'group')))
+      throw groupTaken(group.applicationName, group.deploymentGroupName);
+    await this.dropCopy(there);
+    if (!(await this.putNew(item))) throw groupTaken(group.applicationName, group.deploymentGroupName);
   }
 
   async updateDeploymentGroup(group: GroupInput): Promise<void> {
     const patch = Object.fromEntries(GROUP_SETTINGS.map((k) => [k, group[k]]));
-    const u = updateExpression(patch);
-    try {
-      await this.doc.send(
+    const u = updateExpression(patch, ['itemRevision = if_not_exists(itemRevision, :zero) + :one']);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const done = await this.tryWrite(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `APP#${group.applicationName}`, sk: `DG#${group.deploymentGroupName}` },
           UpdateExpression: u.expr,
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(pendingFrom)',
           ExpressionAttributeNames: u.names,
-          ...(Object.keys(u.values).length ? { ExpressionAttributeValues: u.values } : {}),
+          ExpressionAttributeValues: { ...u.values, ':zero': 0, ':one': 1 },
         }),
+        'DynamoDB UpdateItem',
       );
-    } catch (e) {
-      if (isConditionFailure(e)) {
-        throw new ApiError(
-          'DeploymentGroupDoesNotExistException',
-          `Deployment group ${group.deploymentGroupName} does not exist in application ${group.applicationName}`,
-        );
-      }
-      throw mapAwsError(e, 'DynamoDB UpdateItem');
+      if (done) return;
+      // A copy whose move committed but was not confirmed is confirmed by reading it; then try again.
+      if (!(await this.visible(await this.groupItem(group.applicationName, group.deploymentGroupName), 'group'))) break;
     }
+    throw groupMissing(group.applicationName, group.deploymentGroupName);
   }
 
-  getDeploymentGroup(app: string, group: string): Promise<DeploymentGroup | undefined> {
-    return this.item<DeploymentGroup>(`APP#${app}`, `DG#${group}`);
+  async getDeploymentGroup(app: string, group: string, groupId?: string): Promise<DeploymentGroup | undefined> {
+    const here = await this.visible(await this.groupItem(app, group), 'group');
+    if (groupId === undefined || here?.deploymentGroupId === groupId) return catalogOut<DeploymentGroup>(here);
+    return catalogOut<DeploymentGroup>(await this.locate(app, group, groupId));
+  }
+
+  async renameDeploymentGroup(app: string, from: string, to: string): Promise<void> {
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const src = await this.visible(await this.groupItem(app, from), 'group');
+      if (!src) throw groupMissing(app, from);
+      if (from === to) return;
+      if (await this.moveGroup(src, app, to)) return;
+    }
+    throw new InternalError(`deployment group ${app}/${from} kept changing while it was renamed; try again`);
+  }
+
+  async renameApplication(from: string, to: string): Promise<void> {
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const src = await this.visible(await this.raw(`APP#${from}`, 'APP'), 'app');
+      if (!src) throw appMissing(from);
+      if (from === to) return;
+      const there = await this.raw(`APP#${to}`, 'APP');
+      if (there) {
+        if (there.pendingFrom !== undefined && !(await this.committed(there, 'app'))) await this.dropCopy(there);
+        else throw appTaken(to);
+      }
+      const id = src.applicationId;
+      const marked = await this.tryWrite(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `APP#${from}`, sk: 'APP' },
+          UpdateExpression: 'SET renamingTo = :to',
+          ConditionExpression: 'applicationId = :id',
+          ExpressionAttributeValues: { ':to': to, ':id': id },
+        }),
+        'DynamoDB UpdateItem',
+      );
+      if (!marked) continue;
+      await withAwsErrors('DynamoDB PutItem', () =>
+        this.doc.send(
+          new PutCommand({ TableName: this.table, Item: { pk: `APP#${from}`, sk: 'MOVEDTO', applicationId: id, to } }),
+        ),
+      );
+      const { renamingTo: _r, ...rest } = src;
+      if (!(await this.putNew({ ...rest, pk: `APP#${to}`, gsi1sk: to, applicationName: to, pendingFrom: from })))
+        throw appTaken(to);
+      const committed = await this.tryWrite(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `APP#${from}`, sk: 'APP' },
+          ConditionExpression: 'applicationId = :id AND renamingTo = :to',
+          ExpressionAttributeValues: { ':id': id, ':to': to },
+        }),
+        'DynamoDB DeleteItem',
+      );
+      if (!committed) {
+        await this.dropCopy({ pk: `APP#${to}`, sk: 'APP', pendingFrom: from });
+        continue;
+      }
+      await this.finishApplication(from, to);
+      return;
+    }
+    throw new InternalError(`application ${from} kept changing while it was renamed; try again`);
   }
 
   async createDeploymentConfig(config: DeploymentConfig): Promise<void> {
@@ -222,6 +547,7 @@ export class DynamoCatalog extends DynamoTable implements Catalog {
         gsi1pk: 'CONFIGS',
         gsi1sk: config.deploymentConfigName,
         ...config,
+        resourceTags: [],
       }))
     ) {
       throw new ApiError(
@@ -231,8 +557,8 @@ export class DynamoCatalog extends DynamoTable implements Catalog {
     }
   }
 
-  getDeploymentConfig(name: string): Promise<DeploymentConfig | undefined> {
-    return this.item<DeploymentConfig>(`CONFIG#${name}`, 'CONFIG');
+  async getDeploymentConfig(name: string): Promise<DeploymentConfig | undefined> {
+    return catalogOut<DeploymentConfig>(await this.raw(`CONFIG#${name}`, 'CONFIG'));
   }
 
   async listApplications(): Promise<Application[]> {
@@ -241,25 +567,50 @@ export class DynamoCatalog extends DynamoTable implements Catalog {
       KeyConditionExpression: 'gsi1pk = :p',
       ExpressionAttributeValues: { ':p': 'APPLICATIONS' },
     });
-    return items.map((i) => strip<Application>(i)!);
+    const shown = await Promise.all(items.map((i) => this.visible(i, 'app')));
+    return shown.flatMap((i) => (i ? [catalogOut<Application>(i)!] : []));
   }
 
   async deleteApplication(name: string): Promise<void> {
     for (const g of await this.listDeploymentGroups(name))
       await this.deleteDeploymentGroup(name, g.deploymentGroupName);
+    // A move of it a crash cut short before its commit left a copy: it goes too, before the item it copies.
+    const app = await this.raw(`APP#${name}`, 'APP');
+    if (app?.renamingTo !== undefined) {
+      const copy = await this.raw(`APP#${String(app.renamingTo)}`, 'APP');
+      if (copy?.pendingFrom === name && copy.applicationId === app.applicationId) await this.dropCopy(copy);
+    }
     await this.deleteIfExists(`APP#${name}`, 'APP');
   }
 
   async listDeploymentGroups(app: string): Promise<DeploymentGroup[]> {
+    // Reading the application finishes a move of it a crash cut short.
+    await this.visible(await this.raw(`APP#${app}`, 'APP'), 'app');
     const items = await this.query({
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :g)',
       ExpressionAttributeValues: { ':pk': `APP#${app}`, ':g': 'DG#' },
       ConsistentRead: true,
     });
-    return items.map((i) => strip<DeploymentGroup>(i)!);
+    const shown = await Promise.all(items.map((i) => this.visible(i, 'group')));
+    return shown.flatMap((i) => (i ? [catalogOut<DeploymentGroup>(i)!] : []));
   }
 
   async deleteDeploymentGroup(app: string, group: string): Promise<void> {
+    const g = await this.groupItem(app, group);
+    if (!g) return;
+    if (g.pendingFrom !== undefined && !(await this.committed(g, 'group'))) return; // not a group (yet)
+    if (g.activeDeploymentId !== undefined)
+      throw new ApiError(
+        'InvalidOperationException',
+        `Deployment group ${group} has an active deployment ${String(g.activeDeploymentId)}; stop it first`,
+      );
+    // A copy a move left before its commit would become the group once this one is gone: it goes first.
+    if (g.renamingTo !== undefined) {
+      const [toApp, toName] = unplace(String(g.renamingTo));
+      const copy = await this.groupItem(toApp, toName);
+      if (copy?.pendingFrom === place(app, group) && copy.deploymentGroupId === g.deploymentGroupId)
+        await this.dropCopy(copy);
+    }
     try {
       await this.doc.send(
         new DeleteCommand({
@@ -270,10 +621,10 @@ export class DynamoCatalog extends DynamoTable implements Catalog {
       );
     } catch (e) {
       if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB DeleteItem');
-      const g = await this.getDeploymentGroup(app, group);
+      const now = await this.getDeploymentGroup(app, group);
       throw new ApiError(
         'InvalidOperationException',
-        `Deployment group ${group} has an active deployment ${g?.activeDeploymentId ?? ''}; stop it first`,
+        `Deployment group ${group} has an active deployment ${now?.activeDeploymentId ?? ''}; stop it first`,
       );
     }
   }
@@ -284,11 +635,50 @@ export class DynamoCatalog extends DynamoTable implements Catalog {
       KeyConditionExpression: 'gsi1pk = :p',
       ExpressionAttributeValues: { ':p': 'CONFIGS' },
     });
-    return items.map((i) => strip<DeploymentConfig>(i)!);
+    return items.map((i) => catalogOut<DeploymentConfig>(i)!);
   }
 
   async deleteDeploymentConfig(name: string): Promise<void> {
     await this.deleteIfExists(`CONFIG#${name}`, 'CONFIG');
+  }
+
+  /** The resource's item as readers see it. */
+  private async resource(r: TaggableResource): Promise<Raw | undefined> {
+    const { pk, sk } = resourceKey(r);
+    return this.visible(await this.raw(pk, sk), r.kind === 'application' ? 'app' : 'group');
+  }
+
+  async listTags(resource: TaggableResource): Promise<Tag[] | undefined> {
+    const item = await this.resource(resource);
+    return item && ((item.resourceTags as Tag[] | undefined) ?? []);
+  }
+
+  async updateTags(resource: TaggableResource, change: (tags: Tag[]) => Tag[]): Promise<Tag[]> {
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const item = await this.resource(resource);
+      if (!item) throw missingResource(resource);
+      const tags = change(((item.resourceTags as Tag[] | undefined) ?? []).map((t) => ({ ...t })));
+      const version = item.tagsVersion;
+      const written = await this.tryWrite(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: resourceKey(resource),
+          UpdateExpression:
+            'SET resourceTags = :tags, tagsVersion = :next, itemRevision = if_not_exists(itemRevision, :zero) + :one',
+          ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(pendingFrom) AND ${version === undefined ? 'attribute_not_exists(tagsVersion)' : 'tagsVersion = :v'}`,
+          ExpressionAttributeValues: {
+            ':tags': tags,
+            ':next': (typeof version === 'number' ? version : 0) + 1,
+            ':zero': 0,
+            ':one': 1,
+            ...(version === undefined ? {} : { ':v': version }),
+          },
+        }),
+        'DynamoDB UpdateItem',
+      );
+      if (written) return tags;
+    }
+    throw new InternalError('the tags kept changing; try again');
   }
 
   // Revisions are merged with UpdateItem (SET/ADD, if_not_exists): idempotent, and no update is lost.
@@ -353,22 +743,27 @@ export class DynamoCatalog extends DynamoTable implements Catalog {
 }
 
 /** The one-active-deployment lock on each group (CodeDeploy's rule). */
-export class DynamoGroupLocks extends DynamoTable implements GroupLocks {
+export class DynamoGroupLocks extends CatalogItems implements GroupLocks {
   async acquire(app: string, group: string, deploymentId: string): Promise<void> {
-    try {
-      await this.doc.send(
+    for (let attempt = 0; ; attempt++) {
+      // Not on a rename's copy before it is the group (see CatalogItems).
+      const taken = await this.tryWrite(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `APP#${app}`, sk: `DG#${group}` },
-          UpdateExpression: 'SET activeDeploymentId = :id',
+          UpdateExpression: 'SET activeDeploymentId = :id, itemRevision = if_not_exists(itemRevision, :zero) + :one',
           ConditionExpression:
-            'attribute_exists(pk) AND (attribute_not_exists(activeDeploymentId) OR activeDeploymentId = :id)',
-          ExpressionAttributeValues: { ':id': deploymentId },
+            'attribute_exists(pk) AND attribute_not_exists(pendingFrom) AND (attribute_not_exists(activeDeploymentId) OR activeDeploymentId = :id)',
+          ExpressionAttributeValues: { ':id': deploymentId, ':zero': 0, ':one': 1 },
         }),
+        'DynamoDB UpdateItem',
       );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw mapAwsError(e, 'DynamoDB UpdateItem');
-      const g = await this.item<DeploymentGroup>(`APP#${app}`, `DG#${group}`);
+      if (taken) return;
+      const raw = await this.groupItem(app, group);
+      const wasCopy = raw?.pendingFrom !== undefined;
+      const g = await this.visible(raw, 'group');
+      // A copy confirmed just now (its rename's commit had happened): take the lock on it.
+      if (g && wasCopy && attempt === 0) continue;
       if (!g)
         throw new ApiError(
           'DeploymentGroupDoesNotExistException',
@@ -376,12 +771,23 @@ export class DynamoGroupLocks extends DynamoTable implements GroupLocks {
         );
       throw new ApiError(
         'DeploymentLimitExceededException',
-        `The Deployment Group '${group}' already has an active Deployment '${g.activeDeploymentId ?? 'unknown'}'`,
+        `The Deployment Group '${group}' already has an active Deployment '${String(g.activeDeploymentId ?? 'unknown')}'`,
       );
     }
   }
 
-  async release(app: string, group: string, deploymentId: string, outcome: LockOutcome): Promise<void> {
+  async release(
+    app: string,
+    group: string,
+    deploymentId: string,
+    outcome: LockOutcome,
+    groupId?: string,
+  ): Promise<void> {
+    if (groupId !== undefined) {
+      // Where renames took the group: its name now, when it is not where the deployment began.
+      const here = await this.locate(app, group, groupId);
+      if (here) [app, group] = [String(here.applicationName), String(here.deploymentGroupName)];
+    }
     const summary = {
       deploymentId,
       status: outcome.status,
@@ -403,9 +809,9 @@ export class DynamoGroupLocks extends DynamoTable implements GroupLocks {
         new UpdateCommand({
           TableName: this.table,
           Key: key,
-          UpdateExpression: `SET ${set.join(', ')} REMOVE activeDeploymentId`,
+          UpdateExpression: `SET ${set.join(', ')}, itemRevision = if_not_exists(itemRevision, :zero) + :one REMOVE activeDeploymentId`,
           ConditionExpression: 'activeDeploymentId = :id',
-          ExpressionAttributeValues: { ...values, ':id': deploymentId },
+          ExpressionAttributeValues: { ...values, ':id': deploymentId, ':zero': 0, ':one': 1 },
         }),
       );
     } catch (e) {
@@ -417,9 +823,10 @@ export class DynamoGroupLocks extends DynamoTable implements GroupLocks {
             new UpdateCommand({
               TableName: this.table,
               Key: key,
-              UpdateExpression: 'SET lastAttemptedDeployment = :s',
+              UpdateExpression:
+                'SET lastAttemptedDeployment = :s, itemRevision = if_not_exists(itemRevision, :zero) + :one',
               ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeValues: { ':s': summary },
+              ExpressionAttributeValues: { ':s': summary, ':zero': 0, ':one': 1 },
             }),
           )
           .catch((x: unknown) => (isConditionFailure(x) ? undefined : Promise.reject(x))),
@@ -429,7 +836,7 @@ export class DynamoGroupLocks extends DynamoTable implements GroupLocks {
 }
 
 /** Deployment records: the spec written once, the state changed by compare-and-set. */
-export class DynamoDeployments extends DynamoTable implements Deployments {
+export class DynamoDeployments extends CatalogItems implements Deployments {
   async create(d: Deployment): Promise<void> {
     const item = {
       pk: `DEP#${d.deploymentId}`,
@@ -489,17 +896,42 @@ export class DynamoDeployments extends DynamoTable implements Deployments {
   }
 
   async list(app: string, group: string, limit?: number): Promise<string[]> {
-    const items = await this.query(
-      {
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :g',
-        ExpressionAttributeValues: { ':g': `DG#${app}#${group}` },
-        ScanIndexForward: false,
-        ProjectionExpression: 'deploymentId',
-      },
-      limit,
+    const byName = (a: string, g: string, max?: number) =>
+      this.query(
+        {
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :g',
+          ExpressionAttributeValues: { ':g': `DG#${a}#${g}` },
+          ScanIndexForward: false,
+          ProjectionExpression: 'deploymentId, gsi1sk, #spec.deploymentGroupId',
+          ExpressionAttributeNames: { '#spec': 'spec' },
+        },
+        max,
+      );
+    const current = await this.visible(await this.groupItem(app, group), 'group');
+    const id = current?.deploymentGroupId as string | undefined;
+    const former = (current?.formerNames as string[] | undefined) ?? [];
+    // Groups that had this name and were renamed away: their deployments indexed here are theirs, not this one's.
+    const left = new Set(
+      (
+        await this.query({
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :f)',
+          ExpressionAttributeValues: { ':pk': `APP#${app}`, ':f': `FORMER#${group}#` },
+          ConsistentRead: true,
+        })
+      )
+        .map((f) => String(f.deploymentGroupId))
+        .filter((g) => g !== id),
     );
-    return items.map((i) => String(i.deploymentId));
+    const idOf = (i: Record<string, unknown>) =>
+      (i.spec as { deploymentGroupId?: string } | undefined)?.deploymentGroupId;
+    if (!former.length && !left.size) return (await byName(app, group, limit)).map((i) => String(i.deploymentId));
+    const own = (await byName(app, group)).filter((i) => !left.has(String(idOf(i))));
+    const before = (await Promise.all(former.map((f) => byName(...unplace(f))))).flat().filter((i) => idOf(i) === id);
+    const all = [...new Map([...own, ...before].map((i) => [String(i.deploymentId), i])).values()].sort((a, b) =>
+      String(b.gsi1sk) < String(a.gsi1sk) ? -1 : String(b.gsi1sk) > String(a.gsi1sk) ? 1 : 0,
+    );
+    return all.slice(0, limit ?? all.length).map((i) => String(i.deploymentId));
   }
 }
 
@@ -622,9 +1054,6 @@ function arnTaken(instance: OnPremisesInstance, arn: string, holder: string | un
     `The ${kind} ARN ${arn} is already registered${holder ? `, by instance ${holder}` : ''}`,
   );
 }
-
-/** How many times a compare-and-set is tried before a race is reported. */
-const CAS_ATTEMPTS = 5;
 
 /**
  * On-premises instances: `INSTANCE#<name>` (with a `version` for compare-and-set, and in gsi1 under

@@ -17,6 +17,7 @@ import type {
   DeploymentGroup,
   DeploymentState,
   RevisionLocation,
+  Tag,
   TimelineEntry,
 } from '../../domain/model.js';
 import type {
@@ -29,9 +30,11 @@ import type {
   HookExecutions,
   LockOutcome,
   StoredRevision,
+  TaggableResource,
   Timeline,
 } from '../../ports/index.js';
 import { GROUP_SETTINGS } from '../../ports/store.js';
+import { missingResource } from '../../domain/tags.js';
 
 /** A stored copy: JSON's copy drops undefined values, as the document client's marshalling does. */
 const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -61,18 +64,67 @@ class Tables {
   readonly hooks = new Map<string, HookExecution>();
   /** alarm → deployment ids. */
   readonly watches = new Map<string, Set<string>>();
+  /** resourceKey → tags. */
+  readonly tags = new Map<string, Tag[]>();
+  /** group id → the keys (`app\0group`) it had before renames (its older deployments are indexed there). */
+  readonly formerKeys = new Map<string, Set<string>>();
+  /** group id → its key now, once it was renamed. */
+  readonly renamed = new Map<string, string>();
 }
 
 const groupKey = (app: string, group: string) => `${app}\0${group}`;
+const resourceKey = (r: TaggableResource): string =>
+  r.kind === 'application'
+    ? `A\0${r.applicationName}`
+    : r.kind === 'deploymentGroup'
+      ? `G\0${r.applicationName}\0${r.deploymentGroupName}`
+      : `C\0${r.deploymentConfigName}`;
+const groupTags = (app: string, group: string) =>
+  resourceKey({ kind: 'deploymentGroup', applicationName: app, deploymentGroupName: group });
+const groupMissing = (app: string, group: string) =>
+  new ApiError(
+    'DeploymentGroupDoesNotExistException',
+    `Deployment group ${group} does not exist in application ${app}`,
+  );
+const groupTaken = (app: string, group: string) =>
+  new ApiError(
+    'DeploymentGroupAlreadyExistsException',
+    `Deployment group ${group} already exists in application ${app}`,
+  );
+
+/** The group of `id` (found at `app`/`group`, or where renames took it); what a running deployment finds. */
+function findGroup(t: Tables, app: string, group: string, id?: string): DeploymentGroup | undefined {
+  const g = t.groups.get(groupKey(app, group));
+  if (id === undefined || g?.deploymentGroupId === id) return g;
+  const now = t.renamed.get(id);
+  const moved = now === undefined ? undefined : t.groups.get(now);
+  return moved?.deploymentGroupId === id ? moved : undefined;
+}
+
+/** Move a group to a new key (in one step: the in-memory store has no crash between two writes). */
+function moveGroup(t: Tables, from: DeploymentGroup, app: string, name: string): void {
+  const oldKey = groupKey(from.applicationName, from.deploymentGroupName);
+  const newKey = groupKey(app, name);
+  t.groups.delete(oldKey);
+  t.groups.set(newKey, { ...from, applicationName: app, deploymentGroupName: name });
+  const tags = t.tags.get(groupTags(from.applicationName, from.deploymentGroupName));
+  t.tags.delete(groupTags(from.applicationName, from.deploymentGroupName));
+  if (tags) t.tags.set(groupTags(app, name), tags);
+  const former = t.formerKeys.get(from.deploymentGroupId) ?? new Set<string>();
+  former.add(oldKey);
+  t.formerKeys.set(from.deploymentGroupId, former);
+  t.renamed.set(from.deploymentGroupId, newKey);
+}
 
 export class MemoryCatalog implements Catalog {
   constructor(private readonly t: Tables) {}
 
-  async createApplication(app: Application): Promise<void> {
+  async createApplication(app: Application, tags: Tag[] = []): Promise<void> {
     await turn();
     if (this.t.apps.has(app.applicationName))
       throw new ApiError('ApplicationAlreadyExistsException', `Application ${app.applicationName} already exists`);
     this.t.apps.set(app.applicationName, copy(app));
+    this.t.tags.set(resourceKey({ kind: 'application', applicationName: app.applicationName }), copy(tags));
   }
 
   async getApplication(name: string): Promise<Application | undefined> {
@@ -90,17 +142,44 @@ export class MemoryCatalog implements Catalog {
     for (const g of await this.listDeploymentGroups(name))
       await this.deleteDeploymentGroup(name, g.deploymentGroupName);
     this.t.apps.delete(name);
+    this.t.tags.delete(resourceKey({ kind: 'application', applicationName: name }));
   }
 
-  async createDeploymentGroup(group: DeploymentGroup): Promise<void> {
+  async renameApplication(from: string, to: string): Promise<void> {
+    await turn();
+    const app = this.t.apps.get(from);
+    if (!app) throw new ApiError('ApplicationDoesNotExistException', `Application ${from} does not exist`);
+    if (from === to) return;
+    if (this.t.apps.has(to))
+      throw new ApiError('ApplicationAlreadyExistsException', `Application ${to} already exists`);
+    this.t.apps.delete(from);
+    this.t.apps.set(to, { ...app, applicationName: to });
+    const appTags = this.t.tags.get(resourceKey({ kind: 'application', applicationName: from }));
+    this.t.tags.delete(resourceKey({ kind: 'application', applicationName: from }));
+    if (appTags) this.t.tags.set(resourceKey({ kind: 'application', applicationName: to }), appTags);
+    for (const g of [...this.t.groups.values()].filter((x) => x.applicationName === from))
+      moveGroup(this.t, g, to, g.deploymentGroupName);
+    for (const [k, r] of [...this.t.revisions].filter(([k]) => k.startsWith(`${from}\0`))) {
+      this.t.revisions.delete(k);
+      this.t.revisions.set(groupKey(to, r.key), r);
+    }
+  }
+
+  async renameDeploymentGroup(app: string, from: string, to: string): Promise<void> {
+    await turn();
+    const g = this.t.groups.get(groupKey(app, from));
+    if (!g) throw groupMissing(app, from);
+    if (from === to) return;
+    if (this.t.groups.has(groupKey(app, to))) throw groupTaken(app, to);
+    moveGroup(this.t, g, app, to);
+  }
+
+  async createDeploymentGroup(group: DeploymentGroup, tags: Tag[] = []): Promise<void> {
     await turn();
     const key = groupKey(group.applicationName, group.deploymentGroupName);
-    if (this.t.groups.has(key))
-      throw new ApiError(
-        'DeploymentGroupAlreadyExistsException',
-        `Deployment group ${group.deploymentGroupName} already exists in application ${group.applicationName}`,
-      );
+    if (this.t.groups.has(key)) throw groupTaken(group.applicationName, group.deploymentGroupName);
     this.t.groups.set(key, copy(group));
+    this.t.tags.set(groupTags(group.applicationName, group.deploymentGroupName), copy(tags));
   }
 
   async updateDeploymentGroup(group: GroupInput): Promise<void> {
@@ -119,9 +198,9 @@ export class MemoryCatalog implements Catalog {
     this.t.groups.set(groupKey(group.applicationName, group.deploymentGroupName), next as unknown as DeploymentGroup);
   }
 
-  async getDeploymentGroup(app: string, group: string): Promise<DeploymentGroup | undefined> {
+  async getDeploymentGroup(app: string, group: string, groupId?: string): Promise<DeploymentGroup | undefined> {
     await turn();
-    const g = this.t.groups.get(groupKey(app, group));
+    const g = findGroup(this.t, app, group, groupId);
     return g && copy(g);
   }
 
@@ -143,6 +222,7 @@ export class MemoryCatalog implements Catalog {
         `Deployment group ${group} has an active deployment ${g.activeDeploymentId}; stop it first`,
       );
     this.t.groups.delete(groupKey(app, group));
+    this.t.tags.delete(groupTags(app, group));
   }
 
   async createDeploymentConfig(config: DeploymentConfig): Promise<void> {
@@ -169,6 +249,27 @@ export class MemoryCatalog implements Catalog {
   async deleteDeploymentConfig(name: string): Promise<void> {
     await turn();
     this.t.configs.delete(name);
+    this.t.tags.delete(resourceKey({ kind: 'deploymentConfig', deploymentConfigName: name }));
+  }
+
+  async listTags(resource: TaggableResource): Promise<Tag[] | undefined> {
+    await turn();
+    if (!this.exists(resource)) return undefined;
+    return copy(this.t.tags.get(resourceKey(resource)) ?? []);
+  }
+
+  async updateTags(resource: TaggableResource, change: (tags: Tag[]) => Tag[]): Promise<Tag[]> {
+    await turn();
+    if (!this.exists(resource)) throw missingResource(resource);
+    const next = copy(change(copy(this.t.tags.get(resourceKey(resource)) ?? [])));
+    this.t.tags.set(resourceKey(resource), next);
+    return copy(next);
+  }
+
+  private exists(r: TaggableResource): boolean {
+    if (r.kind === 'application') return this.t.apps.has(r.applicationName);
+    if (r.kind === 'deploymentGroup') return this.t.groups.has(groupKey(r.applicationName, r.deploymentGroupName));
+    return this.t.configs.has(r.deploymentConfigName);
   }
 
   async registerRevision(
@@ -264,9 +365,21 @@ export class MemoryDeployments implements Deployments {
 
   async list(app: string, group: string, limit?: number): Promise<string[]> {
     await turn();
-    const ours = [...(this.t.byGroup.get(groupKey(app, group)) ?? [])]
+    // The group's own deployments: under its name now and the names it had (renames), not those of another
+    // group that had its name before.
+    const here = groupKey(app, group);
+    const g = this.t.groups.get(here);
+    const gone = (d: Deployment) =>
+      d.spec.deploymentGroupId !== g?.deploymentGroupId &&
+      (this.t.formerKeys.get(d.spec.deploymentGroupId)?.has(here) ?? false);
+    const own = [...(this.t.byGroup.get(here) ?? [])].map((id) => this.t.deployments.get(id)!).filter((d) => !gone(d));
+    const before = [...(g ? (this.t.formerKeys.get(g.deploymentGroupId) ?? []) : [])]
+      .flatMap((k) => [...(this.t.byGroup.get(k) ?? [])])
       .map((id) => this.t.deployments.get(id)!)
-      .map((d) => [`${d.spec.createTime}#${d.deploymentId}`, d.deploymentId] as [string, string]);
+      .filter((d) => d.spec.deploymentGroupId === g!.deploymentGroupId);
+    const ours = [...new Map([...own, ...before].map((d) => [d.deploymentId, d])).values()].map(
+      (d) => [`${d.spec.createTime}#${d.deploymentId}`, d.deploymentId] as [string, string],
+    );
     const newestFirst = byKey(ours).reverse();
     return limit === undefined ? newestFirst : newestFirst.slice(0, limit);
   }
@@ -300,9 +413,15 @@ export class MemoryGroupLocks implements GroupLocks {
     g.activeDeploymentId = deploymentId;
   }
 
-  async release(app: string, group: string, deploymentId: string, outcome: LockOutcome): Promise<void> {
+  async release(
+    app: string,
+    group: string,
+    deploymentId: string,
+    outcome: LockOutcome,
+    groupId?: string,
+  ): Promise<void> {
     await turn();
-    const g = this.t.groups.get(groupKey(app, group));
+    const g = findGroup(this.t, app, group, groupId);
     if (!g) return;
     const summary = copy({
       deploymentId,

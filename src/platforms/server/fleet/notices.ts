@@ -77,7 +77,11 @@ export function instanceNotices(ports: NoticePorts): InstanceNotices {
       if (!d) throw new InternalError(`deployment ${deploymentId} has no record: its hosts cannot be published`);
       const report = instanceReport(host);
       await ports.events.putEvents([instanceEventBridgeEntry(env, d, report, transition, ports.clock.now())]);
-      const group = await ports.configs.getDeploymentGroup(d.spec.applicationName, d.spec.deploymentGroupName);
+      const group = await ports.configs.getDeploymentGroup(
+        d.spec.applicationName,
+        d.spec.deploymentGroupName,
+        d.spec.deploymentGroupId,
+      );
       if (!group) return;
       for (const m of instanceTriggerMessages(env, group, d, TRIGGER[transition], report))
         await ports.events.publish(m);
