@@ -24,7 +24,8 @@ only for as long as you need it. It logs one line per request (status, operation
 
 Options:
   --endpoint URL    The deployed API: https://<api-id>.execute-api.<region>.amazonaws.com/<stage>/
-                    (default $CUTOVER_ENDPOINT; 'npx osls info --stage <stage>' prints it)
+                    (default $CUTOVER_ENDPOINT; the stack's ServiceEndpoint output, which
+                    'npx osls info --stage <stage>' prints as 'endpoint: POST - ...')
   --port N          Port to listen on (default ${DEFAULT_PROXY_PORT}; 0 picks a free one)
   --region REGION   Region to sign for (default: the one in the endpoint's host name, else $AWS_REGION)
 
@@ -46,6 +47,8 @@ export function upstreamOf(raw: string | undefined): URL | string {
     return `--endpoint: must be https:// (got ${url.protocol}//${url.host})`;
   if (url.search || url.hash) return '--endpoint: must have no query or fragment';
   if (url.username || url.password) return '--endpoint: must not contain a user name or password';
+  // The stack's ServiceEndpoint output has no trailing slash; the API's resource is the stage's root, `/`.
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url;
 }
 

@@ -29,6 +29,7 @@ import { signRequest } from '../../src/adapters/aws/sigv4.js';
 import { MAX_REQUEST_BYTES } from '../../src/api/json-protocol.js';
 import { startApiServer, type ApiServer } from '../../src/local/server.js';
 import { verifySigV4 } from '../../src/local/sigv4-verifier.js';
+import { upstreamOf } from '../../src/cli/proxy.js';
 import { testEnv, type TestEnv } from '../support/local.js';
 
 const KEY = { accessKeyId: 'AKIDPROXYTEST', secretAccessKey: 'the-proxy-test-secret' };
@@ -317,6 +318,15 @@ describe('cutover proxy: CodeDeploy clients reach an execute-api endpoint', () =
 });
 
 describe('cutover proxy (the command)', () => {
+  it("takes the stack's ServiceEndpoint output as it is (no trailing slash), and only https off loopback", () => {
+    const url = upstreamOf('https://abc123.execute-api.eu-west-1.amazonaws.com/prod');
+    expect(url instanceof URL ? url.href : url).toBe('https://abc123.execute-api.eu-west-1.amazonaws.com/prod/');
+    expect(upstreamOf('http://abc123.execute-api.eu-west-1.amazonaws.com/prod')).toContain('must be https://');
+    expect(upstreamOf('https://u:p@abc123.execute-api.eu-west-1.amazonaws.com/prod')).toContain('user name');
+    expect(upstreamOf('not a url')).toContain('not a URL');
+    expect(upstreamOf('http://127.0.0.2:9/prod/')).toBeInstanceOf(URL);
+  });
+
   const bin = resolve('bin/cutover.js');
   const run = (args: string[], extraEnv: Record<string, string> = {}) =>
     spawn(process.execPath, [bin, 'proxy', ...args], {
