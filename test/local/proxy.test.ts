@@ -29,7 +29,7 @@ import { signRequest } from '../../src/adapters/aws/sigv4.js';
 import { MAX_REQUEST_BYTES } from '../../src/api/json-protocol.js';
 import { startApiServer, type ApiServer } from '../../src/local/server.js';
 import { verifySigV4 } from '../../src/local/sigv4-verifier.js';
-import { upstreamOf } from '../../src/cli/proxy.js';
+import { proxyCommand, upstreamOf } from '../../src/cli/proxy.js';
 import { testEnv, type TestEnv } from '../support/local.js';
 
 const KEY = { accessKeyId: 'AKIDPROXYTEST', secretAccessKey: 'the-proxy-test-secret' };
@@ -361,42 +361,58 @@ describe('cutover proxy (the command)', () => {
       p.on('exit', (code) => done({ code, out, err }));
     });
 
-  it('--help, and bad usage exits 2 naming the option', async () => {
-    // Side by side: each start of the CLI takes a few seconds.
-    const nowhere = join(tmpdir(), 'cutover-proxy-no-such-dir');
-    const [help, none, plain, port, busy, noLogin] = await Promise.all([
-      finish(run(['--help'])),
-      finish(run([])),
-      finish(run(['--endpoint', 'http://api.example.com/prod/'])),
-      finish(run(['--endpoint', upstream.href, '--port', 'x'])),
-      finish(run(['--endpoint', upstream.href, '--port', String(proxy.port)])),
-      finish(
-        run(['--endpoint', upstream.href, '--port', '0'], {
-          AWS_ACCESS_KEY_ID: '',
-          AWS_SECRET_ACCESS_KEY: '',
-          HOME: nowhere,
-          AWS_CONFIG_FILE: join(nowhere, 'config'),
-          AWS_SHARED_CREDENTIALS_FILE: join(nowhere, 'credentials'),
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_CONTAINER_CREDENTIALS_FULL_URI: '',
-          AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '',
-          AWS_WEB_IDENTITY_TOKEN_FILE: '',
-        }),
-      ),
-    ]);
+  it('--help, and bad usage, a busy port or no login exit 2 naming the option or the cause', async () => {
+    // In this process (each start of the CLI takes seconds); none of these gets as far as serving.
+    const command = async (args: string[], env: Record<string, string> = {}) => {
+      let out = '';
+      let err = '';
+      const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+      Object.assign(process.env, env);
+      try {
+        const code = await proxyCommand(args, {
+          out: (s) => (out += `${s}\n`),
+          err: (s) => (err += `${s}\n`),
+          env: { ...process.env, CUTOVER_ENDPOINT: '' },
+        });
+        return { code, out, err };
+      } finally {
+        for (const [k, v] of Object.entries(saved))
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+      }
+    };
+    const help = await command(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('--endpoint URL');
-    expect(none.code).toBe(2);
-    expect(none.err).toContain('--endpoint: required');
-    expect(plain.code).toBe(2);
-    expect(plain.err).toContain('--endpoint: must be https://');
-    expect(port.code).toBe(2);
-    expect(port.err).toContain('--port');
-    expect(busy.code).toBe(2);
-    expect(busy.err).toContain(`127.0.0.1:${proxy.port} is in use`);
-    expect(noLogin.code).toBe(2);
-    expect(noLogin.err).toContain('no usable AWS credentials');
-  }, 60_000);
+    const none = await command([]);
+    expect(none).toMatchObject({ code: 2, err: expect.stringContaining('--endpoint: required') });
+    const plain = await command(['--endpoint', 'http://api.example.com/prod/']);
+    expect(plain).toMatchObject({ code: 2, err: expect.stringContaining('--endpoint: must be https://') });
+    const port = await command(['--endpoint', upstream.href, '--port', 'x']);
+    expect(port).toMatchObject({ code: 2, err: expect.stringContaining('--port: must be 0-65535') });
+    const typo = await command(['--endpiont', upstream.href]);
+    expect(typo).toMatchObject({ code: 2, err: expect.stringContaining('--endpiont') });
+    const login = {
+      AWS_ACCESS_KEY_ID: KEY.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
+      AWS_SESSION_TOKEN: '',
+    };
+    const busy = await command(['--endpoint', upstream.href, '--port', String(proxy.port)], login);
+    expect(busy).toMatchObject({ code: 2, err: expect.stringContaining(`127.0.0.1:${proxy.port} is in use`) });
+    const nowhere = join(tmpdir(), 'cutover-proxy-no-such-dir');
+    const noLogin = await command(['--endpoint', upstream.href, '--port', '0'], {
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_PROFILE: '',
+      AWS_CONFIG_FILE: join(nowhere, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(nowhere, 'credentials'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: '',
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '',
+      AWS_WEB_IDENTITY_TOKEN_FILE: '',
+    });
+    expect(noLogin).toMatchObject({ code: 2, err: expect.stringContaining('no usable AWS credentials') });
+  });
 
   it('prints the line to use, forwards with the credentials of the environment, and exits 0 on SIGINT', async () => {
     const p = run(['--port', '0'], { CUTOVER_ENDPOINT: upstream.href });
