@@ -8,7 +8,7 @@ import { c } from './render.js';
 
 export const DEFAULT_PROXY_PORT = 4982;
 
-export const PROXY_HELP = `Usage: cutover proxy [--endpoint URL] [--port N] [--region REGION]
+export const PROXY_HELP = `Usage: cutover proxy [--endpoint URL] [--port N] [--region REGION] [--require-signature]
 
 Serves CodeDeploy's API (AWS JSON 1.1) on ${PROXY_HOST} for clients that sign for 'codedeploy' (the AWS
 CLI, the SDKs' CodeDeploy clients), and forwards each request to a deployed Cutover API, signed for
@@ -19,8 +19,8 @@ Scripts keep working as they are, with only the endpoint changed:
 
 It listens on ${PROXY_HOST} only, answers only requests whose Host is its own address and port, and
 refuses requests from web pages (an Origin header), so that no browser tab can use your credentials.
-Anyone who can open a connection on this machine can use it while it runs: on a shared machine, run it
-only for as long as you need it. It logs one line per request (status, operation, time), never a header.
+Anyone who can open a connection on this machine can use it while it runs, unless --require-signature
+is given. It logs one line per request (status, operation, time), never a header.
 
 Options:
   --endpoint URL    The deployed API: https://<api-id>.execute-api.<region>.amazonaws.com/<stage>/
@@ -28,6 +28,11 @@ Options:
                     'npx osls info --stage <stage>' prints as 'endpoint: POST - ...')
   --port N          Port to listen on (default ${DEFAULT_PROXY_PORT}; 0 picks a free one)
   --region REGION   Region to sign for (default: the one in the endpoint's host name, else $AWS_REGION)
+  --require-signature
+                    Serve only requests the client signed with the same access key as the proxy's
+                    (clients using the same credentials do), so other users of this machine cannot
+                    borrow your credentials. Refuses clients whose profile gives them other keys
+                    (e.g. an assumed role the AWS CLI caches separately)
 
 Ctrl-C stops it. Exit codes: 0 stopped, 2 bad usage, a missing login, or a busy port.`;
 
@@ -57,7 +62,7 @@ export async function proxyCommand(
   io: { out: (s: string) => void; err: (s: string) => void; env: NodeJS.ProcessEnv },
 ): Promise<number> {
   const usage = (message: string) => (io.err(`cutover proxy: ${message}`), 2);
-  let values: { endpoint?: string; port?: string; region?: string; help?: boolean };
+  let values: { endpoint?: string; port?: string; region?: string; 'require-signature'?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args,
@@ -65,6 +70,7 @@ export async function proxyCommand(
         endpoint: { type: 'string' },
         port: { type: 'string', default: String(DEFAULT_PROXY_PORT) },
         region: { type: 'string' },
+        'require-signature': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -88,6 +94,7 @@ export async function proxyCommand(
       upstream,
       ...(values.region ? { region: values.region } : {}),
       port,
+      requireSignature: Boolean(values['require-signature']),
       onRequest: (r: ProxyRequestLog) =>
         io.out(
           `  ${r.status < 400 ? c.green(String(r.status)) : c.red(String(r.status))}  ${r.target}  ${c.dim(`${r.ms.toFixed(0)} ms`)}${r.refused ? `  ${c.dim(`(proxy: ${r.refused})`)}` : ''}`,
@@ -104,7 +111,7 @@ export async function proxyCommand(
     return usage(`no usable AWS credentials to sign with: ${(e as Error).message}`);
   }
   io.out(
-    `Cutover proxy on ${c.bold(proxy.url)} → ${upstream.href} (signing for execute-api in ${proxy.region} with your AWS credentials)`,
+    `Cutover proxy on ${c.bold(proxy.url)} → ${upstream.href} (signing for execute-api in ${proxy.region} with your AWS credentials${values['require-signature'] ? '; only for clients that sign with the same access key' : ''})`,
   );
   io.out(c.dim(`  aws deploy --endpoint-url ${proxy.url} list-applications`));
   io.out(c.dim(`  SDK clients: endpoint ${proxy.url}, or AWS_ENDPOINT_URL_CODEDEPLOY=${proxy.url}`));

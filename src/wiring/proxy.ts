@@ -10,6 +10,7 @@ export interface OpenProxy {
   /** --region; else the API's host name says, else AWS_REGION / AWS_DEFAULT_REGION. */
   region?: string;
   port: number;
+  requireSignature?: boolean;
   onRequest?: (log: ProxyRequestLog) => void;
 }
 
@@ -27,6 +28,7 @@ export async function openProxy(opts: OpenProxy): Promise<RunningProxy & { regio
     region,
     credentials,
     port: opts.port,
+    requireSignature: opts.requireSignature ?? false,
     ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
   });
   return { ...proxy, region };

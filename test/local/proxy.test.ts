@@ -254,6 +254,41 @@ describe('cutover proxy: CodeDeploy clients reach an execute-api endpoint', () =
     expect(logs.filter((l) => l.status === 413).length).toBeGreaterThanOrEqual(2);
   });
 
+  it("--require-signature: only clients that sign with the proxy's own key get through", async () => {
+    const strict = await startProxy({
+      upstream,
+      region: REGION,
+      credentials: KEY,
+      port: 0,
+      requireSignature: true,
+      onRequest: (l) => logs.push(l),
+    });
+    try {
+      const before = seen.length;
+      const same = sdk({ endpoint: strict.url, credentials: KEY });
+      const got = await same.send(new GetApplicationCommand({ applicationName: 'via-proxy' }));
+      expect(got.application?.applicationName).toBe('via-proxy');
+      same.destroy();
+      const other = sdk({ endpoint: strict.url });
+      await expect(other.send(new GetApplicationCommand({ applicationName: 'via-proxy' }))).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+        message: expect.stringContaining("another access key than the proxy's"),
+      });
+      other.destroy();
+      const unsigned = await raw(strict.url, {
+        host: new URL(strict.url).host,
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'CodeDeploy_20141006.ListApplications',
+      });
+      expect(unsigned.status).toBe(403);
+      expect(JSON.parse(unsigned.body).message).toContain('not signed');
+      // Only the first went upstream.
+      expect(seen.slice(before)).toEqual([{ ok: true, target: 'CodeDeploy_20141006.GetApplication' }]);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('logs operations and statuses, never a credential or a signature', () => {
     expect(logs.some((l) => l.target === 'CodeDeploy_20141006.CreateApplication' && l.status === 200)).toBe(true);
     const text = JSON.stringify(logs);
@@ -282,14 +317,15 @@ describe('cutover proxy: CodeDeploy clients reach an execute-api endpoint', () =
       const home = mkdtempSync(join(tmpdir(), 'cutover-proxy-cli-'));
       try {
         // Asynchronous: the proxy and the stand-in run in this process.
-        const cli = (...args: string[]) =>
+        const cli = (...args: string[]) => cliVia(proxy.url, CLIENT_KEY, ...args);
+        const cliVia = (url: string, key: typeof KEY, ...args: string[]) =>
           new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-            const p = spawn(AWS_CLI, ['deploy', '--endpoint-url', proxy.url, '--output', 'json', ...args], {
+            const p = spawn(AWS_CLI, ['deploy', '--endpoint-url', url, '--output', 'json', ...args], {
               env: {
                 PATH: process.env.PATH ?? '',
                 HOME: home,
-                AWS_ACCESS_KEY_ID: CLIENT_KEY.accessKeyId,
-                AWS_SECRET_ACCESS_KEY: CLIENT_KEY.secretAccessKey,
+                AWS_ACCESS_KEY_ID: key.accessKeyId,
+                AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
                 AWS_DEFAULT_REGION: REGION,
                 AWS_CONFIG_FILE: join(home, 'config'),
                 AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
@@ -319,6 +355,24 @@ describe('cutover proxy: CodeDeploy clients reach an execute-api endpoint', () =
         const missing = await cli('get-application', '--application-name', 'not-there');
         expect(missing.status).toBe(254);
         expect(missing.stderr).toContain('ApplicationDoesNotExistException');
+        // The CLI's own signature (for codedeploy) passes --require-signature when it uses the proxy's key.
+        const strict = await startProxy({
+          upstream,
+          region: REGION,
+          credentials: KEY,
+          port: 0,
+          requireSignature: true,
+        });
+        try {
+          const signed = await cliVia(strict.url, KEY, 'get-application', '--application-name', 'cli-app');
+          expect(signed.stderr).toBe('');
+          expect(JSON.parse(signed.stdout).application).toMatchObject({ applicationName: 'cli-app' });
+          const other = await cliVia(strict.url, CLIENT_KEY, 'get-application', '--application-name', 'cli-app');
+          expect(other.status).toBe(254);
+          expect(other.stderr).toContain('AccessDeniedException');
+        } finally {
+          await strict.close();
+        }
       } finally {
         rmSync(home, { recursive: true, force: true });
       }

@@ -24,6 +24,7 @@ import {
   CUTOVER_TARGET_PREFIX,
   MAX_REQUEST_BYTES,
 } from '../../api/json-protocol.js';
+import { verifySigV4 } from '../../local/sigv4-verifier.js';
 import { signRequest, type Credentials } from './sigv4.js';
 
 /** What one request came to, for the log line (never headers, credentials or signatures). */
@@ -49,6 +50,11 @@ export interface ProxyOptions {
   maxBodyBytes?: number;
   /** How long an upstream call may take before the client gets a 504. */
   timeoutMs?: number;
+  /**
+   * Serve only requests that the client signed (for any service) with the proxy's own access key, so that
+   * other users of the machine, who do not hold that key's secret, cannot borrow it.
+   */
+  requireSignature?: boolean;
   onRequest?: (log: ProxyRequestLog) => void;
 }
 
@@ -189,6 +195,28 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     // Signed and sent as the same string, so the signature covers exactly the bytes that go out.
     const body = received.toString('utf8');
 
+    if (opts.requireSignature) {
+      let own: { accessKeyId: string; secretAccessKey: string };
+      try {
+        own = typeof opts.credentials === 'function' ? await opts.credentials() : opts.credentials;
+      } catch (e) {
+        return fail(500, 'CredentialsProviderError', `no usable AWS credentials (${(e as Error).message})`);
+      }
+      const check = verifySigV4(
+        { method: 'POST', url: req.url ?? '/', headers: req.headers, body },
+        (id) => (id === own.accessKeyId ? own.secretAccessKey : undefined),
+        { services: ['codedeploy', 'execute-api'] },
+      );
+      if (!check.signed || !check.ok) {
+        // The verifier names an unknown key; the log line must not.
+        const why = !check.signed
+          ? 'the request is not signed'
+          : check.reason.includes('is not one this engine issued')
+            ? "it is signed with another access key than the proxy's"
+            : check.reason;
+        return fail(403, 'AccessDeniedException', `--require-signature: ${why}`);
+      }
+    }
     const headers: Record<string, string> = {};
     for (const name of FORWARDED) {
       const v = one(req.headers[name]);
