@@ -52,6 +52,9 @@ Commands (local mode: no AWS account; time is compressed):
 On an EC2 instance or on-premises server of a Server deployment group:
   agent      Run the Cutover agent: poll the engine, install revisions, run AppSpec hooks
 
+For a Cutover API deployed on AWS (it needs execute-api signatures; CodeDeploy clients make others):
+  proxy      A loopback endpoint for the AWS CLI and SDKs that re-signs their requests for the API
+
 One process holds a state folder (.cutover, or --state-dir) at a time. While 'cutover server' holds
 it, status, list, deploy and the commands below go through that server; other commands exit 2.
 
@@ -1043,6 +1046,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   config: (args) => catalog('config', args),
   // The agent is its own program (src/agent, also bundled alone): loaded only when asked for.
   agent: async (args) => (await import('../agent/main.js')).runAgent(args),
+  proxy: async (args) => (await import('./proxy.js')).proxyCommand(args, { out, err, env: process.env }),
 };
 
 async function catalog(kind: 'app' | 'group' | 'config', args: string[]): Promise<number> {
