@@ -203,6 +203,7 @@ export const GROUP_SETTINGS = [
   'hookTimeoutSeconds',
   'hookConfiguration',
   'webhookSecret',
+  'webhookAllowedHosts',
   'computePlatform',
   'ecsServices',
   'loadBalancerInfo',
