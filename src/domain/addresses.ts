@@ -12,14 +12,7 @@
  * `multicast`, `broadcast`) never: no webhook has a reason to be there.
  */
 export type AddressClass =
-  | 'public'
-  | 'loopback'
-  | 'private'
-  | 'metadata'
-  | 'link-local'
-  | 'unspecified'
-  | 'multicast'
-  | 'broadcast';
+  'public' | 'loopback' | 'private' | 'metadata' | 'link-local' | 'unspecified' | 'multicast' | 'broadcast';
 
 /** The classes no allow-list opens. */
 export const NEVER_REACHABLE: ReadonlySet<AddressClass> = new Set([
@@ -45,7 +38,10 @@ export function parseIPv4(text: string): number[] | undefined {
   return bytes;
 }
 
-const isHex = (s: string) => s.length >= 1 && s.length <= 4 && [...s].every((c) => /[0-9a-fA-F]/.test(c));
+const isHex = (s: string) =>
+  s.length >= 1 &&
+  s.length <= 4 &&
+  [...s].every((c) => (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'));
 
 /** IPv6 text (with `::`, an embedded dotted IPv4 tail, optional brackets, no zone) → 16 bytes, else undefined. */
 export function parseIPv6(input: string): number[] | undefined {
@@ -118,7 +114,8 @@ const zero = (b: number[], from: number, to: number) => b.slice(from, to).every(
 export function classifyIPv6(b: number[]): AddressClass {
   // Forms that carry an IPv4 address: classify what they carry.
   if (zero(b, 0, 10) && b[10] === 0xff && b[11] === 0xff) return classifyIPv4(b.slice(12)); // ::ffff:a.b.c.d
-  if (zero(b, 0, 8) && b[8] === 0xff && b[9] === 0xff && zero(b, 10, 12)) return classifyIPv4(b.slice(12)); // ::ffff:0:a.b.c.d
+  // ::ffff:0:a.b.c.d (IPv4-translated)
+  if (zero(b, 0, 8) && b[8] === 0xff && b[9] === 0xff && zero(b, 10, 12)) return classifyIPv4(b.slice(12));
   if (zero(b, 0, 15) && b[15] === 0) return 'unspecified'; // ::
   if (zero(b, 0, 15) && b[15] === 1) return 'loopback'; // ::1
   if (zero(b, 0, 12)) return classifyIPv4(b.slice(12)); // ::a.b.c.d (deprecated IPv4-compatible)

@@ -225,9 +225,12 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
   // is refused now rather than when the deployment reaches it, with traffic half shifted.
   const hookIssues = lifecycle.flatMap((s) =>
     s.kind === 'hook'
-      ? hookTargetProblems(s.hook, deps.env.hookTargets ?? STRICT_HOOK_TARGETS, deps.env, group.webhookAllowedHosts).map(
-          (message) => ({ path: `Hooks.${s.name}`, message }),
-        )
+      ? hookTargetProblems(
+          s.hook,
+          deps.env.hookTargets ?? STRICT_HOOK_TARGETS,
+          deps.env,
+          group.webhookAllowedHosts,
+        ).map((message) => ({ path: `Hooks.${s.name}`, message }))
       : [],
   );
   if (hookIssues.length) throw new InvalidInputError(hookIssues, 'InvalidRevisionException', 'Invalid AppSpec');
