@@ -83,6 +83,14 @@ export function parseHooks<E extends string>(
     issues.push({ path: hooksField.key, message: `must be a list like "- ${events[0]}: MyHookFunction"` });
     return hooks;
   }
+  // One entry per lifecycle event at most: a longer list is refused whole, not entry by entry.
+  if (hooksField.value.length > events.length) {
+    issues.push({
+      path: hooksField.key,
+      message: `has ${hooksField.value.length} entries; ${platform} has ${events.length} lifecycle events with hooks, one entry each`,
+    });
+    return hooks;
+  }
   hooksField.value.forEach((entry, i) => {
     const at = `${hooksField.key}[${i}]`;
     if (!isObj(entry) || Object.keys(entry).length !== 1) {
