@@ -151,8 +151,8 @@ export class WebhookHookInvoker implements HookInvoker {
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
         if (status < 200 || status >= 300) {
-          res.destroy(); // the body is not read: nothing of it can reach a record
           resolve({ status });
+          res.destroy(); // the body is not read: nothing of it can reach a record
           return;
         }
         const chunks: Buffer[] = [];
@@ -160,8 +160,8 @@ export class WebhookHookInvoker implements HookInvoker {
         res.on('data', (c: Buffer) => {
           size += c.length;
           if (size > MAX_WEBHOOK_ANSWER_BYTES) {
+            resolve({ status }); // first: destroying emits 'aborted' at once
             res.destroy();
-            resolve({ status });
             return;
           }
           chunks.push(c);

@@ -120,7 +120,8 @@ export function checkWebhookUrl(
   const literal = classifyAddress(host);
   if (url.protocol === 'http:') {
     if (!policy.loopbackWebhooks) problems.push('webhooks must use https://');
-    else if (literal !== 'loopback' && url.hostname !== 'localhost')
+    // A name is checked when it is resolved: every address must be loopback then.
+    else if (literal !== undefined && literal !== 'loopback')
       problems.push('plain http:// is allowed only to a loopback address (127.0.0.1, [::1] or localhost)');
   }
   if (literal) {

@@ -23,7 +23,12 @@ import {
   SimTargetGroupTargets,
   SimTrafficRouter,
 } from '../adapters/sim/adapters.js';
-import { RoutingHookInvoker, WebhookHookInvoker, type WebhookInvokerOptions } from '../adapters/hook-invokers.js';
+import {
+  AllowedFunctionsHookInvoker,
+  RoutingHookInvoker,
+  WebhookHookInvoker,
+  type WebhookInvokerOptions,
+} from '../adapters/hook-invokers.js';
 import { LocalHostCredentials } from '../adapters/sim/host-credentials.js';
 import { ZlibBundles } from '../adapters/system/bundles.js';
 import { RandomIds } from '../adapters/system/ids.js';
@@ -63,6 +68,11 @@ export interface LocalOptions {
    * (the fault suite only, for its thousands of runs; contract-tested against dynalite).
    */
   store?: 'dynalite' | 'memory';
+  /**
+   * The Lambda hook functions deployments may name (patterns, `*` any run), as the stack's
+   * hookFunctions on AWS; default any registered hook module.
+   */
+  hookFunctions?: readonly string[];
   /** How webhooks resolve names, their timeout, their signatures' clock (tests inject a resolver). */
   webhooks?: Omit<WebhookInvokerOptions, 'policy'>;
 }
@@ -186,14 +196,20 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   };
   // Local mode: the user's webhook receivers run on this machine, so plain http to loopback is
   // allowed; any registered hook module may run. Everything else is refused as on AWS.
-  const hookTargets: HookTargetPolicy = { loopbackWebhooks: true };
+  const hookTargets: HookTargetPolicy = {
+    loopbackWebhooks: true,
+    ...(opts.hookFunctions ? { functions: opts.hookFunctions } : {}),
+  };
   const deps: Deps = {
     ...store,
     hostCommands,
     platforms: new Platforms(platformPorts),
     alarms: new SimAlarmSource(world),
     hooks: new RoutingHookInvoker(
-      new SimHookInvoker(world, report, log),
+      new AllowedFunctionsHookInvoker(new SimHookInvoker(world, report, log), hookTargets, {
+        region: 'local',
+        accountId: '000000000000',
+      }),
       new WebhookHookInvoker({ policy: hookTargets, ...(opts.webhooks ?? {}) }),
     ),
     tokens: runtime,
