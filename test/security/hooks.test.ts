@@ -354,3 +354,31 @@ describe('Lambda hook targets are the functions the stack may invoke', () => {
     });
   });
 });
+
+describe('the AWS wiring', () => {
+  it('takes hookFunctions from CUTOVER_HOOK_FUNCTIONS and refuses webhooks to loopback and plain http', async () => {
+    const { parseAwsEnv } = await import('../../src/config/env.js');
+    const { hooks } = await import('../../src/wiring/aws.js');
+    const base = {
+      CUTOVER_TABLE: 'cutover-ci',
+      CUTOVER_STATE_MACHINE_ARN: 'arn:aws:states:x',
+      AWS_REGION: 'eu-west-1',
+    };
+    expect(parseAwsEnv(base).CUTOVER_HOOK_FUNCTIONS).toBe('CodeDeployHook_*');
+    const cfg = parseAwsEnv({
+      ...base,
+      CUTOVER_HOOK_FUNCTIONS: 'checks-*, CodeDeployHook_*',
+      CUTOVER_ACCOUNT_ID: '111122223333',
+    });
+    const invoker = hooks({ cfg, clients: {} as never, doc: () => ({}) as never });
+    expect(await refusal(invoker.invoke('admin-reset', payload))).toMatch(
+      /hookFunctions: checks-\*, CodeDeployHook_\*/,
+    );
+    expect(await refusal(invoker.invoke('https://127.0.0.1/x', payload, { webhookSecret: SECRET }))).toMatch(
+      /loopback address is not a webhook target here/,
+    );
+    expect(await refusal(invoker.invoke('http://localhost/x', payload, { webhookSecret: SECRET }))).toMatch(
+      /must use https/,
+    );
+  });
+});
