@@ -98,6 +98,7 @@ export const OPERATIONS: Record<string, Operation> = {
         hookTimeoutSeconds: existing.hookTimeoutSeconds,
         hookConfiguration: existing.hookConfiguration,
         webhookSecret: existing.webhookSecret,
+        webhookAllowedHosts: existing.webhookAllowedHosts,
         ecsServices: existing.ecsServices,
         loadBalancerInfo: existing.loadBalancerInfo,
         blueGreenDeploymentConfiguration: existing.blueGreenDeploymentConfiguration,

@@ -67,6 +67,7 @@ export function deploymentGroupInfo(g: DeploymentGroup) {
       hookTimeoutSeconds: g.hookTimeoutSeconds,
       hookConfiguration: g.hookConfiguration,
       webhookSecretSet: g.webhookSecret !== undefined,
+      webhookAllowedHosts: g.webhookAllowedHosts,
     },
   };
 }

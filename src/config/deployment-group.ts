@@ -4,6 +4,7 @@
  * (src/platforms/<name>/index.ts `groupIssues`).
  */
 import { z } from 'zod';
+import { normalizeHost } from '../domain/hook-targets.js';
 import { DEFAULT_AUTO_ROLLBACK } from '../domain/outcome.js';
 import { TRIGGER_EVENT_TYPES, type TagFilter } from '../domain/model.js';
 
@@ -87,6 +88,21 @@ export const GroupInputSchema = z.object({
     )
     .optional(),
   webhookSecret: z.string().min(16, 'at least 16 characters').max(256).optional(),
+  // Hosts whose private addresses webhooks may reach (src/domain/hook-targets.ts), stored normalized.
+  webhookAllowedHosts: z
+    .array(
+      z
+        .string()
+        .max(255, 'at most 255 characters')
+        .transform((h, ctx) => {
+          const host = normalizeHost(h.trim());
+          if (host) return host;
+          ctx.addIssue({ code: 'custom', message: 'must be a host name or IP address, without scheme, port or path' });
+          return z.NEVER;
+        }),
+    )
+    .max(20, 'at most 20 hosts')
+    .optional(),
   // Target fields (CodeDeploy's shapes); which platform takes which: src/platforms/*/index.ts groupFields.
   ecsServices: z
     .array(z.object({ serviceName: z.string().min(1).max(255), clusterName: z.string().min(1).max(255) }))

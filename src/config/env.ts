@@ -25,9 +25,19 @@ const AwsEnvSchema = z.object({
       ),
     900,
   ),
+  // The stack's hookFunctions parameter: the Lambda functions its role may invoke as hooks
+  // (comma-separated name patterns), so a hook outside them is refused with a clear error.
+  CUTOVER_HOOK_FUNCTIONS: z._default(z.string(), 'CodeDeployHook_*'),
   CUTOVER_ACCOUNT_ID: z.optional(z.string().check(z.regex(/^\d{12}$/, 'must be the 12-digit account id'))),
 });
 export type AwsEnv = z.infer<typeof AwsEnvSchema>;
+
+/** `a, b ,c` → ['a', 'b', 'c'] (the comma-separated name patterns of CUTOVER_HOOK_FUNCTIONS). */
+export const patternList = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 export function parseAwsEnv(env: Record<string, string | undefined>): AwsEnv {
   const r = AwsEnvSchema.safeParse(env);

@@ -6,6 +6,7 @@
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { InvalidInputError, type Issue } from './errors.js';
+import { isWebhookUrl } from './hook-targets.js';
 
 /** AppSpec content larger than this is refused before parsing (input size limit). */
 export const MAX_APPSPEC_BYTES = 64 * 1024;
@@ -53,7 +54,6 @@ export function parseDocument(text: string, what = 'AppSpec'): unknown {
 }
 
 export const FUNCTION_NAME_RE = /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[a-zA-Z0-9_-]{1,140}$/;
-export const WEBHOOK_RE = /^https?:\/\/[^\s/?#]+[^\s]*$/i;
 
 export function asText(v: unknown): string | undefined {
   if (typeof v === 'string') return v.trim();
@@ -83,6 +83,14 @@ export function parseHooks<E extends string>(
     issues.push({ path: hooksField.key, message: `must be a list like "- ${events[0]}: MyHookFunction"` });
     return hooks;
   }
+  // One entry per lifecycle event at most: a longer list is refused whole, not entry by entry.
+  if (hooksField.value.length > events.length) {
+    issues.push({
+      path: hooksField.key,
+      message: `has ${hooksField.value.length} entries; ${platform} has ${events.length} lifecycle events with hooks, one entry each`,
+    });
+    return hooks;
+  }
   hooksField.value.forEach((entry, i) => {
     const at = `${hooksField.key}[${i}]`;
     if (!isObj(entry) || Object.keys(entry).length !== 1) {
@@ -99,7 +107,7 @@ export function parseHooks<E extends string>(
       return;
     }
     const name = asText(fn);
-    if (!name || !(FUNCTION_NAME_RE.test(name) || WEBHOOK_RE.test(name))) {
+    if (!name || !(FUNCTION_NAME_RE.test(name) || isWebhookUrl(name))) {
       issues.push({
         path: `${at}.${rawName}`,
         message: 'must be the name or ARN of the hook function, or an http(s) webhook URL',

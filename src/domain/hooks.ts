@@ -1,5 +1,6 @@
 /** Lifecycle hook rules: settings per event, what a hook's answer means, webhook signatures. Pure. */
 import { createHmac } from 'node:crypto';
+import { isWebhookTarget } from './hook-targets.js';
 import type { DeploymentGroup } from './model.js';
 
 export const DEFAULT_RETRY_AFTER_SECONDS = 30;
@@ -37,11 +38,16 @@ export function interpretHookAnswer(value: unknown): HookAnswer | undefined {
   return undefined;
 }
 
-export const isWebhook = (target: string): boolean => /^https?:\/\//i.test(target);
+export const isWebhook = isWebhookTarget;
 
-/** `sha256=<hex HMAC-SHA256 of the exact body>`, as sent in X-Cutover-Signature. */
-export function signBody(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+/**
+ * The X-Cutover-Signature value for a request sent at `unixSeconds`: `t=<unixSeconds>,v1=<hex
+ * HMAC-SHA256 of "<unixSeconds>.<body>">`. The timestamp is signed with the body, so a receiver
+ * that refuses old timestamps refuses replays (docs/hooks.md has the check and a verifier).
+ */
+export function signWebhook(secret: string, body: string, unixSeconds: number): string {
+  const t = Math.floor(unixSeconds);
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`, 'utf8').digest('hex')}`;
 }
 
 /** A hook target fit for logs and records: a webhook URL without its query string or credentials. */

@@ -166,6 +166,11 @@ export interface DeploymentGroup {
   terminationHookEnabled?: boolean;
   /** Secret for signing webhook hook requests (HMAC-SHA256). Never returned by the API. */
   webhookSecret?: string;
+  /**
+   * Hosts (normalized) whose private addresses (RFC 1918, CGNAT, ULA) webhook hooks may reach; no
+   * host opens metadata or link-local addresses (docs/adr/0022-hook-targets-safe-by-construction.md).
+   */
+  webhookAllowedHosts?: string[];
   createTime: string;
   /** Set while a deployment holds the group's lock (one active deployment per group). */
   activeDeploymentId?: string;

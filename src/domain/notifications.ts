@@ -2,6 +2,7 @@
  * Outcome messages in CodeDeploy's shapes, so existing alerting keeps working:
  * EventBridge `CodeDeploy Deployment State-change Notification` and SNS trigger JSON. Pure.
  */
+import type { HookTargetPolicy } from './hook-targets.js';
 import type { Deployment, DeploymentGroup, TriggerEventType } from './model.js';
 
 /** The `state` of CodeDeploy's EventBridge deployment event. */
@@ -20,6 +21,8 @@ export interface Environment {
    * ROLLBACK_FAILED. Default 900 s.
    */
   rollbackDeadlineSeconds?: number;
+  /** What hooks may reach (set by the wiring); unset: STRICT_HOOK_TARGETS (https to public addresses). */
+  hookTargets?: HookTargetPolicy;
 }
 
 /** The rollback deadline when the stack does not set one. */

@@ -16,6 +16,15 @@ export function revisionKey(r: RevisionLocation): string {
   }
 }
 
+/** `s` without leading and trailing slashes (a loop: /\/+$/ rescans a run of slashes from every start). */
+function trimSlashes(s: string): string {
+  let from = 0;
+  let to = s.length;
+  while (from < to && s[from] === '/') from++;
+  while (to > from && s[to - 1] === '/') to--;
+  return s.slice(from, to);
+}
+
 /**
  * Where an uploaded revision goes: `<prefix>/<application>/<deploymentGroup>/<anything>`.
  * Undefined when the key is outside the prefix or too short.
@@ -24,7 +33,7 @@ export function revisionTarget(
   key: string,
   prefix: string,
 ): { applicationName: string; deploymentGroupName: string } | undefined {
-  const p = prefix.replace(/^\/+|\/+$/g, '');
+  const p = trimSlashes(prefix);
   const parts = key.split('/');
   const head = p ? p.split('/') : [];
   if (head.some((h, i) => parts[i] !== h)) return undefined;

@@ -27,13 +27,24 @@ export interface HookPayload {
   [extra: string]: unknown;
 }
 
+/** What a hook invocation carries from its deployment group. */
+export interface HookInvocationOptions {
+  /** Signs webhook requests (HMAC-SHA256); a webhook without one is refused. */
+  webhookSecret?: string;
+  /** Hosts (normalized: lower case, IPv6 in brackets) whose private addresses webhooks may reach. */
+  webhookAllowedHosts?: readonly string[];
+}
+
 /** Invokes lifecycle hooks: Lambda functions (by name or ARN) or webhooks (http/https URLs). */
 export interface HookInvoker {
   /**
-   * Run the hook and resolve with what it answered (its return value or response body), or
-   * undefined. A hook that fails to run rejects with DependencyRejectedError naming it.
+   * Run the hook and resolve with what it answered (its return value or a webhook's 2xx JSON
+   * body), or undefined. Rejects with DependencyRejectedError when the hook fails or may not be run
+   * (a function the stack may not invoke; a webhook URL or resolved address the policy refuses;
+   * a redirect; a non-2xx answer, named by its status code only), DependencyUnavailableError when
+   * it cannot be reached now (throttling, 5xx, 429, connection failures: retried).
    */
-  invoke(target: string, payload: HookPayload, options?: { webhookSecret?: string }): Promise<unknown>;
+  invoke(target: string, payload: HookPayload, options?: HookInvocationOptions): Promise<unknown>;
 }
 
 /** An object holding a revision (S3). */

@@ -257,6 +257,7 @@ export const GROUP_SETTINGS = [
   'hookTimeoutSeconds',
   'hookConfiguration',
   'webhookSecret',
+  'webhookAllowedHosts',
   'computePlatform',
   'ecsServices',
   'loadBalancerInfo',

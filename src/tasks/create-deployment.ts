@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { MAX_BUNDLE_BYTES, bundleTypeOf, type BundleType } from '../domain/bundle.js';
 import type { DeploymentConfigSettings } from '../domain/deployment-config.js';
 import { ApiError, DependencyRejectedError, InternalError, InvalidInputError } from '../domain/errors.js';
+import { STRICT_HOOK_TARGETS, hookTargetProblems } from '../domain/hook-targets.js';
 import { deploymentIdForExecution } from '../domain/ids.js';
 import { attachHooks, initialLifecycleEvents } from '../domain/lifecycle.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
@@ -220,6 +221,19 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
   );
   const steps = platform.deploymentConfigs.plan(config.settings);
   const lifecycle = attachHooks(planned.stages, planned.hooks, group);
+  // A hook the stack may not run (a function outside hookFunctions, a webhook to a refused address)
+  // is refused now rather than when the deployment reaches it, with traffic half shifted.
+  const hookIssues = lifecycle.flatMap((s) =>
+    s.kind === 'hook'
+      ? hookTargetProblems(
+          s.hook,
+          deps.env.hookTargets ?? STRICT_HOOK_TARGETS,
+          deps.env,
+          group.webhookAllowedHosts,
+        ).map((message) => ({ path: `Hooks.${s.name}`, message }))
+      : [],
+  );
+  if (hookIssues.length) throw new InvalidInputError(hookIssues, 'InvalidRevisionException', 'Invalid AppSpec');
 
   const deploymentId = executionArn ? deploymentIdForExecution(executionArn) : deps.ids.deploymentId();
   const now = deps.clock.now().toISOString();

@@ -109,7 +109,10 @@ async function invoke(
           LifecycleEventName: event,
           ...platformOf(d.spec.computePlatform).hookContext(current),
         },
-        group.webhookSecret ? { webhookSecret: group.webhookSecret } : {},
+        {
+          ...(group.webhookSecret ? { webhookSecret: group.webhookSecret } : {}),
+          ...(group.webhookAllowedHosts ? { webhookAllowedHosts: group.webhookAllowedHosts } : {}),
+        },
       ),
     );
   } catch (e) {

@@ -27,11 +27,12 @@ import { ElbListenerRouter } from '../adapters/aws/load-balancers.js';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
 import { AwsAutoScalingGroups, Ec2TaggedInstances, ElbInstanceTargets } from '../adapters/aws/server-hosts.js';
 import { StepFunctionsExecutionStarter, StepFunctionsTaskTokens } from '../adapters/aws/step-functions.js';
-import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
+import { AllowedFunctionsHookInvoker, RoutingHookInvoker, WebhookHookInvoker } from '../adapters/hook-invokers.js';
 import { ZlibBundles } from '../adapters/system/bundles.js';
 import { SystemClock } from '../adapters/system/clock.js';
 import { RandomIds } from '../adapters/system/ids.js';
-import { parseAwsEnv, type AwsEnv } from '../config/env.js';
+import { parseAwsEnv, patternList, type AwsEnv } from '../config/env.js';
+import type { HookTargetPolicy } from '../domain/hook-targets.js';
 import { Platforms } from '../platforms/index.js';
 import type { Logger } from '../ports/index.js';
 import type { Context as TaskContext, Deps, DepsFor, PortName, Ports, Task, Uses } from '../tasks/task.js';
@@ -62,7 +63,19 @@ export const timeline: PortFactory<'timeline'> = (c) => new DynamoTimeline(c.doc
 export const alarmWatches: PortFactory<'alarmWatches'> = (c) => new DynamoAlarmWatches(c.doc(), c.cfg.CUTOVER_TABLE);
 export const instances: PortFactory<'instances'> = (c) => new DynamoInstances(c.doc(), c.cfg.CUTOVER_TABLE);
 export const alarms: PortFactory<'alarms'> = (c) => new CloudWatchAlarmSource(c.clients.cloudwatch);
-export const hooks: PortFactory<'hooks'> = (c) => new RoutingHookInvoker(new LambdaHookInvoker(c.clients.lambda));
+/** On AWS: https webhooks to public addresses; the hook functions the role may invoke. */
+const hookTargets = (cfg: AwsEnv): HookTargetPolicy => ({
+  functions: patternList(cfg.CUTOVER_HOOK_FUNCTIONS),
+  loopbackWebhooks: false,
+});
+export const hooks: PortFactory<'hooks'> = (c) =>
+  new RoutingHookInvoker(
+    new AllowedFunctionsHookInvoker(new LambdaHookInvoker(c.clients.lambda), hookTargets(c.cfg), {
+      region: c.cfg.AWS_REGION,
+      accountId: c.cfg.CUTOVER_ACCOUNT_ID ?? '000000000000',
+    }),
+    new WebhookHookInvoker({ policy: hookTargets(c.cfg) }),
+  );
 export const tokens: PortFactory<'tokens'> = (c) => new StepFunctionsTaskTokens(c.clients.sfn);
 export const executions: PortFactory<'executions'> = (c) =>
   new StepFunctionsExecutionStarter(c.clients.sfn, c.cfg.CUTOVER_STATE_MACHINE_ARN);
@@ -121,6 +134,7 @@ function taskContext(c: AwsContext, lambda?: Pick<Context, 'invokedFunctionArn'>
       eventSource: c.cfg.CUTOVER_EVENT_SOURCE,
       revisionPrefix: c.cfg.CUTOVER_REVISION_PREFIX,
       rollbackDeadlineSeconds: c.cfg.CUTOVER_ROLLBACK_DEADLINE_SECONDS,
+      hookTargets: hookTargets(c.cfg),
     },
     log: jsonLogger,
   };

@@ -23,7 +23,12 @@ import {
   SimTargetGroupTargets,
   SimTrafficRouter,
 } from '../adapters/sim/adapters.js';
-import { RoutingHookInvoker } from '../adapters/hook-invokers.js';
+import {
+  AllowedFunctionsHookInvoker,
+  RoutingHookInvoker,
+  WebhookHookInvoker,
+  type WebhookInvokerOptions,
+} from '../adapters/hook-invokers.js';
 import { LocalHostCredentials } from '../adapters/sim/host-credentials.js';
 import { ZlibBundles } from '../adapters/system/bundles.js';
 import { RandomIds } from '../adapters/system/ids.js';
@@ -33,6 +38,7 @@ import { localDynamoClient, localS3Client } from '../adapters/aws/local-clients.
 import { startDynalite } from '../local/dynalite.js';
 import { LocalStepFunctions, executionStatusChangeEvent } from '../local/runtime.js';
 import { startS3 } from '../local/s3.js';
+import type { HookTargetPolicy } from '../domain/hook-targets.js';
 import { Platforms, type PlatformPorts } from '../platforms/index.js';
 import { portsFor, type Instrumentation } from './instrument.js';
 import type { Clock, IdSource, Logger } from '../ports/index.js';
@@ -62,6 +68,13 @@ export interface LocalOptions {
    * (the fault suite only, for its thousands of runs; contract-tested against dynalite).
    */
   store?: 'dynalite' | 'memory';
+  /**
+   * The Lambda hook functions deployments may name (patterns, `*` any run), as the stack's
+   * hookFunctions on AWS; default any registered hook module.
+   */
+  hookFunctions?: readonly string[];
+  /** How webhooks resolve names, their timeout, their signatures' clock (tests inject a resolver). */
+  webhooks?: Omit<WebhookInvokerOptions, 'policy'>;
 }
 
 export interface LocalEnvironment {
@@ -181,12 +194,24 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
       env: { region: 'local', accountId: '000000000000', eventSource: opts.eventSource ?? 'cutover' },
     },
   };
+  // Local mode: the user's webhook receivers run on this machine, so plain http to loopback is
+  // allowed; any registered hook module may run. Everything else is refused as on AWS.
+  const hookTargets: HookTargetPolicy = {
+    loopbackWebhooks: true,
+    ...(opts.hookFunctions ? { functions: opts.hookFunctions } : {}),
+  };
   const deps: Deps = {
     ...store,
     hostCommands,
     platforms: new Platforms(platformPorts),
     alarms: new SimAlarmSource(world),
-    hooks: new RoutingHookInvoker(new SimHookInvoker(world, report, log)),
+    hooks: new RoutingHookInvoker(
+      new AllowedFunctionsHookInvoker(new SimHookInvoker(world, report, log), hookTargets, {
+        region: 'local',
+        accountId: '000000000000',
+      }),
+      new WebhookHookInvoker({ policy: hookTargets, ...(opts.webhooks ?? {}) }),
+    ),
     tokens: runtime,
     executions: runtime,
     events,
@@ -200,6 +225,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
       accountId: '000000000000',
       eventSource: opts.eventSource ?? 'cutover',
       revisionPrefix: 'revisions',
+      hookTargets,
       ...(opts.rollbackDeadlineSeconds !== undefined ? { rollbackDeadlineSeconds: opts.rollbackDeadlineSeconds } : {}),
     },
     log,

@@ -24,6 +24,7 @@ export interface GroupOptions {
   triggerConfigurations?: unknown[];
   hookConfiguration?: Record<string, { timeoutSeconds?: number; timeoutAction?: 'rollback' | 'continue' }>;
   webhookSecret?: string;
+  webhookAllowedHosts?: string[];
 }
 
 export interface TestEnv extends LocalEnvironment {
@@ -71,7 +72,7 @@ export function standardWorld(clock: VirtualClock): SimWorld {
 }
 
 /** Options of the local environment a test may set (the rest are the test's own). */
-export type TestLocalOptions = Pick<LocalOptions, 'instrumentation' | 'ids' | 'log'>;
+export type TestLocalOptions = Pick<LocalOptions, 'instrumentation' | 'ids' | 'log' | 'webhooks' | 'hookFunctions'>;
 
 export async function testEnv(
   group: GroupOptions = {},
@@ -97,6 +98,7 @@ export async function testEnv(
       ...(group.triggerConfigurations ? { triggerConfigurations: group.triggerConfigurations } : {}),
       ...(group.hookConfiguration ? { hookConfiguration: group.hookConfiguration } : {}),
       ...(group.webhookSecret ? { webhookSecret: group.webhookSecret } : {}),
+      ...(group.webhookAllowedHosts ? { webhookAllowedHosts: group.webhookAllowedHosts } : {}),
     },
     env.deps,
   );

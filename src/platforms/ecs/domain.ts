@@ -61,8 +61,11 @@ export function targetGroupName(arnOrName: string): string {
 
 /** `family:revision` of a task definition ARN (or the input when it is already short). */
 export function taskDefinitionShortName(arn: string): string {
-  const m = /:task-definition\/(.+)$/.exec(arn);
-  return m ? m[1]! : arn;
+  // indexOf, not /:task-definition\/(.+)$/: that pattern is quadratic on repeated markers and a newline.
+  const marker = ':task-definition/';
+  const at = arn.indexOf(marker);
+  const rest = at < 0 ? '' : arn.slice(at + marker.length);
+  return rest && !rest.includes('\n') ? rest : arn;
 }
 
 /** ELB listener protocols of a Network Load Balancer (weighted canary/linear needs an ALB). */
