@@ -224,7 +224,8 @@ async function check(
       const ran = agent?.ran.filter((r) => r.deploymentId === x.deploymentId).map((r) => r.event) ?? [];
       if (new Set(ran).size !== ran.length) v.push(`${x.deploymentId} ${h.hostId} ran ${ran.join(', ')}`);
     }
-    if ((await e.deps.timeline.list(x.deploymentId)).length === 0) v.push(`${isRollback(x) ? 'the rollback ' : ''}${x.deploymentId} (${x.state.status}) has no timeline`);
+    if ((await e.deps.timeline.list(x.deploymentId)).length === 0)
+      v.push(`${isRollback(x) ? 'the rollback ' : ''}${x.deploymentId} (${x.state.status}) has no timeline`);
   }
 
   // One terminal event for the deployment (a publish whose answer was lost may be repeated).
