@@ -246,7 +246,7 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
   const lifecycle = attachHooks(planned.stages, planned.hooks, group);
 
   const deploymentId = executionArn ? deploymentIdForExecution(executionArn) : deps.ids.deploymentId();
-  const now = deps.clock.now().toISOString();
+  const now = deps.clock.stamp().toISOString();
   // A retried RecordDeployment: this execution's deployment may be recorded already (and may have
   // been ended by a cleanup: then Prepare ends the execution quietly).
   const recorded = executionArn ? await deps.deployments.get(deploymentId) : undefined;
@@ -344,7 +344,7 @@ async function abandon(
   d: Deployment,
   why: string,
 ): Promise<'ended' | 'running' | 'unknown'> {
-  const now = deps.clock.now().toISOString();
+  const now = deps.clock.stamp().toISOString();
   const message = `The deployment could not be started: ${why}`;
   let ended: Deployment | undefined;
   for (let attempt = 1; !ended; attempt++) {

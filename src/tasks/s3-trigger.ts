@@ -101,7 +101,7 @@ async function recordRejected(
     deps.log.error('S3 upload for an unknown deployment group', { ...target, error: e.message });
     return {};
   }
-  const now = deps.clock.now().toISOString();
+  const now = deps.clock.stamp().toISOString();
   const code =
     e instanceof ApiError && e.exceptionName === 'DeploymentLimitExceededException'
       ? 'RESOURCE_LIMIT_EXCEEDED'

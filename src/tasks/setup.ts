@@ -66,7 +66,7 @@ async function createApp(raw: unknown, deps: DepsFor<typeof APP_USES>): Promise<
     applicationId: deps.ids.uuid(),
     applicationName: input.applicationName,
     computePlatform: input.computePlatform,
-    createTime: deps.clock.now().toISOString(),
+    createTime: deps.clock.stamp().toISOString(),
   };
   await deps.catalog.createApplication(app);
   return { applicationId: app.applicationId };
@@ -148,7 +148,7 @@ async function createGroup(
   const group: DeploymentGroup = {
     ...input,
     deploymentGroupId: deps.ids.uuid(),
-    createTime: deps.clock.now().toISOString(),
+    createTime: deps.clock.stamp().toISOString(),
   };
   await deps.catalog.createDeploymentGroup(group);
   return { deploymentGroupId: group.deploymentGroupId };
@@ -220,7 +220,7 @@ async function createConfig(raw: unknown, deps: DepsFor<typeof CONFIG_USES>): Pr
     deploymentConfigId: deps.ids.uuid(),
     computePlatform,
     ...settings,
-    createTime: deps.clock.now().toISOString(),
+    createTime: deps.clock.stamp().toISOString(),
   };
   await deps.catalog.createDeploymentConfig(config);
   return { deploymentConfigId: config.deploymentConfigId };
