@@ -3,9 +3,9 @@
  * (docs/adr/0020-wall-clock-records.md). Compression changes how long a wait takes, not the date on a
  * record.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   CodeDeployClient,
   CreateDeploymentCommand,
@@ -114,5 +114,43 @@ describe('dates on records are wall-clock dates', () => {
     } finally {
       await env.close();
     }
+  });
+});
+
+describe('virtual time never goes back across sessions', () => {
+  const ECS_WORLD = resolve('examples/ecs.world.yml');
+  const ecsAppSpec = (taskDefinition: string) =>
+    readFileSync(resolve('examples/ecs-appspec.yml'), 'utf8').replace('web:2', taskDefinition);
+  /** Deploy through a session and wait (on real time: the session's clock is paced) for the end. */
+  async function deployIn(stateDir: string, taskDefinition: string) {
+    const session = await openSession({ stateDir, speed: 2000, worldFile: ECS_WORLD });
+    try {
+      const { deploymentId } = (await session.run(TASKS.createDeployment, {
+        applicationName: 'shop',
+        deploymentGroupName: 'web-prod',
+        revision: { revisionType: 'AppSpecContent', appSpecContent: { content: ecsAppSpec(taskDefinition) } },
+      })) as { deploymentId: string };
+      for (;;) {
+        const d = (await session.deps.deployments.get(deploymentId))!;
+        if (['Succeeded', 'Failed', 'Stopped'].includes(d.state.status) && d.state.outcomePublished) return d;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await session.close();
+    }
+  }
+
+  it('two back-to-back ECS deployments in one state folder, each in a new session, both succeed (no false alarm)', async () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), 'cutover-ecs-again-')), 'state');
+    const first = await deployIn(stateDir, 'web:2');
+    expect(first.state).toMatchObject({ status: 'Succeeded' });
+    const saved = JSON.parse(readFileSync(join(stateDir, 'world-state.json'), 'utf8')) as { clockAt: string };
+    const second = await deployIn(stateDir, 'web:1');
+    expect(second.state.errorInformation).toBeUndefined();
+    expect(second.state).toMatchObject({ status: 'Succeeded' });
+    // The second session continued virtual time from where the first stopped.
+    expect(
+      Date.parse((JSON.parse(readFileSync(join(stateDir, 'world-state.json'), 'utf8')) as { clockAt: string }).clockAt),
+    ).toBeGreaterThan(Date.parse(saved.clockAt));
   });
 });
