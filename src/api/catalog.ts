@@ -140,7 +140,7 @@ export const CATALOG: Record<string, Operation> = {
     if (description !== undefined && description.length > 256)
       throw new ApiError('DescriptionTooLongException', 'description is longer than 256 characters');
     const revision = normalizeRevision(i.revision);
-    await d.catalog.registerRevision(app, revisionKey(revision), revision, description, d.clock.now().toISOString());
+    await d.catalog.registerRevision(app, revisionKey(revision), revision, description, d.clock.stamp().toISOString());
     return {};
   }),
   GetApplicationRevision: operation({ catalog: ['getApplication', 'getRevision'] }, async (i, d) => {

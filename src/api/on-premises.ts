@@ -132,14 +132,14 @@ export const ON_PREMISES: Record<string, Operation> = {
       instanceName: name,
       ...(user ? { iamUserArn: user } : { iamSessionArn: session! }),
       instanceArn: instanceArn(d.env, { targetId: name, kind: 'OnPremises' }),
-      registerTime: d.clock.now().toISOString(),
+      registerTime: d.clock.stamp().toISOString(),
       tags: [],
     });
     return {};
   }),
 
   DeregisterOnPremisesInstance: operation({ instances: ['deregister'] }, async (i, d) => {
-    await d.instances.deregister(instanceName(i.instanceName), d.clock.now().toISOString());
+    await d.instances.deregister(instanceName(i.instanceName), d.clock.stamp().toISOString());
     return {};
   }),
 

@@ -106,7 +106,7 @@ export async function watch(
   speed = 1,
 ): Promise<Deployment> {
   const first = await env.deps.deployments.get(deploymentId);
-  const t0 = Date.parse(first?.spec.createTime ?? env.clock.now().toISOString());
+  const t0 = Date.parse(first?.spec.createTime ?? env.clock.stamp().toISOString());
   let printed = 0;
   let lastWorld = env.world.log.length;
   const flush = async () => {
@@ -137,7 +137,7 @@ export async function watch(
             .join(' / ');
           return `${f.functionName}:${f.alias} ${weights}, errors ${obs.errorRate.toFixed(1)}%/min`;
         });
-    out(line(t0, env.clock.now().toISOString(), 'Baking', c.dim(parts.join('; '))));
+    out(line(t0, env.clock.stamp().toISOString(), 'Baking', c.dim(parts.join('; '))));
   };
   const done = env.runtime.wait(deploymentId);
   let finished = false;

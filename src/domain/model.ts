@@ -200,6 +200,11 @@ export interface LifecycleEvent {
   status: LifecycleEventStatus;
   startTime?: string;
   endTime?: string;
+  /**
+   * When the hook's timeout ends, on the clock's time (not a stamp: in local mode that time runs ahead
+   * of the wall clock). Internal, never shown to clients.
+   */
+  timeoutAt?: string;
   hookFunction?: string;
   hookExecutionId?: string;
   diagnostics?: { errorCode: string; message: string; scriptName?: string; logTail?: string };

@@ -19,6 +19,14 @@ import type { Clock } from '../ports/index.js';
 
 export type ClockMode = 'manual' | 'skip' | { pace: number };
 
+/**
+ * Where a VirtualClock's stamps (the dates on records) come from: the wall clock, or virtual time.
+ * Default: the wall clock when paced (people watch it: `cutover server`, `deploy`, `demo`), virtual
+ * time in `manual` and `skip` mode (tests and benchmarks: fixed dates, no dependence on the machine).
+ * A function gives stamps from anywhere else (tests that prove no deadline is read off a stamp).
+ */
+export type StampSource = 'wall' | 'virtual' | (() => Date);
+
 interface Timer {
   due: number;
   seq: number;
@@ -48,12 +56,16 @@ export class VirtualClock implements Clock, WorkTracker {
   private driving = false;
   private closed = false;
 
+  private readonly stamps: StampSource;
+
   constructor(
     readonly mode: ClockMode = 'manual',
     start: Date = new Date(),
+    stamps?: StampSource,
   ) {
     if (typeof mode === 'object' && !(mode.pace > 0)) throw new RangeError('pace must be greater than 0');
     this.virtualMs = start.getTime();
+    this.stamps = stamps ?? (typeof mode === 'object' ? 'wall' : 'virtual');
   }
 
   /** Virtual time runs at `pace` while idle, at real speed while work holds the clock (paced mode only). */
@@ -64,6 +76,16 @@ export class VirtualClock implements Clock, WorkTracker {
 
   now(): Date {
     return new Date(this.nowMs());
+  }
+
+  /**
+   * The date on a record: compression changes how long a wait takes, not the date a client reads
+   * (docs/adr/0020-wall-clock-records.md). Deadlines are measured on `now()`, never on stamps.
+   */
+  stamp(): Date {
+    if (this.stamps === 'wall') return new Date();
+    if (this.stamps === 'virtual') return this.now();
+    return this.stamps();
   }
 
   private nowMs(): number {

@@ -13,6 +13,8 @@ import type { WorkTracker } from './clock.js';
 import type { SignedRequest } from './sigv4-verifier.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** How long a refused request's connection drains before it is closed. */
+const LINGER_MS = 2000;
 
 export interface ApiServer {
   url: string;
@@ -40,30 +42,48 @@ export async function startApiServer(
       `refusing to listen on ${host}: the local API has no authentication; use 127.0.0.1, or --allow-remote if you mean it`,
     );
   }
+  const json = { 'content-type': 'application/json' };
   const server: Server = createServer((req, res) => {
+    const respond = (status: number, headers: Record<string, string>, body: string) =>
+      res.writeHead(status, headers).end(body);
+    // Too large: answer at once and close, without reading (or waiting for) the rest of the body.
+    // Node would otherwise drain what the client still sends before it could reuse the connection.
+    let refused = false;
+    const refuseTooLarge = () => {
+      if (refused) return;
+      refused = true;
+      req.removeAllListeners('data');
+      req.pause();
+      res.shouldKeepAlive = false;
+      res.writeHead(413, { ...json, connection: 'close', 'x-amzn-errortype': 'RequestEntityTooLargeException' }).end(
+        JSON.stringify({
+          __type: 'RequestEntityTooLargeException',
+          message: `Request body larger than ${MAX_REQUEST_BYTES} bytes`,
+        }),
+        () => {
+          // Half-close, and drop what still arrives for a moment: closing with unread bytes would send a
+          // reset, and the client could lose the answer before reading it.
+          const socket = req.socket;
+          socket.end();
+          socket.resume();
+          setTimeout(() => socket.destroy(), LINGER_MS).unref();
+        },
+      );
+    };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > MAX_REQUEST_BYTES) return refuseTooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_REQUEST_BYTES) tooLarge = true;
+      // A chunked body (or one longer than it declared): refuse as soon as the bytes received pass the limit.
+      if (size > MAX_REQUEST_BYTES) refuseTooLarge();
       else chunks.push(c);
     });
     req.on('end', () => {
-      const respond = (status: number, headers: Record<string, string>, body: string) =>
-        res.writeHead(status, headers).end(body);
+      if (refused) return;
       if (req.method !== 'POST')
-        return respond(
-          405,
-          { 'content-type': 'application/json' },
-          JSON.stringify({ __type: 'MethodNotAllowed', message: 'Use POST /' }),
-        );
-      if (tooLarge)
-        return respond(
-          413,
-          { 'content-type': 'application/json' },
-          JSON.stringify({ __type: 'RequestEntityTooLargeException', message: 'Request body too large' }),
-        );
+        return respond(405, json, JSON.stringify({ __type: 'MethodNotAllowed', message: 'Use POST /' }));
       const header = req.headers['x-amz-target'];
       const target = Array.isArray(header) ? header[0] : header;
       const started = performance.now();
@@ -77,12 +97,7 @@ export async function startApiServer(
           respond(r.status, r.headers, r.body);
           opts.onRequest?.(target ?? '(no target)', r.status, performance.now() - started);
         },
-        () =>
-          respond(
-            500,
-            { 'content-type': 'application/json' },
-            JSON.stringify({ __type: 'InternalFailure', message: 'An internal error occurred' }),
-          ),
+        () => respond(500, json, JSON.stringify({ __type: 'InternalFailure', message: 'An internal error occurred' })),
       );
     });
   });

@@ -128,9 +128,18 @@ export interface Bundles {
   appSpecOf(data: Uint8Array, type: BundleType): string;
 }
 
-/** Time, injected so local mode can compress it and tests can skip it. */
+/**
+ * Time, injected so local mode can compress it and tests can skip it. Two readings
+ * (docs/adr/0020-wall-clock-records.md): `now()` is the time waits, timeouts and deadlines are measured
+ * on (virtual in local mode: it runs ahead of the wall clock while waits are compressed); `stamp()` is
+ * the date written on a record a client reads (createTime, startTime, endTime, a timeline event), always
+ * the wall clock's where time is real. Never measure a wait or a deadline from a stamp.
+ */
 export interface Clock {
+  /** The time waits and deadlines are measured on. */
   now(): Date;
+  /** The date to write on a record a client reads: wall-clock time (the same as now() on AWS). */
+  stamp(): Date;
   /** Sleep `seconds` of clock time (compressed in local mode). Rejects with an AbortError if `signal` aborts. */
   sleep(seconds: number, signal?: AbortSignal): Promise<void>;
 }

@@ -23,7 +23,7 @@ async function run(input: { deploymentId: string; action: string }, deps: DepsFo
   const stage = stageOf(d.spec, input.action);
   if (stage?.kind !== 'action') throw new InternalError(`deployment ${d.deploymentId} has no action ${input.action}`);
   const recorded = stage.lifecycleEvent;
-  const now = deps.clock.now().toISOString();
+  const now = deps.clock.stamp().toISOString();
   // Recorded before the action touches the world: a rollback then knows to look for what it made.
   const started = await mutateDeployment(deps, d.deploymentId, (cur) =>
     recorded && cur.state.lifecycleEvents.find((e) => e.lifecycleEventName === stage.name)?.status === 'Pending'
@@ -42,7 +42,7 @@ async function run(input: { deploymentId: string; action: string }, deps: DepsFo
       await mutateDeployment(deps, d.deploymentId, (cur) => ({ facts: { ...(cur.state.facts as object), ...facts } }));
     return { kind: 'await', action: stage.name, wait: result.wait, seconds: result.seconds };
   }
-  const end = deps.clock.now().toISOString();
+  const end = deps.clock.stamp().toISOString();
   await mutateDeployment(deps, d.deploymentId, (cur) => ({
     ...(facts ? { facts: { ...(cur.state.facts as object), ...facts } } : {}),
     ...(recorded

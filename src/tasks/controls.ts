@@ -53,7 +53,7 @@ async function stop(
   deps: DepsFor<typeof STOP_USES>,
 ): Promise<{ status: 'Pending'; statusMessage: string }> {
   const d = await active(deps, input.deploymentId);
-  const at = deps.clock.now().toISOString();
+  const at = deps.clock.stamp().toISOString();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) =>
     cur.state.stopRequest
       ? undefined
@@ -82,7 +82,7 @@ export const stopDeployment = defineTask('stopDeployment', STOP_USES, StopInput,
 /** Skip every remaining bake and approval and go to 100% now (AfterAllowTraffic still runs). */
 async function promote(input: z.infer<typeof Id>, deps: ControlDeps): Promise<{ status: 'Promoted' }> {
   const d = await active(deps, input.deploymentId);
-  const at = deps.clock.now().toISOString();
+  const at = deps.clock.stamp().toISOString();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) =>
     cur.state.promoted ? undefined : { promoted: { at }, paused: undefined },
   );
@@ -175,7 +175,7 @@ async function continueDeployment_(
       `Deployment ${d.deploymentId} is not in its ${type === 'READY_WAIT' ? 'ready wait' : 'termination wait'}`,
     );
   }
-  const at = deps.clock.now().toISOString();
+  const at = deps.clock.stamp().toISOString();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) => ({
     continued: { ...cur.state.continued, [type]: at },
     ...(cur.state.status === 'Ready' ? { status: 'InProgress' as const } : {}),

@@ -51,17 +51,20 @@ export const CreateDeploymentInput = z.object({
 });
 export type CreateDeploymentInput = z.infer<typeof CreateDeploymentInput>;
 
-const REQUIRED_EXCEPTIONS: Record<string, string> = {
-  applicationName: 'ApplicationNameRequiredException',
-  deploymentGroupName: 'DeploymentGroupNameRequiredException',
-  revision: 'RevisionRequiredException',
-  description: 'InvalidDescriptionException',
-  deploymentConfigName: 'InvalidDeploymentConfigNameException',
-  autoRollbackConfiguration: 'InvalidAutoRollbackConfigException',
-  ignoreApplicationStopFailures: 'InvalidIgnoreApplicationStopFailuresValueException',
-  updateOutdatedInstancesOnly: 'InvalidUpdateOutdatedInstancesOnlyValueException',
-  fileExistsBehavior: 'InvalidFileExistsBehaviorException',
-};
+/** The exception for a problem with each field (a Map: a field named like an Object.prototype key finds nothing). */
+const FIELD_EXCEPTIONS = new Map<string, string>(
+  Object.entries({
+    applicationName: 'ApplicationNameRequiredException',
+    deploymentGroupName: 'DeploymentGroupNameRequiredException',
+    revision: 'RevisionRequiredException',
+    description: 'InvalidDescriptionException',
+    deploymentConfigName: 'InvalidDeploymentConfigNameException',
+    autoRollbackConfiguration: 'InvalidAutoRollbackConfigException',
+    ignoreApplicationStopFailures: 'InvalidIgnoreApplicationStopFailuresValueException',
+    updateOutdatedInstancesOnly: 'InvalidUpdateOutdatedInstancesOnlyValueException',
+    fileExistsBehavior: 'InvalidFileExistsBehaviorException',
+  }),
+);
 
 /**
  * The AppSpec text of a revision: inline content (checking a given sha256), or an S3 object (a bare
@@ -95,7 +98,7 @@ export async function revisionAppSpec(
         'InvalidRevisionException',
       );
     }
-    const content = deps.bundles.appSpecOf(obj.body, type);
+    const content = appSpecOfObject(deps, obj.body, type, loc);
     return {
       content,
       revision: {
@@ -127,6 +130,27 @@ export async function revisionAppSpec(
 }
 
 const BUNDLE_TYPES = ['YAML', 'JSON', 'zip', 'tar', 'tgz'] as const;
+
+/** The AppSpec in an S3 object; a damaged bundle is refused naming the revision (bucket, key, version). */
+function appSpecOfObject(
+  deps: Pick<DepsFor<typeof RECORD_USES>, 'bundles'>,
+  body: Uint8Array,
+  type: BundleType,
+  loc: { bucket: string; key: string; version?: string },
+): string {
+  try {
+    return deps.bundles.appSpecOf(body, type);
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) throw e;
+    const where = `s3://${loc.bucket}/${loc.key}${loc.version ? ` (version ${loc.version})` : ''}`;
+    throw new InvalidInputError(
+      e.issues.map((issue) => ({ ...issue, path: 'revision.s3Location', message: `${where}: ${issue.message}` })),
+      e.exceptionName,
+      undefined,
+      { cause: e },
+    );
+  }
+}
 
 /**
  * Resolve a configuration name (predefined, custom, or written inline) to the configuration's settings, for a
@@ -183,7 +207,7 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
   } catch (e) {
     if (e instanceof InvalidInputError) {
       const first = e.issues[0]?.path.split('.')[0] ?? '';
-      throw new InvalidInputError(e.issues, REQUIRED_EXCEPTIONS[first] ?? 'InvalidInputException');
+      throw new InvalidInputError(e.issues, FIELD_EXCEPTIONS.get(first) ?? 'InvalidInputException');
     }
     throw e;
   }
@@ -236,7 +260,7 @@ async function record(raw: unknown, deps: DepsFor<typeof RECORD_USES>, execution
   if (hookIssues.length) throw new InvalidInputError(hookIssues, 'InvalidRevisionException', 'Invalid AppSpec');
 
   const deploymentId = executionArn ? deploymentIdForExecution(executionArn) : deps.ids.deploymentId();
-  const now = deps.clock.now().toISOString();
+  const now = deps.clock.stamp().toISOString();
   // A retried RecordDeployment: this execution's deployment may be recorded already (and may have
   // been ended by a cleanup: then Prepare ends the execution quietly).
   const recorded = executionArn ? await deps.deployments.get(deploymentId) : undefined;
@@ -334,7 +358,7 @@ async function abandon(
   d: Deployment,
   why: string,
 ): Promise<'ended' | 'running' | 'unknown'> {
-  const now = deps.clock.now().toISOString();
+  const now = deps.clock.stamp().toISOString();
   const message = `The deployment could not be started: ${why}`;
   let ended: Deployment | undefined;
   for (let attempt = 1; !ended; attempt++) {

@@ -59,14 +59,17 @@ async function invoke(
   const event = input.lifecycleEventName;
   const d = await loadDeployment(deps, input.deploymentId);
   const stage = hookStage(d, event);
-  const now = deps.clock.now().toISOString();
+  // Measured on the clock's time (a deadline); the lifecycle event's startTime is a stamp (ADR 20).
+  const now = deps.clock.now();
   const group = await loadGroup(deps, d);
   const previous = d.state.lifecycleEvents.find((e) => e.lifecycleEventName === event);
   const retry = previous?.status === 'InProgress' && previous.hookExecutionId !== undefined;
   // The hook's timeout covers every attempt: an InProgress answer does not extend it.
-  if (retry && previous.startTime) {
-    const deadline = Date.parse(previous.startTime) + stage.timeoutSeconds * 1000;
-    if (deps.clock.now().getTime() >= deadline) {
+  if (retry && (previous.timeoutAt || previous.startTime)) {
+    const deadline = previous.timeoutAt
+      ? Date.parse(previous.timeoutAt)
+      : Date.parse(previous.startTime!) + stage.timeoutSeconds * 1000;
+    if (now.getTime() >= deadline) {
       await deps.tokens.succeed(input.taskToken, await timedOut(deps, d.deploymentId, event));
       return {};
     }
@@ -85,11 +88,16 @@ async function invoke(
   const current = await mutateDeployment(deps, d.deploymentId, (cur) => ({
     lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, event, {
       status: 'InProgress',
-      ...(retry ? {} : { startTime: now }),
+      ...(retry
+        ? {}
+        : {
+            startTime: deps.clock.stamp().toISOString(),
+            timeoutAt: new Date(now.getTime() + stage.timeoutSeconds * 1000).toISOString(),
+          }),
       hookFunction: shown,
       hookExecutionId,
     }),
-    currentWait: { kind: 'hook', token: input.taskToken, lifecycleEventName: event, since: now },
+    currentWait: { kind: 'hook', token: input.taskToken, lifecycleEventName: event, since: now.toISOString() },
   }));
   await note(deps, d.deploymentId, 'HookStarted', `${event} hook ${shown} ${retry ? 'invoked again' : 'invoked'}`, {
     lifecycleEventName: event,
@@ -122,7 +130,7 @@ async function invoke(
       await mutateDeployment(deps, d.deploymentId, (cur) => ({
         lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, event, {
           status: 'Failed',
-          endTime: deps.clock.now().toISOString(),
+          endTime: deps.clock.stamp().toISOString(),
           diagnostics: { errorCode: 'UnknownError', message },
         }),
       }));
@@ -144,10 +152,14 @@ async function answered(
   if (!h || h.status !== 'InProgress') return; // it already reported through the callback
   if (answer.status === 'InProgress') {
     const d = await loadDeployment(deps, h.deploymentId);
-    const started = d.state.lifecycleEvents.find((e) => e.lifecycleEventName === stage.name)?.startTime;
-    const left = started
-      ? Math.ceil((Date.parse(started) + stage.timeoutSeconds * 1000 - deps.clock.now().getTime()) / 1000)
-      : stage.timeoutSeconds;
+    const started = d.state.lifecycleEvents.find((e) => e.lifecycleEventName === stage.name);
+    const deadline = started?.timeoutAt
+      ? Date.parse(started.timeoutAt)
+      : started?.startTime
+        ? Date.parse(started.startTime) + stage.timeoutSeconds * 1000
+        : undefined;
+    const left =
+      deadline === undefined ? stage.timeoutSeconds : Math.ceil((deadline - deps.clock.now().getTime()) / 1000);
     await note(
       deps,
       h.deploymentId,
@@ -193,7 +205,7 @@ async function timedOut(deps: DepsFor<typeof TIMED_OUT_USES>, deploymentId: stri
   await mutateDeployment(deps, deploymentId, (cur) => ({
     lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, event, {
       status: 'Failed',
-      endTime: deps.clock.now().toISOString(),
+      endTime: deps.clock.stamp().toISOString(),
       diagnostics: { errorCode: 'ScriptTimedOut', message },
     }),
     currentWait: undefined,
@@ -254,7 +266,7 @@ async function report(
   );
   if (event?.status !== 'InProgress' || event.hookExecutionId !== h.hookExecutionId) throw alreadyCompleted;
   if (!(await deps.hookExecutions.complete(h.hookExecutionId, status))) throw alreadyCompleted;
-  const now = deps.clock.now().toISOString();
+  const now = deps.clock.stamp().toISOString();
   const setStatus = (st: 'Succeeded' | 'Failed', message?: string) =>
     mutateDeployment(deps, h.deploymentId, (cur) => ({
       lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, h.lifecycleEventName, {

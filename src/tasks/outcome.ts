@@ -42,7 +42,7 @@ async function finalize(input: { deploymentId: string }, deps: DepsFor<typeof FI
   if (d.state.status !== 'Succeeded') {
     const group = await loadGroup(deps, d);
     await checkAlarms(deps, d, group, 'after all traffic shifted');
-    const now = deps.clock.now().toISOString();
+    const now = deps.clock.stamp().toISOString();
     d = await mutateDeployment(deps, d.deploymentId, (cur) =>
       cur.state.status === 'Succeeded'
         ? undefined
@@ -92,7 +92,7 @@ async function complete(input: { deploymentId: string }, deps: DepsFor<typeof CO
     {
       status: 'Succeeded',
       createTime: d.spec.createTime,
-      endTime: d.state.completeTime ?? deps.clock.now().toISOString(),
+      endTime: d.state.completeTime ?? deps.clock.stamp().toISOString(),
       revision: d.spec.revision,
     },
     d.spec.deploymentGroupId,
@@ -154,7 +154,7 @@ export async function endRollbackRecord(
   rollbackId: string,
   outcome: { status: 'Succeeded' } | { status: 'Failed'; message: string },
 ): Promise<void> {
-  const end = deps.clock.now().toISOString();
+  const end = deps.clock.stamp().toISOString();
   const ended = await mutateDeployment(deps, rollbackId, (cur) =>
     isTerminal(cur.state.status)
       ? undefined
@@ -287,7 +287,7 @@ async function rollback(
   const id = rollbackIdFor(d.deploymentId);
   if (!rollbackId) {
     if (!(await deps.deployments.get(id)))
-      await deps.deployments.create(rollbackRecord(d, id, deps.clock.now().toISOString()));
+      await deps.deployments.create(rollbackRecord(d, id, deps.clock.stamp().toISOString()));
     d = await mutateDeployment(deps, d.deploymentId, (cur) =>
       cur.state.rollbackInfo?.rollbackDeploymentId
         ? undefined
@@ -408,7 +408,7 @@ async function record(
       },
     };
   }
-  const now = deps.clock.now().toISOString();
+  const now = deps.clock.stamp().toISOString();
   const updated = await mutateDeployment(deps, d.deploymentId, (cur) =>
     isTerminal(cur.state.status)
       ? undefined

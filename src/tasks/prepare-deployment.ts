@@ -77,7 +77,7 @@ async function prepare(input: { deploymentId: string }, deps: DepsFor<typeof USE
     throw new PreconditionFailedError(problems.join('; '), platform.errorCodes.invalidTarget);
   }
 
-  const now = deps.clock.now().toISOString();
+  const now = deps.clock.stamp().toISOString();
   const started = await mutateDeployment(deps, d.deploymentId, (cur) =>
     cur.state.status === 'Created'
       ? {

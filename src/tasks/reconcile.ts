@@ -74,7 +74,7 @@ async function reconcileGroup(deps: Deps, g: DeploymentGroup, graceMs: number): 
 }
 
 async function release(deps: Deps, g: DeploymentGroup, id: string, status: Deployment['state']['status']) {
-  const now = deps.clock.now().toISOString();
+  const now = deps.clock.stamp().toISOString();
   await deps.locks.release(g.applicationName, g.deploymentGroupName, id, { status, createTime: now, endTime: now });
 }
 
@@ -85,7 +85,8 @@ async function reconcileOne(
   graceMs: number,
 ): Promise<{ action: ReconcileAction; message: string } | undefined> {
   const { status } = d.state;
-  const age = deps.clock.now().getTime() - Date.parse(d.spec.createTime);
+  // Both on the wall clock: createTime is a stamp.
+  const age = deps.clock.stamp().getTime() - Date.parse(d.spec.createTime);
   if (d.spec.creator === 'codeDeployRollback') return endOrphanedRollback(deps, d);
   if (isTerminal(status) && d.state.outcomePublished) {
     if (!holdsLock) return undefined;
@@ -96,7 +97,7 @@ async function reconcileOne(
       {
         status,
         createTime: d.spec.createTime,
-        endTime: d.state.completeTime ?? deps.clock.now().toISOString(),
+        endTime: d.state.completeTime ?? deps.clock.stamp().toISOString(),
       },
       d.spec.deploymentGroupId,
     );
@@ -109,7 +110,7 @@ async function reconcileOne(
   if (execution === 'RUNNING') return undefined;
   if (status === 'Created') {
     const message = `The deployment never started: ${execution ? `its execution ended ${execution}` : 'it has no execution'} (its create did not finish)`;
-    const now = deps.clock.now().toISOString();
+    const now = deps.clock.stamp().toISOString();
     const ended = await mutateDeployment(deps, d.deploymentId, (cur) =>
       cur.state.status === 'Created'
         ? {

@@ -63,14 +63,19 @@ async function onUpload(event: z.infer<typeof S3Event>, deps: TriggerDeps): Prom
       },
     };
     try {
-      const meta = (await deps.revisions.get(r.s3.bucket.name, key, r.s3.object.versionId, MAX_BUNDLE_BYTES)).metadata;
+      const metadata = (await deps.revisions.get(r.s3.bucket.name, key, r.s3.object.versionId, MAX_BUNDLE_BYTES))
+        .metadata;
+      // Only the object's own metadata keys (never an Object.prototype member).
+      const meta = (name: string) => (Object.hasOwn(metadata, name) ? metadata[name] : undefined);
+      const config = meta('deployment-config');
+      const description = meta('description');
       const { deploymentId } = await createDeployment.run(
         {
           ...target,
           revision,
           creator: 'S3',
-          ...(meta['deployment-config'] ? { deploymentConfigName: meta['deployment-config'] } : {}),
-          ...(meta.description ? { description: meta.description.slice(0, 256) } : {}),
+          ...(config ? { deploymentConfigName: config } : {}),
+          ...(description ? { description: description.slice(0, 256) } : {}),
         },
         deps,
       );
@@ -96,7 +101,7 @@ async function recordRejected(
     deps.log.error('S3 upload for an unknown deployment group', { ...target, error: e.message });
     return {};
   }
-  const now = deps.clock.now().toISOString();
+  const now = deps.clock.stamp().toISOString();
   const code =
     e instanceof ApiError && e.exceptionName === 'DeploymentLimitExceededException'
       ? 'RESOURCE_LIMIT_EXCEEDED'

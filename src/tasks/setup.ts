@@ -86,7 +86,7 @@ async function createApp(raw: unknown, deps: DepsFor<typeof APP_USES>): Promise<
     applicationId: deps.ids.uuid(),
     applicationName: input.applicationName,
     computePlatform: input.computePlatform,
-    createTime: deps.clock.now().toISOString(),
+    createTime: deps.clock.stamp().toISOString(),
   };
   await deps.catalog.createApplication(app, tags);
   return { applicationId: app.applicationId };
@@ -169,7 +169,7 @@ async function createGroup(
   const group: DeploymentGroup = {
     ...input,
     deploymentGroupId: deps.ids.uuid(),
-    createTime: deps.clock.now().toISOString(),
+    createTime: deps.clock.stamp().toISOString(),
   };
   await deps.catalog.createDeploymentGroup(group, parsed.tags);
   return { deploymentGroupId: group.deploymentGroupId };
@@ -241,7 +241,7 @@ async function createConfig(raw: unknown, deps: DepsFor<typeof CONFIG_USES>): Pr
     deploymentConfigId: deps.ids.uuid(),
     computePlatform,
     ...settings,
-    createTime: deps.clock.now().toISOString(),
+    createTime: deps.clock.stamp().toISOString(),
   };
   await deps.catalog.createDeploymentConfig(config);
   return { deploymentConfigId: config.deploymentConfigId };

@@ -55,6 +55,7 @@ async function applyStep(deps: ShiftDeps, d: Deployment, index: number): Promise
   if (!step) throw new InternalError(`deployment ${d.deploymentId} has no step ${index}`);
   const stage = trafficStage(d);
   const now = deps.clock.now().toISOString();
+  const stamp = deps.clock.stamp().toISOString();
   // The intent first: Rollback trusts it to know traffic may have moved.
   const intent = await mutateDeployment(deps, d.deploymentId, (cur) =>
     cur.state.shifting?.index === index
@@ -65,7 +66,7 @@ async function applyStep(deps: ShiftDeps, d: Deployment, index: number): Promise
             ? {
                 lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, stage, {
                   status: 'InProgress',
-                  startTime: now,
+                  startTime: stamp,
                 }),
               }
             : {}),
@@ -89,7 +90,7 @@ async function applyStep(deps: ShiftDeps, d: Deployment, index: number): Promise
     settleWake: undefined,
     lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, stage, {
       status: last ? 'Succeeded' : 'InProgress',
-      ...(last ? { endTime: shiftedAt.toISOString() } : {}),
+      ...(last ? { endTime: deps.clock.stamp().toISOString() } : {}),
     }),
   }));
   const bakes = !last && step.bakeSeconds > 0;

@@ -87,7 +87,7 @@ export async function note(
 ): Promise<void> {
   deps.log.info(message, { deploymentId: id, event, ...data });
   await deps.timeline.append(id, {
-    at: deps.clock.now().toISOString(),
+    at: deps.clock.stamp().toISOString(),
     event,
     message,
     ...(data ? { data } : {}),
@@ -250,7 +250,7 @@ async function deliver(
   });
 
   async function recordRefusal(e: DependencyRejectedError): Promise<void> {
-    const failure = { at: deps.clock.now().toISOString(), ...what, message: e.message.slice(0, 500) };
+    const failure = { at: deps.clock.stamp().toISOString(), ...what, message: e.message.slice(0, 500) };
     await mutateDeployment(deps, d.deploymentId, (cur) => ({
       notificationFailures: [...(cur.state.notificationFailures ?? []), failure],
     }));
@@ -278,7 +278,7 @@ export async function publishRollbackFailed(
   group: DeploymentGroup,
   message: string,
 ): Promise<void> {
-  const entry = rollbackFailedEntry(deps.env, d, message, deps.clock.now());
+  const entry = rollbackFailedEntry(deps.env, d, message, deps.clock.stamp());
   await deliver(deps, d, 'event:ROLLBACK_FAILED', { event: 'ROLLBACK_FAILED', target: 'EventBridge' }, () =>
     deps.events.putEvents([entry]),
   );
@@ -307,7 +307,7 @@ export async function publishState(
   triggers: TriggerEventType[],
 ): Promise<void> {
   if (state) {
-    const entry = eventBridgeEntry(deps.env, d, state, deps.clock.now());
+    const entry = eventBridgeEntry(deps.env, d, state, deps.clock.stamp());
     await deliver(deps, d, `event:${state}`, { event: state, target: 'EventBridge' }, () =>
       deps.events.putEvents([entry]),
     );

@@ -132,6 +132,9 @@ export async function loadHook(path: string): Promise<SimHookHandler> {
   return handler as SimHookHandler;
 }
 
+/** What world-state.json holds: the world's moving parts, and the virtual time they were saved at. */
+type SavedWorld = SimWorldSpec & { clockAt?: string };
+
 /** The persisted world of a state folder (written on every change to the world). */
 export const worldStatePath = (stateDir: string): string => join(stateDir, 'world-state.json');
 
@@ -178,12 +181,20 @@ async function open(opts: SessionOptions): Promise<Session> {
   // (start, liveness, event timeout) passes faster than the agents' work does.
   const hostSpecs = file?.servers?.hosts ?? [];
   const speed = hostSpecs.length > 0 ? 1 : opts.speed;
+  // Waits are measured on virtual time, which runs ahead of the wall clock while they are compressed;
+  // records carry wall-clock stamps (docs/adr/0020-wall-clock-records.md).
   const clock = new VirtualClock({ pace: speed });
-  const world = file ? worldFromFile(file, clock) : new SimWorld(clock);
   const statePath = worldStatePath(opts.stateDir);
-  if (!opts.fresh && existsSync(statePath)) {
+  const saved =
+    !opts.fresh && existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as SavedWorld) : undefined;
+  // Virtual time never goes back: the world's saved times (task sets, alarms) were measured on the last
+  // session's virtual clock, which may be ahead of the wall clock. Continue from where it stopped, before
+  // the world is built, so nothing in it reads as "in the future" (a false alarm, a task set not yet steady).
+  const clockAt = saved?.clockAt ? Date.parse(saved.clockAt) : NaN;
+  if (Number.isFinite(clockAt)) clock.catchUp(new Date(clockAt));
+  const world = file ? worldFromFile(file, clock) : new SimWorld(clock);
+  if (saved) {
     // Persisted alias positions and versions win over the file (deployments moved them).
-    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as SimWorldSpec;
     for (const f of saved.functions ?? []) {
       const cur = world.functions.get(f.name);
       if (!cur) continue;
@@ -196,7 +207,11 @@ async function open(opts: SessionOptions): Promise<Session> {
   }
   mkdirSync(opts.stateDir, { recursive: true });
   // From here on, every change to the world is saved before the changing call returns.
-  const save = () => writeFileAtomic(statePath, JSON.stringify(world.snapshot(), null, 2));
+  const save = () =>
+    writeFileAtomic(
+      statePath,
+      JSON.stringify({ ...world.snapshot(), clockAt: clock.now().toISOString() } satisfies SavedWorld, null, 2),
+    );
   const stopSaving = world.onChange(save);
   const env = await createLocalEnvironment({
     clock,
@@ -250,9 +265,7 @@ async function open(opts: SessionOptions): Promise<Session> {
         await env.run((exists ? TASKS.updateDeploymentGroup : TASKS.createDeploymentGroup) as AnyTask, input);
       }
     }
-    // Simulated time ran ahead of the wall clock in earlier sessions: continue from the latest time
-    // the store has seen, so new records sort after old ones and no alarm reads a gap.
-    clock.catchUp(await latestRecordedTime(env));
+    // No metrics for the time between sessions: no alarm reads a gap.
     world.skipTo(clock.now());
     // Only with a world to read back: without its world file a session cannot tell where traffic is.
     if (file) await recoverOrphans(env, (m) => process.stderr.write(`${m}\n`));
@@ -285,6 +298,8 @@ async function open(opts: SessionOptions): Promise<Session> {
     speed,
     save,
     close: async () => {
+      // The virtual time reached, too, so the next session continues from it.
+      save();
       stopSaving();
       // The agents first, while the API still answers their last completions.
       await agents?.stop();
@@ -308,24 +323,6 @@ async function recoverOrphans(env: LocalEnvironment, warn: (m: string) => void):
         ? `warning: ${a.deploymentId} was left unfinished by an earlier run (${a.group}) and could not be settled yet: ${a.message}`
         : `note: ${a.deploymentId} was left unfinished by an earlier run (${a.group}): ${a.message}`,
     );
-}
-
-/** The latest time on the store's recent records (each group's newest deployments and their timelines). */
-async function latestRecordedTime(env: LocalEnvironment): Promise<Date> {
-  let latest = 0;
-  const see = (at: string | undefined) => {
-    const t = at ? Date.parse(at) : NaN;
-    if (t > latest) latest = t;
-  };
-  for (const app of await env.deps.catalog.listApplications())
-    for (const g of await env.deps.catalog.listDeploymentGroups(app.applicationName))
-      for (const id of await env.deps.deployments.list(app.applicationName, g.deploymentGroupName, 20)) {
-        const d = await env.deps.deployments.get(id);
-        see(d?.spec.createTime);
-        see(d?.state.completeTime);
-        see((await env.deps.timeline.list(id)).at(-1)?.at);
-      }
-  return new Date(latest + 1);
 }
 
 async function ignoreExists(p: Promise<unknown>): Promise<void> {

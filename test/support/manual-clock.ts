@@ -6,6 +6,9 @@ export class ManualClock implements Clock {
   now() {
     return new Date(this.t);
   }
+  stamp() {
+    return new Date(this.t);
+  }
   async sleep(s: number) {
     this.t += s * 1000;
   }

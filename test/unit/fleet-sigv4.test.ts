@@ -91,7 +91,7 @@ describe("API Gateway's IAM identity", () => {
     const deps = {
       hostCommands: new MemoryHostCommands(),
       instances: { byIamArn: async () => undefined },
-      clock: { now: () => NOW },
+      clock: { now: () => NOW, stamp: () => NOW },
       ids: { uuid: () => '0' },
       log: { info() {}, warn() {}, error() {} },
     } as never;

@@ -19,7 +19,9 @@ export class ZlibBundles implements Bundles {
       return appSpecFromBundle(data, type);
     } catch (e) {
       if (e instanceof InvalidInputError) throw e;
-      throw invalid(`the ${type} bundle is damaged (${(e as Error).message})`, e);
+      // Whatever this reader did not foresee is still a damaged bundle: the cause stays on the error, not in
+      // the message.
+      throw invalid(`the ${type} bundle is damaged and cannot be read`, e);
     }
   }
 }
@@ -87,9 +89,13 @@ function readZip(b: Buffer): Map<string, () => Buffer> {
     const name = b.toString('utf8', p + 46, p + 46 + nameLen);
     p += 46 + nameLen + extraLen + commentLen;
     if (name.includes('/')) continue; // only the root matters
+    if (p > b.length) throw invalid('the zip bundle has a damaged central directory (an entry runs past its end)');
     files.set(name, () => {
       if (size > MAX_APPSPEC_BYTES) throw invalid(`${name} is larger than ${MAX_APPSPEC_BYTES} bytes`);
-      if (b.readUInt32LE(local) !== 0x04034b50) throw invalid(`the zip entry ${name} is damaged`);
+      // An offset past the end (or into the last bytes) cannot hold a local header: damaged or forged.
+      if (local + 30 > b.length)
+        throw invalid(`the zip entry ${name} starts past the end of the archive (offset ${local}, ${b.length} bytes)`);
+      if (b.readUInt32LE(local) !== 0x04034b50) throw invalid(`the zip entry ${name} has a damaged local header`);
       const start = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
       // A size that points past the end of the archive is a damaged (or forged) entry.
       if (start + compressed > b.length) throw invalid(`the zip entry ${name} extends past the end of the archive`);
@@ -111,16 +117,30 @@ function readTar(b: Buffer): Map<string, () => Buffer> {
     const header = b.subarray(p, p + 512);
     if (header.every((x) => x === 0)) break;
     const field = (from: number, len: number) => header.toString('utf8', from, from + len).replace(/\0.*$/s, '');
-    const size = parseInt(field(124, 12).trim() || '0', 8);
-    if (!Number.isFinite(size)) throw invalid('the tar bundle has a damaged header');
+    if (!checksumMatches(header)) throw invalid(`the tar bundle has a damaged header at offset ${p} (bad checksum)`);
+    const sizeField = field(124, 12).trim();
+    if (!/^[0-7]*$/.test(sizeField)) throw invalid(`the tar bundle has a damaged header at offset ${p} (size)`);
+    const size = parseInt(sizeField || '0', 8);
     const prefix = header.toString('utf8', 257, 262) === 'ustar' ? field(345, 155) : '';
     const name = (prefix ? `${prefix}/` : '') + field(0, 100);
     const type = field(156, 1) || '0';
     const start = p + 512;
+    // A size that reaches past the end is a truncated (or forged) archive, not a shorter file.
+    if (start + size > b.length)
+      throw invalid(`the tar entry ${name} extends past the end of the archive (the bundle is truncated)`);
     const clean = name.replace(/^\.\//, '');
     if ((type === '0' || type === '\0') && !clean.includes('/'))
       files.set(clean, () => b.subarray(start, start + size));
     p = start + Math.ceil(size / 512) * 512;
   }
   return files;
+}
+
+/** The header's checksum: the sum of its bytes with the checksum field read as spaces (POSIX ustar, GNU). */
+function checksumMatches(header: Buffer): boolean {
+  const stored = header.toString('latin1', 148, 156).replace(/\0.*$/s, '').trim();
+  if (!/^[0-7]+$/.test(stored)) return false;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i]!;
+  return parseInt(stored, 8) === sum;
 }

@@ -6,6 +6,9 @@ export class SystemClock implements Clock {
   now(): Date {
     return new Date();
   }
+  stamp(): Date {
+    return new Date();
+  }
   async sleep(seconds: number, signal?: AbortSignal): Promise<void> {
     await delay(seconds * 1000, undefined, signal ? { signal } : {});
   }
