@@ -305,6 +305,13 @@ module.exports = async ({ resolveVariable }) => {
   const ASYNC_FUNCTIONS = new Set(['alarmListener', 'executionEnded', 's3Trigger', 'codePipelineJob', 'reconcile']);
   const asyncFailures = [allow(['sqs:SendMessage'], { 'Fn::GetAtt': ['AsyncFailuresQueue', 'Arn'] })];
 
+  // The api function authorises each request with IAM's own evaluation (docs/adr/0024): it simulates the
+  // caller's policies (users and roles of this account only) and reads a role's path (assumed-role ARNs omit it).
+  const authorizer = [
+    allow(['iam:SimulatePrincipalPolicy'], [sub(`${ARN}:iam::\${AWS::AccountId}:user/*`), sub(`${ARN}:iam::\${AWS::AccountId}:role/*`)]),
+    allow(['iam:GetRole'], sub(`${ARN}:iam::\${AWS::AccountId}:role/*`)),
+  ];
+
   const Resources = {};
   for (const [fn, statements] of Object.entries(GRANTS)) {
     Resources[`${upperFirst(fn)}Role`] = {
@@ -328,6 +335,7 @@ module.exports = async ({ resolveVariable }) => {
                 ),
                 ...statements,
                 ...(ASYNC_FUNCTIONS.has(fn) ? asyncFailures : []),
+                ...(fn === 'api' ? authorizer : []),
               ],
             },
           },
