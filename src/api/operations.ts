@@ -140,7 +140,12 @@ export const OPERATIONS: Record<string, Operation> = {
       throw new ApiError('DeploymentConfigDoesNotExistException', `Deployment configuration ${name} does not exist`);
     return { deploymentConfigInfo: deploymentConfigInfo(config) };
   }),
-  CreateDeployment: taskOperation(TASKS.createDeployment),
+  // `creator` is Cutover's record of who started a deployment (S3, CodePipeline, a rollback): never the
+  // client's to set. The public operation always creates as `user`.
+  CreateDeployment: taskOperation(TASKS.createDeployment, ({ creator: _creator, ...input }) => ({
+    ...input,
+    creator: 'user',
+  })),
   // deploymentOverview counts a Server deployment's hosts by their own status (their records).
   GetDeployment: operation({ deployments: ['get'], ...TARGET_READ_USES }, async (i, d) => {
     const dep = await mustGetDeployment(d, i.deploymentId);

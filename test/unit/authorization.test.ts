@@ -244,3 +244,27 @@ describe('the rules', () => {
     expect(performance.now() - t0).toBeLessThan(5_000);
   });
 });
+
+describe('CreateDeployment', () => {
+  it('does not let a client set `creator`: a deployment made through the API is the user’s', async () => {
+    const other = await testEnv();
+    try {
+      const r = await handleApiEvent(
+        {
+          operation: 'CreateDeployment',
+          input: {
+            applicationName: 'shop',
+            deploymentGroupName: 'prod',
+            revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec() } },
+            creator: 'CodePipeline',
+          },
+        },
+        other.deps,
+      );
+      const id = (r as { output: { deploymentId: string } }).output.deploymentId;
+      expect((await other.deps.deployments.get(id))?.spec.creator).toBe('user');
+    } finally {
+      await other.close();
+    }
+  });
+});
