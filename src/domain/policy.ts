@@ -18,7 +18,9 @@ export interface Policy {
 }
 
 /** Every principal, every action, every resource: local mode's default. */
-export const ALLOW_ALL: Policy = { statements: [{ effect: 'Allow', principals: ['*'], actions: ['*'], resources: ['*'] }] };
+export const ALLOW_ALL: Policy = {
+  statements: [{ effect: 'Allow', principals: ['*'], actions: ['*'], resources: ['*'] }],
+};
 
 /** Whether `value` matches the IAM pattern `pattern`, in linear time (no backtracking regex). */
 export function matchesPattern(pattern: string, value: string, ignoreCase = false): boolean {

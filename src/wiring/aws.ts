@@ -175,6 +175,9 @@ export const ALL_PORTS: FactoriesFor<Required<{ [P in PortName]: readonly [] }>>
 export function allDeps(lambda?: Pick<Context, 'invokedFunctionArn'>): Deps {
   const deps = buildDeps(ALL_PORTS, lambda) as unknown as Deps;
   // IAM decides who may run each operation (docs/adr/0024): the api function's role may simulate.
-  return { ...deps, authorizer: (authorizer ??= new IamAuthorizer(context!.clients.iam, { accountId: deps.env.accountId })) };
+  return {
+    ...deps,
+    authorizer: (authorizer ??= new IamAuthorizer(context!.clients.iam, { accountId: deps.env.accountId })),
+  };
 }
 let authorizer: IamAuthorizer | undefined;

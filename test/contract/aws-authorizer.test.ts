@@ -10,7 +10,8 @@ const GROUP = `arn:aws:codedeploy:us-east-1:${ACCOUNT}:deploymentgroup:shop/prod
 const OTHER = `arn:aws:codedeploy:us-east-1:${ACCOUNT}:deploymentgroup:shop/staging`;
 const iam = mockClient(IAMClient);
 let now = 0;
-const authorizer = () => new IamAuthorizer(new IAMClient({ region: 'us-east-1' }), { accountId: ACCOUNT, now: () => now });
+const authorizer = () =>
+  new IamAuthorizer(new IAMClient({ region: 'us-east-1' }), { accountId: ACCOUNT, now: () => now });
 
 beforeEach(() => {
   iam.reset();
@@ -64,9 +65,11 @@ describe('IamAuthorizer', () => {
   });
 
   it('denies what IAM cannot simulate without asking: unsigned, other accounts, federated users, unknown roles', async () => {
-    iam.on(GetRoleCommand, { RoleName: 'gone' }).rejects(
-      Object.assign(new Error('no role'), { name: 'NoSuchEntityException', $metadata: { httpStatusCode: 404 } }),
-    );
+    iam
+      .on(GetRoleCommand, { RoleName: 'gone' })
+      .rejects(
+        Object.assign(new Error('no role'), { name: 'NoSuchEntityException', $metadata: { httpStatusCode: 404 } }),
+      );
     const a = authorizer();
     for (const principal of [
       undefined,
@@ -75,23 +78,32 @@ describe('IamAuthorizer', () => {
       `arn:aws:sts::${ACCOUNT}:assumed-role/gone/s`,
     ])
       expect(
-        (await a.authorize({ ...(principal ? { principal } : {}), action: 'codedeploy:GetDeployment', resources: [GROUP] }))
-          .allowed,
+        (
+          await a.authorize({
+            ...(principal ? { principal } : {}),
+            action: 'codedeploy:GetDeployment',
+            resources: [GROUP],
+          })
+        ).allowed,
         principal,
       ).toBe(false);
     expect(iam.commandCalls(SimulatePrincipalPolicyCommand)).toHaveLength(0);
     // The account's root user may do anything in its account.
-    expect((await a.authorize({ principal: `arn:aws:iam::${ACCOUNT}:root`, action: 'x:Y', resources: ['*'] })).allowed).toBe(
-      true,
-    );
+    expect(
+      (await a.authorize({ principal: `arn:aws:iam::${ACCOUNT}:root`, action: 'x:Y', resources: ['*'] })).allowed,
+    ).toBe(true);
   });
 
   it('throttling fails closed with DependencyUnavailableError', async () => {
-    iam.on(SimulatePrincipalPolicyCommand).rejects(
-      Object.assign(new Error('slow down'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }),
-    );
+    iam
+      .on(SimulatePrincipalPolicyCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }));
     await expect(
-      authorizer().authorize({ principal: `arn:aws:iam::${ACCOUNT}:user/bob`, action: 'codedeploy:GetDeployment', resources: [GROUP] }),
+      authorizer().authorize({
+        principal: `arn:aws:iam::${ACCOUNT}:user/bob`,
+        action: 'codedeploy:GetDeployment',
+        resources: [GROUP],
+      }),
     ).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 });

@@ -83,7 +83,10 @@ const WRITES: [string, () => Record<string, unknown>][] = [
   ['UpdateApplication', () => ({ applicationName: 'shop', newApplicationName: 'shop2' })],
   ['DeleteApplication', () => ({ applicationName: 'shop' })],
   ['CreateDeploymentGroup', () => ({ applicationName: 'shop', deploymentGroupName: 'qa', serviceRoleArn: 'x' })],
-  ['UpdateDeploymentGroup', () => ({ applicationName: 'shop', currentDeploymentGroupName: 'prod', hookTimeoutSeconds: 5 })],
+  [
+    'UpdateDeploymentGroup',
+    () => ({ applicationName: 'shop', currentDeploymentGroupName: 'prod', hookTimeoutSeconds: 5 }),
+  ],
   ['DeleteDeploymentGroup', () => ({ applicationName: 'shop', deploymentGroupName: 'prod' })],
   ['CreateDeploymentConfig', () => ({ deploymentConfigName: 'c1', computePlatform: 'Lambda' })],
   [
@@ -171,9 +174,9 @@ describe('a principal allowed one operation on one group', () => {
 
   it('an explicit deny wins over an allow', async () => {
     const op = session('operator');
-    expect((await call(op, 'GetDeploymentGroup', { applicationName: 'shop', deploymentGroupName: 'prod' })).status).toBe(
-      200,
-    );
+    expect(
+      (await call(op, 'GetDeploymentGroup', { applicationName: 'shop', deploymentGroupName: 'prod' })).status,
+    ).toBe(200);
     const del = await call(op, 'DeleteDeploymentGroup', { applicationName: 'shop', deploymentGroupName: 'staging' });
     expect(del.body.__type).toBe('AccessDeniedException');
     expect(String(del.body.message)).toContain('explicit deny');
@@ -186,9 +189,9 @@ describe('the rules', () => {
     expect((await call(undefined, 'GetApplication', { applicationName: 'shop' })).body.__type).toBe(
       'AccessDeniedException',
     );
-    expect(
-      (await call(`arn:aws:iam::${ACCOUNT}:user/mallory`, 'ListApplications', {})).body.__type,
-    ).toBe('AccessDeniedException');
+    expect((await call(`arn:aws:iam::${ACCOUNT}:user/mallory`, 'ListApplications', {})).body.__type).toBe(
+      'AccessDeniedException',
+    );
   });
 
   it('without an authorizer every request is denied (fail closed)', async () => {
@@ -206,9 +209,9 @@ describe('the rules', () => {
   });
 
   it('a direct invocation (lambda:InvokeFunction on the api function) is not checked per operation', async () => {
-    expect(await handleApiEvent({ operation: 'GetApplication', input: { applicationName: 'shop' } }, deps)).toMatchObject(
-      { output: { application: { applicationName: 'shop' } } },
-    );
+    expect(
+      await handleApiEvent({ operation: 'GetApplication', input: { applicationName: 'shop' } }, deps),
+    ).toMatchObject({ output: { application: { applicationName: 'shop' } } });
   });
 
   it('every served operation has a rule, and deployment ids resolve to their group', async () => {

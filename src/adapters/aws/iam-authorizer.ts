@@ -71,7 +71,9 @@ export class IamAuthorizer implements Authorizer {
     return {
       allowed: false,
       denied,
-      reason: explicit ? 'with an explicit deny in an identity-based policy' : 'because no identity-based policy allows the action',
+      reason: explicit
+        ? 'with an explicit deny in an identity-based policy'
+        : 'because no identity-based policy allows the action',
     };
   }
 
@@ -112,7 +114,11 @@ export class IamAuthorizer implements Authorizer {
             ActionNames: [action],
             ...(resources.includes('*') ? {} : { ResourceArns: resources }),
             ...(sourceIp
-              ? { ContextEntries: [{ ContextKeyName: 'aws:SourceIp', ContextKeyType: 'ip', ContextKeyValues: [sourceIp] }] }
+              ? {
+                  ContextEntries: [
+                    { ContextKeyName: 'aws:SourceIp', ContextKeyType: 'ip', ContextKeyValues: [sourceIp] },
+                  ],
+                }
               : {}),
             ...(marker ? { Marker: marker } : {}),
           }),

@@ -17,7 +17,9 @@ export class PolicyAuthorizer implements Authorizer {
     return {
       allowed: false,
       denied: denied.map(([res]) => res),
-      reason: explicit ? 'with an explicit deny in the local policy' : 'because no statement of the local policy allows it',
+      reason: explicit
+        ? 'with an explicit deny in the local policy'
+        : 'because no statement of the local policy allows it',
     };
   }
 }
