@@ -46,6 +46,7 @@ module.exports = async ({ resolveVariable }) => {
     'ecsServices',
     'ecsTaskRoles',
     'loadBalancers',
+    'kmsKeyArn',
   ]) {
     p[name] = await v(`param:${name}`);
   }
@@ -95,6 +96,8 @@ module.exports = async ({ resolveVariable }) => {
       ['sns:Publish'],
       list(p.triggerTopics).map((t) => sub(`${ARN}:sns:${HERE}:${t}`)),
     ),
+    // Topics encrypted with the stack's KMS key (kmsKeyArn): publishing needs the key.
+    ...(p.kmsKeyArn ? [allow(['kms:GenerateDataKey', 'kms:Decrypt'], p.kmsKeyArn)] : []),
   ];
   const revisions = () => {
     const buckets = list(p.revisionBuckets);
@@ -122,12 +125,16 @@ module.exports = async ({ resolveVariable }) => {
         ]
       : [];
   // CreateTaskSet passes the task definition's task and execution roles to ECS tasks.
+  // Only roles named in `ecsTaskRoles`: no default, and never `*` (any role of the account, to any task).
+  const taskRoles = list(p.ecsTaskRoles);
+  if (taskRoles.some((r) => /^\*+$/.test(r)))
+    throw new Error("param ecsTaskRoles: name the task roles (patterns like 'shop-*'); '*' is not accepted");
   const passTaskRoles = () =>
-    services.length
+    services.length && taskRoles.length
       ? [
           allow(
             ['iam:PassRole'],
-            list(p.ecsTaskRoles).map((r) => sub(`${ARN}:iam::\${AWS::AccountId}:role/${r}`)),
+            taskRoles.map((r) => sub(`${ARN}:iam::\${AWS::AccountId}:role/${r}`)),
             {
               StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
             },
@@ -232,7 +239,7 @@ module.exports = async ({ resolveVariable }) => {
     'executions.start': start(),
     'executions.describe': describeExecutions(),
     'events.putEvents': [publish()[0]],
-    'events.publish': [publish()[1]],
+    'events.publish': publish().slice(1),
     // Which bucket a revision comes from depends on who starts the deployment (see REVISION_SOURCES).
     'revisions.get': (fn) => (REVISION_SOURCES[fn] ?? revisions)(),
     'pipeline.succeed': pipelineJobs(),
@@ -267,7 +274,7 @@ module.exports = async ({ resolveVariable }) => {
     'Server.configs.getDeploymentGroup': item('GetItem'),
     'Server.deployments.get': item('GetItem'),
     'Server.events.putEvents': [publish()[0]],
-    'Server.events.publish': [publish()[1]],
+    'Server.events.publish': publish().slice(1),
     // Plain code, no AWS call: declared so the guard lets the strategy use them.
     'Server.clock.now': [],
     'Server.ids.uuid': [],
@@ -305,6 +312,16 @@ module.exports = async ({ resolveVariable }) => {
   const ASYNC_FUNCTIONS = new Set(['alarmListener', 'executionEnded', 's3Trigger', 'codePipelineJob', 'reconcile']);
   const asyncFailures = [allow(['sqs:SendMessage'], { 'Fn::GetAtt': ['AsyncFailuresQueue', 'Arn'] })];
 
+  // The api function authorises each request with IAM's own evaluation (docs/adr/0024): it simulates the
+  // caller's policies (users and roles of this account only) and reads a role's path (assumed-role ARNs omit it).
+  const authorizer = [
+    allow(
+      ['iam:SimulatePrincipalPolicy'],
+      [sub(`${ARN}:iam::\${AWS::AccountId}:user/*`), sub(`${ARN}:iam::\${AWS::AccountId}:role/*`)],
+    ),
+    allow(['iam:GetRole'], sub(`${ARN}:iam::\${AWS::AccountId}:role/*`)),
+  ];
+
   const Resources = {};
   for (const [fn, statements] of Object.entries(GRANTS)) {
     Resources[`${upperFirst(fn)}Role`] = {
@@ -328,6 +345,7 @@ module.exports = async ({ resolveVariable }) => {
                 ),
                 ...statements,
                 ...(ASYNC_FUNCTIONS.has(fn) ? asyncFailures : []),
+                ...(fn === 'api' ? authorizer : []),
               ],
             },
           },

@@ -15,6 +15,13 @@ export interface RequestContext {
   caller?: { arn: string; accountId?: string };
   /** Why no caller is known (unsigned, an unknown key, a signature that does not match). */
   refused?: string;
+  /** The caller's address (API Gateway's sourceIp), for policies with an aws:SourceIp condition. */
+  sourceIp?: string;
+  /**
+   * Set only by a transport that authorised the whole call itself, naming how: a direct Lambda invocation
+   * of the api function (lambda:InvokeFunction on it is an administrator's grant). No per-operation check.
+   */
+  trusted?: string;
 }
 
 export interface Operation {

@@ -11,6 +11,7 @@ import { unionOfUses, type Deps, type Uses } from '../tasks/task.js';
 import { CATALOG } from './catalog.js';
 import { fieldException, modelIssues, modelOperation } from './model/index.js';
 import { refusal } from './refused.js';
+import { AUTHORIZE_USES, authorizeRequest } from './authorization.js';
 import { isClientError, toApiError, type ApiErrorShape } from './errors.js';
 import { HOST_COMMAND_API } from './host-commands.js';
 import { ON_PREMISES } from './on-premises.js';
@@ -159,7 +160,12 @@ export const OPERATIONS: Record<string, Operation> = {
       throw new ApiError('DeploymentConfigDoesNotExistException', `Deployment configuration ${name} does not exist`);
     return { deploymentConfigInfo: deploymentConfigInfo(config) };
   }),
-  CreateDeployment: taskOperation(TASKS.createDeployment),
+  // `creator` is Cutover's record of who started a deployment (S3, CodePipeline, a rollback): never the
+  // client's to set. The public operation always creates as `user`.
+  CreateDeployment: taskOperation(TASKS.createDeployment, ({ creator: _creator, ...input }) => ({
+    ...input,
+    creator: 'user',
+  })),
   // deploymentOverview counts a Server deployment's hosts by their own status (their records).
   GetDeployment: operation({ deployments: ['get'], ...TARGET_READ_USES }, async (i, d) => {
     const dep = await mustGetDeployment(d, i.deploymentId);
@@ -275,7 +281,7 @@ function listDeploymentsFilter(i: Record<string, unknown>): {
 }
 
 /** Every port method some operation uses: the `api` function's grants. */
-export const API_USES: Uses = unionOfUses(...Object.values(OPERATIONS).map((o) => o.uses));
+export const API_USES: Uses = unionOfUses(AUTHORIZE_USES, ...Object.values(OPERATIONS).map((o) => o.uses));
 
 /** Run one operation: `{output}` on success, `{error: {__type, message}}` otherwise. */
 export async function dispatch(
@@ -304,8 +310,16 @@ export async function dispatch(
         first.exception ?? fieldException(operation, field) ?? 'InvalidInputException',
       );
     }
+    const given = (input ?? {}) as Record<string, unknown>;
+    // Then who may: CodeDeploy's action on its resources, asked of the Authorizer (docs/adr/0024), after
+    // the model check so only well-formed names reach a resource ARN.
+    if (!context.trusted)
+      await authorizeRequest(operation, given, context, {
+        ...viewFor('api.authorize', AUTHORIZE_USES as Uses),
+        ...(deps.authorizer ? { authorizer: deps.authorizer } : {}),
+      });
     return {
-      output: await op.run((input ?? {}) as Record<string, unknown>, viewFor(`api.${operation}`, op.uses), context),
+      output: await op.run(given, viewFor(`api.${operation}`, op.uses), context),
     };
   } catch (e) {
     if (!isClientError(e)) deps.log.error('api operation failed', { operation, error: (e as Error).message });

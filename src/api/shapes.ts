@@ -123,7 +123,7 @@ export function deploymentInfo(d: Deployment, overview?: Record<string, number>)
       targetWeight: state.targetWeight,
       stepIndex: state.stepIndex,
       // The hook execution id is the hook's credential for its callback: never handed out.
-      lifecycleEvents: state.lifecycleEvents.map(({ hookExecutionId: _id, timeoutAt: _t, ...e }) => e),
+      lifecycleEvents: state.lifecycleEvents.map(({ hookExecutionIdHash: _id, timeoutAt: _t, ...e }) => e),
       waiting: state.currentWait?.kind,
       paused: state.paused !== undefined,
     },

@@ -314,7 +314,7 @@ function deploymentJson(d: Deployment): Record<string, unknown> {
     stages: lifecycle.map((s) => ({ kind: s.kind, name: s.name })),
     ...state,
     waiting: d.state.currentWait?.kind,
-    lifecycleEvents: lifecycleEvents.map(({ hookExecutionId: _id, ...e }) => e),
+    lifecycleEvents: lifecycleEvents.map(({ hookExecutionIdHash: _id, ...e }) => e),
   };
 }
 

@@ -13,6 +13,14 @@ export function deploymentIdOf(bytes: Uint8Array): string {
   return s;
 }
 
+/**
+ * What is stored of a hook execution id: its sha256 (hex). The id is a bearer credential (it completes the
+ * hook's wait), so the table and the deployment record keep only this, and a report is matched by it.
+ */
+export function hookExecutionIdHash(id: string): string {
+  return createHash('sha256').update(id, 'utf8').digest('hex');
+}
+
 export const DEPLOYMENT_ID_RE = /^d-[A-Z0-9]{9}$/;
 
 /**

@@ -206,7 +206,8 @@ export interface LifecycleEvent {
    */
   timeoutAt?: string;
   hookFunction?: string;
-  hookExecutionId?: string;
+  /** sha256 of the running hook's execution id (src/domain/ids.ts): never the id itself. */
+  hookExecutionIdHash?: string;
   diagnostics?: { errorCode: string; message: string; scriptName?: string; logTail?: string };
 }
 

@@ -144,6 +144,39 @@ export interface Clock {
   sleep(seconds: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * One authorisation question: may `principal` perform `action` (CodeDeploy's IAM action name, e.g.
+ * `codedeploy:CreateDeployment`) on every one of `resources` (CodeDeploy resource ARNs, or `*` for actions
+ * IAM authorises only on `*`)?
+ */
+export interface AuthorizationRequest {
+  /** The caller's ARN as the transport established it (API Gateway's IAM identity); undefined: not signed. */
+  principal?: string;
+  action: string;
+  resources: string[];
+  /** The caller's source address, for policies with an `aws:SourceIp` condition. */
+  sourceIp?: string;
+}
+
+/** Allowed, or denied with the resources refused and why (for the AccessDeniedException's message). */
+export type AuthorizationDecision = { allowed: true } | { allowed: false; denied: string[]; reason: string };
+
+/**
+ * Decides who may run which operation on what (docs/adr/0024): IAM's policy evaluation on AWS
+ * (iam:SimulatePrincipalPolicy), a local policy in local mode. An explicit deny wins; no allow is a deny.
+ */
+export interface Authorizer {
+  /**
+   * Evaluate one request. A principal the policy source does not know (deleted, another account,
+   * unsigned where signatures are required) is denied, never an error.
+   * @throws DependencyUnavailableError when the policy source cannot answer (throttling, 5xx): the caller
+   *   fails closed (the operation does not run)
+   * @throws DependencyRejectedError when the policy source refuses the question itself (the API function's
+   *   own role lacks iam:SimulatePrincipalPolicy): also fails closed
+   */
+  authorize(request: AuthorizationRequest): Promise<AuthorizationDecision>;
+}
+
 /** Structured logs. Never pass task tokens, hook execution ids or secrets in `data`. */
 export interface Logger {
   info(message: string, data?: Record<string, unknown>): void;

@@ -178,7 +178,8 @@ export interface GroupLocks {
 
 /** A waiting hook execution: maps the hook's id (its callback credential) to the task token waiting for it. */
 export interface HookExecution {
-  hookExecutionId: string;
+  /** sha256 of the hook execution id (hookExecutionIdHash): the id itself is never stored. */
+  idHash: string;
   deploymentId: string;
   lifecycleEventName: string;
   taskToken: string;
@@ -188,9 +189,10 @@ export interface HookExecution {
 /** Hook executions, by their unguessable ids. */
 export interface HookExecutions {
   put(h: HookExecution): Promise<void>;
-  get(id: string): Promise<HookExecution | undefined>;
-  /** InProgress → Succeeded/Failed once; returns false if it was already completed. */
-  complete(id: string, status: 'Succeeded' | 'Failed'): Promise<boolean>;
+  /** By the hash of the id. */
+  get(idHash: string): Promise<HookExecution | undefined>;
+  /** InProgress → Succeeded/Failed once, by the hash of the id; returns false if it was already completed. */
+  complete(idHash: string, status: 'Succeeded' | 'Failed'): Promise<boolean>;
 }
 
 /** A deployment's timeline: every step it took, for people and for the API's GetDeploymentTimeline. */

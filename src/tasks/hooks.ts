@@ -12,6 +12,7 @@ import {
   HookTimedOutError,
   InternalError,
 } from '../domain/errors.js';
+import { hookExecutionIdHash } from '../domain/ids.js';
 import { describeHookTarget, interpretHookAnswer, type HookAnswer } from '../domain/hooks.js';
 import { afterStage, stageOf, type Next } from '../domain/lifecycle.js';
 import { withLifecycle, type Deployment, type Stage } from '../domain/model.js';
@@ -55,7 +56,7 @@ const InvokeHookInput = z.object({
 async function invoke(
   input: z.infer<typeof InvokeHookInput>,
   deps: DepsFor<typeof INVOKE_USES>,
-): Promise<{ hookExecutionId?: string }> {
+): Promise<Record<string, never>> {
   const event = input.lifecycleEventName;
   const d = await loadDeployment(deps, input.deploymentId);
   const stage = hookStage(d, event);
@@ -63,7 +64,7 @@ async function invoke(
   const now = deps.clock.now();
   const group = await loadGroup(deps, d);
   const previous = d.state.lifecycleEvents.find((e) => e.lifecycleEventName === event);
-  const retry = previous?.status === 'InProgress' && previous.hookExecutionId !== undefined;
+  const retry = previous?.status === 'InProgress' && previous.hookExecutionIdHash !== undefined;
   // The hook's timeout covers every attempt: an InProgress answer does not extend it.
   if (retry && (previous.timeoutAt || previous.startTime)) {
     const deadline = previous.timeoutAt
@@ -73,13 +74,15 @@ async function invoke(
       await deps.tokens.succeed(input.taskToken, await timedOut(deps, d.deploymentId, event));
       return {};
     }
-    await deps.hookExecutions.complete(previous.hookExecutionId!, 'Failed'); // superseded by this attempt
+    await deps.hookExecutions.complete(previous.hookExecutionIdHash!, 'Failed'); // superseded by this attempt
   }
 
+  // The id goes to the hook only; what is stored, here and on the deployment, is its hash.
   const hookExecutionId = deps.ids.hookExecutionId();
+  const idHash = hookExecutionIdHash(hookExecutionId);
   const shown = describeHookTarget(stage.hook); // a webhook URL may carry a token in its query string
   await deps.hookExecutions.put({
-    hookExecutionId,
+    idHash,
     deploymentId: d.deploymentId,
     lifecycleEventName: event,
     taskToken: input.taskToken,
@@ -95,7 +98,7 @@ async function invoke(
             timeoutAt: new Date(now.getTime() + stage.timeoutSeconds * 1000).toISOString(),
           }),
       hookFunction: shown,
-      hookExecutionId,
+      hookExecutionIdHash: idHash,
     }),
     currentWait: { kind: 'hook', token: input.taskToken, lifecycleEventName: event, since: now.toISOString() },
   }));
@@ -126,7 +129,7 @@ async function invoke(
   } catch (e) {
     if (e instanceof DependencyUnavailableError) throw e; // throttled: the state machine retries
     const message = `${event} hook ${shown} could not be run: ${(e as Error).message.replace(stage.hook, shown)}`;
-    if (await deps.hookExecutions.complete(hookExecutionId, 'Failed')) {
+    if (await deps.hookExecutions.complete(idHash, 'Failed')) {
       await mutateDeployment(deps, d.deploymentId, (cur) => ({
         lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, event, {
           status: 'Failed',
@@ -138,7 +141,8 @@ async function invoke(
     throw new HookFailedError(message, { cause: e });
   }
   if (answer) await answered(deps, hookExecutionId, answer, stage);
-  return { hookExecutionId };
+  // Not the id: what a task returns is kept in the execution's history.
+  return {};
 }
 
 /** A hook's own answer (return value or webhook body) completes its wait like a callback would. */
@@ -148,7 +152,7 @@ async function answered(
   answer: HookAnswer,
   stage: HookStage,
 ): Promise<void> {
-  const h = await deps.hookExecutions.get(hookExecutionId);
+  const h = await deps.hookExecutions.get(hookExecutionIdHash(hookExecutionId));
   if (!h || h.status !== 'InProgress') return; // it already reported through the callback
   if (answer.status === 'InProgress') {
     const d = await loadDeployment(deps, h.deploymentId);
@@ -200,7 +204,7 @@ async function timedOut(deps: DepsFor<typeof TIMED_OUT_USES>, deploymentId: stri
   const d = await loadDeployment(deps, deploymentId);
   const { timeoutSeconds, timeoutAction } = hookStage(d, event);
   const lifecycle = d.state.lifecycleEvents.find((e) => e.lifecycleEventName === event);
-  if (lifecycle?.hookExecutionId) await deps.hookExecutions.complete(lifecycle.hookExecutionId, 'Failed');
+  if (lifecycle?.hookExecutionIdHash) await deps.hookExecutions.complete(lifecycle.hookExecutionIdHash, 'Failed');
   const message = `The ${event} hook did not report a status (PutLifecycleEventHookExecutionStatus) within ${timeoutSeconds} s`;
   await mutateDeployment(deps, deploymentId, (cur) => ({
     lifecycleEvents: withLifecycle(cur.state.lifecycleEvents, event, {
@@ -249,7 +253,8 @@ async function report(
     );
   }
   const status = input.status;
-  const h = await deps.hookExecutions.get(input.lifecycleEventHookExecutionId);
+  // Compared by hash: the table holds only hashes of ids.
+  const h = await deps.hookExecutions.get(hookExecutionIdHash(input.lifecycleEventHookExecutionId));
   // An unknown id and an id of another deployment look the same to the caller: the id is the credential.
   if (!h || h.deploymentId !== input.deploymentId) {
     throw new ApiError(
@@ -264,8 +269,8 @@ async function report(
     'LifecycleEventAlreadyCompletedException',
     `The ${h.lifecycleEventName} lifecycle event has already completed`,
   );
-  if (event?.status !== 'InProgress' || event.hookExecutionId !== h.hookExecutionId) throw alreadyCompleted;
-  if (!(await deps.hookExecutions.complete(h.hookExecutionId, status))) throw alreadyCompleted;
+  if (event?.status !== 'InProgress' || event.hookExecutionIdHash !== h.idHash) throw alreadyCompleted;
+  if (!(await deps.hookExecutions.complete(h.idHash, status))) throw alreadyCompleted;
   const now = deps.clock.stamp().toISOString();
   const setStatus = (st: 'Succeeded' | 'Failed', message?: string) =>
     mutateDeployment(deps, h.deploymentId, (cur) => ({
@@ -290,7 +295,7 @@ async function report(
     await setStatus('Failed', 'The report arrived after the lifecycle event had timed out');
     throw alreadyCompleted;
   }
-  return { lifecycleEventHookExecutionId: h.hookExecutionId };
+  return { lifecycleEventHookExecutionId: input.lifecycleEventHookExecutionId };
 }
 
 /** CodeDeploy's PutLifecycleEventHookExecutionStatus. */

@@ -10,6 +10,7 @@ import type { Environment } from '../domain/notifications.js';
 import type { TargetStrategy } from '../platforms/platform.js';
 import type {
   AlarmSource,
+  Authorizer,
   Bundles,
   IdSource,
   AlarmWatches,
@@ -65,6 +66,12 @@ export interface Context {
   bundles: Bundles;
   env: Environment;
   log: Logger;
+  /**
+   * Per-operation authorisation of API requests (docs/adr/0024): set where the API is served (the api
+   * function, the local server). Not a task port (no task uses it); without it every API request that a
+   * transport did not authorise whole is denied.
+   */
+  authorizer?: Authorizer;
 }
 
 /** The deps of a task that uses `U`: only the declared methods of the declared ports. */

@@ -21,6 +21,7 @@ import {
 import { DynamoHostCommands } from '../adapters/aws/dynamodb-host-commands.js';
 import { EcsTaskSetServices } from '../adapters/aws/ecs-services.js';
 import { EventBridgeSnsPublisher } from '../adapters/aws/event-publisher.js';
+import { IamAuthorizer } from '../adapters/aws/iam-authorizer.js';
 import { LambdaHookInvoker } from '../adapters/aws/lambda-hook-invoker.js';
 import { LambdaAliasTrafficRouter } from '../adapters/aws/lambda-traffic-router.js';
 import { ElbListenerRouter } from '../adapters/aws/load-balancers.js';
@@ -186,5 +187,11 @@ export const ALL_PORTS: FactoriesFor<Required<{ [P in PortName]: readonly [] }>>
 
 /** All ports, for the API (which serves every operation). */
 export function allDeps(lambda?: Pick<Context, 'invokedFunctionArn'>): Deps {
-  return buildDeps(ALL_PORTS, lambda) as unknown as Deps;
+  const deps = buildDeps(ALL_PORTS, lambda) as unknown as Deps;
+  // IAM decides who may run each operation (docs/adr/0024): the api function's role may simulate.
+  return {
+    ...deps,
+    authorizer: (authorizer ??= new IamAuthorizer(context!.clients.iam, { accountId: deps.env.accountId })),
+  };
 }
+let authorizer: IamAuthorizer | undefined;

@@ -44,6 +44,8 @@ import { portsFor, type Instrumentation } from './instrument.js';
 import type { Clock, IdSource, Logger } from '../ports/index.js';
 import { TASKS } from '../tasks/index.js';
 import type { Deps, Uses } from '../tasks/task.js';
+import { PolicyAuthorizer } from '../adapters/memory/policy-authorizer.js';
+import type { Policy } from '../domain/policy.js';
 
 export interface LocalOptions {
   /** Time compression: 60 runs a 5-minute bake in 5 s. Default 60 (a paced virtual clock). */
@@ -75,6 +77,8 @@ export interface LocalOptions {
   hookFunctions?: readonly string[];
   /** How webhooks resolve names, their timeout, their signatures' clock (tests inject a resolver). */
   webhooks?: Omit<WebhookInvokerOptions, 'policy'>;
+  /** Who may run which operation on what (docs/adr/0024); default: everyone everything. */
+  policy?: Policy;
 }
 
 export interface LocalEnvironment {
@@ -217,6 +221,8 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     events,
     revisions: new S3RevisionSource(s3Client),
     pipeline: new SimPipelineJobs(world),
+    // Allow-all unless a policy is given: the same authorisation step as on AWS, with a local policy.
+    authorizer: new PolicyAuthorizer(opts.policy),
     clock,
     ids,
     bundles: new ZlibBundles(),

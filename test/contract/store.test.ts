@@ -242,7 +242,7 @@ describe.each(STORES)('the store on %s', (_name, freshStore) => {
   it('hook executions complete exactly once', async () => {
     const s = await freshStore();
     await s.hookExecutions.put({
-      hookExecutionId: 'h1',
+      idHash: 'h1',
       deploymentId: 'd-AAAAAAAAA',
       lifecycleEventName: 'BeforeAllowTraffic',
       taskToken: 'tok',

@@ -59,6 +59,7 @@ interface Statement {
 }
 
 const STAGE = 'ci';
+const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const SERVICE = 'cutover';
 const upperFirst = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 /** The serverless.yml function key of a template function (`cutover-ci-<key>`). */
@@ -109,7 +110,12 @@ let existingBucket: Json;
 beforeAll(() => {
   const t0 = Date.now();
   template = packageStack();
-  existingBucket = packageStack('revisionBucketExisting=true', 'createEventBus=true', 'eventBus=cutover-ci-outcomes');
+  existingBucket = packageStack(
+    'revisionBucketExisting=true',
+    'createEventBus=true',
+    'eventBus=cutover-ci-outcomes',
+    `kmsKeyArn=${KMS_KEY}`,
+  );
   console.log(`packaged twice in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }, 360_000);
 
@@ -460,6 +466,7 @@ describe('resources', () => {
 
   it('the SNS topic, and the optional event bus (created only when asked, and named in the functions’ env)', () => {
     expect(ofType(template, 'AWS::SNS::Topic').map(([, x]) => x.Properties.TopicName)).toEqual([
+      `${SERVICE}-${STAGE}-alarms`,
       `${SERVICE}-${STAGE}-notifications`,
     ]);
     expect(template.Resources.OutcomesEventBus.Condition).toBe('CreateEventBus');
@@ -472,5 +479,107 @@ describe('resources', () => {
     }
     const put = statements(existingBucket).filter(({ s }) => actionsOf(s).includes('events:PutEvents'));
     for (const { s } of put) expect(s.Resource['Fn::Sub']).toMatch(/:event-bus\/cutover-ci-outcomes$/);
+  });
+});
+
+describe('per-operation authorisation (docs/adr/0024)', () => {
+  it('POST / stays one IAM-authorised route; the api function may ask IAM about this account’s principals only', () => {
+    const api = statements(template).filter(({ role }) => role === 'ApiRole');
+    const iam = api.filter(({ s }) => actionsOf(s).some((a) => a.startsWith('iam:')));
+    expect(new Set(iam.flatMap(({ s }) => actionsOf(s)))).toEqual(
+      new Set(['iam:SimulatePrincipalPolicy', 'iam:GetRole']),
+    );
+    for (const { s } of iam)
+      for (const r of asList(s.Resource))
+        expect(r['Fn::Sub']).toMatch(/^arn:\$\{AWS::Partition\}:iam::\$\{AWS::AccountId\}:(user|role)\/\*$/);
+    // No other function may simulate or read IAM.
+    const others = statements(template).filter(
+      ({ role, s }) => role !== 'ApiRole' && actionsOf(s).some((a) => a.startsWith('iam:') && a !== 'iam:PassRole'),
+    );
+    expect(others).toEqual([]);
+  });
+});
+
+describe('the stack under abuse', () => {
+  const deployment = (t: Json) => ofType(t, 'AWS::ApiGateway::Deployment')[0]![1];
+
+  it('the API stage is throttled, /hooks more tightly, with an access log that has retention', () => {
+    const stage = deployment(template).Properties.StageDescription;
+    expect(stage.ThrottlingRateLimit).toBe(50);
+    expect(stage.ThrottlingBurstLimit).toBe(100);
+    expect(stage.MethodSettings).toEqual([
+      expect.objectContaining({
+        ResourcePath: '/~1hooks',
+        HttpMethod: 'POST',
+        ThrottlingRateLimit: 10,
+        ThrottlingBurstLimit: 20,
+      }),
+    ]);
+    expect(stage.AccessLogSetting.DestinationArn).toEqual({ 'Fn::GetAtt': ['ApiAccessLogGroup', 'Arn'] });
+    expect(JSON.parse(stage.AccessLogSetting.Format)).toMatchObject({ caller: '$context.identity.userArn' });
+    expect(template.Resources.ApiAccessLogGroup.Properties.RetentionInDays).toBeGreaterThan(0);
+    expect(template.Resources.ApiGatewayAccount.Condition).toBe('ManageApiGatewayAccount');
+  });
+
+  it('the api and hookCallback functions have reserved concurrency, so a flood leaves the engine its capacity', () => {
+    expect(template.Resources.ApiLambdaFunction.Properties.ReservedConcurrentExecutions).toBe(20);
+    expect(template.Resources.HookCallbackLambdaFunction.Properties.ReservedConcurrentExecutions).toBe(5);
+  });
+
+  it('alarms on failed and timed-out executions, every function’s errors and the failure queue, and a dashboard', () => {
+    const alarms = ofType(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const metric = (ns: string, name: string) => alarms.filter((a) => a.Namespace === ns && a.MetricName === name);
+    expect(metric('AWS/States', 'ExecutionsFailed')).toHaveLength(1);
+    expect(metric('AWS/States', 'ExecutionsTimedOut')).toHaveLength(1);
+    expect(metric('AWS/SQS', 'ApproximateNumberOfMessagesVisible')[0]?.Dimensions).toEqual([
+      { Name: 'QueueName', Value: { 'Fn::GetAtt': ['AsyncFailuresQueue', 'QueueName'] } },
+    ]);
+    const functions = ofType(template, 'AWS::Lambda::Function').map(([, f]) => f.Properties.FunctionName);
+    const watched = metric('AWS/Lambda', 'Errors').map((a) => a.Dimensions[0].Value);
+    expect(watched.sort()).toEqual(functions.sort());
+    for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: 'CutoverAlarmsTopic' }]);
+    const [[, dash]] = ofType(template, 'AWS::CloudWatch::Dashboard') as [[string, Json]];
+    const body = JSON.parse(dash.Properties.DashboardBody['Fn::Sub'][0]);
+    expect(body.widgets.map((w: Json) => w.properties.title)).toEqual([
+      'Deployment executions',
+      'Function errors',
+      'Async failures queue',
+      'API requests and errors',
+    ]);
+  });
+
+  it('the revision bucket denies non-TLS access and expires replaced versions', () => {
+    const bucket = template.Resources.S3BucketRevisions.Properties;
+    expect(bucket.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpirationInDays: 30 }),
+    ]);
+    const policy = template.Resources.RevisionBucketPolicy;
+    expect(policy.Condition).toBe('CreateRevisionBucket');
+    expect(policy.Properties.Bucket).toEqual({ Ref: 'S3BucketRevisions' });
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    ]);
+    expect(existingBucket.Conditions.CreateRevisionBucket).toEqual({ 'Fn::Equals': ['true', 'false'] });
+  });
+
+  it('SNS topics and every log group take the optional KMS key; publishers may use it', () => {
+    const noKey = template.Conditions.HasKmsKey;
+    expect(noKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+    expect(existingBucket.Conditions.HasKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [KMS_KEY, ''] }] });
+    for (const [id, g] of ofType(existingBucket, 'AWS::Logs::LogGroup'))
+      expect(g.Properties.KmsKeyId, id).toEqual({ 'Fn::If': ['HasKmsKey', KMS_KEY, { Ref: 'AWS::NoValue' }] });
+    for (const [id, topic] of ofType(existingBucket, 'AWS::SNS::Topic'))
+      expect(topic.Properties.KmsMasterKeyId, id).toEqual({
+        'Fn::If': ['HasKmsKey', KMS_KEY, { Ref: 'AWS::NoValue' }],
+      });
+    const kms = statements(existingBucket).filter(({ s }) => actionsOf(s).includes('kms:GenerateDataKey'));
+    expect(kms.length).toBeGreaterThan(0);
+    for (const { s } of kms) expect(s.Resource).toBe(KMS_KEY);
+    expect(statements(template).filter(({ s }) => actionsOf(s).some((a) => a.startsWith('kms:')))).toEqual([]);
   });
 });

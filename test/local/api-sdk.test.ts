@@ -100,11 +100,12 @@ describe('CodeDeploy SDK client against the local server', () => {
     });
     expect(deploymentInfo?.createTime).toBeInstanceOf(Date);
     expect(deploymentInfo?.revision?.appSpecContent?.content).toBeUndefined();
-    // Hook execution ids (the hooks' callback credentials) and task tokens never leave through the API.
+    // Hook execution ids (the hooks' callback credentials) are stored only as hashes, and neither they nor
+    // task tokens leave through the API.
     const hookId = (await env.deps.deployments.get(deploymentId!))!.state.lifecycleEvents.find(
-      (e) => e.hookExecutionId,
-    )?.hookExecutionId;
-    expect(hookId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      (e) => e.hookExecutionIdHash,
+    )?.hookExecutionIdHash;
+    expect(hookId).toMatch(/^[0-9a-f]{64}$/);
     const raw = await fetch(server.url, {
       method: 'POST',
       headers: { 'x-amz-target': 'CodeDeploy_20141006.GetDeployment', 'content-type': 'application/x-amz-json-1.1' },

@@ -1,4 +1,5 @@
 /** Tasks' validation and error names (CodeDeploy's exceptions), against sim adapters and dynalite. */
+import { hookExecutionIdHash } from '../../src/domain/ids.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/domain/errors.js';
 import { TASKS } from '../../src/tasks/index.js';
@@ -174,7 +175,7 @@ describe('PutLifecycleEventHookExecutionStatus', () => {
 
   it('an id of another deployment is refused as unknown', async () => {
     await env.deps.hookExecutions.put({
-      hookExecutionId: 'h-real',
+      idHash: hookExecutionIdHash('h-real'),
       deploymentId: 'd-BBBBBBBBB',
       lifecycleEventName: 'BeforeAllowTraffic',
       taskToken: 't',
@@ -184,7 +185,7 @@ describe('PutLifecycleEventHookExecutionStatus', () => {
       put({ deploymentId: 'd-CCCCCCCCC', lifecycleEventHookExecutionId: 'h-real', status: 'Succeeded' }),
     );
     expect(e.exceptionName).toBe('InvalidLifecycleEventHookExecutionIdException');
-    expect((await env.deps.hookExecutions.get('h-real'))?.status).toBe('InProgress');
+    expect((await env.deps.hookExecutions.get(hookExecutionIdHash('h-real')))?.status).toBe('InProgress');
   });
 });
 

@@ -6,6 +6,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -26,6 +27,7 @@ export interface AwsClients {
   codepipeline: CodePipelineClient;
   ec2: EC2Client;
   autoScaling: AutoScalingClient;
+  iam: IAMClient;
 }
 
 const CLIENTS = {
@@ -41,6 +43,7 @@ const CLIENTS = {
   codepipeline: CodePipelineClient,
   ec2: EC2Client,
   autoScaling: AutoScalingClient,
+  iam: IAMClient,
 } as const;
 
 /**

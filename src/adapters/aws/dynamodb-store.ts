@@ -1012,7 +1012,7 @@ export class DynamoAlarmWatches extends DynamoTable implements AlarmWatches {
 /** Hook executions: each hook's callback credential, mapped to the task token waiting for it. */
 export class DynamoHookExecutions extends DynamoTable implements HookExecutions {
   async put(h: HookExecution): Promise<void> {
-    if (!(await this.putNew({ pk: `HOOK#${h.hookExecutionId}`, sk: 'HOOK', ...h })))
+    if (!(await this.putNew({ pk: `HOOK#${h.idHash}`, sk: 'HOOK', ...h })))
       throw new InternalError('hook execution id collided');
   }
 

@@ -445,8 +445,8 @@ export class MemoryHookExecutions implements HookExecutions {
 
   async put(h: HookExecution): Promise<void> {
     await turn();
-    if (this.t.hooks.has(h.hookExecutionId)) throw new InternalError('hook execution id collided');
-    this.t.hooks.set(h.hookExecutionId, copy(h));
+    if (this.t.hooks.has(h.idHash)) throw new InternalError('hook execution id collided');
+    this.t.hooks.set(h.idHash, copy(h));
   }
 
   async get(id: string): Promise<HookExecution | undefined> {
