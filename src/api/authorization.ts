@@ -136,6 +136,10 @@ const RULES: Record<string, [action: string, resolve: Resolver]> = {
   ResumeDeployment: ['codedeploy:ContinueDeployment', deployment],
   PauseDeployment: ['codedeploy:StopDeployment', deployment],
   GetDeploymentTimeline: ['codedeploy:GetDeployment', deployment],
+  // The resource is the ARN the caller names (the operation refuses one of another region or account).
+  TagResource: ['codedeploy:TagResource', (i) => [str(i.ResourceArn)]],
+  UntagResource: ['codedeploy:UntagResource', (i) => [str(i.ResourceArn)]],
+  ListTagsForResource: ['codedeploy:ListTagsForResource', (i) => [str(i.ResourceArn)]],
 };
 
 /** The operations that have a rule (test/unit/authorization.test.ts checks every served one does). */

@@ -328,7 +328,13 @@ export async function dispatch(
 }
 
 /** Answered whatever the operation: the client retries or fixes its own request. */
-const COMMON_ERRORS = new Set(['InternalFailure', 'ThrottlingException', 'ServiceUnavailableException']);
+const COMMON_ERRORS = new Set([
+  'AccessDeniedException',
+  'InternalFailure',
+  'ThrottlingException',
+  'ServiceUnavailableException',
+  'RequestEntityTooLargeException',
+]);
 
 /**
  * A client error under a name the operation's model lists: CodeDeploy's clients (the SDKs' typed

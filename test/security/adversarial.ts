@@ -283,6 +283,20 @@ export const adversarial = (size = KIB64): Record<string, Case[]> => {
       ['User is not authorized to', true],
       [run('not authorize'), false],
     ],
+    // src/api/operations.ts: the field a handler's message starts with.
+    '/^([A-Za-z]+)[.:[ ]/': [
+      ['revision.s3Location: damaged', true],
+      [run('a'), false],
+      [run('a') + '!', false],
+    ],
+    // src/domain/tags.ts: a resource ARN's parts (each class excludes the ':' that ends it).
+    '/^arn:(aws[a-z-]*):([a-z0-9-]*):([a-z0-9-]*):(\\d{12}|):(.+)$/': [
+      [`arn:aws:codedeploy:us-east-1:${ACCOUNT}:application:shop`, true],
+      [`arn:aws:codedeploy:us-east-1:${ACCOUNT}:` + run('a'), true],
+      ['arn:aws' + run('-'), false],
+      ['arn:aws:' + run('a'), false],
+      [`arn:aws:codedeploy:us-east-1:${run('1')}:x`, false],
+    ],
     // src/platforms/server/appspec.ts builds this one: new RegExp(`^${letter}\\d+$`), letter s or c.
     'new RegExp(…)': [
       ['s0', true],
