@@ -697,6 +697,13 @@ async function server(args: string[]): Promise<number> {
       out(
         `  ${status < 400 ? c.green(String(status)) : c.red(String(status))}  ${target}  ${c.dim(`${ms.toFixed(0)} ms`)}`,
       ),
+  }).catch((e: NodeJS.ErrnoException & { port?: number; address?: string }) => {
+    // A busy port is the user's to change: say which option names it (exit 2, not an internal error).
+    if (e.code !== 'EADDRINUSE') throw e;
+    const flag = e.port === s3Port ? '--s3-port' : '--port';
+    throw new UsageError(
+      `${flag} ${e.port ?? ''}: ${e.address ?? '127.0.0.1'}:${e.port ?? '?'} is already in use (another 'cutover server'?); choose another with ${flag} N, or ${flag} 0 for a free one`,
+    );
   });
   out(
     `Cutover local API on ${c.bold(session.api.url)} (CodeDeploy JSON 1.1${existsSync(worldPath) ? `, world ${worldPath}` : ', empty world'})`,
@@ -1016,6 +1023,8 @@ export async function main(argv: string[]): Promise<number> {
 
 function fail(command: string, f: ReturnType<typeof classify>): number {
   err(`cutover ${command}: ${f.message}`);
+  // What a half-opened session left behind (a store, a socket) must not keep a failed command alive.
+  setTimeout(() => process.exit(f.exitCode), 1000).unref();
   if (jsonOutput)
     out(
       JSON.stringify(
