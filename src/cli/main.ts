@@ -43,14 +43,21 @@ for (const [name, stream] of [
     if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') closed[name] = true;
     else throw e;
   });
-const out = (s = '') => {
-  if (!closed.stdout) process.stdout.write(`${s}\n`);
-};
 const err = (s: string) => {
   if (!closed.stderr) process.stderr.write(`${s}\n`);
 };
-/** Set by main for --output json: the human lines of a command go to stderr then, the JSON to stdout. */
+/** The JSON document of --output json (stdout). */
+const outJson = (v: unknown) => {
+  if (!closed.stdout) process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+};
+/** Set by main for --output json. */
 let jsonOutput = false;
+/** demo, init, server, reset with --output json: their lines for people go to stderr, stdout has the JSON. */
+let humanToStderr = false;
+const out = (s = '') => {
+  if (humanToStderr) err(s);
+  else if (!closed.stdout) process.stdout.write(`${s}\n`);
+};
 
 /** The parsed options of a command, from the one table (commands.ts) its help is written from. */
 function parse(command: string, args: string[]) {
@@ -367,6 +374,12 @@ async function demo(args: string[]): Promise<number> {
     out(c.bold('Summary'));
     for (const r of results) out(`  ${r.ok ? c.green('✓') : c.red('✗')} ${r.line}`);
     const all = results.every((r) => r.ok);
+    if (jsonOutput)
+      outJson({
+        demo: kind,
+        asExpected: all,
+        deployments: results.map((r) => ({ asExpected: r.ok, summary: r.line })),
+      });
     out(
       all
         ? c.green('\nBoth deployments ended as expected: the healthy release shipped, the faulty one rolled back.')
@@ -502,16 +515,20 @@ async function init(args: string[]): Promise<number> {
             ['init/pre-traffic.mjs', 'hooks/pre-traffic.mjs'],
             ['hooks/post-traffic.mjs', 'hooks/post-traffic.mjs'],
           ];
+  const done: { path: string; action: 'wrote' | 'kept' }[] = [];
   for (const [from, to] of files) {
     if (existsSync(to) && !values.force) {
       out(`  kept    ${to} (exists; --force overwrites)`);
+      done.push({ path: to, action: 'kept' });
       continue;
     }
     mkdirSync(dirname(resolve(to)), { recursive: true });
     copyFileSync(join(EXAMPLES, from), to);
     if (to.endsWith('.sh')) chmodSync(to, 0o755);
     out(`  wrote   ${to}`);
+    done.push({ path: to, action: 'wrote' });
   }
+  if (jsonOutput) outJson({ files: done });
   if (kind === 'server') {
     out(`
 Next:
@@ -705,6 +722,7 @@ async function server(args: string[]): Promise<number> {
       `${flag} ${e.port ?? ''}: ${e.address ?? '127.0.0.1'}:${e.port ?? '?'} is already in use (another 'cutover server'?); choose another with ${flag} N, or ${flag} 0 for a free one`,
     );
   });
+  if (jsonOutput) outJson({ api: session.api.url, s3: session.s3.endpoint, stateDir: String(values['state-dir']) });
   out(
     `Cutover local API on ${c.bold(session.api.url)} (CodeDeploy JSON 1.1${existsSync(worldPath) ? `, world ${worldPath}` : ', empty world'})`,
   );
@@ -792,6 +810,7 @@ async function reset(args: string[]): Promise<number> {
     apply: Boolean(values.yes),
     note: err,
   });
+  if (jsonOutput) outJson({ reset: plan });
   if (!plan.paths.length) return (out(`Nothing to reset in ${stateDir}.`), 0);
   out(
     plan.dropped
@@ -1004,6 +1023,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   jsonOutput = command !== 'agent' && wantsJson(rest);
+  humanToStderr = jsonOutput && ['demo', 'init', 'server', 'reset'].includes(command);
   if (!run) {
     const guess = closest(command, Object.keys(COMMANDS));
     return fail(command, {
@@ -1026,19 +1046,13 @@ function fail(command: string, f: ReturnType<typeof classify>): number {
   // What a half-opened session left behind (a store, a socket) must not keep a failed command alive.
   setTimeout(() => process.exit(f.exitCode), 1000).unref();
   if (jsonOutput)
-    out(
-      JSON.stringify(
-        {
-          error: {
-            code: f.code,
-            message: f.message,
-            exitCode: f.exitCode,
-            ...(f.issues?.length ? { issues: f.issues.map((i) => ({ path: i.path, message: i.message })) } : {}),
-          },
-        },
-        null,
-        2,
-      ),
-    );
+    outJson({
+      error: {
+        code: f.code,
+        message: f.message,
+        exitCode: f.exitCode,
+        ...(f.issues?.length ? { issues: f.issues.map((i) => ({ path: i.path, message: i.message })) } : {}),
+      },
+    });
   return f.exitCode;
 }
