@@ -2,53 +2,17 @@
  * `cutover app|group|config <action>`: CodeDeploy's catalog operations against a running
  * `cutover server` (or any endpoint speaking CodeDeploy's JSON 1.1 without signing).
  */
-import { parseArgs } from 'node:util';
 import { callApi } from '../wiring/remote.js';
+import { columns, type Values } from './options.js';
 
 export class CatalogUsageError extends Error {}
 
-export const CATALOG_HELP: Record<string, string> = {
-  app: `Usage: cutover app create|get|list|delete [NAME] [--platform Lambda|ECS] [--output json|table] [--endpoint URL]
+const more = (kind: string) => `Run 'cutover ${kind} --help' for its actions and options.`;
 
-Applications (CodeDeploy CreateApplication, GetApplication, ListApplications, DeleteApplication).
-create takes --platform (default Lambda).`,
-  group: `Usage: cutover group create|update|get|list|delete --application NAME [--group NAME] [options]
-
-Deployment groups. Options for create and update:
-  --config NAME            Deployment configuration (default: CodeDeployDefault.LambdaAllAtOnce or ECSAllAtOnce)
-  --alarms A,B             CloudWatch alarms to watch (enables alarm checks)
-  --ignore-firing-alarms   Baseline mode ignoreAlarmsAlreadyFiring (default failOnAlarmAtStart)
-  --hook-timeout SECONDS   Lifecycle hook timeout (default 3600)
-  --no-auto-rollback       Leave traffic where it is on failure (default: roll back)
-ECS groups (the application's platform is ECS):
-  --ecs-service CLUSTER/SERVICE   The service (its deployment controller must be EXTERNAL)
-  --target-groups BLUE,GREEN      The two target groups that take turns
-  --prod-listener ARN             Production listener    --test-listener ARN   Test listener (optional)
-  --ready-wait MINUTES            STOP_DEPLOYMENT: wait for 'cutover continue' before production traffic moves
-  --termination-wait MINUTES      Keep the original task set this long after success (TERMINATE)
-  --keep-original                 KEEP_ALIVE: never delete the original task set
-  --output json|table      Output (default table)   --endpoint URL   API endpoint`,
-  config: `Usage: cutover config create|get|list|delete [NAME] [--steps "1% 5m, 10% 10m, 100%" | --canary P:MIN | --linear P:MIN | --all-at-once]
-
-Deployment configurations: CodeDeploy's TimeBasedCanary / TimeBasedLinear / AllAtOnce, or a
-Cutover step list. 'list' includes the predefined CodeDeployDefault.Lambda* and ECS* configurations.
-create takes --platform Lambda|ECS (default Lambda).`,
-};
-
-type Values = Record<string, string | boolean | undefined>;
-
-function table(rows: Record<string, unknown>[], columns: string[]): string {
+function table(rows: Record<string, unknown>[], names: string[]): string {
   const cell = (v: unknown) =>
     v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) =>
-    vals
-      .map((v, i) => v.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join(
-    '\n',
-  );
+  return columns([names.map((c) => c.toUpperCase()), ...rows.map((r) => names.map((c) => cell(r[c])))]).join('\n');
 }
 
 function pair(v: unknown, flag: string): [number, number] {
@@ -121,45 +85,15 @@ function ecsGroupInput(v: Values): Record<string, unknown> {
 
 export async function catalogCommand(
   kind: 'app' | 'group' | 'config',
-  args: string[],
+  /** Parsed by the CLI's option table (commands.ts). */
+  values: Values,
+  positionals: string[],
   /** The API to call: --endpoint, or the server holding --state-dir, or the default. */
   endpoint: (v: unknown, stateDir: unknown) => Promise<string>,
   out: (s: string) => void,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      output: { type: 'string', default: 'table' },
-      endpoint: { type: 'string' },
-      'state-dir': { type: 'string', default: '.cutover' },
-      application: { type: 'string' },
-      group: { type: 'string' },
-      config: { type: 'string' },
-      alarms: { type: 'string' },
-      'ignore-firing-alarms': { type: 'boolean' },
-      'hook-timeout': { type: 'string' },
-      'no-auto-rollback': { type: 'boolean' },
-      steps: { type: 'string' },
-      canary: { type: 'string' },
-      linear: { type: 'string' },
-      'all-at-once': { type: 'boolean' },
-      platform: { type: 'string' },
-      'ecs-service': { type: 'string' },
-      'target-groups': { type: 'string' },
-      'prod-listener': { type: 'string' },
-      'test-listener': { type: 'string' },
-      'ready-wait': { type: 'string' },
-      'termination-wait': { type: 'string' },
-      'keep-original': { type: 'boolean' },
-    },
-  });
-  const v = values as Values;
-  if (v.help || positionals.length === 0) return (out(CATALOG_HELP[kind]!), v.help ? 0 : 2);
-  if (!['json', 'table'].includes(String(v.output)))
-    throw new CatalogUsageError(`--output: json or table, got ${String(v.output)}`);
+  const v = values;
+  if (positionals.length === 0) throw new CatalogUsageError(`missing the action\n\n${more(kind)}`);
   const [action, name] = positionals;
   const platform = v.platform === undefined ? 'Lambda' : String(v.platform);
   if (!['Lambda', 'ECS'].includes(platform)) throw new CatalogUsageError(`--platform: Lambda or ECS, got ${platform}`);
@@ -167,7 +101,7 @@ export async function catalogCommand(
   const show = (result: Record<string, unknown>, rows: Record<string, unknown>[], columns: string[]) =>
     out(v.output === 'json' ? JSON.stringify(result, null, 2) : table(rows, columns));
   const need = (value: unknown, what: string): string => {
-    if (!value) throw new CatalogUsageError(`missing ${what}\n\n${CATALOG_HELP[kind]}`);
+    if (!value) throw new CatalogUsageError(`missing ${what}\n\n${more(kind)}`);
     return String(value);
   };
 
@@ -310,7 +244,7 @@ export async function catalogCommand(
       const kinds = ['steps', 'canary', 'linear', 'all-at-once'].filter((k) => v[k] !== undefined);
       if (kinds.length !== 1)
         throw new CatalogUsageError(
-          `give exactly one of --steps, --canary, --linear, --all-at-once\n\n${CATALOG_HELP.config}`,
+          `give exactly one of --steps, --canary, --linear, --all-at-once\n\n${more('config')}`,
         );
       let trafficRoutingConfig: unknown = v.steps;
       if (v.canary) {
@@ -328,5 +262,5 @@ export async function catalogCommand(
       return (show(r, [{ config, status: 'created' }], ['config', 'status']), 0);
     }
   }
-  throw new CatalogUsageError(`unknown action '${String(action)}'\n\n${CATALOG_HELP[kind]}`);
+  throw new CatalogUsageError(`unknown action '${String(action)}'\n\n${more(kind)}`);
 }

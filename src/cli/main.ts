@@ -8,190 +8,64 @@ import { chmodSync, existsSync, readFileSync, mkdirSync, mkdtempSync, copyFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ApiError, InvalidInputError } from '../domain/errors.js';
+import { dispatch } from '../api/operations.js';
+import { LocalFileError, readLocalFile } from '../config/local-file.js';
+import { ApiError, InvalidInputError, type Issue } from '../domain/errors.js';
 import { describeRouting } from '../platforms/lambda/traffic.js';
 import { isTerminal, type Deployment } from '../domain/model.js';
 import { TASKS } from '../tasks/index.js';
 import { CatalogUsageError, catalogCommand } from './catalog.js';
+import { EXIT, SPECS, mainHelp } from './commands.js';
+import { UsageError, closest, columns, commandHelp, parseCommand, type Values } from './options.js';
+import { heartbeat, progressMs, progressText, type ProgressInfo } from './progress.js';
 import { DEFAULT_ENDPOINT, callApi } from '../wiring/remote.js';
 import { KEYS_HINT, listenForKeys } from './keys.js';
 import { LOCAL_REVISION_BUCKET } from '../local/s3.js';
 import { StateDirBusyError, liveOwner } from '../local/state-dir.js';
-import { c, clockText, listenerRouting, renderEntry, targetOf, watch } from './render.js';
+import { LABEL_WIDTH, c, clockText, listenerRouting, renderEntry, targetOf, watch } from './render.js';
 import { openSession, type Session } from '../wiring/session.js';
 import { runServerDemo } from './server-demo.js';
 import { resetStateDir, type ResetPlan } from '../wiring/reset.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXAMPLES = join(ROOT, 'examples');
-const out = (s = '') => process.stdout.write(`${s}\n`);
-const err = (s: string) => process.stderr.write(`${s}\n`);
-
-class UsageError extends Error {}
-
-const COMMON = {
-  'state-dir': { type: 'string', default: '.cutover' },
-  speed: { type: 'string', default: '60' },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const;
-
-const HELP: Record<string, string> = {
-  main: `cutover — CodeDeploy-compatible deployments for AWS Lambda, on Step Functions.
-
-Usage: cutover <command> [options]
-
-Commands (local mode: no AWS account; time is compressed):
-  demo       Deploy a healthy and a faulty release in a simulated AWS account and show both outcomes
-  init       Write an example world file, AppSpec and hook modules to the current folder
-  deploy     Deploy an AppSpec to a deployment group and follow it live
-  status     Show a deployment's status, lifecycle events and timeline
-  server     Serve the CodeDeploy-compatible API (JSON 1.1) locally for the AWS CLI and SDKs
-  reset      Put the local world back to the world file: drop the state folder's store and world state
-
-On an EC2 instance or on-premises server of a Server deployment group:
-  agent      Run the Cutover agent: poll the engine, install revisions, run AppSpec hooks
-
-For a Cutover API deployed on AWS (it needs execute-api signatures; CodeDeploy clients make others):
-  proxy      A loopback endpoint for the AWS CLI and SDKs that re-signs their requests for the API
-
-One process holds a state folder (.cutover, or --state-dir) at a time. While 'cutover server' holds
-it, status, list, deploy and the commands below go through that server; other commands exit 2.
-
-Commands for a running 'cutover server' (--endpoint, $CUTOVER_ENDPOINT, the server holding the
-state folder, or http://127.0.0.1:4980):
-  app        Applications: create|get|list|delete
-  group      Deployment groups: create|update|get|list|delete
-  config     Deployment configurations: create|get|list|delete
-  list       List a deployment group's deployments
-  stop       Stop a deployment (with rollback unless --no-rollback)
-  promote    Skip the remaining bakes and approvals; go to 100%
-  pause      Hold at the current weight        resume    Continue a paused deployment
-  approve    Approve the approval step a deployment waits on (also: continue)
-
-Run 'cutover <command> --help' for a command's options.
-Exit codes: 0 success, 1 deployment failed or stopped, 2 bad usage or input, 3 internal error.`,
-  demo: `Usage: cutover demo [lambda|ecs|server] [--speed N] [--keep | --state-dir DIR]
-
-lambda (default): two deployments of the 'checkout' function (alias live) in a simulated account
-with CodeDeployDefault.LambdaCanary10Percent5Minutes: version 1 → 2 (healthy: succeeds) and then
-2 → 3 (35% errors: the checkout-errors alarm trips and the deployment rolls back).
-ecs: two blue/green deployments of the ECS service demo/web behind an ALB (prod and test listeners)
-with CodeDeployDefault.ECSCanary10Percent5Minutes and all five ECS hooks: task definition web:1 →
-web:2 (succeeds; the original task set is deleted after a 5-minute termination wait), then
-web:2 → web:3 (35% errors: the web-5xx alarm trips; both listeners go back to blue and the
-replacement task set is deleted).
-server: in-place deployments to four real local hosts (one 'cutover agent' process each, its files
-under the state folder's hosts/<id>/) behind a target group, with CodeDeployDefault.HalfAtATime:
-revision 1, then 2 (succeeds: its files on every host, its scripts ran, ValidateService passed),
-then 3, whose ValidateService fails on two hosts: the minimum of two healthy hosts stops it
-(HEALTH_CONSTRAINTS) and the automatic rollback redeploys revision 2. Real time (real scripts).
-Prints a live timeline and a summary; exits 0 when both end as expected. The demo runs in a fresh
-temporary state folder of its own, removed at the end, so it never touches .cutover/.
-
-Options:
-  --speed N        Time compression (default 60: a 5-minute bake takes 5 s)
-  --keep           Keep the temporary state folder (to inspect the deployments with 'cutover status')
-  --state-dir DIR  Run in this state folder instead (kept)`,
-  init: `Usage: cutover init [lambda|ecs|server] [--force]
-
-lambda (default): writes cutover.world.yml (simulated functions, alarms, hooks, deployment
-groups), appspec.yml and hooks/pre-traffic.mjs, hooks/post-traffic.mjs to the current folder.
-Then: cutover deploy --application shop --group checkout-prod --appspec appspec.yml
-ecs: writes cutover.world.yml (an ECS service behind a load balancer, task definitions, alarms,
-a blue/green deployment group), appspec.yml (an ECS AppSpec) and hooks/ecs-check.mjs.
-Then: cutover deploy --application shop --group web-prod --appspec appspec.yml
-server: writes cutover.world.yml (four local hosts, each run as a real 'cutover agent' process by
-'cutover server', a target group, application fleet with group web, HalfAtATime, auto-rollback) and
-a bundle layout: bundle/appspec.yml (files to /srv/app, the five script hooks), bundle/app/ (the
-files) and bundle/scripts/ (ApplicationStop, BeforeInstall, AfterInstall, ApplicationStart,
-ValidateService). Then: cutover server, and upload a tgz of bundle/ (the next steps say how).
-Existing files are kept unless --force is given.`,
-  deploy: `Usage: cutover deploy --application NAME --group NAME --appspec FILE [options]
-
-Creates a deployment (CodeDeploy CreateDeployment semantics) in local mode and follows it live.
-
-Options:
-  --application NAME   Application (created from the world file if it defines it)
-  --group NAME         Deployment group
-  --appspec FILE       AppSpec file (YAML or JSON)
-  --config NAME        Deployment configuration: a CodeDeployDefault.Lambda* name, a custom one,
-                       or a step list such as "1% 5m, 10% 10m, 50% 10m, 100%" (default: the group's)
-  --description TEXT   Description (max 256 characters)
-  --world FILE         World file (default ./cutover.world.yml)
-  --speed N            Time compression (default 60)
-  --state-dir DIR      Local state folder (default .cutover)
-  --json               Print the final deployment as JSON instead of a live timeline
-  --endpoint URL       Deploy through a running Cutover API ('cutover server') instead of in this process`,
-  server: `Usage: cutover server [--port N] [--host ADDR] [--allow-remote] [--world FILE] [--speed N] [--state-dir DIR]
-
-Serves CodeDeploy's API (AWS JSON 1.1, X-Amz-Target CodeDeploy_20141006.*; Cutover's extras under
-Cutover_20261122.*) on 127.0.0.1, backed by local mode: deployments created through it run in this
-process against the simulated world. Point the AWS CLI (--endpoint-url) or an SDK client (endpoint,
-or AWS_ENDPOINT_URL_CODEDEPLOY) at it. Hook modules in the world file reach it automatically.
-
-Options:
-  --port N          Port (default 4980; 0 picks a free one)
-  --s3-port N       Port of the local S3 for revision uploads (default 4981; 0 picks a free one)
-  --host ADDR       Address (default 127.0.0.1); anything but loopback needs --allow-remote
-  --allow-remote    Allow a non-loopback address (the local API has no authentication)
-  --world FILE      World file (default ./cutover.world.yml, if it exists)
-  --speed N         Time compression (default 60)
-  --state-dir DIR   Local state folder (default .cutover)
-
-The server holds the state folder: other commands on it (status, list, deploy, stop, …) go through
-its API. SIGTERM or Ctrl-C stops every running deployment with rollback (waiting up to 10 s), saves
-the world and exits 0 (1 if a deployment could not be stopped in time); a second signal quits at once.`,
-  reset: `Usage: cutover reset [--yes] [--world FILE] [--state-dir DIR]
-
-Puts the local world back to the world file: deletes the state folder's store (every deployment,
-application and deployment group recorded there; the world file's are created again on the next
-run), its local S3 uploads and its persisted world (alias, task set and listener positions).
-Without --yes it prints what it would drop and exits 2. Refused (exit 2) while a process holds the
-folder.
-
-Options:
-  --yes             Drop it
-  --world FILE      World file to compare the positions with (default ./cutover.world.yml, if it exists)
-  --state-dir DIR   Local state folder (default .cutover)`,
-  list: `Usage: cutover list --application NAME --group NAME [--status STATUS] [--output json|table] [--endpoint URL]
-
-Lists the group's deployments, newest first (CodeDeploy ListDeployments + BatchGetDeployments).`,
-  stop: `Usage: cutover stop DEPLOYMENT_ID [--no-rollback] [--output json|table] [--endpoint URL]
-
-Stops the deployment at once (CodeDeploy StopDeployment). Traffic goes back to CurrentVersion unless
---no-rollback, which leaves it where it is. The deployment ends Stopped (MANUAL_STOP).`,
-  promote:
-    'Usage: cutover promote DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nSkips the remaining bakes and approvals and goes to 100% now; AfterAllowTraffic still runs.',
-  pause:
-    'Usage: cutover pause DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nHolds the deployment at its current weight; the bake clock stops until resume.',
-  resume:
-    'Usage: cutover resume DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nContinues a paused deployment with the bake time that was left.',
-  approve:
-    'Usage: cutover approve DEPLOYMENT_ID [--output json|table] [--endpoint URL]\n\nApproves the approval step the deployment is waiting on.',
-  continue: `Usage: cutover continue DEPLOYMENT_ID [--wait-type READY_WAIT|TERMINATION_WAIT] [--output json|table] [--endpoint URL]
-
-CodeDeploy ContinueDeployment. ECS: READY_WAIT (default) lets a deployment waiting as Ready
-(STOP_DEPLOYMENT) move production traffic; TERMINATION_WAIT deletes the original task set now
-instead of at the end of the termination wait. Lambda: approves the approval step it waits on.`,
-  status: `Usage: cutover status DEPLOYMENT_ID [--json | --output json|table] [--state-dir DIR] [--world FILE]
-       cutover status DEPLOYMENT_ID --endpoint URL [--watch] [--json | --output json|table]
-
-Shows a deployment: status, error, lifecycle events and timeline. Without --endpoint it reads the
-local store (with the world file, default ./cutover.world.yml if it exists, a deployment left
-unfinished by an ended process is first rolled back from the world and recorded); with --endpoint
-(or $CUTOVER_ENDPOINT) it asks a running Cutover API, and --watch follows the deployment until it
-ends (exit 0 succeeded, 1 failed or stopped).`,
+/**
+ * A closed stdout (`cutover deploy … | head -1`) is not a reason to stop: what the command does
+ * (a deployment running in this process) carries on to its end, silently, and the exit code still
+ * says how it ended. Writes after the close are dropped; the EPIPE is not an error.
+ */
+const closed = { stdout: false, stderr: false };
+for (const [name, stream] of [
+  ['stdout', process.stdout],
+  ['stderr', process.stderr],
+] as const)
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') closed[name] = true;
+    else throw e;
+  });
+const err = (s: string) => {
+  if (!closed.stderr) process.stderr.write(`${s}\n`);
+};
+/** The JSON document of --output json (stdout). */
+const outJson = (v: unknown) => {
+  if (!closed.stdout) process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+};
+/** Set by main for --output json. */
+let jsonOutput = false;
+/** demo, init, server, reset with --output json: their lines for people go to stderr, stdout has the JSON. */
+let humanToStderr = false;
+const out = (s = '') => {
+  if (humanToStderr) err(s);
+  else if (!closed.stdout) process.stdout.write(`${s}\n`);
 };
 
-function parse<const O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O) {
-  try {
-    const config = { args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true } as const;
-    return parseArgs(config);
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n\n${HELP[command]}`);
-  }
+/** The parsed options of a command, from the one table (commands.ts) its help is written from. */
+function parse(command: string, args: string[]) {
+  return parseCommand(SPECS.get(command)!, args);
 }
+
+const helpOf = (command: string) => commandHelp(SPECS.get(command)!);
+const seeHelp = (command: string) => `Run 'cutover ${command} --help' for its options.`;
 
 function speedOf(v: string | boolean | undefined): number {
   const n = Number(v);
@@ -285,13 +159,25 @@ async function runDeployment(
   input: Record<string, unknown>,
   speed: number,
   live: boolean,
+  progress = 30_000,
 ): Promise<Deployment> {
   const { deploymentId } = await session.run(TASKS.createDeployment, input);
   if (live) out(`  ${c.bold(deploymentId)} created${process.stdin.isTTY ? c.dim(`   (${KEYS_HINT})`) : ''}`);
   const release = stopOnInterrupt(session, deploymentId);
   const releaseKeys = live ? listenForKeys(session, deploymentId, (s) => out(c.cyan(`  » ${s}`))) : () => undefined;
   try {
-    if (live) return await watch(session, deploymentId, out, 60, speed);
+    if (live) {
+      const beat = heartbeat(
+        out,
+        async () => progressLine(await localApi(session)('GetDeployment', { deploymentId })),
+        progress,
+      );
+      try {
+        return await watch(session, deploymentId, beat.out, 60, speed);
+      } finally {
+        beat.stop();
+      }
+    }
     await session.runtime.wait(deploymentId);
     return (await session.deps.deployments.get(deploymentId))!;
   } finally {
@@ -301,21 +187,49 @@ async function runDeployment(
   }
 }
 
-/**
- * A deployment for --json: what was asked and where it is, without credentials (the task token, hook
- * execution ids) and without the hooks' targets (a webhook URL may carry a token).
- */
-function deploymentJson(d: Deployment): Record<string, unknown> {
-  const { currentWait: _token, lifecycleEvents, ...state } = d.state;
-  const { lifecycle, ...spec } = d.spec;
-  return {
-    deploymentId: d.deploymentId,
-    ...spec,
-    stages: lifecycle.map((s) => ({ kind: s.kind, name: s.name })),
-    ...state,
-    waiting: d.state.currentWait?.kind,
-    lifecycleEvents: lifecycleEvents.map(({ hookExecutionIdHash: _id, ...e }) => e),
+/** An API to call operations on: a remote one, or this process's local store (the same operations). */
+type Api = (operation: string, input: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
+const remoteApi =
+  (endpoint: string): Api =>
+  (operation, input) =>
+    callApi(endpoint, operation, input);
+
+/** The session's own operations, in process: what its API server would answer, with the same shapes. */
+function localApi(session: Session): Api {
+  return async (operation, input) => {
+    const run = dispatch(operation, input, session.deps, session.viewFor);
+    const r = await (session.work ? session.work.during(run) : run);
+    if ('error' in r) throw new ApiError(r.error.__type, r.error.message);
+    return r.output as Record<string, unknown>;
   };
+}
+
+/** A progress line (the timeline's columns) from GetDeployment's answer. */
+const progressLine = (r: Record<string, unknown>) =>
+  `  ${c.dim('     …')}  ${'Waiting'.padEnd(LABEL_WIDTH)} ${progressText(r.deploymentInfo as ProgressInfo)}`;
+
+/**
+ * A deployment as every command prints it with --output json (deploy and status, locally and
+ * through an API): GetDeployment's deploymentInfo and GetDeploymentTimeline's entries. Neither
+ * carries a hook execution id (the hook's credential): shapes.ts leaves it out, and this drops any
+ * that an older server might still send.
+ */
+async function deploymentDocument(api: Api, deploymentId: string): Promise<Record<string, unknown>> {
+  const { deploymentInfo } = await api('GetDeployment', { deploymentId });
+  const { timeline } = await api('GetDeploymentTimeline', { deploymentId });
+  return withoutHookExecutionIds({ deploymentInfo, timeline }) as Record<string, unknown>;
+}
+
+/** A copy without any lifecycleEventHookExecutionId / hookExecutionId field, at any depth. */
+export function withoutHookExecutionIds(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutHookExecutionIds);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([k]) => !/^(lifecycleEvent)?hookExecutionId$/i.test(k))
+      .map(([k, x]) => [k, withoutHookExecutionIds(x)]),
+  );
 }
 
 function summaryLine(d: Deployment, session: Session): string {
@@ -398,11 +312,11 @@ function ecsDemo(): { world: string; group: string; config: string; releases: De
 }
 
 async function demo(args: string[]): Promise<number> {
-  const { values, positionals } = parse('demo', args, { keep: { type: 'boolean', default: false } });
-  if (values.help) return (out(HELP.demo), 0);
+  const { values, positionals } = parse('demo', args);
+  if (values.help) return (out(helpOf('demo')), 0);
   const kind = positionals[0] ?? 'lambda';
   if (!['lambda', 'ecs', 'server'].includes(kind))
-    throw new UsageError(`demo: lambda, ecs or server, got ${kind}\n\n${HELP.demo}`);
+    throw new UsageError(`demo: lambda, ecs or server, got ${kind}\n\n${seeHelp('demo')}`);
   const speed = speedOf(values.speed);
   if (kind === 'server') return serverDemo(args, Boolean(values.keep), values['state-dir']);
   const plan = kind === 'ecs' ? ecsDemo() : lambdaDemo();
@@ -460,6 +374,12 @@ async function demo(args: string[]): Promise<number> {
     out(c.bold('Summary'));
     for (const r of results) out(`  ${r.ok ? c.green('✓') : c.red('✗')} ${r.line}`);
     const all = results.every((r) => r.ok);
+    if (jsonOutput)
+      outJson({
+        demo: kind,
+        asExpected: all,
+        deployments: results.map((r) => ({ asExpected: r.ok, summary: r.line })),
+      });
     out(
       all
         ? c.green('\nBoth deployments ended as expected: the healthy release shipped, the faulty one rolled back.')
@@ -566,11 +486,11 @@ async function serverDemo(args: string[], keep: boolean, named: string | boolean
 }
 
 async function init(args: string[]): Promise<number> {
-  const { values, positionals } = parse('init', args, { force: { type: 'boolean', default: false } });
-  if (values.help) return (out(HELP.init), 0);
+  const { values, positionals } = parse('init', args);
+  if (values.help) return (out(helpOf('init')), 0);
   const kind = positionals[0] ?? 'lambda';
   if (!['lambda', 'ecs', 'server'].includes(kind))
-    throw new UsageError(`init: lambda, ecs or server, got ${kind}\n\n${HELP.init}`);
+    throw new UsageError(`init: lambda, ecs or server, got ${kind}\n\n${seeHelp('init')}`);
   const serverBundle = (rel: string): [string, string] => [join('server', 'bundle', rel), join('bundle', rel)];
   const files: [string, string][] =
     kind === 'server'
@@ -595,16 +515,20 @@ async function init(args: string[]): Promise<number> {
             ['init/pre-traffic.mjs', 'hooks/pre-traffic.mjs'],
             ['hooks/post-traffic.mjs', 'hooks/post-traffic.mjs'],
           ];
+  const done: { path: string; action: 'wrote' | 'kept' }[] = [];
   for (const [from, to] of files) {
     if (existsSync(to) && !values.force) {
       out(`  kept    ${to} (exists; --force overwrites)`);
+      done.push({ path: to, action: 'kept' });
       continue;
     }
     mkdirSync(dirname(resolve(to)), { recursive: true });
     copyFileSync(join(EXAMPLES, from), to);
     if (to.endsWith('.sh')) chmodSync(to, 0o755);
     out(`  wrote   ${to}`);
+    done.push({ path: to, action: 'wrote' });
   }
+  if (jsonOutput) outJson({ files: done });
   if (kind === 'server') {
     out(`
 Next:
@@ -627,34 +551,34 @@ Or watch it all happen first: cutover demo server`);
 }
 
 async function deploy(args: string[]): Promise<number> {
-  const { values } = parse('deploy', args, {
-    application: { type: 'string' },
-    group: { type: 'string' },
-    appspec: { type: 'string' },
-    config: { type: 'string' },
-    description: { type: 'string' },
-    world: { type: 'string', default: 'cutover.world.yml' },
-    json: { type: 'boolean', default: false },
-    endpoint: { type: 'string' },
-  });
-  if (values.help) return (out(HELP.deploy), 0);
-  const missing = ['application', 'group', 'appspec'].filter((k) => !values[k as keyof typeof values]);
-  if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${HELP.deploy}`);
+  const { values } = parse('deploy', args);
+  if (values.help) return (out(helpOf('deploy')), 0);
+  const missing = ['application', 'group', 'appspec'].filter((k) => !values[k]);
+  if (missing.length)
+    throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${seeHelp('deploy')}`);
+  const json = values.output === 'json';
+  const progress = progressMs(values.progress);
   const appspecPath = String(values.appspec);
-  if (!existsSync(appspecPath)) throw new UsageError(`--appspec: ${appspecPath} does not exist`);
+  const content = readLocalFile(
+    appspecPath,
+    'an AppSpec file',
+    'give the AppSpec file (YAML or JSON), e.g. --appspec appspec.yml',
+  );
   const stateDir = String(values['state-dir']);
-  const endpoint = await apiFor(values.endpoint, stateDir, { env: false });
+  const input = {
+    applicationName: values.application,
+    deploymentGroupName: values.group,
+    revision: { revisionType: 'AppSpecContent', appSpecContent: { content } },
+    ...(values.config ? { deploymentConfigName: values.config } : {}),
+    ...(values.description ? { description: values.description } : {}),
+  };
+  const endpoint = await apiFor(values.endpoint, stateDir);
   if (endpoint) {
-    // Through a running API (e.g. 'cutover server', or the one holding the state folder): create
-    // there, then follow it.
-    const { deploymentId } = (await callApi(endpoint, 'CreateDeployment', {
-      applicationName: values.application,
-      deploymentGroupName: values.group,
-      revision: { revisionType: 'AppSpecContent', appSpecContent: { content: readFileSync(appspecPath, 'utf8') } },
-      ...(values.config ? { deploymentConfigName: values.config } : {}),
-      ...(values.description ? { description: values.description } : {}),
-    })) as { deploymentId: string };
-    return followRemote(endpoint, deploymentId, true, Boolean(values.json));
+    // Through a running API (--endpoint, $CUTOVER_ENDPOINT, or the server holding the state folder):
+    // create there, then follow it.
+    const api = remoteApi(endpoint);
+    const { deploymentId } = (await api('CreateDeployment', input)) as { deploymentId: string };
+    return follow(api, deploymentId, { watch: true, json, progress });
   }
   const worldPath = String(values.world);
   if (!existsSync(worldPath))
@@ -662,133 +586,114 @@ async function deploy(args: string[]): Promise<number> {
   const speed = speedOf(values.speed);
   const session = await openSession({ stateDir, speed, worldFile: worldPath, command: 'deploy' });
   try {
-    const d = await runDeployment(
-      session,
-      {
-        applicationName: values.application,
-        deploymentGroupName: values.group,
-        revision: { revisionType: 'AppSpecContent', appSpecContent: { content: readFileSync(appspecPath, 'utf8') } },
-        ...(values.config ? { deploymentConfigName: values.config } : {}),
-        ...(values.description ? { description: values.description } : {}),
-      },
-      speed,
-      !values.json,
-    );
-    if (values.json) out(JSON.stringify({ deploymentInfo: deploymentJson(d) }, null, 2));
+    const d = await runDeployment(session, input, speed, !json, progress);
+    if (json) out(JSON.stringify(await deploymentDocument(localApi(session), d.deploymentId), null, 2));
     else out(`\n${summaryLine(d, session)}`);
-    return d.state.status === 'Succeeded' ? 0 : 1;
+    return d.state.status === 'Succeeded' ? EXIT.ok : EXIT.deploymentFailed;
   } finally {
     await session.close();
   }
 }
 
-/** The fields of GetDeployment's `deploymentInfo` that `status --endpoint` prints. */
+/** The fields of GetDeployment's `deploymentInfo` that the CLI prints. */
 interface RemoteDeployment {
+  deploymentId: string;
   status: string;
   applicationName: string;
   deploymentGroupName: string;
   deploymentConfigName: string;
   createTime: number | string;
+  creator?: string;
   errorInformation?: { code: string; message: string };
-  cutover?: { targetWeight?: number };
+  rollbackInfo?: Record<string, unknown>;
+  cutover?: { targetWeight?: number; lifecycleEvents?: { lifecycleEventName: string; status: string }[] };
 }
 
+const ENDED = ['Succeeded', 'Failed', 'Stopped'];
+/** How a deployment's status exits: 1 failed or stopped; 0 succeeded or still going. */
+const exitOf = (status: string) => (status === 'Failed' || status === 'Stopped' ? EXIT.deploymentFailed : EXIT.ok);
+
 /**
- * Follow a deployment through the API until it ends (or print it once): new timeline entries as
- * they appear. Returns the exit code: 0 succeeded, 1 failed or stopped (or still running, once).
+ * Print a deployment (once, or following it until it ends: new timeline entries as they appear,
+ * a progress line while nothing happens), the same from the local store or through an API.
+ * Returns the exit code: 0 succeeded (or still running, once), 1 failed or stopped.
  */
-async function followRemote(endpoint: string, id: string, watch: boolean, json: boolean): Promise<number> {
+async function follow(
+  api: Api,
+  id: string,
+  opts: { watch: boolean; json: boolean; progress: number },
+): Promise<number> {
+  const beat = opts.watch
+    ? heartbeat(out, async () => progressLine(await api('GetDeployment', { deploymentId: id })), opts.progress)
+    : { out, stop: () => undefined };
   let printed = 0;
-  for (;;) {
-    const { deploymentInfo: d } = (await callApi(endpoint, 'GetDeployment', { deploymentId: id })) as {
-      deploymentInfo: RemoteDeployment;
-    };
-    const { timeline } = (await callApi(endpoint, 'GetDeploymentTimeline', { deploymentId: id })) as {
-      timeline: { at: string; event: string; message: string }[];
-    };
-    const done = ['Succeeded', 'Failed', 'Stopped'].includes(d.status);
-    if (json) {
-      if (done || !watch) out(JSON.stringify({ deploymentInfo: d, timeline }, null, 2));
-    } else {
-      if (printed === 0) out(`${c.bold(id)}  ${d.applicationName}/${d.deploymentGroupName}  ${d.deploymentConfigName}`);
-      const t0 = Number(d.createTime) * 1000;
-      for (const e of timeline.slice(printed)) out(renderEntry(t0, e));
-      printed = timeline.length;
-      if (done || !watch) {
-        const weight = d.cutover?.targetWeight;
-        out(
-          `  status ${d.status === 'Succeeded' ? c.green(d.status) : d.status}${d.errorInformation ? ` (${d.errorInformation.code}: ${d.errorInformation.message})` : ''}${weight !== undefined ? `, ${weight}% on target` : ''}`,
-        );
+  try {
+    for (;;) {
+      const doc = await deploymentDocument(api, id);
+      const d = doc.deploymentInfo as RemoteDeployment;
+      const timeline = doc.timeline as { at: string; event: string; message: string }[];
+      const done = ENDED.includes(d.status);
+      if (opts.json) {
+        if (done || !opts.watch) out(JSON.stringify(doc, null, 2));
+      } else {
+        if (printed === 0) {
+          beat.out(`${c.bold(id)}  ${d.applicationName}/${d.deploymentGroupName}  ${d.deploymentConfigName}`);
+          if (!opts.watch) {
+            beat.out(
+              `  creator    ${d.creator ?? '-'}   created ${new Date(Number(d.createTime) * 1000).toISOString()}`,
+            );
+            const events = d.cutover?.lifecycleEvents ?? [];
+            if (events.length)
+              beat.out('  lifecycle  ' + events.map((e) => `${e.lifecycleEventName}=${e.status}`).join('  '));
+          }
+        }
+        const t0 = Number(d.createTime) * 1000;
+        for (const e of timeline.slice(printed)) beat.out(renderEntry(t0, e));
+        printed = timeline.length;
+        if (done || !opts.watch) {
+          const weight = d.cutover?.targetWeight;
+          beat.out(
+            `  status ${d.status === 'Succeeded' ? c.green(d.status) : d.status}${d.errorInformation ? ` (${d.errorInformation.code}: ${d.errorInformation.message})` : ''}${weight !== undefined ? `, ${weight}% on target` : ''}`,
+          );
+          if (!opts.watch && d.rollbackInfo) beat.out(`  rollback   ${JSON.stringify(d.rollbackInfo)}`);
+        }
       }
+      if (done || !opts.watch) return exitOf(d.status);
+      await new Promise((r) => setTimeout(r, 1000));
     }
-    if (done) return d.status === 'Succeeded' ? 0 : 1;
-    if (!watch) return 0;
-    await new Promise((r) => setTimeout(r, 1000));
+  } finally {
+    beat.stop();
   }
 }
 
 async function status(args: string[]): Promise<number> {
-  const { values, positionals } = parse('status', args, {
-    json: { type: 'boolean', default: false },
-    output: { type: 'string' },
-    endpoint: { type: 'string' },
-    watch: { type: 'boolean', default: false },
-    world: { type: 'string', default: 'cutover.world.yml' },
-  });
-  if (values.help) return (out(HELP.status), 0);
-  if (values.output !== undefined && !['json', 'table'].includes(String(values.output)))
-    throw new UsageError(`--output: json or table, got ${String(values.output)}`);
-  if (values.output === 'json') values.json = true;
+  const { values, positionals } = parse('status', args);
+  if (values.help) return (out(helpOf('status')), 0);
   const id = positionals[0];
-  if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${HELP.status}`);
+  if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${seeHelp('status')}`);
+  const opts = { watch: Boolean(values.watch), json: values.output === 'json', progress: progressMs(values.progress) };
   const stateDir = String(values['state-dir']);
-  const endpoint = values.watch ? await endpointOf(values.endpoint, stateDir) : await apiFor(values.endpoint, stateDir);
-  if (endpoint) return followRemote(endpoint, id, Boolean(values.watch), Boolean(values.json));
+  // --watch follows through an API (a local deployment runs in the process that holds the folder).
+  const endpoint = opts.watch ? await endpointOf(values.endpoint, stateDir) : await apiFor(values.endpoint, stateDir);
+  if (endpoint) return follow(remoteApi(endpoint), id, opts);
   // With the world file, a deployment an ended process left unfinished is settled first (rolled
   // back from the world), so what is shown is where it really ended.
-  const worldPath = String(values.world);
-  const session = await openSession({
-    stateDir,
-    speed: 1,
-    command: 'status',
-    ...(existsSync(worldPath) ? { worldFile: worldPath } : {}),
-  });
+  const session = await localSession(stateDir, String(values.world), 'status');
   try {
-    const d = await session.deps.deployments.get(id);
-    if (!d) throw new ApiError('DeploymentDoesNotExistException', `Deployment ${id} does not exist in ${stateDir}`);
-    const timeline = await session.deps.timeline.list(id);
-    if (values.json) {
-      out(JSON.stringify({ deploymentInfo: deploymentJson(d), timeline }, null, 2));
-      return 0;
-    }
-    const s = d.state;
-    out(
-      `${c.bold(d.deploymentId)}  ${d.spec.applicationName}/${d.spec.deploymentGroupName}  ${s.status === 'Succeeded' ? c.green(s.status) : s.status}`,
-    );
-    out(`  config     ${d.spec.deploymentConfigName}   creator ${d.spec.creator}   created ${d.spec.createTime}`);
-    for (const f of targetOf(d).functions)
-      out(`  function   ${f.functionName}:${f.alias} ${f.currentVersion} → ${f.targetVersion}`);
-    if (s.errorInformation) out(`  error      ${c.red(s.errorInformation.code)}: ${s.errorInformation.message}`);
-    if (s.rollbackInfo) out(`  rollback   ${JSON.stringify(s.rollbackInfo)}`);
-    out('  lifecycle  ' + s.lifecycleEvents.map((e) => `${e.lifecycleEventName}=${e.status}`).join('  '));
-    out('  timeline');
-    const t0 = Date.parse(d.spec.createTime);
-    for (const e of timeline) out(renderEntry(t0, e));
-    return 0;
+    return await follow(localApi(session), id, opts);
   } finally {
     await session.close();
   }
 }
 
+/** A session on the local store for a command that reads it (status, list), with the world file if it exists. */
+function localSession(stateDir: string, worldPath: string, command: string): Promise<Session> {
+  return openSession({ stateDir, speed: 1, command, ...(existsSync(worldPath) ? { worldFile: worldPath } : {}) });
+}
+
 async function server(args: string[]): Promise<number> {
-  const { values } = parse('server', args, {
-    port: { type: 'string', default: '4980' },
-    's3-port': { type: 'string', default: '4981' },
-    host: { type: 'string', default: '127.0.0.1' },
-    'allow-remote': { type: 'boolean', default: false },
-    world: { type: 'string', default: 'cutover.world.yml' },
-  });
-  if (values.help) return (out(HELP.server), 0);
+  const { values } = parse('server', args);
+  if (values.help) return (out(helpOf('server')), 0);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port: must be 0-65535, got ${String(values.port)}`);
@@ -809,7 +714,15 @@ async function server(args: string[]): Promise<number> {
       out(
         `  ${status < 400 ? c.green(String(status)) : c.red(String(status))}  ${target}  ${c.dim(`${ms.toFixed(0)} ms`)}`,
       ),
+  }).catch((e: NodeJS.ErrnoException & { port?: number; address?: string }) => {
+    // A busy port is the user's to change: say which option names it (exit 2, not an internal error).
+    if (e.code !== 'EADDRINUSE') throw e;
+    const flag = e.port === s3Port ? '--s3-port' : '--port';
+    throw new UsageError(
+      `${flag} ${e.port ?? ''}: ${e.address ?? '127.0.0.1'}:${e.port ?? '?'} is already in use (another 'cutover server'?); choose another with ${flag} N, or ${flag} 0 for a free one`,
+    );
   });
+  if (jsonOutput) outJson({ api: session.api.url, s3: session.s3.endpoint, stateDir: String(values['state-dir']) });
   out(
     `Cutover local API on ${c.bold(session.api.url)} (CodeDeploy JSON 1.1${existsSync(worldPath) ? `, world ${worldPath}` : ', empty world'})`,
   );
@@ -885,11 +798,8 @@ function resetLines(plan: ResetPlan): string[] {
 }
 
 async function reset(args: string[]): Promise<number> {
-  const { values } = parse('reset', args, {
-    yes: { type: 'boolean', default: false },
-    world: { type: 'string', default: 'cutover.world.yml' },
-  });
-  if (values.help) return (out(HELP.reset), 0);
+  const { values } = parse('reset', args);
+  if (values.help) return (out(helpOf('reset')), 0);
   const stateDir = String(values['state-dir']);
   const worldPath = String(values.world);
   const named = args.some((a) => a === '--world' || a.startsWith('--world='));
@@ -900,6 +810,7 @@ async function reset(args: string[]): Promise<number> {
     apply: Boolean(values.yes),
     note: err,
   });
+  if (jsonOutput) outJson({ reset: plan });
   if (!plan.paths.length) return (out(`Nothing to reset in ${stateDir}.`), 0);
   out(
     plan.dropped
@@ -950,19 +861,11 @@ function busyMessage(e: StateDirBusyError): string {
 /** stop, promote, pause, resume, approve, continue: one API call on one deployment. */
 function control(command: string, operation: string, done: string) {
   return async (args: string[]): Promise<number> => {
-    const { values, positionals } = parse(command, args, {
-      endpoint: { type: 'string' },
-      'no-rollback': { type: 'boolean', default: false },
-      output: { type: 'string', default: 'table' },
-      'wait-type': { type: 'string' },
-    });
-    if (values.help) return (out(HELP[command]), 0);
+    const { values, positionals } = parse(command, args);
+    if (values.help) return (out(helpOf(command)), 0);
     const id = positionals[0];
-    if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${HELP[command]}`);
-    if (values['no-rollback'] && command !== 'stop') throw new UsageError('--no-rollback applies to stop only');
-    const waitType = values['wait-type'] === undefined ? 'READY_WAIT' : String(values['wait-type']);
-    if (values['wait-type'] !== undefined && command !== 'continue')
-      throw new UsageError('--wait-type applies to continue only');
+    if (!id) throw new UsageError(`missing DEPLOYMENT_ID\n\n${seeHelp(command)}`);
+    const waitType = String(values['wait-type'] ?? 'READY_WAIT');
     if (!['READY_WAIT', 'TERMINATION_WAIT'].includes(waitType))
       throw new UsageError(`--wait-type: READY_WAIT or TERMINATION_WAIT, got ${waitType}`);
     const input: Record<string, unknown> = {
@@ -970,36 +873,22 @@ function control(command: string, operation: string, done: string) {
       ...(command === 'stop' ? { autoRollbackEnabled: !values['no-rollback'] } : {}),
       ...(command === 'continue' ? { deploymentWaitType: waitType } : {}),
     };
-    if (!['json', 'table'].includes(String(values.output)))
-      throw new UsageError(`--output: json or table, got ${String(values.output)}`);
     const r = await callApi(await endpointOf(values.endpoint, values['state-dir']), operation, input);
     out(
       values.output === 'json'
         ? JSON.stringify({ deploymentId: id, ...r }, null, 2)
         : `${id}: ${done}${r.statusMessage ? ` (${String(r.statusMessage)})` : ''}`,
     );
-    return 0;
+    return EXIT.ok;
   };
 }
 
-async function list(args: string[]): Promise<number> {
-  const { values } = parse('list', args, {
-    application: { type: 'string' },
-    group: { type: 'string' },
-    status: { type: 'string' },
-    output: { type: 'string', default: 'table' },
-    endpoint: { type: 'string' },
-  });
-  if (values.help) return (out(HELP.list), 0);
-  const missing = ['application', 'group'].filter((k) => !values[k as keyof typeof values]);
-  if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${HELP.list}`);
-  if (!['json', 'table'].includes(String(values.output)))
-    throw new UsageError(`--output: json or table, got ${String(values.output)}`);
-  const endpoint = await endpointOf(values.endpoint, values['state-dir']);
+/** A group's deployments through `api`, newest first (ListDeployments and BatchGetDeployments). */
+async function listDeployments(api: Api, values: Values): Promise<Record<string, unknown>[]> {
   const ids: string[] = [];
   let nextToken: unknown;
   do {
-    const page = await callApi(endpoint, 'ListDeployments', {
+    const page = await api('ListDeployments', {
       applicationName: values.application,
       deploymentGroupName: values.group,
       ...(values.status ? { includeOnlyStatuses: [values.status] } : {}),
@@ -1011,20 +900,43 @@ async function list(args: string[]): Promise<number> {
   const infos: Record<string, unknown>[] = [];
   for (let i = 0; i < ids.length; i += 25)
     infos.push(
-      ...(((await callApi(endpoint, 'BatchGetDeployments', { deploymentIds: ids.slice(i, i + 25) }))
-        .deploymentsInfo as Record<string, unknown>[]) ?? []),
+      ...(((await api('BatchGetDeployments', { deploymentIds: ids.slice(i, i + 25) })).deploymentsInfo as Record<
+        string,
+        unknown
+      >[]) ?? []),
     );
-  infos.sort((a, b) => Number(b.createTime) - Number(a.createTime));
-  if (values.output === 'json') return (out(JSON.stringify({ deployments: infos }, null, 2)), 0);
-  out(`${'DEPLOYMENT'.padEnd(13)} ${'STATUS'.padEnd(10)} ${'CREATED (UTC)'.padEnd(20)} ${'CONFIG'.padEnd(40)} ERROR`);
-  for (const d of infos) {
-    const created = new Date(Number(d.createTime) * 1000).toISOString().slice(0, 19).replace('T', ' ');
-    const error = (d.errorInformation as { code?: string } | undefined)?.code ?? '';
-    out(
-      `${String(d.deploymentId).padEnd(13)} ${String(d.status).padEnd(10)} ${created.padEnd(20)} ${String(d.deploymentConfigName).padEnd(40)} ${error}`,
-    );
+  return infos.sort((a, b) => Number(b.createTime) - Number(a.createTime));
+}
+
+async function list(args: string[]): Promise<number> {
+  const { values } = parse('list', args);
+  if (values.help) return (out(helpOf('list')), 0);
+  const missing = ['application', 'group'].filter((k) => !values[k]);
+  if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${seeHelp('list')}`);
+  const stateDir = String(values['state-dir']);
+  const endpoint = await apiFor(values.endpoint, stateDir);
+  let infos: Record<string, unknown>[];
+  if (endpoint) infos = await listDeployments(remoteApi(endpoint), values);
+  else {
+    // No API: the local store (no server needed), as status reads it.
+    const session = await localSession(stateDir, 'cutover.world.yml', 'list');
+    try {
+      infos = await listDeployments(localApi(session), values);
+    } finally {
+      await session.close();
+    }
   }
-  return 0;
+  infos = infos.map((d) => withoutHookExecutionIds(d) as Record<string, unknown>);
+  if (values.output === 'json') return (out(JSON.stringify({ deployments: infos }, null, 2)), EXIT.ok);
+  const rows = infos.map((d) => [
+    String(d.deploymentId),
+    String(d.status),
+    new Date(Number(d.createTime) * 1000).toISOString().slice(0, 19).replace('T', ' '),
+    String(d.deploymentConfigName),
+    (d.errorInformation as { code?: string } | undefined)?.code ?? '',
+  ]);
+  for (const l of columns([['DEPLOYMENT', 'STATUS', 'CREATED (UTC)', 'CONFIG', 'ERROR'], ...rows])) out(l);
+  return EXIT.ok;
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -1046,49 +958,103 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   config: (args) => catalog('config', args),
   // The agent is its own program (src/agent, also bundled alone): loaded only when asked for.
   agent: async (args) => (await import('../agent/main.js')).runAgent(args),
+  // Parses its own options (src/cli/proxy.ts), as the agent does.
   proxy: async (args) => (await import('./proxy.js')).proxyCommand(args, { out, err, env: process.env }),
 };
 
 async function catalog(kind: 'app' | 'group' | 'config', args: string[]): Promise<number> {
+  const { values, positionals } = parse(kind, args);
+  if (values.help) return (out(helpOf(kind)), EXIT.ok);
   try {
-    return await catalogCommand(kind, args, endpointOf, out);
+    return await catalogCommand(kind, values, positionals, endpointOf, out);
   } catch (e) {
-    if (e instanceof CatalogUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
-      throw new UsageError((e as Error).message);
+    if (e instanceof CatalogUsageError) throw new UsageError(e.message);
     throw e;
   }
 }
 
+/** What an error means for the user: its exit code, a stable code for --output json, the message. */
+export function classify(e: unknown): { exitCode: number; code: string; message: string; issues?: readonly Issue[] } {
+  if (e instanceof UsageError) return { exitCode: EXIT.usage, code: 'UsageError', message: e.message };
+  if (e instanceof StateDirBusyError) return { exitCode: EXIT.usage, code: 'StateDirBusy', message: busyMessage(e) };
+  if (e instanceof LocalFileError)
+    return { exitCode: EXIT.usage, code: 'LocalFileError', message: e.message, issues: e.issues };
+  if (e instanceof InvalidInputError)
+    return {
+      exitCode: EXIT.usage,
+      code: e.exceptionName,
+      message: `${e.exceptionName}: ${e.issues.length > 1 ? `\n  ${e.issues.map((i) => `${i.path || '(input)'}: ${i.message}`).join('\n  ')}` : e.message}`,
+      issues: e.issues,
+    };
+  if (e instanceof ApiError) {
+    // Nothing answered, or a gateway in front of the API could not reach it.
+    if (e.exceptionName === 'EndpointUnreachable' || /^HTTP50[234]$/.test(e.exceptionName))
+      return { exitCode: EXIT.unreachable, code: 'EndpointUnreachable', message: e.message };
+    // The server's own bug (an operation that failed inside it) is an internal error too.
+    if (e.exceptionName === 'InternalFailure')
+      return { exitCode: EXIT.internal, code: 'InternalFailure', message: `${e.exceptionName}: ${e.message}` };
+    return { exitCode: EXIT.usage, code: e.exceptionName, message: `${e.exceptionName}: ${e.message}` };
+  }
+  const errno = e as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (errno?.code === 'EADDRINUSE')
+    return {
+      exitCode: EXIT.usage,
+      code: 'AddressInUse',
+      message: `${errno.address ?? '127.0.0.1'}:${errno.port ?? '?'} is already in use (another 'cutover server'?): choose another port, or 0 for a free one`,
+    };
+  return {
+    exitCode: EXIT.internal,
+    code: 'InternalError',
+    message: `internal error: ${(e as Error)?.message ?? String(e)}`,
+  };
+}
+
+/** Whether the arguments ask for JSON (known before parsing, so a parse error is JSON too). */
+const wantsJson = (args: string[]) =>
+  args.some((a, i) => a === '--json' || a === '--output=json' || (a === '--output' && args[i + 1] === 'json'));
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
-    out(HELP.main);
-    return command ? 0 : 2;
+    out(mainHelp());
+    return command ? EXIT.ok : EXIT.usage;
   }
   if (command === '--version') {
     out((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
-    return 0;
+    return EXIT.ok;
   }
-  const run = COMMANDS[command];
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  jsonOutput = command !== 'agent' && command !== 'proxy' && wantsJson(rest);
+  humanToStderr = jsonOutput && ['demo', 'init', 'server', 'reset'].includes(command);
   if (!run) {
-    err(`cutover: unknown command '${command}'\n\n${HELP.main}`);
-    return 2;
+    const guess = closest(command, Object.keys(COMMANDS));
+    return fail(command, {
+      exitCode: EXIT.usage,
+      code: 'UsageError',
+      message: `unknown command '${command}'${guess ? ` (did you mean ${guess}?)` : ''}; 'cutover --help' lists them`,
+    });
   }
   try {
     return await run(rest);
   } catch (e) {
-    if (e instanceof UsageError) err(`cutover ${command}: ${e.message}`);
-    else if (e instanceof StateDirBusyError) err(`cutover ${command}: ${busyMessage(e)}`);
-    else if (e instanceof InvalidInputError)
-      err(
-        `cutover ${command}: ${e.exceptionName}: ${e.issues.length > 1 ? `\n  ${e.issues.map((i) => `${i.path || '(input)'}: ${i.message}`).join('\n  ')}` : e.message}`,
-      );
-    else if (e instanceof ApiError) err(`cutover ${command}: ${e.exceptionName}: ${e.message}`);
-    else {
-      err(`cutover ${command}: internal error: ${(e as Error).message}`);
-      if (process.env.CUTOVER_DEBUG) err((e as Error).stack ?? '');
-      return 3;
-    }
-    return 2;
+    const failure = classify(e);
+    if (failure.exitCode === EXIT.internal && process.env.CUTOVER_DEBUG) err((e as Error).stack ?? '');
+    return fail(command, failure);
   }
+}
+
+function fail(command: string, f: ReturnType<typeof classify>): number {
+  err(`cutover ${command}: ${f.message}`);
+  // What a half-opened session left behind (a store, a socket) must not keep a failed command alive.
+  setTimeout(() => process.exit(f.exitCode), 1000).unref();
+  if (jsonOutput)
+    outJson({
+      error: {
+        code: f.code,
+        message: f.message,
+        exitCode: f.exitCode,
+        ...(f.issues?.length ? { issues: f.issues.map((i) => ({ path: i.path, message: i.message })) } : {}),
+      },
+    });
+  return f.exitCode;
 }

@@ -31,9 +31,12 @@ const EVENT_COLOR: Record<string, (s: string) => string> = {
   PreconditionFailed: c.red,
 };
 
+/** The label column: as wide as the longest event name (PreconditionFailed), so rows stay aligned. */
+export const LABEL_WIDTH = 18;
+
 function line(t0: number, at: string, label: string, message: string): string {
   const color = EVENT_COLOR[label] ?? ((s: string) => s);
-  return `  ${c.dim(`+${clockText(Date.parse(at) - t0).padStart(5)}`)}  ${color(label.padEnd(16))} ${message}`;
+  return `  ${c.dim(`+${clockText(Date.parse(at) - t0).padStart(5)}`)}  ${color(label.padEnd(LABEL_WIDTH))} ${message}`;
 }
 
 export function renderEntry(t0: number, e: TimelineEntry): string {

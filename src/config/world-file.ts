@@ -33,15 +33,16 @@ import { parseDocument } from '../domain/appspec.js';
 import { NLB_PROTOCOLS } from '../platforms/ecs/domain.js';
 import { InvalidInputError, type Issue } from '../domain/errors.js';
 import { zodIssues } from './issues.js';
+import { LocalFileError, readLocalFile } from './local-file.js';
 
-const Version = z.object({ errorRate: z.number().min(0, 'must be 0..1').max(1, 'must be 0..1').default(0) });
-const Fn = z.object({
+const Version = z.strictObject({ errorRate: z.number().min(0, 'must be 0..1').max(1, 'must be 0..1').default(0) });
+const Fn = z.strictObject({
   name: z.string().min(1),
   versions: z.record(z.string().regex(/^[1-9][0-9]*$/, 'version numbers only'), Version.default({ errorRate: 0 })),
   aliases: z.record(z.string().min(1), z.string().regex(/^[1-9][0-9]*$/, 'must name a version')),
   requestsPerSecond: z.number().positive().default(50),
 });
-const TaskDefinition = z.object({
+const TaskDefinition = z.strictObject({
   errorRate: z.number().min(0, 'must be 0..1').max(1, 'must be 0..1').default(0),
   steadyAfterSeconds: z
     .union([z.number().min(0), z.literal('never')], { message: 'seconds (a number) or never' })
@@ -51,7 +52,7 @@ const NAME = z
   .string()
   .min(1)
   .regex(/^[A-Za-z0-9-]+$/, 'letters, digits and - only');
-const Listener = z.object({
+const Listener = z.strictObject({
   name: NAME,
   port: z.number().int().min(1).max(65535),
   protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'TLS', 'UDP', 'TCP_UDP']).optional(),
@@ -59,13 +60,13 @@ const Listener = z.object({
   forwardTo: z.string().min(1),
   requestsPerSecond: z.number().min(0).default(10),
 });
-const LoadBalancer = z.object({
+const LoadBalancer = z.strictObject({
   name: NAME,
   type: z.enum(['application', 'network']).default('application'),
   targetGroups: z.array(NAME).default([]),
   listeners: z.array(Listener).default([]),
 });
-const Service = z.object({
+const Service = z.strictObject({
   cluster: z.string().min(1),
   name: z.string().min(1),
   desiredCount: z.number().int().min(0).default(1),
@@ -74,7 +75,7 @@ const Service = z.object({
   targetGroup: z.string().min(1),
   deploymentController: z.enum(['EXTERNAL', 'ECS', 'CODE_DEPLOY']).default('EXTERNAL'),
 });
-const Ecs = z.object({
+const Ecs = z.strictObject({
   taskDefinitions: z
     .record(
       z.string().regex(/^[A-Za-z0-9_-]+:[1-9][0-9]*$/, 'must be family:revision, e.g. web:2'),
@@ -118,12 +119,12 @@ const Alarm = z
       });
   });
 const INSTANCE_ID = z.string().regex(/^i-[0-9a-f]{8,17}$/, 'an EC2 instance id such as i-0000000000000001');
-const Host = z.object({
+const Host = z.strictObject({
   id: INSTANCE_ID,
   tags: z.record(z.string().min(1), z.string()).default({}),
   availabilityZone: z.string().min(1).optional(),
 });
-const InstanceTargetGroup = z.object({
+const InstanceTargetGroup = z.strictObject({
   name: NAME,
   /** Seconds a newly registered host is `initial` before its health check counts. */
   healthyAfterSeconds: z.number().min(0).default(2),
@@ -132,26 +133,26 @@ const InstanceTargetGroup = z.object({
   /** Hosts registered at the start. */
   targets: z.array(INSTANCE_ID).default([]),
 });
-const Servers = z.object({
+const Servers = z.strictObject({
   hosts: z.array(Host).default([]),
   targetGroups: z.array(InstanceTargetGroup).default([]),
 });
-const TagFilter = z.object({
+const TagFilter = z.strictObject({
   Key: z.string().optional(),
   Value: z.string().optional(),
   Type: z.enum(['KEY_ONLY', 'VALUE_ONLY', 'KEY_AND_VALUE']).optional(),
 });
-const Group = z.object({
+const Group = z.strictObject({
   name: z.string().min(1),
   deploymentConfigName: z.string().optional(),
   alarms: z.array(z.string()).default([]),
   ignorePollAlarmFailure: z.boolean().default(false),
   baselineMode: z.enum(['failOnAlarmAtStart', 'ignoreAlarmsAlreadyFiring']).optional(),
   hookTimeoutSeconds: z.number().int().positive().optional(),
-  autoRollbackConfiguration: z.object({ enabled: z.boolean(), events: z.array(z.string()) }).optional(),
+  autoRollbackConfiguration: z.strictObject({ enabled: z.boolean(), events: z.array(z.string()) }).optional(),
   triggerConfigurations: z.array(z.unknown()).optional(),
   // ECS groups: the service, its blue/green target groups and the listeners that route to them.
-  ecsService: z.object({ cluster: z.string().min(1), service: z.string().min(1) }).optional(),
+  ecsService: z.strictObject({ cluster: z.string().min(1), service: z.string().min(1) }).optional(),
   targetGroups: z
     .tuple([z.string().min(1), z.string().min(1)], { message: 'two target groups: [blue, green]' })
     .optional(),
@@ -195,7 +196,7 @@ const Application = z
           ? 'Server'
           : 'Lambda'),
   }));
-export const WorldFileSchema = z.object({
+export const WorldFileSchema = z.strictObject({
   functions: z.array(Fn).default([]),
   alarms: z.array(Alarm).default([]),
   /** Hook function name → path of a JS/TS module (relative to the world file) exporting `handler`. */
@@ -207,14 +208,59 @@ export const WorldFileSchema = z.object({
 });
 export type WorldFile = z.infer<typeof WorldFileSchema>;
 
-/** Parse a world file's text; every problem is reported with its path. */
+/**
+ * Names that must be unique in their list (a second one would silently replace or shadow the
+ * first), checked on the document as written, so they are reported with the schema's problems.
+ */
+function duplicateIssues(doc: unknown): Issue[] {
+  const issues: Issue[] = [];
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const field = (v: unknown, k: string): unknown =>
+    v !== null && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined;
+  const unique = (
+    items: unknown[],
+    at: string,
+    what: string,
+    key: (x: unknown) => unknown = (x) => field(x, 'name'),
+  ) => {
+    const first = new Map<string, number>();
+    items.forEach((x, i) => {
+      const k = key(x);
+      if (typeof k !== 'string') return;
+      const j = first.get(k);
+      if (j === undefined) first.set(k, i);
+      else issues.push({ path: `${at}.${i}.name`, message: `a second ${what} named ${k} (the first is ${at}.${j})` });
+    });
+  };
+  unique(list(field(doc, 'functions')), 'functions', 'function');
+  unique(list(field(doc, 'alarms')), 'alarms', 'alarm');
+  const apps = list(field(doc, 'applications'));
+  unique(apps, 'applications', 'application');
+  apps.forEach((a, i) =>
+    unique(list(field(a, 'deploymentGroups')), `applications.${i}.deploymentGroups`, 'deployment group'),
+  );
+  const ecs = field(doc, 'ecs');
+  list(field(ecs, 'loadBalancers')).forEach((lb, i) =>
+    unique(list(field(lb, 'listeners')), `ecs.loadBalancers.${i}.listeners`, 'listener'),
+  );
+  unique(list(field(field(doc, 'servers'), 'targetGroups')), 'servers.targetGroups', 'target group');
+  return issues;
+}
+
+/** Parse a world file's text; every problem is reported with its path, all at once. */
 export function parseWorldFile(text: string): WorldFile {
   const doc = parseDocument(text, 'World file');
-  const r = WorldFileSchema.safeParse(doc);
+  // reportInput: a wrong value ("alarms: nope") is "must be a list", not "required".
+  const r = WorldFileSchema.safeParse(doc, { reportInput: true });
+  const duplicates = duplicateIssues(doc);
   if (!r.success) {
-    throw new InvalidInputError(zodIssues(r.error.issues), 'InvalidInputException', 'Invalid world file');
+    throw new InvalidInputError(
+      [...zodIssues(r.error.issues), ...duplicates],
+      'InvalidInputException',
+      'Invalid world file',
+    );
   }
-  const issues: Issue[] = [];
+  const issues: Issue[] = [...duplicates];
   const fnNames = new Set(r.data.functions.map((f) => f.name));
   for (const [i, f] of r.data.functions.entries()) {
     for (const [alias, v] of Object.entries(f.aliases)) {
@@ -340,5 +386,21 @@ function ecsIssues(
         message: `no task definition ${s.taskDefinition} in ecs.taskDefinitions`,
       });
     checkTargetGroup(`ecs.services.${i}.targetGroup`, s.targetGroup);
+  }
+}
+
+/** Read and parse a world file: a LocalFileError names the file and lists every problem in it. */
+export function loadWorldFile(path: string): WorldFile {
+  const text = readLocalFile(path, 'a world file', "run 'cutover init' to write an example");
+  try {
+    return parseWorldFile(text);
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) throw e;
+    throw new LocalFileError(
+      path,
+      `${e.issues.length === 1 ? 'a problem' : `${e.issues.length} problems`} in this world file`,
+      'fix them and run the command again',
+      e.issues,
+    );
   }
 }

@@ -3,15 +3,16 @@
  * mode persisted there (the store, the local S3's uploads, the world's state), as the folder's
  * owner: refused while another live process holds it.
  */
-import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimWorldSpec } from '../adapters/sim/world.js';
-import { parseWorldFile } from '../config/world-file.js';
+import { LocalFileError } from '../config/local-file.js';
+import { loadWorldFile } from '../config/world-file.js';
 import { VirtualClock } from '../local/clock.js';
 import { StateDirBusyError, StoreLockedError, claimStateDir, readOwner } from '../local/state-dir.js';
 import { describeRouting, type AliasRouting } from '../platforms/lambda/traffic.js';
 import { createLocalEnvironment } from './local.js';
-import { worldFromFile, worldStatePath } from './session.js';
+import { readWorldState, worldFromFile, worldStatePath } from './session.js';
 
 export interface ResetPlan {
   stateDir: string;
@@ -136,9 +137,16 @@ export async function resetStateDir(opts: {
     const worldState = existsSync(statePath);
     let positions: string[] = [];
     if (worldState && opts.worldFile) {
-      const saved = JSON.parse(readFileSync(statePath, 'utf8')) as SimWorldSpec;
-      const file = worldFromFile(parseWorldFile(readFileSync(opts.worldFile, 'utf8')), new VirtualClock({ pace: 1 }));
-      positions = positionsDiffering(saved, file.snapshot());
+      const file = worldFromFile(loadWorldFile(opts.worldFile), new VirtualClock({ pace: 1 }));
+      // A damaged world state is what reset is for: it is dropped without a comparison.
+      let saved: SimWorldSpec | undefined;
+      try {
+        saved = readWorldState(statePath);
+      } catch (e) {
+        if (!(e instanceof LocalFileError)) throw e;
+        opts.note(`note: ${statePath} is damaged; it is dropped without comparing its positions`);
+      }
+      if (saved) positions = positionsDiffering(saved, file.snapshot());
     }
     const paths = [storeDir, join(stateDir, 's3'), statePath, `${statePath}.tmp`].filter((p) => existsSync(p));
     const plan: ResetPlan = {

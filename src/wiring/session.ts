@@ -4,11 +4,12 @@
  * state, registers the user's hook modules and creates or updates the file's applications and
  * deployment groups. Every change to the world is saved atomically before the change returns.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SimWorld, type SimHookHandler, type SimWorldSpec } from '../adapters/sim/world.js';
-import { parseWorldFile, type WorldFile } from '../config/world-file.js';
+import { LocalFileError } from '../config/local-file.js';
+import { loadWorldFile, type WorldFile } from '../config/world-file.js';
 import { ApiError } from '../domain/errors.js';
 import { TASKS } from '../tasks/index.js';
 import type { AnyTask } from '../tasks/task.js';
@@ -122,13 +123,43 @@ function serverGroupFields(g: FileGroup): Record<string, unknown> {
   };
 }
 
-/** Load a hook module and return its handler (`export const handler` or a default export). */
-export async function loadHook(path: string): Promise<SimHookHandler> {
-  if (!existsSync(path)) throw new Error(`hook module ${path} does not exist`);
-  const mod = (await import(pathToFileURL(path).href)) as { handler?: unknown; default?: unknown };
+/**
+ * Load a hook module and return its handler (`export const handler` or a default export). A
+ * module that is missing, throws on import (a syntax error too) or exports no handler is a
+ * LocalFileError naming the module and the world file's entry (`hooks.<name>`).
+ */
+export async function loadHook(path: string, entry?: { name: string; worldFile?: string }): Promise<SimHookHandler> {
+  const where = entry ? `hooks.${entry.name}${entry.worldFile ? ` in ${entry.worldFile}` : ''}` : 'the hook module';
+  if (!existsSync(path))
+    throw new LocalFileError(
+      path,
+      `does not exist (${where})`,
+      'fix the path (relative to the world file) or write the module',
+    );
+  if (statSync(path).isDirectory())
+    throw new LocalFileError(
+      path,
+      `is a folder, not a hook module (${where})`,
+      'name the module file (e.g. hooks/check.mjs)',
+    );
+  let mod: { handler?: unknown; default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(path).href)) as typeof mod;
+  } catch (e) {
+    throw new LocalFileError(
+      path,
+      `could not be loaded (${where}): ${(e as Error).message?.split('\n')[0] ?? String(e)}`,
+      'fix the module (it must import without throwing)',
+    );
+  }
   const handler =
     mod.handler ?? (typeof mod.default === 'function' ? mod.default : (mod.default as { handler?: unknown })?.handler);
-  if (typeof handler !== 'function') throw new Error(`hook module ${path} exports no handler function`);
+  if (typeof handler !== 'function')
+    throw new LocalFileError(
+      path,
+      `exports no handler function (${where})`,
+      'export one: export const handler = async (event) => { ... }',
+    );
   return handler as SimHookHandler;
 }
 
@@ -137,6 +168,33 @@ type SavedWorld = SimWorldSpec & { clockAt?: string };
 
 /** The persisted world of a state folder (written on every change to the world). */
 export const worldStatePath = (stateDir: string): string => join(stateDir, 'world-state.json');
+
+/**
+ * A state folder's persisted world. Damaged (not JSON, not an object: an edit, a full disk) it is a
+ * LocalFileError: the positions it held are unknown, and guessing them could move real traffic
+ * twice; `cutover reset` puts the world back to the world file.
+ */
+export function readWorldState(statePath: string): SimWorldSpec & { clockAt?: string } {
+  let saved: unknown;
+  try {
+    saved = JSON.parse(readFileSync(statePath, 'utf8'));
+  } catch (e) {
+    throw new LocalFileError(
+      statePath,
+      `is damaged: not the JSON local mode writes (${(e as Error).message})`,
+      "run 'cutover reset --yes' to put the world back to the world file (it drops the folder's deployments), or restore the file",
+    );
+  }
+  const ok = (v: unknown) => v === undefined || Array.isArray(v);
+  const spec = saved as SimWorldSpec | null;
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec) || !ok(spec.functions))
+    throw new LocalFileError(
+      statePath,
+      'is damaged: not the world state local mode writes',
+      "run 'cutover reset --yes' to put the world back to the world file (it drops the folder's deployments), or restore the file",
+    );
+  return spec;
+}
 
 /**
  * Open a session on a state folder, as its one owner (StateDirBusyError if a live process holds it).
@@ -174,7 +232,7 @@ async function open(opts: SessionOptions): Promise<Session> {
   let file = opts.world;
   let baseDir = opts.baseDir ?? process.cwd();
   if (!file && opts.worldFile) {
-    file = parseWorldFile(readFileSync(opts.worldFile, 'utf8'));
+    file = loadWorldFile(opts.worldFile);
     baseDir = dirname(resolve(opts.worldFile));
   }
   // Real hosts run real scripts in real time: with hosts, time is not compressed, so no host deadline
@@ -185,8 +243,7 @@ async function open(opts: SessionOptions): Promise<Session> {
   // records carry wall-clock stamps (docs/adr/0020-wall-clock-records.md).
   const clock = new VirtualClock({ pace: speed });
   const statePath = worldStatePath(opts.stateDir);
-  const saved =
-    !opts.fresh && existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as SavedWorld) : undefined;
+  const saved = !opts.fresh && existsSync(statePath) ? (readWorldState(statePath) as SavedWorld) : undefined;
   // Virtual time never goes back: the world's saved times (task sets, alarms) were measured on the last
   // session's virtual clock, which may be ahead of the wall clock. Continue from where it stopped, before
   // the world is built, so nothing in it reads as "in the future" (a false alarm, a task set not yet steady).
@@ -239,7 +296,10 @@ async function open(opts: SessionOptions): Promise<Session> {
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
     for (const [name, modPath] of Object.entries(file?.hooks ?? {}))
-      world.registerHook(name, await loadHook(resolve(baseDir, modPath)));
+      world.registerHook(
+        name,
+        await loadHook(resolve(baseDir, modPath), { name, ...(opts.worldFile ? { worldFile: opts.worldFile } : {}) }),
+      );
     for (const app of file?.applications ?? []) {
       await ignoreExists(
         env.run(TASKS.createApplication, { applicationName: app.name, computePlatform: app.computePlatform }),

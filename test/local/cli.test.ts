@@ -191,7 +191,7 @@ describe('cutover CLI (local mode)', () => {
 
   it('commands for a server say clearly when none is running', () => {
     const r = cutover(['promote', 'd-AAAAAAAAA', '--endpoint', 'http://127.0.0.1:9']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(4);
     expect(r.err).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9 .*is 'cutover server' running\?/);
   });
 

@@ -106,7 +106,7 @@ describe('crash-safe local mode', () => {
     expect(existsSync(join(dir, '.cutover', 'owner.json'))).toBe(false);
     // The record agrees with the world, and the group is free: the next deployment runs.
     const status = await cutoverAsync(['status', id, '--json'], dir);
-    expect(status.code).toBe(0);
+    expect(status.code).toBe(1); // Stopped: 1, as through the API
     expect(JSON.parse(status.out).deploymentInfo).toMatchObject({
       status: 'Stopped',
       errorInformation: { code: 'MANUAL_STOP' },
