@@ -20,7 +20,7 @@ import { UsageError, closest, columns, commandHelp, parseCommand, type Values } 
 import { heartbeat, progressMs, progressText, type ProgressInfo } from './progress.js';
 import { DEFAULT_ENDPOINT, callApi } from '../wiring/remote.js';
 import { KEYS_HINT, listenForKeys } from './keys.js';
-import { LOCAL_REVISION_BUCKET } from '../local/s3.js';
+import { LOCAL_REVISION_BUCKET, S3_CREDENTIALS_FILE } from '../local/s3.js';
 import { StateDirBusyError, liveOwner } from '../local/state-dir.js';
 import { LABEL_WIDTH, c, clockText, listenerRouting, renderEntry, targetOf, watch } from './render.js';
 import { openSession, type Session } from '../wiring/session.js';
@@ -536,7 +536,7 @@ Next:
                       # files under .cutover/hosts/<id>/ (fs/ is the host's /, agent.log its output)
 Then, in another terminal, ship revision 1 (edit bundle/app/, then ship it again):
   (cd bundle && tar czf ../fleet-1.tgz .)
-  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url http://127.0.0.1:4981 \\
+  env $(cat .cutover/s3.env) aws --endpoint-url http://127.0.0.1:4981 \\
     s3 cp fleet-1.tgz s3://${LOCAL_REVISION_BUCKET}/fleet-1.tgz
   aws deploy --endpoint-url http://127.0.0.1:4980 create-deployment --application-name fleet \\
     --deployment-group-name web --s3-location bucket=${LOCAL_REVISION_BUCKET},key=fleet-1.tgz,bundleType=tgz
@@ -691,6 +691,9 @@ function localSession(stateDir: string, worldPath: string, command: string): Pro
   return openSession({ stateDir, speed: 1, command, ...(existsSync(worldPath) ? { worldFile: worldPath } : {}) });
 }
 
+/** A path as a shell word (single-quoted unless it is plain). */
+const shellPath = (p: string) => (/^[\w./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
+
 async function server(args: string[]): Promise<number> {
   const { values } = parse('server', args);
   if (values.help) return (out(helpOf('server')), 0);
@@ -737,7 +740,7 @@ async function server(args: string[]): Promise<number> {
   );
   out(
     c.dim(
-      `  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${session.s3.endpoint} s3 cp bundle.zip s3://${LOCAL_REVISION_BUCKET}/revisions/APP/GROUP/v2.zip`,
+      `  env $(cat ${shellPath(join(String(values['state-dir']), S3_CREDENTIALS_FILE))}) aws --endpoint-url ${session.s3.endpoint} s3 cp bundle.zip s3://${LOCAL_REVISION_BUCKET}/revisions/APP/GROUP/v2.zip`,
     ),
   );
   out(

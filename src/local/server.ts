@@ -1,7 +1,9 @@
 /**
  * The local API server: CodeDeploy's JSON 1.1 protocol over HTTP on loopback, backed by the
  * local environment, so the AWS CLI, the SDK's CodeDeploy client and hook functions can point
- * their endpoint at it. Binding anything but loopback needs an explicit opt-in.
+ * their endpoint at it. Binding anything but loopback needs an explicit opt-in. Only the local user's tools
+ * are served: a Host other than the listening address (DNS rebinding) or a foreign Origin (a web page) gets
+ * 403 AccessDeniedException (src/local/local-origin.ts).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +12,7 @@ import type { RequestContext } from '../api/operation.js';
 import { dispatch } from '../api/operations.js';
 import type { Deps, Uses } from '../tasks/task.js';
 import type { WorkTracker } from './clock.js';
+import { foreignRequest } from './local-origin.js';
 import type { SignedRequest } from './sigv4-verifier.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -43,7 +46,23 @@ export async function startApiServer(
     );
   }
   const json = { 'content-type': 'application/json' };
+  let port = 0;
   const server: Server = createServer((req, res) => {
+    const foreign = foreignRequest(req.headers, host, port, opts.allowRemote);
+    if (foreign) {
+      // Before reading the body: nothing a web page sends is parsed. The connection is not reused.
+      res
+        .writeHead(403, {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-errortype': 'AccessDeniedException',
+          connection: 'close',
+        })
+        .end(JSON.stringify({ __type: 'AccessDeniedException', message: `Access denied: ${foreign}` }));
+      opts.onRequest?.('(refused: not the local user)', 403, 0);
+      return;
+    }
+    // A client that goes away mid-request is not the server's problem.
+    req.on('error', () => undefined);
     const respond = (status: number, headers: Record<string, string>, body: string) =>
       res.writeHead(status, headers).end(body);
     // Too large: answer at once and close, without reading (or waiting for) the rest of the body.
@@ -105,7 +124,9 @@ export async function startApiServer(
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
   });
-  const { port, address } = server.address() as AddressInfo;
+  const bound = server.address() as AddressInfo;
+  port = bound.port;
+  const address = bound.address;
   const shown = address.includes(':') ? `[${address}]` : address;
   return { url: `http://${shown}:${port}`, close: () => new Promise((r) => server.close(() => r())) };
 }

@@ -4,7 +4,7 @@
  * against Cutover's first promise. Used by test/faults (a fast slice in `npm test`) and
  * bench/faults.ts (thousands of runs).
  *
- * One local environment (dynalite, s3rver, the local Step Functions runtime, one SimWorld) serves
+ * One local environment (dynalite, the local S3, the local Step Functions runtime, one SimWorld) serves
  * many runs one after the other: each run has its own application, group, Lambda functions or
  * ECS service, load balancer and alarm, named after its seed, and removes them when it is done.
  * Everything runs on virtual time moved by the suite (`manual`), so a run's outcome never depends

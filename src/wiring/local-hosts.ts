@@ -104,11 +104,11 @@ export class LocalHosts {
         poll,
         '--heartbeat-seconds',
         String(this.o.heartbeatSeconds ?? 2),
-        // The engine knows a host by its signature; the local S3 (s3rver) takes unsigned downloads.
+        // The engine knows a host by its signature; the local S3 lets a host read with the same keys.
         '--sign',
         'always',
         '--s3-sign',
-        'never',
+        'always',
         '--region',
         this.o.region ?? 'us-east-1',
       ],

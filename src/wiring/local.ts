@@ -37,7 +37,7 @@ import { VirtualClock, type WorkTracker } from '../local/clock.js';
 import { localDynamoClient, localS3Client } from '../adapters/aws/local-clients.js';
 import { startDynalite } from '../local/dynalite.js';
 import { LocalStepFunctions, executionStatusChangeEvent } from '../local/runtime.js';
-import { startS3 } from '../local/s3.js';
+import { S3_CREDENTIALS_FILE, startS3, stateDirS3Credentials, type LocalS3Credentials } from '../local/s3.js';
 import type { HookTargetPolicy } from '../domain/hook-targets.js';
 import { Platforms, type PlatformPorts } from '../platforms/index.js';
 import { portsFor, type Instrumentation } from './instrument.js';
@@ -61,7 +61,7 @@ export interface LocalOptions {
   instrumentation?: Instrumentation;
   /** New ids (default: random); tests may seed them. */
   ids?: IdSource;
-  /** Port of the local S3 (s3rver) on 127.0.0.1; default a free one. */
+  /** Port of the local S3 on 127.0.0.1; default a free one. */
   s3Port?: number;
   /** How long a rollback retries a target it cannot restore (virtual seconds; default 900). */
   rollbackDeadlineSeconds?: number;
@@ -83,9 +83,11 @@ export interface LocalOptions {
 
 export interface LocalEnvironment {
   deps: Deps;
-  /** The local S3 (s3rver) endpoint, for uploads of revisions. */
+  /** The local S3's endpoint and credentials, for uploads of revisions. */
   s3: {
     endpoint: string;
+    /** The keys it accepts for writes (this state folder's, from `s3.env`; random without a folder). */
+    credentials: LocalS3Credentials;
     client: ReturnType<typeof localS3Client>;
     onEvent(listener: (event: unknown) => void): void;
     /** Uploads a bundle through the S3 API, as `aws s3 cp` would; returns its ETag. */
@@ -163,12 +165,19 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   if (opts.storeDir) mkdirSync(opts.storeDir, { recursive: true });
   const { store, doc, closeStore } = await openStore(opts);
   const hostCredentials = new LocalHostCredentials();
-  // S3 is real too: s3rver on loopback, read through the same adapter as on AWS.
+  // S3 is real too: Cutover's local S3 on loopback, read through the same adapter as on AWS. Its keys are
+  // the state folder's (s3.env beside the store, random on first use); hosts may read with their own.
   const s3 = await startS3({
-    ...(opts.storeDir ? { directory: join(opts.storeDir, '..', 's3') } : {}),
+    ...(opts.storeDir
+      ? {
+          directory: join(opts.storeDir, '..', 's3'),
+          credentials: stateDirS3Credentials(join(opts.storeDir, '..', S3_CREDENTIALS_FILE)),
+        }
+      : {}),
     ...(opts.s3Port !== undefined ? { port: opts.s3Port } : {}),
+    readers: (key) => hostCredentials.lookup(key)?.secretAccessKey,
   });
-  const s3Client = localS3Client(s3.endpoint);
+  const s3Client = localS3Client(s3.endpoint, s3.credentials);
   const world = opts.world ?? new SimWorld(clock);
   const runtime = new LocalStepFunctions({
     clock,
@@ -305,6 +314,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
     ...(work ? { work } : {}),
     s3: {
       endpoint: s3.endpoint,
+      credentials: s3.credentials,
       client: s3Client,
       onEvent: s3.onEvent,
       upload: (bucket, key, body) => uploadRevision(s3Client, bucket, key, body),

@@ -1,5 +1,5 @@
 /**
- * The CodePipeline job worker: the real task and local mode (s3rver holds the input artifact), with
+ * The CodePipeline job worker: the real task and local mode (the local S3 holds the input artifact), with
  * the CodePipeline API mocked (aws-sdk-client-mock) and checked for what CodePipeline receives.
  */
 import {

@@ -281,6 +281,8 @@ describe('the Cutover agent against the engine', () => {
           s3: {
             region: 'us-east-1',
             endpoint: env.s3.endpoint,
+            // The local S3 takes only signed requests; a host may read with its own keys.
+            credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey },
             maxBytes: 1024 * 1024,
             timeoutMs: 10_000,
             idleTimeoutMs: 5_000,

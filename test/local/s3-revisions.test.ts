@@ -1,4 +1,4 @@
-/** S3 revisions through the real S3 API (s3rver on loopback): bare AppSpecs and bundles. */
+/** S3 revisions through the real S3 API (the local S3 on loopback): bare AppSpecs and bundles. */
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,10 +112,10 @@ describe('bundle reading', () => {
   });
 });
 
-describe('S3 upload trigger (s3rver events → the same task as on AWS)', () => {
+describe('S3 upload trigger (local S3 events → the same task as on AWS)', () => {
   /** The group's deployments now (to tell the next upload's deployment from the earlier ones). */
   const listed = () => env.deps.deployments.list('shop', 'prod');
-  /** Wait until the group has a deployment not in `before` (the trigger runs on s3rver's event). */
+  /** Wait until the group has a deployment not in `before` (the trigger runs on the local S3's event). */
   async function newDeployment(before: string[]): Promise<string> {
     for (let i = 0; i < 2000; i++) {
       const fresh = (await listed()).filter((id) => !before.includes(id));

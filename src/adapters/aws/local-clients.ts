@@ -1,9 +1,6 @@
-/** SDK clients for local mode's real AWS APIs on loopback (dynalite for DynamoDB, s3rver for S3). */
+/** SDK clients for local mode's real AWS APIs on loopback (dynalite for DynamoDB, Cutover's local S3). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-
-/** s3rver verifies SigV4 signatures against these fixed credentials. */
-const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export function localDynamoClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({
@@ -14,12 +11,16 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   });
 }
 
-export function localS3Client(endpoint: string): S3Client {
+/** A client of the local S3, signing with its credentials (it refuses anything else). */
+export function localS3Client(
+  endpoint: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): S3Client {
   return new S3Client({
     region: 'us-east-1',
     endpoint,
     forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
+    credentials,
     maxAttempts: 3,
   });
 }
