@@ -4,7 +4,7 @@
  * material uses both `Resources`/`Name` and `resources`/`name`. Every problem is reported at once,
  * each with its path, e.g. `Resources[0].api.Properties.TargetVersion: required`.
  */
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseDocument as parseYamlDocument, YAMLParseError, type YAMLError } from 'yaml';
 import { InvalidInputError, type Issue } from './errors.js';
 import { isWebhookUrl } from './hook-targets.js';
 
@@ -42,15 +42,67 @@ export function parseDocument(text: string, what = 'AppSpec'): unknown {
       );
     }
   }
-  try {
-    return parseYaml(text, { prettyErrors: true, strict: true, uniqueKeys: true });
-  } catch (e) {
-    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : String(e);
-    throw new InvalidInputError(
-      [{ path: '', message: `${what} is not valid YAML (${msg})` }],
+  const refuse = (messages: string[]) =>
+    new InvalidInputError(
+      messages.map((message) => ({ path: '', message })),
       'InvalidRevisionException',
     );
+  let value: unknown;
+  try {
+    const doc = parseYamlDocument(text, { prettyErrors: true, strict: true, uniqueKeys: true });
+    // Warnings too: an unresolved tag (CloudFormation's `!Ref`) would otherwise be read as its plain
+    // text, and the deployment would fail later on a name the user never wrote.
+    const problems = [...doc.errors, ...doc.warnings];
+    if (problems.length) throw refuse(problems.map((p) => yamlProblem(what, p)));
+    // Aliases are bounded (a "billion laughs" document expands exponentially).
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw e;
+    const msg =
+      e instanceof YAMLParseError
+        ? e.message.split('\n')[0]
+        : e instanceof ReferenceError && e.message.toLowerCase().includes('alias')
+          ? 'too many aliases: a document may expand at most 100 of them'
+          : e instanceof RangeError
+            ? 'nested too deeply'
+            : 'it cannot be read';
+    throw refuse([`${what} is not valid YAML (${msg})`]);
   }
+  if (isCyclic(value)) throw refuse([`${what} is not valid YAML (an alias refers to a node that contains it)`]);
+  return value;
+}
+
+function yamlProblem(what: string, p: YAMLError): string {
+  const where = p.linePos ? ` at line ${p.linePos[0].line}, column ${p.linePos[0].col}` : '';
+  if (p.code === 'TAG_RESOLVE_FAILED') {
+    const after = p.message.indexOf('tag: ');
+    const tag = after >= 0 ? p.message.slice(after + 5).split(' ')[0]! : 'tag';
+    return `${what}: the YAML tag ${tag}${where} is not supported: an AppSpec is plain YAML (CloudFormation's intrinsic functions such as !Ref are not resolved); write the value itself`;
+  }
+  if (p.message.includes('call stack')) return `${what} is not valid YAML (nested too deeply${where})`;
+  return `${what} is not valid YAML (${p.message.split('\n')[0]})`;
+}
+
+/** Whether a parsed value contains itself (an alias inside the node it names); iterative, any depth. */
+function isCyclic(root: unknown): boolean {
+  const onPath = new Set<object>();
+  const stack: { node: object; children: unknown[]; i: number }[] = [];
+  const enter = (v: unknown): boolean => {
+    if (typeof v !== 'object' || v === null) return false;
+    if (onPath.has(v)) return true;
+    onPath.add(v);
+    stack.push({ node: v, children: Array.isArray(v) ? v : Object.values(v), i: 0 });
+    return false;
+  };
+  if (enter(root)) return true;
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (top.i >= top.children.length) {
+      onPath.delete(top.node);
+      stack.pop();
+    } else if (enter(top.children[top.i++])) return true;
+  }
+  return false;
 }
 
 export const FUNCTION_NAME_RE = /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[a-zA-Z0-9_-]{1,140}$/;

@@ -38,7 +38,8 @@ function open(): Promise<{ socket: Socket; answer: Promise<{ text: string; close
 }
 
 const head = (extra: string) =>
-  `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\n` +
+  // The server's own host and port: any other Host is refused before size is looked at (DNS rebinding).
+  `POST / HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\nContent-Type: application/x-amz-json-1.1\r\n` +
   `X-Amz-Target: CodeDeploy_20141006.ListApplications\r\n${extra}\r\n`;
 
 describe('request size limit', () => {
