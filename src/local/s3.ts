@@ -1,6 +1,7 @@
 /**
  * Local mode's S3: a small S3-compatible server on loopback (node:http), enough of S3's REST API for the
- * SDK, `aws s3 cp` and the agent (see docs/adr/0023-local-server-and-s3-serve-only-the-local-user.md): CreateBucket, HeadBucket, ListBuckets,
+ * SDK, `aws s3 cp` and the agent (docs/adr/0023-local-server-and-s3-serve-only-the-local-user.md):
+ * CreateBucket, HeadBucket, ListBuckets,
  * ListObjectsV2, PutObject (plain, UNSIGNED-PAYLOAD and `aws-chunked`), multipart uploads, GetObject (with
  * a Range), HeadObject and DeleteObject. Every request must be SigV4-signed (header or presigned) with
  * this state folder's local S3 credentials (hosts' credentials may read); browser form POSTs, unsigned
