@@ -3,6 +3,8 @@
  * accepted; a changed body, a claimed payload hash, an old signature, a changed signed header are not.
  */
 import { SignatureV4 } from '@smithy/signature-v4';
+import { PolicyAuthorizer } from '../../src/adapters/memory/policy-authorizer.js';
+import { ALLOW_ALL } from '../../src/domain/policy.js';
 import { describe, expect, it } from 'vitest';
 import { Sha256 } from '../../src/adapters/aws/sigv4.js';
 import { verifySigV4, type SignedRequest } from '../../src/local/sigv4-verifier.js';
@@ -92,6 +94,9 @@ describe("API Gateway's IAM identity", () => {
       hostCommands: new MemoryHostCommands(),
       instances: { byIamArn: async () => undefined },
       clock: { now: () => NOW, stamp: () => NOW },
+      // Every operation is authorized (ADR 24); the command operations also check the host.
+      authorizer: new PolicyAuthorizer(ALLOW_ALL),
+      env: { region: 'us-east-1', accountId: '111122223333' },
       ids: { uuid: () => '0' },
       log: { info() {}, warn() {}, error() {} },
     } as never;
