@@ -151,6 +151,7 @@ describe('clientConfig and createAwsClients', () => {
       'ecs',
       'elb',
       'eventbridge',
+      'iam',
       'lambda',
       's3',
       'sfn',

@@ -331,7 +331,8 @@ describe('cutover reset', () => {
     const done = await cutoverAsync(['reset', '--yes'], dir);
     expect(done.code).toBe(0);
     expect(done.out).toContain('checkout:live: v2 100% (world file: v1 100%)');
-    expect(readdirSync(join(dir, '.cutover'))).toEqual([]);
+    // The folder's local S3 keys stay: scripts that upload with them keep working after a reset.
+    expect(readdirSync(join(dir, '.cutover'))).toEqual(['s3.env']);
     expect(await cutoverAsync(['reset'], dir)).toMatchObject({ code: 0, out: 'Nothing to reset in .cutover.\n' });
     // The same AppSpec (1 → 2) deploys again: the world is as the file says.
     expect((await cutoverAsync(args, dir)).code).toBe(0);
