@@ -3,6 +3,7 @@
  * Every write is conditional. Unless a method says otherwise, AWS throttling and 5xx surface as
  * DependencyUnavailableError (retried by the state machine) and refusals as DependencyRejectedError.
  */
+import { ApiError } from '../domain/errors.js';
 import type { DeploymentConfig } from '../domain/deployment-config.js';
 import type {
   Application,
@@ -16,6 +17,25 @@ import type {
   TimelineEntry,
 } from '../domain/model.js';
 import type { TaggableResource } from '../domain/tags.js';
+
+/**
+ * The errors every catalog adapter throws for a missing or taken group or application, with
+ * CodeDeploy's names and messages: one definition, so the adapters (and the contract test) agree.
+ */
+export const catalogErrors = {
+  groupMissing: (app: string, group: string) =>
+    new ApiError(
+      'DeploymentGroupDoesNotExistException',
+      `Deployment group ${group} does not exist in application ${app}`,
+    ),
+  groupTaken: (app: string, group: string) =>
+    new ApiError(
+      'DeploymentGroupAlreadyExistsException',
+      `Deployment group ${group} already exists in application ${app}`,
+    ),
+  appMissing: (name: string) => new ApiError('ApplicationDoesNotExistException', `Application ${name} does not exist`),
+  appTaken: (name: string) => new ApiError('ApplicationAlreadyExistsException', `Application ${name} already exists`),
+};
 
 export type { TaggableResource };
 

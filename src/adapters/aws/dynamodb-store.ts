@@ -39,7 +39,7 @@ import type {
   TaggableResource,
   Timeline,
 } from '../../ports/index.js';
-import { GROUP_SETTINGS } from '../../ports/store.js';
+import { catalogErrors, GROUP_SETTINGS } from '../../ports/store.js';
 import { missingResource } from '../../domain/tags.js';
 import { mapAwsError, withAwsErrors } from './errors.js';
 
@@ -179,20 +179,7 @@ const unplace = (p: string): [string, string] => {
   const i = p.indexOf('#');
   return [p.slice(0, i), p.slice(i + 1)];
 };
-const groupMissing = (app: string, group: string) =>
-  new ApiError(
-    'DeploymentGroupDoesNotExistException',
-    `Deployment group ${group} does not exist in application ${app}`,
-  );
-const groupTaken = (app: string, group: string) =>
-  new ApiError(
-    'DeploymentGroupAlreadyExistsException',
-    `Deployment group ${group} already exists in application ${app}`,
-  );
-const appMissing = (name: string) =>
-  new ApiError('ApplicationDoesNotExistException', `Application ${name} does not exist`);
-const appTaken = (name: string) =>
-  new ApiError('ApplicationAlreadyExistsException', `Application ${name} already exists`);
+const { groupMissing, groupTaken, appMissing, appTaken } = catalogErrors;
 
 /** How many times a compare-and-set is tried before a race is reported. */
 const CAS_ATTEMPTS = 5;

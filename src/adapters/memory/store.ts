@@ -33,7 +33,7 @@ import type {
   TaggableResource,
   Timeline,
 } from '../../ports/index.js';
-import { GROUP_SETTINGS } from '../../ports/store.js';
+import { catalogErrors, GROUP_SETTINGS } from '../../ports/store.js';
 import { missingResource } from '../../domain/tags.js';
 
 /** A stored copy: JSON's copy drops undefined values, as the document client's marshalling does. */
@@ -81,16 +81,7 @@ const resourceKey = (r: TaggableResource): string =>
       : `C\0${r.deploymentConfigName}`;
 const groupTags = (app: string, group: string) =>
   resourceKey({ kind: 'deploymentGroup', applicationName: app, deploymentGroupName: group });
-const groupMissing = (app: string, group: string) =>
-  new ApiError(
-    'DeploymentGroupDoesNotExistException',
-    `Deployment group ${group} does not exist in application ${app}`,
-  );
-const groupTaken = (app: string, group: string) =>
-  new ApiError(
-    'DeploymentGroupAlreadyExistsException',
-    `Deployment group ${group} already exists in application ${app}`,
-  );
+const { groupMissing, groupTaken } = catalogErrors;
 
 /** The group of `id` (found at `app`/`group`, or where renames took it); what a running deployment finds. */
 function findGroup(t: Tables, app: string, group: string, id?: string): DeploymentGroup | undefined {
