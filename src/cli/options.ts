@@ -90,7 +90,8 @@ export function parseCommand(spec: CommandSpec, args: string[]): { values: Value
     const raw = eq > 0 ? a.slice(0, eq) : a;
     const inline = eq > 0 ? a.slice(eq + 1) : undefined;
     const name = raw.startsWith('--') ? raw.slice(2) : shorts.get(raw.slice(1));
-    const o = name === undefined ? undefined : spec.options[name];
+    // Own keys only: --constructor, --__proto__ or --toString name no option (the table is a plain object).
+    const o = name !== undefined && Object.hasOwn(spec.options, name) ? spec.options[name] : undefined;
     if (!o || name === undefined) {
       const guess = raw.startsWith('--') ? closest(raw.slice(2), Object.keys(spec.options)) : undefined;
       problems.push(`unknown option ${raw}${guess ? ` (did you mean --${guess}?)` : ''}`);
@@ -116,12 +117,13 @@ export function parseCommand(spec: CommandSpec, args: string[]): { values: Value
             .map((p) => `'${p}'`)
             .join(' ')}`,
     );
-  if (values.json === true && 'output' in spec.options) {
+  const hasOutput = Object.hasOwn(spec.options, 'output');
+  if (values.json === true && hasOutput) {
     if (args.some((x) => x === '--output' || x.startsWith('--output=')) && values.output !== 'json')
       problems.push('--json and --output table exclude each other');
     values.output = 'json';
   }
-  if ('output' in spec.options && values.output !== undefined && !['json', 'table'].includes(String(values.output)))
+  if (hasOutput && values.output !== undefined && !['json', 'table'].includes(String(values.output)))
     problems.push(`--output: json or table, got ${String(values.output)}`);
   if (problems.length && !values.help)
     throw new UsageError(`${problems.join('\n  ')}\n\nRun 'cutover ${spec.name} --help' for its options.`);
