@@ -15,6 +15,33 @@ export const CONTENT_TYPE = 'application/x-amz-json-1.1';
 /** Requests larger than this are refused before parsing. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 
+/** Deepest nesting of arrays and objects a request body may have (CodeDeploy's shapes need under 10). */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * What is wrong with a parsed body's structure, walked with an explicit stack (linear, no recursion): nesting
+ * deeper than MAX_JSON_DEPTH, or an own `__proto__` key (JSON.parse makes it an own property; a map built from
+ * it by assignment would drop it silently, or set a prototype).
+ */
+export function structureProblem(value: unknown): { kind: 'depth' | 'proto'; path: string } | undefined {
+  const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: '', depth: 0 }];
+  while (stack.length) {
+    const { v, path, depth } = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= MAX_JSON_DEPTH) return { kind: 'depth', path };
+    if (Array.isArray(v)) {
+      for (let k = 0; k < v.length; k++) stack.push({ v: v[k], path: `${path}[${k}]`, depth: depth + 1 });
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      const at = path ? `${path}.${key}` : key;
+      if (key === '__proto__') return { kind: 'proto', path: at };
+      stack.push({ v: (v as Record<string, unknown>)[key], path: at, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
 export interface JsonResponse {
   status: number;
   headers: Record<string, string>;
@@ -54,8 +81,12 @@ export async function handleJson(target: string | undefined, body: string, dispa
   } catch {
     return error(400, 'SerializationException', 'The request body is not valid JSON');
   }
+  const problem = structureProblem(input);
+  if (problem?.kind === 'depth')
+    return error(400, 'SerializationException', `The request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     return error(400, 'SerializationException', 'The request body must be a JSON object');
+  if (problem) return error(400, 'InvalidInputException', `${problem.path}: __proto__ is not accepted as a key`);
   const result = await dispatch(operation, input);
   if ('error' in result)
     return error(result.error.__type === 'InternalFailure' ? 500 : 400, result.error.__type, result.error.message);
