@@ -198,6 +198,8 @@ module.exports = async ({ resolveVariable }) => {
     ...item('DeleteItem'),
     ...tableQuery(),
   ];
+  // The same prefix serverless.yml gives the functions (CUTOVER_SECRETS_PREFIX).
+  const secretParameters = sub(`${ARN}:ssm:${HERE}:parameter/cutover/${stage}/webhook-secrets/*`);
   const PORT_GRANTS = {
     'catalog.createApplication': item('PutItem'),
     'catalog.getApplication': moves(),
@@ -247,6 +249,17 @@ module.exports = async ({ resolveVariable }) => {
     'instances.updateTags': [...item('GetItem'), ...item('UpdateItem')],
     'alarms.describe': alarms(),
     'hooks.invoke': hooks(),
+    // Webhook secrets: SecureString parameters under the stage's prefix only (docs/adr/0025); with the
+    // stack's KMS key, the key too (the default aws/ssm key needs no grant).
+    'secrets.put': [
+      allow(['ssm:PutParameter'], secretParameters),
+      ...(p.kmsKeyArn ? [allow(['kms:Encrypt', 'kms:GenerateDataKey'], p.kmsKeyArn)] : []),
+    ],
+    'secrets.get': [
+      allow(['ssm:GetParameter'], secretParameters),
+      ...(p.kmsKeyArn ? [allow(['kms:Decrypt'], p.kmsKeyArn)] : []),
+    ],
+    'secrets.remove': [allow(['ssm:DeleteParameter'], secretParameters)],
     'tokens.succeed': tokens('SendTaskSuccess'),
     'tokens.fail': tokens('SendTaskFailure'),
     'executions.start': start(),

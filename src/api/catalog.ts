@@ -4,10 +4,10 @@
  */
 import { ApiError } from '../domain/errors.js';
 import { nameProblem } from '../domain/names.js';
-import type { RevisionLocation } from '../domain/model.js';
+import type { DeploymentGroup, RevisionLocation } from '../domain/model.js';
 import { revisionKey, sha256Hex } from '../domain/revisions.js';
 import { PREDEFINED_DEPLOYMENT_CONFIG_NAMES, predefinedDeploymentConfig } from '../platforms/index.js';
-import type { Catalog, StoredRevision } from '../ports/index.js';
+import type { Catalog, Logger, Secrets, StoredRevision } from '../ports/index.js';
 import { TASKS } from '../tasks/index.js';
 import { operation, str, type Input, type Operation } from './operation.js';
 import { applicationInfo, epochSeconds } from './shapes.js';
@@ -22,6 +22,28 @@ async function mustApp(d: { catalog: Pick<Catalog, 'getApplication'> }, name: st
   const app = await d.catalog.getApplication(name);
   if (!app) throw new ApiError('ApplicationDoesNotExistException', `Application ${name} does not exist`);
   return app;
+}
+
+/**
+ * Remove the webhook secrets of deleted groups. After the records: a record never names a secret that is gone
+ * while it exists. A secret that cannot be removed now is logged (by group id, never its value) and left; the
+ * deletion the caller asked for has happened.
+ */
+async function forgetSecrets(
+  d: { secrets: Pick<Secrets, 'remove'>; log: Logger },
+  groups: readonly DeploymentGroup[],
+): Promise<void> {
+  for (const g of groups) {
+    if (g.webhookSecretRef === undefined) continue;
+    try {
+      await d.secrets.remove(g.deploymentGroupId);
+    } catch (e) {
+      d.log.warn('the webhook secret of a deleted deployment group could not be removed', {
+        deploymentGroupId: g.deploymentGroupId,
+        error: (e as Error).name,
+      });
+    }
+  }
 }
 
 /** Revisions as stored: content revisions get their sha256 filled in, so the key is stable. */
@@ -77,10 +99,16 @@ export const CATALOG: Record<string, Operation> = {
     await d.catalog.renameApplication(name, next);
     return {};
   }),
-  DeleteApplication: operation({ catalog: ['deleteApplication'] }, async (i, d) => {
-    await d.catalog.deleteApplication(need(i, 'applicationName', 'ApplicationNameRequiredException'));
-    return {};
-  }),
+  DeleteApplication: operation(
+    { catalog: ['listDeploymentGroups', 'deleteApplication'], secrets: ['remove'] },
+    async (i, d) => {
+      const app = need(i, 'applicationName', 'ApplicationNameRequiredException');
+      const groups = await d.catalog.listDeploymentGroups(app);
+      await d.catalog.deleteApplication(app);
+      await forgetSecrets(d, groups);
+      return {};
+    },
+  ),
   ListDeploymentGroups: operation({ catalog: ['getApplication', 'listDeploymentGroups'] }, async (i, d) => {
     const app = need(i, 'applicationName', 'ApplicationNameRequiredException');
     await mustApp(d, app);
@@ -89,13 +117,17 @@ export const CATALOG: Record<string, Operation> = {
       deploymentGroups: (await d.catalog.listDeploymentGroups(app)).map((g) => g.deploymentGroupName).sort(),
     };
   }),
-  DeleteDeploymentGroup: operation({ catalog: ['deleteDeploymentGroup'] }, async (i, d) => {
-    await d.catalog.deleteDeploymentGroup(
-      need(i, 'applicationName', 'ApplicationNameRequiredException'),
-      need(i, 'deploymentGroupName', 'DeploymentGroupNameRequiredException'),
-    );
-    return { hooksNotCleanedUp: [] };
-  }),
+  DeleteDeploymentGroup: operation(
+    { catalog: ['getDeploymentGroup', 'deleteDeploymentGroup'], secrets: ['remove'] },
+    async (i, d) => {
+      const app = need(i, 'applicationName', 'ApplicationNameRequiredException');
+      const name = need(i, 'deploymentGroupName', 'DeploymentGroupNameRequiredException');
+      const group = await d.catalog.getDeploymentGroup(app, name);
+      await d.catalog.deleteDeploymentGroup(app, name);
+      await forgetSecrets(d, group ? [group] : []);
+      return { hooksNotCleanedUp: [] };
+    },
+  ),
   ListDeploymentConfigs: operation({ catalog: ['listDeploymentConfigs'] }, async (_i, d) => ({
     deploymentConfigsList: [
       ...PREDEFINED_DEPLOYMENT_CONFIG_NAMES,

@@ -98,7 +98,7 @@ export const OPERATIONS: Record<string, Operation> = {
         triggerConfigurations: existing.triggerConfigurations,
         hookTimeoutSeconds: existing.hookTimeoutSeconds,
         hookConfiguration: existing.hookConfiguration,
-        webhookSecret: existing.webhookSecret,
+        // Not webhookSecret: the group's secret stays where it is unless one is given (the task keeps its reference).
         webhookAllowedHosts: existing.webhookAllowedHosts,
         ecsServices: existing.ecsServices,
         loadBalancerInfo: existing.loadBalancerInfo,

@@ -66,7 +66,7 @@ export function deploymentGroupInfo(g: DeploymentGroup) {
     cutover: {
       hookTimeoutSeconds: g.hookTimeoutSeconds,
       hookConfiguration: g.hookConfiguration,
-      webhookSecretSet: g.webhookSecret !== undefined,
+      webhookSecretSet: g.webhookSecretRef !== undefined || g.webhookSecret !== undefined,
       webhookAllowedHosts: g.webhookAllowedHosts,
     },
   };

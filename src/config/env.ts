@@ -28,6 +28,15 @@ const AwsEnvSchema = z.object({
   // The stack's hookFunctions parameter: the Lambda functions its role may invoke as hooks
   // (comma-separated name patterns), so a hook outside them is refused with a clear error.
   CUTOVER_HOOK_FUNCTIONS: z._default(z.string(), 'CodeDeployHook_*'),
+  // Where webhook secrets live in Parameter Store (the stack sets /cutover/<stage>/webhook-secrets; its
+  // roles may touch only parameters under it) and the KMS key that encrypts them ('' or unset: aws/ssm).
+  CUTOVER_SECRETS_PREFIX: z._default(
+    z
+      .string()
+      .check(z.regex(/^(\/[A-Za-z0-9_.-]+)+$/, 'must be a parameter path such as /cutover/prod/webhook-secrets')),
+    '/cutover/webhook-secrets',
+  ),
+  CUTOVER_SECRETS_KMS_KEY: z._default(z.string(), ''),
   CUTOVER_ACCOUNT_ID: z.optional(z.string().check(z.regex(/^\d{12}$/, 'must be the 12-digit account id'))),
 });
 export type AwsEnv = z.infer<typeof AwsEnvSchema>;

@@ -164,7 +164,15 @@ export interface DeploymentGroup {
   outdatedInstancesStrategy?: 'UPDATE' | 'IGNORE';
   /** Server groups: termination deployments on Auto Scaling scale-in (Cutover runs none yet: only false). */
   terminationHookEnabled?: boolean;
-  /** Secret for signing webhook hook requests (HMAC-SHA256). Never returned by the API. */
+  /**
+   * Where the secret that signs webhook hook requests (HMAC-SHA256) lives: a reference the Secrets port gave
+   * (docs/adr/0025-webhook-secrets-in-parameter-store.md). The value is never stored in the group's record.
+   */
+  webhookSecretRef?: string;
+  /**
+   * @deprecated Only in records written before 0.2: the secret itself. Still used to sign; the next update of
+   * the group moves it to the Secrets port and removes it from the record.
+   */
   webhookSecret?: string;
   /**
    * Hosts (normalized) whose private addresses (RFC 1918, CGNAT, ULA) webhook hooks may reach; no

@@ -29,7 +29,7 @@ export interface HookPayload {
 
 /** What a hook invocation carries from its deployment group. */
 export interface HookInvocationOptions {
-  /** Signs webhook requests (HMAC-SHA256); a webhook without one is refused. */
+  /** Signs webhook requests (HMAC-SHA256), read from the Secrets port; a webhook without one is refused. */
   webhookSecret?: string;
   /** Hosts (normalized: lower case, IPv6 in brackets) whose private addresses webhooks may reach. */
   webhookAllowedHosts?: readonly string[];
@@ -45,6 +45,35 @@ export interface HookInvoker {
    * it cannot be reached now (throttling, 5xx, 429, connection failures: retried).
    */
   invoke(target: string, payload: HookPayload, options?: HookInvocationOptions): Promise<unknown>;
+}
+
+/**
+ * Where secrets live (a deployment group's webhook signing secret): SSM Parameter Store SecureStrings on AWS, a
+ * private file locally (docs/adr/0025-webhook-secrets-in-parameter-store.md). Records keep only the reference a
+ * put returns; the value is read when a webhook is signed and never written to a record, an event or a log.
+ */
+export interface Secrets {
+  /**
+   * Store `value` as the secret of `owner` (a deployment group's id) and resolve with a reference to this value.
+   * Each put makes a new reference and leaves the ones before it readable, so a record that still names the
+   * previous value keeps working until the record itself is replaced (a crash between the put and the record's
+   * write loses nothing).
+   * @throws DependencyUnavailableError when the store cannot be reached now (throttling, 5xx: retry)
+   * @throws DependencyRejectedError when the store refuses (permissions, the KMS key)
+   */
+  put(owner: string, value: string): Promise<string>;
+  /**
+   * The value `ref` names.
+   * @throws DependencyRejectedError when it is gone (its group was deleted) or `ref` is not one of this store's
+   * @throws DependencyUnavailableError when the store cannot be reached now
+   */
+  get(ref: string): Promise<string>;
+  /**
+   * Delete every value of `owner`; idempotent (nothing stored is not an error).
+   * @throws DependencyUnavailableError when the store cannot be reached now
+   * @throws DependencyRejectedError when the store refuses
+   */
+  remove(owner: string): Promise<void>;
 }
 
 /** An object holding a revision (S3). */

@@ -278,7 +278,10 @@ export const GROUP_SETTINGS = [
   'triggerConfigurations',
   'hookTimeoutSeconds',
   'hookConfiguration',
+  // An update always removes a plain secret of a record written before 0.2 (the task moves it to the
+  // Secrets port) and writes the reference it keeps or makes.
   'webhookSecret',
+  'webhookSecretRef',
   'webhookAllowedHosts',
   'computePlatform',
   'ecsServices',

@@ -13,9 +13,10 @@ import {
   InternalError,
 } from '../domain/errors.js';
 import { hookExecutionIdHash } from '../domain/ids.js';
+import { isWebhookTarget } from '../domain/hook-targets.js';
 import { describeHookTarget, interpretHookAnswer, type HookAnswer } from '../domain/hooks.js';
 import { afterStage, stageOf, type Next } from '../domain/lifecycle.js';
-import { withLifecycle, type Deployment, type Stage } from '../domain/model.js';
+import { withLifecycle, type Deployment, type DeploymentGroup, type Stage } from '../domain/model.js';
 import { platformOf } from '../platforms/index.js';
 import { loadDeployment, loadGroup, mutateDeployment, note } from './support.js';
 import { defineTask, type DepsFor } from './task.js';
@@ -40,7 +41,20 @@ const INVOKE_USES = {
   hookExecutions: ['put', 'get', 'complete'],
   catalog: ['getDeploymentGroup'],
   hooks: ['invoke'],
+  secrets: ['get'],
 } as const;
+
+/**
+ * The secret that signs a webhook's requests: read through the Secrets port by the group's reference (ADR 25),
+ * or a record's own plain secret from before 0.2. None: the invoker refuses the webhook.
+ */
+async function webhookSecretOf(
+  deps: Pick<DepsFor<typeof INVOKE_USES>, 'secrets'>,
+  group: Pick<DeploymentGroup, 'webhookSecretRef' | 'webhookSecret'>,
+): Promise<{ webhookSecret?: string }> {
+  if (group.webhookSecretRef !== undefined) return { webhookSecret: await deps.secrets.get(group.webhookSecretRef) };
+  return group.webhookSecret !== undefined ? { webhookSecret: group.webhookSecret } : {};
+}
 
 const InvokeHookInput = z.object({
   deploymentId: z.string().check(z.minLength(1)),
@@ -121,7 +135,7 @@ async function invoke(
           ...platformOf(d.spec.computePlatform).hookContext(current),
         },
         {
-          ...(group.webhookSecret ? { webhookSecret: group.webhookSecret } : {}),
+          ...(isWebhookTarget(stage.hook) ? await webhookSecretOf(deps, group) : {}),
           ...(group.webhookAllowedHosts ? { webhookAllowedHosts: group.webhookAllowedHosts } : {}),
         },
       ),

@@ -116,8 +116,14 @@ function parseGroup(raw: unknown): GroupInputSchema {
 const CHECK_USES = {
   catalog: ['getApplication', 'listApplications', 'listDeploymentGroups', 'getDeploymentConfig'],
 } as const;
-const CREATE_GROUP_USES = { catalog: [...CHECK_USES.catalog, 'createDeploymentGroup'] } as const;
-const UPDATE_GROUP_USES = { catalog: [...CHECK_USES.catalog, 'updateDeploymentGroup'] } as const;
+const CREATE_GROUP_USES = {
+  catalog: [...CHECK_USES.catalog, 'createDeploymentGroup'],
+  secrets: ['put', 'remove'],
+} as const;
+const UPDATE_GROUP_USES = {
+  catalog: [...CHECK_USES.catalog, 'getDeploymentGroup', 'updateDeploymentGroup'],
+  secrets: ['put'],
+} as const;
 type GroupDeps = DepsFor<typeof CHECK_USES>;
 
 /** Every group of the platform's applications (for the platform's rules across groups). */
@@ -165,19 +171,43 @@ async function createGroup(
   deps: DepsFor<typeof CREATE_GROUP_USES>,
 ): Promise<{ deploymentGroupId: string }> {
   const parsed = withTags(raw, () => parseGroup(raw));
-  const input = await checkGroup(parsed.input, deps);
+  const { webhookSecret, ...input } = await checkGroup(parsed.input, deps);
+  const deploymentGroupId = deps.ids.uuid();
+  // The secret goes to the Secrets port first; the record keeps only the reference (ADR 25).
+  const webhookSecretRef =
+    webhookSecret === undefined ? undefined : await deps.secrets.put(deploymentGroupId, webhookSecret);
   const group: DeploymentGroup = {
     ...input,
-    deploymentGroupId: deps.ids.uuid(),
+    ...(webhookSecretRef ? { webhookSecretRef } : {}),
+    deploymentGroupId,
     createTime: deps.clock.stamp().toISOString(),
   };
-  await deps.catalog.createDeploymentGroup(group, parsed.tags);
-  return { deploymentGroupId: group.deploymentGroupId };
+  try {
+    await deps.catalog.createDeploymentGroup(group, parsed.tags);
+  } catch (e) {
+    // Not created (a name taken meanwhile, the store unavailable): its new id's secret goes with it.
+    if (webhookSecretRef) await deps.secrets.remove(deploymentGroupId).catch(() => undefined);
+    throw e;
+  }
+  return { deploymentGroupId };
 }
 export const createDeploymentGroup = defineTask('createDeploymentGroup', CREATE_GROUP_USES, z.unknown(), createGroup);
 
 async function updateGroup(raw: unknown, deps: DepsFor<typeof UPDATE_GROUP_USES>): Promise<Record<string, never>> {
-  await deps.catalog.updateDeploymentGroup(await checkGroup(parseGroup(raw), deps));
+  const { webhookSecret, ...input } = await checkGroup(parseGroup(raw), deps);
+  const existing = await deps.catalog.getDeploymentGroup(input.applicationName, input.deploymentGroupName);
+  if (!existing)
+    throw new ApiError(
+      'DeploymentGroupDoesNotExistException',
+      `Deployment group ${input.deploymentGroupName} does not exist in application ${input.applicationName}`,
+    );
+  // A new secret becomes a new version; a plain secret of a record written before 0.2 moves out of the table
+  // (the update removes it from the record); otherwise the group keeps the reference it has. The put comes
+  // first: if the record's write fails, the record still names the previous version, which stays readable.
+  const secret = webhookSecret ?? existing.webhookSecret;
+  const webhookSecretRef =
+    secret === undefined ? existing.webhookSecretRef : await deps.secrets.put(existing.deploymentGroupId, secret);
+  await deps.catalog.updateDeploymentGroup({ ...input, ...(webhookSecretRef ? { webhookSecretRef } : {}) });
   return {};
 }
 export const updateDeploymentGroup = defineTask('updateDeploymentGroup', UPDATE_GROUP_USES, z.unknown(), updateGroup);

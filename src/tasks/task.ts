@@ -27,6 +27,7 @@ import type {
   Logger,
   PipelineJobs,
   RevisionSource,
+  Secrets,
   TaskTokens,
   Timeline,
 } from '../ports/index.js';
@@ -53,6 +54,8 @@ export interface Ports {
   platforms: TargetStrategy;
   /** In-place deployments' fleets, hosts and the commands their agents poll for. */
   hostCommands: HostCommands;
+  /** Webhook signing secrets (Parameter Store on AWS): records keep only their references. */
+  secrets: Secrets;
 }
 export type PortName = keyof Ports;
 
@@ -75,7 +78,15 @@ export interface Context {
 }
 
 /** The deps of a task that uses `U`: only the declared methods of the declared ports. */
-export type DepsFor<U extends Uses> = Context & {
+export type DepsFor<U extends Uses> = Context & PortsFor<U>;
+/**
+ * The declared ports of `U`, covariant: a task declaring more may call a helper that declares less
+ * (DepsFor<A> is a DepsFor<B> when A is a B). Declared because the checker's own measurement of it
+ * builds a union over every subset of ports (2^ports members: TS2590 past sixteen ports); its check of
+ * the annotation fails the same way, hence the expect-error. tsc still checks every use against it.
+ */
+// @ts-expect-error TS2636: the annotation's own check cannot be computed (see above).
+type PortsFor<out U extends Uses> = {
   [P in keyof U & PortName]: Pick<Ports[P], NonNullable<U[P]>[number] & keyof Ports[P]>;
 };
 

@@ -26,6 +26,7 @@ import { LambdaHookInvoker } from '../adapters/aws/lambda-hook-invoker.js';
 import { LambdaAliasTrafficRouter } from '../adapters/aws/lambda-traffic-router.js';
 import { ElbListenerRouter } from '../adapters/aws/load-balancers.js';
 import { S3RevisionSource } from '../adapters/aws/s3-revision-source.js';
+import { SsmSecrets } from '../adapters/aws/ssm-secrets.js';
 import { AwsAutoScalingGroups, Ec2TaggedInstances, ElbInstanceTargets } from '../adapters/aws/server-hosts.js';
 import { StepFunctionsExecutionStarter, StepFunctionsTaskTokens } from '../adapters/aws/step-functions.js';
 import { AllowedFunctionsHookInvoker, RoutingHookInvoker, WebhookHookInvoker } from '../adapters/hook-invokers.js';
@@ -85,6 +86,8 @@ export const events: PortFactory<'events'> = (c) =>
 export const revisions: PortFactory<'revisions'> = (c) => new S3RevisionSource(c.clients.s3);
 export const pipeline: PortFactory<'pipeline'> = (c) => new CodePipelineJobs(c.clients.codepipeline);
 export const hostCommands: PortFactory<'hostCommands'> = (c) => new DynamoHostCommands(c.doc(), c.cfg.CUTOVER_TABLE);
+export const secrets: PortFactory<'secrets'> = (c) =>
+  new SsmSecrets(c.clients.ssm, c.cfg.CUTOVER_SECRETS_PREFIX, c.cfg.CUTOVER_SECRETS_KMS_KEY || undefined);
 export const platforms: PortFactory<'platforms'> = (c) =>
   new Platforms({
     Lambda: { aliases: new LambdaAliasTrafficRouter(c.clients.lambda) },
@@ -183,6 +186,7 @@ export const ALL_PORTS: FactoriesFor<Required<{ [P in PortName]: readonly [] }>>
   pipeline,
   platforms,
   hostCommands,
+  secrets,
 };
 
 /** All ports, for the API (which serves every operation). */

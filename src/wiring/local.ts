@@ -37,6 +37,7 @@ import { VirtualClock, type WorkTracker } from '../local/clock.js';
 import { localDynamoClient, localS3Client } from '../adapters/aws/local-clients.js';
 import { startDynalite } from '../local/dynalite.js';
 import { LocalStepFunctions, executionStatusChangeEvent } from '../local/runtime.js';
+import { FileSecrets } from '../adapters/system/file-secrets.js';
 import { S3_CREDENTIALS_FILE, startS3, stateDirS3Credentials, type LocalS3Credentials } from '../local/s3.js';
 import type { HookTargetPolicy } from '../domain/hook-targets.js';
 import { Platforms, type PlatformPorts } from '../platforms/index.js';
@@ -216,6 +217,8 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   const deps: Deps = {
     ...store,
     hostCommands,
+    // Beside the store, private to the user (0700/0600); in memory for a session without a state folder.
+    secrets: new FileSecrets(opts.storeDir ? join(opts.storeDir, '..', 'secrets') : undefined),
     platforms: new Platforms(platformPorts),
     alarms: new SimAlarmSource(world),
     hooks: new RoutingHookInvoker(

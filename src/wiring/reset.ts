@@ -1,6 +1,6 @@
 /**
  * `cutover reset`: put a state folder's local world back to its world file by dropping what local
- * mode persisted there (the store, the local S3's uploads, the world's state), as the folder's
+ * mode persisted there (the store, the local S3's uploads, webhook secrets, the world's state), as the folder's
  * owner: refused while another live process holds it.
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -148,7 +148,9 @@ export async function resetStateDir(opts: {
       }
       if (saved) positions = positionsDiffering(saved, file.snapshot());
     }
-    const paths = [storeDir, join(stateDir, 's3'), statePath, `${statePath}.tmp`].filter((p) => existsSync(p));
+    const paths = [storeDir, join(stateDir, 's3'), join(stateDir, 'secrets'), statePath, `${statePath}.tmp`].filter(
+      (p) => existsSync(p),
+    );
     const plan: ResetPlan = {
       stateDir,
       ...contents,

@@ -7,8 +7,11 @@
  * operation calls everything it declares. A declaration nobody calls is a grant nobody needs:
  * remove it from the task's `uses` (or add the scenario that needs it here).
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { verifyCutoverSignature } from '../../examples/hooks/verify-webhook.mjs';
 import { dispatch, OPERATIONS } from '../../src/api/operations.js';
 import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import { TRIGGER_EVENT_TYPES } from '../../src/domain/model.js';
@@ -112,6 +115,26 @@ describe('every granted port method is called by its function', () => {
     await env.elapse(120); // the alarm goes back to OK
     const refused = await env.deploy(appSpec({ functions: [['api', '2', '1']], before: 'no' }));
     expect(refused.deployment.state.errorInformation?.code).toBe('HOOK_EXECUTION_FAILURE');
+  });
+
+  it('Lambda: a webhook hook, signed with the group secret', async () => {
+    const secret = 'the-webhook-secret-of-the-group';
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        const ok = verifyCutoverSignature(secret, req.headers['x-cutover-signature'] as string | undefined, body).ok;
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end('{"status":"Succeeded"}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const env = await lambdaEnv({ webhookSecret: secret });
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/pre`;
+      expect((await env.deploy(appSpec({ before: url }))).deployment.state.status).toBe('Succeeded');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('Lambda: operator controls, approvals, pauses, hook retries and timeouts, StopExecution', async () => {
@@ -625,13 +648,20 @@ describe('every granted port method is called by its function', () => {
       deploymentGroupName: 'live',
       deploymentConfigName: 'Halves',
       tags: [{ Key: 'env', Value: 'live' }],
+      webhookSecret: 'a-webhook-secret-for-live',
     });
     await api(env, 'UpdateDeploymentGroup', {
       applicationName: 'novels',
       currentDeploymentGroupName: 'live',
       newDeploymentGroupName: 'prod',
       deploymentConfigName: 'Thirds',
+      webhookSecret: 'a-new-webhook-secret-for-prod',
     });
+    // A group whose record cannot be written takes its new secret with it.
+    inject('api.CreateDeploymentGroup', 'catalog.createDeploymentGroup', { transient: false });
+    const spare = { applicationName: 'novels', deploymentGroupName: 'spare', webhookSecret: 'a-secret-for-the-spare' };
+    await expect(api(env, 'CreateDeploymentGroup', spare)).rejects.toThrow(/CreateDeploymentGroup: InternalFailure/);
+    await api(env, 'CreateDeploymentGroup', spare); // deleted with its application below
     await api(env, 'GetDeploymentGroup', { applicationName: 'novels', deploymentGroupName: 'prod' });
     const arn = 'arn:aws:codedeploy:local:000000000000:deploymentgroup:novels/prod';
     await api(env, 'TagResource', { ResourceArn: arn, Tags: [{ Key: 'cost', Value: '42' }] });

@@ -156,6 +156,7 @@ describe('clientConfig and createAwsClients', () => {
       's3',
       'sfn',
       'sns',
+      'ssm',
     ]);
     for (const client of Object.values(clients)) {
       expect(await client.config.region()).toBe('eu-west-1');

@@ -29,6 +29,13 @@ export const adversarial = (size = KIB64): Record<string, Case[]> => {
       [`web:${run('1')}!`, false],
       [`${run('a')}:1`, false],
     ],
+    '/^(\\/[A-Za-z0-9_.-]+)+$/': [
+      ['/cutover/prod/webhook-secrets', true],
+      [run('/a'), true],
+      [run('/a') + '/', false],
+      [run('/a') + '!', false],
+      ['/' + run('a') + '//', false],
+    ],
     '/^[A-Za-z0-9_-]{1,255}$/': [
       ['web', true],
       [run('a') + '!', false],

@@ -11,6 +11,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig } from './errors.js';
 
 /** One SDK client per AWS service Cutover calls. */
@@ -28,6 +29,7 @@ export interface AwsClients {
   ec2: EC2Client;
   autoScaling: AutoScalingClient;
   iam: IAMClient;
+  ssm: SSMClient;
 }
 
 const CLIENTS = {
@@ -44,6 +46,7 @@ const CLIENTS = {
   ec2: EC2Client,
   autoScaling: AutoScalingClient,
   iam: IAMClient,
+  ssm: SSMClient,
 } as const;
 
 /**
