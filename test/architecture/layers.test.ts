@@ -170,4 +170,17 @@ describe('architecture', () => {
       ),
     ).toEqual([]);
   });
+  it('local mode’s optional packages are loaded only by src/local/optional-deps.ts, and only lazily', () => {
+    const OPTIONAL = /^(aws-local-stepfunctions|dynalite|level)(\/|$)/;
+    expect(
+      breaches((f) => {
+        // Type-only imports are erased; what remains must be optional-deps.ts's import() calls.
+        const values = f.code.replace(/import\s+type\s[^;]*;/g, '');
+        return imports(values)
+          .filter((i) => OPTIONAL.test(i))
+          .filter(() => f.path !== 'src/local/optional-deps.ts' || /^\s*import\s+[^(]/m.test(values))
+          .map((i) => `imports ${i}`);
+      }),
+    ).toEqual([]);
+  });
 });
