@@ -98,6 +98,20 @@ describe('the CLI without local mode’s packages', () => {
     expect(JSON.parse(r.out).error).toMatchObject({ code: 'LocalModeUnavailable', exitCode: 2 });
   }, 120_000);
 
+  it('cutover reset exits 2 too, before claiming the state folder', async () => {
+    const r = await withoutLocalMode([BIN, 'reset']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('local mode needs the optional packages aws-local-stepfunctions, dynalite, level');
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(r.cwd, '.cutover'))).toBe(false);
+  }, 120_000);
+
+  it('cutover proxy --help still works (the proxy does not need local mode)', async () => {
+    const r = await withoutLocalMode([BIN, 'proxy', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.err).not.toContain('optional');
+  }, 120_000);
+
   it('cutover --help still works', async () => {
     const r = await withoutLocalMode([BIN, '--help']);
     expect(r.code).toBe(0);
