@@ -23,7 +23,8 @@ export const EXIT_CODES_HELP = `Exit codes (the same locally and through an API)
   1  the deployment failed or was stopped (deploy, status, status --watch)
   2  bad usage or input: an unknown option, a missing or broken file (AppSpec, world file, hook
      module, the state folder's world-state.json), an API's refusal (e.g. DeploymentDoesNotExist),
-     a state folder held by another process, a port already in use
+     a state folder held by another process, a port already in use, local mode's optional
+     packages not installed (npm install --include=optional)
   3  internal error (a bug: run again with CUTOVER_DEBUG=1 to see the stack, and report it)
   4  cannot reach the API (--endpoint, $CUTOVER_ENDPOINT or the default http://127.0.0.1:4980)
 With --output json (or --json) an error is also printed on stdout as

@@ -21,6 +21,7 @@ import { heartbeat, progressMs, progressText, type ProgressInfo } from './progre
 import { DEFAULT_ENDPOINT, callApi } from '../wiring/remote.js';
 import { KEYS_HINT, listenForKeys } from './keys.js';
 import { LOCAL_REVISION_BUCKET, S3_CREDENTIALS_FILE } from '../local/s3.js';
+import { LocalModeUnavailableError } from '../local/optional-deps.js';
 import { StateDirBusyError, liveOwner } from '../local/state-dir.js';
 import { LABEL_WIDTH, c, clockText, listenerRouting, renderEntry, targetOf, watch } from './render.js';
 import { openSession, type Session } from '../wiring/session.js';
@@ -979,6 +980,8 @@ async function catalog(kind: 'app' | 'group' | 'config', args: string[]): Promis
 /** What an error means for the user: its exit code, a stable code for --output json, the message. */
 export function classify(e: unknown): { exitCode: number; code: string; message: string; issues?: readonly Issue[] } {
   if (e instanceof UsageError) return { exitCode: EXIT.usage, code: 'UsageError', message: e.message };
+  if (e instanceof LocalModeUnavailableError)
+    return { exitCode: EXIT.usage, code: 'LocalModeUnavailable', message: e.message };
   if (e instanceof StateDirBusyError) return { exitCode: EXIT.usage, code: 'StateDirBusy', message: busyMessage(e) };
   if (e instanceof LocalFileError)
     return { exitCode: EXIT.usage, code: 'LocalFileError', message: e.message, issues: e.issues };

@@ -1,8 +1,7 @@
 /** dynalite in-process: DynamoDB's API on loopback for local mode and tests. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import dynalite from 'dynalite';
-import { Level } from 'level';
+import { loadLocalModePackage } from './optional-deps.js';
 import { StoreLockedError } from './state-dir.js';
 
 /**
@@ -11,6 +10,7 @@ import { StoreLockedError } from './state-dir.js';
  * so a store held by another process is a StoreLockedError the caller can explain.
  */
 async function checkNotLocked(path: string): Promise<void> {
+  const { Level } = await loadLocalModePackage('level');
   const db = new Level(path);
   try {
     await db.open();
@@ -25,6 +25,8 @@ async function checkNotLocked(path: string): Promise<void> {
 export async function startDynalite(
   opts: { path?: string } = {},
 ): Promise<{ endpoint: string; close(): Promise<void> }> {
+  // An optional dependency (src/local/optional-deps.ts), loaded when local mode starts.
+  const { default: dynalite } = await loadLocalModePackage('dynalite');
   if (opts.path) await checkNotLocked(opts.path);
   const server = dynalite({
     createTableMs: 0,

@@ -11,11 +11,12 @@
 import './polyfill.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { StateMachine, StateMachineDefinition } from 'aws-local-stepfunctions';
 import { DependencyRejectedError } from '../domain/errors.js';
 import type { Clock, ExecutionStarter, ExecutionStatus, Logger, TaskTokens } from '../ports/index.js';
 import type { Deps, Task, TaskName } from '../tasks/task.js';
 import type { WorkTracker } from './clock.js';
+import { loadLocalModePackage } from './optional-deps.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 /** The parts of an ASL state the runtime reads or rewrites; the interpreter validates the rest. */
@@ -140,7 +141,19 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
   private readonly handlers: Record<string, (input: Json) => Promise<Json>>;
   private depsFor?: (task: Task<unknown, unknown>) => Deps;
 
-  constructor(private readonly opts: LocalRuntimeOptions) {
+  /**
+   * The runtime on the interpreter, loaded here: aws-local-stepfunctions is an optional dependency
+   * (src/local/optional-deps.ts), so creating a runtime is asynchronous.
+   */
+  static async create(opts: LocalRuntimeOptions): Promise<LocalStepFunctions> {
+    const { StateMachine } = await loadLocalModePackage('aws-local-stepfunctions');
+    return new LocalStepFunctions(opts, StateMachine);
+  }
+
+  private constructor(
+    private readonly opts: LocalRuntimeOptions,
+    Interpreter: typeof StateMachine,
+  ) {
     const original = opts.definition ?? loadDefinition();
     this.definition = structuredClone(original);
     const unbound: string[] = [];
@@ -160,7 +173,7 @@ export class LocalStepFunctions implements TaskTokens, ExecutionStarter {
       this.handlers[stateName] = this.retrying(stateName, retriers, run);
     }
     if (unbound.length) throw new Error(`Refusing to start: Task state(s) not bound to a task: ${unbound.join(', ')}`);
-    this.machine = new StateMachine(this.definition as unknown as StateMachineDefinition, {
+    this.machine = new Interpreter(this.definition as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: false, checkPaths: true },
     });
   }

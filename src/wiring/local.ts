@@ -36,6 +36,7 @@ import { SimWorld, alarmStateChangeEvent } from '../adapters/sim/world.js';
 import { VirtualClock, type WorkTracker } from '../local/clock.js';
 import { localDynamoClient, localS3Client } from '../adapters/aws/local-clients.js';
 import { startDynalite } from '../local/dynalite.js';
+import { requireLocalMode } from '../local/optional-deps.js';
 import { LocalStepFunctions, executionStatusChangeEvent } from '../local/runtime.js';
 import { FileSecrets } from '../adapters/system/file-secrets.js';
 import { S3_CREDENTIALS_FILE, startS3, stateDirS3Credentials, type LocalS3Credentials } from '../local/s3.js';
@@ -158,6 +159,8 @@ async function openStore(
 }
 
 export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<LocalEnvironment> {
+  // The emulators are optional dependencies: one error naming every missing one, before anything starts.
+  await requireLocalMode();
   const clock = opts.clock ?? new VirtualClock({ pace: opts.speed ?? 60 });
   // Virtual time waits for work in progress (executions, hooks, triggers, API requests); real time cannot.
   const work: WorkTracker | undefined = clock instanceof VirtualClock ? clock : undefined;
@@ -180,7 +183,7 @@ export async function createLocalEnvironment(opts: LocalOptions = {}): Promise<L
   });
   const s3Client = localS3Client(s3.endpoint, s3.credentials);
   const world = opts.world ?? new SimWorld(clock);
-  const runtime = new LocalStepFunctions({
+  const runtime = await LocalStepFunctions.create({
     clock,
     log,
     tasks: TASKS,

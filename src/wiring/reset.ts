@@ -9,6 +9,7 @@ import type { SimWorldSpec } from '../adapters/sim/world.js';
 import { LocalFileError } from '../config/local-file.js';
 import { loadWorldFile } from '../config/world-file.js';
 import { VirtualClock } from '../local/clock.js';
+import { requireLocalMode } from '../local/optional-deps.js';
 import { StateDirBusyError, StoreLockedError, claimStateDir, readOwner } from '../local/state-dir.js';
 import { describeRouting, type AliasRouting } from '../platforms/lambda/traffic.js';
 import { createLocalEnvironment } from './local.js';
@@ -123,6 +124,8 @@ export async function resetStateDir(opts: {
   note: (message: string) => void;
 }): Promise<ResetPlan> {
   const { stateDir } = opts;
+  // Counting the store needs local mode's optional packages: refuse before claiming the folder.
+  await requireLocalMode();
   const claim = await claimStateDir(stateDir, 'reset', opts.note);
   try {
     const storeDir = join(stateDir, 'store');

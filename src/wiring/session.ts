@@ -17,6 +17,7 @@ import { VirtualClock } from '../local/clock.js';
 import { startApiServer, type ApiServer } from '../local/server.js';
 import { signerOf } from '../local/sigv4-verifier.js';
 import { StateDirBusyError, StoreLockedError, claimStateDir, readOwner, writeFileAtomic } from '../local/state-dir.js';
+import { requireLocalMode } from '../local/optional-deps.js';
 import { LocalHosts, type LocalHost } from './local-hosts.js';
 import { createLocalEnvironment, type LocalEnvironment } from './local.js';
 
@@ -202,6 +203,8 @@ export function readWorldState(statePath: string): SimWorldSpec & { clockAt?: st
  * returns, so a crash never forgets a traffic shift that was made, nor invents one.
  */
 export async function openSession(opts: SessionOptions): Promise<Session> {
+  // Before the state folder is claimed (or created): without local mode's optional packages there is no session.
+  await requireLocalMode();
   const note = (m: string) => process.stderr.write(`${m}\n`);
   const claim = await claimStateDir(opts.stateDir, opts.command ?? 'session', note);
   let session: Session;

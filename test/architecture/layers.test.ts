@@ -170,4 +170,37 @@ describe('architecture', () => {
       ),
     ).toEqual([]);
   });
+  it('local mode’s optional packages are loaded only by src/local/optional-deps.ts, and only lazily', () => {
+    const OPTIONAL = /^(aws-local-stepfunctions|dynalite|level)(\/|$)/;
+    const LOADER = 'src/local/optional-deps.ts';
+    expect(
+      breaches((f) => {
+        // Type-only imports are erased; a value import of one of them anywhere (`import … from`,
+        // `import '…'`, `export … from`) would load it with its importer, and import() is the loader's.
+        const values = f.code.replace(/^\s*(?:import|export)\s+type\s[^;]*;/gm, '');
+        const statics = [
+          ...values.matchAll(/^\s*(?:import\s+(?:[^'"();]*?\bfrom\s*)?|export\s[^'"();]*?\bfrom\s*)['"]([^'"]+)['"]/gm),
+        ].map((m) => m[1]!);
+        const dynamic = [...values.matchAll(/\bimport\s*\(\s*['"`]([^'"`]+)['"`]/g)].map((m) => m[1]!);
+        return [
+          ...statics.filter((i) => OPTIONAL.test(i)).map((i) => `imports ${i} statically`),
+          ...(f.path === LOADER ? [] : dynamic.filter((i) => OPTIONAL.test(i)).map((i) => `loads ${i}`)),
+        ];
+      }),
+    ).toEqual([]);
+    // The Lambda functions never reach the loader (nor what uses it): their bundles hold no emulator.
+    const byPath = new Map(SOURCES.map((f) => [f.path, f]));
+    const reached = new Set<string>();
+    const visit = (path: string) => {
+      const f = byPath.get(path);
+      if (!f || reached.has(path)) return;
+      reached.add(path);
+      const values = f.code.replace(/^\s*(?:import|export)\s+type\s[^;]*;/gm, '');
+      for (const i of imports(values).filter((s) => s.startsWith('.')))
+        visit(join(path, '..', i).replace(/\.js$/, '.ts'));
+    };
+    for (const f of SOURCES.filter((s) => s.path.startsWith('functions/'))) visit(f.path);
+    expect(reached.size).toBeGreaterThan(40);
+    expect([...reached].filter((p) => p === LOADER || p.startsWith('src/local/'))).toEqual([]);
+  });
 });

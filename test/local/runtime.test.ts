@@ -6,25 +6,25 @@ import { TASKS } from '../../src/tasks/index.js';
 import { quietLogger } from '../../src/wiring/local.js';
 
 describe('LocalStepFunctions', () => {
-  it('refuses to start when a Task state is not bound to a task, naming the state', () => {
+  it('refuses to start when a Task state is not bound to a task, naming the state', async () => {
     const definition = loadDefinition();
     definition.States.ShiftTraffic!.Resource = { 'Fn::GetAtt': ['moveTraffic', 'Arn'] };
     definition.States.Finalize!.Resource = 'arn:aws:lambda:us-east-1:111122223333:function:finalize';
-    expect(
-      () => new LocalStepFunctions({ clock: new VirtualClock('manual'), log: quietLogger, tasks: TASKS, definition }),
-    ).toThrow(
+    await expect(
+      LocalStepFunctions.create({ clock: new VirtualClock('manual'), log: quietLogger, tasks: TASKS, definition }),
+    ).rejects.toThrow(
       'Refusing to start: Task state(s) not bound to a task: ShiftTraffic (task "moveTraffic" does not exist), Finalize (Resource names no task)',
     );
   });
 
-  it('binds every Task of the real definition', () => {
-    expect(
-      () => new LocalStepFunctions({ clock: new VirtualClock('manual'), log: quietLogger, tasks: TASKS }),
-    ).not.toThrow();
+  it('binds every Task of the real definition', async () => {
+    await expect(
+      LocalStepFunctions.create({ clock: new VirtualClock('manual'), log: quietLogger, tasks: TASKS }),
+    ).resolves.toBeInstanceOf(LocalStepFunctions);
   });
 
   it('a token completes once; unknown tokens report false', async () => {
-    const rt = new LocalStepFunctions({ clock: new VirtualClock('manual'), log: quietLogger, tasks: TASKS });
+    const rt = await LocalStepFunctions.create({ clock: new VirtualClock('manual'), log: quietLogger, tasks: TASKS });
     expect(await rt.succeed('nope', {})).toBe(false);
     expect(await rt.fail('nope', 'E', 'c')).toBe(false);
   });
