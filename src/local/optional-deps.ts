@@ -1,8 +1,10 @@
 /**
- * Local mode's emulators are optionalDependencies (package.json): the Step Functions interpreter,
- * DynamoDB's API and its LevelDB store. npm installs them by default; `--omit=optional` leaves them
- * out, and then every command that does not run local mode (help, the API commands against an
- * endpoint, the agent, the proxy) still works. Nothing imports them statically: each is loaded here,
+ * Local mode's emulators: the Step Functions interpreter, DynamoDB's API and its LevelDB store. The
+ * last two are optionalDependencies (package.json): npm installs them by default and `--omit=optional`
+ * leaves them out, and then every command that does not run local mode (help, the API commands against
+ * an endpoint, the agent, the proxy) still works. The interpreter is a plain dependency: it declares
+ * `engines: node >=22`, and npm silently skips an optional package whose engines do not match, so on
+ * Node 20 it would never be installed. Nothing imports them statically: each is loaded here,
  * when local mode starts, and a missing one is a LocalModeUnavailableError that says how to fix it.
  * The Lambda functions never reach this module (test/architecture checks it).
  */
@@ -29,7 +31,7 @@ const IMPORTS: { [P in LocalModePackage]: () => Promise<LocalModeModules[P]> } =
 
 const FIX = "run 'npm install --include=optional' (or reinstall without --omit=optional)";
 
-/** Local mode cannot start: the named optional packages are not installed (or not completely). */
+/** Local mode cannot start: the named packages are not installed (or not completely). */
 export class LocalModeUnavailableError extends Error {
   override readonly name = 'LocalModeUnavailableError';
   constructor(
@@ -37,7 +39,7 @@ export class LocalModeUnavailableError extends Error {
     options?: { cause?: unknown },
   ) {
     const [noun, verb] = packages.length === 1 ? ['package', 'is'] : ['packages', 'are'];
-    super(`local mode needs the optional ${noun} ${packages.join(', ')}, which ${verb} not installed: ${FIX}`, options);
+    super(`local mode needs the ${noun} ${packages.join(', ')}, which ${verb} not installed: ${FIX}`, options);
   }
 }
 

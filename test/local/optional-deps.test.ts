@@ -54,10 +54,10 @@ describe('loadLocalModePackage', () => {
   it('names the missing package(s) and the fix', () => {
     const one = new LocalModeUnavailableError(['level']);
     expect(one.message).toBe(
-      "local mode needs the optional package level, which is not installed: run 'npm install --include=optional' (or reinstall without --omit=optional)",
+      "local mode needs the package level, which is not installed: run 'npm install --include=optional' (or reinstall without --omit=optional)",
     );
     expect(new LocalModeUnavailableError([...LOCAL_MODE_PACKAGES]).message).toContain(
-      'optional packages aws-local-stepfunctions, dynalite, level, which are not installed',
+      'packages aws-local-stepfunctions, dynalite, level, which are not installed',
     );
   });
 
@@ -85,7 +85,7 @@ describe('the CLI without local mode’s packages', () => {
     const r = await withoutLocalMode([BIN, 'demo']);
     expect(r.code).toBe(2);
     expect(r.err).toContain(
-      "cutover demo: local mode needs the optional packages aws-local-stepfunctions, dynalite, level, which are not installed: run 'npm install --include=optional'",
+      "cutover demo: local mode needs the packages aws-local-stepfunctions, dynalite, level, which are not installed: run 'npm install --include=optional'",
     );
     expect(r.err).not.toMatch(/\n\s+at /);
     // It failed before claiming the state folder.
@@ -101,7 +101,7 @@ describe('the CLI without local mode’s packages', () => {
   it('cutover reset exits 2 too, before claiming the state folder', async () => {
     const r = await withoutLocalMode([BIN, 'reset']);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('local mode needs the optional packages aws-local-stepfunctions, dynalite, level');
+    expect(r.err).toContain('local mode needs the packages aws-local-stepfunctions, dynalite, level');
     expect(r.err).not.toMatch(/\n\s+at /);
     expect(existsSync(join(r.cwd, '.cutover'))).toBe(false);
   }, 120_000);
