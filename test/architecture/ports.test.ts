@@ -7,11 +7,8 @@
  * operation calls everything it declares. A declaration nobody calls is a grant nobody needs:
  * remove it from the task's `uses` (or add the scenario that needs it here).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyCutoverSignature } from '../../examples/hooks/verify-webhook.mjs';
 import { dispatch, OPERATIONS } from '../../src/api/operations.js';
 import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import { TRIGGER_EVENT_TYPES } from '../../src/domain/model.js';
@@ -21,6 +18,7 @@ import { startFleet } from '../../src/platforms/server/fleet/index.js';
 import { functionPorts, portMethods } from '../../src/wiring/functions.js';
 import type { Instrumentation, PortCall } from '../../src/wiring/instrument.js';
 import { zip } from '../support/archives.js';
+import { webhookReceiver } from '../support/webhooks.js';
 import { ECS_HOOKS, ecsAppSpec, ecsTestEnv, type EcsGroupOptions } from '../support/ecs.js';
 import { dispatchTransport, fleetSetup, ScriptedHost, serverDeployment } from '../support/host-agent.js';
 import { deployBundle, runHosts, serverEnv } from '../support/server.js';
@@ -119,21 +117,12 @@ describe('every granted port method is called by its function', () => {
 
   it('Lambda: a webhook hook, signed with the group secret', async () => {
     const secret = 'the-webhook-secret-of-the-group';
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      req.on('end', () => {
-        const ok = verifyCutoverSignature(secret, req.headers['x-cutover-signature'] as string | undefined, body).ok;
-        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end('{"status":"Succeeded"}');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const hook = await webhookReceiver(secret, '/pre');
     try {
       const env = await lambdaEnv({ webhookSecret: secret });
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/pre`;
-      expect((await env.deploy(appSpec({ before: url }))).deployment.state.status).toBe('Succeeded');
+      expect((await env.deploy(appSpec({ before: hook.url }))).deployment.state.status).toBe('Succeeded');
     } finally {
-      await new Promise((r) => server.close(r));
+      await hook.close();
     }
   });
 

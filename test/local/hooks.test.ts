@@ -1,38 +1,22 @@
 /** Hooks that are easy to write: a returned status, InProgress and retry, webhooks, timeout actions. */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { verifyCutoverSignature } from '../../examples/hooks/verify-webhook.mjs';
 import { appSpec, testEnv, type SeenEvent, type TestEnv } from '../support/local.js';
+import { webhookReceiver, type WebhookReceiver } from '../support/webhooks.js';
 
 let env: TestEnv | undefined;
-let server: Server | undefined;
+let receiver: WebhookReceiver | undefined;
 afterEach(async () => {
   await env?.close();
-  env = undefined;
-  await new Promise((r) => (server ? server.close(r) : r(undefined)));
-  server = undefined;
+  await receiver?.close();
+  env = receiver = undefined;
 });
 const entered = (r: { execution: { events: { type: string; state?: string }[] } }) =>
   r.execution.events.filter((e) => e.type === 'StateEntered').map((e) => e.state);
 
-/** A webhook receiver on loopback that only trusts bodies signed with `secret`. */
-async function webhook(secret: string, seen: unknown[]): Promise<string> {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const header = req.headers['x-cutover-signature'];
-      if (!verifyCutoverSignature(secret, typeof header === 'string' ? header : undefined, body).ok) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"bad signature"}');
-        return;
-      }
-      seen.push(JSON.parse(body));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'Succeeded' }));
-    });
-  });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(server!.address() as AddressInfo).port}/hooks/pre-traffic`;
+/** A webhook receiver on loopback that only trusts bodies signed with `secret` (closed after the test). */
+async function webhook(secret: string): Promise<{ url: string; seen: () => unknown[] }> {
+  const r = (receiver = await webhookReceiver(secret));
+  return { url: r.url, seen: () => r.accepted.map((a) => a.body) };
 }
 
 describe('hooks', () => {
@@ -95,18 +79,17 @@ describe('hooks', () => {
 
   it('webhook hook: signed with the group secret, its JSON answer counts', async () => {
     const secret = 'a-long-shared-secret-for-hooks';
-    const seen: SeenEvent[] = [];
-    const url = await webhook(secret, seen);
+    const { url, seen: bodies } = await webhook(secret);
     env = await testEnv({ webhookSecret: secret });
     const r = await env.deploy(appSpec({ before: url }));
     expect(r.deployment.state.status).toBe('Succeeded');
+    const seen = bodies() as SeenEvent[];
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ DeploymentId: r.deploymentId, LifecycleEventName: 'BeforeAllowTraffic' });
   });
 
   it('webhook hook: a receiver that rejects the signature fails the deployment before traffic moves', async () => {
-    const seen: unknown[] = [];
-    const url = await webhook('the-receivers-own-secret-value', seen);
+    const { url, seen } = await webhook('the-receivers-own-secret-value');
     env = await testEnv({ webhookSecret: 'a-different-secret-altogether' });
     const r = await env.deploy(appSpec({ before: url }));
     expect(r.deployment.state).toMatchObject({
@@ -115,7 +98,7 @@ describe('hooks', () => {
     });
     expect(r.deployment.state.errorInformation?.message).toContain('answered 401');
     expect(r.deployment.state.errorInformation?.message).not.toContain('bad signature'); // the body is never copied
-    expect(seen).toHaveLength(0);
+    expect(seen()).toHaveLength(0);
     expect(env.world.calls.UpdateAlias).toBeUndefined();
   });
 });
@@ -123,8 +106,7 @@ describe('hooks', () => {
 describe('hook targets in records and logs', () => {
   it('a webhook URL is recorded without its query string', async () => {
     const secret = 'another-long-shared-secret';
-    const seen: unknown[] = [];
-    const url = await webhook(secret, seen);
+    const { url } = await webhook(secret);
     env = await testEnv({ webhookSecret: secret });
     const r = await env.deploy(appSpec({ before: `${url}?token=do-not-log-me` }));
     expect(r.deployment.state.status).toBe('Succeeded');
